@@ -1,0 +1,61 @@
+"""optel: consent-first usage telemetry for command-line tools and LLM apps, on OpenTelemetry.
+
+The public API is imported lazily: ``import optel`` loads nothing but this file, and each name
+loads its own module on first use, so a host pays only for what it calls (docs/internals.md §1).
+"""
+
+from __future__ import annotations
+
+from optel._version import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from optel._runtime import Telemetry, init, shutdown
+    from optel.consent import Consent
+    from optel.instrument import instrument, uninstrument
+    from optel.record.api import command, count_input, event, llm_call, step, timed
+
+__all__ = [
+    "Consent",
+    "Telemetry",
+    "__version__",
+    "command",
+    "count_input",
+    "event",
+    "init",
+    "instrument",
+    "llm_call",
+    "shutdown",
+    "step",
+    "timed",
+    "uninstrument",
+]
+
+_HOMES = {
+    "init": "optel._runtime",
+    "shutdown": "optel._runtime",
+    "Telemetry": "optel._runtime",
+    "Consent": "optel.consent",
+    "command": "optel.record.api",
+    "step": "optel.record.api",
+    "llm_call": "optel.record.api",
+    "timed": "optel.record.api",
+    "event": "optel.record.api",
+    "count_input": "optel.record.api",
+    "instrument": "optel.instrument",
+    "uninstrument": "optel.instrument",
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'optel' has no attribute {name!r}")
+    module = __import__(home, fromlist=[name])
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,60 @@
+"""Where optel keeps an app's files: the platformdirs locations, computed without importing platformdirs.
+
+platformdirs costs ~20 ms to import on the machines we measure, twice the whole budget of
+``optel.init()``; on Linux and macOS its answer is a couple of environment lookups, so we compute
+it here and a test pins the result against platformdirs itself. Other platforms ask platformdirs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+CONFIG_FILE_NAME = "telemetry.toml"
+SPOOL_DIR_NAME = "telemetry-spool"
+
+
+def _home() -> str:
+    home = os.path.expanduser("~")
+    if home == "~" or not os.path.isabs(home):
+        raise OSError("the home directory is unknown")
+    return home
+
+
+def _xdg(var: str, fallback: str) -> str:
+    value = os.environ.get(var, "")
+    if os.path.isabs(value):
+        return value
+    return os.path.join(_home(), fallback)
+
+
+def user_config_dir(app: str) -> str:
+    """platformdirs.user_config_dir(app); raises OSError when there is no usable home."""
+    if sys.platform == "darwin":
+        return os.path.join(_home(), "Library", "Application Support", app)
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return os.path.join(_xdg("XDG_CONFIG_HOME", ".config"), app)
+    import platformdirs
+
+    return platformdirs.user_config_dir(app, appauthor=False)
+
+
+def user_cache_dir(app: str) -> str:
+    """platformdirs.user_cache_dir(app); raises OSError when there is no usable home."""
+    if sys.platform == "darwin":
+        return os.path.join(_home(), "Library", "Caches", app)
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return os.path.join(_xdg("XDG_CACHE_HOME", ".cache"), app)
+    import platformdirs
+
+    return platformdirs.user_cache_dir(app, appauthor=False)
+
+
+def user_config_file(app: str) -> str:
+    """The user's stored telemetry choice for `app`: `<user config dir>/telemetry.toml`."""
+    return os.path.join(user_config_dir(app), CONFIG_FILE_NAME)
+
+
+def spool_dir(app: str) -> str:
+    """The per-app spool directory under the user cache dir."""
+    return os.path.join(user_cache_dir(app), SPOOL_DIR_NAME)

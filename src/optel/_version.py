@@ -1,0 +1,3 @@
+"""The optel release number."""
+
+__version__ = "0.1.0"

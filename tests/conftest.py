@@ -1,0 +1,42 @@
+"""Every test runs in its own home: no real config, cache or spool is read or written, and no
+variable of the developer's or CI's environment (CI=true, DO_NOT_TRACK, OTEL_*) decides for it."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+_CLEARED_PREFIXES = ("OTEL_", "OPTEL_", "XDG_", "ROTEL_")
+_CLEARED = {
+    "DO_NOT_TRACK", "CI", "CONTINUOUS_INTEGRATION", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE",
+    "JENKINS_URL", "TF_BUILD", "CIRCLECI", "TRAVIS", "TEAMCITY_VERSION", "BITBUCKET_BUILD_NUMBER",
+    "CODEBUILD_BUILD_ID", "DRONE", "APPVEYOR", "BUILD_ID", "RUN_ID", "CLAUDECODE", "CURSOR_AGENT",
+    "GEMINI_CLI", "AIDER", "REPL_ID",
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """A fresh HOME, config and cache dir per test, and an environment with no telemetry opinions."""
+    home = tmp_path_factory.mktemp("home")
+    for name in list(os.environ):
+        if (
+            name in _CLEARED
+            or name.startswith(_CLEARED_PREFIXES)
+            or name.startswith("CODEX_")
+            or "_TELEMETRY" in name
+        ):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.chdir(home)
+    yield home
+
+
+@pytest.fixture
+def python() -> str:
+    """The interpreter that runs the suite, for subprocess tests."""
+    return sys.executable
