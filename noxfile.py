@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "lint", "typecheck", "collector"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.default_venv_backend = "venv"
 
@@ -20,7 +20,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff: lint and import order."""
     session.install("ruff")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "collector", "noxfile.py")
 
 
 @nox.session
@@ -38,3 +38,13 @@ def bench(session: nox.Session) -> None:
 
     for script in sorted(pathlib.Path("benchmarks").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)
+
+
+@nox.session
+def collector(session: nox.Session) -> None:
+    """The collector configs: references, pinned contrib component types, exposure, placeholders, secrets."""
+    session.install("pyyaml", "tomli; python_version < '3.11'")
+    import pathlib
+
+    configs = sorted(str(p) for p in pathlib.Path("collector").glob("*.yaml"))
+    session.run("python", "collector/validate.py", *configs)
