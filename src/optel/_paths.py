@@ -15,6 +15,10 @@ SPOOL_DIR_NAME = "telemetry-spool"
 
 
 def _home() -> str:
+    # An empty or relative HOME would root our files at / or in the working directory:
+    # treat it as no home at all (telemetry then stays off) rather than guess.
+    if sys.platform != "win32" and "HOME" in os.environ and not os.path.isabs(os.environ["HOME"]):
+        raise OSError("HOME is empty or not an absolute path")
     home = os.path.expanduser("~")
     if home == "~" or not os.path.isabs(home):
         raise OSError("the home directory is unknown")

@@ -1,0 +1,255 @@
+"""`status`, `enable`, `disable` and `reset` as plain functions, for `optel ...` and a host's `telemetry ...`.
+
+Each takes the app name, the host's settings that matter, and the streams to write to, and
+returns an exit code. Errors are one line on stderr and a non-zero code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from optel import _paths
+from optel.consent import (
+    Broken,
+    BrokenFileError,
+    UserStore,
+    preview,
+    utc_now,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import TextIO
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+
+def _out(stream: TextIO | None) -> TextIO:
+    return sys.stdout if stream is None else stream
+
+
+def _err(stream: TextIO | None) -> TextIO:
+    return sys.stderr if stream is None else stream
+
+
+def _fail(stderr: TextIO | None, message: str, code: int = EXIT_ERROR) -> int:
+    _err(stderr).write(f"optel: error: {message}\n")
+    return code
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{(exc.strerror or str(exc)).lower()}"
+    return str(exc) or exc.__class__.__name__
+
+
+def _spool(name: str, app: str) -> tuple[bool, object]:
+    """Call ``optel.spool.<name>(app)``: ``(True, result)``, or ``(False, why)`` when unavailable."""
+    try:
+        from optel import spool
+
+        function = getattr(spool, name)
+    except (ImportError, AttributeError):
+        return False, "not available in this version of optel"
+    try:
+        return True, function(app)
+    except Exception as exc:
+        return False, _why(exc)
+
+
+def _endpoint(environ: Mapping[str, str]) -> str:
+    for var in _ENDPOINT_VARS:
+        value = environ.get(var, "").strip()
+        if value:
+            return f"{value} (from {var})"
+    return "set by the app"
+
+
+def status(
+    app: str,
+    *,
+    policy: str = "opt-in",
+    consent_version: int = 1,
+    sample_percent: float = 100.0,
+    environ: Mapping[str, str] | None = None,
+    project_dir: str | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Print the decision, where it came from, the files, the endpoint, the spool. Never prompts."""
+    out = _out(stdout)
+    env = os.environ if environ is None else environ
+    consent = preview(
+        app,
+        policy=policy,
+        consent_version=consent_version,
+        sample_percent=sample_percent,
+        environ=env,
+        project_dir=project_dir,
+    )
+    lines = [
+        f"app: {app}",
+        f"mode: {consent.mode}",
+        f"source: {consent.source}",
+        f"why: {consent.reason}",
+        f"install id: {consent.install_id or 'none yet (created when first needed)'}",
+    ]
+    if consent.user_id:
+        lines.append(f"user id: {consent.user_id}")
+    if consent.ci_name:
+        lines.append(f"ci: {consent.ci_name}")
+    if consent.agent_name:
+        lines.append(f"coding agent: {consent.agent_name}")
+    if consent.user_file:
+        state = UserStore(consent.user_file).read()
+        if isinstance(state, Broken):
+            note = f"broken: {state.reason}"
+        elif not os.path.lexists(consent.user_file):
+            note = "not created yet"
+        else:
+            note = "exists"
+        lines.append(f"user config: {consent.user_file} ({note})")
+    else:
+        try:
+            _paths.user_config_file(app)
+            lines.append("user config: unavailable")
+        except OSError as exc:
+            lines.append(f"user config: unavailable ({_why(exc)})")
+    lines.append(f"project config: {consent.project_file or 'none found'}")
+    lines.append(f"endpoint: {_endpoint(env)}")
+    ok, info = _spool("describe", app)
+    text = str(info) if ok else f"unknown ({info})"
+    lines.append(text if text.startswith("spool") else f"spool: {text}")
+    if consent.sending:
+        lines.append(
+            f"would send: {consent.mode} usage data (commands, durations, error types, LLM token "
+            "counts; `optel show` lists every field)"
+        )
+    else:
+        lines.append("would send: nothing")
+    out.write("\n".join(lines) + "\n")
+    out.flush()
+    return EXIT_OK
+
+
+def _store(app: str) -> UserStore:
+    return UserStore(_paths.user_config_file(app))
+
+
+def _replace_broken(store: UserStore, stdout: TextIO) -> None:
+    moved = store.set_aside()
+    if moved is not None:
+        stdout.write(f"The broken {store.path} was moved aside to {moved}.\n")
+
+
+def _stored_version(store: UserStore) -> int:
+    table = store.read()
+    if isinstance(table, Broken):
+        return 0
+    version = table.get("consent_version", 0)
+    return version if isinstance(version, int) else 0
+
+
+def _overridden(app: str, mode: str, stdout: TextIO, environ: Mapping[str, str] | None) -> None:
+    effective = preview(app, environ=environ)
+    if effective.mode != mode:
+        stdout.write(f"Note: telemetry is still {effective.mode} for now: {effective.reason}.\n")
+
+
+def enable(
+    app: str,
+    *,
+    identified: bool = False,
+    user_id: str | None = None,
+    consent_version: int = 1,
+    environ: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Store ``anonymous`` (or ``identified`` with a user id); a user id implies identified."""
+    out = _out(stdout)
+    if user_id is not None:
+        user_id = user_id.strip()
+        if not user_id:
+            return _fail(stderr, "--user-id needs a non-empty value", EXIT_USAGE)
+        identified = True
+    try:
+        store = _store(app)
+        _replace_broken(store, out)
+        if identified and user_id is None:
+            table = store.read()
+            kept = table.get("user_id") if not isinstance(table, Broken) else None
+            if not isinstance(kept, str) or not kept:
+                return _fail(stderr, "identified telemetry needs a user id: pass --user-id ID", EXIT_USAGE)
+            user_id = kept
+        mode = "identified" if identified else "anonymous"
+        store.update(
+            mode=mode,
+            decided_at=utc_now(),
+            consent_version=max(consent_version, _stored_version(store)),
+            user_id=user_id if identified else "",
+        )
+    except (OSError, BrokenFileError, ValueError) as exc:
+        return _fail(stderr, f"cannot store the choice for {app}: {_why(exc)}")
+    who = f" as {user_id}" if identified else ""
+    out.write(f"Telemetry for {app} is now {mode}{who} (stored in {store.path}).\n")
+    _overridden(app, mode, out, environ)
+    return EXIT_OK
+
+
+def disable(
+    app: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Store ``off`` (permanent until enabled again) and delete what is spooled but not yet sent."""
+    out = _out(stdout)
+    try:
+        store = _store(app)
+        _replace_broken(store, out)
+        store.update(
+            mode="off",
+            decided_at=utc_now(),
+            consent_version=max(1, _stored_version(store)),
+            user_id="",
+        )
+    except (OSError, BrokenFileError, ValueError) as exc:
+        return _fail(stderr, f"cannot store the choice for {app}: {_why(exc)}")
+    out.write(f"Telemetry for {app} is now off (stored in {store.path}).\n")
+    ok, removed = _spool("delete_all", app)
+    if ok and removed:
+        out.write(f"Deleted {removed} unsent spool file(s).\n")
+    return EXIT_OK
+
+
+def reset(
+    app: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """A new install id (and salt and first-seen date), and the unsent spool deleted; the choice is kept."""
+    out = _out(stdout)
+    try:
+        store = _store(app)
+        _replace_broken(store, out)
+        table = store.update(install_id=None, salt=None, first_seen=None, first_version=None)
+    except (OSError, BrokenFileError, ValueError) as exc:
+        return _fail(stderr, f"cannot reset {app}'s telemetry identity: {_why(exc)}")
+    out.write(f"New install id for {app}: {table['install_id']} (stored in {store.path}).\n")
+    ok, removed = _spool("delete_all", app)
+    if ok and removed:
+        out.write(f"Deleted {removed} unsent spool file(s).\n")
+    elif not ok:
+        out.write(f"The spool was not deleted: {removed}.\n")
+    return EXIT_OK

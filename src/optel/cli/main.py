@@ -1,0 +1,84 @@
+"""The `optel` command: a global `--app NAME` and one sub-command per module in COMMANDS."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+# Each name is a module `optel.cli.<name>` with HELP, add_arguments(parser) and run(args) -> int.
+# One entry per line, so that adding a command is a one-line change.
+COMMANDS = [
+    "status",
+    "enable",
+    "disable",
+    "reset",
+    "upload",
+    "report",
+    "demo",
+    "docs",
+    "show",
+]
+
+DEFAULT_APP = "optel"
+
+
+def _unavailable(name: str, exc: BaseException) -> object:
+    def run(args: argparse.Namespace) -> int:
+        sys.stderr.write(f"optel: error: the {name} command cannot load: {exc}\n")
+        return 1
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every registered command."""
+    parser = argparse.ArgumentParser(
+        prog="optel",
+        description="Consent-first usage telemetry: see and change what an app may send.",
+    )
+    app_help = f"the app to act for (default: {DEFAULT_APP})"
+    parser.add_argument("--app", default=DEFAULT_APP, metavar="NAME", help=app_help)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"optel.cli.{name}")
+            help_text = str(module.HELP)
+        except Exception as exc:
+            # One broken command must not take the others (and `optel disable`) down with it.
+            sub = commands.add_parser(name, help="(cannot load)")
+            sub.set_defaults(_run=_unavailable(name, exc))
+            continue
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        # Accepted after the command too (`optel status --app x`); SUPPRESS keeps the global value.
+        sub.add_argument("--app", default=argparse.SUPPRESS, metavar="NAME", help=app_help)
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `optel ...`; returns the exit code. Never lets a traceback reach the user."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        run = getattr(args, "_run", None)
+        if run is None:
+            parser.print_help()
+            return 0
+        return int(run(args))
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except KeyboardInterrupt:
+        sys.stderr.write("optel: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:
+        sys.stderr.write(f"optel: error: {exc.__class__.__name__}: {exc}\n")
+        return 1

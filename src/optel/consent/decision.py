@@ -1,0 +1,566 @@
+"""Deciding once per process whether telemetry is on, and why: SPEC §3's rows, top to bottom.
+
+An off from any row is final. A raise (``<APP>_TELEMETRY=on`` or the host's ``--telemetry``)
+holds for this process only and never over a stored or project off. Otherwise the first row
+with an answer decides. The common paths (an env var decides; no file; a file optel wrote)
+touch only ``os`` and the flat reader, because this runs inside the host's ``optel.init()``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from optel import _paths
+from optel._env import app_env_prefix, do_not_track, parse_bool
+from optel.consent.detect import can_prompt, detect_agent, detect_ci
+from optel.consent.ids import in_sample, new_install_id, utc_now
+from optel.consent.store import Broken, UserStore, find_project_file, read_project_mode
+from optel.consent.value import MODES, Consent
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import TextIO
+
+_RANK = {"off": 0, "anonymous": 1, "identified": 2}
+_warned: set[str] = set()
+
+
+class _Facts:
+    """What every Consent of one decision shares, gathered before the rows are read."""
+
+    __slots__ = (
+        "agent_name",
+        "app",
+        "ci_name",
+        "consent_version",
+        "modes",
+        "path_problem",
+        "project_cap",
+        "project_file",
+        "project_problem",
+        "sample_percent",
+        "user_file",
+    )
+
+    def __init__(
+        self,
+        app: str,
+        env: Mapping[str, str],
+        project_dir: str | None,
+        consent_version: int,
+        sample_percent: float,
+        modes: Sequence[str],
+    ) -> None:
+        self.app = app
+        self.ci_name = detect_ci(env)
+        self.agent_name = detect_agent(env)
+        self.path_problem: str | None = None
+        try:
+            self.user_file = _paths.user_config_file(app)
+        except OSError as exc:
+            self.user_file = ""
+            self.path_problem = str(exc) or exc.__class__.__name__
+        self.project_file = find_project_file(app, project_dir)
+        self.project_cap = "identified"
+        self.project_problem: str | None = None
+        self.consent_version = consent_version
+        self.sample_percent = sample_percent
+        self.modes = tuple(modes)
+
+    def off(self, source: str, reason: str, install_id: str | None = None) -> Consent:
+        return Consent(
+            "off",
+            reason,
+            source,
+            install_id=install_id,
+            ci_name=self.ci_name,
+            agent_name=self.agent_name,
+            user_file=self.user_file,
+            project_file=self.project_file,
+            consent_version=self.consent_version,
+        )
+
+    def on(
+        self, source: str, mode: str, reason: str, install_id: str | None, user_id: str | None
+    ) -> Consent:
+        offered = [m for m in ("anonymous", "identified") if m in self.modes]
+        if not offered:
+            return self.off(source, f"{reason}, but {self.app} offers no telemetry mode but off", install_id)
+        if mode == "identified" and "identified" not in offered:
+            mode = "anonymous"
+            reason += f", limited to anonymous because {self.app} does not offer identified"
+        if _RANK[mode] > _RANK[self.project_cap]:
+            mode = self.project_cap
+            source = "project_file"
+            reason += f", but the project file {self.project_file} limits it to {mode}"
+        sampled = in_sample(install_id, self.sample_percent) if install_id else self.sample_percent >= 100
+        if not sampled:
+            reason += (
+                f"; this install is outside the {self.sample_percent:g}% of installs whose data is sent"
+            )
+        return Consent(
+            mode,
+            reason,
+            source,
+            install_id=install_id,
+            user_id=user_id if mode == "identified" else None,
+            sampled=sampled,
+            ci_name=self.ci_name,
+            agent_name=self.agent_name,
+            user_file=self.user_file,
+            project_file=self.project_file,
+            consent_version=self.consent_version,
+        )
+
+
+def _shown(var: str, value: str) -> str:
+    word = value.strip()
+    return f"{var}={word}" if word else f"{var} (set but empty)"
+
+
+def _env_rows(app: str, env: Mapping[str, str]) -> tuple[str, str, str | None]:
+    """Rows 1-3: ``(source, reason, None)`` for an off, ``(source, reason, mode)`` for a raise,
+    or ``("", "", None)`` when the environment has no answer."""
+    if do_not_track(env):
+        return "DO_NOT_TRACK", f"{_shown('DO_NOT_TRACK', env['DO_NOT_TRACK'])} is set in the environment", None
+    disabled = env.get("OTEL_SDK_DISABLED")
+    if disabled is not None and parse_bool(disabled) is True:
+        return "OTEL_SDK_DISABLED", f"{_shown('OTEL_SDK_DISABLED', disabled)} is set in the environment", None
+    var = app_env_prefix(app) + "_TELEMETRY"
+    value = env.get(var)
+    if value is None:
+        return "", "", None
+    word = value.strip().lower()
+    flag = parse_bool(value)
+    if flag is False:
+        return "app_env", f"{_shown(var, value)} is set in the environment", None
+    if flag is True or word in ("anonymous", "identified"):
+        requested = word if word in ("anonymous", "identified") else "on"
+        return "app_env", f"{_shown(var, value)} is set in the environment (for this run only)", requested
+    # An answer we cannot read is still an answer someone gave on purpose: fail closed.
+    return (
+        "app_env",
+        f"{_shown(var, value)} is not a value optel knows (off, on, anonymous, identified), "
+        "so telemetry is off",
+        None,
+    )
+
+
+def _warn_once(key: str, stderr: TextIO | None, message: str) -> None:
+    if key in _warned:
+        return
+    _warned.add(key)
+    stream = sys.stderr if stderr is None else stderr
+    try:
+        stream.write(message + "\n")
+        stream.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _log(message: str, *args: object) -> None:
+    import logging
+
+    logging.getLogger("optel").debug(message, *args)
+
+
+def _when(table: Mapping[str, object]) -> str:
+    decided = table.get("decided_at")
+    return f" on {decided}" if isinstance(decided, str) and decided else ""
+
+
+_PROMPT_REASONS = {
+    "answer": "you answered {mode} when {app} asked",
+    "answer_no_user_id": "you chose identified when {app} asked but gave no user id, so it is anonymous",
+    "enter": "you pressed Enter when {app} asked (the default is off)",
+    "eof": "the prompt got end of input (the default is off)",
+    "timeout": "nobody answered the prompt within {timeout:g} s (the default is off)",
+    "unknown": "the answer to the prompt was not one of the choices (the default is off)",
+    "ctrl_c": "the prompt was interrupted with Ctrl-C (the default is off)",
+    "error": "the prompt could not be shown or read (the default is off)",
+}
+
+
+def _decide(
+    app: str,
+    *,
+    policy: str,
+    ask_percent: float,
+    sample_percent: float,
+    modes: Sequence[str],
+    session_flag: bool | None,
+    consent_version: int,
+    environ: Mapping[str, str] | None,
+    project_dir: str | None,
+    interactive: bool | None,
+    prompt_timeout: float,
+    stdin: TextIO | None,
+    stdout: TextIO | None,
+    stderr: TextIO | None,
+    live: bool,
+) -> Consent:
+    env = os.environ if environ is None else environ
+    facts = _Facts(app, env, project_dir, consent_version, sample_percent, modes)
+
+    # Rows 1-4: the environment and this run's flag.
+    source, reason, raised = _env_rows(app, env)
+    if source and raised is None:
+        return facts.off(source, reason)
+    raise_source, raise_reason, raise_to = source, reason, raised
+    if session_flag is not None:
+        if not session_flag:
+            return facts.off("session_flag", "telemetry was turned off for this run (--no-telemetry)")
+        if not raise_source:
+            raise_source, raise_to = "session_flag", "on"
+            raise_reason = "telemetry was turned on for this run (--telemetry)"
+
+    # Row 5: a project file can only restrict.
+    if facts.project_file is not None:
+        facts.project_cap, facts.project_problem = read_project_mode(facts.project_file)
+        if facts.project_cap == "off":
+            if facts.project_problem is None:
+                return facts.off("project_file", f"the project file {facts.project_file} turns telemetry off")
+            message = (
+                f"the project file {facts.project_file} cannot be used ({facts.project_problem}); "
+                "a project file can only restrict, so telemetry is off"
+            )
+            if live:
+                _warn_once(facts.project_file, stderr, f"{app}: warning: {message}")
+            return facts.off("project_file", message)
+
+    # Row 6: the user's stored choice; a stored off is permanent.
+    stored: dict[str, object] = {}
+    store = UserStore(facts.user_file) if facts.user_file else None
+    if store is not None:
+        table = store.read()
+        if isinstance(table, Broken):
+            message = (
+                f"the telemetry config {facts.user_file} cannot be used ({table.reason}), so telemetry "
+                f"is off; `optel enable --app {app}` or `optel disable --app {app}` replaces it"
+            )
+            if live:
+                _warn_once(facts.user_file, stderr, f"{app}: warning: {message}")
+            return facts.off("broken_user_file", message)
+        stored = table
+    install_id = stored.get("install_id") or None
+    if not isinstance(install_id, str):
+        install_id = None
+    stored_mode = stored.get("mode")
+    stored_user_id = stored.get("user_id") or None
+    if not isinstance(stored_user_id, str):
+        stored_user_id = None
+    stored_version = stored.get("consent_version", 1)
+    if not isinstance(stored_version, int):
+        stored_version = 1
+    if stored_mode == "off":
+        return facts.off(
+            "user_file", f"you turned telemetry off{_when(stored)} (stored in {facts.user_file})", install_id
+        )
+
+    # A choice made for an older consent_version does not cover what the app collects now.
+    current = stored_mode in ("anonymous", "identified") and stored_version >= consent_version
+
+    if raise_source:
+        if raise_to == "identified":
+            mode = "identified" if stored_user_id else "anonymous"
+        elif raise_to == "on" and current:
+            mode = str(stored_mode)
+        else:
+            mode = "anonymous"
+        if mode != raise_to and raise_to == "identified":
+            raise_reason += ", anonymous because no user id is stored"
+        # Nothing is stored for a raise: an install without an id gets one for this run only.
+        return facts.on(raise_source, mode, raise_reason, install_id or new_install_id(), stored_user_id)
+
+    if current:
+        if install_id is None and live and store is not None:
+            try:
+                install_id = str(store.update()["install_id"])
+            except Exception as exc:
+                _log("could not store an install id in %s: %s", facts.user_file, exc)
+                install_id = new_install_id()
+        return facts.on(
+            "user_file",
+            str(stored_mode),
+            f"you chose {stored_mode}{_when(stored)} (stored in {facts.user_file})",
+            install_id,
+            stored_user_id,
+        )
+
+    # Rows 7-9: nothing stored (or a choice made for an older consent_version).
+    if store is None:
+        return facts.off(
+            "no_config_dir",
+            f"there is no usable config directory ({facts.path_problem}), so no choice can be "
+            "stored and telemetry is off",
+        )
+    opt_out = policy == "opt-out"
+    if opt_out and stored.get("notice_shown") is True and stored_version >= consent_version:
+        # Under the opt-out policy the recorded notice is the stored state: the person was told
+        # once, on a terminal, and CI or agent runs on the same account are covered by it.
+        return facts.on(
+            "opt_out_notice",
+            "anonymous",
+            f"{app} sends anonymous telemetry unless it is turned off, and its notice has been shown "
+            f"(`optel disable --app {app}` turns it off)",
+            install_id,
+            None,
+        )
+    if facts.ci_name:
+        return facts.off(
+            "ci",
+            f"a CI system was detected ({facts.ci_name}) and no choice is stored, so telemetry is "
+            "off and nobody is asked",
+            install_id,
+        )
+    if facts.agent_name:
+        return facts.off(
+            "agent",
+            f"a coding agent was detected ({facts.agent_name}) and no choice is stored, so "
+            "telemetry is off and nobody is asked",
+            install_id,
+        )
+    if not live:
+        what = "shows its notice" if opt_out else "asks"
+        return facts.off(
+            "not_asked",
+            f"no choice is stored yet, so telemetry is off; {app} {what} on its next interactive run",
+            install_id,
+        )
+    if stdin is None:
+        stdin = sys.stdin
+    if stdout is None:
+        stdout = sys.stdout
+    tty = interactive if interactive is not None else can_prompt(stdin, stdout)
+    if not tty:
+        return facts.off(
+            "not_a_tty",
+            "stdin or stdout is not a terminal this process may read (redirected, or a background "
+            "job) and no choice is stored, so telemetry is off and nobody is asked",
+            install_id,
+        )
+    if opt_out:
+        return _show_notice(facts, store, stderr, max(consent_version, stored_version))
+    if ask_percent <= 0:
+        return facts.off("not_asked", f"{app} asks nobody (ask_percent is 0), so telemetry is off", install_id)
+    if install_id is None or not os.access(os.path.dirname(facts.user_file), os.W_OK):
+        # The id must be stored before the sample is drawn, or a re-run would draw again; and an
+        # answer that cannot be stored would be asked for again on every run.
+        try:
+            install_id = str(store.update()["install_id"])
+        except Exception as exc:
+            return facts.off(
+                "no_config_dir",
+                f"{facts.user_file} cannot be written ({_describe(exc)}), so an answer could not be "
+                "kept; telemetry is off and nobody is asked",
+            )
+    if not in_sample(install_id, ask_percent):
+        return facts.off(
+            "not_asked",
+            f"this install is not among the {ask_percent:g}% of installs that {app} asks, so "
+            "telemetry is off",
+            install_id,
+        )
+    return _ask(facts, store, install_id, stdin, stdout, prompt_timeout)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc) or exc.__class__.__name__
+
+
+def _show_notice(facts: _Facts, store: UserStore, stderr: TextIO | None, version: int) -> Consent:
+    app = facts.app
+    try:
+        # Recorded before it is printed: the notice is shown once, and not at all if it
+        # cannot be recorded (then telemetry stays off).
+        table = store.update(notice_shown=True, consent_version=version)
+    except Exception as exc:
+        return facts.off(
+            "no_config_dir",
+            f"{facts.user_file} cannot be written ({_describe(exc)}), so the opt-out notice could "
+            "not be recorded; telemetry is off",
+        )
+    notice = (
+        f"{app} sends anonymous usage telemetry (commands, durations, error types; never files, "
+        f"prompts, paths or personal data). Turn it off with `optel disable --app {app}`, "
+        f"{app_env_prefix(app)}_TELEMETRY=off or DO_NOT_TRACK=1. This notice is shown once."
+    )
+    _warn_once("notice:" + facts.user_file, stderr, notice)
+    return facts.on(
+        "opt_out_notice",
+        "anonymous",
+        f"{app} sends anonymous telemetry unless it is turned off, and its notice was just shown "
+        f"(`optel disable --app {app}` turns it off)",
+        str(table["install_id"]),
+        None,
+    )
+
+
+def _ask(
+    facts: _Facts,
+    store: UserStore,
+    install_id: str,
+    stdin: TextIO | None,
+    stdout: TextIO | None,
+    timeout: float,
+) -> Consent:
+    from optel.consent.prompt import ask
+
+    answer = ask(
+        facts.app,
+        facts.modes,
+        timeout=timeout,
+        stdin=sys.stdin if stdin is None else stdin,
+        stdout=sys.stdout if stdout is None else stdout,
+    )
+    reason = _PROMPT_REASONS[answer.how].format(mode=answer.mode, app=facts.app, timeout=timeout)
+    try:
+        store.update(
+            mode=answer.mode,
+            decided_at=utc_now(),
+            consent_version=facts.consent_version,
+            user_id=answer.user_id or "",
+        )
+    except Exception as exc:
+        # The answer still holds for this run; it just will not be remembered.
+        _log("could not store the answer in %s: %s", facts.user_file, exc)
+        reason += f" (not stored: {_describe(exc)})"
+    if answer.mode == "off":
+        return facts.off("prompt", reason, install_id)
+    return facts.on("prompt", answer.mode, reason, install_id, answer.user_id)
+
+
+def resolve(
+    app: str,
+    *,
+    policy: str = "opt-in",
+    ask_percent: float = 100.0,
+    sample_percent: float = 100.0,
+    modes: Sequence[str] = MODES,
+    session_flag: bool | None = None,
+    consent_version: int = 1,
+    environ: Mapping[str, str] | None = None,
+    project_dir: str | None = None,
+    interactive: bool | None = None,
+    prompt_timeout: float = 30.0,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> Consent:
+    """Decide this process's consent (SPEC §3); may prompt on a terminal. Never raises.
+
+    ``interactive`` overrides the terminal check (None: stdin and stdout must both be TTYs).
+    ``policy`` other than ``opt-out`` is read as ``opt-in``, the stricter one.
+    """
+    try:
+        return _decide(
+            app,
+            policy=policy,
+            ask_percent=ask_percent,
+            sample_percent=sample_percent,
+            modes=modes,
+            session_flag=session_flag,
+            consent_version=consent_version,
+            environ=environ,
+            project_dir=project_dir,
+            interactive=interactive,
+            prompt_timeout=prompt_timeout,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            live=True,
+        )
+    except Exception as exc:
+        return _failed(app, exc, consent_version)
+
+
+def preview(
+    app: str,
+    *,
+    policy: str = "opt-in",
+    sample_percent: float = 100.0,
+    modes: Sequence[str] = MODES,
+    session_flag: bool | None = None,
+    consent_version: int = 1,
+    environ: Mapping[str, str] | None = None,
+    project_dir: str | None = None,
+) -> Consent:
+    """The decision as it stands, without prompting, printing or writing anything (``optel status``).
+
+    Where ``resolve`` would ask or show the opt-out notice, this says ``off`` with source
+    ``not_asked``; the terminal check is skipped because it concerns the host's run, not this one.
+    """
+    try:
+        return _decide(
+            app,
+            policy=policy,
+            ask_percent=100.0,
+            sample_percent=sample_percent,
+            modes=modes,
+            session_flag=session_flag,
+            consent_version=consent_version,
+            environ=environ,
+            project_dir=project_dir,
+            interactive=False,
+            prompt_timeout=0.0,
+            stdin=None,
+            stdout=None,
+            stderr=None,
+            live=False,
+        )
+    except Exception as exc:
+        return _failed(app, exc, consent_version)
+
+
+def withdrawn(
+    app: str, *, environ: Mapping[str, str] | None = None, project_dir: str | None = None
+) -> Consent | None:
+    """What an uploader asks before sending: an off Consent when any source now says off, else None.
+
+    Off sources: DO_NOT_TRACK, OTEL_SDK_DISABLED, ``<APP>_TELEMETRY=off``, a project file that
+    restricts to off, a user file that says off or is broken. Nothing stored is not a withdrawal:
+    a run raised by a session flag on a fresh install must still be uploadable.
+    """
+    try:
+        env = os.environ if environ is None else environ
+        facts = _Facts(app, env, project_dir, 1, 100.0, MODES)
+        source, reason, raised = _env_rows(app, env)
+        if source and raised is None:
+            return facts.off(source, reason)
+        if facts.project_file is not None:
+            cap, problem = read_project_mode(facts.project_file)
+            if cap == "off":
+                why = f" ({problem})" if problem else ""
+                return facts.off("project_file", f"the project file {facts.project_file} restricts telemetry to off{why}")
+        if facts.user_file:
+            table = UserStore(facts.user_file).read()
+            if isinstance(table, Broken):
+                return facts.off("broken_user_file", f"the telemetry config {facts.user_file} is broken ({table.reason})")
+            if table.get("mode") == "off":
+                install_id = table.get("install_id")
+                return facts.off(
+                    "user_file",
+                    f"you turned telemetry off{_when(table)} (stored in {facts.user_file})",
+                    install_id if isinstance(install_id, str) else None,
+                )
+        return None
+    except Exception as exc:
+        return _failed(app, exc, 1)
+
+
+def _failed(app: str, exc: BaseException, consent_version: int) -> Consent:
+    # Fail closed: if optel cannot tell what the user wants, nothing is sent.
+    try:
+        _log("consent for %s could not be decided: %r", app, exc)
+    except Exception:
+        pass
+    return Consent(
+        "off",
+        f"optel could not decide ({exc.__class__.__name__}: {exc}), so telemetry is off",
+        "error",
+        consent_version=consent_version,
+    )

@@ -1,0 +1,177 @@
+"""Asking a person at a terminal, once: the only question optel ever puts to a user (SPEC §3)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from optel._env import app_env_prefix
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import TextIO
+
+MAX_ANSWER = 1024
+
+_DESCRIPTIONS = {
+    "anonymous": "a random install id and the usage data above, nothing personal",
+    "identified": "the same, plus a user id that you type next",
+    "off": "send nothing (the default)",
+}
+
+
+class Answer:
+    """What the prompt got: the chosen mode, a user id for identified, and how it ended."""
+
+    __slots__ = ("how", "mode", "user_id")
+
+    def __init__(self, mode: str, how: str, user_id: str | None = None) -> None:
+        self.mode = mode
+        self.how = how
+        self.user_id = user_id
+
+    def __repr__(self) -> str:
+        return f"Answer({self.mode!r}, {self.how!r}, user_id={self.user_id!r})"
+
+
+def prompt_text(app: str, modes: Sequence[str], timeout: float) -> str:
+    """The question, naming the app, what is collected, and how to change the answer later."""
+    offered = [m for m in ("anonymous", "identified") if m in modes] + ["off"]
+    lines = [
+        f"{app} would like to send anonymous usage telemetry to its developers: which commands",
+        "run, how long they take, error types, and for LLM calls the model and token counts.",
+        "Never file contents, prompts, paths or other personal data (`optel show` lists it all).",
+    ]
+    lines += [f"  {m:<11} {_DESCRIPTIONS[m]}" for m in offered]
+    lines.append(
+        f"Change it later with `optel enable/disable --app {app}` or {app_env_prefix(app)}_TELEMETRY=off."
+    )
+    choices = "/".join(m.upper() if m == "off" else m for m in offered)
+    wait = f", {int(timeout)} s" if timeout >= 1 else ""
+    lines.append(f"Send usage telemetry? [{choices}{wait}]: ")
+    return "\n".join(lines)
+
+
+def interpret(text: str, modes: Sequence[str]) -> str | None:
+    """The mode an answer names (a mode, a prefix of one, yes/no), or None when it names none."""
+    word = text.strip().lower()
+    offered = [m for m in ("anonymous", "identified") if m in modes]
+    if word in ("y", "yes", "on", "1", "true") and offered:
+        return offered[0]
+    if word in ("n", "no", "off", "0", "false"):
+        return "off"
+    matches = [m for m in [*offered, "off"] if word and m.startswith(word)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def ask(
+    app: str,
+    modes: Sequence[str],
+    *,
+    timeout: float,
+    stdin: TextIO,
+    stdout: TextIO,
+) -> Answer:
+    """Ask once; Enter, EOF, Ctrl-C, an unknown answer or the timeout all mean off."""
+    try:
+        stdout.write(prompt_text(app, modes, timeout))
+        stdout.flush()
+        deadline = time.monotonic() + timeout
+        status, text = read_line(stdin, deadline)
+        if status != "line":
+            stdout.write("\n")
+            return _finish(stdout, app, Answer("off", status))
+        if not text.strip():
+            return _finish(stdout, app, Answer("off", "enter"))
+        mode = interpret(text, modes)
+        if mode is None:
+            return _finish(stdout, app, Answer("off", "unknown"))
+        if mode != "identified":
+            return _finish(stdout, app, Answer(mode, "answer"))
+        stdout.write("User id to send with your telemetry (Enter for none): ")
+        stdout.flush()
+        status, user_id = read_line(stdin, time.monotonic() + timeout)
+        user_id = user_id.strip() if status == "line" else ""
+        if status != "line":
+            stdout.write("\n")
+        if not user_id:
+            # Identified without an id would send nothing more than anonymous: store what it is.
+            return _finish(stdout, app, Answer("anonymous", "answer_no_user_id"))
+        return _finish(stdout, app, Answer("identified", "answer", user_id))
+    except KeyboardInterrupt:
+        try:
+            stdout.write("\n")
+        except (OSError, ValueError):
+            pass
+        return Answer("off", "ctrl_c")
+    except (OSError, ValueError):
+        return Answer("off", "error")
+
+
+def _finish(stdout: TextIO, app: str, answer: Answer) -> Answer:
+    if answer.mode == "off":
+        stdout.write(f"Telemetry for {app} is off.\n")
+    else:
+        stdout.write(
+            f"Telemetry for {app} is {answer.mode}. Thank you! `optel disable --app {app}` turns it off.\n"
+        )
+    stdout.flush()
+    return answer
+
+
+def read_line(stdin: TextIO, deadline: float) -> tuple[str, str]:
+    """One line from ``stdin`` before ``deadline``: ``("line", text)``, ``("eof", "")`` or ``("timeout", "")``."""
+    try:
+        fd = stdin.fileno()
+    except (OSError, ValueError, AttributeError):
+        # Not a real file (a test's StringIO): it cannot block, so no timeout is needed.
+        line = stdin.readline(MAX_ANSWER)
+        return ("line", line.rstrip("\r\n")) if line else ("eof", "")
+    if sys.platform == "win32":
+        return _read_line_windows(deadline)
+    import select
+
+    buf = bytearray()
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return "timeout", ""
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            return "timeout", ""
+        # One byte at a time, so nothing after the answer's newline is taken from the host.
+        chunk = os.read(fd, 1)
+        if not chunk:
+            return "eof", ""
+        if chunk == b"\n":
+            return "line", buf.decode("utf-8", "replace").rstrip("\r")
+        if len(buf) < MAX_ANSWER:
+            buf += chunk
+
+
+def _read_line_windows(deadline: float) -> tuple[str, str]:
+    if sys.platform != "win32":
+        raise OSError("console input without select() exists only on Windows")
+    import msvcrt
+
+    chars: list[str] = []
+    while True:
+        if time.monotonic() >= deadline:
+            return "timeout", ""
+        if not msvcrt.kbhit():
+            time.sleep(0.05)
+            continue
+        ch = msvcrt.getwche()
+        if ch in ("\r", "\n"):
+            return "line", "".join(chars)
+        if ch == "\x03":
+            raise KeyboardInterrupt
+        if ch == "\x1a":
+            return "eof", ""
+        if ch == "\b":
+            if chars:
+                chars.pop()
+            continue
+        chars.append(ch)
