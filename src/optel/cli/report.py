@@ -1,0 +1,181 @@
+"""`optel report FILE`: a readable summary of an audit log (spans, metrics, commands, errors, time range)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Iterable
+    from typing import TextIO
+
+HELP = "summarise an audit log (log_file= / <APP>_TELEMETRY_LOG): spans, metrics, commands, errors"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="the audit log, one JSON record per line")
+
+
+def run(args: argparse.Namespace) -> int:
+    return report(args.file, sys.stdout, sys.stderr)
+
+
+class Summary:
+    """What an audit log holds, counted."""
+
+    __slots__ = (
+        "apps", "bad_lines", "commands", "errors", "first_ns", "flushes", "last_ns", "metrics",
+        "records", "spans",
+    )
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.flushes = 0
+        self.bad_lines = 0
+        self.apps: set[str] = set()
+        self.first_ns: int | None = None
+        self.last_ns: int | None = None
+        # name -> [count, errors, total duration ns]
+        self.spans: dict[str, list[int]] = {}
+        # name -> [measurements, total]
+        self.metrics: dict[str, list[float]] = {}
+        # command -> [runs, failures]
+        self.commands: dict[str, list[int]] = {}
+        self.errors: dict[str, int] = {}
+
+    def _seen(self, *times: object) -> None:
+        for value in times:
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                if self.first_ns is None or value < self.first_ns:
+                    self.first_ns = value
+                if self.last_ns is None or value > self.last_ns:
+                    self.last_ns = value
+
+    def add(self, value: object) -> None:
+        if not isinstance(value, dict):
+            self.bad_lines += 1
+            return
+        kind = value.get("t")
+        attributes = value.get("attributes")
+        attrs: dict[str, object] = attributes if isinstance(attributes, dict) else {}
+        if "schema" in value and kind is None:
+            self.flushes += 1
+            if isinstance(value.get("app"), str):
+                self.apps.add(value["app"])
+        elif kind == "span":
+            self.records += 1
+            name = str(value.get("name", "?"))
+            start, end = value.get("start_ns"), value.get("end_ns")
+            self._seen(start, end)
+            row = self.spans.setdefault(name, [0, 0, 0])
+            row[0] += 1
+            if isinstance(start, int) and isinstance(end, int) and end >= start:
+                row[2] += end - start
+            if value.get("status") == "error":
+                row[1] += 1
+                self._error(attrs.get("error.type"))
+            command = attrs.get("command.name")
+            if isinstance(command, str) and not isinstance(value.get("parent_span_id"), str):
+                runs = self.commands.setdefault(command, [0, 0])
+                runs[0] += 1
+                runs[1] += value.get("status") == "error"
+        elif kind == "metric":
+            self.records += 1
+            self._seen(value.get("time_ns"))
+            number = value.get("value")
+            row_m = self.metrics.setdefault(str(value.get("name", "?")), [0, 0.0])
+            row_m[0] += 1
+            if isinstance(number, (int, float)) and not isinstance(number, bool):
+                row_m[1] += number
+        elif kind == "end":
+            pass
+        else:
+            self.bad_lines += 1
+
+    def _error(self, error_type: object) -> None:
+        key = str(error_type) if error_type else "(unknown)"
+        self.errors[key] = self.errors.get(key, 0) + 1
+
+
+def summarise(lines: Iterable[str]) -> Summary:
+    """Count an audit log's lines; lines that are not records are counted as bad, not fatal."""
+    summary = Summary()
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            summary.add(json.loads(line))
+        except ValueError:
+            summary.bad_lines += 1
+    return summary
+
+
+def report(path: str, out: TextIO, err: TextIO) -> int:
+    """Print the summary of the audit log at `path`; a one-line error (exit 1) when it is unusable."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            summary = summarise(f)
+    except OSError as exc:
+        err.write(f"optel: error: cannot read {path}: {exc.strerror or exc}\n")
+        return 1
+    if summary.bad_lines and not (summary.records or summary.flushes):
+        err.write(f"optel: error: {path} is not an optel audit log (no line is a telemetry record)\n")
+        return 1
+    out.write(render(path, summary))
+    return 0
+
+
+def _time(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _number(value: float) -> str:
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.3f}"
+
+
+def _table(title: str, headings: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in [headings, *rows]) for i in range(len(headings))]
+
+    def line(cells: list[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:])]
+        return "  " + "  ".join([first, *rest]).rstrip()
+
+    return ["", title, line(headings), line(["-" * w for w in widths]), *(line(row) for row in rows)]
+
+
+def render(path: str, summary: Summary) -> str:
+    """The human-readable report."""
+    lines = [f"Audit log {path}: {summary.records} records in {summary.flushes} flushes"]
+    if summary.apps:
+        lines[0] += f" from {', '.join(sorted(summary.apps))}"
+    if summary.first_ns is not None and summary.last_ns is not None:
+        lines.append(f"From {_time(summary.first_ns)} to {_time(summary.last_ns)}")
+    if summary.bad_lines:
+        lines.append(f"Skipped {summary.bad_lines} line(s) that are not telemetry records")
+    if not summary.records:
+        lines.append("No spans or metrics recorded.")
+    if summary.commands:
+        rows = [[name, str(runs), str(failed)] for name, (runs, failed) in sorted(summary.commands.items())]
+        lines += _table("Commands", ["command", "runs", "failed"], rows)
+    if summary.spans:
+        rows = [
+            [name, str(n), str(errors), f"{total / n / 1e6:.1f}"]
+            for name, (n, errors, total) in sorted(summary.spans.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        ]
+        lines += _table("Spans", ["name", "count", "errors", "mean ms"], rows)
+    if summary.metrics:
+        rows = [
+            [name, _number(n), _number(total)]
+            for name, (n, total) in sorted(summary.metrics.items())
+        ]
+        lines += _table("Metrics", ["name", "measurements", "total"], rows)
+    if summary.errors:
+        rows = [[kind, str(n)] for kind, n in sorted(summary.errors.items(), key=lambda kv: (-kv[1], kv[0]))]
+        lines += _table("Errors", ["error.type", "count"], rows)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,699 @@
+"""The spool directory: flush files written atomically, its bounds, and the claim API of the uploader.
+
+Layout of `_paths.spool_dir(app)` (docs/internals.md §5), every name owned by this module:
+
+- `<time_ns>-<pid>-<8 hex>.jsonl`            a flush, ready to send
+- `<name>.tmp`                               a flush being written (never read)
+- `<name>.claimed.<pid>`                     a flush claimed by the uploader process `pid`
+- `<name>.dropping.<pid>`                    a flush being dropped by the bounds (never read)
+- `quarantine/<name>`                        a corrupt flush, kept for a human to look at
+- `dropped`, `dropped.<pid>.taking`          counts of records dropped, one `reason count` per line
+- `backoff`                                  `<until epoch s> <failures>`: when the next upload may start
+- `uploader.lock`                            `<pid> <start ns> <token>` of the running uploader
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from optel import _paths
+from optel.spool._encode import dumps
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+SCHEMA = "optel.spool/1"
+SUFFIX = ".jsonl"
+MAX_BYTES = 20 * 1024 * 1024
+MAX_AGE_S = 14 * 24 * 3600.0
+QUARANTINE_DIR = "quarantine"
+QUARANTINE_MAX_FILES = 20
+# A claim older than this is taken back even when its pid looks alive: the pid may have been reused.
+CLAIM_STALE_S = 15 * 60.0
+BACKOFF_BASE_S = 30.0
+BACKOFF_CAP_S = 3600.0
+RETRY_AFTER_CAP_S = 24 * 3600.0
+
+_CLAIMED = SUFFIX + ".claimed."
+_DROPPING = SUFFIX + ".dropping."
+_TMP = SUFFIX + ".tmp"
+_DROPPED = "dropped"
+_BACKOFF = "backoff"
+_BINARY = getattr(os, "O_BINARY", 0)
+
+
+class CorruptSpoolFile(ValueError):
+    """A spool file that is truncated, not JSON lines, or not schema `optel.spool/1`."""
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` exists (on Windows: assumed, so that only the age rules apply)."""
+    if pid <= 0:
+        return False
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def ensure_dir(path: str) -> None:
+    """Create the spool dir (and its parents) with mode 0700, tightening an existing one."""
+    os.makedirs(path, 0o700, exist_ok=True)
+    if os.name == "posix" and os.stat(path).st_mode & 0o077:
+        os.chmod(path, 0o700)
+
+
+def encode_file(header: Mapping[str, object], records: Iterable[Mapping[str, object]]) -> bytes:
+    """The bytes of one spool file: header line, one line per record, then the trailer."""
+    head = dict(header)
+    head["schema"] = SCHEMA
+    lines = [dumps(head)]
+    lines.extend(dumps(record) for record in records)
+    lines.append(f'{{"t":"end","records":{len(lines) - 1}}}')
+    lines.append("")
+    return "\n".join(lines).encode("ascii")
+
+
+def created_ns(name: str) -> int | None:
+    """The creation time a spool file's name carries, or None for a foreign name."""
+    head = name.split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def _name_pid(name: str, marker: str) -> int:
+    tail = name.rpartition(marker)[2]
+    return int(tail) if tail.isdigit() else 0
+
+
+def count_records(path: str) -> int:
+    """How many records a spool file holds: from its trailer, else by counting lines."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(0, size - 64))
+            tail = f.read()
+            at = tail.rfind(b'"records":')
+            if at >= 0 and tail.endswith(b"}\n"):
+                digits = tail[at + 10 : -2]
+                if digits.isdigit():
+                    return int(digits)
+            f.seek(0)
+            return max(0, f.read().count(b"\n") - 1)
+    except OSError:
+        return 0
+
+
+def _clean_reason(reason: str) -> str:
+    kept = "".join(ch for ch in str(reason).lower() if ch.isascii() and (ch.isalnum() or ch in "._-"))
+    return kept[:40] or "other"
+
+
+class SpoolInfo:
+    """What `optel status` says about the spool."""
+
+    __slots__ = (
+        "bytes",
+        "dropped",
+        "failures",
+        "files",
+        "next_retry_ns",
+        "oldest_ns",
+        "path",
+        "quarantined",
+        "uploader_pid",
+        "uploader_running",
+    )
+
+    def __init__(
+        self,
+        path: str,
+        files: int = 0,
+        bytes: int = 0,
+        oldest_ns: int | None = None,
+        next_retry_ns: int | None = None,
+        failures: int = 0,
+        dropped: dict[str, int] | None = None,
+        quarantined: int = 0,
+        uploader_running: bool = False,
+        uploader_pid: int | None = None,
+    ) -> None:
+        self.path = path
+        self.files = files
+        self.bytes = bytes
+        self.oldest_ns = oldest_ns
+        self.next_retry_ns = next_retry_ns
+        self.failures = failures
+        self.dropped = dropped if dropped is not None else {}
+        self.quarantined = quarantined
+        self.uploader_running = uploader_running
+        self.uploader_pid = uploader_pid
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"SpoolInfo({fields})"
+
+    def __str__(self) -> str:
+        now = time.time_ns()
+        if self.files:
+            line = f"spool: {self.files} file{'s' if self.files != 1 else ''}, {_size(self.bytes)}"
+            if self.oldest_ns is not None:
+                line += f", oldest {_ago(now - self.oldest_ns)} ago"
+        else:
+            line = "spool: empty"
+        lines = [line + f" ({self.path})"]
+        if self.next_retry_ns is not None and self.next_retry_ns > now:
+            lines.append(
+                f"next upload attempt: in {_ago(self.next_retry_ns - now)}"
+                f" (after {self.failures} failed attempt{'s' if self.failures != 1 else ''})"
+            )
+        if self.uploader_running:
+            lines.append(f"uploader: running (pid {self.uploader_pid})")
+        dropped = sum(self.dropped.values())
+        if dropped:
+            detail = ", ".join(f"{reason} {n}" for reason, n in sorted(self.dropped.items()))
+            lines.append(f"dropped since the last upload: {dropped} records ({detail})")
+        if self.quarantined:
+            lines.append(f"quarantined (corrupt) files: {self.quarantined}")
+        return "\n".join(lines)
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / (1024 * 1024):.1f} MiB"
+
+
+def _ago(ns: int) -> str:
+    s = max(0, ns) / 1e9
+    if s < 90:
+        return f"{s:.0f} s"
+    if s < 90 * 60:
+        return f"{s / 60:.0f} min"
+    if s < 36 * 3600:
+        return f"{s / 3600:.0f} h"
+    return f"{s / 86400:.0f} days"
+
+
+class Claim:
+    """One spool file that this process has claimed: read it, then ack, release, drop or quarantine it."""
+
+    __slots__ = ("name", "path", "records")
+
+    def __init__(self, name: str, path: str) -> None:
+        self.name = name
+        self.path = path
+        self.records: int | None = None
+
+    def __repr__(self) -> str:
+        return f"Claim({self.name!r})"
+
+    @property
+    def created_ns(self) -> int | None:
+        return created_ns(self.name)
+
+    def read(self) -> tuple[dict[str, object], list[dict[str, object]]]:
+        """(header, records); CorruptSpoolFile when truncated or invalid, OSError when gone."""
+        import json
+
+        with open(self.path, "rb") as f:
+            data = f.read()
+        if not data.endswith(b"\n"):
+            raise CorruptSpoolFile(f"{self.name}: truncated (no final newline)")
+        values: list[object] = []
+        for number, line in enumerate(data[:-1].split(b"\n"), 1):
+            try:
+                values.append(json.loads(line))
+            except ValueError as exc:
+                raise CorruptSpoolFile(f"{self.name}: line {number} is not JSON ({exc})") from None
+        header, body = values[0], values[1:-1]
+        if not isinstance(header, dict) or header.get("schema") != SCHEMA:
+            raise CorruptSpoolFile(f"{self.name}: not a {SCHEMA} file")
+        trailer = values[-1] if len(values) > 1 else None
+        if not (isinstance(trailer, dict) and trailer.get("t") == "end"):
+            raise CorruptSpoolFile(f"{self.name}: truncated (no trailer)")
+        if trailer.get("records") != len(body):
+            raise CorruptSpoolFile(f"{self.name}: trailer says {trailer.get('records')} records, found {len(body)}")
+        records: list[dict[str, object]] = []
+        for record in body:
+            if not (isinstance(record, dict) and record.get("t") in ("span", "metric")):
+                raise CorruptSpoolFile(f"{self.name}: a line is neither a span nor a metric")
+            records.append(record)
+        self.records = len(records)
+        return header, records
+
+
+class Spool:
+    """One app's spool directory, as the writer (the host) and the uploader (another process) see it."""
+
+    __slots__ = ("app", "path")
+
+    def __init__(self, app: str, path: str | None = None) -> None:
+        self.app = app
+        self.path = path if path is not None else _paths.spool_dir(app)
+
+    @classmethod
+    def at(cls, path: str) -> Spool:
+        """The spool in directory `path` (tests, tools)."""
+        return cls("", path)
+
+    def __repr__(self) -> str:
+        return f"Spool({self.path!r})"
+
+    def _join(self, *names: str) -> str:
+        return os.path.join(self.path, *names)
+
+    def _names(self) -> list[str]:
+        try:
+            return sorted(os.listdir(self.path))
+        except OSError:
+            return []
+
+    # -- the host: writing -------------------------------------------------------------------
+
+    def write(
+        self,
+        header: Mapping[str, object],
+        records: Iterable[Mapping[str, object]],
+        *,
+        max_bytes: int = MAX_BYTES,
+        max_age: float = MAX_AGE_S,
+    ) -> str | None:
+        """Write one flush atomically, dropping the oldest files first to stay within the bounds.
+
+        Returns the new file's path, or None when the flush alone exceeds `max_bytes` (it is
+        dropped and counted). Raises OSError when the directory cannot be written.
+        """
+        records = list(records)
+        data = encode_file(header, records)
+        ensure_dir(self.path)
+        now = time.time_ns()
+        if len(data) > max_bytes:
+            self.add_drop_counts({"size": len(records)})
+            return None
+        self.enforce_bounds(incoming=len(data), max_bytes=max_bytes, max_age=max_age, now_ns=now)
+        final = self._join(f"{now}-{os.getpid()}-{os.urandom(4).hex()}{SUFFIX}")
+        write_atomically(final, data)
+        return final
+
+    def enforce_bounds(
+        self,
+        *,
+        incoming: int = 0,
+        max_bytes: int = MAX_BYTES,
+        max_age: float = MAX_AGE_S,
+        now_ns: int | None = None,
+    ) -> dict[str, int]:
+        """Drop files older than `max_age`, then the oldest until `incoming` more bytes fit.
+
+        Claimed files count towards the size but only those of dead claimers are dropped; stale
+        temporary files of dead writers are removed. Returns the records dropped by reason.
+        """
+        now = time.time_ns() if now_ns is None else now_ns
+        oldest_kept = now - int(max_age * 1e9)
+        total = 0
+        droppable: list[tuple[int, str, int]] = []
+        for name in self._names():
+            path = self._join(name)
+            if name.startswith("uploader.lock."):
+                pid = _lock_leftover_pid(name)
+                if pid and pid != os.getpid() and not pid_alive(pid):
+                    _unlink(path)
+                continue
+            if name.endswith(_TMP) or _DROPPING in name:
+                pid = _name_pid(name, _DROPPING) if _DROPPING in name else _writer_pid(name)
+                if pid != os.getpid() and not pid_alive(pid):
+                    _unlink(path)
+                continue
+            if name.endswith(SUFFIX):
+                mine = True
+            elif _CLAIMED in name:
+                mine = not pid_alive(_name_pid(name, _CLAIMED))
+            else:
+                continue
+            try:
+                size = os.stat(path).st_size
+            except OSError:
+                continue
+            total += size
+            if mine:
+                droppable.append((created_ns(name) or 0, name, size))
+        droppable.sort()
+        dropped: dict[str, int] = {}
+        for created, name, size in droppable:
+            if created < oldest_kept:
+                reason = "age"
+            elif total + incoming > max_bytes:
+                reason = "size"
+            else:
+                break
+            total -= size
+            n = self._take_and_delete(name)
+            if n is not None:
+                dropped[reason] = dropped.get(reason, 0) + n
+        if dropped:
+            self.add_drop_counts(dropped)
+        return dropped
+
+    def _take_and_delete(self, name: str) -> int | None:
+        # Renamed first, so that an uploader claiming it at the same moment gets it or we do.
+        base = name.partition(_CLAIMED)[0]
+        aside = self._join(f"{base}{_DROPPING}{os.getpid()}")
+        try:
+            os.rename(self._join(name), aside)
+        except OSError:
+            return None
+        n = count_records(aside)
+        _unlink(aside)
+        return n
+
+    # -- the uploader: claiming ----------------------------------------------------------------
+
+    def files(self) -> list[str]:
+        """Names of the files ready to send (unclaimed), oldest first."""
+        return [name for name in self._names() if name.endswith(SUFFIX)]
+
+    def claim(self, limit: int | None = None) -> list[Claim]:
+        """Claim up to `limit` files, oldest first; each file is claimed by exactly one process.
+
+        Files claimed by a process that died (or more than 15 minutes ago) are claimed again.
+        """
+        me = os.getpid()
+        claims: list[Claim] = []
+        now = time.time()
+        for name in self._names():
+            if limit is not None and len(claims) >= limit:
+                break
+            if name.endswith(SUFFIX):
+                base = name
+            elif _CLAIMED in name:
+                base, _, owner = name.rpartition(".claimed.")
+                if not owner.isdigit() or int(owner) == me:
+                    continue
+                if pid_alive(int(owner)):
+                    try:
+                        if now - os.stat(self._join(name)).st_mtime < CLAIM_STALE_S:
+                            continue
+                    except OSError:
+                        continue
+            else:
+                continue
+            target = self._join(f"{base}.claimed.{me}")
+            try:
+                os.rename(self._join(name), target)
+            except OSError:
+                continue
+            try:
+                # The claim's age starts now (used by the staleness rule above).
+                os.utime(target)
+            except OSError:
+                pass
+            claims.append(Claim(base, target))
+        return claims
+
+    def ack(self, claim: Claim) -> None:
+        """The collector acknowledged the file: delete it."""
+        _unlink(claim.path)
+
+    def release(self, claim: Claim) -> None:
+        """Sending failed in a way worth retrying: give the file back for a later run."""
+        try:
+            os.rename(claim.path, self._join(claim.name))
+        except OSError:
+            pass
+
+    def drop(self, claim: Claim, reason: str) -> None:
+        """The collector rejected the file for good (a 4xx): delete it and count its records."""
+        n = claim.records if claim.records is not None else count_records(claim.path)
+        _unlink(claim.path)
+        self.add_drop_counts({reason: n})
+
+    def quarantine(self, claim: Claim, reason: str) -> None:
+        """The file is corrupt: move it to `quarantine/` (the newest 20 are kept) and count it."""
+        n = claim.records if claim.records is not None else count_records(claim.path)
+        qdir = self._join(QUARANTINE_DIR)
+        try:
+            ensure_dir(qdir)
+            os.replace(claim.path, os.path.join(qdir, claim.name))
+            kept = sorted(os.listdir(qdir))
+            for old in kept[: max(0, len(kept) - QUARANTINE_MAX_FILES)]:
+                _unlink(os.path.join(qdir, old))
+        except OSError:
+            _unlink(claim.path)
+        self.add_drop_counts({reason: n})
+
+    # -- drop counts ---------------------------------------------------------------------------
+
+    def add_drop_counts(self, counts: Mapping[str, int]) -> None:
+        """Count dropped records by reason; also how an uploader puts back counts it failed to send."""
+        text = "".join(f"{_clean_reason(reason)} {int(n)}\n" for reason, n in counts.items() if n > 0)
+        if not text:
+            return
+        try:
+            ensure_dir(self.path)
+            # One O_APPEND write per call, so concurrent writers never interleave within a line.
+            fd = os.open(self._join(_DROPPED), os.O_WRONLY | os.O_APPEND | os.O_CREAT | _BINARY, 0o600)
+            try:
+                os.write(fd, text.encode("ascii"))
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+
+    def drop_counts(self) -> dict[str, int]:
+        """Records dropped since the counts were last taken, by reason (read only)."""
+        names = [n for n in self._names() if n == _DROPPED or (n.startswith(_DROPPED + ".") and n.endswith(".taking"))]
+        return _sum_counts(self._join(n) for n in names)
+
+    def take_drop_counts(self) -> dict[str, int]:
+        """Read and reset the drop counts, for the dropped-records metric of the next upload."""
+        me = os.getpid()
+        mine: list[str] = []
+        for name in self._names():
+            if name == _DROPPED:
+                pass
+            elif name.startswith(_DROPPED + ".") and name.endswith(".taking"):
+                owner = name[len(_DROPPED) + 1 : -len(".taking")]
+                if not owner.isdigit() or (pid_alive(int(owner)) and int(owner) != me):
+                    continue
+            else:
+                continue
+            target = self._join(f"{_DROPPED}.{me}.{len(mine)}.taking")
+            try:
+                os.rename(self._join(name), target)
+            except OSError:
+                continue
+            mine.append(target)
+        counts = _sum_counts(mine)
+        for path in mine:
+            _unlink(path)
+        return counts
+
+    # -- backoff -------------------------------------------------------------------------------
+
+    def _read_backoff(self) -> tuple[float, int] | None:
+        try:
+            with open(self._join(_BACKOFF), "rb") as f:
+                until, failures = f.read(100).split()
+            return float(until), int(failures)
+        except (OSError, ValueError):
+            return None
+
+    def backoff_until(self) -> float | None:
+        """When (epoch seconds) the next upload may start, or None when it may start now."""
+        state = self._read_backoff()
+        if state is None or state[0] <= time.time():
+            return None
+        return state[0]
+
+    def failures(self) -> int:
+        """Upload attempts that failed in a row."""
+        state = self._read_backoff()
+        return 0 if state is None else state[1]
+
+    def record_failure(self, retry_after: float | None = None) -> float:
+        """An upload failed (retryable): back off exponentially with jitter; returns the new `until`.
+
+        The delay is 30 s doubled per failure in a row, capped at an hour, times a random factor
+        in [0.5, 1); a server's `Retry-After` (capped at a day) is never undercut.
+        """
+        failures = self.failures() + 1
+        delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2.0 ** min(failures - 1, 20))
+        jitter = int.from_bytes(os.urandom(2), "big") / 65536.0
+        delay *= 0.5 + jitter / 2
+        if retry_after is not None and retry_after > 0:
+            delay = max(delay, min(float(retry_after), RETRY_AFTER_CAP_S))
+        until = time.time() + delay
+        try:
+            ensure_dir(self.path)
+            write_atomically(self._join(_BACKOFF), f"{until!r} {failures}\n".encode("ascii"), sync=False)
+        except OSError:
+            pass
+        return until
+
+    def record_success(self) -> None:
+        """An upload went through: the next one may start at once."""
+        _unlink(self._join(_BACKOFF))
+
+    # -- status and removal --------------------------------------------------------------------
+
+    def describe(self) -> SpoolInfo:
+        """Files waiting, their size and age, the backoff, drop counts and the uploader, for `optel status`."""
+        from optel.spool.launch import read_lock
+
+        info = SpoolInfo(self.path)
+        for name in self._names():
+            if not (name.endswith(SUFFIX) or _CLAIMED in name):
+                continue
+            try:
+                info.bytes += os.stat(self._join(name)).st_size
+            except OSError:
+                continue
+            info.files += 1
+            created = created_ns(name)
+            if created is not None and (info.oldest_ns is None or created < info.oldest_ns):
+                info.oldest_ns = created
+        state = self._read_backoff()
+        if state is not None:
+            info.failures = state[1]
+            if state[0] > time.time():
+                info.next_retry_ns = int(state[0] * 1e9)
+        info.dropped = self.drop_counts()
+        try:
+            info.quarantined = len(os.listdir(self._join(QUARANTINE_DIR)))
+        except OSError:
+            pass
+        lock = read_lock(self.path)
+        if lock is not None and lock.held():
+            info.uploader_running = True
+            info.uploader_pid = lock.pid
+        return info
+
+    def delete_all(self) -> int:
+        """Delete every spooled record and the spool's state (consent withdrawn); returns files removed.
+
+        The lock of a running uploader is left to it: it re-checks consent before it sends.
+        """
+        removed = 0
+        qdir = self._join(QUARANTINE_DIR)
+        for directory, names in ((qdir, _listdir(qdir)), (self.path, self._names())):
+            for name in names:
+                if name.startswith("uploader.lock") or name == QUARANTINE_DIR:
+                    continue
+                path = os.path.join(directory, name)
+                if _unlink(path) and (directory == qdir or SUFFIX in name):
+                    removed += 1
+        for directory in (qdir, self.path):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                pass
+        return removed
+
+
+def write_atomically(path: str, data: bytes, *, sync: bool = True) -> None:
+    """Write `path` through `path.tmp` (mode 0600, fsynced) and a rename: readers see all or nothing."""
+    tmp = path + ".tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if sync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        # Also on KeyboardInterrupt: a half-written file must not outlive the attempt.
+        _unlink(tmp)
+        raise
+
+
+def _lock_leftover_pid(name: str) -> int:
+    # The launcher's private files: `uploader.lock.<pid>.<hex>.tmp` and `uploader.lock.stale.<pid>`.
+    parts = name.split(".")
+    for part in parts[2:4]:
+        if part.isdigit():
+            return int(part)
+    return 0
+
+
+def _writer_pid(name: str) -> int:
+    parts = name.split("-")
+    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0
+
+
+def _unlink(path: str) -> bool:
+    try:
+        os.unlink(path)
+    except OSError:
+        return False
+    return True
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def _sum_counts(paths: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                text = f.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            reason, _, n = line.partition(" ")
+            if reason and n.strip().isdigit():
+                counts[reason] = counts.get(reason, 0) + int(n)
+    return counts
+
+
+def write(
+    app: str,
+    header: Mapping[str, object],
+    records: Iterable[Mapping[str, object]],
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_age: float = MAX_AGE_S,
+) -> str | None:
+    """Spool one flush of `app` (see `Spool.write`); None when it could not be written. Never raises."""
+    try:
+        return Spool(app).write(header, records, max_bytes=max_bytes, max_age=max_age)
+    except Exception as exc:
+        from optel.spool.output import log_failure
+
+        log_failure("writing the spool", exc)
+        return None
+
+
+def describe(app: str) -> SpoolInfo:
+    """`Spool(app).describe()`; an empty SpoolInfo when there is no usable cache dir."""
+    try:
+        return Spool(app).describe()
+    except OSError:
+        return SpoolInfo("(no cache directory)")
+
+
+def delete_all(app: str) -> int:
+    """Delete `app`'s spooled records (opt-out, reset, withdrawal); returns the files removed."""
+    try:
+        return Spool(app).delete_all()
+    except OSError:
+        return 0

@@ -1,0 +1,348 @@
+"""Starting the detached uploader, and the lock that keeps it to one per app.
+
+The host's exit path only ever makes non-blocking attempts here: one listdir, one read of the
+backoff, one exclusive create of the lock, one `posix_spawn` (`subprocess` would cost 13 ms to import).
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+import sys
+import time
+
+from optel import _paths
+from optel.spool.files import Spool, pid_alive
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import TracebackType
+
+LOCK_NAME = "uploader.lock"
+# An uploader is presumed gone after this long without refreshing the lock (`UploaderLock.refresh`).
+LOCK_STALE_S = 15 * 60.0
+# Hands the lock from the host that spawned the uploader to the uploader itself.
+TOKEN_ENV = "OPTEL_UPLOADER_TOKEN"
+DETACHED_FLAG = "--detached"
+
+
+class LockInfo:
+    """The parsed uploader lock: who holds it, since when."""
+
+    __slots__ = ("mtime", "path", "pid", "start_ns", "token")
+
+    def __init__(self, path: str, pid: int, start_ns: int, token: str, mtime: float) -> None:
+        self.path = path
+        self.pid = pid
+        self.start_ns = start_ns
+        self.token = token
+        self.mtime = mtime
+
+    def key(self) -> tuple[int, int, str]:
+        return (self.pid, self.start_ns, self.token)
+
+    def held(self) -> bool:
+        """The holder is alive and refreshed the lock recently (the stale-lock rule)."""
+        if time.time() - self.mtime > LOCK_STALE_S:
+            return False
+        if self.pid == 0:
+            # Unparsable: a writer on a file system without hard links may be mid-write.
+            return time.time() - self.mtime < 10.0
+        return pid_alive(self.pid)
+
+
+def read_lock(directory: str) -> LockInfo | None:
+    """The uploader lock of the spool in `directory`, or None when there is none."""
+    return _read_lock_path(os.path.join(directory, LOCK_NAME))
+
+
+def _read_lock_path(path: str) -> LockInfo | None:
+    try:
+        with open(path, "rb") as f:
+            mtime = os.fstat(f.fileno()).st_mtime
+            parts = f.read(200).split()
+    except OSError:
+        return None
+    try:
+        return LockInfo(path, int(parts[0]), int(parts[1]), parts[2].decode("ascii"), mtime)
+    except (IndexError, ValueError, UnicodeDecodeError):
+        return LockInfo(path, 0, 0, "", mtime)
+
+
+def _content(pid: int, token: str) -> bytes:
+    return f"{pid} {time.time_ns()} {token}\n".encode("ascii")
+
+
+def _create_lock(directory: str, pid: int, token: str) -> bool:
+    """Create the lock with its content in one step (hard link of a private file); False if it exists."""
+    path = os.path.join(directory, LOCK_NAME)
+    tmp = os.path.join(directory, f"{LOCK_NAME}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, _content(pid, token))
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        except OSError:
+            pass
+        # No hard links here: an exclusive create, then the content (readers allow for the gap).
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return False
+        try:
+            os.write(fd, _content(pid, token))
+        finally:
+            os.close(fd)
+        return True
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def acquire_lock(directory: str, pid: int, token: str) -> bool:
+    """Take the uploader lock for `pid`, breaking a stale one; never waits."""
+    if _create_lock(directory, pid, token):
+        return True
+    info = read_lock(directory)
+    if info is not None and info.held():
+        return False
+    if info is not None:
+        # Move the stale lock aside and check it is the one we judged: another process may
+        # have broken it and taken a fresh lock in between, which must survive.
+        aside = f"{info.path}.stale.{os.getpid()}"
+        try:
+            os.rename(info.path, aside)
+        except OSError:
+            return False
+        moved = _read_lock_path(aside)
+        if moved is None or moved.key() != info.key():
+            try:
+                os.link(aside, info.path)
+            except OSError:
+                pass
+            _unlink(aside)
+            return False
+        _unlink(aside)
+    return _create_lock(directory, pid, token)
+
+
+def _rewrite_lock(directory: str, pid: int, token: str) -> None:
+    path = os.path.join(directory, LOCK_NAME)
+    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, _content(pid, token))
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError:
+        _unlink(tmp)
+
+
+def _release_lock(directory: str, token: str) -> None:
+    info = read_lock(directory)
+    if info is not None and info.token == token:
+        _unlink(info.path)
+
+
+class UploaderLock:
+    """`with uploader_lock(app) as held:` — held is False when another uploader runs. Never waits.
+
+    A detached uploader started by `start_uploader` inherits the lock its host took for it
+    (through the `OPTEL_UPLOADER_TOKEN` variable), so no other uploader can slip in between.
+    """
+
+    __slots__ = ("directory", "held", "token")
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self.token = ""
+        self.held = False
+
+    def __enter__(self) -> bool:
+        inherited = os.environ.pop(TOKEN_ENV, "")
+        try:
+            os.makedirs(self.directory, 0o700, exist_ok=True)
+            info = read_lock(self.directory)
+            if inherited and info is not None and info.token == inherited:
+                self.token = inherited
+                _rewrite_lock(self.directory, os.getpid(), inherited)
+                self.held = True
+            else:
+                self.token = os.urandom(8).hex()
+                self.held = acquire_lock(self.directory, os.getpid(), self.token)
+        except OSError:
+            self.held = False
+        return self.held
+
+    def refresh(self) -> None:
+        """Tell other processes this uploader is still alive (call at least every few minutes)."""
+        if self.held:
+            try:
+                os.utime(os.path.join(self.directory, LOCK_NAME))
+            except OSError:
+                pass
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.held:
+            _release_lock(self.directory, self.token)
+            self.held = False
+
+
+def uploader_lock(app: str, *, directory: str | None = None) -> UploaderLock:
+    """The lock the uploader process holds while it uploads `app`'s spool."""
+    return UploaderLock(directory if directory is not None else _paths.spool_dir(app))
+
+
+def uploader_running(app: str) -> bool:
+    """Whether an uploader for `app` holds the lock now."""
+    try:
+        info = read_lock(_paths.spool_dir(app))
+    except OSError:
+        return False
+    return info is not None and info.held()
+
+
+def uploader_command(app: str) -> list[str]:
+    """The argv of the detached uploader."""
+    return [sys.executable, "-m", "optel", "upload", "--app", app, DETACHED_FLAG]
+
+
+def start_uploader(app: str, *, directory: str | None = None) -> bool:
+    """Start the detached uploader when the spool has files, none runs and the backoff has elapsed.
+
+    Returns whether one was started. Never raises, never waits, prints nothing.
+    """
+    try:
+        spool = Spool(app, directory)
+        try:
+            names = os.listdir(spool.path)
+        except OSError:
+            return False  # no spool yet: the common first run, not worth a log line
+        if not any(name.endswith(".jsonl") or ".jsonl.claimed." in name for name in names):
+            return False
+        if spool.backoff_until() is not None:
+            return False
+        if not sys.executable or getattr(sys, "frozen", False):
+            # A frozen app's executable is the app itself: `-m optel` would run the host again.
+            return False
+        token = os.urandom(8).hex()
+        if not acquire_lock(spool.path, os.getpid(), token):
+            return False
+        pid = _spawn(uploader_command(app), token)
+        if pid is None:
+            _release_lock(spool.path, token)
+            return False
+        info = read_lock(spool.path)
+        if info is not None and info.token == token:
+            _rewrite_lock(spool.path, pid, token)
+        return True
+    except BaseException as exc:
+        from optel.spool.output import log_failure
+
+        log_failure("starting the uploader", exc)
+        return False
+
+
+def _environment(token: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env[TOKEN_ENV] = token
+    # The uploader must import this very optel, even when the host put it on sys.path by hand.
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    old = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = root + os.pathsep + old if old else root
+    return env
+
+
+def _spawn(argv: list[str], token: str) -> int | None:
+    env = _environment(token)
+    if os.name == "posix" and hasattr(os, "posix_spawn"):
+        try:
+            devnull = os.devnull
+            actions = [
+                (os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
+            ]
+            pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True)
+        except (OSError, NotImplementedError, TypeError, ValueError):
+            pass
+        else:
+            _reap_later(pid)
+            return pid
+    return _spawn_with_subprocess(argv, env)
+
+
+def _reap_later(pid: int) -> None:
+    # A long-running host would otherwise keep a zombie; at exit the thread dies with the host.
+    def reap() -> None:
+        try:
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+
+    try:
+        _thread.start_new_thread(reap, ())
+    except RuntimeError:
+        pass
+
+
+def _spawn_with_subprocess(argv: list[str], env: dict[str, str]) -> int | None:
+    import subprocess
+
+    options: dict[str, object] = {}
+    if os.name == "nt":
+        options["creationflags"] = (
+            getattr(subprocess, "DETACHED_PROCESS", 0)
+            | getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
+            | getattr(subprocess, "CREATE_NO_WINDOW", 0)
+        )
+    else:
+        options["start_new_session"] = True
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            close_fds=True,
+            **options,  # type: ignore[call-overload]
+        )
+    except (OSError, ValueError):
+        return None
+    try:
+        _thread.start_new_thread(proc.wait, ())
+    except RuntimeError:
+        pass
+    pid: int = proc.pid
+    return pid
+
+
+def drain_leftovers(app: str) -> None:
+    """At init, on a background thread: start an uploader for files earlier runs left. Never raises."""
+    try:
+        start_uploader(app)
+    except BaseException:
+        pass
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

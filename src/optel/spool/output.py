@@ -1,0 +1,109 @@
+"""Records leaving the host at shutdown: debug output, the audit log, and the spool plus its uploader."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from optel.spool._encode import dumps
+from optel.spool.files import write
+from optel.spool.launch import start_uploader
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+_BINARY = getattr(os, "O_BINARY", 0)
+
+
+def deliver(
+    app: str,
+    header: Mapping[str, object],
+    records: Sequence[Mapping[str, object]],
+    *,
+    send: bool,
+    debug: bool,
+    log_file: str | None,
+) -> None:
+    """Hand one flush of records to its destinations. Never raises; prints only debug output.
+
+    - `debug`: each record (after the header) as one JSON line on stderr; nothing is spooled.
+    - `log_file`: every record appended as one JSON line, whether or not sending is on.
+    - `send` (and not `debug`): the spool file is written and the uploader started.
+    """
+    try:
+        if debug or log_file:
+            lines = [dumps(public_header(header))]
+            lines.extend(dumps(record) for record in records)
+            text = "\n".join(lines) + "\n"
+            if debug:
+                _print_debug(text)
+            if log_file:
+                append_audit(log_file, text)
+        if send and not debug:
+            if records:
+                write(app, header, records)
+            start_uploader(app)
+    except BaseException as exc:
+        # Also KeyboardInterrupt and SystemExit: this runs at exit, where a traceback is noise.
+        log_failure("delivering telemetry", exc)
+
+
+def public_header(header: Mapping[str, object]) -> dict[str, object]:
+    """The header as a user may see it: collector header values (tokens) are masked."""
+    shown = dict(header)
+    export = shown.get("export")
+    if isinstance(export, dict) and isinstance(export.get("headers"), dict):
+        export = dict(export)
+        export["headers"] = {str(key): "<secret>" for key in export["headers"]}
+        shown["export"] = export
+    return shown
+
+
+def _print_debug(text: str) -> None:
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def append_audit(path: str, text: str) -> None:
+    """Append lines to the audit log (created 0600 with its directory); failures are logged."""
+    try:
+        path = os.path.expanduser(path)
+        parent = os.path.dirname(path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        # One O_APPEND write, so that two processes sharing a log never interleave within a line.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _BINARY, 0o600)
+        try:
+            data = memoryview(text.encode("ascii"))
+            while data:
+                data = data[os.write(fd, data) :]
+        finally:
+            os.close(fd)
+    except (OSError, ValueError) as exc:
+        log_failure("writing the audit log", exc)
+
+
+def log_failure(doing: str, exc: BaseException) -> None:
+    """Report a failure to the `optel` logger only: a host's terminal never sees it.
+
+    Expected trouble (a read-only or full disk) goes out at DEBUG, anything else at WARNING; a
+    NullHandler keeps Python's last-resort handler from printing either when the host set up no
+    logging.
+    """
+    try:
+        import logging
+
+        logger = logging.getLogger("optel")
+        if not logger.handlers:
+            logger.addHandler(logging.NullHandler())
+        level = logging.DEBUG if isinstance(exc, (OSError, KeyboardInterrupt, SystemExit)) else logging.WARNING
+        logger.log(level, "optel: %s failed: %s: %s", doing, type(exc).__name__, exc)
+    except BaseException:
+        pass

@@ -1,0 +1,124 @@
+"""The audit log (`log_file=` / `<APP>_TELEMETRY_LOG`) and `optel report FILE`, which summarises it."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from optel.cli.report import report
+from optel.spool import deliver, describe
+
+APP = "audit-test"
+HEADER = {
+    "schema": "optel.spool/1", "app": APP, "created_ns": 1_700_000_000_000_000_000,
+    "export": {"endpoint": None, "headers": {"x-api-key": "k-123"}},
+}
+T0 = 1_700_000_000_000_000_000
+
+
+def command_records(name: str = "chat", *, failed: bool = False) -> list[dict[str, object]]:
+    status = "error" if failed else "ok"
+    attrs: dict[str, object] = {"command.name": name}
+    if failed:
+        attrs["error.type"] = "ValueError"
+    return [
+        {"t": "span", "trace_id": "1" * 32, "span_id": "a" * 16, "parent_span_id": None, "name": f"cli {name}",
+         "kind": "internal", "start_ns": T0, "end_ns": T0 + 250_000_000, "attributes": attrs,
+         "status": status, "status_message": None, "events": []},
+        {"t": "span", "trace_id": "1" * 32, "span_id": "b" * 16, "parent_span_id": "a" * 16, "name": "chat gpt-4o",
+         "kind": "client", "start_ns": T0 + 1, "end_ns": T0 + 100_000_001, "attributes": {}, "status": "unset",
+         "status_message": None, "events": []},
+        {"t": "metric", "name": "gen_ai.client.token.usage", "value": 120, "attributes": {}, "time_ns": T0 + 2},
+        {"t": "metric", "name": "cli.command.duration", "value": 0.25, "attributes": {}, "time_ns": T0 + 3_000_000_000},
+    ]
+
+
+def test_every_record_is_appended_as_a_json_line_also_when_sending_is_off(isolated_home: Path) -> None:
+    log = isolated_home / "logs" / "deep" / "audit.jsonl"
+    deliver(APP, HEADER, command_records(), send=False, debug=False, log_file=str(log))
+    deliver(APP, HEADER, command_records("ask"), send=False, debug=False, log_file=str(log))
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [line.get("t") for line in lines] == [None, "span", "span", "metric", "metric"] * 2
+    assert lines[1] == command_records()[0]
+    assert describe(APP).files == 0, "nothing was spooled"
+
+
+def test_the_audit_log_is_private_and_hides_collector_tokens(isolated_home: Path) -> None:
+    log = isolated_home / "audit.jsonl"
+    deliver(APP, HEADER, command_records(), send=False, debug=False, log_file=str(log))
+    assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
+    assert "k-123" not in log.read_text()
+
+
+def test_the_audit_log_and_the_spool_both_get_the_records_when_sending(isolated_home: Path) -> None:
+    log = isolated_home / "audit.jsonl"
+    # No interpreter to start: the uploader is not spawned, the spool keeps the file.
+    code = (
+        "import sys\nsys.executable = ''\nfrom optel.spool import deliver\n"
+        f"deliver({APP!r}, {HEADER!r}, {command_records()!r}, send=True, debug=False, log_file={str(log)!r})\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert len(log.read_text().splitlines()) == 5
+    assert describe(APP).files == 1
+
+
+def test_report_summarises_commands_spans_metrics_errors_and_time(isolated_home: Path) -> None:
+    log = isolated_home / "audit.jsonl"
+    deliver(APP, HEADER, command_records(), send=False, debug=False, log_file=str(log))
+    deliver(APP, HEADER, command_records(failed=True), send=False, debug=False, log_file=str(log))
+    deliver(APP, HEADER, command_records("ask"), send=False, debug=False, log_file=str(log))
+    out, err = io.StringIO(), io.StringIO()
+    assert report(str(log), out, err) == 0
+    text = out.getvalue()
+    assert err.getvalue() == ""
+    assert f"12 records in 3 flushes from {APP}" in text
+    assert "From 2023-11-14 22:13:20 UTC to 2023-11-14 22:13:23 UTC" in text
+    lines = text.splitlines()
+    assert any(line.split() == ["chat", "2", "1"] for line in lines), text
+    assert any(line.split() == ["ask", "1", "0"] for line in lines), text
+    assert any(line.split() == ["chat", "gpt-4o", "3", "0", "100.0"] for line in lines), text
+    assert any(line.split() == ["gen_ai.client.token.usage", "3", "360"] for line in lines), text
+    assert any(line.split() == ["cli.command.duration", "3", "0.750"] for line in lines), text
+    assert any(line.split() == ["ValueError", "1"] for line in lines), text
+
+
+def test_report_through_the_cli_and_its_one_line_errors(python: str, isolated_home: Path) -> None:
+    log = isolated_home / "audit.jsonl"
+    deliver(APP, HEADER, command_records(), send=False, debug=False, log_file=str(log))
+    done = subprocess.run([python, "-m", "optel", "report", str(log)], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (0, "") and "Spans" in done.stdout
+
+    missing = subprocess.run(
+        [python, "-m", "optel", "report", str(isolated_home / "nope.jsonl")], capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert missing.stderr.count("\n") == 1 and "cannot read" in missing.stderr
+
+    garbled = isolated_home / "garbled.jsonl"
+    garbled.write_bytes(b"\x00\xffnot json at all\n{{{\n")
+    done = subprocess.run([python, "-m", "optel", "report", str(garbled)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "not an optel audit log" in done.stderr
+
+
+def test_report_skips_damaged_lines_and_says_so(isolated_home: Path) -> None:
+    log = isolated_home / "audit.jsonl"
+    deliver(APP, HEADER, command_records(), send=False, debug=False, log_file=str(log))
+    with open(log, "a") as f:
+        f.write('{"t": "span", "name": "half\n[1, 2]\n\n')
+    out = io.StringIO()
+    assert report(str(log), out, io.StringIO()) == 0
+    assert "Skipped 2 line(s)" in out.getvalue()
+
+
+def test_report_of_an_empty_log(isolated_home: Path) -> None:
+    log = isolated_home / "empty.jsonl"
+    log.write_text("")
+    out = io.StringIO()
+    assert report(str(log), out, io.StringIO()) == 0
+    assert "No spans or metrics recorded." in out.getvalue()

@@ -1,0 +1,75 @@
+"""The host's own JSON encoder: what `json.loads` reads back is what the recorder handed over."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from optel.spool import dumps
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+scalars = st.none() | st.booleans() | st.integers() | finite | st.text()
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
+    max_leaves=30,
+)
+
+
+@given(values)
+def test_json_loads_reads_back_every_value(value: object) -> None:
+    assert json.loads(dumps(value)) == value
+
+
+@given(values)
+def test_output_is_ascii_and_compact_like_json_dumps(value: object) -> None:
+    text = dumps(value)
+    assert text.isascii()
+    assert text == json.dumps(value, separators=(",", ":"))
+
+
+@given(st.text())
+def test_lone_surrogates_and_control_characters_survive(text: str) -> None:
+    assert json.loads(dumps({"k": text})) == {"k": text}
+
+
+def test_non_finite_floats_become_null() -> None:
+    encoded = dumps({"nan": math.nan, "inf": math.inf, "ninf": -math.inf, "ok": 1.5})
+    assert json.loads(encoded) == {"nan": None, "inf": None, "ninf": None, "ok": 1.5}
+    assert "NaN" not in encoded and "Infinity" not in encoded
+
+
+def test_unknown_types_become_null_rather_than_their_repr() -> None:
+    class Secret:
+        def __repr__(self) -> str:
+            return "/home/alice/secret"
+
+    assert json.loads(dumps({"a": Secret(), "b": {1, 2}, "c": b"bytes"})) == {"a": None, "b": None, "c": None}
+
+
+def test_tuples_become_lists_and_scalar_keys_become_strings() -> None:
+    assert json.loads(dumps({"t": (1, "x"), 7: "int", True: "bool", None: "none", 2.5: "f"})) == {
+        "t": [1, "x"], "7": "int", "true": "bool", "null": "none", "2.5": "f",
+    }
+
+
+def test_keys_json_cannot_spell_are_skipped() -> None:
+    assert json.loads(dumps({("a", "b"): 1, "kept": 2})) == {"kept": 2}
+
+
+def test_a_cycle_is_cut_off_instead_of_raising() -> None:
+    loop: list[object] = []
+    loop.append(loop)
+    assert dumps(loop).startswith("[[[")
+    json.loads(dumps(loop))
+
+
+def test_bool_and_int_subclasses_use_their_plain_spelling() -> None:
+    class Count(int):
+        def __repr__(self) -> str:
+            return "Count!"
+
+    assert dumps([True, False, Count(3)]) == "[true,false,3]"
