@@ -48,3 +48,10 @@ def collector(session: nox.Session) -> None:
 
     configs = sorted(str(p) for p in pathlib.Path("collector").glob("*.yaml"))
     session.run("python", "collector/validate.py", *configs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Regenerate docs/telemetry-data.md from the data dictionary (a test fails when it is stale)."""
+    session.install("-e", ".")
+    session.run("python", "-m", "optel.record.dictionary", "docs/telemetry-data.md")

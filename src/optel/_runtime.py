@@ -1,0 +1,416 @@
+"""One process's telemetry: ``init()`` decides consent and starts recording, ``shutdown()`` flushes.
+
+The path, as in STYLE.md: decide (``optel.consent.resolve``) -> record (``optel.record``) ->
+clean (``optel.record.flush``: allow-list, scrub, derived metrics) -> ``optel.spool.deliver``
+(spool file and detached uploader, debug output, audit log). Recording is on only when consent
+says send, or the user asked to see the records (debug) or to keep them (audit log); nothing
+is recorded before that decision. Apart from the checks of ``init()``'s arguments, nothing here
+raises into the host.
+"""
+
+from __future__ import annotations
+
+import _thread
+import atexit
+import os
+import sys
+from time import time, time_ns
+
+from optel import _env
+from optel._settings import Settings, caller_module
+from optel.record import spans as _spans
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from types import FrameType, ModuleType
+
+    from optel.consent import Consent
+    from optel.record.flush import Record, Summary
+
+# Set by optel.testing's pytest plugin (and inherited by subprocesses): telemetry off, as if the
+# user had passed --no-telemetry, so a host's test suite never prompts, records or writes.
+TESTING_ENV = "OPTEL_TESTING"
+
+# Re-entrant: the SIGTERM handler runs in the main thread, possibly while it holds one of them.
+_state_lock = _thread.RLock()
+_flush_lock = _thread.RLock()
+_telemetry: Telemetry | None = None
+_sigterm_installed = False
+
+
+def _log(message: str, *args: object) -> None:
+    import logging
+
+    logging.getLogger("optel").debug(message, *args)
+
+
+class Telemetry:
+    """What ``optel.init()`` returns: the app, its consent decision, and the settings in force."""
+
+    __slots__ = (
+        "_closed",
+        "_started_ns",
+        "_stop",
+        "_summary",
+        "app",
+        "consent",
+        "debug",
+        "log_file",
+        "recording",
+        "settings",
+    )
+
+    app: str
+    consent: Consent
+    settings: Settings
+    debug: bool
+    log_file: str | None
+    recording: bool
+
+    def __init__(
+        self, settings: Settings, consent: Consent, *, debug: bool, log_file: str | None
+    ) -> None:
+        self.app = settings.app
+        self.settings = settings
+        self.consent = consent
+        self.debug = debug
+        self.log_file = log_file
+        # Fail closed: records are kept only for a destination the user agreed to or asked for.
+        self.recording = bool(consent.sending or debug or log_file)
+        self._started_ns = time_ns()
+        self._summary: Summary | None = None
+        self._closed = False
+        self._stop: _thread.LockType | None = None
+
+    @property
+    def sending(self) -> bool:
+        """Whether records leave the machine (consent given, sampled, and not in debug mode)."""
+        return bool(self.consent.sending and not self.debug)
+
+    def shutdown(self) -> None:
+        """Flush and stop recording; the same as ``optel.shutdown()``."""
+        if self is _telemetry:
+            shutdown()
+
+    def __repr__(self) -> str:
+        return (
+            f"Telemetry(app={self.app!r}, mode={self.consent.mode!r}, "
+            f"source={self.consent.source!r}, recording={self.recording})"
+        )
+
+
+def init(
+    app: str,
+    *,
+    version: str | None = None,
+    endpoint: str | None = None,
+    policy: str = "opt-in",
+    ask_percent: float = 100.0,
+    sample_percent: float = 100.0,
+    modes: Iterable[str] = ("off", "anonymous", "identified"),
+    session_flag: bool | None = None,
+    headers: Mapping[str, str] | None = None,
+    log_file: str | os.PathLike[str] | None = None,
+    flush_interval: float | None = None,
+    consent_version: int = 1,
+    scrub: Iterable[object] | None = None,
+    attributes: Iterable[str] | None = None,
+    project_dir: str | os.PathLike[str] | None = None,
+) -> Telemetry:
+    """Decide consent for this process (SPEC §3) and start recording if it allows.
+
+    Raises TypeError or ValueError for a wrong argument, and nothing else ever. A second call
+    returns the first call's Telemetry. ``attributes`` names the host's own attributes that may be
+    recorded (``optel.event("x", plan="pro")``); ``scrub`` adds the host's scrubbing rules;
+    ``project_dir`` (default: the working directory) is where the project file and the git
+    remote of the project id are looked for.
+    """
+    settings = Settings.check(
+        app,
+        version=version,
+        version_module=None if version is not None else caller_module(sys._getframe(1).f_globals),
+        endpoint=endpoint,
+        policy=policy,
+        ask_percent=ask_percent,
+        sample_percent=sample_percent,
+        modes=modes,
+        session_flag=session_flag,
+        headers=headers,
+        log_file=log_file,
+        flush_interval=flush_interval,
+        consent_version=consent_version,
+        scrub=scrub,
+        attributes=attributes,
+        project_dir=project_dir,
+    )
+    global _telemetry
+    with _state_lock:
+        if _telemetry is None and (settings.scrub is not None or settings.attributes):
+            # A malformed scrub rule is a setup error: raise it now, not at exit.
+            from optel import privacy
+
+            privacy.configure(settings.scrub, attributes=settings.attributes)  # type: ignore[arg-type]
+        if _telemetry is not None:
+            _log("optel.init(%r) called again; the first call's settings stay", settings.app)
+            return _telemetry
+        _telemetry = _start(settings)
+        return _telemetry
+
+
+def _resolve(settings: Settings) -> Consent:
+    from optel import consent as _consent
+
+    session_flag = settings.session_flag
+    if _env.parse_bool(os.environ.get(TESTING_ENV)):
+        session_flag = False
+    return _consent.resolve(
+        settings.app,
+        policy=settings.policy,
+        ask_percent=settings.ask_percent,
+        sample_percent=settings.sample_percent,
+        modes=settings.modes,
+        session_flag=session_flag,
+        consent_version=settings.consent_version,
+        project_dir=settings.project_dir,
+    )
+
+
+def _start(settings: Settings) -> Telemetry:
+    try:
+        consent = _resolve(settings)
+    except Exception as exc:
+        from optel.consent import Consent
+
+        _log("optel: deciding consent failed (%r); telemetry is off", exc)
+        consent = Consent("off", f"optel could not decide ({type(exc).__name__})", "error")
+    app = settings.app
+    try:
+        debug = _env.debug_enabled(app)
+        log_file = settings.log_file or _env.app_env(app, "TELEMETRY_LOG") or None
+    except Exception:
+        debug, log_file = False, None
+    telemetry = Telemetry(settings, consent, debug=debug, log_file=log_file)
+    if not telemetry.recording:
+        return telemetry
+    try:
+        from optel.record.flush import Summary
+
+        telemetry._summary = Summary()
+        _spans.set_recording(True)
+        atexit.register(shutdown)
+        _install_sigterm()
+        if telemetry.sending:
+            _thread.start_new_thread(_drain_leftovers, (app,))
+        if settings.flush_interval is not None:
+            stop = _thread.allocate_lock()
+            stop.acquire()
+            telemetry._stop = stop
+            _thread.start_new_thread(_flush_loop, (telemetry, settings.flush_interval, stop))
+            if telemetry.sending:
+                _start_background_uploader(app)
+    except Exception as exc:
+        _log("optel: starting to record failed: %r", exc)
+    return telemetry
+
+
+def _drain_leftovers(app: str) -> None:
+    try:
+        from optel import spool
+
+        spool.drain_leftovers(app)
+    except BaseException:
+        pass
+
+
+def _start_background_uploader(app: str) -> None:
+    # A long-running process ships its own flushes from a thread (the uploader helpers' code).
+    try:
+        from optel import spool
+
+        start = getattr(spool, "start_background_uploader", None)
+        if start is not None:
+            start(app)
+    except Exception as exc:
+        _log("optel: the background uploader did not start: %r", exc)
+
+
+def _flush_loop(telemetry: Telemetry, interval: float, stop: _thread.LockType) -> None:
+    while not stop.acquire(timeout=interval):
+        if telemetry._closed:
+            return
+        flush(telemetry, final=False)
+
+
+def _signal_module() -> ModuleType:
+    # The C module: `signal` itself imports enum (~6 ms) to build its enums.
+    return __import__("_signal")
+
+
+def _install_sigterm() -> None:
+    """Flush on SIGTERM, but only when the host has no handler of its own.
+
+    The handler flushes, then restores the default action and re-sends the signal, so the
+    process still dies of SIGTERM (its parent sees the same exit status as without optel).
+    """
+    global _sigterm_installed
+    if _sigterm_installed:
+        return
+    try:
+        _signal = _signal_module()
+        sigterm = getattr(_signal, "SIGTERM", None)
+        if sigterm is None or _signal.getsignal(sigterm) != _signal.SIG_DFL:
+            return
+        _signal.signal(sigterm, _on_sigterm)
+        _sigterm_installed = True
+    except (ValueError, OSError, RuntimeError):
+        # Not the main thread, or an embedded interpreter without signals.
+        pass
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    try:
+        shutdown()
+    finally:
+        _signal = _signal_module()
+        try:
+            _signal.signal(signum, _signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        except Exception:
+            os._exit(128 + signum)
+
+
+def _uninstall_sigterm() -> None:
+    global _sigterm_installed
+    if not _sigterm_installed:
+        return
+    try:
+        _signal = _signal_module()
+        if _signal.getsignal(_signal.SIGTERM) is _on_sigterm:
+            _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
+    except (ValueError, OSError, RuntimeError):
+        pass
+    _sigterm_installed = False
+
+
+def header(telemetry: Telemetry) -> dict[str, object]:
+    """The spool file header (docs/internals.md §5), resource scrubbed."""
+    from optel import privacy
+    from optel.record import resource
+
+    settings = telemetry.settings
+    consent = telemetry.consent
+    project_dir = settings.project_dir
+    if project_dir is None:
+        try:
+            project_dir = os.getcwd()
+        except OSError:
+            project_dir = None
+    facts = resource.collect(
+        settings.app, settings.version, consent, project_dir=project_dir, now_s=time()
+    )
+    facts.pop("user.id", None)
+    # Facts optel makes itself (random ids, the salted hash, values read from the OS's own files,
+    # fixed vocabularies) carry nothing of the user's; the scrubber would only mistake the hashes
+    # for secrets. The host's strings (name, versions) are scrubbed like any other.
+    scrubbed = privacy.scrub_attributes({k: v for k, v in facts.items() if k not in resource.GENERATED})
+    facts = {k: v if k in resource.GENERATED else scrubbed[k] for k, v in facts.items()}
+    # apply_mode comes after scrubbing: the id a user typed for identified mode is theirs to send.
+    # A debug or audit log with consent off shows what anonymous mode would send.
+    mode = consent.mode if consent.mode != "off" else "anonymous"
+    facts = privacy.apply_mode(facts, mode, consent.user_id)
+    return {
+        "schema": "optel.spool/1",
+        "app": settings.app,
+        "created_ns": time_ns(),
+        "resource": facts,
+        "consent": {
+            "mode": consent.mode,
+            "source": consent.source,
+            "install_id": consent.install_id,
+        },
+        "export": settings.export(),
+        "settings": settings.header_settings(),
+    }
+
+
+def flush(telemetry: Telemetry, *, final: bool) -> int:
+    """Clean what was recorded and hand it to the spool; returns the records delivered."""
+    try:
+        with _flush_lock:
+            from optel.record.flush import session_records, to_dicts
+
+            dropped = _spans.take_dropped()
+            if dropped:
+                _log("optel: %d records were dropped: too many waited for a flush", dropped)
+            records: list[Record] = to_dicts(
+                _spans.take(),
+                host_attributes=telemetry.settings.attributes,
+                summary=telemetry._summary,
+            )
+            if final and telemetry._summary is not None:
+                records.extend(session_records(telemetry._summary, telemetry._started_ns, time_ns()))
+            if not records:
+                return 0
+            from optel import spool
+
+            spool.deliver(
+                telemetry.app,
+                header(telemetry),
+                records,
+                send=telemetry.sending,
+                debug=telemetry.debug,
+                log_file=telemetry.log_file,
+            )
+            return len(records)
+    except Exception as exc:
+        _log("optel: flushing telemetry failed: %r", exc)
+        return 0
+
+
+def shutdown() -> None:
+    """Flush what was recorded and stop recording. Idempotent; also runs at exit and on SIGTERM."""
+    telemetry = _telemetry
+    if telemetry is None:
+        return
+    with _state_lock:
+        if telemetry._closed:
+            return
+        telemetry._closed = True
+    stop = telemetry._stop
+    if stop is not None:
+        try:
+            stop.release()
+        except RuntimeError:
+            pass
+    if not telemetry.recording:
+        return
+    # Off first: nothing recorded after the last take() would ever be flushed.
+    _spans.set_recording(False)
+    flush(telemetry, final=True)
+
+
+def current() -> Telemetry | None:
+    """The Telemetry of this process's ``init()``, if it was called."""
+    return _telemetry
+
+
+def reset() -> None:
+    """Forget this process's init() without flushing (for optel's and hosts' tests)."""
+    global _telemetry
+    with _state_lock:
+        telemetry = _telemetry
+        _telemetry = None
+    if telemetry is not None:
+        telemetry._closed = True
+        if telemetry._stop is not None:
+            try:
+                telemetry._stop.release()
+            except RuntimeError:
+                pass
+    atexit.unregister(shutdown)
+    _uninstall_sigterm()
+    _spans.set_recording(False)
+    _spans.take()
+    _spans.take_dropped()
+    del _spans._open_commands[:]

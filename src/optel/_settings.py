@@ -1,0 +1,227 @@
+"""The checked settings of one ``optel.init()`` call: the only place optel raises (on misuse)."""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+POLICIES = ("opt-in", "opt-out")
+MODES = ("off", "anonymous", "identified")
+
+
+def _percent(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"optel.init(): {name} must be a number from 0 to 100, not {value!r}")
+    number = float(value)
+    if not 0.0 <= number <= 100.0:
+        raise ValueError(f"optel.init(): {name} must be from 0 to 100, not {value!r}")
+    return number
+
+
+def _optional_str(name: str, value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"optel.init(): {name} must be a string or None, not {type(value).__name__}")
+
+
+def _path(name: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, os.PathLike)):
+        path = os.fspath(value)
+        if isinstance(path, str) and path:
+            return path
+    raise TypeError(f"optel.init(): {name} must be a path (str or os.PathLike), not {value!r}")
+
+
+def _modes(value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not _iterable(value):
+        raise TypeError(f"optel.init(): modes must be a sequence of mode names, not {value!r}")
+    modes: tuple[object, ...] = tuple(value)  # type: ignore[arg-type]
+    for mode in modes:
+        if mode not in MODES:
+            raise ValueError(f"optel.init(): unknown mode {mode!r}; modes are {', '.join(MODES)}")
+    if not any(m != "off" for m in modes):
+        raise ValueError("optel.init(): modes must offer 'anonymous' or 'identified'")
+    return tuple(str(m) for m in dict.fromkeys(modes))
+
+
+def _iterable(value: object) -> bool:
+    try:
+        iter(value)  # type: ignore[call-overload]
+    except TypeError:
+        return False
+    return True
+
+
+def _headers(value: object) -> dict[str, str] | None:
+    if value is None:
+        return None
+    items = getattr(value, "items", None)
+    if items is None:
+        raise TypeError(f"optel.init(): headers must be a mapping of str to str, not {value!r}")
+    headers: dict[str, str] = {}
+    for key, item in items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise TypeError("optel.init(): headers must map str to str")
+        headers[key] = item
+    return headers
+
+
+def _names(value: object) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str) or not _iterable(value):
+        raise TypeError(f"optel.init(): attributes must be a sequence of names, not {value!r}")
+    names: tuple[object, ...] = tuple(value)  # type: ignore[arg-type]
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"optel.init(): attribute names must be non-empty strings, not {name!r}")
+    return frozenset(str(n) for n in names)
+
+
+class Settings:
+    """What the host asked for in ``optel.init()``, checked (see ``Settings.check``)."""
+
+    __slots__ = (
+        "app",
+        "ask_percent",
+        "attributes",
+        "consent_version",
+        "endpoint",
+        "flush_interval",
+        "headers",
+        "log_file",
+        "modes",
+        "policy",
+        "project_dir",
+        "sample_percent",
+        "scrub",
+        "session_flag",
+        "version",
+        "version_module",
+    )
+
+    app: str
+    version: str | None
+    version_module: str | None
+    endpoint: str | None
+    policy: str
+    ask_percent: float
+    sample_percent: float
+    modes: tuple[str, ...]
+    session_flag: bool | None
+    headers: dict[str, str] | None
+    log_file: str | None
+    flush_interval: float | None
+    consent_version: int
+    scrub: object
+    attributes: frozenset[str]
+    project_dir: str | None
+
+    @classmethod
+    def check(
+        cls,
+        app: object,
+        *,
+        version: object = None,
+        version_module: str | None = None,
+        endpoint: object = None,
+        policy: object = "opt-in",
+        ask_percent: object = 100.0,
+        sample_percent: object = 100.0,
+        modes: object = MODES,
+        session_flag: object = None,
+        headers: object = None,
+        log_file: object = None,
+        flush_interval: object = None,
+        consent_version: object = 1,
+        scrub: object = None,
+        attributes: object = None,
+        project_dir: object = None,
+    ) -> Settings:
+        """Check every argument; TypeError for a wrong type, ValueError for a wrong value."""
+        self = cls.__new__(cls)
+        if not isinstance(app, str):
+            raise TypeError(f"optel.init(): app must be a string, not {type(app).__name__}")
+        if not app.strip():
+            raise ValueError("optel.init(): app must not be empty")
+        if os.sep in app or (os.altsep and os.altsep in app) or app in (".", ".."):
+            raise ValueError(f"optel.init(): app {app!r} names a directory, so it cannot contain a path separator")
+        self.app = app
+        self.version = _optional_str("version", version)
+        self.version_module = version_module
+        endpoint = _optional_str("endpoint", endpoint)
+        if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+            raise ValueError(f"optel.init(): endpoint must be an http:// or https:// URL, not {endpoint!r}")
+        self.endpoint = endpoint
+        if not isinstance(policy, str):
+            raise TypeError(f"optel.init(): policy must be 'opt-in' or 'opt-out', not {policy!r}")
+        if policy not in POLICIES:
+            raise ValueError(f"optel.init(): policy must be 'opt-in' or 'opt-out', not {policy!r}")
+        self.policy = policy
+        self.ask_percent = _percent("ask_percent", ask_percent)
+        self.sample_percent = _percent("sample_percent", sample_percent)
+        self.modes = _modes(modes)
+        if session_flag is not None and not isinstance(session_flag, bool):
+            raise TypeError(f"optel.init(): session_flag must be True, False or None, not {session_flag!r}")
+        self.session_flag = session_flag
+        self.headers = _headers(headers)
+        self.log_file = _path("log_file", log_file)
+        if flush_interval is not None:
+            if isinstance(flush_interval, bool) or not isinstance(flush_interval, (int, float)):
+                raise TypeError(f"optel.init(): flush_interval must be seconds (a number), not {flush_interval!r}")
+            if not flush_interval > 0 or flush_interval == float("inf"):
+                raise ValueError(f"optel.init(): flush_interval must be a positive number of seconds, not {flush_interval!r}")
+            self.flush_interval = float(flush_interval)
+        else:
+            self.flush_interval = None
+        if isinstance(consent_version, bool) or not isinstance(consent_version, int):
+            raise TypeError(f"optel.init(): consent_version must be an int, not {consent_version!r}")
+        if consent_version < 1:
+            raise ValueError(f"optel.init(): consent_version must be 1 or more, not {consent_version!r}")
+        self.consent_version = consent_version
+        if scrub is not None and (isinstance(scrub, (str, bytes)) or not _iterable(scrub)):
+            raise TypeError(f"optel.init(): scrub must be a sequence of rules, not {scrub!r}")
+        self.scrub = scrub
+        self.attributes = _names(attributes)
+        self.project_dir = _path("project_dir", project_dir)
+        return self
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={'<hidden>' if name == 'headers' and self.headers else getattr(self, name)!r}"
+            for name in self.__slots__
+        )
+        return f"Settings({shown})"
+
+    def export(self) -> dict[str, object]:
+        """The header's ``export`` part: where the uploader sends, and with what headers."""
+        return {"endpoint": self.endpoint, "headers": dict(self.headers) if self.headers else None}
+
+    def header_settings(self) -> dict[str, object]:
+        """The header's ``settings`` part (docs/internals.md §5)."""
+        return {
+            "policy": self.policy,
+            "sample_percent": self.sample_percent,
+            "consent_version": self.consent_version,
+            "version_module": self.version_module,
+        }
+
+    def as_dict(self) -> Mapping[str, object]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+def caller_module(globals_: Mapping[str, object]) -> str | None:
+    """The top-level package of the module whose globals these are (for the version lookup)."""
+    name = globals_.get("__name__")
+    if name == "__main__":
+        spec = globals_.get("__spec__")
+        name = getattr(spec, "name", None) or globals_.get("__package__")
+    if not isinstance(name, str) or not name or name == "__main__":
+        return None
+    top = name.partition(".")[0]
+    return top or None

@@ -1,0 +1,321 @@
+"""The data dictionary: every metric, span, span event and attribute optel may send, with why.
+
+This module is the allow-list (an attribute not declared here, nor named by the host in
+``init(attributes=...)``, is dropped at flush), the uploader's source of instrument kinds, units
+and bucket boundaries, and the source of ``docs/telemetry-data.md``:
+``python -m optel.record.dictionary docs/telemetry-data.md`` regenerates it and
+``optel show`` prints it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+# Attribute value types, as the OpenTelemetry specification names them.
+STRING = "string"
+INT = "int"
+DOUBLE = "double"
+BOOLEAN = "boolean"
+STRING_ARRAY = "string[]"
+
+# Where an attribute may appear.
+RESOURCE = "resource"
+SPAN = "span"
+EVENT = "event"
+METRIC = "metric"
+
+COUNTER = "counter"
+HISTOGRAM = "histogram"
+
+
+class Attribute:
+    """One attribute: its name, value type, where it may appear, and what it says."""
+
+    __slots__ = ("description", "name", "scopes", "type")
+
+    def __init__(self, name: str, type: str, scopes: tuple[str, ...], description: str) -> None:
+        self.name = name
+        self.type = type
+        self.scopes = scopes
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"Attribute({self.name!r}, {self.type!r})"
+
+
+class Metric:
+    """One instrument: kind (counter or histogram), unit, attributes and explicit buckets."""
+
+    __slots__ = ("attributes", "buckets", "description", "instrument", "name", "unit")
+
+    def __init__(
+        self,
+        name: str,
+        instrument: str,
+        unit: str,
+        description: str,
+        attributes: tuple[str, ...] = (),
+        buckets: tuple[float, ...] | None = None,
+    ) -> None:
+        self.name = name
+        self.instrument = instrument
+        self.unit = unit
+        self.description = description
+        self.attributes = attributes
+        self.buckets = buckets
+
+    def __repr__(self) -> str:
+        return f"Metric({self.name!r}, {self.instrument!r}, {self.unit!r})"
+
+
+class SpanFamily:
+    """One kind of span optel makes: how it is named, its span kind, and its attributes."""
+
+    __slots__ = ("attributes", "description", "family", "kind", "name")
+
+    def __init__(
+        self, family: str, name: str, kind: str, description: str, attributes: tuple[str, ...]
+    ) -> None:
+        self.family = family
+        self.name = name
+        self.kind = kind
+        self.description = description
+        self.attributes = attributes
+
+    def __repr__(self) -> str:
+        return f"SpanFamily({self.family!r}, {self.name!r})"
+
+
+class SpanEvent:
+    """One kind of event recorded on a span."""
+
+    __slots__ = ("attributes", "description", "name")
+
+    def __init__(self, name: str, description: str, attributes: tuple[str, ...]) -> None:
+        self.name = name
+        self.description = description
+        self.attributes = attributes
+
+
+# The GenAI semantic conventions' advisory bucket boundaries (gen-ai-metrics.md).
+GENAI_DURATION_BUCKETS = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
+GENAI_TOKEN_BUCKETS = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+# Commands and steps of a CLI last from milliseconds (a --help) to an hour (a long agent run);
+# the SDK's default buckets are made for milliseconds and would put every command in the last one.
+SECONDS_BUCKETS = (
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+    600.0, 1800.0, 3600.0,
+)  # fmt: skip
+
+_R = (RESOURCE,)
+_S = (SPAN,)
+_SM = (SPAN, METRIC)
+_M = (METRIC,)
+_E = (EVENT,)
+
+ATTRIBUTES: dict[str, Attribute] = {
+    a.name: a
+    for a in (
+        # Resource: facts about the program and the machine, computed once per flush.
+        Attribute("service.name", STRING, _R, "The app name the host passed to `optel.init()`."),
+        Attribute("service.version", STRING, _R, "The host's version: `init(version=)`, else its installed distribution's version."),
+        Attribute("os.type", STRING, _R, "Operating system family: `linux`, `darwin`, `windows`, `freebsd`, ..."),
+        Attribute("os.version", STRING, _R, "Operating system release: the kernel release on Unix, the build on Windows."),
+        Attribute("os.description", STRING, _R, "Distribution name and version (`PRETTY_NAME` of `/etc/os-release` on Linux, `macOS 14.5`, `Windows 10.0.22631`)."),
+        Attribute("host.arch", STRING, _R, "CPU architecture: `amd64`, `arm64`, `x86`, `arm32`, `ppc64`, `s390x`, or the machine name."),
+        Attribute("host.cpu.count", INT, _R, "Number of logical CPUs."),
+        Attribute("host.memory.gib", INT, _R, "Physical memory in GiB, rounded to the nearest whole GiB."),
+        Attribute("process.runtime.name", STRING, _R, "Python implementation: `cpython`, `pypy`, ..."),
+        Attribute("process.runtime.version", STRING, _R, "Python version, `3.12.4`."),
+        Attribute("optel.install.id", STRING, _R, "A random uuid4 made on first use and kept in the user file; never derived from the machine."),
+        Attribute("optel.install.age_days", INT, _R, "Whole days since this install was first seen."),
+        Attribute("optel.install.first_version", STRING, _R, "The host's version when this install was first seen."),
+        Attribute("optel.consent.mode", STRING, _R, "The consent in force: `anonymous` or `identified` (`off` only in a local debug or audit log)."),
+        Attribute("user.id", STRING, _R, "Identified mode only: the id the user typed or the host passed."),
+        Attribute("optel.project.id", STRING, _R, "32 hex digits of SHA-256 over a random per-install salt and the project's git remote URL (else its absolute path): the same project gives the same id, and nobody can guess it from the URL."),
+        Attribute("cli.ci.name", STRING, _R, "The CI system detected (`github-actions`, `gitlab`, `generic`, ...)."),
+        Attribute("cli.agent.name", STRING, _R, "The coding agent detected (`claude-code`, `cursor`, `codex`, ...)."),
+        # Spans and metrics.
+        Attribute("command.name", STRING, _SM, "The command path as the user typed it, without arguments: `deploy`, `db migrate`."),
+        Attribute("process.exit.code", INT, _S, "The command's exit code, when known (`sys.exit()`, an instrumented CLI framework)."),
+        Attribute("cli.command.options", STRING_ARRAY, _S, "The names of the options given on the command line (`--verbose`), never their values."),
+        Attribute("step.name", STRING, _SM, "The step's name: the decorated function's qualified name unless given."),
+        Attribute("request.name", STRING, _SM, "The name given to `@optel.timed(name)`."),
+        Attribute("outcome", STRING, _M, "`success` or `failure`."),
+        Attribute("error.type", STRING, _SM, "The exception's class (module-qualified outside builtins) or the error code."),
+        Attribute("gen_ai.operation.name", STRING, _SM, "The GenAI operation: `chat`, `text_completion`, `embeddings`, ..."),
+        Attribute("gen_ai.provider.name", STRING, _SM, "The GenAI provider: `openai`, `anthropic`, ..."),
+        Attribute("gen_ai.request.model", STRING, _SM, "The model asked for; a name not in the list of public models becomes `custom`."),
+        Attribute("gen_ai.response.model", STRING, _SM, "The model that answered; a name not in the list of public models becomes `custom`."),
+        Attribute("gen_ai.usage.input_tokens", INT, _S, "Tokens in the prompt (the number only, never the text)."),
+        Attribute("gen_ai.usage.output_tokens", INT, _S, "Tokens in the response (the number only, never the text)."),
+        Attribute("gen_ai.usage.cache_read.input_tokens", INT, _S, "Prompt tokens served from the provider's cache."),
+        Attribute("gen_ai.usage.cache_creation.input_tokens", INT, _S, "Prompt tokens written to the provider's cache."),
+        Attribute("gen_ai.response.finish_reasons", STRING_ARRAY, _S, "Why the model stopped: `stop`, `length`, `tool_calls`, `end_turn`, ..."),
+        Attribute("gen_ai.token.type", STRING, _M, "`input` or `output`."),
+        Attribute("http.response.status_code", INT, _S, "The HTTP status of a failed LLM API call (`429`, `500`, ...)."),
+        Attribute("cli.summary.commands", INT, _S, "Commands run in this process."),
+        Attribute("cli.summary.steps", INT, _S, "Steps run in this process."),
+        Attribute("cli.summary.llm_requests", INT, _S, "LLM requests made in this process."),
+        Attribute("cli.summary.input_tokens", INT, _S, "Prompt tokens used in this process."),
+        Attribute("cli.summary.output_tokens", INT, _S, "Response tokens used in this process."),
+        Attribute("cli.summary.user_inputs", INT, _S, "User inputs counted with `optel.count_input()`."),
+        Attribute("cli.summary.errors", INT, _S, "Exceptions recorded in this process (each counted once, however many spans it left)."),
+        Attribute("cli.summary.models", STRING_ARRAY, _S, "The models used, sorted, after the public-name check."),
+        # Span events.
+        Attribute("exception.type", STRING, _E, "The exception's class, as in `error.type`."),
+        Attribute("exception.message", STRING, _E, "The exception's message after scrubbing (no stack trace, no locals)."),
+    )
+}  # fmt: skip
+
+_GENAI_METRIC_ATTRS = (
+    "gen_ai.operation.name",
+    "gen_ai.provider.name",
+    "gen_ai.request.model",
+    "gen_ai.response.model",
+)
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("cli.command.invocations", COUNTER, "{invocation}", "Commands run.", ("command.name", "outcome")),
+        Metric("cli.command.duration", HISTOGRAM, "s", "How long a command ran.", ("command.name", "outcome", "error.type"), SECONDS_BUCKETS),
+        Metric("cli.step.duration", HISTOGRAM, "s", "How long a step ran.", ("step.name", "error.type"), SECONDS_BUCKETS),
+        Metric("cli.user.inputs", COUNTER, "{input}", "User inputs (answers, prompts typed), counted with `optel.count_input()`.", ()),
+        Metric("cli.errors", COUNTER, "{error}", "Exceptions raised through a command, step, LLM call or timed request; each exception counts once.", ("error.type",)),
+        Metric("cli.session.duration", HISTOGRAM, "s", "From `optel.init()` to `optel.shutdown()`, once per process.", (), SECONDS_BUCKETS),
+        Metric("app.request.duration", HISTOGRAM, "s", "How long a `@optel.timed(name)` call ran.", ("request.name", "error.type"), SECONDS_BUCKETS),
+        Metric("gen_ai.client.operation.duration", HISTOGRAM, "s", "GenAI operation duration (semantic conventions).", (*_GENAI_METRIC_ATTRS, "error.type"), GENAI_DURATION_BUCKETS),
+        Metric("gen_ai.client.token.usage", HISTOGRAM, "{token}", "Input and output tokens used per GenAI operation (semantic conventions).", (*_GENAI_METRIC_ATTRS, "gen_ai.token.type"), GENAI_TOKEN_BUCKETS),
+    )
+}  # fmt: skip
+
+SPANS: tuple[SpanFamily, ...] = (
+    SpanFamily("command", "{command.name}", "internal", "One per `@optel.command()` call (or per command an instrumented CLI framework runs); the root of its trace. Named by the command path, as the CLI semantic conventions allow.", ("command.name", "cli.command.options", "process.exit.code", "error.type")),
+    SpanFamily("step", "{step.name}", "internal", "One per `@optel.step()` call, a child of the span around it.", ("step.name", "error.type")),
+    SpanFamily("llm", "{gen_ai.operation.name} {gen_ai.request.model}", "client", "One per LLM request (`@optel.llm_call()` or an instrumented client), as the GenAI semantic conventions name it.", ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "gen_ai.response.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_creation.input_tokens", "gen_ai.response.finish_reasons", "http.response.status_code", "error.type")),
+    SpanFamily("request", "{request.name}", "internal", "One per `@optel.timed(name)` call.", ("request.name", "error.type")),
+    SpanFamily("event", "{event name}", "internal", "A zero-length span for `optel.event()` called outside any span (inside one it is a span event instead); carries only attributes the host declared.", ()),
+    SpanFamily("session", "cli.session", "internal", "One per process, at `optel.shutdown()`, from `init()` to shutdown: the session summary.", ("cli.summary.commands", "cli.summary.steps", "cli.summary.llm_requests", "cli.summary.input_tokens", "cli.summary.output_tokens", "cli.summary.user_inputs", "cli.summary.errors", "cli.summary.models")),
+)  # fmt: skip
+
+SPAN_EVENTS: tuple[SpanEvent, ...] = (
+    SpanEvent("exception", "On a span whose call raised: the type and the scrubbed message.", ("exception.type", "exception.message")),
+    SpanEvent("{event name}", "`optel.event(name, **attributes)` inside a span; carries only attributes the host declared.", ()),
+)  # fmt: skip
+
+SPAN_KINDS = ("internal", "client", "server")
+
+
+def names_in(scope: str) -> frozenset[str]:
+    """The attribute names declared for ``scope`` (``resource``, ``span``, ``event``, ``metric``)."""
+    return frozenset(name for name, a in ATTRIBUTES.items() if scope in a.scopes)
+
+
+# --- rendering docs/telemetry-data.md ---------------------------------------------------------
+
+
+def _code_list(names: Iterable[str]) -> str:
+    return ", ".join(f"`{n}`" for n in names) or "none"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render() -> str:
+    """The Markdown text of ``docs/telemetry-data.md``."""
+    out: list[str] = []
+    w = out.append
+    w("# What optel records")
+    w("")
+    w("<!-- Generated from src/optel/record/dictionary.py by")
+    w("     `python -m optel.record.dictionary docs/telemetry-data.md`. Do not edit by hand. -->")
+    w("")
+    w("This is the complete list. An attribute that is not in it is dropped before anything is")
+    w("written or sent, except attribute names the host app declares itself with")
+    w("`optel.init(attributes=[...])`. Every string value passes the scrubber first (paths, URLs,")
+    w("e-mail and IP addresses, keys and tokens are replaced), prompt and response text is never")
+    w("recorded, and model names that are not in the list of public models become `custom`.")
+    w("Nothing is recorded at all unless consent was given (or a local debug/audit log was asked for).")
+    w("")
+    w("## Resource")
+    w("")
+    w("Sent once with each batch. Never: host name, user name, IP address, paths.")
+    w("")
+    w("| Attribute | Type | Description |")
+    w("| --- | --- | --- |")
+    for a in ATTRIBUTES.values():
+        if RESOURCE in a.scopes:
+            w(f"| `{a.name}` | {a.type} | {_cell(a.description)} |")
+    w("")
+    w("## Spans")
+    w("")
+    w("| Span | Name | Kind | Attributes | Description |")
+    w("| --- | --- | --- | --- | --- |")
+    for s in SPANS:
+        w(f"| {s.family} | `{s.name}` | {s.kind} | {_code_list(s.attributes)} | {_cell(s.description)} |")
+    w("")
+    w("Parent and child follow the call nesting. A failed call has status error, `error.type`")
+    w("and an `exception` event; the exception propagates unchanged.")
+    w("")
+    w("### Span events")
+    w("")
+    w("| Event | Attributes | Description |")
+    w("| --- | --- | --- |")
+    for e in SPAN_EVENTS:
+        w(f"| `{e.name}` | {_code_list(e.attributes)} | {_cell(e.description)} |")
+    w("")
+    w("## Metrics")
+    w("")
+    w("Delta temporality; each measurement keeps the time it was taken.")
+    w("")
+    w("| Metric | Instrument | Unit | Attributes | Description |")
+    w("| --- | --- | --- | --- | --- |")
+    for m in METRICS.values():
+        w(f"| `{m.name}` | {m.instrument} | `{m.unit}` | {_code_list(m.attributes)} | {_cell(m.description)} |")
+    w("")
+    w("Histogram bucket boundaries:")
+    w("")
+    for m in METRICS.values():
+        if m.buckets is not None:
+            bounds = ", ".join(_number(b) for b in m.buckets)
+            w(f"- `{m.name}`: {bounds}")
+    w("")
+    w("## Attributes of spans, events and metrics")
+    w("")
+    w("| Attribute | Type | On | Description |")
+    w("| --- | --- | --- | --- |")
+    for a in ATTRIBUTES.values():
+        if a.scopes != (RESOURCE,):
+            w(f"| `{a.name}` | {a.type} | {', '.join(a.scopes)} | {_cell(a.description)} |")
+    w("")
+    return "\n".join(out)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value == int(value) and not isinstance(value, float) else repr(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m optel.record.dictionary [PATH]``: write the Markdown to PATH, or print it."""
+    args = sys.argv[1:] if argv is None else argv
+    text = render()
+    if not args:
+        sys.stdout.write(text)
+        return 0
+    with open(args[0], "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

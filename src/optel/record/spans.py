@@ -1,0 +1,359 @@
+"""The hot path: spans and measurements kept as slotted values, parented through one ContextVar.
+
+Everything here is cheap and never raises into the host: a span costs two clock reads, a
+ContextVar set/reset and one small object. Ids are random hex strings drawn from a pool filled
+by ``os.urandom`` (one system call per 256 ids). Nothing is scrubbed, checked or converted
+here; ``optel.record.flush`` does that once, when the records leave the process.
+
+Parenting: the current span lives in a ContextVar, so nesting follows calls, asyncio tasks (which
+copy the context) and ``contextvars.copy_context().run``. A plain thread starts with an empty
+context; a span started there becomes a child of the process's open command span when exactly
+one command is open (the common CLI shape: a command fanning work out to a thread pool), and a
+new trace otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from time import time_ns
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from contextvars import Token
+
+# Whether records are kept at all: flipped by optel.init() once consent is decided, and by
+# optel.testing.capture(). Read by every decorator before doing anything else.
+_on = False
+# Ended spans and measurements waiting for the next flush. Appends are atomic under the GIL, and
+# take() removes only what it read, so threads never lose a record to a flush.
+_buffer: list[SpanHandle | Measurement] = []
+# A process that records but never flushes (no flush_interval in a server) must not grow forever.
+MAX_PENDING = 100_000
+dropped = 0
+
+_current: ContextVar[SpanHandle | None] = ContextVar("optel_current_span", default=None)
+_open_commands: list[SpanHandle] = []
+
+MAX_EVENTS = 128
+_ZERO_ID = "0" * 16
+_ids: list[str] = []
+
+
+def _refill_ids() -> None:
+    # hex() with a separator every 8 bytes, then split(): 256 ids made in C, a few µs in all.
+    fresh = os.urandom(2048).hex(" ", 8).split()
+    while _ZERO_ID in fresh:
+        fresh.remove(_ZERO_ID)
+    _ids.extend(fresh)
+
+
+def new_id() -> str:
+    """A random 64-bit id as 16 lower-case hex digits (never all zeros)."""
+    while True:
+        try:
+            return _ids.pop()
+        except IndexError:
+            _refill_ids()
+
+
+def _after_fork_in_child() -> None:
+    # A forked child must neither reuse its parent's ids nor flush its parent's records again.
+    global dropped
+    del _ids[:]
+    del _buffer[:]
+    dropped = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def recording() -> bool:
+    """Whether records are being kept (consent given, debug or audit log on, or a capture)."""
+    return _on
+
+
+def set_recording(on: bool) -> None:
+    """Turn recording on or off for the whole process (optel.init, shutdown, testing)."""
+    global _on
+    _on = bool(on)
+
+
+def current() -> SpanHandle | None:
+    """The span the caller runs in, if any."""
+    return _current.get()
+
+
+class Measurement:
+    """One metric measurement: instrument name, value, attributes and the time it was taken."""
+
+    __slots__ = ("attributes", "name", "time_ns", "value")
+
+    def __init__(
+        self, name: str, value: float, attributes: dict[str, object] | None, at_ns: int
+    ) -> None:
+        self.name = name
+        self.value = value
+        self.attributes = attributes
+        self.time_ns = at_ns
+
+    def __repr__(self) -> str:
+        return f"Measurement({self.name!r}, {self.value!r}, {self.attributes!r})"
+
+
+def _error_type(exc: BaseException) -> str:
+    cls = type(exc)
+    module = getattr(cls, "__module__", None)
+    name = getattr(cls, "__qualname__", None) or cls.__name__
+    return name if module in (None, "builtins", "__builtin__") else f"{module}.{name}"
+
+
+def _exit_code(exc: BaseException) -> int | None:
+    """The exit code an exception stands for (SystemExit, click's Exit), else None."""
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        if code is None:
+            return 0
+        return code if isinstance(code, int) and not isinstance(code, bool) else 1
+    code = getattr(exc, "exit_code", None)
+    if type(code) is int and type(exc).__name__ == "Exit":
+        return code
+    return None
+
+
+class SpanHandle:
+    """A span being recorded; ended spans are the records a flush turns into spool lines.
+
+    ``set``, ``add_event`` and ``end`` never raise; ``end`` is idempotent.
+    """
+
+    __slots__ = (
+        "_child_error",
+        "_command",
+        "_token",
+        "attributes",
+        "end_ns",
+        "events",
+        "kind",
+        "name",
+        "parent",
+        "span_id",
+        "start_ns",
+        "status",
+        "status_message",
+        "trace_id",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        attributes: Mapping[str, object] | None,
+        parent: SpanHandle | None,
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.attributes: dict[str, object] = {} if attributes is None else dict(attributes)
+        self.parent = parent
+        self.trace_id: str = parent.trace_id if parent is not None else new_id() + new_id()
+        self.span_id: str = new_id()
+        self.events: list[tuple[str, int, dict[str, object] | None]] | None = None
+        self.status = "unset"
+        self.status_message: str | None = None
+        self.end_ns = 0
+        self._token: Token[SpanHandle | None] | None = None
+        self._command = False
+        self._child_error = 0
+        self.start_ns = time_ns()
+
+    def __repr__(self) -> str:
+        return f"SpanHandle({self.name!r}, span_id={self.span_id!r})"
+
+    @property
+    def parent_span_id(self) -> str | None:
+        return self.parent.span_id if self.parent is not None else None
+
+    @property
+    def ended(self) -> bool:
+        return self.end_ns != 0
+
+    def set(self, key: str, value: object) -> None:
+        """Set one attribute (checked against the data dictionary at flush)."""
+        try:
+            self.attributes[key] = value
+        except Exception:
+            pass
+
+    def add_event(self, name: str, attributes: Mapping[str, object] | None = None) -> None:
+        """Record a point event on this span."""
+        try:
+            events = self.events
+            if events is None:
+                events = self.events = []
+            elif len(events) >= MAX_EVENTS:
+                return
+            events.append((name, time_ns(), None if attributes is None else dict(attributes)))
+        except Exception:
+            pass
+
+    def fail(self, error_type: str, message: str | None = None, *, error_id: int = 0) -> None:
+        """Mark the span failed without an exception object (an error code from a response)."""
+        try:
+            self._fail(error_type, message, error_id, self.end_ns or time_ns())
+        except Exception:
+            pass
+
+    def _fail(self, error_type: str, message: str | None, error_id: int, at_ns: int) -> None:
+        self.status = "error"
+        self.attributes["error.type"] = error_type
+        if message is not None:
+            self.status_message = message
+        # Count each error once however many spans it unwinds: a parent ending with the
+        # exception a direct child already counted does not count it again.
+        if error_id == 0 or self._child_error != error_id:
+            _append(Measurement("cli.errors", 1, {"error.type": error_type}, at_ns))
+        if error_id and self.parent is not None:
+            self.parent._child_error = error_id
+
+    def end(self, exc: BaseException | None = None) -> None:
+        """End the span; with ``exc``, record it as failed (SystemExit(0) is a success)."""
+        if self.end_ns:
+            return
+        try:
+            self.end_ns = time_ns()
+            if exc is not None:
+                self._record_exception(exc, None, self.end_ns)
+            token = self._token
+            if token is not None:
+                self._token = None
+                try:
+                    _current.reset(token)
+                except (ValueError, RuntimeError):
+                    # Ended in another context than it started in: that context's current span
+                    # is not ours to change.
+                    pass
+            if self._command:
+                try:
+                    _open_commands.remove(self)
+                except ValueError:
+                    pass
+            _append(self)
+        except Exception:
+            pass
+
+    def record_exception(self, exc: BaseException, error_type: str | None = None) -> None:
+        """Mark the span failed by ``exc`` (``error_type`` overrides its class name)."""
+        try:
+            self._record_exception(exc, error_type, self.end_ns or time_ns())
+        except Exception:
+            pass
+
+    def _record_exception(self, exc: BaseException, error_type: str | None, at_ns: int) -> None:
+        code = _exit_code(exc)
+        if code is not None and "command.name" in self.attributes:
+            self.attributes["process.exit.code"] = code
+        if code == 0 or isinstance(exc, GeneratorExit):
+            return
+        class_name = _error_type(exc)
+        try:
+            message: str | None = str(exc)
+        except Exception:
+            message = None
+        self._fail(error_type or class_name, message or None, id(exc), at_ns)
+        events = self.events
+        if events is None:
+            events = self.events = []
+        events.append(
+            ("exception", at_ns, {"exception.type": class_name, "exception.message": message or ""})
+        )
+
+
+def _append(record: SpanHandle | Measurement) -> None:
+    global dropped
+    if len(_buffer) < MAX_PENDING:
+        _buffer.append(record)
+    else:
+        dropped += 1
+
+
+def _parent_for(attributes: Mapping[str, object] | None) -> SpanHandle | None:
+    parent = _current.get()
+    if (
+        parent is None
+        and len(_open_commands) == 1
+        and (attributes is None or "command.name" not in attributes)
+    ):
+        parent = _open_commands[0]
+    return parent
+
+
+def begin(
+    name: str, kind: str = "internal", attributes: Mapping[str, object] | None = None
+) -> SpanHandle | None:
+    """Start a span without making it current (generators switch it in and out per step)."""
+    if not _on:
+        return None
+    try:
+        parent = _parent_for(attributes)
+        handle = SpanHandle(name, kind, attributes, parent)
+        if parent is None and attributes is not None and "command.name" in attributes:
+            handle._command = True
+            _open_commands.append(handle)
+        return handle
+    except Exception:
+        return None
+
+
+def start(
+    name: str, kind: str = "internal", attributes: Mapping[str, object] | None = None
+) -> SpanHandle | None:
+    """Start a span and make it current until ``handle.end()``; None when not recording."""
+    if not _on:
+        return None
+    handle = begin(name, kind, attributes)
+    if handle is not None:
+        handle._token = _current.set(handle)
+    return handle
+
+
+def measure(name: str, value: float, attributes: Mapping[str, object] | None = None) -> None:
+    """Record one measurement of the metric ``name`` (declared in the data dictionary)."""
+    if not _on:
+        return
+    try:
+        _append(Measurement(name, value, None if attributes is None else dict(attributes), time_ns()))
+    except Exception:
+        pass
+
+
+def event(name: str, attributes: Mapping[str, object] | None = None) -> None:
+    """A point event: on the current span, or a zero-length span when there is none."""
+    if not _on:
+        return
+    try:
+        span = _current.get()
+        if span is not None and not span.end_ns:
+            span.add_event(name, attributes)
+            return
+        handle = SpanHandle(name, "internal", attributes, _parent_for(None))
+        handle.end_ns = handle.start_ns
+        _append(handle)
+    except Exception:
+        pass
+
+
+def take() -> list[SpanHandle | Measurement]:
+    """Remove and return the records waiting for a flush."""
+    n = len(_buffer)
+    records = _buffer[:n]
+    del _buffer[:n]
+    return records
+
+
+def take_dropped() -> int:
+    """How many records were dropped because too many were waiting, since the last call."""
+    global dropped
+    n, dropped = dropped, 0
+    return n

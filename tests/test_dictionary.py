@@ -1,0 +1,88 @@
+"""The data dictionary: complete, consistent with itself, and with docs/telemetry-data.md."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+
+from optel.record import dictionary as d
+
+DOC = pathlib.Path(__file__).resolve().parents[1] / "docs" / "telemetry-data.md"
+
+
+def test_docs_telemetry_data_md_is_generated_from_the_dictionary():
+    # Regenerate with: python -m optel.record.dictionary docs/telemetry-data.md
+    assert DOC.read_text(encoding="utf-8") == d.render(), (
+        "docs/telemetry-data.md is stale: run `python -m optel.record.dictionary docs/telemetry-data.md`"
+    )
+
+
+def test_every_attribute_a_metric_or_span_names_is_declared_with_a_description():
+    for metric in d.METRICS.values():
+        assert metric.description and metric.unit
+        for name in metric.attributes:
+            assert d.METRIC in d.ATTRIBUTES[name].scopes, (metric.name, name)
+    for family in d.SPANS:
+        assert family.description and family.kind in d.SPAN_KINDS
+        for name in family.attributes:
+            assert d.SPAN in d.ATTRIBUTES[name].scopes, (family.family, name)
+    for event in d.SPAN_EVENTS:
+        for name in event.attributes:
+            assert d.EVENT in d.ATTRIBUTES[name].scopes
+    for attribute in d.ATTRIBUTES.values():
+        assert attribute.description.strip()
+        assert attribute.type in (d.STRING, d.INT, d.DOUBLE, d.BOOLEAN, d.STRING_ARRAY)
+
+
+def test_spec_metrics_are_declared_with_their_instruments_and_units():
+    expected = {
+        "cli.command.invocations": ("counter", "{invocation}"),
+        "cli.command.duration": ("histogram", "s"),
+        "cli.step.duration": ("histogram", "s"),
+        "cli.user.inputs": ("counter", "{input}"),
+        "cli.errors": ("counter", "{error}"),
+        "cli.session.duration": ("histogram", "s"),
+        "app.request.duration": ("histogram", "s"),
+        "gen_ai.client.operation.duration": ("histogram", "s"),
+        "gen_ai.client.token.usage": ("histogram", "{token}"),
+    }
+    assert {n: (m.instrument, m.unit) for n, m in d.METRICS.items()} == expected
+
+
+def test_genai_metrics_use_the_semantic_conventions_buckets():
+    assert d.METRICS["gen_ai.client.operation.duration"].buckets == (
+        0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+    )  # fmt: skip
+    assert d.METRICS["gen_ai.client.token.usage"].buckets == (
+        1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+    )  # fmt: skip
+
+
+def test_spec_resource_attributes_are_declared_and_no_identifying_ones():
+    resource = d.names_in(d.RESOURCE)
+    for name in (
+        "service.name", "service.version", "os.type", "os.version", "os.description", "host.arch",
+        "process.runtime.name", "process.runtime.version", "optel.install.id", "optel.consent.mode",
+        "user.id", "optel.project.id", "host.cpu.count", "host.memory.gib",
+        "optel.install.age_days", "optel.install.first_version",
+    ):  # fmt: skip
+        assert name in resource
+    for forbidden in ("host.name", "user.name", "client.address", "process.working_directory"):
+        assert forbidden not in d.ATTRIBUTES
+
+
+def test_python_m_writes_and_prints_the_same_text(tmp_path):
+    out = tmp_path / "data.md"
+    subprocess.run([sys.executable, "-m", "optel.record.dictionary", str(out)], check=True)
+    printed = subprocess.run(
+        [sys.executable, "-m", "optel.record.dictionary"], check=True, capture_output=True, text=True
+    ).stdout
+    assert out.read_text(encoding="utf-8") == printed == d.render()
+
+
+def test_optel_show_prints_the_dictionary():
+    shown = subprocess.run(
+        [sys.executable, "-m", "optel", "show"], check=True, capture_output=True, text=True
+    ).stdout
+    assert shown == d.render()

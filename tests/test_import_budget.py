@@ -1,0 +1,134 @@
+"""The host-side import budget (docs/internals.md §1), checked in a fresh interpreter.
+
+`import optel; optel.init("x")`, a decorated call, an LLM call and `optel.shutdown()` must never
+load the OpenTelemetry SDK, protobuf, grpc or wrapt, and must keep off the standard modules
+whose import alone costs milliseconds. With telemetry on, the flush may add only the few cheap
+C modules it needs (`_json`, `_sha256`/`_sha2`, `pwd`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from optel import _paths
+
+PROGRAM = r"""
+import sys
+before = set(sys.modules)
+import optel
+telemetry = optel.init("budget-app", version="1.0")
+
+@optel.command("run")
+def run():
+    step()
+    if LLM:
+        ask(model="gpt-4o")
+    optel.event("done")
+    optel.count_input()
+
+@optel.step
+def step():
+    return 1
+
+@optel.llm_call(provider="openai")
+def ask(model):
+    return {"model": "gpt-4o", "usage": {"prompt_tokens": 3, "completion_tokens": 4}}
+
+run()
+optel.shutdown()
+added = sorted(set(sys.modules) - before)
+sys.stdout.write(repr((telemetry.consent.mode, telemetry.recording, added)))
+"""
+
+NEVER = ("opentelemetry", "google.protobuf", "grpc", "wrapt")
+# Each costs milliseconds to import (docs/internals.md §1).
+EXPENSIVE = (
+    "re", "typing", "json", "tomllib", "tomli", "platformdirs", "subprocess", "threading",
+    "logging", "dataclasses", "enum", "inspect", "functools", "hashlib", "uuid", "random",
+    "datetime", "signal", "pathlib", "tempfile", "importlib.metadata", "asyncio",
+)  # fmt: skip
+
+
+def _added_modules(env: dict[str, str], llm: bool = True) -> tuple[str, bool, list[str]]:
+    result = subprocess.run(
+        [sys.executable, "-c", f"LLM = {llm!r}\n" + PROGRAM],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    mode, recording, added = eval(result.stdout)  # our own repr of a tuple of str/bool/list
+    return mode, recording, added
+
+
+def _hits(added: list[str], names: tuple[str, ...]) -> list[str]:
+    return [m for m in added if any(m == n or m.startswith(n + ".") for n in names)]
+
+
+@pytest.mark.slow
+def test_telemetry_off_imports_nothing_heavy():
+    mode, recording, added = _added_modules(dict(os.environ))
+    assert (mode, recording) == ("off", False)
+    assert _hits(added, NEVER) == []
+    assert _hits(added, EXPENSIVE) == []
+    # Only optel itself and the few modules the budget allows.
+    others = [m for m in added if not m.startswith("optel")]
+    assert set(others) <= {"__future__", "contextvars", "_contextvars", "atexit"}, others
+
+
+def _consent_anonymous_without_uploader(app: str) -> str:
+    path = _paths.user_config_file(app)
+    os.makedirs(os.path.dirname(path))
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('mode = "anonymous"\ninstall_id = "0b7f3c52-7d36-4c5e-9d2a-6f1f7f0f7a10"\nconsent_version = 1\nsalt = "ab"\n')
+    # The detached uploader would start at exit; a held lock keeps this test to the host side.
+    from optel.spool.launch import acquire_lock
+
+    spool = _paths.spool_dir(app)
+    os.makedirs(spool, mode=0o700)
+    assert acquire_lock(spool, os.getpid(), "test")
+    return spool
+
+
+ON_ALLOWED = {"__future__", "contextvars", "_contextvars", "atexit", "_json", "_sha256", "_sha2", "pwd"}
+
+
+@pytest.mark.slow
+def test_telemetry_on_records_and_flushes_without_anything_heavy():
+    spool = _consent_anonymous_without_uploader("budget-app")
+    mode, recording, added = _added_modules(dict(os.environ), llm=False)
+    assert (mode, recording) == ("anonymous", True)
+    assert _hits(added, NEVER) == []
+    assert _hits(added, EXPENSIVE) == []
+    others = {m for m in added if not m.startswith("optel")}
+    assert others <= ON_ALLOWED, others
+    files = [n for n in os.listdir(spool) if n.endswith(".jsonl")]
+    assert len(files) == 1
+    with open(os.path.join(spool, files[0]), encoding="utf-8") as f:
+        lines = [json.loads(line) for line in f]
+    assert any(r.get("name") == "run" for r in lines)
+
+
+@pytest.mark.slow
+def test_telemetry_on_with_an_llm_call_never_loads_the_sdk():
+    spool = _consent_anonymous_without_uploader("budget-app")
+    mode, recording, added = _added_modules(dict(os.environ), llm=True)
+    assert (mode, recording) == ("anonymous", True)
+    assert _hits(added, NEVER) == []
+    # optel.privacy.models checks model names with a regex: `re` (and what it pulls in: enum,
+    # functools) is the one expensive import left on this path.
+    regex = {"re", "enum", "functools", "types", "operator", "collections", "copyreg", "keyword", "reprlib", "itertools"}
+    assert _hits(added, EXPENSIVE) == [m for m in _hits(added, EXPENSIVE) if m.split(".")[0] in regex]
+    others = {m for m in added if not m.startswith("optel") and m.lstrip("_").split(".")[0] not in regex}
+    assert others <= ON_ALLOWED | {"_sre", "_functools", "_operator", "_collections"}, others
+    files = [n for n in os.listdir(spool) if n.endswith(".jsonl")]
+    with open(os.path.join(spool, files[0]), encoding="utf-8") as f:
+        lines = [json.loads(line) for line in f]
+    assert any(r.get("name") == "chat gpt-4o" for r in lines)

@@ -1,0 +1,312 @@
+"""Records: parent/child across tasks and threads, ids, the allow-list, the spool dict shapes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import optel
+from optel.record import genai, spans
+from optel.record.flush import Summary, session_records, to_dicts
+from optel.testing import capture
+
+HEX32 = re.compile(r"^[0-9a-f]{32}$")
+HEX16 = re.compile(r"^[0-9a-f]{16}$")
+
+
+def by_name(records):
+    return {r["name"]: r for r in records if r["t"] == "span"}
+
+
+def test_span_dict_has_the_spool_schema_shape():
+    with capture() as records:
+        handle = spans.start("work", attributes={"step.name": "work"})
+        handle.set("error.type", "Timeout")
+        handle.add_event("retry")
+        handle.end()
+    span = records[0]
+    assert set(span) == {
+        "t", "trace_id", "span_id", "parent_span_id", "name", "kind", "start_ns", "end_ns",
+        "attributes", "status", "status_message", "events",
+    }
+    assert HEX32.match(span["trace_id"]) and HEX16.match(span["span_id"])
+    assert span["parent_span_id"] is None
+    assert 0 < span["start_ns"] <= span["end_ns"]
+    assert span["events"][0]["name"] == "retry"
+    assert set(span["events"][0]) == {"name", "time_ns", "attributes"}
+
+
+def test_ids_are_random_unique_and_never_zero():
+    ids = {spans.new_id() for _ in range(5000)}
+    assert len(ids) == 5000
+    assert all(HEX16.match(i) and i != "0" * 16 for i in ids)
+
+
+def test_children_share_the_trace_and_name_their_parent():
+    with capture() as records:
+        root = spans.start("top", attributes={"command.name": "top"})
+        child = spans.start("child")
+        grandchild = spans.start("grandchild")
+        grandchild.end()
+        child.end()
+        sibling = spans.start("sibling")
+        sibling.end()
+        root.end()
+    s = by_name(records)
+    assert {r["trace_id"] for r in s.values()} == {s["top"]["trace_id"]}
+    assert s["child"]["parent_span_id"] == s["top"]["span_id"]
+    assert s["grandchild"]["parent_span_id"] == s["child"]["span_id"]
+    assert s["sibling"]["parent_span_id"] == s["top"]["span_id"]
+    assert spans.current() is None
+
+
+def test_asyncio_tasks_nest_under_the_span_that_created_them():
+    @optel.step("leaf")
+    async def leaf(i):
+        await asyncio.sleep(0.001 * (3 - i))
+        return i
+
+    @optel.command("fan-out")
+    async def fan_out():
+        return await asyncio.gather(*(asyncio.create_task(leaf(i)) for i in range(3)))
+
+    with capture() as records:
+        assert asyncio.run(fan_out()) == [0, 1, 2]
+    command = next(r for r in records if r["t"] == "span" and r["name"] == "fan-out")
+    leaves = [r for r in records if r["t"] == "span" and r["name"] == "leaf"]
+    assert len(leaves) == 3
+    assert {r["parent_span_id"] for r in leaves} == {command["span_id"]}
+    assert {r["trace_id"] for r in leaves} == {command["trace_id"]}
+
+
+def test_concurrent_tasks_do_not_become_each_others_parents():
+    @optel.step("a")
+    async def a():
+        await asyncio.sleep(0.01)
+
+    @optel.step("b")
+    async def b():
+        await asyncio.sleep(0.005)
+
+    async def main():
+        await asyncio.gather(a(), b())
+
+    with capture() as records:
+        asyncio.run(main())
+    s = by_name(records)
+    assert s["a"]["parent_span_id"] is None and s["b"]["parent_span_id"] is None
+    assert s["a"]["trace_id"] != s["b"]["trace_id"]
+
+
+def test_a_thread_pool_inside_a_command_nests_under_the_command():
+    @optel.step("worker")
+    def worker(i):
+        return i
+
+    @optel.command("batch")
+    def batch():
+        with ThreadPoolExecutor(4) as pool:
+            return list(pool.map(worker, range(8)))
+
+    with capture() as records:
+        batch()
+    command = by_name(records)["batch"]
+    workers = [r for r in records if r["t"] == "span" and r["name"] == "worker"]
+    assert len(workers) == 8
+    assert {w["parent_span_id"] for w in workers} == {command["span_id"]}
+
+
+def test_a_thread_with_a_copied_context_nests_under_the_current_step():
+    @optel.step("inner")
+    def inner():
+        pass
+
+    @optel.step("outer")
+    def outer():
+        context = contextvars.copy_context()
+        thread = threading.Thread(target=context.run, args=(inner,))
+        thread.start()
+        thread.join()
+
+    with capture() as records:
+        outer()
+    s = by_name(records)
+    assert s["inner"]["parent_span_id"] == s["outer"]["span_id"]
+
+
+def test_a_thread_outside_any_command_starts_its_own_trace():
+    results = []
+
+    def run():
+        with_span = spans.start("in-thread")
+        results.append(with_span.parent)
+        with_span.end()
+
+    with capture() as records:
+        outer = spans.start("outer")
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+        outer.end()
+    assert results == [None]
+    s = by_name(records)
+    assert s["in-thread"]["trace_id"] != s["outer"]["trace_id"]
+
+
+def test_undeclared_attributes_are_dropped_and_host_declared_ones_kept():
+    with capture(attributes={"myapp.plan"}) as records:
+        handle = spans.start(
+            "s",
+            attributes={
+                "step.name": "s",
+                "myapp.plan": "pro",
+                "host.name": "laptop",
+                "user.email": "a@b.c",
+                "random": 1,
+                "step.extra": "x",
+            },
+        )
+        handle.end()
+        spans.measure("cli.user.inputs", 1, {"command.name": "x"})
+        spans.measure("my.own.metric", 3)
+    span, step_duration, measured = records
+    assert span["attributes"] == {"step.name": "s", "myapp.plan": "pro"}
+    assert step_duration["attributes"] == {"step.name": "s"}
+    assert measured["attributes"] == {}
+    assert [r["name"] for r in records] == ["s", "cli.step.duration", "cli.user.inputs"]
+
+
+def test_values_of_the_wrong_type_are_dropped():
+    with capture(attributes={"myapp.thing"}) as records:
+        handle = spans.start("s")
+        handle.set("step.name", 42)
+        handle.set("gen_ai.usage.input_tokens", "12")
+        handle.set("gen_ai.usage.output_tokens", True)
+        handle.set("gen_ai.response.finish_reasons", ["stop", 3])
+        handle.set("myapp.thing", object())
+        handle.set("process.exit.code", 3)
+        handle.end()
+    assert records[0]["attributes"] == {"gen_ai.response.finish_reasons": ["stop"], "process.exit.code": 3}
+
+
+def test_every_string_is_scrubbed_once_at_flush():
+    with capture(attributes={"myapp.note"}) as records:
+        handle = spans.start("s", attributes={"myapp.note": "see https://internal.example.com/x for sk-abcdefghijklmnopqrstuvwxyz123456"})
+        handle.add_event("copied /home/bob/file.txt", {"myapp.note": "mail bob@example.com"})
+        handle.end()
+    span = records[0]
+    assert span["attributes"]["myapp.note"] == "see <url> for <secret>"
+    assert span["events"][0]["name"] == "copied <path>"
+    assert span["events"][0]["attributes"]["myapp.note"] == "mail <email>"
+
+
+def test_genai_helpers_end_the_span_and_derive_both_metrics():
+    with capture() as records:
+        handle = genai.start("anthropic", "chat", request_model="claude-3-5-haiku-20241022")
+        assert spans.current() is handle
+        genai.finish(handle, response_model="claude-3-5-haiku-20241022", input_tokens=12, output_tokens=34, finish_reasons=["end_turn"])
+    assert spans.current() is None
+    span, duration, usage_in, usage_out = records
+    assert span["name"] == "chat claude-3-5-haiku-20241022"
+    assert span["kind"] == "client"
+    assert duration["name"] == "gen_ai.client.operation.duration"
+    assert (usage_in["value"], usage_out["value"]) == (12, 34)
+    assert usage_in["attributes"]["gen_ai.token.type"] == "input"
+
+
+def test_genai_finish_with_an_error_code_marks_the_span_failed():
+    with capture() as records:
+        handle = genai.start("openai", request_model="gpt-4o")
+        genai.finish(handle, error_type="rate_limit_exceeded")
+    span = by_name(records)["chat gpt-4o"]
+    assert span["status"] == "error"
+    assert span["attributes"]["error.type"] == "rate_limit_exceeded"
+    assert any(r["t"] == "metric" and r["name"] == "cli.errors" for r in records)
+
+
+def test_end_is_idempotent_and_set_after_end_is_harmless():
+    with capture() as records:
+        handle = spans.start("once")
+        handle.end()
+        handle.end(ValueError("late"))
+        handle.set("step.name", "late")
+    assert len(records) == 1
+    assert records[0]["status"] == "unset"
+
+
+def test_start_returns_none_when_not_recording():
+    assert spans.recording() is False
+    assert spans.start("x") is None
+    assert genai.start("openai") is None
+    genai.finish(None, input_tokens=3)
+    spans.measure("cli.user.inputs", 1)
+    assert spans.take() == []
+
+
+def test_session_summary_counts_what_the_session_did():
+    summary = Summary()
+    with capture() as records:
+        @optel.command("c")
+        def c():
+            s()
+            optel.count_input()
+            h = genai.start("openai", request_model="gpt-4o")
+            genai.finish(h, response_model="gpt-4o", input_tokens=5, output_tokens=7)
+
+        @optel.step("s")
+        def s():
+            pass
+
+        c()
+    for record in records:
+        summary.add(record)
+    span, duration = session_records(summary, 1_000_000_000, 3_500_000_000)
+    assert span["name"] == "cli.session"
+    assert span["attributes"] == {
+        "cli.summary.commands": 1,
+        "cli.summary.steps": 1,
+        "cli.summary.llm_requests": 1,
+        "cli.summary.input_tokens": 5,
+        "cli.summary.output_tokens": 7,
+        "cli.summary.user_inputs": 1,
+        "cli.summary.errors": 0,
+        "cli.summary.models": ["gpt-4o"],
+    }
+    assert duration == {"t": "metric", "name": "cli.session.duration", "value": 2.5, "attributes": {}, "time_ns": 3_500_000_000}
+
+
+def test_to_dicts_skips_spans_that_have_not_ended():
+    spans.set_recording(True)
+    try:
+        open_span = spans.begin("still-open")
+        closed = spans.begin("closed")
+        closed.end()
+    finally:
+        spans.set_recording(False)
+    out = to_dicts([open_span, *spans.take()])
+    assert [r["name"] for r in out] == ["closed"]
+
+
+def test_a_host_object_with_a_broken_str_does_not_break_the_flush():
+    class Nasty(Exception):
+        def __str__(self):
+            raise RuntimeError("no")
+
+    with capture() as records:
+        handle = spans.start("s")
+        handle.end(Nasty())
+    span = by_name(records)["s"]
+    assert span["status"] == "error"
+    assert span["status_message"] is None
+
+
+@pytest.fixture(autouse=True)
+def _no_leftovers():
+    yield
+    spans.set_recording(False)
+    spans.take()
