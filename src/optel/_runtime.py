@@ -201,7 +201,11 @@ def _start(settings: Settings) -> Telemetry:
         atexit.register(shutdown)
         _install_sigterm()
         if telemetry.sending:
-            _thread.start_new_thread(_drain_leftovers, (app,))
+            # Imported here, not in the thread: a host that forks while another thread holds the
+            # import lock leaves its child waiting on that lock for ever.
+            from optel import spool
+
+            _thread.start_new_thread(_drain_leftovers, (spool, app))
         if settings.flush_interval is not None:
             stop = _thread.allocate_lock()
             stop.acquire()
@@ -214,10 +218,8 @@ def _start(settings: Settings) -> Telemetry:
     return telemetry
 
 
-def _drain_leftovers(app: str) -> None:
+def _drain_leftovers(spool: ModuleType, app: str) -> None:
     try:
-        from optel import spool
-
         spool.drain_leftovers(app)
     except BaseException:
         pass
