@@ -12,7 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from optel._runtime import Telemetry, init, shutdown
     from optel.consent import Consent
-    from optel.instrument import instrument, uninstrument
+    from optel.instrumentation import instrument, uninstrument
     from optel.record.api import command, count_input, event, llm_call, step, timed
 
 __all__ = [
@@ -42,8 +42,8 @@ _HOMES = {
     "timed": "optel.record.api",
     "event": "optel.record.api",
     "count_input": "optel.record.api",
-    "instrument": "optel.instrument",
-    "uninstrument": "optel.instrument",
+    "instrument": "optel.instrumentation",
+    "uninstrument": "optel.instrumentation",
 }
 
 

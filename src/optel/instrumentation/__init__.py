@@ -1,0 +1,169 @@
+"""Switch instrumentors on and off; each patches its library only once the host imports it.
+
+An instrumentor is a module with ``TARGET`` (the module to wait for), ``instrument(module)`` and
+``uninstrument(module)``. The five built-in ones live next to this file; others are found through
+the ``optel.instrumentors`` entry-point group (``name = "package.module"``).
+Neither the target library nor wrapt is imported here: a post-import hook applies the patches
+when the host imports the target, so calling ``instrument()`` early costs next to nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from optel.instrumentation._hook import when_imported
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
+
+__all__ = ["BUILTIN", "UnknownInstrumentorError", "instrument", "uninstrument", "when_imported"]
+
+ENTRY_POINT_GROUP = "optel.instrumentors"
+
+# name -> target module; the instrumentor module is optel.instrumentation.<name>. Kept here so that
+# instrument() needs no import at all while the targets are not imported.
+BUILTIN = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "click": "click",
+    "typer": "typer",
+    "argparse": "argparse",
+}
+
+
+class UnknownInstrumentorError(ValueError):
+    """``instrument()`` was given a name that is neither built in nor an installed entry point."""
+
+
+class _Active:
+    """One instrumentor switched on: pending until its target is imported, then applied."""
+
+    __slots__ = ("applied_to", "cancel", "instrumentor", "module_name", "name", "target")
+
+    def __init__(self, name: str, module_name: str, target: str) -> None:
+        self.name = name
+        self.module_name = module_name
+        self.target = target
+        self.cancel: Callable[[], None] | None = None
+        self.instrumentor: ModuleType | None = None
+        self.applied_to: ModuleType | None = None
+
+    def apply(self, target_module: ModuleType) -> None:
+        if self.applied_to is not None:
+            return
+        instrumentor = self.instrumentor or _load(self.module_name)
+        self.instrumentor = instrumentor
+        instrumentor.instrument(target_module)
+        self.applied_to = target_module
+
+    def remove(self) -> None:
+        if self.cancel is not None:
+            self.cancel()
+            self.cancel = None
+        target_module, self.applied_to = self.applied_to, None
+        if target_module is not None and self.instrumentor is not None:
+            try:
+                self.instrumentor.uninstrument(target_module)
+            except Exception:
+                import logging
+
+                logging.getLogger("optel").warning(
+                    "optel: uninstrumenting %s failed", self.name, exc_info=True
+                )
+
+
+_active: dict[str, _Active] = {}
+
+
+def instrument(*names: str) -> None:
+    """Patch the named libraries (all built-in ones when no name is given), now or on import.
+
+    Idempotent: a name already switched on is left as it is. Raises UnknownInstrumentorError
+    for a name that no instrumentor answers to, before anything is patched.
+    """
+    wanted = [_normal(name) for name in names] if names else list(BUILTIN)
+    resolved = [(name, *_resolve(name)) for name in wanted if name not in _active]
+    for name, module_name, target, instrumentor in resolved:
+        if name in _active:
+            continue
+        entry = _Active(name, module_name, target)
+        entry.instrumentor = instrumentor
+        _active[name] = entry
+        entry.cancel = when_imported(target, entry.apply)
+
+
+def uninstrument(*names: str) -> None:
+    """Take the patches of the named libraries off again (all of them when no name is given).
+
+    The patched attributes get back the very objects they held before. A name that is not
+    switched on is ignored if it is a known instrumentor; an unknown one raises.
+    """
+    for raw in names or list(_active):
+        name = _normal(raw)
+        entry = _active.pop(name, None)
+        if entry is None:
+            if name not in BUILTIN:
+                _resolve(name)
+            continue
+        entry.remove()
+
+
+def instrumented() -> list[str]:
+    """The names switched on, in the order they were."""
+    return list(_active)
+
+
+def _normal(name: object) -> str:
+    if not isinstance(name, str) or not name:
+        raise UnknownInstrumentorError(f"instrumentor names are non-empty strings, got {name!r}")
+    return name.strip().lower()
+
+
+def _resolve(name: str) -> tuple[str, str, ModuleType | None]:
+    """(instrumentor module name, target module name, the module if it had to be loaded)."""
+    target = BUILTIN.get(name)
+    if target is not None:
+        return f"optel.instrumentation.{name}", target, None
+    module_name = _entry_points().get(name)
+    if module_name is None:
+        known = sorted(set(BUILTIN) | set(_entry_points()))
+        raise UnknownInstrumentorError(
+            f"no optel instrumentor is called {name!r}; known: {', '.join(known)} "
+            f"(third-party ones register in the {ENTRY_POINT_GROUP!r} entry-point group)"
+        )
+    try:
+        module = _load(module_name)
+    except ImportError as exc:
+        raise UnknownInstrumentorError(
+            f"the optel instrumentor {name!r} ({module_name}) cannot be imported: {exc}"
+        ) from exc
+    target = getattr(module, "TARGET", None)
+    missing = [a for a in ("instrument", "uninstrument") if not callable(getattr(module, a, None))]
+    if not isinstance(target, str) or missing:
+        raise UnknownInstrumentorError(
+            f"{module_name} is not an optel instrumentor: it needs TARGET (a module name), "
+            "instrument(module) and uninstrument(module)"
+        )
+    return module_name, target, module
+
+
+def _entry_points() -> dict[str, str]:
+    """Third-party instrumentors by name; the module part of each entry point's value."""
+    try:
+        from importlib.metadata import entry_points
+
+        if sys.version_info >= (3, 10):
+            found = list(entry_points(group=ENTRY_POINT_GROUP))
+        else:
+            found = list(entry_points().get(ENTRY_POINT_GROUP, ()))
+    except Exception:
+        return {}
+    return {ep.name.lower(): ep.value.split(":")[0].strip() for ep in found}
+
+
+def _load(module_name: str) -> ModuleType:
+    import importlib
+
+    return importlib.import_module(module_name)

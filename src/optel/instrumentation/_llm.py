@@ -1,0 +1,300 @@
+"""What the openai and anthropic instrumentors share: one GenAI span per call, and stream proxies.
+
+A provider module describes its calls with two small functions: ``read(result, usage)`` fills a
+Usage from a whole response, ``observe(item, usage)`` from one streamed chunk or event. The
+wrappers here do the rest: skip everything when not recording, end the span when the call
+returns, raises, or when its stream is exhausted or closed, and never let telemetry raise.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import wrapt
+
+from optel.record import genai, spans
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    Reader = Callable[[Any, "Usage"], None]
+    _Proxy = wrapt.ObjectProxy[Any]
+else:
+    _Proxy = wrapt.ObjectProxy
+
+
+class Usage:
+    """What a call reported, gathered from a response or, chunk by chunk, from a stream."""
+
+    __slots__ = (
+        "cache_creation_tokens",
+        "cache_read_tokens",
+        "finish_reasons",
+        "input_tokens",
+        "output_tokens",
+        "response_model",
+    )
+
+    def __init__(self) -> None:
+        self.response_model: str | None = None
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.cache_read_tokens: int | None = None
+        self.cache_creation_tokens: int | None = None
+        self.finish_reasons: list[str] | None = None
+
+    def add_finish_reason(self, reason: object) -> None:
+        if isinstance(reason, str) and reason:
+            if self.finish_reasons is None:
+                self.finish_reasons = []
+            self.finish_reasons.append(reason)
+
+
+def tokens(value: object) -> int | None:
+    """An SDK token count as an int, or None when absent."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _log_failure(what: str) -> None:
+    import logging
+
+    logging.getLogger("optel").debug("optel: %s failed", what, exc_info=True)
+
+
+def sdk_error_type(exc: BaseException, package: str) -> str | None:
+    """``openai.RateLimitError``: an SDK exception by its public name; None for any other."""
+    cls = type(exc)
+    module = sys.modules.get(package)
+    if module is not None and getattr(module, cls.__name__, None) is cls:
+        return f"{package}.{cls.__name__}"
+    return None
+
+
+class Call:
+    """One GenAI request being recorded; ends its span exactly once."""
+
+    __slots__ = ("_handle", "_observe", "_provider", "_read", "usage")
+
+    def __init__(self, handle: Any, provider: str, read: Reader, observe: Reader) -> None:
+        self._handle = handle
+        self._provider = provider
+        self._read = read
+        self._observe = observe
+        self.usage = Usage()
+
+    @classmethod
+    def start(
+        cls, provider: str, operation: str, kwargs: dict[str, Any], read: Reader, observe: Reader
+    ) -> Call | None:
+        try:
+            model = kwargs.get("model")
+            handle = genai.start(
+                provider, operation, request_model=model if isinstance(model, str) else None
+            )
+        except Exception:
+            _log_failure("starting a GenAI span")
+            return None
+        return None if handle is None else cls(handle, provider, read, observe)
+
+    def returned(self, result: Any, stream_types: tuple[type, ...]) -> Any:
+        """The object to hand back: ``result`` itself, or a proxy of it when it is a stream."""
+        if isinstance(result, stream_types):
+            self._detach()
+            is_async = hasattr(type(result), "__anext__")
+            return (AsyncStreamProxy if is_async else StreamProxy)(result, self)
+        try:
+            self._read(result, self.usage)
+        except Exception:
+            _log_failure("reading an LLM response")
+        self.finish()
+        return result
+
+    def _detach(self) -> None:
+        """Stop being the current span: a stream is read later, around other spans."""
+        try:
+            token, self._handle._token = self._handle._token, None
+            if token is not None:
+                spans._current.reset(token)
+        except Exception:
+            _log_failure("detaching a streamed call's span")
+
+    def observe(self, item: Any) -> None:
+        try:
+            self._observe(item, self.usage)
+        except Exception:
+            _log_failure("reading a streamed chunk")
+
+    def failed(self, exc: BaseException) -> None:
+        """End the span for a call that raised ``exc`` (the SDK's exception, re-raised by the caller)."""
+        try:
+            status = getattr(exc, "status_code", None)
+            if isinstance(status, int) and not isinstance(status, bool):
+                self._handle.set("http.response.status_code", status)
+        except Exception:
+            _log_failure("recording an HTTP status")
+        self.finish(exc)
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        u = self.usage
+        try:
+            genai.finish(
+                handle,
+                response_model=u.response_model,
+                input_tokens=u.input_tokens,
+                output_tokens=u.output_tokens,
+                cache_read_tokens=u.cache_read_tokens,
+                cache_creation_tokens=u.cache_creation_tokens,
+                finish_reasons=u.finish_reasons,
+                exc=exc,
+                error_type=None if exc is None else sdk_error_type(exc, self._provider),
+            )
+        except Exception:
+            _log_failure("ending a GenAI span")
+
+
+def sync_call(
+    provider: str,
+    operation: str,
+    read: Reader,
+    observe: Reader,
+    stream_types: Callable[[], tuple[type, ...]],
+) -> Callable[..., Any]:
+    """A wrapt wrapper for a synchronous SDK method that makes one request."""
+
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        if not spans.recording():
+            return wrapped(*args, **kwargs)
+        call = Call.start(provider, operation, kwargs, read, observe)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            call.failed(exc)
+            raise
+        return call.returned(result, stream_types())
+
+    return wrapper
+
+
+def async_call(
+    provider: str,
+    operation: str,
+    read: Reader,
+    observe: Reader,
+    stream_types: Callable[[], tuple[type, ...]],
+) -> Callable[..., Any]:
+    """A wrapt wrapper for an ``async def`` SDK method that makes one request."""
+
+    async def traced(wrapped: Any, args: Any, kwargs: Any) -> Any:
+        call = Call.start(provider, operation, kwargs, read, observe)
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            call.failed(exc)
+            raise
+        return call.returned(result, stream_types())
+
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        if not spans.recording():
+            # The SDK's own coroutine, untouched: awaiting it is the unpatched call.
+            return wrapped(*args, **kwargs)
+        return traced(wrapped, args, kwargs)
+
+    return wrapper
+
+
+class StreamProxy(_Proxy):
+    """An SDK Stream that reports each chunk and ends the span when exhausted, failed or closed."""
+
+    def __init__(self, stream: Any, call: Call) -> None:
+        super().__init__(stream)
+        self._self_call = call
+
+    def __iter__(self) -> StreamProxy:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            item = self.__wrapped__.__next__()
+        except StopIteration:
+            self._self_call.finish()
+            raise
+        except BaseException as exc:
+            self._self_call.failed(exc)
+            raise
+        self._self_call.observe(item)
+        return item
+
+    def __enter__(self) -> StreamProxy:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(*exc_info)
+        finally:
+            self._self_call.finish()
+
+    def close(self) -> None:
+        try:
+            self.__wrapped__.close()
+        finally:
+            self._self_call.finish()
+
+    def __del__(self) -> None:
+        # A stream dropped half-read still ends its span, with what it reported so far.
+        call = getattr(self, "_self_call", None)
+        if call is not None:
+            call.finish()
+
+
+class AsyncStreamProxy(_Proxy):
+    """An SDK AsyncStream that reports each chunk and ends the span when exhausted, failed or closed."""
+
+    def __init__(self, stream: Any, call: Call) -> None:
+        super().__init__(stream)
+        self._self_call = call
+
+    def __aiter__(self) -> AsyncStreamProxy:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            item = await self.__wrapped__.__anext__()
+        except StopAsyncIteration:
+            self._self_call.finish()
+            raise
+        except BaseException as exc:
+            self._self_call.failed(exc)
+            raise
+        self._self_call.observe(item)
+        return item
+
+    async def __aenter__(self) -> AsyncStreamProxy:
+        await self.__wrapped__.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(*exc_info)
+        finally:
+            self._self_call.finish()
+
+    async def close(self) -> None:
+        try:
+            await self.__wrapped__.close()
+        finally:
+            self._self_call.finish()
+
+    def __del__(self) -> None:
+        call = getattr(self, "_self_call", None)
+        if call is not None:
+            call.finish()

@@ -1,0 +1,291 @@
+"""Command spans for ``argparse`` CLIs: the command path and option names a parse resolved.
+
+``ArgumentParser.parse_known_args`` is wrapped (``parse_args`` and sub-parsers go through it).
+argparse only parses; the command runs after ``parse_args`` returns, in the host's own code. So
+the span starts when the outermost parse returns, named by the command path (the parser's
+``prog``, then the name of each sub-parser chosen: ``tool db migrate``), with the names of the
+options given (``cli.command.options``), never their values; and it ends, whichever comes first:
+
+- when the host calls ``sys.exit(code)``: ``process.exit.code`` is that code;
+- when an exception escapes to ``sys.excepthook``: exit code 1, and the error;
+- when the next outermost parse starts (a tool that parses one command line after another);
+- at interpreter exit (atexit), or when argparse is uninstrumented: exit code unknown, not set.
+
+A parse that ends the process itself (``--help``, a usage error) is a span of its own with the
+exit code argparse gives (0 or 2). ``sys.exit`` and ``sys.excepthook`` are wrapped only while a
+command span is open, and only when recording; the originals are called unchanged.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any
+
+    from optel.instrumentation._patch import Patches
+
+TARGET = "argparse"
+
+_patches: Patches | None = None
+_state: Any = None
+
+
+class _Frame:
+    """One parse_known_args call: the parser, the strings it was given, the sub-parse it led to."""
+
+    __slots__ = ("argv", "child", "parser")
+
+    def __init__(self, parser: Any, argv: list[str] | None) -> None:
+        self.parser = parser
+        self.argv = argv
+        self.child: _Frame | None = None
+
+
+class _Open:
+    """The command span left open once parsing is done, until the command ends."""
+
+    __slots__ = ("excepthook", "exit", "handle", "path", "started")
+
+    def __init__(self, handle: Any, path: str) -> None:
+        self.handle = handle
+        self.path = path
+        self.started = time.perf_counter()
+        self.exit: Any = None
+        self.excepthook: Any = None
+
+
+_open: _Open | None = None
+_atexit_registered = False
+
+
+def instrument(module: ModuleType) -> None:
+    """Wrap ``ArgumentParser.parse_known_args``."""
+    global _patches, _state
+    if _patches is not None:
+        return
+    import threading
+
+    from optel.instrumentation._patch import Patches
+
+    _state = threading.local()
+    _patches = Patches()
+    _patches.wrap(module.ArgumentParser, "parse_known_args", _parse_wrapper)
+
+
+def uninstrument(module: ModuleType) -> None:
+    """End a command span still open, and put ``parse_known_args`` back."""
+    global _patches
+    finish(None)
+    if _patches is not None:
+        _patches.restore()
+        _patches = None
+
+
+def finish(code: int | None, exc: BaseException | None = None) -> None:
+    """End the open command span, if any, with ``code`` as its exit code (None: unknown)."""
+    global _open
+    current, _open = _open, None
+    if current is None:
+        return
+    if sys.exit is current.exit:
+        sys.exit = getattr(current.exit, "__wrapped__", sys.exit)
+    if sys.excepthook is current.excepthook:
+        sys.excepthook = getattr(current.excepthook, "__wrapped__", sys.excepthook)
+    from optel.instrumentation.click import end_command
+
+    end_command(current.handle, current.path, current.started, code, exc)
+
+
+def _parse_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    from optel.record import spans
+
+    stack: list[_Frame] | None = getattr(_state, "stack", None)
+    if stack is None:
+        # Followed even while not recording: the flags optel.cli.add_argparse adds call
+        # optel.init() in the middle of the parse. Following costs a few small objects.
+        stack = _state.stack = []
+    argv = args[0] if args else kwargs.get("args")
+    frame = _Frame(instance, list(argv) if isinstance(argv, (list, tuple)) else None)
+    outer = not stack
+    if outer:
+        finish(None)
+    else:
+        stack[-1].child = frame
+    stack.append(frame)
+    started = time.perf_counter()
+    try:
+        result = wrapped(*args, **kwargs)
+    except SystemExit as exc:
+        # --help, --version or a usage error: argparse ends the process right here.
+        if outer and spans.recording() and not _internal(frame):
+            _record_parse_exit(frame, started, exc)
+        raise
+    finally:
+        stack.pop()
+    # Recording may have started during the parse: the embedded --telemetry flags call init.
+    if outer and spans.recording() and not _internal(frame):
+        _open_command(frame)
+    return result
+
+
+def _internal(frame: _Frame | None) -> bool:
+    """Whether the parse went through optel's embedded ``telemetry`` command (never recorded)."""
+    while frame is not None:
+        if getattr(frame.parser, "_optel_internal", False):
+            return True
+        frame = frame.child
+    return False
+
+
+def _record_parse_exit(frame: _Frame, started: float, exc: SystemExit) -> None:
+    from optel.instrumentation.click import end_command, exit_code
+
+    try:
+        from optel.record import spans
+
+        path, options = _describe(frame)
+        handle = spans.start(path, attributes=_attributes(path, options))
+    except Exception:
+        _log_failure()
+        return
+    if handle is not None:
+        code = exit_code(exc)
+        end_command(handle, path, started, code, exc if code else None)
+
+
+def _open_command(frame: _Frame) -> None:
+    global _open, _atexit_registered
+    try:
+        from optel.record import spans
+
+        path, options = _describe(frame)
+        handle = spans.start(path, attributes=_attributes(path, options))
+        if handle is None:
+            return
+        _open = opened = _Open(handle, path)
+        opened.exit = _exit_wrapper(sys.exit)
+        sys.exit = opened.exit
+        opened.excepthook = _excepthook_wrapper(sys.excepthook)
+        sys.excepthook = opened.excepthook
+        if not _atexit_registered:
+            import atexit
+
+            atexit.register(finish, None)
+            _atexit_registered = True
+    except Exception:
+        _log_failure()
+
+
+def _exit_wrapper(original: Any) -> Any:
+    def exit(status: object = None) -> None:
+        if status is None:
+            code = 0
+        elif isinstance(status, int) and not isinstance(status, bool):
+            code = status
+        else:
+            code = 1
+        finish(code)
+        original(status)
+
+    exit.__wrapped__ = original  # type: ignore[attr-defined]
+    exit.__doc__ = getattr(original, "__doc__", None)
+    return exit
+
+
+def _excepthook_wrapper(original: Any) -> Any:
+    def excepthook(kind: Any, value: Any, tb: Any) -> None:
+        finish(1, value if isinstance(value, BaseException) else None)
+        original(kind, value, tb)
+
+    excepthook.__wrapped__ = original  # type: ignore[attr-defined]
+    return excepthook
+
+
+def _attributes(path: str, options: list[str]) -> dict[str, object]:
+    attributes: dict[str, object] = {"command.name": path}
+    if options:
+        attributes["cli.command.options"] = options
+    return attributes
+
+
+def _describe(frame: _Frame) -> tuple[str, list[str]]:
+    """The command path and the option names given, from the outermost parse down."""
+    from optel.instrumentation.click import option_name
+
+    names: list[str] = []
+    options: list[str] = []
+    prog = getattr(frame.parser, "prog", None)
+    if prog:
+        names.append(str(prog))
+    current: _Frame | None = frame
+    while current is not None:
+        child = current.child
+        if child is not None:
+            name = _subcommand_name(current.parser, child.parser)
+            if name:
+                names.append(name)
+        argv = current.argv
+        if argv is None:
+            argv = sys.argv[1:] if current is frame else []
+        if child is not None and child.argv is not None:
+            # The sub-parser got everything after its name; the rest is this parser's.
+            tail = len(child.argv) + 1
+            if len(argv) >= tail and argv[len(argv) - len(child.argv) :] == child.argv:
+                argv = argv[: len(argv) - tail]
+        for opt in _options_in(current.parser, argv):
+            name = option_name([opt])
+            if name and name not in options:
+                options.append(name)
+        current = child
+    return " ".join(names), options
+
+
+def _subcommand_name(parser: Any, sub: Any) -> str | None:
+    """The name ``sub`` was added under (not an alias the user may have typed)."""
+    for action in getattr(parser, "_actions", ()):
+        choices = getattr(action, "_name_parser_map", None)
+        if isinstance(choices, dict):
+            for name, candidate in choices.items():
+                if candidate is sub:
+                    return str(name)
+    return None
+
+
+def _options_in(parser: Any, argv: list[str]) -> list[str]:
+    """The canonical spelling of each of ``parser``'s options that appears in ``argv``."""
+    from optel.instrumentation.click import option_name
+
+    actions: dict[str, Any] = getattr(parser, "_option_string_actions", {})
+    prefixes = getattr(parser, "prefix_chars", "-")
+    found: list[str] = []
+    for arg in argv:
+        if not isinstance(arg, str):
+            continue
+        if arg == "--":
+            break
+        if len(arg) < 2 or arg[0] not in prefixes:
+            continue
+        opt = arg.split("=", 1)[0]
+        action = actions.get(opt)
+        if action is None and len(opt) > 2 and opt[1] not in prefixes:
+            action = actions.get(opt[:2])  # -vq, -ofile
+        if action is None and getattr(parser, "allow_abbrev", False) and opt[1] in prefixes:
+            matches = {id(a): a for key, a in actions.items() if key.startswith(opt)}
+            if len(matches) == 1:
+                action = next(iter(matches.values()))
+        if action is None:
+            continue
+        name = option_name(getattr(action, "option_strings", ()))
+        if name and name not in found:
+            found.append(name)
+    return found
+
+
+def _log_failure() -> None:
+    import logging
+
+    logging.getLogger("optel").debug("optel: recording an argparse command failed", exc_info=True)

@@ -1,0 +1,169 @@
+"""`tool telemetry ...` and `--telemetry/--no-telemetry` embedded in click, typer and argparse CLIs."""
+
+from __future__ import annotations
+
+import argparse
+
+import click
+import pytest
+import typer
+from click.testing import CliRunner
+from typer.testing import CliRunner as TyperRunner
+
+import optel
+import optel.cli
+import optel.testing
+from optel import _runtime
+from optel.cli.main import main as optel_main
+
+APP = "tool"
+
+
+@pytest.fixture(autouse=True)
+def forget_init():
+    _runtime.reset()
+    yield
+    _runtime.reset()
+
+
+def optel_says(capsys, *argv):
+    capsys.readouterr()
+    code = optel_main(["--app", APP, *argv])
+    return code, capsys.readouterr().out
+
+
+def click_cli():
+    @click.group()
+    def cli():
+        pass
+
+    @cli.command()
+    def run():
+        click.echo("ran")
+
+    optel.cli.click_group(APP, cli=cli)
+    return cli
+
+
+def typer_cli():
+    app = typer.Typer()
+
+    @app.command()
+    def run():
+        typer.echo("ran")
+
+    @app.command()
+    def other():
+        pass
+
+    optel.cli.typer_app(APP, cli=app)
+    return app
+
+
+def argparse_cli():
+    parser = argparse.ArgumentParser(prog=APP)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run")
+    optel.cli.add_argparse(parser, APP)
+    return parser
+
+
+def run_click(*argv):
+    return CliRunner().invoke(click_cli(), list(argv), prog_name=APP)
+
+
+def run_typer(*argv):
+    return TyperRunner().invoke(typer_cli(), list(argv), prog_name=APP)
+
+
+def run_argparse(capsys, *argv):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        argparse_cli().parse_args(list(argv))
+    return exited.value.code, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["status", "show", "disable"])
+def test_click_telemetry_commands_print_what_optel_prints(capsys, command):
+    expected_code, expected = optel_says(capsys, command)
+    result = run_click("telemetry", command)
+    assert (result.exit_code, result.output) == (expected_code, expected)
+
+
+@pytest.mark.parametrize("command", ["status", "show", "disable"])
+def test_typer_telemetry_commands_print_what_optel_prints(capsys, command):
+    expected_code, expected = optel_says(capsys, command)
+    result = run_typer("telemetry", command)
+    assert (result.exit_code, result.output) == (expected_code, expected)
+
+
+@pytest.mark.parametrize("command", ["status", "show", "disable"])
+def test_argparse_telemetry_command_runs_and_exits_while_parsing(capsys, command):
+    expected = optel_says(capsys, command)
+    assert run_argparse(capsys, "telemetry", command) == expected
+
+
+def test_reset_from_the_host_cli_gives_a_new_install_id(capsys):
+    optel_says(capsys, "reset")
+    first = _runtime_install_id()
+    result = run_click("telemetry", "reset")
+    assert result.exit_code == 0
+    assert result.output.startswith(f"New install id for {APP}: ")
+    assert _runtime_install_id() != first
+
+
+def _runtime_install_id():
+    from optel import _paths
+    from optel.consent import UserStore
+
+    return UserStore(_paths.user_config_file(APP)).read()["install_id"]
+
+
+def test_enable_then_disable_from_the_host_cli_are_stored_like_optels(capsys):
+    assert run_click("telemetry", "enable").exit_code == 0
+    assert optel.init(APP).consent.mode == "anonymous"
+    _runtime.reset()
+    assert run_typer("telemetry", "disable").exit_code == 0
+    assert optel.init(APP).consent.mode == "off"
+
+
+@pytest.mark.parametrize(
+    ("runner", "flag", "mode"),
+    [
+        (run_click, "--telemetry", "anonymous"),
+        (run_click, "--no-telemetry", "off"),
+        (run_typer, "--telemetry", "anonymous"),
+        (run_typer, "--no-telemetry", "off"),
+    ],
+)
+def test_the_global_flag_is_the_session_flag(runner, flag, mode):
+    result = runner(flag, "run")
+    assert result.exit_code == 0, result.output
+    telemetry = _runtime.current()
+    assert telemetry is not None
+    assert (telemetry.consent.mode, telemetry.consent.source) == (mode, "session_flag")
+
+
+@pytest.mark.parametrize(("argv", "flag", "mode"), [
+    (["--telemetry", "run"], True, "anonymous"),
+    (["--no-telemetry", "run"], False, "off"),
+    (["run"], None, "off"),
+])  # fmt: skip
+def test_argparse_flags_decide_consent_while_parsing(argv, flag, mode):
+    args = argparse_cli().parse_args(argv)
+    assert args.telemetry is flag
+    telemetry = _runtime.current()
+    assert telemetry is not None and telemetry.consent.mode == mode
+
+
+def test_telemetry_commands_never_decide_consent_nor_get_recorded():
+    optel.instrument("click", "typer")
+    try:
+        with optel.testing.capture() as records:
+            assert run_click("telemetry", "status").exit_code == 0
+            assert run_typer("telemetry", "disable").exit_code == 0
+            assert run_click("run").exit_code == 0
+    finally:
+        optel.uninstrument("click", "typer")
+    names = [r["name"] for r in records if r["t"] == "span"]
+    assert names == [f"{APP} run"]
