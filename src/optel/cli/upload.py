@@ -1,0 +1,77 @@
+"""`optel upload`: drain an app's spool to its collector now (foreground), or as the detached uploader."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+HELP = "send the spooled telemetry of an app now, and say what was sent, kept and dropped"
+
+# The detached uploader gives up after this long; what it did not send waits for the next run.
+DETACHED_MAX_SECONDS = 120.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--detached",
+        action="store_true",
+        help="run as the background uploader a host starts: print nothing, respect the retry backoff",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop after S seconds, keeping what was not sent for the next run",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from optel.upload import upload
+
+    if args.detached:
+        detach()
+        max_seconds = args.max_seconds if args.max_seconds is not None else DETACHED_MAX_SECONDS
+        upload(args.app, max_seconds=max_seconds, respect_backoff=True)
+        return 0
+    # Asked for by a person: try now, even while the backoff of earlier failures runs.
+    summary = upload(args.app, max_seconds=args.max_seconds, respect_backoff=False)
+    sys.stdout.write(summary.line() + "\n")
+    return 0
+
+
+def detach() -> None:
+    """Make this process a quiet background one: no terminal, no inherited descriptors, no SDK logs."""
+    try:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        # Whatever else the host left inheritable (a pipe its own parent waits on) must not be kept
+        # open by us, or the host's caller would wait for the uploader.
+        os.closerange(3, _max_fd())
+    except OSError:
+        pass
+    if hasattr(os, "setsid"):
+        try:
+            os.setsid()
+        except OSError:
+            pass  # already a session leader: the spawner did it
+    from optel.upload.export import silence_sdk_loggers
+
+    silence_sdk_loggers()
+
+
+def _max_fd() -> int:
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if 0 < soft < 65536:
+            return int(soft)
+    except (ImportError, OSError, ValueError):
+        pass
+    return 4096

@@ -1,0 +1,391 @@
+"""OTLP export with the SDK's exporters, and the outcome of each export (sent, retry later, rejected).
+
+The SDK's HTTP exporters retry inside one call with exponential backoff until their timeout, and
+report only SUCCESS or FAILURE. An uploader needs more: one bounded attempt per batch (the retry
+happens in the next run, with backoff remembered in the spool), and the status code and
+`Retry-After` of a failure to decide whether a spool file is kept or dropped. So the exporters get
+a `requests.Session` (their public `session=` argument) that watches every response, caps each
+request at the time left, and ends the SDK's retry loop at once: it raises an exception that is not
+a connection error for any answer that is not a success (the SDK treats that as final) and lets a
+connection error through only once (the SDK's immediate reconnect for a stale pooled connection).
+The bytes on the wire are still made and sent by the SDK's `OTLPSpanExporter`/`OTLPMetricExporter`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from opentelemetry.sdk.metrics.export import MetricExportResult, MetricsData
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExportResult
+
+_log = logging.getLogger("optel")
+
+DEFAULT_TIMEOUT = 5.0
+MIN_TIMEOUT = 0.2
+DEFAULT_BASE_URL = "http://localhost:4318"
+_PATHS = {"traces": "v1/traces", "metrics": "v1/metrics"}
+_GRPC_DEFAULT = "http://localhost:4317"
+_GRPC_MODULES = {"traces": "trace_exporter", "metrics": "metric_exporter"}
+
+SENT = "sent"
+RETRY = "retry"  # keep the file, back off, stop this run
+REJECTED = "rejected"  # the collector refused it for good: drop the file (counted)
+INVALID = "invalid"  # it cannot even be encoded: quarantine the file
+UNAVAILABLE = "unavailable"  # the configured exporter cannot be used here (no grpc extra): keep
+
+
+class Outcome:
+    """What one export came to: `kind` is one of SENT, RETRY, REJECTED, INVALID, UNAVAILABLE."""
+
+    __slots__ = ("detail", "kind", "retry_after", "status")
+
+    def __init__(
+        self, kind: str, status: int | None = None, retry_after: float | None = None, detail: str = ""
+    ) -> None:
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+        self.detail = detail
+
+    def __repr__(self) -> str:
+        return f"Outcome({self.kind!r}, status={self.status}, retry_after={self.retry_after})"
+
+
+def classify(status: int | None, error: BaseException | None, retry_after: float | None) -> Outcome:
+    """The outcome of a failed export from the last answer (SPEC §6 retry rules).
+
+    Connection errors, timeouts, 408, 429 and every 5xx keep the file (a 500 is the collector's
+    fault, not the data's); other 4xx drop it; a redirect keeps it (a misconfigured endpoint can be
+    fixed, dropped data cannot come back).
+    """
+    if status is not None:
+        if status in (408, 429) or status >= 500 or 300 <= status < 400:
+            return Outcome(RETRY, status, retry_after if status in (429, 503) else None, f"HTTP {status}")
+        if 400 <= status < 500:
+            return Outcome(REJECTED, status, None, f"HTTP {status}")
+    if error is not None:
+        return Outcome(RETRY, None, None, f"{type(error).__name__}: {error}")
+    return Outcome(INVALID, None, None, "the exporter refused the batch before sending it")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delay-seconds or HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(seconds, 0.0) if seconds == seconds and seconds != float("inf") else None
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        from datetime import timezone
+
+        when = when.replace(tzinfo=timezone.utc)
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+# configuration ---------------------------------------------------------------------------------------
+
+
+def _env(environ: Mapping[str, str], signal: str, suffix: str) -> str | None:
+    specific = environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_{suffix}", "").strip()
+    if specific:
+        return specific
+    general = environ.get(f"OTEL_EXPORTER_OTLP_{suffix}", "").strip()
+    return general or None
+
+
+def protocol(environ: Mapping[str, str], signal: str) -> str:
+    """`grpc` or `http/protobuf` for `signal` (traces or metrics), from the standard variables."""
+    value = (_env(environ, signal, "PROTOCOL") or "http/protobuf").lower()
+    if value == "grpc":
+        return "grpc"
+    if value != "http/protobuf":
+        _log.warning("optel: OTLP protocol %r is not supported; using http/protobuf", value)
+    return "http/protobuf"
+
+
+def endpoint(environ: Mapping[str, str], signal: str, configured: str | None, proto: str) -> str:
+    """The URL to send `signal` to: the OTEL_EXPORTER_OTLP_* variables win over the app's endpoint."""
+    specific = environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", "").strip()
+    if specific:
+        return specific  # a per-signal endpoint is the full URL, used as given
+    base = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip() or (configured or "").strip()
+    if proto == "grpc":
+        return base or _GRPC_DEFAULT
+    base = base or DEFAULT_BASE_URL
+    return base.rstrip("/") + "/" + _PATHS[signal]
+
+
+def headers(environ: Mapping[str, str], signal: str, configured: Mapping[str, str] | None) -> dict[str, str]:
+    """The app's headers (`headers=`), then the OTEL_EXPORTER_OTLP_*HEADERS variables over them."""
+    out = {str(k).lower(): str(v) for k, v in (configured or {}).items() if isinstance(v, str)}
+    raw = _env(environ, signal, "HEADERS")
+    if raw:
+        from opentelemetry.util.re import parse_env_headers
+
+        out.update(parse_env_headers(raw, liberal=True))
+    return out
+
+
+def timeout_seconds(environ: Mapping[str, str], signal: str) -> float:
+    """Per-request timeout: OTEL_EXPORTER_OTLP_*TIMEOUT in seconds (as the installed SDK reads it), else 5 s."""
+    raw = _env(environ, signal, "TIMEOUT")
+    if raw:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = 0.0
+        if value > 0:
+            return value
+    return DEFAULT_TIMEOUT
+
+
+def compression(environ: Mapping[str, str], signal: str) -> str:
+    value = (_env(environ, signal, "COMPRESSION") or "none").lower()
+    return value if value in ("gzip", "deflate", "none") else "none"
+
+
+# quiet SDK logs --------------------------------------------------------------------------------------
+
+_quiet = threading.local()
+_filter_lock = threading.Lock()
+_filtered: set[str] = set()
+
+
+class _WhileExporting(logging.Filter):
+    """Drops the SDK's records made on a thread that is inside an optel export.
+
+    The SDK logs each failed export at ERROR; in a host without logging setup that reaches stderr
+    through logging's last-resort handler, and optel never prints. The host's own OpenTelemetry
+    logs, made outside optel's calls, pass untouched.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(_quiet, "on", False):
+            _log.debug("optel: (sdk) %s", record.getMessage())
+            return False
+        return True
+
+
+_FILTER = _WhileExporting()
+
+
+def _install_filter() -> None:
+    with _filter_lock:
+        names = [n for n in list(logging.Logger.manager.loggerDict) if n.startswith("opentelemetry")]
+        for name in names:
+            if name not in _filtered:
+                logging.getLogger(name).addFilter(_FILTER)
+                _filtered.add(name)
+
+
+@contextmanager
+def quiet_sdk() -> Iterator[None]:
+    """Keep the SDK's log records of this thread's exports off the terminal."""
+    _install_filter()
+    before = getattr(_quiet, "on", False)
+    _quiet.on = True
+    try:
+        yield
+    finally:
+        _quiet.on = before
+
+
+def silence_sdk_loggers() -> None:
+    """Detached mode: nothing of the `opentelemetry` loggers goes anywhere."""
+    logger = logging.getLogger("opentelemetry")
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+
+
+# the session that watches --------------------------------------------------------------------------
+
+
+class _Stop(Exception):
+    """Raised inside the SDK's call to end its retry loop; not a connection error, so it is final."""
+
+
+class ObservingSession(requests.Session):
+    """A `requests.Session` that remembers the last answer and allows one attempt per export."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.begin(DEFAULT_TIMEOUT)
+
+    def begin(self, budget: float) -> None:
+        self.budget = budget
+        self.attempts = 0
+        self.status: int | None = None
+        self.retry_after: float | None = None
+        self.error: BaseException | None = None
+
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        self.attempts += 1
+        asked = kwargs.get("timeout")
+        kwargs["timeout"] = min(asked, self.budget) if isinstance(asked, (int, float)) and asked > 0 else self.budget
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except requests.Timeout as error:
+            # The collector may have the data already; sending it again at once would not help.
+            self.error = error
+            raise _Stop(f"timed out after {kwargs['timeout']:.1f}s") from error
+        except requests.ConnectionError as error:
+            self.error = error
+            if self.attempts == 1:
+                raise  # the SDK reconnects once, at once: a pooled connection may have gone stale
+            raise _Stop(str(error)) from error
+        self.status = response.status_code
+        if not 200 <= response.status_code < 300:
+            self.retry_after = parse_retry_after(response.headers.get("retry-after"))
+            response.close()
+            raise _Stop(f"HTTP {response.status_code}")
+        return response
+
+
+# exporters -------------------------------------------------------------------------------------------
+
+
+class _Target:
+    __slots__ = ("exporter", "session")
+
+    def __init__(self, exporter: Any, session: ObservingSession | None) -> None:
+        self.exporter = exporter
+        self.session = session
+
+
+class Exporters:
+    """The SDK exporters of one upload run, one per (signal, endpoint, headers), reusing connections."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        self._targets: dict[tuple[Any, ...], _Target] = {}
+        # One session for every HTTP exporter of the run: exports happen one at a time, and the
+        # spans and metrics of a file then share one keep-alive connection.
+        self._session: ObservingSession | None = None
+
+    def describe(self, signal: str, export: Mapping[str, Any] | None) -> str:
+        """Where `signal` goes for a file with this header `export` section (for messages)."""
+        proto = protocol(self._environ, signal)
+        configured = export.get("endpoint") if isinstance(export, Mapping) else None
+        return endpoint(self._environ, signal, configured if isinstance(configured, str) else None, proto)
+
+    def _target(self, signal: str, export: Mapping[str, Any] | None) -> _Target | Outcome:
+        export = export if isinstance(export, Mapping) else {}
+        configured = export.get("endpoint")
+        configured_headers = export.get("headers")
+        proto = protocol(self._environ, signal)
+        url = endpoint(self._environ, signal, configured if isinstance(configured, str) else None, proto)
+        hdrs = headers(
+            self._environ, signal, configured_headers if isinstance(configured_headers, Mapping) else None
+        )
+        key = (signal, proto, url, tuple(sorted(hdrs.items())))
+        target = self._targets.get(key)
+        if target is not None:
+            return target
+        timeout = timeout_seconds(self._environ, signal)
+        comp = compression(self._environ, signal)
+        if proto == "grpc":
+            built = _grpc_exporter(signal, url, hdrs, timeout, comp)
+            if isinstance(built, Outcome):
+                return built
+            target = _Target(built, None)
+        else:
+            from opentelemetry.exporter.otlp.proto.http import Compression
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            if self._session is None:
+                self._session = ObservingSession()
+            session = self._session
+            kind = {"gzip": Compression.Gzip, "deflate": Compression.Deflate}.get(comp, Compression.NoCompression)
+            factory: Any = OTLPSpanExporter if signal == "traces" else OTLPMetricExporter
+            exporter = factory(endpoint=url, headers=hdrs, timeout=timeout, compression=kind, session=session)
+            target = _Target(exporter, session)
+        self._targets[key] = target
+        return target
+
+    def export_spans(
+        self, spans: Sequence[ReadableSpan], export: Mapping[str, Any] | None, budget: float
+    ) -> Outcome:
+        """Send one batch of spans; at most `budget` seconds."""
+        return self._export("traces", spans, export, budget)
+
+    def export_metrics(self, data: MetricsData, export: Mapping[str, Any] | None, budget: float) -> Outcome:
+        """Send one file's metrics; at most `budget` seconds."""
+        return self._export("metrics", data, export, budget)
+
+    def _export(self, signal: str, payload: Any, export: Mapping[str, Any] | None, budget: float) -> Outcome:
+        with quiet_sdk():
+            target = self._target(signal, export)
+            if isinstance(target, Outcome):
+                return target
+            _install_filter()  # again: building the exporter imported modules with their own loggers
+            session = target.session
+            budget = max(budget, MIN_TIMEOUT)
+            if session is not None:
+                session.begin(min(budget, timeout_seconds(self._environ, signal)))
+            try:
+                if signal == "traces":
+                    ok = target.exporter.export(payload) is SpanExportResult.SUCCESS
+                else:
+                    ok = target.exporter.export(payload, timeout_millis=budget * 1000) is MetricExportResult.SUCCESS
+            except Exception as error:
+                # Older SDKs let the session's exception through instead of returning FAILURE;
+                # what the session saw still says what happened. Anything else keeps the file.
+                _log.debug("optel: exporter raised", exc_info=True)
+                if session is not None and (session.status is not None or session.error is not None):
+                    return classify(session.status, session.error, session.retry_after)
+                return Outcome(RETRY, None, None, f"{type(error).__name__}: {error}")
+        if ok:
+            return Outcome(SENT, session.status if session is not None else None)
+        if session is None:
+            # gRPC exporters only say FAILURE; keep the file and let the backoff decide.
+            return Outcome(RETRY, None, None, "gRPC export failed")
+        return classify(session.status, session.error, session.retry_after)
+
+    def close(self) -> None:
+        with quiet_sdk():
+            for target in self._targets.values():
+                try:
+                    target.exporter.shutdown()
+                except Exception:
+                    pass
+        self._targets.clear()
+
+
+def _grpc_exporter(signal: str, url: str, hdrs: dict[str, str], timeout: float, comp: str) -> Any:
+    import importlib
+
+    try:
+        # The grpc extra may be missing; imported by name so that type checking does not need it.
+        module = importlib.import_module(f"opentelemetry.exporter.otlp.proto.grpc.{_GRPC_MODULES[signal]}")
+        factory: Any = getattr(module, "OTLPSpanExporter" if signal == "traces" else "OTLPMetricExporter")
+        grpc: Any = importlib.import_module("grpc")
+    except ImportError:
+        message = "OTLP over gRPC needs the grpc extra: pip install 'optel[grpc]'"
+        _log.error("optel: %s", message)
+        return Outcome(UNAVAILABLE, None, None, message)
+    kind = {"gzip": grpc.Compression.Gzip, "deflate": grpc.Compression.Deflate}.get(comp, grpc.Compression.NoCompression)
+    return factory(
+        endpoint=url,
+        insecure=url.startswith("http://"),
+        headers=hdrs,
+        timeout=timeout,
+        compression=kind,
+    )
