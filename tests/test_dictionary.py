@@ -46,6 +46,8 @@ def test_spec_metrics_are_declared_with_their_instruments_and_units():
         "app.request.duration": ("histogram", "s"),
         "gen_ai.client.operation.duration": ("histogram", "s"),
         "gen_ai.client.token.usage": ("histogram", "{token}"),
+        # Not in SPEC §4: how much the spool's bounds (SPEC §6) dropped, counted and reported.
+        "optel.spool.dropped": ("counter", "{record}"),
     }
     assert {n: (m.instrument, m.unit) for n, m in d.METRICS.items()} == expected
 

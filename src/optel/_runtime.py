@@ -226,13 +226,11 @@ def _drain_leftovers(spool: ModuleType, app: str) -> None:
 
 
 def _start_background_uploader(app: str) -> None:
-    # A long-running process ships its own flushes from a thread (the uploader helpers' code).
+    # A long-running process ships its own flushes from a thread; the SDK is imported there, lazily.
     try:
-        from optel import spool
+        from optel.upload.background import start_background_uploader
 
-        start = getattr(spool, "start_background_uploader", None)
-        if start is not None:
-            start(app)
+        start_background_uploader(app)
     except Exception as exc:
         _log("optel: the background uploader did not start: %r", exc)
 
@@ -387,6 +385,14 @@ def shutdown() -> None:
             pass
     if not telemetry.recording:
         return
+    if stop is not None and telemetry.sending:
+        # The final flush goes to the detached uploader: a thread would die with the process.
+        try:
+            from optel.upload.background import stop_background_uploader
+
+            stop_background_uploader(telemetry.app)
+        except Exception as exc:
+            _log("optel: stopping the background uploader failed: %r", exc)
     # Off first: nothing recorded after the last take() would ever be flushed.
     _spans.set_recording(False)
     flush(telemetry, final=True)

@@ -161,6 +161,7 @@ ATTRIBUTES: dict[str, Attribute] = {
         Attribute("gen_ai.usage.cache_creation.input_tokens", INT, _S, "Prompt tokens written to the provider's cache."),
         Attribute("gen_ai.response.finish_reasons", STRING_ARRAY, _S, "Why the model stopped: `stop`, `length`, `tool_calls`, `end_turn`, ..."),
         Attribute("gen_ai.token.type", STRING, _M, "`input` or `output`."),
+        Attribute("reason", STRING, _M, "Why the spool dropped records: `size`, `age`, `corrupt`, `invalid`, `rejected_<HTTP status>`."),
         Attribute("http.response.status_code", INT, _S, "The HTTP status of a failed LLM API call (`429`, `500`, ...)."),
         Attribute("cli.summary.commands", INT, _S, "Commands run in this process."),
         Attribute("cli.summary.steps", INT, _S, "Steps run in this process."),
@@ -194,6 +195,7 @@ METRICS: dict[str, Metric] = {
         Metric("cli.session.duration", HISTOGRAM, "s", "From `optel.init()` to `optel.shutdown()`, once per process.", (), SECONDS_BUCKETS),
         Metric("app.request.duration", HISTOGRAM, "s", "How long a `@optel.timed(name)` call ran.", ("request.name", "error.type"), SECONDS_BUCKETS),
         Metric("gen_ai.client.operation.duration", HISTOGRAM, "s", "GenAI operation duration (semantic conventions).", (*_GENAI_METRIC_ATTRS, "error.type"), GENAI_DURATION_BUCKETS),
+        Metric("optel.spool.dropped", COUNTER, "{record}", "Records the spool dropped before they could be sent (over its size or age bound, rejected by the collector, corrupt), reported with the next successful upload.", ("reason",)),
         Metric("gen_ai.client.token.usage", HISTOGRAM, "{token}", "Input and output tokens used per GenAI operation (semantic conventions).", (*_GENAI_METRIC_ATTRS, "gen_ai.token.type"), GENAI_TOKEN_BUCKETS),
     )
 }  # fmt: skip
