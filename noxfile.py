@@ -55,3 +55,10 @@ def docs(session: nox.Session) -> None:
     """Regenerate docs/telemetry-data.md from the data dictionary (a test fails when it is stale)."""
     session.install("-e", ".")
     session.run("python", "-m", "optel.record.dictionary", "docs/telemetry-data.md")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """`optel demo`: an example LLM tool, instrumented end to end, offline, with a summary of what arrived."""
+    session.install("-e", ".")
+    session.run("optel", "demo", *session.posargs)

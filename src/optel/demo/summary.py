@@ -33,6 +33,9 @@ def render_spans(spans: list[dict[str, Any]], out: TextIO) -> None:
         mark = "  ERROR" if span["status_code"] == _STATUS_ERROR else ""
         shown = ", ".join(f"{k}={_fmt_value(span['attributes'][k])}" for k in _SHOWN if k in span["attributes"])
         out.write(f"  {'  ' * depth}{span['name']}  {took:.1f} ms{mark}{'  [' + shown + ']' if shown else ''}\n")
+        for name, attrs in span["events"]:
+            detail = ": ".join(str(attrs[k]) for k in ("exception.type", "exception.message") if k in attrs)
+            out.write(f"  {'  ' * depth}  ! {name}{'  ' + detail if detail else ''}\n")
         for child in sorted(children[span["span_id"]], key=lambda s: s["start_ns"]):
             walk(child, depth + 1)
 
@@ -42,10 +45,27 @@ def render_spans(spans: list[dict[str, Any]], out: TextIO) -> None:
         walk(root, 0)
 
 
+def merge_points(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Points of one metric and attribute set added up across runs (each run exports its own deltas)."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for point in points:
+        key = (point["name"], repr(sorted(point["attributes"].items())))
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = dict(point)
+        elif point["kind"] == "histogram":
+            seen["count"] += point["count"]
+            seen["sum"] += point["sum"]
+        else:
+            seen["value"] += point["value"]
+    return list(merged.values())
+
+
 def render_metrics(points: list[dict[str, Any]], out: TextIO) -> None:
-    """One line per metric and attribute set: a sum, or a histogram's count, sum and mean."""
-    out.write(f"Metrics ({len({p['name'] for p in points})} instruments, {len(points)} points):\n")
-    for point in sorted(points, key=lambda p: (p["name"], sorted(p["attributes"].items()))):
+    """One line per metric and attribute set, over all runs: a sum, or a histogram's count, sum and mean."""
+    merged = merge_points(points)
+    out.write(f"Metrics ({len({p['name'] for p in points})} instruments, {len(points)} points from all runs):\n")
+    for point in sorted(merged, key=lambda p: (p["name"], sorted(p["attributes"].items()))):
         attrs = ", ".join(f"{k}={_fmt_value(v)}" for k, v in sorted(point["attributes"].items()))
         unit = f" {point['unit']}" if point["unit"] and point["unit"] != "1" else ""
         if point["kind"] == "histogram":

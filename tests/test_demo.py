@@ -1,0 +1,49 @@
+"""`optel demo`: the example tool's telemetry goes all the way to a local receiver, offline, and the
+user's own configuration is never read or written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], str]:
+    home = tmp_path_factory.mktemp("demo-home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "XDG_"))}
+    # The user's own settings say no: the demo must neither obey nor change them.
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_CACHE_HOME=str(home / "cache"))
+    env.update(DO_NOT_TRACK="1", CI="true")
+    done = subprocess.run(
+        [sys.executable, "-m", "optel", "demo"], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
+    return done, str(home)
+
+
+def test_demo_exits_zero_and_prints_what_arrived(demo) -> None:
+    done, _ = demo
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    for expected in ("Spans (", "build", "plan", "chat gpt-4o-mini", "chat claude-3-5-sonnet-20241022",
+                     "fetch-docs", "Metrics (", "gen_ai.client.token.usage", "cli.user.inputs",
+                     "cli.errors {error.type=RuntimeError}", "Resource attributes:", "service.name = optel-demo"):
+        assert expected in out, expected
+
+
+def test_demo_shows_the_failure_scrubbed(demo) -> None:
+    done, home = demo
+    assert "ERROR" in done.stdout
+    assert "tests failed in <path> with OPENAI_API_KEY=<secret>" in done.stdout
+    assert "sk-proj" not in done.stdout
+    assert "acme/tests" not in done.stdout
+
+
+def test_demo_leaves_the_users_own_config_and_cache_alone(demo) -> None:
+    _, home = demo
+    assert not os.path.exists(os.path.join(home, "config"))
+    assert not os.path.exists(os.path.join(home, "cache"))
