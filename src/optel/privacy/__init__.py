@@ -1,0 +1,97 @@
+"""Scrubbing: nothing personal or secret leaves the machine (SPEC §5).
+
+Every string attribute, event attribute, exception message and resource value passes
+``scrub_text`` once, when records are flushed. The built-in rules replace home directories and
+other paths with ``<path>``, URLs with ``<url>``, e-mail addresses with ``<email>``, IPv4/IPv6
+addresses with ``<ip>``, keys and tokens with ``<secret>``, and the user's login name with
+``<user>``; the values of credential-like keys are replaced whole (``optel.privacy.keys``).
+
+Importing this package does not import ``re``: the rules compile on first need, and strings made
+only of plain name characters are recognised without any regex (``optel.privacy.fastpath``).
+
+``optel.init(..., scrub=[...], attributes=[...])`` calls ``configure``; the built-in rules stay on
+unless ``disable_builtin_rules=True`` is passed explicitly (see ``Scrubber``).
+"""
+
+from __future__ import annotations
+
+from optel.privacy.keys import is_sensitive_key
+from optel.privacy.models import CUSTOM, public_model_name
+from optel.privacy.modes import FORBIDDEN_KEYS, apply_mode
+from optel.privacy.rules import EMAIL, IP, MARKERS, PATH, REDACTED, SECRET, URL, USER
+from optel.privacy.scrubber import PatternRule, Scrubber
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from optel.privacy.scrubber import HostRule
+
+__all__ = [
+    "CUSTOM",
+    "EMAIL",
+    "FORBIDDEN_KEYS",
+    "IP",
+    "MARKERS",
+    "PATH",
+    "REDACTED",
+    "SECRET",
+    "URL",
+    "USER",
+    "PatternRule",
+    "Scrubber",
+    "apply_mode",
+    "configure",
+    "default_scrubber",
+    "describe_exception",
+    "is_sensitive_key",
+    "public_model_name",
+    "scrub_attributes",
+    "scrub_text",
+    "scrub_value",
+]
+
+_default = Scrubber()
+
+
+def configure(
+    rules: Iterable[HostRule] | HostRule | None = None,
+    *,
+    attributes: Iterable[str] | None = None,
+    disable_builtin_rules: bool = False,
+) -> Scrubber:
+    """Make a new default scrubber with the host's rules and allow-listed attribute names.
+
+    Called by ``optel.init(scrub=..., attributes=...)``; ``configure()`` restores the built-ins
+    alone. Raises TypeError for a rule that is neither a callable nor a ``(pattern, marker)`` pair.
+    """
+    global _default
+    _default = Scrubber(rules, attributes=attributes, disable_builtin_rules=disable_builtin_rules)
+    return _default
+
+
+def default_scrubber() -> Scrubber:
+    """The scrubber the module-level functions use."""
+    return _default
+
+
+def scrub_text(text: str) -> str:
+    """`text` with paths, URLs, e-mails, IPs, secrets and the login name replaced by markers."""
+    return _default.scrub_text(text)
+
+
+def scrub_value(key: str, value: object) -> object:
+    """`value` as it may be exported under attribute `key` (see ``Scrubber.scrub_value``)."""
+    return _default.scrub_value(key, value)
+
+
+def scrub_attributes(attributes: Mapping[str, object] | None) -> dict[str, object]:
+    """A new dict of scrubbed attribute values."""
+    return _default.scrub_attributes(attributes)
+
+
+def describe_exception(
+    exc: BaseException, host_package: str | None = None, *, max_message: int = 512
+) -> dict[str, str]:
+    """``{"error.type", "exception.message", "exception.stacktrace"}`` for `exc`; no locals ever."""
+    return _default.describe_exception(exc, host_package, max_message=max_message)

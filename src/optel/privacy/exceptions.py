@@ -1,0 +1,86 @@
+"""Turning an exception into the three attributes optel may send: type, scrubbed message, own frames."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+MAX_FRAMES = 32
+ELLIPSIS = "…"
+
+
+def error_type(exc: BaseException) -> str:
+    """``ValueError`` for a builtin, else ``module.QualifiedName`` (``requests.exceptions.HTTPError``)."""
+    cls = type(exc)
+    module = getattr(cls, "__module__", None) or ""
+    name = getattr(cls, "__qualname__", None) or cls.__name__
+    if module in ("builtins", "exceptions", ""):
+        return name
+    return module + "." + name
+
+
+def cut_at_whitespace(text: str, limit: int) -> str:
+    """`text` if it has at most `limit` characters, else its head up to the last whitespace
+    before `limit`: a token the cut would split (half a key) is dropped, not left for the rules
+    to miss."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    space = max(head.rfind(" "), head.rfind("\n"), head.rfind("\t"))
+    return head[:space] if space > 0 else ""
+
+
+def bounded_message(text: str, scrub: Callable[[str], str], max_message: int) -> str:
+    """`text` scrubbed, then cut to `max_message` characters (with an ellipsis when cut).
+
+    Scrubbing comes before the cut so that a cut never leaves half a secret the rules no longer
+    recognise. Giant messages are first cut, generously, at a whitespace, so that no token is split
+    before the rules see it; the text after that cut is dropped unseen.
+    """
+    if max_message <= 0:
+        return ""
+    cleaned = scrub(cut_at_whitespace(text, max(4 * max_message, 2048)))
+    if len(cleaned) > max_message:
+        cleaned = cleaned[: max_message - 1] + ELLIPSIS
+    return cleaned
+
+
+def _message(exc: BaseException) -> str:
+    args: tuple[object, ...] = getattr(exc, "args", ())
+    # str(KeyError(k)) is repr(k): its escapes ("\\n") would glue words together for the rules.
+    if isinstance(exc, KeyError) and len(args) == 1 and isinstance(args[0], str):
+        return args[0]
+    try:
+        return str(exc)
+    except Exception:
+        # A broken __str__ is the host's bug; telemetry reports the type and stays quiet.
+        return ""
+
+
+def own_frames(exc: BaseException, host_package: str | None) -> str:
+    """``module:function:line`` for each frame whose module is `host_package` or inside it,
+    outermost first, at most MAX_FRAMES (the innermost ones). No locals, no file names."""
+    if not host_package:
+        return ""
+    prefix = host_package + "."
+    lines: list[str] = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        module = frame.f_globals.get("__name__")
+        if isinstance(module, str) and (module == host_package or module.startswith(prefix)):
+            lines.append(f"{module}:{frame.f_code.co_name}:{tb.tb_lineno}")
+        tb = tb.tb_next
+    return "\n".join(lines[-MAX_FRAMES:])
+
+
+def describe(
+    exc: BaseException, host_package: str | None, max_message: int, scrub: Callable[[str], str]
+) -> dict[str, str]:
+    """The attributes for `exc`: ``error.type``, ``exception.message``, ``exception.stacktrace``."""
+    return {
+        "error.type": error_type(exc),
+        "exception.message": bounded_message(_message(exc), scrub, max_message),
+        "exception.stacktrace": own_frames(exc, host_package),
+    }

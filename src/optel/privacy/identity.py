@@ -1,0 +1,92 @@
+"""Who the current user is, as far as scrubbing needs to know: home directories and login names."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_account: tuple[str, str] | None = None
+_cached_key: tuple[object, ...] | None = None
+_cached: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+
+_ENV_KEYS = ("HOME", "USERPROFILE", "USER", "LOGNAME", "USERNAME")
+
+
+def _system_account() -> tuple[str, str]:
+    """(login, home) from the password database, looked up once: the uid does not change."""
+    global _account
+    if _account is None:
+        name, home = "", ""
+        if sys.platform != "win32":
+            try:
+                import pwd
+
+                entry = pwd.getpwuid(os.getuid())
+                name, home = entry.pw_name, entry.pw_dir
+            except (ImportError, KeyError, OSError):
+                pass
+        _account = (name, home)
+    return _account
+
+
+_raw_keys: list[object] = []
+
+
+def _environment_key() -> tuple[object, ...]:
+    """The raw values of the variables that decide the identity, cheaply.
+
+    ``os.environ.get`` decodes on every call (about a microsecond each, per scrubbed dict);
+    the mapping's own ``_data`` dict is what it reads from, so it is asked directly when present.
+    """
+    data = getattr(os.environ, "_data", None)
+    if isinstance(data, dict):
+        if not _raw_keys:
+            encode = getattr(os.environ, "encodekey", lambda name: name)
+            _raw_keys.extend(encode(name) for name in _ENV_KEYS)
+        get = data.get
+        home, profile, user, logname, username = _raw_keys
+        return (get(home), get(profile), get(user), get(logname), get(username))
+    return tuple(os.environ.get(name) for name in _ENV_KEYS)
+
+
+def _usable_home(path: str | None) -> str | None:
+    if not path:
+        return None
+    stripped = path.rstrip("/\\")
+    # "/" or "C:" as a home would turn every path into "~"; such a home says nothing about a person.
+    if len(stripped) < 3:
+        return None
+    if not (stripped.startswith(("/", "\\")) or stripped[1:2] == ":"):
+        return None
+    return stripped
+
+
+def current_identity() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(home directories, lower-cased login names) of the current user.
+
+    Read from the environment on every call (cheap, and tests change HOME), with the password
+    database as a fallback that is asked once. Homes come longest first, so that a home nested in
+    another is replaced whole.
+    """
+    global _cached_key, _cached
+    key = _environment_key()
+    if key == _cached_key:
+        return _cached
+    env = os.environ
+    values = [env.get(name) for name in _ENV_KEYS]
+    account_name, account_home = _system_account()
+    homes: list[str] = []
+    for candidate in (values[0], values[1], account_home):
+        home = _usable_home(candidate)
+        if home and home not in homes:
+            homes.append(home)
+    homes.sort(key=len, reverse=True)
+    logins: list[str] = []
+    for candidate in (values[2], values[3], values[4], account_name):
+        login = (candidate or "").strip().lower()
+        # A one-letter login would turn every "a" into "<user>"; it identifies no one anyway.
+        if len(login) >= 2 and login not in logins:
+            logins.append(login)
+    _cached_key = key
+    _cached = (tuple(homes), tuple(logins))
+    return _cached

@@ -1,0 +1,154 @@
+"""Keeping public model names and turning every other model name into ``custom``.
+
+A private fine-tune or deployment name (``ft:gpt-4o:acme::abc``, ``acme-support-bot-v3``) says who
+the user works for, so only names that read as a public family followed by public words (sizes,
+dates, versions, ``instruct``, ``mini``, ``latest``...) are kept; the family list is maintained
+here (``FAMILIES``), the words in ``WORDS``. No regex is used, so checking a name never imports ``re``.
+
+Provider prefixes: ``openai/gpt-4o``, ``meta-llama/Llama-3.1-8B-Instruct`` (Hugging Face),
+``models/gemini-1.5-pro`` (Google), ``us.anthropic.claude-...-v1:0`` (Bedrock) are kept as given
+when the rest is public. When the name carries a prefix that is a known provider (or equals the
+`provider` argument) and the rest is not public, the result is ``<prefix>/custom``; any other
+non-public name is ``custom``: a bare name says nothing about its provider, and the provider is
+sent separately as ``gen_ai.provider.name`` anyway. An unknown prefix (``alice/llama-3-8b``, a
+personal fine-tune) makes the whole name ``custom``.
+"""
+
+from __future__ import annotations
+
+CUSTOM = "custom"
+
+# Each entry is the start of a public model name, lower case. A family may be followed directly
+# by a version ("llama3.1", "qwen2.5", "phi4") or by "-" and public words (WORDS, numbers, sizes).
+FAMILIES = (
+    # OpenAI
+    "gpt", "chatgpt", "o1", "o3", "o4", "o5", "text-embedding", "text-moderation",
+    "omni-moderation", "dall-e", "whisper", "tts", "davinci", "babbage", "codex", "computer-use",
+    # Anthropic
+    "claude",
+    # Google
+    "gemini", "gemma", "codegemma", "paligemma", "text-embedding-gecko", "embedding-gecko",
+    "imagen", "veo", "palm", "text-bison", "chat-bison",
+    # Meta
+    "llama", "meta-llama", "codellama", "llama-guard",
+    # Mistral
+    "mistral", "open-mistral", "open-mixtral", "mixtral", "codestral", "ministral", "pixtral",
+    "magistral", "devstral", "voxtral",
+    # DeepSeek
+    "deepseek",
+    # Qwen
+    "qwen", "qwq", "qvq",
+    # Cohere
+    "command", "c4ai", "aya", "embed-english", "embed-multilingual", "rerank",
+    # xAI
+    "grok",
+    # Microsoft
+    "phi",
+    # Amazon
+    "nova", "titan",
+    # others that are widely served under their public names
+    "jamba", "sonar", "kimi", "moonshot", "glm", "yi", "falcon", "starcoder", "granite",
+    "nemotron", "olmo", "dbrx", "nomic-embed-text", "mxbai-embed", "all-minilm", "bge", "e5",
+    "smollm", "stable-diffusion", "sdxl", "flux",
+)
+
+# Public words that may follow a family, lower case.
+WORDS = frozenset(
+    ["mini", "nano", "micro", "tiny", "small", "medium", "large", "xl", "xxl", "max", "plus", "pro", "ultra", "lite", "light", "flash", "turbo", "fast", "instruct", "chat", "base", "it", "hf", "code", "coder", "math", "reasoner", "reasoning", "thinking", "think", "vision", "audio", "realtime", "search", "preview", "latest", "exp", "experimental", "beta", "alpha", "stable", "online", "deep", "research", "embed", "embedding", "embeddings", "text", "multilingual", "english", "moderation", "hd", "sonnet", "opus", "haiku", "instant", "scout", "maverick", "behemoth", "guard", "nemo", "codestral", "saber", "distill", "r1", "r2", "v1", "v2", "v3", "v4", "v5", "vl", "omni", "transcribe", "tts", "image", "gen", "generate", "gecko", "codex", "express", "premier", "canvas", "reel", "sonic", "seed", "4o", "oss", "qwen", "llama", "mistral", "mixtral", "gemma", "phi", "moe", "r", "r7b", "a", "light", "ada", "gguf", "awq", "gptq", "fp16", "fp8", "bf16", "int4", "int8", "mlx", "q2", "q3", "q4", "q5", "q6", "q8", "k", "m", "s", "l", "xs", "0", "k_m", "k_s", "cli", "codex", "high", "low", "nothinking", "dense", "long", "context", "4k", "8k", "16k", "32k", "128k", "200k", "1m"]
+)
+
+# Provider prefixes: the part before "/" (or a Bedrock "vendor.").
+KNOWN_PREFIXES = frozenset(
+    ["openai", "anthropic", "google", "gemini", "vertex_ai", "vertex", "models", "publishers", "meta", "meta-llama", "facebook", "mistral", "mistralai", "deepseek", "deepseek-ai", "qwen", "alibaba", "cohere", "coherelabs", "cohereforai", "xai", "x-ai", "microsoft", "amazon", "bedrock", "azure", "azure_ai", "groq", "together", "together_ai", "togethercomputer", "fireworks", "fireworks_ai", "openrouter", "ollama", "ollama_chat", "huggingface", "hf", "nvidia", "ibm", "ibm-granite", "ai21", "ai21labs", "perplexity", "moonshotai", "zhipuai", "thudm", "01-ai", "tiiuae", "bigcode", "allenai", "databricks", "nomic-ai", "mixedbread-ai", "baai", "intfloat", "sentence-transformers", "huggingfacetb", "stabilityai", "black-forest-labs", "cerebras", "sambanova", "replicate", "lm_studio", "lmstudio", "llamacpp", "vllm"]
+)
+BEDROCK_REGIONS = ("us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca.")
+
+_cache: dict[tuple[str, str | None], str] = {}
+_CACHE_LIMIT = 512
+def _public_word(word: str) -> bool:
+    if not word or word in WORDS:
+        return True
+    # Sizes, versions, dates and counts: 70b, 8x7b, 1.5, 0125, v0.3, a22b (active), 16e (experts).
+    core = word
+    if core[0] in "va" and len(core) > 1 and core[1].isdigit():
+        core = core[1:]
+    core = core.replace(".", "").replace("x", "", 1)
+    if core.isdigit():
+        return True
+    return len(core) > 1 and core[:-1].isdigit() and core[-1] in "bmket"
+
+
+def _public_after_family(rest: str) -> bool:
+    """True when what follows a family name is only a version and public words."""
+    if rest and rest[0] not in "-_. " and not rest[0].isdigit():
+        # "gptacme" or "claudette": the family must end at a separator or a version digit.
+        return False
+    words = rest.replace("_", "-").replace(" ", "-").split("-")
+    return all(_public_word(w.strip(".")) for w in words)
+
+
+def _public_base(name: str) -> bool:
+    """True when `name` (no prefix, any case) is a public family followed by public words."""
+    base, _, tag = name.lower().partition(":")
+    if base.startswith("ft") and tag:
+        return False
+    # Ollama and Bedrock tags: llama3:8b, qwen2.5:7b-instruct-q4_K_M, claude-...-v1:0.
+    if tag and not all(_public_word(w) for w in tag.replace("_", "-").replace(".", "-").split("-")):
+        return False
+    # No regex: this runs for every LLM call, and `re` is not imported on the recording path.
+    return any(base.startswith(family) and _public_after_family(base[len(family) :]) for family in FAMILIES)
+
+
+def _strip_bedrock(name: str) -> str:
+    lowered = name.lower()
+    for region in BEDROCK_REGIONS:
+        if lowered.startswith(region):
+            name, lowered = name[len(region) :], lowered[len(region) :]
+            break
+    vendor, dot, rest = name.partition(".")
+    if dot and vendor.lower() in KNOWN_PREFIXES and rest and not rest[0].isdigit():
+        return rest
+    return name
+
+
+def _decide(model: str, provider: str | None) -> str:
+    if model.lower().startswith("ft:"):
+        return CUSTOM
+    prefix, slash, base = model.rpartition("/")
+    provider_word = (provider or "").strip().lower()
+    if slash:
+        segments = [s.lower() for s in prefix.split("/") if s]
+        known = bool(segments) and all(
+            s in KNOWN_PREFIXES or (provider_word and s == provider_word) for s in segments
+        )
+        if not known:
+            return CUSTOM
+        if _public_base(_strip_bedrock(base)):
+            return model
+        first = segments[0]
+        if first in ("models", "publishers") and provider_word:
+            first = provider_word
+        return first + "/" + CUSTOM if first not in ("models", "publishers") else CUSTOM
+    if _public_base(_strip_bedrock(model)):
+        return model
+    return CUSTOM
+
+
+def public_model_name(model: str | None, provider: str | None = None) -> str | None:
+    """`model` when it is a public model name, else ``custom`` (or ``<prefix>/custom``, see the
+    module docstring); None or an empty name gives None. Never raises."""
+    if model is None:
+        return None
+    try:
+        name = str(model).strip()
+        if not name:
+            return None
+        key = (name, provider)
+        found = _cache.get(key)
+        if found is None:
+            found = _decide(name, provider)
+            if len(_cache) < _CACHE_LIMIT:
+                _cache[key] = found
+        return found
+    except Exception:
+        return CUSTOM

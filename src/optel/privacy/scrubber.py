@@ -1,0 +1,230 @@
+"""The Scrubber: host rules, then the built-in chain, applied to texts, attribute values and exceptions."""
+
+from __future__ import annotations
+
+from optel.privacy import exceptions as _exceptions
+from optel.privacy.fastpath import plainly_safe
+from optel.privacy.identity import current_identity
+from optel.privacy.keys import is_sensitive_key
+from optel.privacy.rules import REDACTED, SECRET, apply_builtin_rules
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Callable, Iterable, Mapping
+
+    HostRule = Callable[[str], str] | tuple[str | re.Pattern[str], str]
+
+_SCALARS = (int, float)
+_KEY_CACHE_LIMIT = 4096
+# Longer texts are cut (at whitespace) before scrubbing; see Scrubber.scrub_text.
+MAX_TEXT = 16384
+_warned: set[str] = set()
+
+
+def _log_once(kind: str, message: str, *args: object) -> None:
+    if kind in _warned:
+        return
+    _warned.add(kind)
+    import logging
+
+    logging.getLogger("optel").warning(message, *args)
+
+
+class PatternRule:
+    """A host rule given as ``(pattern, marker)``: every match becomes `marker`.
+
+    The pattern is compiled on first use, not at ``init()``, to keep ``re`` off the start-up path.
+    A pattern that does not compile fails closed (see ``Scrubber.scrub_text``).
+    """
+
+    __slots__ = ("_compiled", "marker", "source")
+
+    def __init__(self, source: str | re.Pattern[str], marker: str) -> None:
+        if not isinstance(marker, str):
+            raise TypeError(f"a scrub rule's marker must be a str, not {type(marker).__name__}")
+        if not isinstance(source, str) and not hasattr(source, "sub"):
+            raise TypeError(f"a scrub rule's pattern must be a str or re.Pattern, not {type(source).__name__}")
+        self.source = source
+        self.marker = marker
+        self._compiled: re.Pattern[str] | None = None if isinstance(source, str) else source
+
+    def __call__(self, text: str) -> str:
+        compiled = self._compiled
+        if compiled is None:
+            import re
+
+            compiled = self._compiled = re.compile(self.source)
+        return compiled.sub(lambda _match: self.marker, text)
+
+    def __repr__(self) -> str:
+        return f"PatternRule({self.source!r}, {self.marker!r})"
+
+
+def _host_rules(rules: object) -> tuple[Callable[[str], str], ...]:
+    if rules is None:
+        return ()
+    if callable(rules) or (
+        isinstance(rules, tuple) and len(rules) == 2 and isinstance(rules[1], str) and not callable(rules[0])
+    ):
+        rules = (rules,)
+    if isinstance(rules, (str, bytes)) or not hasattr(rules, "__iter__"):
+        raise TypeError("scrub= takes a list of rules: callables str -> str or (pattern, marker) pairs")
+    normalised: list[Callable[[str], str]] = []
+    for rule in rules:
+        if callable(rule):
+            normalised.append(rule)
+        elif isinstance(rule, (tuple, list)) and len(rule) == 2:
+            normalised.append(PatternRule(rule[0], rule[1]))
+        else:
+            raise TypeError(f"not a scrub rule: {rule!r} (want a callable str -> str or a (pattern, marker) pair)")
+    return tuple(normalised)
+
+
+class Scrubber:
+    """Host rules (in the order given), then the built-in rules, on every text.
+
+    Host rules run first so that they see the original text; the built-ins run on their output,
+    so no host rule can bring back what a built-in rule removes. The built-in rules, including the
+    replacement of sensitive attribute keys, are on unless ``disable_builtin_rules=True`` is passed:
+    that switch exists for hosts that scrub everything themselves, is logged as a warning, and no
+    other argument (an empty list, ``None``) turns them off.
+
+    `attributes` are the host's allow-listed attribute names; they are exempt from the weak
+    sensitive-key words (``token``, ``auth``, ``session``), never from the strong ones.
+
+    No method raises: a failing rule turns the value it was scrubbing into ``<redacted>``.
+    """
+
+    __slots__ = ("_allowed", "_builtin", "_host_rules", "_sensitive")
+
+    def __init__(
+        self,
+        rules: Iterable[HostRule] | HostRule | None = None,
+        *,
+        attributes: Iterable[str] | None = None,
+        disable_builtin_rules: bool = False,
+    ) -> None:
+        self._host_rules = _host_rules(rules)
+        self._allowed = frozenset(str(a) for a in (attributes or ()))
+        self._builtin = disable_builtin_rules is not True
+        # Attribute keys repeat from span to span; judging one costs a few µs the first time only.
+        self._sensitive: dict[str, bool] = {}
+        if not self._builtin:
+            _log_once(
+                "builtin-off",
+                "optel: built-in scrubbing rules are disabled (disable_builtin_rules=True); "
+                "only the host's %d rule(s) run",
+                len(self._host_rules),
+            )
+
+    @property
+    def host_rules(self) -> tuple[Callable[[str], str], ...]:
+        return self._host_rules
+
+    @property
+    def builtin_rules_enabled(self) -> bool:
+        return self._builtin
+
+    def scrub_text(self, text: str) -> str:
+        """`text` with every personal or secret part replaced by a marker.
+
+        A text longer than MAX_TEXT characters is first cut at the last whitespace before that
+        bound, and ends in an ellipsis.
+        """
+        return self._text(text, None)
+
+    def _text(self, text: object, logins: tuple[str, ...] | None) -> str:
+        # `logins` is looked up once per attribute dict by the callers that scrub many strings.
+        try:
+            if not isinstance(text, str):
+                text = str(text)
+            if len(text) > MAX_TEXT:
+                # Scrubbing is linear but not free: a megabyte value must not eat the exit budget.
+                text = _exceptions.cut_at_whitespace(text, MAX_TEXT) + _exceptions.ELLIPSIS
+            for rule in self._host_rules:
+                text = rule(text)
+                if not isinstance(text, str):
+                    raise TypeError(f"scrub rule {rule!r} returned {type(text).__name__}, not str")
+            if self._builtin:
+                if logins is None:
+                    logins = current_identity()[1]
+                if not plainly_safe(text, logins):
+                    text = apply_builtin_rules(text)
+            return text
+        except Exception as exc:
+            # Fail closed: a rule that cannot run might have been the one hiding this value.
+            _log_once("rule-failed", "optel: a scrub rule failed (%s); values are redacted", exc)
+            return REDACTED
+
+    def is_sensitive_key(self, key: str) -> bool:
+        """True when the value under `key` is replaced whole (see ``optel.privacy.keys``)."""
+        if not self._builtin:
+            return False
+        known = self._sensitive.get(key)
+        if known is None:
+            known = is_sensitive_key(key, self._allowed)
+            if len(self._sensitive) < _KEY_CACHE_LIMIT:
+                self._sensitive[key] = known
+        return known
+
+    def scrub_value(self, key: str, value: object) -> object:
+        """`value` as it may be exported under `key`.
+
+        None and booleans pass (they cannot hold a secret); under a sensitive key anything else
+        becomes ``<secret>``; strings are scrubbed, lists and tuples element by element, mappings
+        key by key; numbers pass; anything else is scrubbed as its ``str()``.
+        """
+        return self._value(key, value, None)
+
+    def _value(self, key: str, value: object, logins: tuple[str, ...] | None) -> object:
+        try:
+            if value is None or isinstance(value, bool):
+                return value
+            if self.is_sensitive_key(key):
+                return SECRET
+            if isinstance(value, str):
+                if logins is not None and not self._host_rules and plainly_safe(value, logins):
+                    # The common case, without _text's call and guards (plainly_safe bounds length).
+                    return value
+                return self._text(value, logins)
+            if isinstance(value, _SCALARS):
+                return value
+            if isinstance(value, (list, tuple)):
+                items = [
+                    item if item is None or isinstance(item, (bool, int, float)) else self._text(item, logins)
+                    for item in value
+                ]
+                return items if isinstance(value, list) else tuple(items)
+            if isinstance(value, dict):
+                return self.scrub_attributes(value)
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                return SECRET
+            return self._text(str(value), logins)
+        except Exception:
+            return REDACTED
+
+    def scrub_attributes(self, attributes: Mapping[str, object] | None) -> dict[str, object]:
+        """A new dict with every value passed through ``scrub_value`` under its key."""
+        if not attributes:
+            return {}
+        try:
+            items = list(attributes.items())
+        except Exception:
+            return {}
+        logins = current_identity()[1]
+        return {str(key): self._value(str(key), value, logins) for key, value in items}
+
+    def describe_exception(
+        self, exc: BaseException, host_package: str | None = None, *, max_message: int = 512
+    ) -> dict[str, str]:
+        """``error.type``, the scrubbed and bounded ``exception.message``, and
+        ``exception.stacktrace`` as ``module:function:line`` lines for the host's own frames."""
+        try:
+            return _exceptions.describe(exc, host_package, max_message, self.scrub_text)
+        except Exception:
+            try:
+                kind = _exceptions.error_type(exc)
+            except Exception:
+                kind = "Exception"
+            return {"error.type": kind, "exception.message": "", "exception.stacktrace": ""}
