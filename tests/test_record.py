@@ -310,3 +310,13 @@ def _no_leftovers():
     yield
     spans.set_recording(False)
     spans.take()
+
+
+def test_a_long_value_is_never_cut_through_a_secret():
+    from optel.record.flush import MAX_STRING, clean_value
+
+    # The key straddles the bound: a plain slice would keep "sk-" plus a stub too short to look like a key.
+    text = "x " * ((MAX_STRING - 6) // 2) + "sk-" + "A1b2C3d4E5f6G7h8I9j0K1l2" + " tail"
+    cleaned = clean_value(text, None)
+    assert isinstance(cleaned, str) and len(cleaned) <= MAX_STRING
+    assert "sk-" not in cleaned

@@ -59,6 +59,16 @@ def scrubber() -> Scrubber:
     return Scrubber(privacy.scrub_text, privacy.public_model_name, privacy.scrub_attributes)
 
 
+def _cut(text: str) -> str:
+    # Bounded before the scrubber sees it, so the cut must never split a token: half a key is
+    # too short for its rule and would leak. The split word is dropped instead.
+    if len(text) <= MAX_STRING:
+        return text
+    from optel.privacy.exceptions import cut_at_whitespace
+
+    return cut_at_whitespace(text, MAX_STRING)
+
+
 def _finite(value: float) -> bool:
     return value - value == 0.0
 
@@ -68,7 +78,7 @@ def clean_value(value: object, declared: str | None) -> object:
     kind = type(value)
     if declared is None:
         if kind is str:
-            return value[:MAX_STRING]  # type: ignore[index]
+            return _cut(value)  # type: ignore[arg-type]
         if kind is bool or kind is int:
             return value
         if kind is float:
@@ -77,11 +87,11 @@ def clean_value(value: object, declared: str | None) -> object:
             items = list(value)[:MAX_ARRAY]  # type: ignore[call-overload]
             if items and all(type(i) is type(items[0]) for i in items) and type(items[0]) in _SCALARS:
                 if type(items[0]) is str:
-                    return [i[:MAX_STRING] for i in items]
+                    return [_cut(i) for i in items]
                 return items
         return None
     if declared == _dictionary.STRING:
-        return value[:MAX_STRING] if kind is str else None  # type: ignore[index]
+        return _cut(value) if kind is str else None  # type: ignore[arg-type]
     if declared == _dictionary.INT:
         return value if isinstance(value, int) and kind is not bool else None
     if declared == _dictionary.DOUBLE:
@@ -92,7 +102,7 @@ def clean_value(value: object, declared: str | None) -> object:
         return value if kind is bool else None
     if declared == _dictionary.STRING_ARRAY:
         if kind in (list, tuple):
-            items = [i[:MAX_STRING] for i in value if type(i) is str][:MAX_ARRAY]  # type: ignore[attr-defined]
+            items = [_cut(i) for i in value if type(i) is str][:MAX_ARRAY]  # type: ignore[attr-defined]
             return items or None
         return None
     return None
@@ -223,7 +233,7 @@ def _span_name(handle: SpanHandle, attrs: Mapping[str, object], scrub: Scrubber)
         operation = attrs.get("gen_ai.operation.name")
         model = attrs.get("gen_ai.request.model")
         return f"{operation} {model}" if model else str(operation)
-    return scrub.text(str(handle.name)[:MAX_STRING])
+    return scrub.text(_cut(str(handle.name)))
 
 
 def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Record:
@@ -233,7 +243,7 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
     for name, at_ns, event_attrs in handle.events or ():
         events.append(
             {
-                "name": scrub.text(str(name)[:MAX_STRING]),
+                "name": scrub.text(_cut(str(name))),
                 "time_ns": at_ns,
                 "attributes": clean_attributes(event_attrs, _EVENT_NAMES, host, scrub),
             }
