@@ -16,7 +16,7 @@ from optel.record import genai, spans
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from typing import Any
 
     Reader = Callable[[Any, "Usage"], None]
@@ -298,3 +298,68 @@ class AsyncStreamProxy(_Proxy):
         call = getattr(self, "_self_call", None)
         if call is not None:
             call.finish()
+
+
+class SdkPatches:
+    """The ``create`` methods of an LLM SDK, patched in resource modules that the SDK imports lazily.
+
+    ``sites`` maps a resource module to its ``(class name, operation, is async)`` entries;
+    ``readers`` maps an operation to its ``(read, observe)`` pair. Each resource module is
+    patched when the host first touches it, and ``uninstrument`` undoes all of it.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        sites: Mapping[str, tuple[tuple[str, str, bool], ...]],
+        readers: Mapping[str, tuple[Reader, Reader]],
+        streaming_module: str,
+    ) -> None:
+        self.provider = provider
+        self.sites = sites
+        self.readers = readers
+        self.streaming_module = streaming_module
+        self._patches: Any = None
+        self._cancels: list[Callable[[], None]] = []
+
+    def instrument(self) -> None:
+        """Wrap the ``create`` methods now, or as soon as their resource modules load."""
+        if self._patches is not None:
+            return
+        from optel.instrumentation import when_imported
+        from optel.instrumentation._patch import Patches
+
+        self._patches = Patches()
+        for module_name, entries in self.sites.items():
+            self._cancels.append(when_imported(module_name, self._patcher(entries)))
+
+    def uninstrument(self) -> None:
+        """Put the SDK's original methods back."""
+        while self._cancels:
+            self._cancels.pop()()
+        if self._patches is not None:
+            self._patches.restore()
+            self._patches = None
+
+    def _patcher(self, entries: tuple[tuple[str, str, bool], ...]) -> Callable[[Any], None]:
+        def patch(resource_module: Any) -> None:
+            patches = self._patches
+            if patches is None:
+                return
+            for class_name, operation, is_async in entries:
+                owner = getattr(resource_module, class_name, None)
+                if owner is None or "create" not in vars(owner):
+                    continue
+                read, observe = self.readers[operation]
+                factory = async_call if is_async else sync_call
+                patches.wrap(owner, "create", factory(self.provider, operation, read, observe, self.stream_types))
+
+        return patch
+
+    def stream_types(self) -> tuple[type, ...]:
+        """The SDK's Stream and AsyncStream classes, once it has loaded them."""
+        streaming = sys.modules.get(self.streaming_module)
+        if streaming is None:
+            return ()
+        found = (getattr(streaming, "Stream", None), getattr(streaming, "AsyncStream", None))
+        return tuple(t for t in found if isinstance(t, type))

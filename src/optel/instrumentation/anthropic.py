@@ -9,71 +9,40 @@ reasons are read; prompt and response text never are.
 
 from __future__ import annotations
 
-import sys
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from types import ModuleType
     from typing import Any
 
-    from optel.instrumentation._llm import Usage
-    from optel.instrumentation._patch import Patches
+    from optel.instrumentation._llm import SdkPatches, Usage
 
 TARGET = "anthropic"
 PROVIDER = "anthropic"
 
 _SITES = {
-    "anthropic.resources.messages": (("Messages", False), ("AsyncMessages", True)),
+    "anthropic.resources.messages": (("Messages", "chat", False), ("AsyncMessages", "chat", True)),
 }
-
-_patches: Patches | None = None
-_cancels: list[Callable[[], None]] = []
-
 
 def instrument(module: ModuleType) -> None:
     """Wrap ``Messages.create`` and ``AsyncMessages.create`` now, or when they load."""
-    global _patches
-    if _patches is not None:
-        return
-    from optel.instrumentation import when_imported
-    from optel.instrumentation._patch import Patches
-
-    patches = _patches = Patches()
-    for module_name, sites in _SITES.items():
-        _cancels.append(when_imported(module_name, _patcher(patches, sites)))
+    _sdk().instrument()
 
 
 def uninstrument(module: ModuleType) -> None:
     """Put the SDK's original methods back."""
+    _sdk().uninstrument()
+
+
+_patches: SdkPatches | None = None
+
+
+def _sdk() -> SdkPatches:
     global _patches
-    while _cancels:
-        _cancels.pop()()
-    if _patches is not None:
-        _patches.restore()
-        _patches = None
+    if _patches is None:
+        from optel.instrumentation._llm import SdkPatches
 
-
-def _patcher(patches: Patches, sites: tuple[tuple[str, bool], ...]) -> Callable[[Any], None]:
-    def patch(resource_module: Any) -> None:
-        from optel.instrumentation import _llm
-
-        for class_name, is_async in sites:
-            owner = getattr(resource_module, class_name, None)
-            if owner is None or "create" not in vars(owner):
-                continue
-            factory = _llm.async_call if is_async else _llm.sync_call
-            patches.wrap(owner, "create", factory(PROVIDER, "chat", _read, _observe, _stream_types))
-
-    return patch
-
-
-def _stream_types() -> tuple[type, ...]:
-    streaming = sys.modules.get("anthropic._streaming")
-    if streaming is None:
-        return ()
-    found = (getattr(streaming, "Stream", None), getattr(streaming, "AsyncStream", None))
-    return tuple(t for t in found if isinstance(t, type))
+        _patches = SdkPatches(PROVIDER, _SITES, {"chat": (_read, _observe)}, "anthropic._streaming")
+    return _patches
 
 
 def _read_usage(reported: Any, usage: Usage) -> None:

@@ -9,16 +9,12 @@ are read; prompt and response text never are.
 
 from __future__ import annotations
 
-import sys
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from types import ModuleType
     from typing import Any
 
-    from optel.instrumentation._llm import Usage
-    from optel.instrumentation._patch import Patches
+    from optel.instrumentation._llm import SdkPatches, Usage
 
 TARGET = "openai"
 PROVIDER = "openai"
@@ -39,53 +35,26 @@ _SITES = {
     ),
 }
 
-_patches: Patches | None = None
-_cancels: list[Callable[[], None]] = []
-
-
 def instrument(module: ModuleType) -> None:
     """Wrap the SDK's ``create`` methods now, or as soon as their resource modules load."""
-    global _patches
-    if _patches is not None:
-        return
-    from optel.instrumentation import when_imported
-    from optel.instrumentation._patch import Patches
-
-    patches = _patches = Patches()
-    for module_name, sites in _SITES.items():
-        _cancels.append(when_imported(module_name, _patcher(patches, sites)))
+    _sdk().instrument()
 
 
 def uninstrument(module: ModuleType) -> None:
     """Put the SDK's original methods back."""
+    _sdk().uninstrument()
+
+
+_patches: SdkPatches | None = None
+
+
+def _sdk() -> SdkPatches:
     global _patches
-    while _cancels:
-        _cancels.pop()()
-    if _patches is not None:
-        _patches.restore()
-        _patches = None
+    if _patches is None:
+        from optel.instrumentation._llm import SdkPatches
 
-
-def _patcher(patches: Patches, sites: tuple[tuple[str, str, bool], ...]) -> Callable[[Any], None]:
-    def patch(resource_module: Any) -> None:
-        from optel.instrumentation import _llm
-
-        for class_name, operation, is_async in sites:
-            owner = getattr(resource_module, class_name, None)
-            if owner is None or "create" not in vars(owner):
-                continue
-            read, observe = _READERS[operation]
-            factory = _llm.async_call if is_async else _llm.sync_call
-            patches.wrap(owner, "create", factory(PROVIDER, operation, read, observe, _stream_types))
-
-    return patch
-
-
-def _stream_types() -> tuple[type, ...]:
-    streaming = sys.modules.get("openai._streaming")
-    if streaming is None:
-        return ()
-    return tuple(t for t in (getattr(streaming, "Stream", None), getattr(streaming, "AsyncStream", None)) if isinstance(t, type))
+        _patches = SdkPatches(PROVIDER, _SITES, _READERS, "openai._streaming")
+    return _patches
 
 
 def _read_chat(result: Any, usage: Usage) -> None:
