@@ -32,7 +32,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from optel.demo.receiver import attributes
 
 _MESSAGES: dict[str, tuple[type[Any], type[Any]]] = {
     "/v1/traces": (ExportTraceServiceRequest, ExportTraceServiceResponse),
@@ -79,23 +80,6 @@ class _Plan:
         self.headers = headers
         self.times = times
         self.path = path
-
-
-def any_value(value: AnyValue) -> Any:
-    """A protobuf AnyValue as the plain Python value it carries."""
-    which = value.WhichOneof("value")
-    if which is None:
-        return None
-    if which == "array_value":
-        return [any_value(v) for v in value.array_value.values]
-    if which == "kvlist_value":
-        return {kv.key: any_value(kv.value) for kv in value.kvlist_value.values}
-    return getattr(value, which)
-
-
-def attributes(key_values: Any) -> dict[str, Any]:
-    """A repeated KeyValue field as a dict."""
-    return {kv.key: any_value(kv.value) for kv in key_values}
 
 
 class _Server(http.server.ThreadingHTTPServer):

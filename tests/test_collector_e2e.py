@@ -17,7 +17,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from otlp_sink import OtlpSink, resource_attributes
+from otlp_receiver import OTLPReceiver
 from rotel_process import running_rotel
 
 pytestmark = pytest.mark.slow
@@ -53,30 +53,25 @@ def send_a_counter(endpoint: str) -> None:
 
 
 def test_span_and_metric_pass_through_rotel_with_resource_attributes_intact() -> None:
-    with OtlpSink() as sink, running_rotel(sink.url) as endpoint:
+    with OTLPReceiver() as receiver, running_rotel(receiver.url) as endpoint:
         send_a_span(endpoint)
         send_a_counter(endpoint)
-        assert sink.wait_for(lambda s: s.traces and s.metrics, timeout=15), sink.paths
+        assert receiver.wait_for(lambda r: bool(r.spans() and r.metrics()), timeout=15), receiver.requests
 
-    spans = [(rs, span) for req in sink.traces for rs in req.resource_spans
-             for ss in rs.scope_spans for span in ss.spans]
-    assert [span.name for _, span in spans] == ["cli.command"]
-    resource_spans, span = spans[0]
-    assert resource_attributes(resource_spans.resource).items() >= RESOURCE.items()
-    assert {kv.key: kv.value.string_value for kv in span.attributes} == {"command.name": "init"}
+    spans = receiver.spans()
+    assert [span["name"] for span in spans] == ["cli.command"]
+    assert spans[0]["resource"].items() >= RESOURCE.items()
+    assert spans[0]["attributes"] == {"command.name": "init"}
 
-    metrics = [(rm, metric) for req in sink.metrics for rm in req.resource_metrics
-               for sm in rm.scope_metrics for metric in sm.metrics]
-    assert [metric.name for _, metric in metrics] == ["cli.command.invocations"]
-    resource_metrics, metric = metrics[0]
-    assert resource_attributes(resource_metrics.resource).items() >= RESOURCE.items()
-    (point,) = metric.sum.data_points
-    assert point.as_int == 1
-    assert metric.sum.aggregation_temporality == AggregationTemporality.DELTA.value
+    (point,) = receiver.metrics()
+    assert point["name"] == "cli.command.invocations"
+    assert point["resource"].items() >= RESOURCE.items()
+    assert point["value"] == 1
+    assert point["temporality"] == "delta"
 
 
 def test_rotel_is_stopped_when_the_context_exits() -> None:
-    with OtlpSink() as sink, running_rotel(sink.url) as endpoint:
+    with OTLPReceiver() as receiver, running_rotel(receiver.url) as endpoint:
         port = urlsplit(endpoint).port
         assert port is not None
     with socket.socket() as sock:
