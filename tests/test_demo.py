@@ -36,7 +36,7 @@ def test_demo_exits_zero_and_prints_what_arrived(demo) -> None:
 
 
 def test_demo_shows_the_failure_scrubbed(demo) -> None:
-    done, home = demo
+    done, _ = demo
     assert "ERROR" in done.stdout
     assert "tests failed in <path> with OPENAI_API_KEY=<secret>" in done.stdout
     assert "sk-proj" not in done.stdout
