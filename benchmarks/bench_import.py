@@ -3,7 +3,18 @@
 Runs, side by side and interleaved, >= 20 times each: bare `python -c pass`, optel with telemetry
 off (nothing stored, not a TTY), and optel with telemetry on (a user file saying anonymous, in a
 temporary XDG_CONFIG_HOME; the spool goes to a temporary XDG_CACHE_HOME and the uploader is kept
-from starting by a held lock). Prints medians and the difference to bare Python. Bar: < 10 ms.
+from starting by a held lock). Each optel case runs twice: `import optel; optel.init()` alone
+(then `os._exit(0)`, compared with bare Python that also ends with `os._exit(0)`: the
+interpreter's own teardown costs ~1.5 ms, which neither of them pays), and the whole run (init, a
+decorated call, shutdown, normal exit, compared with `python -c pass`). Prints medians and the
+difference to the matching bare run. Bar: < 10 ms for each. The exit path has its own benchmark,
+bench_exit.py.
+
+The "on" runs start from an empty spool, as after an uploader took the previous run's file: each
+whole run's spool file is counted and removed before the next case runs.
+
+Child processes run with PYTHONDONTWRITEBYTECODE unset and a warm-up run first, so they import
+from .pyc files as an installed package would (this harness may run with it set).
 
     python benchmarks/bench_import.py [RUNS]
 """
@@ -18,6 +29,13 @@ import tempfile
 import time
 
 APP = "bench-import"
+INIT_ONLY = f"""
+import optel
+optel.init({APP!r}, version="1.0")
+import os
+os._exit(0)
+"""
+
 SCRIPT = f"""
 import optel
 optel.init({APP!r}, version="1.0")
@@ -87,29 +105,44 @@ def main(runs: int = 30) -> None:
         _hold_uploader_lock(home)
         cases = {
             "bare python -c pass": ([sys.executable, "-c", "pass"], _env(home, False)),
-            "optel, telemetry off": ([sys.executable, "-c", SCRIPT], _env(home, False)),
-            "optel, telemetry on": ([sys.executable, "-c", SCRIPT], _env(home, True)),
+            "bare python, os._exit(0)": ([sys.executable, "-c", "import os; os._exit(0)"], _env(home, False)),
+            "import+init, telemetry off": ([sys.executable, "-c", INIT_ONLY], _env(home, False)),
+            "import+init, telemetry on": ([sys.executable, "-c", INIT_ONLY], _env(home, True)),
+            "whole run, telemetry off": ([sys.executable, "-c", SCRIPT], _env(home, False)),
+            "whole run, telemetry on": ([sys.executable, "-c", SCRIPT], _env(home, True)),
         }
+        spool = os.path.join(home, "cache", APP, "telemetry-spool")
+        written = 0
+
+        def run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+            nonlocal written
+            timing = _time(argv, env)
+            for name in os.listdir(spool):
+                if name.endswith(".jsonl"):
+                    os.unlink(os.path.join(spool, name))
+                    written += 1
+            return timing
+
         for argv, env in cases.values():  # warm the file cache and the .pyc files
-            _time(argv, env)
+            assert "PYTHONDONTWRITEBYTECODE" not in env
+            run(argv, env)
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
         for _ in range(runs):
             for name, (argv, env) in cases.items():
-                times[name].append(_time(argv, env))
-        spool = os.path.join(home, "cache", APP, "telemetry-spool")
-        written = [n for n in os.listdir(spool) if n.endswith(".jsonl")]
-    bare_wall = statistics.median(w for w, _ in times["bare python -c pass"])
-    bare_cpu = statistics.median(c for _, c in times["bare python -c pass"])
-    print(f"{runs} runs each, interleaved; medians")
-    print(f"{'case':<24} {'wall':>9} {'over bare':>10} {'ratio':>6} {'cpu':>9} {'over bare':>10}")
+                times[name].append(run(argv, env))
+    print(f"{runs} runs each, interleaved; medians; init-only runs against bare with os._exit(0)")
+    print(f"{'case':<28} {'wall':>9} {'over bare':>10} {'ratio':>6} {'cpu':>9} {'over bare':>10}")
     for name, values in times.items():
+        base = times["bare python, os._exit(0)" if "_exit" in name or "init," in name else "bare python -c pass"]
+        base_wall = statistics.median(w for w, _ in base)
+        base_cpu = statistics.median(c for _, c in base)
         wall = statistics.median(w for w, _ in values)
         cpu = statistics.median(c for _, c in values)
         print(
-            f"{name:<24} {wall * 1e3:6.2f} ms {(wall - bare_wall) * 1e3:+7.2f} ms {wall / bare_wall:5.2f}x"
-            f" {cpu * 1e3:6.2f} ms {(cpu - bare_cpu) * 1e3:+7.2f} ms"
+            f"{name:<28} {wall * 1e3:6.2f} ms {(wall - base_wall) * 1e3:+7.2f} ms {wall / base_wall:5.2f}x"
+            f" {cpu * 1e3:6.2f} ms {(cpu - base_cpu) * 1e3:+7.2f} ms"
         )
-    print(f"spool files written by the 'on' runs: {len(written)} (expected {runs + 1})")
+    print(f"spool files written by the whole 'on' runs: {written} (expected {runs + 1}; init-only runs write none)")
 
 
 if __name__ == "__main__":

@@ -132,3 +132,35 @@ def test_telemetry_on_with_an_llm_call_never_loads_the_sdk():
     with open(os.path.join(spool, files[0]), encoding="utf-8") as f:
         lines = [json.loads(line) for line in f]
     assert any(r.get("name") == "chat gpt-4o" for r in lines)
+
+
+INIT_ONLY = r"""
+import sys
+import optel
+telemetry = optel.init("budget-app", version="1.0")
+sys.stdout.write(repr((telemetry.recording, sorted(m for m in sys.modules if m.startswith("optel")))))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("leftovers", [False, True], ids=["empty-spool", "leftover-file"])
+def test_init_loads_the_flush_path_only_when_there_is_something_to_flush(leftovers):
+    spool = _consent_anonymous_without_uploader("budget-app")
+    if leftovers:
+        with open(os.path.join(spool, "1-1-0123abcd.jsonl"), "w", encoding="utf-8") as f:
+            f.write("{}\n")
+    result = subprocess.run(
+        [sys.executable, "-c", INIT_ONLY],
+        env=dict(os.environ),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    recording, loaded = eval(result.stdout)  # our own repr of a tuple of bool/list of str
+    assert recording is True
+    # The session summary, the data dictionary and the cleaning code wait for the first flush.
+    assert not {"optel.record.flush", "optel.record.dictionary", "optel.privacy"} & set(loaded)
+    # optel.spool comes only to drain what earlier runs left.
+    assert ("optel.spool" in loaded) is leftovers

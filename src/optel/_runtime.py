@@ -126,10 +126,11 @@ def init(
     ``project_dir`` (default: the working directory) is where the project file and the git
     remote of the project id are looked for.
     """
+    host_package = caller_module(sys._getframe(1).f_globals)
     settings = Settings.check(
         app,
         version=version,
-        version_module=None if version is not None else caller_module(sys._getframe(1).f_globals),
+        version_module=None if version is not None else host_package,
         endpoint=endpoint,
         policy=policy,
         ask_percent=ask_percent,
@@ -154,6 +155,7 @@ def init(
         if _telemetry is not None:
             _log("optel.init(%r) called again; the first call's settings stay", settings.app)
             return _telemetry
+        _spans.host_package = host_package
         _telemetry = _start(settings)
         return _telemetry
 
@@ -194,13 +196,12 @@ def _start(settings: Settings) -> Telemetry:
     if not telemetry.recording:
         return telemetry
     try:
-        from optel.record.flush import Summary
-
-        telemetry._summary = Summary()
+        # The session Summary is made at the first flush: optel.record.flush (and the data
+        # dictionary it loads) is imported only when records leave the process.
         _spans.set_recording(True)
         atexit.register(shutdown)
         _install_sigterm()
-        if telemetry.sending:
+        if telemetry.sending and _has_leftovers(app):
             # Imported here, not in the thread: a host that forks while another thread holds the
             # import lock leaves its child waiting on that lock for ever.
             from optel import spool
@@ -212,10 +213,25 @@ def _start(settings: Settings) -> Telemetry:
             telemetry._stop = stop
             _thread.start_new_thread(_flush_loop, (telemetry, settings.flush_interval, stop))
             if telemetry.sending:
-                _start_background_uploader(app)
+                _start_background_uploader(app, settings.flush_interval)
     except Exception as exc:
         _log("optel: starting to record failed: %r", exc)
     return telemetry
+
+
+def _has_leftovers(app: str) -> bool:
+    """Whether earlier runs left spool files (the uploader usually took them all).
+
+    A cheap look before spool.drain_leftovers() looks again: with nothing to drain, init()
+    neither imports optel.spool nor starts a thread.
+    """
+    try:
+        from optel import _paths
+
+        names = os.listdir(_paths.spool_dir(app))
+    except OSError:
+        return False
+    return any(name.endswith(".jsonl") or ".jsonl.claimed." in name for name in names)
 
 
 def _drain_leftovers(spool: ModuleType, app: str) -> None:
@@ -225,12 +241,12 @@ def _drain_leftovers(spool: ModuleType, app: str) -> None:
         pass
 
 
-def _start_background_uploader(app: str) -> None:
+def _start_background_uploader(app: str, interval: float) -> None:
     # A long-running process ships its own flushes from a thread; the SDK is imported there, lazily.
     try:
         from optel.upload.background import start_background_uploader
 
-        start_background_uploader(app)
+        start_background_uploader(app, interval)
     except Exception as exc:
         _log("optel: the background uploader did not start: %r", exc)
 
@@ -338,8 +354,10 @@ def flush(telemetry: Telemetry, *, final: bool) -> int:
     """Clean what was recorded and hand it to the spool; returns the records delivered."""
     try:
         with _flush_lock:
-            from optel.record.flush import session_records, to_dicts
+            from optel.record.flush import Summary, session_records, to_dicts
 
+            if telemetry._summary is None and telemetry.recording:
+                telemetry._summary = Summary()
             dropped = _spans.take_dropped()
             if dropped:
                 _log("optel: %d records were dropped: too many waited for a flush", dropped)
@@ -419,6 +437,7 @@ def reset() -> None:
     atexit.unregister(shutdown)
     _uninstall_sigterm()
     _spans.set_recording(False)
+    _spans.host_package = None
     _spans.take()
     _spans.take_dropped()
     del _spans._open_commands[:]

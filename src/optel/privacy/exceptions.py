@@ -4,9 +4,12 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
+    from types import TracebackType
 
 MAX_FRAMES = 32
+# What the recorder keeps on an `exception` span event: the innermost frames of the host's own code.
+MAX_RECORDED_FRAMES = 20
 ELLIPSIS = "…"
 
 
@@ -58,21 +61,40 @@ def _message(exc: BaseException) -> str:
         return ""
 
 
+def own_frame_tuples(
+    tb: TracebackType | None, host_package: str | None, limit: int = MAX_FRAMES
+) -> tuple[tuple[str, str, int], ...]:
+    """``(module, function, line)`` of each traceback entry whose module is `host_package` or inside
+    it, outermost first, at most `limit` (the innermost ones). Reads code objects and line numbers
+    only: never a local, never a file name. Cheap enough for the moment a span ends."""
+    if not host_package or tb is None or limit <= 0:
+        return ()
+    prefix = host_package + "."
+    frames: list[tuple[str, str, int]] = []
+    while tb is not None:
+        frame = tb.tb_frame
+        f_globals = frame.f_globals
+        module = f_globals.get("__name__")
+        if module == "__main__":
+            # `python -m tool` runs tool/__main__.py as __main__; its spec still knows the name.
+            module = getattr(f_globals.get("__spec__"), "name", None) or module
+        if type(module) is str and (module == host_package or module.startswith(prefix)):
+            frames.append((module, frame.f_code.co_name, tb.tb_lineno))
+            if len(frames) > limit:
+                del frames[0]
+        tb = tb.tb_next
+    return tuple(frames)
+
+
+def format_frames(frames: Iterable[tuple[str, str, int]]) -> str:
+    """``module:function:line`` lines, one per frame."""
+    return "\n".join(f"{module}:{function}:{line}" for module, function, line in frames)
+
+
 def own_frames(exc: BaseException, host_package: str | None) -> str:
     """``module:function:line`` for each frame whose module is `host_package` or inside it,
     outermost first, at most MAX_FRAMES (the innermost ones). No locals, no file names."""
-    if not host_package:
-        return ""
-    prefix = host_package + "."
-    lines: list[str] = []
-    tb = exc.__traceback__
-    while tb is not None:
-        frame = tb.tb_frame
-        module = frame.f_globals.get("__name__")
-        if isinstance(module, str) and (module == host_package or module.startswith(prefix)):
-            lines.append(f"{module}:{frame.f_code.co_name}:{tb.tb_lineno}")
-        tb = tb.tb_next
-    return "\n".join(lines[-MAX_FRAMES:])
+    return format_frames(own_frame_tuples(exc.__traceback__, host_package))
 
 
 def describe(

@@ -173,7 +173,8 @@ ATTRIBUTES: dict[str, Attribute] = {
         Attribute("cli.summary.models", STRING_ARRAY, _S, "The models used, sorted, after the public-name check."),
         # Span events.
         Attribute("exception.type", STRING, _E, "The exception's class, as in `error.type`."),
-        Attribute("exception.message", STRING, _E, "The exception's message after scrubbing (no stack trace, no locals)."),
+        Attribute("exception.message", STRING, _E, "The exception's message after scrubbing (no locals)."),
+        Attribute("exception.stacktrace", STRING, _E, "The frames of the host's own package the exception went through, one `module:function:line` per line, outermost first, at most the innermost 20: no frames of optel, the standard library or other packages, no file names, no locals."),
     )
 }  # fmt: skip
 
@@ -210,7 +211,7 @@ SPANS: tuple[SpanFamily, ...] = (
 )  # fmt: skip
 
 SPAN_EVENTS: tuple[SpanEvent, ...] = (
-    SpanEvent("exception", "On a span whose call raised: the type and the scrubbed message.", ("exception.type", "exception.message")),
+    SpanEvent("exception", "On a span whose call raised: the type, the scrubbed message and the frames of the host's own package.", ("exception.type", "exception.message", "exception.stacktrace")),
     SpanEvent("{event name}", "`optel.event(name, **attributes)` inside a span; carries only attributes the host declared.", ()),
 )  # fmt: skip
 

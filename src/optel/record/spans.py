@@ -15,13 +15,14 @@ new trace otherwise.
 from __future__ import annotations
 
 import os
-from contextvars import ContextVar
+from _contextvars import ContextVar  # the C module; `contextvars` only re-exports it
 from time import time_ns
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from contextvars import Token
+    from typing import Any
 
 # Whether records are kept at all: flipped by optel.init() once consent is decided, and by
 # optel.testing.capture(). Read by every decorator before doing anything else.
@@ -33,8 +34,15 @@ _buffer: list[SpanHandle | Measurement] = []
 MAX_PENDING = 100_000
 dropped = 0
 
+# The host's top-level package (set by optel.init()): exception events keep frames from it only.
+host_package: str | None = None
+
 _current: ContextVar[SpanHandle | None] = ContextVar("optel_current_span", default=None)
 _open_commands: list[SpanHandle] = []
+
+# Work a span still needs that can wait for the flush: (handle, function, small value), run by
+# take(). An LLM call's token counts are read here from the response's usage object.
+_later: list[tuple[SpanHandle, Callable[[SpanHandle, Any], None], Any]] = []
 
 MAX_EVENTS = 128
 _ZERO_ID = "0" * 16
@@ -63,6 +71,7 @@ def _after_fork_in_child() -> None:
     global dropped
     del _ids[:]
     del _buffer[:]
+    del _later[:]
     dropped = 0
 
 
@@ -146,6 +155,8 @@ class SpanHandle:
         "trace_id",
     )
 
+    _child_error: int  # the id of an exception a child counted; unset until one did
+
     def __init__(
         self,
         name: str,
@@ -155,17 +166,23 @@ class SpanHandle:
     ) -> None:
         self.name = name
         self.kind = kind
-        self.attributes: dict[str, object] = {} if attributes is None else dict(attributes)
+        self.attributes: dict[str, object] = (
+            {} if attributes is None else attributes.copy() if type(attributes) is dict else dict(attributes)
+        )
         self.parent = parent
         self.trace_id: str = parent.trace_id if parent is not None else new_id() + new_id()
-        self.span_id: str = new_id()
+        # new_id() inlined: this runs for every span.
+        try:
+            self.span_id: str = _ids.pop()
+        except IndexError:
+            self.span_id = new_id()
         self.events: list[tuple[str, int, dict[str, object] | None]] | None = None
         self.status = "unset"
         self.status_message: str | None = None
         self.end_ns = 0
         self._token: Token[SpanHandle | None] | None = None
         self._command = False
-        self._child_error = 0
+        # _child_error is set only when a child fails (read with a default).
         self.start_ns = time_ns()
 
     def __repr__(self) -> str:
@@ -212,7 +229,7 @@ class SpanHandle:
             self.status_message = message
         # Count each error once however many spans it unwinds: a parent ending with the
         # exception a direct child already counted does not count it again.
-        if error_id == 0 or self._child_error != error_id:
+        if error_id == 0 or getattr(self, "_child_error", 0) != error_id:
             _append(Measurement("cli.errors", 1, {"error.type": error_type}, at_ns))
         if error_id and self.parent is not None:
             self.parent._child_error = error_id
@@ -239,7 +256,11 @@ class SpanHandle:
                     _open_commands.remove(self)
                 except ValueError:
                     pass
-            _append(self)
+            # _append(self), inlined: this runs for every span.
+            if len(_buffer) < MAX_PENDING:
+                _buffer.append(self)
+            else:
+                _append(self)
         except Exception:
             pass
 
@@ -265,9 +286,13 @@ class SpanHandle:
         events = self.events
         if events is None:
             events = self.events = []
-        events.append(
-            ("exception", at_ns, {"exception.type": class_name, "exception.message": message or ""})
-        )
+        attributes: dict[str, object] = {"exception.type": class_name, "exception.message": message or ""}
+        if host_package is not None:
+            # Frames as (module, function, line) tuples, formatted at flush: no locals are kept alive.
+            from optel.privacy.exceptions import MAX_RECORDED_FRAMES, own_frame_tuples
+
+            attributes["exception.stacktrace"] = own_frame_tuples(exc.__traceback__, host_package, MAX_RECORDED_FRAMES)
+        events.append(("exception", at_ns, attributes))
 
 
 def _append(record: SpanHandle | Measurement) -> None:
@@ -312,10 +337,20 @@ def start(
     """Start a span and make it current until ``handle.end()``; None when not recording."""
     if not _on:
         return None
-    handle = begin(name, kind, attributes)
-    if handle is not None:
+    parent = _current.get()
+    if parent is None or (attributes is not None and "command.name" in attributes):
+        # A root span or a command: begin() knows about threads and open commands. A span inside
+        # a span, the common case, is made below without it.
+        handle = begin(name, kind, attributes)
+        if handle is not None:
+            handle._token = _current.set(handle)
+        return handle
+    try:
+        handle = SpanHandle(name, kind, attributes, parent)
         handle._token = _current.set(handle)
-    return handle
+        return handle
+    except Exception:
+        return None
 
 
 def measure(name: str, value: float, attributes: Mapping[str, object] | None = None) -> None:
@@ -344,11 +379,43 @@ def event(name: str, attributes: Mapping[str, object] | None = None) -> None:
         pass
 
 
+def later(handle: SpanHandle, work: Callable[[SpanHandle, Any], None], value: Any) -> None:
+    """Run ``work(handle, value)`` before ``handle`` leaves in a flush, off the hot path.
+
+    Call it before ``handle.end()``. When records are read as they arrive (optel.testing's
+    capture) or too much waits, it runs at once. ``work`` must not raise; ``value`` stays
+    referenced until the next flush, so it must be small.
+    """
+    if type(_buffer) is list and len(_later) < MAX_PENDING:
+        _later.append((handle, work, value))
+        return
+    try:
+        work(handle, value)
+    except Exception:
+        pass
+
+
+def _run_later() -> None:
+    n = len(_later)
+    if not n:
+        return
+    pending = _later[:n]
+    del _later[:n]
+    for handle, work, value in pending:
+        try:
+            work(handle, value)
+        except Exception:
+            pass
+
+
 def take() -> list[SpanHandle | Measurement]:
-    """Remove and return the records waiting for a flush."""
+    """Remove and return the records waiting for a flush (their pending ``later`` work done)."""
     n = len(_buffer)
     records = _buffer[:n]
     del _buffer[:n]
+    # After taking: a span that ends meanwhile registered its work before ending, so the work of
+    # every span taken here is pending now (a span still open gets its work done early: harmless).
+    _run_later()
     return records
 
 

@@ -1,0 +1,373 @@
+"""End-to-end leak test: values planted in a host's data never leave the machine.
+
+Generated secrets, e-mails, paths, URLs, IPs and the login name go into decorated calls, attribute
+values, event, step and request names and exception messages; the real pipeline runs (consent from
+the user file, record, flush, spool, audit log, debug output, the uploader in-process, OTLP/HTTP to
+a real receiver), and none of them may be found in the received request bodies, the audit log, the
+spool files or the debug output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import optel
+import optel.upload
+from optel import _env, _paths, _runtime
+from optel.spool.launch import TOKEN_ENV, acquire_lock
+from otlp_receiver import OTLPReceiver
+from privacy_strategies import (
+    EMAIL,
+    IP,
+    PATH,
+    SECRET,
+    URL,
+    USER,
+    Injection,
+    assert_scrubbed,
+    injected_texts,
+    leaks,
+    login_env,
+    logins,
+)
+
+APP = "leaktool"
+# The host's own attribute names, declared through init(attributes=...).
+HOST_ATTRIBUTES = ("note", "detail", "target")
+USER_FILE = (
+    'mode = "anonymous"\n'
+    'install_id = "0b7f3c52-7d36-4c5e-9d2a-6f1f7f0f7a10"\n'
+    'decided_at = "2026-01-01T00:00:00Z"\n'
+    "consent_version = 1\n"
+    'salt = "00112233445566778899aabbccddeeff"\n'
+    'first_seen = "2026-01-01T00:00:00Z"\n'
+)
+# Ids optel generates (trace and span ids in JSON, the install and project ids): random hex that a
+# planted hex key could share six characters with by chance. They are blanked before the checks.
+_ID_KEYS = frozenset({"trace_id", "span_id", "parent_span_id", "install_id", "optel.install.id", "optel.project.id"})
+# Below this length a planted value (an IPv6 "::1") can occur in protobuf's binary framing by chance;
+# such values are still checked in every string the request carries.
+_MIN_RAW_MATCH = 8
+
+
+class Planted:
+    """One example's texts, each with what was planted in it, by where they go."""
+
+    __slots__ = ("argument", "attribute", "event_name", "login", "message", "request_name", "step_name")
+
+    def __init__(self, login: str, **texts: tuple[str, list[Injection]]) -> None:
+        self.login = login
+        for name, value in texts.items():
+            setattr(self, name, value)
+
+    def all(self) -> list[Injection]:
+        out: list[Injection] = []
+        for name in self.__slots__:
+            if name != "login":
+                out.extend(getattr(self, name)[1])
+        return out
+
+
+@st.composite
+def planted(draw: st.DrawFn, baseline: str) -> Planted:
+    # A login that already occurs in what optel sends anyway ("linux", a metric's description)
+    # would be a false alarm, not a leak.
+    login = draw(logins().filter(lambda name: name not in baseline))
+    texts = {
+        name: draw(injected_texts(login=login))
+        for name in ("argument", "attribute", "event_name", "step_name", "request_name", "message")
+    }
+    return Planted(login, **texts)
+
+
+# --- the pipeline ------------------------------------------------------------------------------
+
+
+class Outputs:
+    """Everything one run let out of the host: texts to search, and the decoded receipts."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}  # where -> the text (JSON strings decoded)
+        self.raw_bodies: list[str] = []  # request bodies as bytes -> latin-1
+        self.spans: list[dict[str, Any]] = []
+        self.ids: set[str] = set()
+
+    def leaks(self, planted: Sequence[Injection]) -> list[str]:
+        found = []
+        for where, text in self.texts.items():
+            found.extend(f"{where}: {leak}" for leak in leaks(self._blank(text), planted))
+        for body in self.raw_bodies:
+            text = self._blank(body)
+            for injection in planted:
+                long_values = Injection(
+                    injection.text,
+                    injection.markers,
+                    [v for v in injection.vanish if len(v) >= _MIN_RAW_MATCH],
+                    injection.windows,
+                )
+                found.extend(f"raw body: {leak}" for leak in leaks(text, [long_values]))
+        return found
+
+    def _blank(self, text: str) -> str:
+        for value in self.ids:
+            text = text.replace(value, "\x00")
+        return text
+
+
+def _strings(value: object, ids: set[str], key: str = "") -> Iterator[str]:
+    """Every string in a JSON value (keys too), collecting optel's generated ids aside."""
+    if isinstance(value, str):
+        if key in _ID_KEYS:
+            ids.add(value)
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from _strings(v, ids, k)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item, ids, key)
+
+
+def _json_lines_text(text: str, ids: set[str]) -> str:
+    """The strings of JSON lines, decoded (a Windows path is escaped in JSON), and the raw text."""
+    decoded = []
+    for line in text.splitlines():
+        if line.strip():
+            decoded.extend(_strings(json.loads(line), ids))
+    return text + "\n" + "\n".join(decoded)
+
+
+def _proto_strings(message: Any) -> Iterator[str]:
+    """Every string field of a protobuf message, recursively (attribute keys, values, names...)."""
+    for field, value in message.ListFields():
+        items = value if field.is_repeated else [value]
+        for item in items:
+            if field.type == field.TYPE_MESSAGE:
+                yield from _proto_strings(item)
+            elif field.type == field.TYPE_STRING:
+                yield item
+
+
+class Pipeline:
+    """One app's consent, spool, audit log and receiver, reused across examples."""
+
+    def __init__(self, home: str, receiver: OTLPReceiver) -> None:
+        self.home = home
+        self.receiver = receiver
+        self.spool = _paths.spool_dir(APP)
+        self.audit = os.path.join(home, "audit", "telemetry.jsonl")
+        config = _paths.user_config_file(APP)
+        os.makedirs(os.path.dirname(config), exist_ok=True)
+        with open(config, "w", encoding="utf-8") as f:
+            f.write(USER_FILE)
+        self.project = os.path.join(home, "project")
+        os.makedirs(self.project, exist_ok=True)
+        self.runs = 0
+
+    def run(self, planted: Planted | None, *, debug: bool = False) -> Outputs:
+        """Run the host code with `planted` texts (None: with plain ones) and collect what left."""
+        self.runs += 1
+        _runtime.reset()
+        shutil.rmtree(self.spool, ignore_errors=True)
+        os.makedirs(self.spool, mode=0o700)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.audit)
+        with self.receiver._lock:
+            del self.receiver.requests[:]
+        # Hold the uploader lock, so that shutdown() spawns no detached uploader; the upload below
+        # inherits it the way a detached uploader does.
+        token = f"test{self.runs}"
+        assert acquire_lock(self.spool, os.getpid(), token)
+
+        out = Outputs()
+        login = planted.login if planted is not None else "nobodyhere"
+        debug_var = _env.app_env_prefix(APP) + "_TELEMETRY_DEBUG"
+        stderr = io.StringIO()
+        try:
+            with login_env(login), contextlib.redirect_stderr(stderr):
+                if debug:
+                    os.environ[debug_var] = "1"
+                try:
+                    self._host(planted)
+                finally:
+                    os.environ.pop(debug_var, None)
+            if debug:
+                assert stderr.getvalue(), "debug mode printed nothing"
+                out.texts["debug output"] = _json_lines_text(stderr.getvalue(), out.ids)
+                assert not os.listdir(self.spool) or os.listdir(self.spool) == ["uploader.lock"]
+            else:
+                out.texts["stderr"] = stderr.getvalue()
+                spooled = [n for n in os.listdir(self.spool) if n.endswith(".jsonl")]
+                assert len(spooled) == 1, os.listdir(self.spool)
+                with open(os.path.join(self.spool, spooled[0]), encoding="utf-8") as f:
+                    out.texts["spool file"] = _json_lines_text(f.read(), out.ids)
+            with open(self.audit, encoding="utf-8") as f:
+                out.texts["audit log"] = _json_lines_text(f.read(), out.ids)
+            if not debug:
+                os.environ[TOKEN_ENV] = token
+                with login_env(login):
+                    summary = optel.upload.upload(APP)
+                assert summary.files_sent == 1, summary
+                for request in self.receiver.accepted():
+                    out.raw_bodies.append(request.body.decode("latin-1"))
+                    out.texts[f"request {request.path}"] = "\n".join(_proto_strings(request.message))
+                out.spans = self.receiver.spans()
+                out.texts["spool after upload"] = "\n".join(
+                    _read(os.path.join(self.spool, n)) for n in os.listdir(self.spool)
+                    if os.path.isfile(os.path.join(self.spool, n))
+                )
+        finally:
+            os.environ.pop(TOKEN_ENV, None)
+            _runtime.reset()
+        return out
+
+    def _host(self, planted: Planted | None) -> None:
+        def text(name: str) -> str:
+            return getattr(planted, name)[0] if planted is not None else f"plain {name}"
+
+        optel.init(
+            APP,
+            version="1.0.0",
+            log_file=self.audit,
+            attributes=HOST_ATTRIBUTES,
+            project_dir=self.project,
+        )
+        step_name, request_name, event_name = text("step_name"), text("request_name"), text("event_name")
+        attribute, message = text("attribute"), text("message")
+
+        @optel.timed(request_name)
+        def fetch(arg: str, *, target: str) -> str:
+            optel.event(event_name, note=attribute, detail=[attribute, arg], target=target)
+            return arg
+
+        @optel.step(step_name)
+        def work(arg: str, secret: str = "") -> None:
+            fetch(arg, target=attribute)
+            raise ValueError(message)
+
+        @optel.command("deploy")
+        def deploy(arg: str) -> None:
+            optel.event(event_name, note=attribute)
+            try:
+                work(arg, secret=arg)
+            except ValueError:
+                pass
+            raise RuntimeError(message + " " + arg)
+
+        # Outside any span: optel.event makes a zero-length span of its own.
+        optel.event(event_name, note=attribute, target=text("argument"))
+        with contextlib.suppress(RuntimeError):
+            deploy(text("argument"))
+        optel.shutdown()
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+@pytest.fixture
+def pipeline(isolated_home: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
+    with OTLPReceiver() as receiver:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+        yield Pipeline(str(isolated_home), receiver)
+    _runtime.reset()
+
+
+@pytest.fixture
+def baseline(pipeline: Pipeline) -> str:
+    """Everything a run without planted values lets out, lower-cased."""
+    out = pipeline.run(None)
+    assert out.spans, "nothing reached the receiver"
+    return "\n".join(out.texts.values()).lower()
+
+
+def _received(out: Outputs, name: str) -> list[dict[str, Any]]:
+    return [s for s in out.spans if s["name"] == name]
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+
+def _check(out: Outputs, sample: Planted) -> None:
+    leaked = out.leaks(sample.all())
+    assert not leaked, "\n".join(leaked)
+
+
+def test_one_of_each_kind_is_scrubbed_everywhere(pipeline: Pipeline) -> None:
+    home = os.path.expanduser("~")
+    login = "qzlogin7"
+    secret = "sk-proj-" + "Xq7Lm2Vb9Rt4Ws8Yc1Nd6Pk3Jf5Hg0Ze" * 2
+    values = {
+        "argument": Injection("alice.doe@example.org", (EMAIL,), ["alice.doe@example.org", "alice.doe"]),
+        "attribute": Injection(home + "/work/notes.txt", (PATH,), [home, "notes.txt"]),
+        "event_name": Injection("https://intranet.corp.example/api?q=plan9", (URL,), ["intranet.corp.example", "plan9"]),
+        "step_name": Injection("10.20.30.40", (IP,), ["10.20.30.40"]),
+        "request_name": Injection(f"{login}_notes", (USER,), [login]),
+        "message": Injection(secret, (SECRET,), [secret], [secret]),
+    }
+    sample = Planted(login, **{k: (f"failed {v.text} while calling", [v]) for k, v in values.items()})
+    out = pipeline.run(sample)
+    _check(out, sample)
+
+    # The values were recorded and scrubbed, not merely dropped: each left its marker.
+    (step,) = _received(out, "failed <ip> while calling")
+    assert step["attributes"]["step.name"] == "failed <ip> while calling"
+    assert _received(out, "failed <user>_notes while calling")
+    exception = [e for e in step["events"] if e["name"] == "exception"]
+    assert exception[0]["attributes"]["exception.message"] == "failed <secret> while calling"
+    assert step["status_message"] == "failed <secret> while calling"
+    named = [e for s in out.spans for e in s["events"] if e["name"] == "failed <url> while calling"]
+    assert named and named[0]["attributes"]["note"] == "failed <path> while calling"
+    outside = _received(out, "failed <url> while calling")
+    assert outside and outside[0]["attributes"]["target"] == "failed <email> while calling"
+
+    # The same run in debug mode: the records on stderr are scrubbed too.
+    _check(pipeline.run(sample, debug=True), sample)
+
+
+@pytest.mark.slow
+def test_no_planted_value_reaches_the_receiver_the_spool_the_audit_log_or_debug_output(
+    pipeline: Pipeline, baseline: str
+) -> None:
+    started = time.monotonic()
+    examples = []
+
+    @settings(
+        max_examples=500,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(planted(baseline), st.integers(0, 9))
+    def check(sample: Planted, roll: int) -> None:
+        examples.append(1)
+        debug = roll == 0
+        out = pipeline.run(sample, debug=debug)
+        _check(out, sample)
+        if not debug:
+            # Each planted text was recorded and scrubbed, not dropped: its markers arrived.
+            (step,) = [s for s in out.spans if "step.name" in s["attributes"]]
+            assert_scrubbed(step["name"], sample.step_name[1])
+            (request,) = [s for s in out.spans if "request.name" in s["attributes"]]
+            assert_scrubbed(request["name"], sample.request_name[1])
+            (event,) = [e for e in request["events"] if e["name"] != "exception"]
+            assert_scrubbed(event["name"], sample.event_name[1])
+            assert_scrubbed(event["attributes"]["note"], sample.attribute[1])
+            (exception,) = [e for e in step["events"] if e["name"] == "exception"]
+            assert_scrubbed(exception["attributes"]["exception.message"], sample.message[1])
+
+    check()
+    print(f"\n{len(examples)} examples in {time.monotonic() - started:.1f} s")
+    assert len(examples) >= 500
