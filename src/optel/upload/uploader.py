@@ -183,6 +183,7 @@ def _drain(
                 continue
             except OSError:
                 continue  # gone: the bounds or a reset took it
+            header = _with_first_version(app, header)
             outcome, spans, points, rest = _send_file(header, records, exporters, deadline)
             refresh()
             if rest is not None and outcome.kind in (RETRY, UNAVAILABLE):
@@ -220,6 +221,49 @@ def _drain(
             spool.release(claim)
             summary.files_kept += 1
         exporters.close()
+
+
+FIRST_VERSION = "optel.install.first_version"
+
+
+def _with_first_version(app: str, header: dict[str, Any]) -> dict[str, Any]:
+    """The header, its resource completed with the install's first version (PipeRider's fact).
+
+    The first batch an install uploads with a known `service.version` stores that version as
+    `first_version` in the user file; a batch recorded before that (the host read the file before
+    it was written) gets the stored value. Only for the install the user file holds, and never
+    when the file is broken or missing: the uploader does not create one. Never raises.
+    """
+    resource = header.get("resource")
+    if not isinstance(resource, Mapping) or resource.get(FIRST_VERSION):
+        return header
+    try:
+        from optel import _paths
+        from optel.consent import UserStore
+
+        consent = header.get("consent")
+        install_id = consent.get("install_id") if isinstance(consent, Mapping) else None
+        store = UserStore(_paths.user_config_file(app))
+        table = store.read()
+        if not isinstance(table, dict) or not install_id or table.get("install_id") != install_id:
+            return header
+        first = table.get("first_version")
+        if not (isinstance(first, str) and first):
+            from optel.upload.convert import resource_for
+
+            version = resource_for(header).attributes.get("service.version")
+            if not (isinstance(version, str) and version):
+                return header
+            table = store.update(first_version=version)
+            if table.get("install_id") != install_id:
+                return header
+            first = table.get("first_version")
+            if not (isinstance(first, str) and first):
+                return header
+        return {**header, "resource": {**resource, FIRST_VERSION: first}}
+    except Exception:
+        _log.debug("optel: could not note the first version installed", exc_info=True)
+        return header
 
 
 def _keep_only(claim: Claim, header: Mapping[str, Any], records: list[dict[str, Any]]) -> None:
