@@ -1,12 +1,24 @@
-"""Uploader throughput (spool -> local OTLP/HTTP receiver, spans/s) and the uploader's peak RSS.
+"""Uploader throughput (spool -> local OTLP/HTTP receiver, spans/s) and peak RSS, beside the bare SDK exporter.
 
-Writes 100k spans (plus one metric measurement per span) as spool files, then runs the uploader
-in a fresh process (`optel.upload.upload`) against a real OTLP/HTTP receiver on 127.0.0.1, and,
-side by side, the SDK's `OTLPSpanExporter` alone sending the same spans already built as
-`ReadableSpan`s (the floor: encoding + HTTP). Prints medians of several rounds and the ratio.
-Bar (issue 5): >= 20,000 spans/s.
+Writes 100k spans as spool files (once, copied for every run), then in each round, side by side and
+each against a fresh OTLP/HTTP receiver on 127.0.0.1:
 
-    python benchmarks/bench_upload.py [--spans 100000] [--per-file 2000] [--rounds 3]
+- the uploader (`optel.upload.upload`) in a fresh process: spool files -> records -> `ReadableSpan`s
+  through the consent `Sampler` -> the SDK's `OTLPSpanExporter`;
+- the SDK's `OTLPSpanExporter` alone in a fresh process, sending the same spans already built as
+  `ReadableSpan`s in batches of the uploader's size (the floor: the SDK's encoding + HTTP);
+- optionally the uploader on files that also hold one metric measurement per span.
+
+Both clocks start once the SDK is imported (its import, ~0.2 s, is printed apart); spans/s are
+wall clock, CPU spans/s use the process's own CPU time (robust on a shared machine). The ratio
+uploader / SDK alone is taken within each round. Peak RSS is each process's VmHWM. Bar (issue 5):
+>= 20,000 spans/s.
+
+    python benchmarks/bench_upload.py [--spans 100000] [--per-file 2000] [--rounds 5]
+                                      [--compression none,gzip] [--metrics] [--before SRC]
+
+`--before SRC` adds the uploader of another source tree, e.g. the last commit's
+(`git archive HEAD src | tar -x -C /tmp/before`, then `--before /tmp/before/src`).
 """
 
 from __future__ import annotations
@@ -14,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,9 +39,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "src"))
 from otlp_receiver import OTLPReceiver  # noqa: E402
 
 APP = "bench-upload"
+T0 = 1_790_000_000_000_000_000
 
-CHILD_UPLOAD = r"""
-import json, resource, sys, time
+PEAK_RSS = r"""
+import resource
 
 def peak_rss_kib():
     # VmHWM belongs to this process's own address space; ru_maxrss would also count the parent's
@@ -41,62 +55,61 @@ def peak_rss_kib():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+"""
+
+CHILD_UPLOAD = PEAK_RSS + r"""
+import json, sys, time
 start = time.perf_counter()
+# What the uploader imports when it finds work, timed apart from the throughput.
 from optel.upload import upload
+import optel.upload.uploader, optel.upload.convert, optel.upload.export, optel.upload.sampler
+import opentelemetry.exporter.otlp.proto.http.trace_exporter, opentelemetry.exporter.otlp.proto.http.metric_exporter
 imported = time.perf_counter()
+cpu = time.process_time()
 summary = upload(sys.argv[1])
+cpu = time.process_time() - cpu
 done = time.perf_counter()
 print(json.dumps({"spans": summary.sent_spans, "points": summary.sent_metrics, "files": summary.files_sent,
                   "kept": summary.files_kept, "error": summary.error, "import_s": imported - start,
-                  "upload_s": done - imported, "maxrss_kib": peak_rss_kib()}))
+                  "wall_s": done - imported, "cpu_s": cpu, "maxrss_kib": peak_rss_kib()}))
 """
 
-CHILD_SDK = r"""
-import json, resource, sys, time
-
-def peak_rss_kib():
-    # VmHWM belongs to this process's own address space; ru_maxrss would also count the parent's
-    # peak from before exec on Linux.
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+CHILD_SDK = PEAK_RSS + r"""
+import json, sys, time
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.trace import SpanContext, TraceFlags
-n, per_request, url = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-resource_ = Resource({"service.name": "bench"})
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
+n, per_request, url, t0 = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+# The same spans as the spool files hold, built the way an SDK user would build them.
+resource_ = Resource({"service.name": "bench-upload", "service.version": "1"})
+scope = InstrumentationScope("optel", "0")
 flags = TraceFlags(TraceFlags.SAMPLED)
+ok = Status(StatusCode.OK)
 spans = [ReadableSpan(name=f"step {i % 50}", context=SpanContext(i // 20 + 1, i + 1, False, flags),
                       parent=SpanContext(i // 20 + 1, (i // 20) * 20 + 1, False, flags) if i % 20 else None,
-                      resource=resource_, attributes={"step.name": "s", "command.name": "c"},
-                      start_time=1_790_000_000_000_000_000 + i, end_time=1_790_000_000_000_000_500 + i)
+                      resource=resource_, attributes={"step.name": "s", "command.name": "c"}, status=ok,
+                      start_time=t0 + i, end_time=t0 + i + 500, instrumentation_scope=scope)
          for i in range(n)]
 exporter = OTLPSpanExporter(endpoint=url + "/v1/traces", timeout=10)
 start = time.perf_counter()
+cpu = time.process_time()
 for at in range(0, n, per_request):
     assert exporter.export(spans[at:at + per_request]).name == "SUCCESS"
+cpu = time.process_time() - cpu
 done = time.perf_counter()
-print(json.dumps({"spans": n, "upload_s": done - start,
-                  "maxrss_kib": peak_rss_kib()}))
+print(json.dumps({"spans": n, "wall_s": done - start, "cpu_s": cpu, "maxrss_kib": peak_rss_kib()}))
 """
 
-
-def write_spool(env: dict[str, str], url: str, spans: int, per_file: int, metrics: bool) -> None:
-    code = r"""
-import sys
+WRITE_SPOOL = PEAK_RSS + r"""
+import json, sys
 from optel.spool.files import Spool
-url, spans, per_file, metrics = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+spans, per_file, metrics, t0 = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", int(sys.argv[4])
 header = {"app": "bench-upload", "created_ns": 1, "resource": {"service.name": "bench-upload", "service.version": "1"},
           "consent": {"mode": "anonymous", "source": "user_file", "install_id": "bench"},
-          "export": {"endpoint": url, "headers": None},
+          "export": {"endpoint": None, "headers": None},
           "settings": {"policy": "opt-in", "sample_percent": 100.0, "consent_version": 1, "version_module": None}}
-t0 = 1_790_000_000_000_000_000
 spool = Spool("bench-upload")
 for first in range(0, spans, per_file):
     records = []
@@ -111,8 +124,8 @@ for first in range(0, spans, per_file):
             records.append({"t": "metric", "name": "cli.step.duration", "value": (i % 100) / 10,
                             "attributes": {"step.name": "s"}, "time_ns": t0 + i})
     spool.write(header, records, max_bytes=1 << 40)
+print(json.dumps({"maxrss_kib": peak_rss_kib()}))
 """
-    subprocess.run([sys.executable, "-c", code, url, str(spans), str(per_file), "1" if metrics else "0"], env=env, check=True)
 
 
 def child(code: str, env: dict[str, str], *args: str) -> dict[str, float]:
@@ -120,53 +133,101 @@ def child(code: str, env: dict[str, str], *args: str) -> dict[str, float]:
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
+def received_spans(receiver: OTLPReceiver) -> int:
+    return sum(
+        len(scope.spans)
+        for request in receiver.accepted("/v1/traces")
+        for resource in request.message.resource_spans
+        for scope in resource.scope_spans
+    )
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--spans", type=int, default=100_000)
     parser.add_argument("--per-file", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--compression", default="none", help="comma-separated: none, gzip")
+    parser.add_argument("--metrics", action="store_true", help="also: files with one measurement per span")
+    parser.add_argument("--before", metavar="SRC", help="also: the uploader of the optel package under SRC")
     args = parser.parse_args()
+    compressions = [c.strip() for c in args.compression.split(",") if c.strip()]
 
-    runs: dict[str, list[dict[str, float]]] = {"spans": [], "spans+metrics": [], "sdk": []}
+    from optel.upload import CHUNK_SPANS
+
+    per_request = min(CHUNK_SPANS, args.per_file)
+    modes = [f"{kind} {c}" for c in compressions for kind in ("uploader", "sdk")]
+    if args.before:
+        modes.insert(1, "before none")
+    if args.metrics:
+        modes.append("uploader+metrics none")
+    runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as home:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "DO_NOT_TRACK"))}
-        env.update(HOME=home, XDG_CACHE_HOME=os.path.join(home, "cache"), XDG_CONFIG_HOME=os.path.join(home, "cfg"))
-        env["PYTHONPATH"] = os.path.join(HERE, "..", "src") + os.pathsep + env.get("PYTHONPATH", "")
-        from optel.upload import CHUNK_SPANS
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "DO_NOT_TRACK"))}
+        base.update(HOME=home, XDG_CONFIG_HOME=os.path.join(home, "cfg"))
+        base["PYTHONPATH"] = os.path.join(HERE, "..", "src") + os.pathsep + base.get("PYTHONPATH", "")
+        templates: dict[bool, str] = {}
+        writer: dict[bool, dict[str, float]] = {}
+        for metrics in sorted({mode.startswith("uploader+metrics") for mode in modes}):
+            cache = os.path.join(home, f"template-{int(metrics)}")
+            env = dict(base, XDG_CACHE_HOME=cache)
+            writer[metrics] = child(WRITE_SPOOL, env, str(args.spans), str(args.per_file), "1" if metrics else "0", str(T0))
+            templates[metrics] = cache
 
         for _ in range(args.rounds):
-            # Side by side in each round: the uploader on spans only, on spans with one metric
-            # measurement each, then the bare SDK exporter, each against a fresh receiver.
-            for mode in ("spans", "spans+metrics"):
+            for mode in modes:
+                kind, compression = mode.split()
                 with OTLPReceiver() as receiver:
-                    write_spool(env, receiver.url, args.spans, args.per_file, mode == "spans+metrics")
-                    run = child(CHILD_UPLOAD, env, APP)
-                    received = len(receiver.spans())
+                    env = dict(base, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url)
+                    if compression != "none":
+                        env["OTEL_EXPORTER_OTLP_COMPRESSION"] = compression
+                    if kind == "sdk":
+                        run = child(CHILD_SDK, env, str(args.spans), str(per_request), receiver.url, str(T0))
+                    else:
+                        cache = os.path.join(home, "cache")
+                        shutil.rmtree(cache, ignore_errors=True)
+                        shutil.copytree(templates[kind == "uploader+metrics"], cache)
+                        env["XDG_CACHE_HOME"] = cache
+                        if kind == "before":
+                            env["PYTHONPATH"] = os.path.abspath(args.before) + os.pathsep + env["PYTHONPATH"]
+                        run = child(CHILD_UPLOAD, env, APP)
+                    received = received_spans(receiver)
                 if run["spans"] != args.spans or received != args.spans:
-                    print(f"uploader sent {run['spans']}, receiver got {received} of {args.spans}: {run}")
+                    print(f"{mode}: sent {run['spans']}, receiver got {received} of {args.spans}: {run}")
                     return 1
                 runs[mode].append(run)
-            with OTLPReceiver() as receiver:
-                runs["sdk"].append(child(CHILD_SDK, env, str(args.spans), str(CHUNK_SPANS), receiver.url))
 
-    def rate(mode: str) -> float:
-        return statistics.median(r["spans"] / r["upload_s"] for r in runs[mode])
+    def rates(mode: str, clock: str = "wall_s") -> list[float]:
+        return [r["spans"] / r[clock] for r in runs[mode]]
 
-    def rss(mode: str) -> float:
-        return statistics.median(r["maxrss_kib"] for r in runs[mode]) / 1024
+    def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
+        return f"{fmt.format(statistics.median(values)):>7} ({fmt.format(min(values))}-{fmt.format(max(values))})"
 
-    files = args.spans // args.per_file
-    print(f"{args.spans} spans in {files} spool files, median of {args.rounds} rounds (uploader: fresh process each)")
-    rows = [
-        ("optel uploader, spans only", "spans"),
-        ("optel uploader, + 1 measurement/span", "spans+metrics"),
-        ("bare SDK OTLPSpanExporter, prebuilt", "sdk"),
-    ]
-    for label, mode in rows:
-        print(f"  {label:<40} {rate(mode):>9,.0f} spans/s   peak RSS {rss(mode):6.1f} MiB")
-    print(f"  ratio uploader (spans only) / bare SDK:  {rate('spans') / rate('sdk'):9.2f}")
-    print(f"  import of optel.upload (median):         {statistics.median(r['import_s'] for r in runs['spans']) * 1000:9.0f} ms")
-    print(f"  bar >= 20,000 spans/s (spans only):      {'PASS' if rate('spans') >= 20_000 else 'FAIL'}")
+    print(
+        f"{args.spans} spans in {-(-args.spans // args.per_file)} spool files of {args.per_file}, "
+        f"{per_request} spans per request; median (min-max) of {args.rounds} rounds, fresh process each"
+    )
+    print(f"  {'':<28} {'spans/s (wall)':>24} {'spans/CPU-s':>24} {'peak RSS MiB':>14}")
+    for mode in modes:
+        rss = statistics.median(r["maxrss_kib"] for r in runs[mode]) / 1024
+        print(f"  {mode:<28} {spread(rates(mode)):>24} {spread(rates(mode, 'cpu_s')):>24} {rss:>14.1f}")
+    for compression in compressions:
+        up, sdk = f"uploader {compression}", f"sdk {compression}"
+        wall = [u / s for u, s in zip(rates(up), rates(sdk))]
+        cpu = [u / s for u, s in zip(rates(up, "cpu_s"), rates(sdk, "cpu_s"))]
+        print(
+            f"  ratio uploader / SDK alone ({compression}):  wall {spread(wall, '{:.2f}')}"
+            f"   CPU {spread(cpu, '{:.2f}')}"
+        )
+    if args.before:
+        wall = [u / s for u, s in zip(rates("before none"), rates("sdk none"))]
+        cpu = [u / s for u, s in zip(rates("before none", "cpu_s"), rates("sdk none", "cpu_s"))]
+        print(f"  ratio before / SDK alone (none):    wall {spread(wall, '{:.2f}')}   CPU {spread(cpu, '{:.2f}')}")
+    imports = [r["import_s"] * 1000 for mode in modes if mode.startswith("uploader") for r in runs[mode]]
+    print(f"  uploader's SDK import before the clock starts: {statistics.median(imports):.0f} ms (median)")
+    print(f"  peak RSS of the process writing the spool: {writer[False]['maxrss_kib'] / 1024:.1f} MiB")
+    best = statistics.median(rates(f"uploader {compressions[0]}"))
+    print(f"  bar >= 20,000 spans/s (uploader, {compressions[0]}, wall median): {'PASS' if best >= 20_000 else 'FAIL'}")
     return 0
 
 

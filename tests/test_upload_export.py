@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
 import time
 from email.utils import formatdate
 
 import pytest
+from opentelemetry.sdk.resources import Resource
 
+from optel.upload.convert import span_from_record
 from optel.upload.export import (
     INVALID,
     REJECTED,
     RETRY,
+    SENT,
+    Exporters,
     classify,
     endpoint,
     headers,
@@ -18,6 +24,7 @@ from optel.upload.export import (
     protocol,
     timeout_seconds,
 )
+from otlp_receiver import OTLPReceiver
 
 
 @pytest.mark.parametrize(
@@ -79,3 +86,47 @@ def test_protocol_and_timeout_variables() -> None:
     assert timeout_seconds({}, "traces") == 5.0
     assert timeout_seconds({"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "1.5"}, "traces") == 1.5
     assert timeout_seconds({"OTEL_EXPORTER_OTLP_TIMEOUT": "bogus"}, "traces") == 5.0
+
+
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """An HTTP proxy that accepts every OTLP request itself and remembers the URLs it was asked for."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[str] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        type(self).seen.append(self.path)
+        self.send_response(200)
+        self.send_header("content-type", "application/x-protobuf")
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_proxy_variables_are_honoured_on_every_request_of_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Proxy.seen = []
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    span = span_from_record(
+        {"trace_id": "1" * 32, "span_id": "2" * 16, "name": "x", "start_ns": 1, "end_ns": 2}, Resource({})
+    )
+    exporters = Exporters({})
+    try:
+        with OTLPReceiver() as receiver:
+            for _ in range(2):
+                # The proxy answers for the collector: its name is never resolved here.
+                outcome = exporters.export_spans([span], {"endpoint": "http://collector.invalid:4318"}, 5.0)
+                assert outcome.kind == SENT
+                # NO_PROXY is read too: this one goes straight to the receiver.
+                assert exporters.export_spans([span], {"endpoint": receiver.url}, 5.0).kind == SENT
+            assert len(receiver.spans()) == 2
+    finally:
+        exporters.close()
+        server.shutdown()
+        server.server_close()
+    assert _Proxy.seen == ["http://collector.invalid:4318/v1/traces"] * 2

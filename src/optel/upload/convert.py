@@ -154,19 +154,31 @@ def _clean_value(value: object) -> Any:
     return None
 
 
-_SIMPLE = (str, bool, float)
+def _already_clean(attributes: dict[Any, Any]) -> bool:
+    # Exact types (what the JSON parser makes), which also keeps bool apart from int.
+    for key, value in attributes.items():
+        if type(key) is not str or not key:
+            return False
+        kind = type(value)
+        if kind is str or kind is bool or kind is float:
+            continue
+        if kind is int and -(2**63) <= value < 2**63:
+            continue
+        return False
+    return True
 
 
 def clean_attributes(attributes: object) -> dict[str, Any]:
     """Attributes as OTLP can carry them: str/bool/int64/float or homogeneous lists; others dropped."""
-    if not isinstance(attributes, Mapping):
+    if type(attributes) is dict:
+        if not attributes:
+            return {}
+        if _already_clean(attributes):
+            # The common case (the host wrote plain scalars): a plain copy, which the SDK's encoder
+            # reads faster than any wrapper.
+            return attributes.copy()
+    elif not isinstance(attributes, Mapping):
         return {}
-    # The common case, already clean (the host wrote plain scalars): one pass, no copies of values.
-    if all(
-        type(v) in _SIMPLE or (type(v) is int and _INT64[0] <= v <= _INT64[1])
-        for v in attributes.values()
-    ) and all(type(k) is str and k for k in attributes):
-        return dict(attributes)
     out: dict[str, Any] = {}
     for key, value in attributes.items():
         if isinstance(key, str) and key:
@@ -180,67 +192,74 @@ def clean_attributes(attributes: object) -> dict[str, Any]:
 
 
 def _id(value: object, digits: int) -> int:
-    if not isinstance(value, str) or len(value) != digits:
-        raise InvalidRecord(f"an id must be {digits} hex digits, not {value!r}")
-    try:
-        number = int(value, 16)
-    except ValueError:
-        raise InvalidRecord(f"an id must be hex, not {value!r}") from None
-    if number == 0:
-        raise InvalidRecord("an id of all zeros is invalid")
-    return number
+    if type(value) is str and len(value) == digits:
+        try:
+            number = int(value, 16)
+        except ValueError:
+            raise InvalidRecord(f"an id must be hex, not {value!r}") from None
+        if number > 0:
+            return number
+        raise InvalidRecord(f"an id must be a positive hex number, not {value!r}")
+    raise InvalidRecord(f"an id must be {digits} hex digits, not {value!r}")
 
 
 def _ns(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidRecord(f"a time must be a non-negative integer of ns, not {value!r}")
-    return value
+    # Exact type: JSON makes ints, and a bool is not a time.
+    if type(value) is int and value >= 0:
+        return value
+    raise InvalidRecord(f"a time must be a non-negative integer of ns, not {value!r}")
+
+
+def _events(events: object, start: int) -> tuple[Event, ...]:
+    if not isinstance(events, (list, tuple)):
+        return ()
+    return tuple(
+        Event(event["name"], clean_attributes(event.get("attributes")), timestamp=_ns(event.get("time_ns", start)))
+        for event in events
+        if isinstance(event, Mapping) and isinstance(event.get("name"), str)
+    )
 
 
 def span_from_record(
     record: Mapping[str, Any], resource: Resource, scope: InstrumentationScope = SCOPE
 ) -> ReadableSpan:
-    """A `ReadableSpan` with the record's own trace, span and parent ids, name, kind, times and status."""
-    trace_id = _id(record.get("trace_id"), 32)
-    context = SpanContext(trace_id, _id(record.get("span_id"), 16), is_remote=False, trace_flags=_SAMPLED)
-    parent_id = record.get("parent_span_id")
-    parent = (
-        SpanContext(trace_id, _id(parent_id, 16), is_remote=False, trace_flags=_SAMPLED)
-        if parent_id is not None
-        else None
-    )
-    name = record.get("name")
+    """A `ReadableSpan` with the record's own trace, span and parent ids, name, kind, times and status.
+
+    Built for the SDK's encoder as much as for correctness: a plain attribute dict, shared status,
+    scope and resource objects, and empty tuples for no events and no links, so that encoding does
+    no per-span work that the data does not need.
+    """
+    get = record.get
+    trace_id = _id(get("trace_id"), 32)
+    context = SpanContext(trace_id, _id(get("span_id"), 16), False, _SAMPLED)
+    parent_id = get("parent_span_id")
+    parent = SpanContext(trace_id, _id(parent_id, 16), False, _SAMPLED) if parent_id is not None else None
+    name = get("name")
     if not isinstance(name, str):
         raise InvalidRecord(f"a span name must be a string, not {name!r}")
-    start = _ns(record.get("start_ns"))
-    end = _ns(record.get("end_ns", start))
-    status_word = record.get("status") or "unset"
-    message = record.get("status_message")
-    if status_word == "error":
+    start = _ns(get("start_ns"))
+    end = _ns(get("end_ns", start))
+    status_word = get("status")
+    if status_word == "ok":
+        status = _OK
+    elif status_word == "error":
+        message = get("status_message")
         status = Status(StatusCode.ERROR, message if isinstance(message, str) else None)
     else:
-        status = _OK if status_word == "ok" else _UNSET
-    events: list[Event] = []
-    for event in record.get("events") or ():
-        if isinstance(event, Mapping) and isinstance(event.get("name"), str):
-            events.append(
-                Event(
-                    event["name"],
-                    clean_attributes(event.get("attributes")),
-                    timestamp=_ns(event.get("time_ns", start)),
-                )
-            )
+        status = _UNSET
+    events = get("events")
+    kind = get("kind")
     return ReadableSpan(
         name=name,
         context=context,
         parent=parent,
         resource=resource,
-        attributes=clean_attributes(record.get("attributes")),
-        events=events,
-        kind=_KINDS.get(str(record.get("kind")), SpanKind.INTERNAL),
+        attributes=clean_attributes(get("attributes")),
+        events=_events(events, start) if events else (),
+        kind=_KINDS.get(kind, SpanKind.INTERNAL) if type(kind) is str else SpanKind.INTERNAL,
         status=status,
         start_time=start,
-        end_time=max(start, end),
+        end_time=end if end > start else start,
         instrumentation_scope=scope,
     )
 
@@ -301,8 +320,10 @@ def measurement_parts(record: Mapping[str, Any]) -> tuple[str, float, dict[str, 
     value = record.get("value")
     if not isinstance(name, str) or not name:
         raise InvalidRecord(f"a metric name must be a string, not {name!r}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidRecord(f"a metric value must be a finite number, not {value!r}")
+    if not (_INT64[0] <= value <= _INT64[1] if isinstance(value, int) else math.isfinite(value)):
+        raise InvalidRecord(f"a metric value must be a finite number within int64, not {value!r}")
     return name, value, clean_attributes(record.get("attributes")), _ns(record.get("time_ns"))
 
 
@@ -318,19 +339,46 @@ def metrics_from_records(
     and the dictionary's buckets; each point spans its first to its last measurement.
     """
     series: dict[str, dict[tuple[Any, ...], _Series]] = {}
+    isfinite = math.isfinite
     for record in records:
+        # The common record, exactly as the JSON parser makes it, is checked inline; anything
+        # else goes through `measurement_parts`, which accepts a superset and says what is wrong.
+        get = record.get
+        name: Any = get("name")
+        value: Any = get("value")
+        time_ns: Any = get("time_ns")
+        attrs: Any = get("attributes")
+        kind = type(value)
+        if not (
+            type(name) is str
+            and name
+            and ((kind is float and isfinite(value)) or (kind is int and _INT64[0] <= value <= _INT64[1]))
+            and type(time_ns) is int
+            and time_ns >= 0
+            and type(attrs) is dict
+            and _already_clean(attrs)
+        ):
+            try:
+                name, value, attrs, time_ns = measurement_parts(record)
+            except InvalidRecord as error:
+                _log.debug("optel: skipping a metric record: %s", error)
+                continue
+        by_attrs = series.get(name)
+        if by_attrs is None:
+            by_attrs = series[name] = {}
         try:
-            name, value, attrs, time_ns = measurement_parts(record)
-        except InvalidRecord as error:
-            _log.debug("optel: skipping a metric record: %s", error)
-            continue
-        key = tuple(sorted((k, _key(v)) for k, v in attrs.items()))
-        by_attrs = series.setdefault(name, {})
-        one = by_attrs.get(key)
+            # Keys are distinct strings, so sorting never compares values; scalars hash as they are.
+            key: tuple[Any, ...] = tuple(sorted(attrs.items()))
+            one = by_attrs.get(key)
+        except TypeError:  # a list value: hashed as a tuple
+            key = tuple(sorted((k, _key(v)) for k, v in attrs.items()))
+            one = by_attrs.get(key)
         if one is None:
-            one = by_attrs[key] = _Series(attrs, time_ns)
-        one.start = min(one.start, time_ns)
-        one.end = max(one.end, time_ns)
+            one = by_attrs[key] = _Series(dict(attrs), time_ns)
+        elif time_ns < one.start:
+            one.start = time_ns
+        elif time_ns > one.end:
+            one.end = time_ns
         one.values.append(value)
 
     metrics = [_metric(name, list(by_attrs.values())) for name, by_attrs in series.items()]

@@ -12,6 +12,8 @@ from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
 _DROP = SamplingResult(Decision.DROP)
+_SAMPLE = SamplingResult(Decision.RECORD_AND_SAMPLE)
+_RECORD_AND_SAMPLE = Decision.RECORD_AND_SAMPLE
 
 
 class ConsentLike(Protocol):
@@ -51,13 +53,18 @@ class ConsentSampler(Sampler):
         links: Sequence[Link] | None = None,
         trace_state: TraceState | None = None,
     ) -> SamplingResult:
+        # Called once per span: no allocation when there is nothing to carry over. The attributes
+        # go back in the result, as the SDK's own samplers do, so that the sampler also works in a
+        # TracerProvider, where the result's attributes become the span's.
         if not self._on:
             return _DROP
-        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, trace_state)
+        if not attributes and trace_state is None:
+            return _SAMPLE
+        return SamplingResult(_RECORD_AND_SAMPLE, attributes, trace_state)
 
     def metrics_allowed(self) -> bool:
         """The same decision for a file's metric measurements (they have no span to sample)."""
-        return self.should_sample(None, 0, "optel.metrics").decision is Decision.RECORD_AND_SAMPLE
+        return self.should_sample(None, 0, "optel.metrics").decision is _RECORD_AND_SAMPLE
 
     def get_description(self) -> str:
         mode = getattr(self._consent, "mode", None)
