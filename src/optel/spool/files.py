@@ -23,6 +23,7 @@ from optel.spool._encode import dumps
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from typing import Any
 
 SCHEMA = "optel.spool/1"
 SUFFIX = ".jsonl"
@@ -62,7 +63,19 @@ def pid_alive(pid: int) -> bool:
         return True
     except OSError:
         return False
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    # A detached uploader's parent is init; in a container whose init never reaps (any program
+    # run as PID 1), an uploader that was killed stays a zombie, which holds no lock or claim.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read(512)
+    except OSError:
+        return False
+    state = stat.rpartition(b")")[2][1:2]
+    return state in (b"Z", b"X")
 
 
 def ensure_dir(path: str) -> None:
@@ -224,18 +237,13 @@ class Claim:
 
     def read(self) -> tuple[dict[str, object], list[dict[str, object]]]:
         """(header, records); CorruptSpoolFile when truncated or invalid, OSError when gone."""
-        import json
-
         with open(self.path, "rb") as f:
             data = f.read()
         if not data.endswith(b"\n"):
             raise CorruptSpoolFile(f"{self.name}: truncated (no final newline)")
-        values: list[object] = []
-        for number, line in enumerate(data[:-1].split(b"\n"), 1):
-            try:
-                values.append(json.loads(line))
-            except ValueError as exc:
-                raise CorruptSpoolFile(f"{self.name}: line {number} is not JSON ({exc})") from None
+        values = _parse_lines(data)
+        if values is None:
+            values = self._parse_lines_one_by_one(data)
         header, body = values[0], values[1:-1]
         if not isinstance(header, dict) or header.get("schema") != SCHEMA:
             raise CorruptSpoolFile(f"{self.name}: not a {SCHEMA} file")
@@ -251,6 +259,50 @@ class Claim:
             records.append(record)
         self.records = len(records)
         return header, records
+
+    def _parse_lines_one_by_one(self, data: bytes) -> list[object]:
+        import json
+
+        values: list[object] = []
+        for number, line in enumerate(data[:-1].split(b"\n"), 1):
+            try:
+                values.append(json.loads(line))
+            except ValueError as exc:
+                raise CorruptSpoolFile(f"{self.name}: line {number} is not JSON ({exc})") from None
+        return values
+
+
+def _parse_lines(data: bytes) -> list[object] | None:
+    """Every line of `data` parsed as one JSON value, or None when any line is not exactly one.
+
+    One scanner call per line instead of `json.loads` per line (a third of the uploader's reading
+    time): no per-line decoding, encoding detection or whitespace skipping. It accepts a line only
+    when the value starts at its first character and ends at its newline, so whatever it accepts
+    `json.loads` reads the same way; anything else (whitespace around a value, a value spanning
+    lines, a BOM, bad JSON) returns None and the caller parses line by line, for the exact error.
+    """
+    import json
+
+    # The decoder's scanner (the C one): what json.loads calls after decoding and skipping whitespace.
+    decoder: Any = json.JSONDecoder()
+    try:
+        text = data.decode("utf-8", "surrogatepass")
+        scan = decoder.scan_once
+        find = text.find
+        values: list[object] = []
+        append = values.append
+        pos = 0
+        size = len(text)
+        while pos < size:
+            newline = find("\n", pos)
+            value, end = scan(text, pos)
+            if end != newline:
+                return None
+            append(value)
+            pos = newline + 1
+    except Exception:  # StopIteration, JSONDecodeError, UnicodeDecodeError, RecursionError: the slow path says
+        return None
+    return values
 
 
 class Spool:

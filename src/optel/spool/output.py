@@ -43,10 +43,27 @@ def deliver(
         if send and not debug:
             if records:
                 write(app, header, records)
-            start_uploader(app)
+            if not _background_uploading(app):
+                start_uploader(app)
     except BaseException as exc:
         # Also KeyboardInterrupt and SystemExit: this runs at exit, where a traceback is noise.
         log_failure("delivering telemetry", exc)
+
+
+def _background_uploading(app: str) -> bool:
+    """Whether this process's own uploader thread (a `flush_interval` host) ships the spool.
+
+    Then the periodic flushes must not also spawn a process each: the thread takes them, and the
+    last flush, after shutdown stopped the thread, goes to the detached uploader as usual.
+    """
+    # Read from sys.modules: a host without a background uploader never imported it, and must not now.
+    background = sys.modules.get("optel.upload.background")
+    if background is None:
+        return False
+    try:
+        return bool(background.running(app))
+    except Exception:
+        return False
 
 
 def public_header(header: Mapping[str, object]) -> dict[str, object]:

@@ -4,7 +4,9 @@ A host started with ``optel.init(..., flush_interval=S)`` flushes its records to
 seconds; this thread uploads them on the same rhythm, so a server-like process does not wait for
 its exit to send anything. Importing this module costs nothing (``_thread`` and ``time`` only): the
 SDK is imported by the thread, off the host's hot path. At shutdown the host hands over to the
-detached uploader as usual.
+detached uploader as usual, after waiting (briefly) for an upload in flight: a thread killed
+between the collector's answer and the file's deletion would leave a claim that a later uploader
+sends again, and a thread still holding the uploader lock would keep the detached one from starting.
 """
 
 from __future__ import annotations
@@ -13,8 +15,15 @@ import _thread
 
 DEFAULT_INTERVAL = 60.0
 MIN_INTERVAL = 0.05
+# How long shutdown waits for an upload in flight; a healthy collector answers in milliseconds,
+# and a hanging one is not worth more of the host's exit than this.
+STOP_WAIT = 1.0
+# Polls of MIN_INTERVAL for the host's init() to register its settings (1 s in all).
+_REGISTER_POLLS = 20
 
 _stops: dict[str, _thread.LockType] = {}
+# Released by each app's thread when its loop is over (after the upload in flight, if any).
+_done: dict[str, _thread.LockType] = {}
 _guard = _thread.allocate_lock()
 
 
@@ -22,30 +31,57 @@ def start_background_uploader(app: str, interval: float | None = None) -> bool:
     """Start the daemon thread that uploads `app`'s spool every `interval` seconds (default: the
     host's `flush_interval`, else 60 s). Returns False when one runs already. Never raises."""
     try:
-        if interval is None:
-            interval = _host_interval(app)
-        interval = max(float(interval), MIN_INTERVAL)
+        # The thread imports the SDK, which imports `threading`. Imported first by a thread of
+        # `_thread`, `threading` takes that thread for the main one, and the interpreter's exit then
+        # waits for it before running atexit, where shutdown would stop it: the host never exits.
+        import threading  # noqa: F401
+
+        if interval is not None:
+            interval = max(float(interval), MIN_INTERVAL)
         with _guard:
             if app in _stops:
                 return False
             stop = _thread.allocate_lock()
             stop.acquire()
+            done = _thread.allocate_lock()
+            done.acquire()
             _stops[app] = stop
-        _thread.start_new_thread(_loop, (app, interval, stop))
+            _done[app] = done
+        try:
+            _thread.start_new_thread(_loop, (app, interval, stop, done))
+        except BaseException:
+            with _guard:
+                _stops.pop(app, None)
+                _done.pop(app, None)
+            raise
         return True
     except Exception:
         return False
 
 
-def stop_background_uploader(app: str) -> None:
-    """Stop `app`'s thread after its current upload (shutdown hands over to the detached uploader)."""
+def stop_background_uploader(app: str, wait: float = STOP_WAIT) -> bool:
+    """Stop `app`'s thread, waiting up to `wait` seconds for its upload in flight to end.
+
+    Shutdown calls this before its last flush, which then goes to the detached uploader. Returns
+    whether the thread is over (True too when none ran). Never raises.
+    """
     with _guard:
         stop = _stops.pop(app, None)
-    if stop is not None:
-        try:
-            stop.release()
-        except RuntimeError:
-            pass
+        done = _done.pop(app, None)
+    if stop is None:
+        return True
+    try:
+        stop.release()
+    except RuntimeError:
+        pass
+    if done is None:
+        return True
+    try:
+        if done.acquire(timeout=max(wait, 0.0)):
+            return True
+    except (RuntimeError, ValueError, OverflowError):
+        pass
+    return False
 
 
 def running(app: str) -> bool:
@@ -64,6 +100,13 @@ def _host_interval(app: str) -> float:
     return DEFAULT_INTERVAL
 
 
+def _host_registered(app: str) -> bool:
+    from optel import _runtime
+
+    telemetry = _runtime.current()
+    return telemetry is not None and telemetry.app == app
+
+
 def _host_closed(app: str) -> bool:
     try:
         from optel import _runtime
@@ -74,8 +117,17 @@ def _host_closed(app: str) -> bool:
     return telemetry is not None and telemetry.app == app and bool(getattr(telemetry, "_closed", False))
 
 
-def _loop(app: str, interval: float, stop: _thread.LockType) -> None:
+def _loop(app: str, interval: float | None, stop: _thread.LockType, done: _thread.LockType) -> None:
     try:
+        if interval is None:
+            # optel.init() starts this thread before it has registered its Telemetry, whose
+            # flush_interval is the default: give init() a moment to finish.
+            for _ in range(_REGISTER_POLLS):
+                if _host_registered(app):
+                    break
+                if stop.acquire(timeout=MIN_INTERVAL):
+                    return
+            interval = max(_host_interval(app), MIN_INTERVAL)
         while not stop.acquire(timeout=interval):
             if _host_closed(app):
                 break
@@ -90,3 +142,5 @@ def _loop(app: str, interval: float, stop: _thread.LockType) -> None:
         with _guard:
             if _stops.get(app) is stop:
                 del _stops[app]
+                _done.pop(app, None)
+        done.release()

@@ -1,0 +1,142 @@
+"""Long-running hosts (issue 5 item 5): `flush_interval=` ships records while the host runs, and the rest at exit.
+
+A real host process records a command every few milliseconds until the test tells it to stop; the
+receiver must get data while the host still runs, and once the host has exited (handing its last
+flush to the detached uploader) every command must have arrived exactly once.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from optel.spool import Spool
+from optel.spool.launch import read_lock
+from otlp_receiver import OTLPReceiver
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name != "posix", reason="POSIX processes")]
+
+APP = "long-runner"
+
+# `host.py STOPFILE`: records `tick N` commands until STOPFILE exists, then says how many it recorded
+# and whether the SDK was loaded in this process (by the background uploader thread, never by the
+# main thread's recording).
+HOST = r'''
+import os
+import sys
+import time
+
+import optel
+
+optel.init("long-runner", version="1.0", flush_interval=0.3)
+loaded_at_init = "opentelemetry.sdk" in sys.modules
+ticks = 0
+deadline = time.monotonic() + 30
+while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:
+    @optel.command(f"tick {ticks}")
+    def tick():
+        return None
+
+    tick()
+    ticks += 1
+    time.sleep(0.01)
+print(f"ticks {ticks}", flush=True)
+print(f"sdk at init: {loaded_at_init}; sdk at exit: {'opentelemetry.sdk' in sys.modules}", flush=True)
+'''
+
+
+def process_running(pid: int) -> bool:
+    """Alive and not a zombie (the init of a container may never reap the detached uploaders)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.fixture
+def host_script(tmp_path: Path, isolated_home: Path) -> Iterator[Path]:
+    config = isolated_home / ".config" / APP
+    config.mkdir(parents=True)
+    (config / "telemetry.toml").write_text(
+        'mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-0000000010a9"\n'
+        'decided_at = "2026-11-23T18:00:00Z"\nconsent_version = 1\n'
+    )
+    script = tmp_path / "host.py"
+    script.write_text(HOST)
+    yield script
+    info = read_lock(Spool(APP).path)
+    if info is not None and info.pid > 0 and process_running(info.pid):
+        with open(f"/proc/{info.pid}/cmdline", "rb") as f:
+            if b"optel" in f.read():
+                os.kill(info.pid, signal.SIGKILL)
+
+
+def settle(spool: Spool, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = read_lock(spool.path)
+        if info is None or not process_running(info.pid):
+            return
+        time.sleep(0.02)
+    pytest.fail("the detached uploader did not finish")
+
+
+def test_a_long_running_host_ships_while_it_runs_and_everything_arrives_exactly_once(
+    host_script: Path, tmp_path: Path
+) -> None:
+    stop = tmp_path / "stop"
+    spool = Spool(APP)
+    with OTLPReceiver() as receiver:
+        env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+        host = subprocess.Popen(
+            [sys.executable, str(host_script), str(stop)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
+        try:
+            # Several flush intervals' worth of data must arrive before the host is told to stop.
+            got_while_running = receiver.wait_for(
+                lambda r: len({s["name"] for s in r.spans() if s["name"].startswith("tick ")}) >= 20
+                and host.poll() is None,
+                timeout=20,
+            )
+            running_still = host.poll() is None
+        finally:
+            stop.touch()
+            try:
+                out, err = host.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                host.kill()
+                host.communicate()
+                pytest.fail("the host did not exit once told to stop")
+        assert got_while_running and running_still, "nothing arrived while the host ran"
+        assert host.returncode == 0 and err == b"", err
+        first, second = out.decode().splitlines()
+        ticks = int(first.split()[1])
+        # The background uploader loaded the SDK in this process, and not while init() ran.
+        assert second == "sdk at init: False; sdk at exit: True"
+
+        settle(spool)
+        # What the detached uploader left (it may have found the lock taken) goes now.
+        for _ in range(5):
+            if not [n for n in os.listdir(spool.path) if ".jsonl" in n]:
+                break
+            subprocess.run(
+                [sys.executable, "-m", "optel", "upload", "--app", APP], env=env, capture_output=True, timeout=60
+            )
+            settle(spool)
+        spans = receiver.spans()
+    counts = collections.Counter(s["name"] for s in spans)
+    expected = [f"tick {i}" for i in range(ticks)]
+    assert {name: counts[name] for name in expected} == dict.fromkeys(expected, 1)
+    assert counts["cli.session"] == 1
+    ids = [s["span_id"] for s in spans]
+    assert len(ids) == len(set(ids)), "a span arrived twice"
+    assert not [n for n in os.listdir(spool.path) if ".jsonl" in n]
