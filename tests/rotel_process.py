@@ -44,8 +44,10 @@ def running_rotel(
     batch_timeout: str = "50ms",
     startup_timeout: float = 15.0,
     log_dir: Optional[Path] = None,
+    grpc: bool = False,
 ) -> Iterator[str]:
-    """Starts rotel with a setup equivalent to collector/local.yaml and yields its OTLP/HTTP URL.
+    """Starts rotel with a setup equivalent to collector/local.yaml and yields its OTLP/HTTP URL
+    (with ``grpc=True``, the ``http://127.0.0.1:PORT`` of its OTLP/gRPC receiver instead).
 
     rotel listens for OTLP (HTTP and gRPC) on free loopback ports only and forwards everything
     it receives, as OTLP/HTTP protobuf, to ``forward_to_url`` (a base URL: rotel appends
@@ -79,12 +81,13 @@ def running_rotel(
             )
         try:
             deadline = time.monotonic() + startup_timeout
-            while not _accepts_connections(http_port):
+            # Both receivers: a test may send to either, and rotel opens them one after the other.
+            while not (_accepts_connections(http_port) and _accepts_connections(grpc_port)):
                 if process.poll() is not None or time.monotonic() > deadline:
                     tail = log_path.read_text(errors="replace")[-2000:]
                     raise RuntimeError(f"rotel did not start (exit {process.poll()}):\n{tail}")
                 time.sleep(0.05)
-            yield f"http://127.0.0.1:{http_port}"
+            yield f"http://127.0.0.1:{grpc_port if grpc else http_port}"
         finally:
             process.terminate()
             try:

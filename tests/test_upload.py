@@ -349,27 +349,6 @@ def test_corrupt_and_truncated_files_are_quarantined_and_the_rest_sent(receiver:
     assert os.path.basename(good) not in os.listdir(Spool(APP).path)
 
 
-def test_grpc_without_the_extra_keeps_the_file_and_says_why(
-    receiver: OTLPReceiver, caplog: pytest.LogCaptureFixture
-) -> None:
-    try:
-        import opentelemetry.exporter.otlp.proto.grpc  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("the grpc extra is installed")
-    spool_file(receiver.url, spans(1))
-    with caplog.at_level("ERROR", logger="optel"):
-        summary = upload(APP, environ={"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
-    assert summary.files_kept == 1
-    assert "optel[grpc]" in (summary.error or "")
-    assert "optel[grpc]" in caplog.text
-    assert receiver.connections == 0
-
-
-# processes -------------------------------------------------------------------------------------------
-
-
 def _optel(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "optel", *args],

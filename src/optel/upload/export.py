@@ -9,6 +9,10 @@ request at the time left, and ends the SDK's retry loop at once: it raises an ex
 a connection error for any answer that is not a success (the SDK treats that as final) and lets a
 connection error through only once (the SDK's immediate reconnect for a stale pooled connection).
 The bytes on the wire are still made and sent by the SDK's `OTLPSpanExporter`/`OTLPMetricExporter`.
+
+The gRPC exporters (the `optel[grpc]` extra) retry the same way, and have no session to hand over:
+their stub is swapped for a `_GrpcCall` that makes the one call with the run's metadata and the
+time left, keeps its status code and `RetryInfo`, and ends the retry loop with the same `_Stop`.
 """
 
 from __future__ import annotations
@@ -33,6 +37,22 @@ DEFAULT_BASE_URL = "http://localhost:4318"
 _PATHS = {"traces": "v1/traces", "metrics": "v1/metrics"}
 _GRPC_DEFAULT = "http://localhost:4317"
 _GRPC_MODULES = {"traces": "trace_exporter", "metrics": "metric_exporter"}
+# gRPC codes that keep the file: the retryable ones of the OTLP specification, plus INTERNAL and
+# UNKNOWN (a collector that failed is not the data's fault, as with HTTP 5xx). Every other code
+# (INVALID_ARGUMENT, UNAUTHENTICATED, UNIMPLEMENTED, ...) is the collector refusing the data: drop.
+GRPC_KEEP = frozenset(
+    {
+        "CANCELLED",
+        "DEADLINE_EXCEEDED",
+        "RESOURCE_EXHAUSTED",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "INTERNAL",
+        "UNKNOWN",
+    }
+)
 
 SENT = "sent"
 RETRY = "retry"  # keep the file, back off, stop this run
@@ -42,12 +62,16 @@ UNAVAILABLE = "unavailable"  # the configured exporter cannot be used here (no g
 
 
 class Outcome:
-    """What one export came to: `kind` is one of SENT, RETRY, REJECTED, INVALID, UNAVAILABLE."""
+    """What one export came to: `kind` is one of SENT, RETRY, REJECTED, INVALID, UNAVAILABLE.
+
+    `status` is the HTTP status code, or for gRPC the status code's name in lower case
+    (`invalid_argument`), so that a dropped file is counted as `rejected_<status>` either way.
+    """
 
     __slots__ = ("detail", "kind", "retry_after", "status")
 
     def __init__(
-        self, kind: str, status: int | None = None, retry_after: float | None = None, detail: str = ""
+        self, kind: str, status: int | str | None = None, retry_after: float | None = None, detail: str = ""
     ) -> None:
         self.kind = kind
         self.status = status
@@ -73,6 +97,20 @@ def classify(status: int | None, error: BaseException | None, retry_after: float
     if error is not None:
         return Outcome(RETRY, None, None, f"{type(error).__name__}: {error}")
     return Outcome(INVALID, None, None, "the exporter refused the batch before sending it")
+
+
+def classify_grpc(code: str | None, details: str, retry_after: float | None) -> Outcome:
+    """The outcome of a failed gRPC export from its status code's name (`UNAVAILABLE`, ...).
+
+    The codes of `GRPC_KEEP` keep the file, with the delay of the collector's `RetryInfo` when it
+    sent one; the others drop it. No code at all (the call failed before it was made) keeps it.
+    """
+    if code is None:
+        return Outcome(RETRY, None, None, details or "the gRPC call failed")
+    detail = f"gRPC {code}: {details}" if details else f"gRPC {code}"
+    if code in GRPC_KEEP:
+        return Outcome(RETRY, code.lower(), retry_after, detail)
+    return Outcome(REJECTED, code.lower(), None, detail)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -161,6 +199,15 @@ def compression(environ: Mapping[str, str], signal: str) -> str:
     return value if value in ("gzip", "deflate", "none") else "none"
 
 
+def grpc_insecure(environ: Mapping[str, str], signal: str, url: str) -> bool:
+    """Whether a gRPC endpoint is plain text: `http://` yes, `https://` no, and without a scheme
+    OTEL_EXPORTER_OTLP_*INSECURE decides (default: TLS), as the OTLP exporter specification says."""
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme in ("http", "https"):
+        return scheme == "http"
+    return (_env(environ, signal, "INSECURE") or "false").lower() == "true"
+
+
 # quiet SDK logs --------------------------------------------------------------------------------------
 
 _quiet = threading.local()
@@ -195,7 +242,7 @@ def _install_filter() -> None:
         loggers = logging.Logger.manager.loggerDict
         if len(loggers) == _scanned[0]:
             return
-        names = [n for n in list(loggers) if n.startswith("opentelemetry")]
+        names = [n for n in list(loggers) if n.startswith(("opentelemetry", "grpc"))]
         for name in names:
             if name not in _filtered:
                 logging.getLogger(name).addFilter(_FILTER)
@@ -216,10 +263,11 @@ def quiet_sdk() -> Iterator[None]:
 
 
 def silence_sdk_loggers() -> None:
-    """Detached mode: nothing of the `opentelemetry` loggers goes anywhere."""
-    logger = logging.getLogger("opentelemetry")
-    logger.addHandler(logging.NullHandler())
-    logger.propagate = False
+    """Detached mode: nothing of the `opentelemetry` and `grpc` loggers goes anywhere."""
+    for name in ("opentelemetry", "grpc"):
+        logger = logging.getLogger(name)
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
 
 
 # the session that watches --------------------------------------------------------------------------
@@ -288,12 +336,117 @@ class ObservingSession(requests.Session):
 # exporters -------------------------------------------------------------------------------------------
 
 
-class _Target:
-    __slots__ = ("exporter", "session")
+class _GrpcCall:
+    """Stands in for a gRPC exporter's stub: the one call of an export, with the run's metadata and
+    at most the time left, and what it came to (the status code's name, details, `RetryInfo` delay)."""
 
-    def __init__(self, exporter: Any, session: ObservingSession | None) -> None:
+    def __init__(self, stub: Any, metadata: tuple[tuple[str, str], ...], rpc_error: type[BaseException]) -> None:
+        self._stub = stub
+        self._metadata = metadata
+        self._rpc_error = rpc_error
+        self.begin(DEFAULT_TIMEOUT)
+
+    def begin(self, budget: float) -> None:
+        self.budget = budget
+        self.code: str | None = None
+        self.details = ""
+        self.retry_after: float | None = None
+        self.error: BaseException | None = None
+
+    def Export(self, request: Any, *args: Any, **kwargs: Any) -> Any:  # the stub's method name
+        asked = kwargs.get("timeout")
+        kwargs["timeout"] = min(asked, self.budget) if isinstance(asked, (int, float)) and asked > 0 else self.budget
+        # The SDK falls back to os.environ's headers when given none; the run's environment decides.
+        kwargs["metadata"] = self._metadata
+        try:
+            return self._stub.Export(request, *args, **kwargs)
+        except self._rpc_error as error:
+            code = getattr(error, "code", None)
+            name = getattr(code() if callable(code) else None, "name", None)
+            self.code = name if isinstance(name, str) else "UNKNOWN"
+            details = getattr(error, "details", None)
+            text = details() if callable(details) else None
+            self.details = text if isinstance(text, str) else ""
+            self.retry_after = _retry_delay(error)
+            raise _Stop(f"gRPC {self.code}") from error
+        except Exception as error:
+            self.error = error
+            raise _Stop(str(error)) from error
+
+    def seen(self) -> Outcome | None:
+        if self.code is not None:
+            return classify_grpc(self.code, self.details, self.retry_after)
+        if self.error is not None:
+            return Outcome(RETRY, None, None, f"{type(self.error).__name__}: {self.error}")
+        return None
+
+
+def _retry_delay(error: BaseException) -> float | None:
+    """The delay of a `google.rpc.RetryInfo` in the trailing metadata of a failed call, or None."""
+    try:
+        trailing = error.trailing_metadata()  # type: ignore[attr-defined]
+        raw = dict(trailing or ()).get("google.rpc.retryinfo-bin")
+        if not isinstance(raw, bytes):
+            return None
+        import importlib
+
+        # googleapis-common-protos comes with the grpc extra; by name, as grpc itself.
+        info = importlib.import_module("google.rpc.error_details_pb2").RetryInfo()
+        info.ParseFromString(raw)
+        delay = info.retry_delay.seconds + info.retry_delay.nanos / 1e9
+    except Exception:
+        return None
+    return max(float(delay), 0.0)
+
+
+class _Target:
+    __slots__ = ("call", "exporter", "session")
+
+    def __init__(self, exporter: Any, session: ObservingSession | None, call: _GrpcCall | None = None) -> None:
         self.exporter = exporter
         self.session = session
+        self.call = call
+
+    def begin(self, budget: float) -> None:
+        if self.session is not None:
+            self.session.begin(budget)
+        if self.call is not None:
+            self.call.begin(budget)
+
+    def seen(self) -> Outcome | None:
+        """What the watched request or call came to, when it got that far."""
+        session = self.session
+        if session is not None and (session.status is not None or session.error is not None):
+            return classify(session.status, session.error, session.retry_after)
+        if self.call is not None:
+            return self.call.seen()
+        return None
+
+    def failed(self) -> Outcome:
+        """The outcome of an export the SDK called a FAILURE."""
+        seen = self.seen()
+        if seen is not None:
+            return seen
+        if self.session is not None:
+            return classify(None, None, None)
+        # A gRPC exporter that failed without a call (shut down, or an SDK whose stub is not
+        # watched): keep the file and let the backoff decide.
+        return Outcome(RETRY, None, None, "gRPC export failed")
+
+    def close(self) -> None:
+        try:
+            self.exporter.shutdown()
+        except Exception:
+            pass
+        if self.call is not None:
+            # The SDK's shutdown closes its channel; an older one may not, and an open channel
+            # keeps a connection and grpc's threads alive.
+            channel = getattr(self.exporter, "_channel", None)
+            try:
+                if channel is not None:
+                    channel.close()
+            except Exception:
+                pass
 
 
 class Exporters:
@@ -328,10 +481,10 @@ class Exporters:
         timeout = timeout_seconds(self._environ, signal)
         comp = compression(self._environ, signal)
         if proto == "grpc":
-            built = _grpc_exporter(signal, url, hdrs, timeout, comp)
+            built = _grpc_exporter(signal, url, hdrs, timeout, comp, grpc_insecure(self._environ, signal, url))
             if isinstance(built, Outcome):
                 return built
-            target = _Target(built, None)
+            target = built
         else:
             from opentelemetry.exporter.otlp.proto.http import Compression
             from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -363,40 +516,36 @@ class Exporters:
             if isinstance(target, Outcome):
                 return target
             _install_filter()  # again: building the exporter imported modules with their own loggers
-            session = target.session
             budget = max(budget, MIN_TIMEOUT)
-            if session is not None:
-                session.begin(min(budget, timeout_seconds(self._environ, signal)))
+            target.begin(min(budget, timeout_seconds(self._environ, signal)))
             try:
                 if signal == "traces":
                     ok = target.exporter.export(payload) is SpanExportResult.SUCCESS
                 else:
                     ok = target.exporter.export(payload, timeout_millis=budget * 1000) is MetricExportResult.SUCCESS
             except Exception as error:
-                # Older SDKs let the session's exception through instead of returning FAILURE;
-                # what the session saw still says what happened. Anything else keeps the file.
+                # The watcher's `_Stop` (gRPC, and HTTP on older SDKs) comes through here; what it
+                # saw still says what happened. Anything else keeps the file.
                 _log.debug("optel: exporter raised", exc_info=True)
-                if session is not None and (session.status is not None or session.error is not None):
-                    return classify(session.status, session.error, session.retry_after)
+                seen = target.seen()
+                if seen is not None:
+                    return seen
                 return Outcome(RETRY, None, None, f"{type(error).__name__}: {error}")
         if ok:
-            return Outcome(SENT, session.status if session is not None else None)
-        if session is None:
-            # gRPC exporters only say FAILURE; keep the file and let the backoff decide.
-            return Outcome(RETRY, None, None, "gRPC export failed")
-        return classify(session.status, session.error, session.retry_after)
+            return Outcome(SENT, target.session.status if target.session is not None else None)
+        return target.failed()
 
     def close(self) -> None:
+        """Shut every exporter down, closing its connections (gRPC channels included)."""
         with quiet_sdk():
             for target in self._targets.values():
-                try:
-                    target.exporter.shutdown()
-                except Exception:
-                    pass
+                target.close()
         self._targets.clear()
 
 
-def _grpc_exporter(signal: str, url: str, hdrs: dict[str, str], timeout: float, comp: str) -> Any:
+def _grpc_exporter(
+    signal: str, url: str, hdrs: dict[str, str], timeout: float, comp: str, insecure: bool
+) -> _Target | Outcome:
     import importlib
 
     try:
@@ -409,10 +558,17 @@ def _grpc_exporter(signal: str, url: str, hdrs: dict[str, str], timeout: float, 
         _log.error("optel: %s", message)
         return Outcome(UNAVAILABLE, None, None, message)
     kind = {"gzip": grpc.Compression.Gzip, "deflate": grpc.Compression.Deflate}.get(comp, grpc.Compression.NoCompression)
-    return factory(
-        endpoint=url,
-        insecure=url.startswith("http://"),
-        headers=hdrs,
-        timeout=timeout,
-        compression=kind,
-    )
+    try:
+        exporter = factory(endpoint=url, insecure=insecure, headers=hdrs, timeout=timeout, compression=kind)
+    except Exception as error:
+        # A TLS setting the SDK cannot load, say: a configuration that can be fixed, so keep.
+        _log.debug("optel: could not build the gRPC exporter", exc_info=True)
+        return Outcome(RETRY, None, None, f"gRPC exporter for {url}: {type(error).__name__}: {error}")
+    stub = getattr(exporter, "_client", None)
+    if stub is None or not callable(getattr(stub, "Export", None)):
+        _log.debug("optel: this gRPC exporter's stub cannot be watched; it retries on its own")
+        return _Target(exporter, None)
+    call = _GrpcCall(stub, tuple(hdrs.items()), grpc.RpcError)
+    # The SDK calls `self._client.Export(...)` once per attempt: one call is all it gets.
+    exporter._client = call
+    return _Target(exporter, None, call)
