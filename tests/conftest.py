@@ -4,9 +4,15 @@ variable of the developer's or CI's environment (CI=true, DO_NOT_TRACK, OTEL_*) 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import pytest
+
+# A suite started in the background by a non-interactive shell inherits SIGINT ignored, and so would
+# every subprocess a test starts: the tests of Ctrl-C and SIGINT need Python's own handler back.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 _CLEARED_PREFIXES = ("OTEL_", "OPTEL_", "XDG_", "ROTEL_")
 _CLEARED = {

@@ -68,3 +68,11 @@ def test_replace_and_pickle_keep_the_value():
         consent.replace(colour="red")
     assert pickle.loads(pickle.dumps(consent)) == consent
     assert consent.as_dict()["source"] == "user_file"
+
+
+def test_install_id_may_be_given_fourth_as_the_spec_writes_the_fields():
+    consent = Consent("anonymous", "you chose anonymous", "user_file", "4f3c0000-0000-4000-8000-000000000000")
+    assert consent.install_id == "4f3c0000-0000-4000-8000-000000000000"
+    assert consent == Consent(
+        "anonymous", "you chose anonymous", "user_file", install_id="4f3c0000-0000-4000-8000-000000000000"
+    )

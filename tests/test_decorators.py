@@ -329,6 +329,13 @@ def test_event_inside_a_span_is_a_span_event_and_outside_a_zero_length_span():
     assert outside["attributes"] == {"plan": "free"}
 
 
+def test_an_event_attribute_called_name_is_an_attribute_not_an_error():
+    with capture(attributes={"name"}) as records:
+        optel.event("signup", name="pro plan")
+    assert only_span(records)["name"] == "signup"
+    assert only_span(records)["attributes"] == {"name": "pro plan"}
+
+
 def test_count_input_counts_user_inputs():
     with capture() as records:
         optel.count_input()

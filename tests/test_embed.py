@@ -103,6 +103,17 @@ def test_argparse_telemetry_command_runs_and_exits_while_parsing(capsys, command
     assert run_argparse(capsys, "telemetry", command) == expected
 
 
+def test_the_embedded_status_names_the_endpoint_the_app_configured(capsys):
+    parser = argparse.ArgumentParser(prog=APP)
+    parser.add_subparsers(dest="command")
+    optel.cli.add_argparse(parser, APP, endpoint="https://telemetry.example.com")
+    with pytest.raises(SystemExit) as exited:
+        parser.parse_args(["telemetry", "status"])
+    assert exited.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "endpoint: https://telemetry.example.com (set by the app)" in lines
+
+
 def test_reset_from_the_host_cli_gives_a_new_install_id(capsys):
     optel_says(capsys, "reset")
     first = _runtime_install_id()

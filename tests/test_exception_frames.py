@@ -141,6 +141,56 @@ def test_a_host_packages_exception_events_carry_its_own_frames_only_and_no_local
     assert str(tmp_path) not in text and ".py" not in text
 
 
+HOST_SCRIPT = """\
+import optel
+
+optel.init("hostscript", version="1.0")
+
+
+def helper():
+    local_token = "LOCAL-script-value-7890"
+    raise LookupError("not there")  # FAILS-HERE-helper
+
+
+@optel.command("run")
+def main():
+    helper()  # FAILS-HERE-main
+
+
+try:
+    main()
+except LookupError:
+    pass
+optel.shutdown()
+"""
+
+
+def test_a_host_script_run_by_path_records_its_frames_as_main(tmp_path: Path) -> None:
+    script = tmp_path / "hostscript.py"
+    script.write_text(HOST_SCRIPT)
+    log = tmp_path / "audit.jsonl"
+    env = dict(os.environ, HOSTSCRIPT_TELEMETRY_LOG=str(log))
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        cwd=str(tmp_path),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+    text = log.read_text()
+    records = [json.loads(line) for line in text.splitlines()]
+    (run,) = [r for r in records if r.get("t") == "span" and r["name"] == "run"]
+    (event,) = _exception_events(run)
+    main_line = _line(HOST_SCRIPT, "FAILS-HERE-main")
+    helper_line = _line(HOST_SCRIPT, "FAILS-HERE-helper")
+    assert event["exception.stacktrace"] == f"__main__:main:{main_line}\n__main__:helper:{helper_line}"
+    assert "LOCAL-" not in text and str(tmp_path) not in text and ".py" not in text
+
+
 def test_frames_outside_the_host_package_and_beyond_the_bound_are_left_out() -> None:
     def recurse(n: int) -> None:
         if n == 0:

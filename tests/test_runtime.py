@@ -258,6 +258,46 @@ def test_debug_prints_records_to_stderr_and_sends_nothing():
     assert spool_files("tool") == []
 
 
+HOST_WITH_A_FAILING_SCRUB_RULE = """
+    import logging, sys
+    import optel
+    if sys.argv[1:] == ["--log"]:
+        logging.basicConfig(stream=sys.stdout, format="host log: %(message)s")
+
+    def broken_rule(text):
+        raise RuntimeError("rule broke")
+
+    optel.init("tool", scrub=[broken_rule], log_file=sys.argv[0] + ".audit.jsonl")
+
+    @optel.command("hello")
+    def hello():
+        pass
+
+    hello()
+    """
+
+
+def test_optel_warnings_never_reach_the_terminal_of_a_host_without_logging(tmp_path):
+    script = tmp_path / "host.py"
+    script.write_text(textwrap.dedent(HOST_WITH_A_FAILING_SCRUB_RULE))
+    quiet = subprocess.run(
+        [sys.executable, str(script)], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60
+    )
+    assert quiet.returncode == 0
+    assert (quiet.stdout, quiet.stderr) == ("", "")
+    # The warning exists: a host that set up logging receives it through its own handlers.
+    logged = subprocess.run(
+        [sys.executable, str(script), "--log"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert logged.returncode == 0
+    assert "host log: optel: a scrub rule failed (rule broke)" in logged.stdout
+    assert logged.stderr == ""
+
+
 @pytest.mark.slow
 def test_atexit_flushes_without_an_explicit_shutdown_and_version_module_is_the_caller(tmp_path):
     package = tmp_path / "mytool"

@@ -47,7 +47,15 @@ _HOMES = {
 }
 
 
+_SUBMODULES = ("cli", "testing")
+
+
 def __getattr__(name: str) -> object:
+    if name in _SUBMODULES:
+        # `optel.cli.click_group(...)` after a bare `import optel`, as the guide shows.
+        import importlib
+
+        return importlib.import_module(f"optel.{name}")
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'optel' has no attribute {name!r}")
@@ -58,4 +66,4 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))

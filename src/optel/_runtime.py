@@ -40,9 +40,9 @@ _sigterm_installed = False
 
 
 def _log(message: str, *args: object) -> None:
-    import logging
+    from optel._logger import logger
 
-    logging.getLogger("optel").debug(message, *args)
+    logger().debug(message, *args)
 
 
 class Telemetry:
@@ -126,7 +126,8 @@ def init(
     ``project_dir`` (default: the working directory) is where the project file and the git
     remote of the project id are looked for.
     """
-    host_package = caller_module(sys._getframe(1).f_globals)
+    caller = sys._getframe(1).f_globals
+    host_package = caller_module(caller)
     settings = Settings.check(
         app,
         version=version,
@@ -155,7 +156,9 @@ def init(
         if _telemetry is not None:
             _log("optel.init(%r) called again; the first call's settings stay", settings.app)
             return _telemetry
-        _spans.host_package = host_package
+        # A script run as `python tool.py` has no package, but it is the host's own code all the
+        # same; its frames are named `__main__`, never by path.
+        _spans.host_package = host_package or ("__main__" if caller.get("__name__") == "__main__" else None)
         _telemetry = _start(settings)
         return _telemetry
 

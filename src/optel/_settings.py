@@ -211,9 +211,6 @@ class Settings:
             "version_module": self.version_module,
         }
 
-    def as_dict(self) -> Mapping[str, object]:
-        return {name: getattr(self, name) for name in self.__slots__}
-
 
 def caller_module(globals_: Mapping[str, object]) -> str | None:
     """The top-level package of the module whose globals these are (for the version lookup)."""

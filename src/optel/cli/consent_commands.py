@@ -64,12 +64,12 @@ def _spool(name: str, app: str) -> tuple[bool, object]:
         return False, _why(exc)
 
 
-def _endpoint(environ: Mapping[str, str]) -> str:
+def _endpoint(environ: Mapping[str, str], configured: str | None) -> str:
     for var in _ENDPOINT_VARS:
         value = environ.get(var, "").strip()
         if value:
             return f"{value} (from {var})"
-    return "set by the app"
+    return f"{configured} (set by the app)" if configured else "set by the app"
 
 
 def status(
@@ -78,12 +78,16 @@ def status(
     policy: str = "opt-in",
     consent_version: int = 1,
     sample_percent: float = 100.0,
+    endpoint: str | None = None,
     environ: Mapping[str, str] | None = None,
     project_dir: str | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
-    """Print the decision, where it came from, the files, the endpoint, the spool. Never prompts."""
+    """Print the decision, where it came from, the files, the endpoint, the spool. Never prompts.
+
+    ``endpoint`` is the app's ``init(endpoint=)``, known when a host embeds the command.
+    """
     out = _out(stdout)
     env = os.environ if environ is None else environ
     consent = preview(
@@ -123,7 +127,7 @@ def status(
         except OSError as exc:
             lines.append(f"user config: unavailable ({_why(exc)})")
     lines.append(f"project config: {consent.project_file or 'none found'}")
-    lines.append(f"endpoint: {_endpoint(env)}")
+    lines.append(f"endpoint: {_endpoint(env, endpoint)}")
     ok, info = _spool("describe", app)
     text = str(info) if ok else f"unknown ({info})"
     lines.append(text if text.startswith("spool") else f"spool: {text}")

@@ -22,6 +22,7 @@ records the opt-out).
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Optional
 
@@ -65,11 +66,14 @@ def run_command(
     from optel.cli import consent_commands as cc
 
     if command == "status":
+        project_dir = settings.get("project_dir")
         return cc.status(
             app,
             policy=settings.get("policy", "opt-in"),
             consent_version=settings.get("consent_version", 1),
             sample_percent=settings.get("sample_percent", 100.0),
+            endpoint=settings.get("endpoint"),
+            project_dir=None if project_dir is None else os.fspath(project_dir),
         )
     if command == "enable":
         return cc.enable(

@@ -161,9 +161,9 @@ def _warn_once(key: str, stderr: TextIO | None, message: str) -> None:
 
 
 def _log(message: str, *args: object) -> None:
-    import logging
+    from optel._logger import logger
 
-    logging.getLogger("optel").debug(message, *args)
+    logger().debug(message, *args)
 
 
 def _when(table: Mapping[str, object]) -> str:

@@ -16,7 +16,7 @@ DEMO_APP = "optel-demo"
 RUNS = (["build", "add a --json flag to the export command"], ["build", "rename the config file", "--answer", "n"], ["check"])
 
 # Anything in the user's environment that would steer the demo's consent or export elsewhere.
-_STEERING_PREFIXES = ("OTEL_", "OPTEL_", "OPTEL_DEMO_")
+_STEERING_PREFIXES = ("OTEL_", "OPTEL_")
 _STEERING = ("DO_NOT_TRACK", "CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "JENKINS_URL", "TF_BUILD", "CIRCLECI")
 
 

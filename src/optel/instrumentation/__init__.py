@@ -67,11 +67,9 @@ class _Active:
             try:
                 self.instrumentor.uninstrument(target_module)
             except Exception:
-                import logging
+                from optel._logger import logger
 
-                logging.getLogger("optel").warning(
-                    "optel: uninstrumenting %s failed", self.name, exc_info=True
-                )
+                logger().warning("optel: uninstrumenting %s failed", self.name, exc_info=True)
 
 
 _active: dict[str, _Active] = {}

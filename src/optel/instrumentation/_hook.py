@@ -57,11 +57,9 @@ def _run(hook: Hook, module: ModuleType) -> None:
     try:
         hook(module)
     except Exception:
-        import logging
+        from optel._logger import logger
 
-        logging.getLogger("optel").warning(
-            "optel: instrumenting %s failed", getattr(module, "__name__", "?"), exc_info=True
-        )
+        logger().warning("optel: instrumenting %s failed", getattr(module, "__name__", "?"), exc_info=True)
 
 
 def _fire(name: str, module: ModuleType) -> None:

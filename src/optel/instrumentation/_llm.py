@@ -58,9 +58,9 @@ def tokens(value: object) -> int | None:
 
 
 def _log_failure(what: str) -> None:
-    import logging
+    from optel._logger import logger
 
-    logging.getLogger("optel").debug("optel: %s failed", what, exc_info=True)
+    logger().debug("optel: %s failed", what, exc_info=True)
 
 
 def sdk_error_type(exc: BaseException, package: str) -> str | None:

@@ -19,7 +19,6 @@ command span is open, and only when recording; the originals are called unchange
 from __future__ import annotations
 
 import sys
-import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,12 +47,10 @@ class _Frame:
 class _Open:
     """The command span left open once parsing is done, until the command ends."""
 
-    __slots__ = ("excepthook", "exit", "handle", "path", "started")
+    __slots__ = ("excepthook", "exit", "handle")
 
-    def __init__(self, handle: Any, path: str) -> None:
+    def __init__(self, handle: Any) -> None:
         self.handle = handle
-        self.path = path
-        self.started = time.perf_counter()
         self.exit: Any = None
         self.excepthook: Any = None
 
@@ -97,7 +94,7 @@ def finish(code: int | None, exc: BaseException | None = None) -> None:
         sys.excepthook = getattr(current.excepthook, "__wrapped__", sys.excepthook)
     from optel.instrumentation.click import end_command
 
-    end_command(current.handle, current.path, current.started, code, exc)
+    end_command(current.handle, code, exc)
 
 
 def _parse_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
@@ -116,13 +113,12 @@ def _parse_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     else:
         stack[-1].child = frame
     stack.append(frame)
-    started = time.perf_counter()
     try:
         result = wrapped(*args, **kwargs)
     except SystemExit as exc:
         # --help, --version or a usage error: argparse ends the process right here.
         if outer and spans.recording() and not _internal(frame):
-            _record_parse_exit(frame, started, exc)
+            _record_parse_exit(frame, exc)
         raise
     finally:
         stack.pop()
@@ -141,7 +137,7 @@ def _internal(frame: _Frame | None) -> bool:
     return False
 
 
-def _record_parse_exit(frame: _Frame, started: float, exc: SystemExit) -> None:
+def _record_parse_exit(frame: _Frame, exc: SystemExit) -> None:
     from optel.instrumentation.click import end_command, exit_code
 
     try:
@@ -154,7 +150,7 @@ def _record_parse_exit(frame: _Frame, started: float, exc: SystemExit) -> None:
         return
     if handle is not None:
         code = exit_code(exc)
-        end_command(handle, path, started, code, exc if code else None)
+        end_command(handle, code, exc if code else None)
 
 
 def _open_command(frame: _Frame) -> None:
@@ -166,7 +162,7 @@ def _open_command(frame: _Frame) -> None:
         handle = spans.start(path, attributes=_attributes(path, options))
         if handle is None:
             return
-        _open = opened = _Open(handle, path)
+        _open = opened = _Open(handle)
         opened.exit = _exit_wrapper(sys.exit)
         sys.exit = opened.exit
         opened.excepthook = _excepthook_wrapper(sys.excepthook)
@@ -286,6 +282,6 @@ def _options_in(parser: Any, argv: list[str]) -> list[str]:
 
 
 def _log_failure() -> None:
-    import logging
+    from optel._logger import logger
 
-    logging.getLogger("optel").debug("optel: recording an argparse command failed", exc_info=True)
+    logger().debug("optel: recording an argparse command failed", exc_info=True)

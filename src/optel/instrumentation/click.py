@@ -10,8 +10,6 @@ The same code serves typer, whose commands are click commands (vendored or not).
 
 from __future__ import annotations
 
-import time
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -91,12 +89,10 @@ def _is_optel_command(ctx: Any) -> bool:
 class _CommandRun:
     """The span and measurements of one command, from invoke to its exit code."""
 
-    __slots__ = ("handle", "path", "started")
+    __slots__ = ("handle",)
 
-    def __init__(self, handle: Any, path: str) -> None:
+    def __init__(self, handle: Any) -> None:
         self.handle = handle
-        self.path = path
-        self.started = time.perf_counter()
 
     @classmethod
     def start(cls, ctx: Any, from_command_line: object) -> _CommandRun | None:
@@ -112,16 +108,14 @@ class _CommandRun:
         except Exception:
             _log_failure()
             return None
-        return None if handle is None else cls(handle, path)
+        return None if handle is None else cls(handle)
 
     def end(self, exc: BaseException | None) -> None:
         code = 0 if exc is None else exit_code(exc)
-        end_command(self.handle, self.path, self.started, code, exc if code else None)
+        end_command(self.handle, code, exc if code else None)
 
 
-def end_command(
-    handle: Any, path: str, started: float, code: int | None, exc: BaseException | None
-) -> None:
+def end_command(handle: Any, code: int | None, exc: BaseException | None) -> None:
     """End a command span with its exit code (shared with argparse).
 
     ``cli.command.invocations`` and ``cli.command.duration`` are derived from command spans at
@@ -139,9 +133,9 @@ def end_command(
 
 
 def _log_failure() -> None:
-    import logging
+    from optel._logger import logger
 
-    logging.getLogger("optel").debug("optel: recording a click command failed", exc_info=True)
+    logger().debug("optel: recording a click command failed", exc_info=True)
 
 
 def command_path(ctx: Any) -> str:

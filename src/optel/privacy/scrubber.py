@@ -26,9 +26,9 @@ def _log_once(kind: str, message: str, *args: object) -> None:
     if kind in _warned:
         return
     _warned.add(kind)
-    import logging
+    from optel._logger import logger
 
-    logging.getLogger("optel").warning(message, *args)
+    logger().warning(message, *args)
 
 
 class PatternRule:

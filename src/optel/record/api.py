@@ -624,7 +624,8 @@ class _LLMCall(_Call):
         return dict(given) if given else {}
 
 
-# What ``usage_of`` returns (the keyword names of genai.finish), and the span attribute of each.
+# What an ``extract=`` function returns (the keyword names of genai.finish), and the span
+# attribute of each.
 _FACT_KEYS = (
     "response_model",
     "input_tokens",
@@ -719,7 +720,11 @@ def _read_response(result: Any, out: dict[str, Any], keys: tuple[str, ...]) -> A
 
 
 def _read_counts(usage: Any, out: dict[str, Any], keys: tuple[str, ...]) -> None:
-    """Write the token counts of a usage object or dict into ``out``."""
+    """Write the token counts of a usage object or dict into ``out``.
+
+    Anthropic reports cache reads and writes apart from ``input_tokens``; as the GenAI conventions
+    ask, the input count written here includes them.
+    """
     get = usage.get if type(usage) is dict else lambda key: _get(usage, key)
     # `_count` only for what is there and is not already a plain count: absent keys are
     # the common case, and a call costs more than the check.
@@ -753,17 +758,6 @@ def _read_counts(usage: Any, out: dict[str, Any], keys: tuple[str, ...]) -> None
         out[keys[4]] = cache_creation
 
 
-def usage_of(result: Any) -> dict[str, Any]:
-    """Token usage, response model and finish reasons from an OpenAI- or Anthropic-shaped result.
-
-    Objects and dicts both work. Anthropic reports cache reads and writes apart from
-    ``input_tokens``; as the GenAI conventions ask, ``input_tokens`` here counts all of them.
-    """
-    facts: dict[str, Any] = {}
-    _read_usage(result, facts, _FACT_KEYS)
-    return facts
-
-
 def _provider_of(result: Any) -> str | None:
     module = getattr(type(result), "__module__", "") or ""
     top = module.partition(".")[0]
@@ -771,19 +765,20 @@ def _provider_of(result: Any) -> str | None:
 
 
 def _log_debug(message: str) -> None:
-    import logging
+    from optel._logger import logger
 
-    logging.getLogger("optel").debug(message)
+    logger().debug(message)
 
 
 # --- plain calls -----------------------------------------------------------------------------
 
 
-def event(name: str, **attributes: Any) -> None:
+def event(name: str, /, **attributes: Any) -> None:
     """A point event: a span event on the current span, or a zero-length span outside one.
 
     Only attribute names declared in the data dictionary or by the host
-    (``init(attributes=[...])``) are kept.
+    (``init(attributes=[...])``) are kept. ``name`` is positional-only, so that an attribute
+    called ``name`` is an attribute, not a TypeError in the host.
     """
     if not _spans._on:
         return

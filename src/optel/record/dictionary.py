@@ -174,7 +174,7 @@ ATTRIBUTES: dict[str, Attribute] = {
         # Span events.
         Attribute("exception.type", STRING, _E, "The exception's class, as in `error.type`."),
         Attribute("exception.message", STRING, _E, "The exception's message after scrubbing (no locals)."),
-        Attribute("exception.stacktrace", STRING, _E, "The frames of the host's own package the exception went through, one `module:function:line` per line, outermost first, at most the innermost 20: no frames of optel, the standard library or other packages, no file names, no locals."),
+        Attribute("exception.stacktrace", STRING, _E, "The frames of the host's own package (or of its script, as `__main__`) the exception went through, one `module:function:line` per line, outermost first, at most the innermost 20: no frames of optel, the standard library or other packages, no file names, no locals."),
     )
 }  # fmt: skip
 

@@ -34,7 +34,8 @@ _buffer: list[SpanHandle | Measurement] = []
 MAX_PENDING = 100_000
 dropped = 0
 
-# The host's top-level package (set by optel.init()): exception events keep frames from it only.
+# The host's top-level package, or `__main__` for a script (set by optel.init()): exception events
+# keep frames from it only.
 host_package: str | None = None
 
 _current: ContextVar[SpanHandle | None] = ContextVar("optel_current_span", default=None)

@@ -110,17 +110,15 @@ def append_audit(path: str, text: str) -> None:
 def log_failure(doing: str, exc: BaseException) -> None:
     """Report a failure to the `optel` logger only: a host's terminal never sees it.
 
-    Expected trouble (a read-only or full disk) goes out at DEBUG, anything else at WARNING; a
-    NullHandler keeps Python's last-resort handler from printing either when the host set up no
-    logging.
+    Expected trouble (a read-only or full disk) goes out at DEBUG, anything else at WARNING
+    (``optel._logger`` keeps both off the terminal of a host that set up no logging).
     """
     try:
         import logging
 
-        logger = logging.getLogger("optel")
-        if not logger.handlers:
-            logger.addHandler(logging.NullHandler())
+        from optel._logger import logger
+
         level = logging.DEBUG if isinstance(exc, (OSError, KeyboardInterrupt, SystemExit)) else logging.WARNING
-        logger.log(level, "optel: %s failed: %s: %s", doing, type(exc).__name__, exc)
+        logger().log(level, "optel: %s failed: %s: %s", doing, type(exc).__name__, exc)
     except BaseException:
         pass

@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import _thread
 
-DEFAULT_INTERVAL = 60.0
 MIN_INTERVAL = 0.05
 # How long shutdown waits for an upload in flight; a healthy collector answers in milliseconds,
 # and a hanging one is not worth more of the host's exit than this.
 STOP_WAIT = 1.0
-# Polls of MIN_INTERVAL for the host's init() to register its settings (1 s in all).
-_REGISTER_POLLS = 20
 
 _stops: dict[str, _thread.LockType] = {}
 # Released by each app's thread when its loop is over (after the upload in flight, if any).
@@ -27,17 +24,20 @@ _done: dict[str, _thread.LockType] = {}
 _guard = _thread.allocate_lock()
 
 
-def start_background_uploader(app: str, interval: float | None = None) -> bool:
-    """Start the daemon thread that uploads `app`'s spool every `interval` seconds (default: the
-    host's `flush_interval`, else 60 s). Returns False when one runs already. Never raises."""
+def start_background_uploader(app: str, interval: float) -> bool:
+    """Start the daemon thread that uploads `app`'s spool every `interval` seconds (the host's
+    `flush_interval`). Returns False when one runs already. Never raises."""
     try:
         # The thread imports the SDK, which imports `threading`. Imported first by a thread of
         # `_thread`, `threading` takes that thread for the main one, and the interpreter's exit then
         # waits for it before running atexit, where shutdown would stop it: the host never exits.
         import threading  # noqa: F401
 
-        if interval is not None:
-            interval = max(float(interval), MIN_INTERVAL)
+        # The exporters log a misconfiguration at WARNING; in the host that must not reach stderr.
+        from optel._logger import logger
+
+        logger()
+        interval = max(float(interval), MIN_INTERVAL)
         with _guard:
             if app in _stops:
                 return False
@@ -89,24 +89,6 @@ def running(app: str) -> bool:
     return app in _stops
 
 
-def _host_interval(app: str) -> float:
-    from optel import _runtime
-
-    telemetry = _runtime.current()
-    if telemetry is not None and telemetry.app == app:
-        value = getattr(telemetry.settings, "flush_interval", None)
-        if isinstance(value, (int, float)) and value > 0:
-            return float(value)
-    return DEFAULT_INTERVAL
-
-
-def _host_registered(app: str) -> bool:
-    from optel import _runtime
-
-    telemetry = _runtime.current()
-    return telemetry is not None and telemetry.app == app
-
-
 def _host_closed(app: str) -> bool:
     try:
         from optel import _runtime
@@ -117,17 +99,8 @@ def _host_closed(app: str) -> bool:
     return telemetry is not None and telemetry.app == app and bool(getattr(telemetry, "_closed", False))
 
 
-def _loop(app: str, interval: float | None, stop: _thread.LockType, done: _thread.LockType) -> None:
+def _loop(app: str, interval: float, stop: _thread.LockType, done: _thread.LockType) -> None:
     try:
-        if interval is None:
-            # optel.init() starts this thread before it has registered its Telemetry, whose
-            # flush_interval is the default: give init() a moment to finish.
-            for _ in range(_REGISTER_POLLS):
-                if _host_registered(app):
-                    break
-                if stop.acquire(timeout=MIN_INTERVAL):
-                    return
-            interval = max(_host_interval(app), MIN_INTERVAL)
         while not stop.acquire(timeout=interval):
             if _host_closed(app):
                 break

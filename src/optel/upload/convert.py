@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -114,7 +115,12 @@ def distribution_version(module: str) -> str | None:
     """The installed version of the distribution that provides `module` (or is named like it), or None."""
     if module in _VERSIONS:
         return _VERSIONS[module]
-    from importlib import metadata
+    if sys.version_info >= (3, 10):
+        from importlib import metadata
+    else:
+        # The stdlib's metadata of 3.9 has no packages_distributions(): the backport (a dependency
+        # on 3.9 for this) finds the distribution of a package named unlike it.
+        import importlib_metadata as metadata
 
     top = module.split(".", 1)[0]
     candidates = [module, top]
