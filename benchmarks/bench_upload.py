@@ -1,21 +1,24 @@
 """Uploader throughput (spool -> local OTLP/HTTP receiver, spans/s) and peak RSS, beside the bare SDK exporter.
 
-Writes 100k spans as spool files (once, copied for every run), then in each round, side by side and
-each against a fresh OTLP/HTTP receiver on 127.0.0.1:
+For each shape of spool (by default 100k spans in files of 2,000, and 20k spans in files of 20, what
+a CLI's runs leave behind), writes the spool files once (copied for every run), then in each round,
+side by side and each against a fresh OTLP/HTTP receiver on 127.0.0.1:
 
 - the uploader (`optel.upload.upload`) in a fresh process: spool files -> records -> `ReadableSpan`s
-  through the consent `Sampler` -> the SDK's `OTLPSpanExporter`;
+  through the consent `Sampler` -> the SDK's `OTLPSpanExporter`, files batched up to `CHUNK_SPANS`
+  spans per request;
 - the SDK's `OTLPSpanExporter` alone in a fresh process, sending the same spans already built as
-  `ReadableSpan`s in batches of the uploader's size (the floor: the SDK's encoding + HTTP);
+  `ReadableSpan`s in requests of the uploader's size (the floor: the SDK's encoding + HTTP);
 - optionally the uploader on files that also hold one metric measurement per span.
 
 Both clocks start once the SDK is imported (its import, ~0.2 s, is printed apart); spans/s are
-wall clock, CPU spans/s use the process's own CPU time (robust on a shared machine). The ratio
-uploader / SDK alone is taken within each round. Peak RSS is each process's VmHWM. Bar (issue 5):
->= 20,000 spans/s.
+wall clock, CPU spans/s use the process's own CPU time (robust on a shared machine, whose load
+average is printed before and after). The ratio uploader / SDK alone is taken within each round.
+Peak RSS is each process's VmHWM. Bar (issue 5): >= 20,000 spans/s for every shape.
 
-    python benchmarks/bench_upload.py [--spans 100000] [--per-file 2000] [--rounds 5]
+    python benchmarks/bench_upload.py [--shape 100000/2000 --shape 20000/20] [--rounds 5]
                                       [--compression none,gzip] [--metrics] [--before SRC]
+    python benchmarks/bench_upload.py --spans 20000 --per-file 20      # one shape
 
 `--before SRC` adds the uploader of another source tree, e.g. the last commit's
 (`git archive HEAD src | tar -x -C /tmp/before`, then `--before /tmp/before/src`).
@@ -142,92 +145,136 @@ def received_spans(receiver: OTLPReceiver) -> int:
     )
 
 
+class Shape:
+    """A spool to upload: `spans` spans in files of `per_file`."""
+
+    def __init__(self, text: str) -> None:
+        spans, _, per_file = text.partition("/")
+        self.spans = int(spans)
+        self.per_file = int(per_file)
+        self.files = -(-self.spans // self.per_file)
+        self.name = f"{self.per_file}/file"
+
+    def per_request(self, chunk: int) -> int:
+        """Spans per request of the uploader: whole files up to `chunk` spans, a big file in chunks."""
+        if self.per_file >= chunk:
+            return chunk
+        return min(self.spans, chunk // self.per_file * self.per_file)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--spans", type=int, default=100_000)
-    parser.add_argument("--per-file", type=int, default=2000)
+    parser.add_argument("--shape", action="append", metavar="SPANS/PER_FILE",
+                        help="a spool of SPANS spans in files of PER_FILE (repeatable; default 100000/2000 and 20000/20)")
+    parser.add_argument("--spans", type=int, help="with --per-file: one shape")
+    parser.add_argument("--per-file", type=int)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--compression", default="none", help="comma-separated: none, gzip")
     parser.add_argument("--metrics", action="store_true", help="also: files with one measurement per span")
     parser.add_argument("--before", metavar="SRC", help="also: the uploader of the optel package under SRC")
     args = parser.parse_args()
     compressions = [c.strip() for c in args.compression.split(",") if c.strip()]
+    if args.shape:
+        shapes = [Shape(text) for text in args.shape]
+    elif args.spans or args.per_file:
+        shapes = [Shape(f"{args.spans or 100_000}/{args.per_file or 2000}")]
+    else:
+        shapes = [Shape("100000/2000"), Shape("20000/20")]
 
     from optel.upload import CHUNK_SPANS
 
-    per_request = min(CHUNK_SPANS, args.per_file)
     modes = [f"{kind} {c}" for c in compressions for kind in ("uploader", "sdk")]
     if args.before:
         modes.insert(1, "before none")
     if args.metrics:
         modes.append("uploader+metrics none")
-    runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {(sh.name, m): [] for sh in shapes for m in modes}
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as home:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "DO_NOT_TRACK"))}
         base.update(HOME=home, XDG_CONFIG_HOME=os.path.join(home, "cfg"))
         base["PYTHONPATH"] = os.path.join(HERE, "..", "src") + os.pathsep + base.get("PYTHONPATH", "")
-        templates: dict[bool, str] = {}
-        writer: dict[bool, dict[str, float]] = {}
-        for metrics in sorted({mode.startswith("uploader+metrics") for mode in modes}):
-            cache = os.path.join(home, f"template-{int(metrics)}")
-            env = dict(base, XDG_CACHE_HOME=cache)
-            writer[metrics] = child(WRITE_SPOOL, env, str(args.spans), str(args.per_file), "1" if metrics else "0", str(T0))
-            templates[metrics] = cache
+        templates: dict[tuple[str, bool], str] = {}
+        writer: dict[str, dict[str, float]] = {}
+        for shape in shapes:
+            for metrics in sorted({mode.startswith("uploader+metrics") for mode in modes}):
+                cache = os.path.join(home, f"template-{shape.per_file}-{shape.spans}-{int(metrics)}")
+                env = dict(base, XDG_CACHE_HOME=cache)
+                out = child(WRITE_SPOOL, env, str(shape.spans), str(shape.per_file), "1" if metrics else "0", str(T0))
+                if not metrics:
+                    writer[shape.name] = out
+                templates[(shape.name, metrics)] = cache
 
         for _ in range(args.rounds):
-            for mode in modes:
-                kind, compression = mode.split()
-                with OTLPReceiver() as receiver:
-                    env = dict(base, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url)
-                    if compression != "none":
-                        env["OTEL_EXPORTER_OTLP_COMPRESSION"] = compression
-                    if kind == "sdk":
-                        run = child(CHILD_SDK, env, str(args.spans), str(per_request), receiver.url, str(T0))
-                    else:
-                        cache = os.path.join(home, "cache")
-                        shutil.rmtree(cache, ignore_errors=True)
-                        shutil.copytree(templates[kind == "uploader+metrics"], cache)
-                        env["XDG_CACHE_HOME"] = cache
-                        if kind == "before":
-                            env["PYTHONPATH"] = os.path.abspath(args.before) + os.pathsep + env["PYTHONPATH"]
-                        run = child(CHILD_UPLOAD, env, APP)
-                    received = received_spans(receiver)
-                if run["spans"] != args.spans or received != args.spans:
-                    print(f"{mode}: sent {run['spans']}, receiver got {received} of {args.spans}: {run}")
-                    return 1
-                runs[mode].append(run)
+            for shape in shapes:
+                for mode in modes:
+                    kind, compression = mode.split()
+                    with OTLPReceiver() as receiver:
+                        env = dict(base, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url)
+                        if compression != "none":
+                            env["OTEL_EXPORTER_OTLP_COMPRESSION"] = compression
+                        if kind == "sdk":
+                            per_request = shape.per_request(CHUNK_SPANS)
+                            run = child(CHILD_SDK, env, str(shape.spans), str(per_request), receiver.url, str(T0))
+                        else:
+                            cache = os.path.join(home, "cache")
+                            shutil.rmtree(cache, ignore_errors=True)
+                            shutil.copytree(templates[(shape.name, kind == "uploader+metrics")], cache)
+                            env["XDG_CACHE_HOME"] = cache
+                            if kind == "before":
+                                env["PYTHONPATH"] = os.path.abspath(args.before) + os.pathsep + env["PYTHONPATH"]
+                            run = child(CHILD_UPLOAD, env, APP)
+                        received = received_spans(receiver)
+                        run["requests"] = len(receiver.accepted("/v1/traces"))
+                    if run["spans"] != shape.spans or received != shape.spans:
+                        print(f"{shape.name} {mode}: sent {run['spans']}, receiver got {received} of {shape.spans}: {run}")
+                        return 1
+                    runs[(shape.name, mode)].append(run)
+    load_after = os.getloadavg()
 
-    def rates(mode: str, clock: str = "wall_s") -> list[float]:
-        return [r["spans"] / r[clock] for r in runs[mode]]
+    def rates(shape: Shape, mode: str, clock: str = "wall_s") -> list[float]:
+        return [r["spans"] / r[clock] for r in runs[(shape.name, mode)]]
 
     def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
         return f"{fmt.format(statistics.median(values)):>7} ({fmt.format(min(values))}-{fmt.format(max(values))})"
 
     print(
-        f"{args.spans} spans in {-(-args.spans // args.per_file)} spool files of {args.per_file}, "
-        f"{per_request} spans per request; median (min-max) of {args.rounds} rounds, fresh process each"
+        f"median (min-max) of {args.rounds} rounds, fresh process each, shapes and modes interleaved; "
+        f"{os.cpu_count()} CPUs, load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
     )
-    print(f"  {'':<28} {'spans/s (wall)':>24} {'spans/CPU-s':>24} {'peak RSS MiB':>14}")
-    for mode in modes:
-        rss = statistics.median(r["maxrss_kib"] for r in runs[mode]) / 1024
-        print(f"  {mode:<28} {spread(rates(mode)):>24} {spread(rates(mode, 'cpu_s')):>24} {rss:>14.1f}")
-    for compression in compressions:
-        up, sdk = f"uploader {compression}", f"sdk {compression}"
-        wall = [u / s for u, s in zip(rates(up), rates(sdk))]
-        cpu = [u / s for u, s in zip(rates(up, "cpu_s"), rates(sdk, "cpu_s"))]
+    verdicts = []
+    for shape in shapes:
         print(
-            f"  ratio uploader / SDK alone ({compression}):  wall {spread(wall, '{:.2f}')}"
-            f"   CPU {spread(cpu, '{:.2f}')}"
+            f"\n{shape.spans} spans in {shape.files} spool files of {shape.per_file}, "
+            f"up to {CHUNK_SPANS} spans per request"
         )
-    if args.before:
-        wall = [u / s for u, s in zip(rates("before none"), rates("sdk none"))]
-        cpu = [u / s for u, s in zip(rates("before none", "cpu_s"), rates("sdk none", "cpu_s"))]
-        print(f"  ratio before / SDK alone (none):    wall {spread(wall, '{:.2f}')}   CPU {spread(cpu, '{:.2f}')}")
-    imports = [r["import_s"] * 1000 for mode in modes if mode.startswith("uploader") for r in runs[mode]]
-    print(f"  uploader's SDK import before the clock starts: {statistics.median(imports):.0f} ms (median)")
-    print(f"  peak RSS of the process writing the spool: {writer[False]['maxrss_kib'] / 1024:.1f} MiB")
-    best = statistics.median(rates(f"uploader {compressions[0]}"))
-    print(f"  bar >= 20,000 spans/s (uploader, {compressions[0]}, wall median): {'PASS' if best >= 20_000 else 'FAIL'}")
+        print(f"  {'':<24} {'spans/s (wall)':>24} {'spans/CPU-s':>24} {'requests':>9} {'peak RSS MiB':>13}")
+        for mode in modes:
+            rows = runs[(shape.name, mode)]
+            rss = statistics.median(r["maxrss_kib"] for r in rows) / 1024
+            requests = statistics.median(r["requests"] for r in rows)
+            print(
+                f"  {mode:<24} {spread(rates(shape, mode)):>24} {spread(rates(shape, mode, 'cpu_s')):>24}"
+                f" {requests:>9.0f} {rss:>13.1f}"
+            )
+        for compression in compressions:
+            up, sdk = f"uploader {compression}", f"sdk {compression}"
+            wall = [u / s for u, s in zip(rates(shape, up), rates(shape, sdk))]
+            cpu = [u / s for u, s in zip(rates(shape, up, "cpu_s"), rates(shape, sdk, "cpu_s"))]
+            print(
+                f"  ratio uploader / SDK alone ({compression}):  wall {spread(wall, '{:.2f}')}"
+                f"   CPU {spread(cpu, '{:.2f}')}"
+            )
+        if args.before:
+            wall = [u / s for u, s in zip(rates(shape, "before none"), rates(shape, "sdk none"))]
+            cpu = [u / s for u, s in zip(rates(shape, "before none", "cpu_s"), rates(shape, "sdk none", "cpu_s"))]
+            print(f"  ratio before / SDK alone (none):    wall {spread(wall, '{:.2f}')}   CPU {spread(cpu, '{:.2f}')}")
+        print(f"  peak RSS of the process writing the spool: {writer[shape.name]['maxrss_kib'] / 1024:.1f} MiB")
+        best = statistics.median(rates(shape, f"uploader {compressions[0]}"))
+        verdicts.append(f"{shape.name} {'PASS' if best >= 20_000 else 'FAIL'} ({best:,.0f})")
+    imports = [r["import_s"] * 1000 for (_, mode), rows in runs.items() if mode.startswith("uploader") for r in rows]
+    print(f"\nuploader's SDK import before the clock starts: {statistics.median(imports):.0f} ms (median)")
+    print(f"bar >= 20,000 spans/s (uploader, {compressions[0]}, wall median): {', '.join(verdicts)}")
     return 0
 
 

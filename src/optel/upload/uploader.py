@@ -1,10 +1,11 @@
-"""The uploader's run: drains an app's spool into OTLP, one file at a time, under the consent of now.
+"""The uploader's run: drains an app's spool into OTLP, many small files per request, under the consent of now.
 
 `upload(app)` is what `python -m optel upload --app NAME` (the detached process the host starts)
 and `optel upload` (foreground) run: take the uploader lock, re-check consent (withdrawn: delete
-the spool, send nothing), then for each claimed file convert its records (`convert`), pass every
-span through the `ConsentSampler`, export with the SDK's OTLP exporters (`export`) and ack, keep,
-drop or quarantine the file by the outcome. The SDK is imported only when there is work to do.
+the spool, send nothing), then gather claimed files into batches (up to `CHUNK_SPANS` spans), convert
+their records (`convert`), pass every span through its file's `ConsentSampler`, export each batch
+with the SDK's OTLP exporters (`export`: one span request, one metric request) and ack, keep, drop
+or quarantine its files by the outcome. The SDK is imported only when there is work to do.
 """
 
 from __future__ import annotations
@@ -16,20 +17,37 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections import deque
+    from collections.abc import Iterator
+
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import ReadableSpan
+
     from optel.spool.files import Claim, Spool
     from optel.upload.export import Exporters, Outcome
+    from optel.upload.sampler import ConsentSampler
 
 _log = logging.getLogger("optel")
 
-# Spans per OTLP request: large enough that a usual flush goes in one request (a file is acked
-# only when all its requests succeeded, so fewer requests mean fewer duplicates after a failure),
-# small enough to bound the uploader's memory and the request size (~1.5 MB).
+# Spans per OTLP request, and per batch of files: large enough that a usual flush goes in one
+# request and a CLI's small flushes go by the hundred (a request costs as much as ~40 spans, and a
+# file acked only after its requests succeeded is sent again after a failure), small enough to
+# bound the uploader's memory and the request size (~1.5 MB).
 CHUNK_SPANS = 4096
+# Records (spans and measurements) of a batch held at once: the memory bound for files that hold
+# more measurements than spans. A single file larger than that is still read whole, as before.
+BATCH_RECORDS = 2 * CHUNK_SPANS
+# Files per batch: bounds the rewrites after a failed metric request and the halving after a refusal.
+BATCH_FILES = 512
+# How often a run asks again whether consent was withdrawn: asking reads the user file (~0.3 ms),
+# as much as sending a small file costs; a withdrawal stops the run within this time (and a batch).
+CONSENT_RECHECK_S = 0.5
 
 # The metric that reports records the spool dropped (bounds, rejected or corrupt files).
 DROPPED_METRIC = "optel.spool.dropped"
 DROPPED_UNIT = "{record}"
 DROPPED_DESCRIPTION = "Telemetry records the spool dropped before they could be sent, by reason."
+
 
 class UploadSummary:
     """What one upload run did."""
@@ -128,6 +146,7 @@ def _upload(
         if not held:
             summary.skipped = "another uploader is running"
             return
+        checked = time.monotonic()
         if withdrawn(app, environ=environ, project_dir=project_dir) is not None:
             delete_all(app)
             summary.withdrawn = True
@@ -141,86 +160,263 @@ def _upload(
         claims = spool.claim()
         if not claims:
             return
-        _drain(app, spool, claims, environ, deadline, project_dir, lock.refresh, summary)
+        from optel.upload.export import Exporters
+
+        run = _Run(app, spool, Exporters(environ), deadline, summary, environ, project_dir, checked)
+        _drain(run, claims, lock.refresh)
 
 
-def _drain(
-    app: str,
-    spool: Spool,
-    claims: list[Claim],
-    environ: Mapping[str, str],
-    deadline: float | None,
-    project_dir: str | None,
-    refresh: Any,
-    summary: UploadSummary,
-) -> None:
-    from optel.consent import withdrawn
-    from optel.spool.files import CorruptSpoolFile, delete_all
-    from optel.upload.export import RETRY, SENT, UNAVAILABLE, Exporters
+class _File:
+    """A claimed file, read: its records by kind and the export section that says where they go."""
 
-    exporters = Exporters(environ)
-    last_good: dict[str, Any] | None = None
-    pending = list(claims)
-    try:
-        while pending:
-            claim = pending.pop(0)
-            if deadline is not None and time.monotonic() >= deadline:
-                pending.insert(0, claim)
-                summary.error = "out of time"
-                break
-            if withdrawn(app, environ=environ, project_dir=project_dir) is not None:
-                # Consent went away mid-run: what was recorded under it must not leave.
-                delete_all(app)
-                summary.withdrawn = True
-                pending.clear()
-                return
-            try:
-                header, records = claim.read()
-            except CorruptSpoolFile as error:
-                _log.info("optel: quarantined %s: %s", claim.name, error)
-                spool.quarantine(claim, "corrupt")
-                summary.files_quarantined += 1
-                continue
-            except OSError:
-                continue  # gone: the bounds or a reset took it
-            header = _with_first_version(app, header)
-            outcome, spans, points, rest = _send_file(header, records, exporters, deadline)
-            refresh()
-            if rest is not None and outcome.kind in (RETRY, UNAVAILABLE):
-                # Part of the file reached the collector: keep only the rest, or it would arrive twice.
-                summary.sent_spans += spans
-                _keep_only(claim, header, rest)
-            if outcome.kind == SENT:
-                spool.ack(claim)
-                summary.files_sent += 1
-                summary.sent_spans += spans
-                summary.sent_metrics += points
-                last_good = header
-            elif outcome.kind in (RETRY, UNAVAILABLE):
-                spool.release(claim)
-                summary.files_kept += 1
-                summary.error = outcome.detail
-                if outcome.kind == RETRY:
-                    summary.retry_after = outcome.retry_after
-                    spool.record_failure(outcome.retry_after)
-                break
-            elif outcome.kind == "rejected":
-                _log.info("optel: the collector rejected %s (%s): dropped", claim.name, outcome.detail)
-                spool.drop(claim, f"rejected_{outcome.status}" if outcome.status else "rejected")
-                summary.files_dropped += 1
+    __slots__ = ("claim", "export", "header", "metrics", "spans")
+
+    def __init__(self, claim: Claim, header: dict[str, Any], records: list[dict[str, Any]]) -> None:
+        self.claim = claim
+        self.header = header
+        export = header.get("export")
+        self.export: Mapping[str, Any] | None = export if isinstance(export, Mapping) else None
+        self.spans = [r for r in records if r.get("t") == "span"]
+        self.metrics = [r for r in records if r.get("t") == "metric"]
+
+    @property
+    def size(self) -> int:
+        return len(self.spans) + len(self.metrics)
+
+    def keep_only(self, records: list[dict[str, Any]], *, rewrite: bool = True) -> None:
+        """From now on the file holds only `records` (the rest reached the collector)."""
+        self.spans = [r for r in records if r.get("t") == "span"]
+        self.metrics = [r for r in records if r.get("t") == "metric"]
+        self.claim.records = len(records)
+        if rewrite:
+            _keep_only(self.claim, self.header, records)
+
+
+class _Run:
+    """One upload run's state: where files go, its deadline, what it did so far."""
+
+    __slots__ = (
+        "app",
+        "checked",
+        "deadline",
+        "environ",
+        "exporters",
+        "last_good",
+        "project_dir",
+        "resources",
+        "spool",
+        "summary",
+    )
+
+    def __init__(
+        self,
+        app: str,
+        spool: Spool,
+        exporters: Exporters,
+        deadline: float | None,
+        summary: UploadSummary,
+        environ: Mapping[str, str],
+        project_dir: str | None,
+        checked: float,
+    ) -> None:
+        self.app = app
+        self.spool = spool
+        self.exporters = exporters
+        self.deadline = deadline
+        self.summary = summary
+        self.last_good: dict[str, Any] | None = None
+        self.resources: dict[tuple[Any, ...], Resource] = {}
+        # Where consent is asked again, and when it was last asked (monotonic seconds).
+        self.environ = environ
+        self.project_dir = project_dir
+        self.checked = checked
+
+    def resource(self, header: Mapping[str, Any]) -> Resource:
+        """The file's `Resource`, one object for every file with the same one.
+
+        The SDK's encoder groups a request's spans by resource in a dict: equal but distinct
+        objects cost an attribute-by-attribute comparison per span, the same object none.
+        """
+        from optel.upload.convert import resource_for
+
+        settings = header.get("settings")
+        attrs = header.get("resource")
+        try:
+            key = (
+                header.get("app"),
+                settings.get("version_module") if isinstance(settings, Mapping) else None,
+                # With the type: True, 1 and 1.0 are equal keys but different attribute values.
+                tuple(sorted((k, type(v).__name__, v) for k, v in attrs.items())) if isinstance(attrs, Mapping) else None,
+            )
+            found = self.resources.get(key)
+        except TypeError:  # a list value: not worth a key
+            return resource_for(header)
+        if found is None:
+            found = self.resources[key] = resource_for(header)
+        return found
+
+    def must_stop(self) -> bool:
+        """Whether the run ends before its next request: out of time, or consent withdrawn.
+
+        Consent is asked at most every `CONSENT_RECHECK_S`: each file would cost more to ask
+        about than to send.
+        """
+        now = time.monotonic()
+        if self.deadline is not None and now >= self.deadline:
+            self.summary.error = "out of time"
+            return True
+        if now - self.checked >= CONSENT_RECHECK_S:
+            from optel.consent import withdrawn
+
+            self.checked = now
+            if withdrawn(self.app, environ=self.environ, project_dir=self.project_dir) is not None:
+                self.summary.withdrawn = True
+                return True
+        return False
+
+    def read(self, claim: Claim) -> _File | None:
+        """The claimed file, read; None when it is corrupt (quarantined) or gone."""
+        from optel.spool.files import CorruptSpoolFile
+
+        try:
+            header, records = claim.read()
+        except CorruptSpoolFile as error:
+            _log.info("optel: quarantined %s: %s", claim.name, error)
+            self.spool.quarantine(claim, "corrupt")
+            self.summary.files_quarantined += 1
+            return None
+        except OSError:
+            return None  # gone: the bounds or a reset took it
+        return _File(claim, _with_first_version(self.app, header), records)
+
+    def gather(self, pending: deque[Claim], carry: list[_File]) -> list[_File]:
+        """The next batch: files for one endpoint, up to `CHUNK_SPANS` spans and `BATCH_RECORDS` records.
+
+        A file that does not fit is left in `carry` for the next batch; a file bigger than a batch
+        makes a batch alone (its spans go in several requests).
+        """
+        batch: list[_File] = []
+        spans = records = 0
+        while len(batch) < BATCH_FILES:
+            if carry:
+                file = carry.pop()
+            elif pending:
+                read = self.read(pending.popleft())
+                if read is None:
+                    continue
+                file = read
             else:
-                _log.info("optel: %s cannot be exported (%s): quarantined", claim.name, outcome.detail)
-                spool.quarantine(claim, "invalid")
-                summary.files_quarantined += 1
-        if summary.files_sent:
-            spool.record_success()
-            if last_good is not None:
-                _report_drops(spool, last_good, exporters, deadline)
+                break
+            if batch and (
+                file.export != batch[0].export
+                or spans + len(file.spans) > CHUNK_SPANS
+                or records + file.size > BATCH_RECORDS
+            ):
+                carry.append(file)
+                break
+            batch.append(file)
+            spans += len(file.spans)
+            records += file.size
+        return batch
+
+    def deliver(self, batch: list[_File]) -> bool:
+        """Send one batch and settle each of its files; False when the run must stop (files kept).
+
+        The files are acked only when every request of the batch succeeded. After a failure, a
+        file whose spans reached the collector is rewritten to hold only what did not, so that
+        nothing arrives twice. A refusal for good (a 4xx) says nothing about which file the
+        collector minded: the batch is halved until the refused files stand alone, and only
+        those are dropped.
+        """
+        from optel.upload.export import REJECTED, RETRY, SENT, UNAVAILABLE
+
+        summary = self.summary
+        resources = [self.resource(file.header) for file in batch]
+        outcome, spans, points, rests = _send(batch, resources, self.exporters, self.deadline)
+        summary.sent_spans += spans
+        if outcome.kind == SENT:
+            for file in batch:
+                self.spool.ack(file.claim)
+            summary.files_sent += len(batch)
+            summary.sent_metrics += points
+            self.last_good = batch[-1].header
+            return True
+        stopping = outcome.kind in (RETRY, UNAVAILABLE)
+        for file, rest in zip(batch, rests):
+            if rest is not None:
+                # A file about to be dropped or quarantined is not worth a rewrite.
+                file.keep_only(rest, rewrite=stopping or len(batch) > 1)
+        if stopping:
+            self.keep(batch)
+            summary.error = outcome.detail
+            if outcome.kind == RETRY:
+                summary.retry_after = outcome.retry_after
+                self.spool.record_failure(outcome.retry_after)
+            return False
+        if len(batch) > 1:
+            half = len(batch) // 2
+            parts = (batch[:half], batch[half:])
+            if self.must_stop():
+                self.keep(batch)
+                return False
+            if not self.deliver(parts[0]):
+                self.keep(parts[1])  # the first half kept its own files
+                return False
+            if self.must_stop():
+                self.keep(parts[1])
+                return False
+            return self.deliver(parts[1])
+        claim = batch[0].claim
+        if outcome.kind == REJECTED:
+            _log.info("optel: the collector rejected %s (%s): dropped", claim.name, outcome.detail)
+            self.spool.drop(claim, f"rejected_{outcome.status}" if outcome.status else "rejected")
+            summary.files_dropped += 1
+        else:
+            _log.info("optel: %s cannot be exported (%s): quarantined", claim.name, outcome.detail)
+            self.spool.quarantine(claim, "invalid")
+            summary.files_quarantined += 1
+        return True
+
+    def keep(self, files: list[_File]) -> None:
+        for file in files:
+            self.spool.release(file.claim)
+            self.summary.files_kept += 1
+
+
+def _drain(run: _Run, claims: list[Claim], refresh: Any) -> None:
+    from collections import deque
+
+    from optel.spool.files import delete_all
+
+    pending = deque(claims)
+    carry: list[_File] = []
+    try:
+        while pending or carry:
+            if run.must_stop():
+                break
+            batch = run.gather(pending, carry)
+            if not batch:
+                continue
+            going_on = run.deliver(batch)
+            refresh()
+            if not going_on:
+                break
+        if run.summary.withdrawn:
+            # Consent went away mid-run: what was recorded under it must not leave.
+            pending.clear()
+            carry.clear()
+            delete_all(run.app)
+            return
+        if run.summary.files_sent:
+            run.spool.record_success()
+            if run.last_good is not None:
+                _report_drops(run.spool, run.last_good, run.exporters, run.deadline)
     finally:
+        run.keep(carry)
         for claim in pending:
-            spool.release(claim)
-            summary.files_kept += 1
-        exporters.close()
+            run.spool.release(claim)
+            run.summary.files_kept += 1
+        run.exporters.close()
 
 
 FIRST_VERSION = "optel.install.first_version"
@@ -309,66 +505,108 @@ def _file_consent(header: Mapping[str, Any]) -> Any:
     )
 
 
-def _send_file(
-    header: Mapping[str, Any], records: list[dict[str, Any]], exporters: Exporters, deadline: float | None
-) -> tuple[Outcome, int, int, list[dict[str, Any]] | None]:
-    """Convert, sample and export one file.
+def _send(
+    files: list[_File], resources: list[Resource], exporters: Exporters, deadline: float | None
+) -> tuple[Outcome, int, int, list[list[dict[str, Any]] | None]]:
+    """Convert, sample and export a batch of files: its spans (in requests of `CHUNK_SPANS`), then its metrics.
 
-    Returns (outcome, spans sent, metric points sent, records still to send): the last is not None
-    when part of the file went out before a failure, so that only the rest is kept for later.
+    Returns (outcome, spans sent, metric points sent, records still to send per file): None for a
+    file none of whose spans went out (it is kept as it is), else the records it has left.
     """
-    from opentelemetry.sdk.trace.sampling import Decision
-
-    from optel.upload.convert import (
-        InvalidRecord,
-        metrics_from_records,
-        resource_for,
-        span_from_record,
-    )
     from optel.upload.export import SENT, Outcome
     from optel.upload.sampler import ConsentSampler
 
-    sampler = ConsentSampler(_file_consent(header))
-    resource = resource_for(header)
-    export = header.get("export") if isinstance(header.get("export"), Mapping) else None
-    span_records = [r for r in records if r.get("t") == "span"]
-    metric_records = [r for r in records if r.get("t") == "metric"]
+    export = files[0].export
+    samplers = [ConsentSampler(_file_consent(file.header)) for file in files]
 
-    sent_spans = 0
-    for first in range(0, len(span_records), CHUNK_SPANS):
-        batch = []
-        for record in span_records[first : first + CHUNK_SPANS]:
+    spans = 0
+    through = 0  # span records (counted over the batch) that went out or needed no request
+    for chunk, end in _span_chunks(files, resources, samplers):
+        if chunk:
+            outcome = exporters.export_spans(chunk, export, _budget(deadline))
+            if outcome.kind != SENT:
+                return outcome, spans, 0, _rests(files, through)
+            spans += len(chunk)
+        through = end
+
+    points = 0
+    data = _batch_metrics(files, resources, samplers)
+    if data is not None:
+        outcome = exporters.export_metrics(data, export, _budget(deadline))
+        if outcome.kind != SENT:
+            return outcome, spans, 0, _rests(files, through)
+        points = sum(
+            len(metric.data.data_points)
+            for rm in data.resource_metrics
+            for sm in rm.scope_metrics
+            for metric in sm.metrics
+        )
+    return Outcome(SENT), spans, points, [None] * len(files)
+
+
+def _span_chunks(
+    files: list[_File], resources: list[Resource], samplers: list[ConsentSampler]
+) -> Iterator[tuple[list[ReadableSpan], int]]:
+    """The batch's sampled spans in request-sized lists, each with how many span records it covers up to."""
+    from opentelemetry.sdk.trace.sampling import Decision
+
+    from optel.upload.convert import InvalidRecord, span_from_record
+
+    sample = Decision.RECORD_AND_SAMPLE
+    chunk: list[ReadableSpan] = []
+    taken = start = 0
+    for file, resource, sampler in zip(files, resources, samplers):
+        for record in file.spans:
+            taken += 1
             try:
                 span = span_from_record(record, resource)
             except InvalidRecord as error:
                 _log.debug("optel: skipping a span record: %s", error)
-                continue
-            context = span.context
-            decision = sampler.should_sample(None, context.trace_id, span.name, span.kind, span.attributes)
-            if decision.decision is Decision.RECORD_AND_SAMPLE:
-                batch.append(span)
-        if not batch:
-            continue
-        outcome = exporters.export_spans(batch, export, _budget(deadline))
-        if outcome.kind != SENT:
-            rest = span_records[first:] + metric_records if sent_spans else None
-            return outcome, sent_spans, 0, rest
-        sent_spans += len(batch)
+            else:
+                decision = sampler.should_sample(None, span.context.trace_id, span.name, span.kind, span.attributes)
+                if decision.decision is sample:
+                    chunk.append(span)
+            if taken - start == CHUNK_SPANS:
+                yield chunk, taken
+                chunk = []
+                start = taken
+    if taken > start:
+        yield chunk, taken
 
-    points = 0
-    if sampler.metrics_allowed():
-        data = metrics_from_records(metric_records, resource)
+
+def _batch_metrics(files: list[_File], resources: list[Resource], samplers: list[ConsentSampler]) -> Any:
+    """The batch's measurements as one `MetricsData` (one ResourceMetrics per resource), or None.
+
+    Files of the same resource aggregate together: their delta points add up, as they would
+    have over one longer flush interval.
+    """
+    from opentelemetry.sdk.metrics.export import MetricsData
+
+    from optel.upload.convert import metrics_from_records
+
+    by_resource: dict[Resource, list[dict[str, Any]]] = {}
+    for file, resource, sampler in zip(files, resources, samplers):
+        if file.metrics and sampler.metrics_allowed():
+            by_resource.setdefault(resource, []).extend(file.metrics)
+    resource_metrics: list[Any] = []
+    for resource, records in by_resource.items():
+        data = metrics_from_records(records, resource)
         if data is not None:
-            outcome = exporters.export_metrics(data, export, _budget(deadline))
-            if outcome.kind != SENT:
-                return outcome, sent_spans, 0, metric_records if sent_spans else None
-            points = sum(
-                len(metric.data.data_points)
-                for rm in data.resource_metrics
-                for sm in rm.scope_metrics
-                for metric in sm.metrics
-            )
-    return Outcome(SENT), sent_spans, points, None
+            resource_metrics.extend(data.resource_metrics)
+    return MetricsData(resource_metrics=resource_metrics) if resource_metrics else None
+
+
+def _rests(files: list[_File], through: int) -> list[list[dict[str, Any]] | None]:
+    """What each file has left once the batch's first `through` span records went out."""
+    rests: list[list[dict[str, Any]] | None] = []
+    start = 0
+    for file in files:
+        if through > start:
+            rests.append(file.spans[through - start :] + file.metrics)
+        else:
+            rests.append(None)
+        start += len(file.spans)
+    return rests
 
 
 def _report_drops(spool: Spool, header: Mapping[str, Any], exporters: Exporters, deadline: float | None) -> None:
