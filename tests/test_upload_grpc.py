@@ -366,10 +366,10 @@ def test_closing_the_exporters_of_a_run_closes_its_grpc_channels(collector: Grpc
     exporters = Exporters(_grpc_env(collector.url))
     span = span_from_record(_records()[0], Resource({"service.name": APP}))
     assert exporters.export_spans([span], None, 5.0).kind == SENT
-    assert _established_to(collector.port) == 1
+    assert _established_to(collector.port) >= 1
     # Closed while the run still holds its exporters: not left to the garbage collector.
     exporters.close()
-    deadline = time.monotonic() + 5  # grpc closes sockets on its own threads
+    deadline = time.monotonic() + 10  # grpc closes sockets on its own threads
     while _established_to(collector.port) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _established_to(collector.port) == 0
