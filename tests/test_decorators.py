@@ -259,7 +259,7 @@ def test_a_class_is_returned_unchanged():
 def test_command_records_span_count_and_duration():
     @optel.command("deploy")
     def deploy():
-        return 0
+        pass
 
     with capture() as records:
         deploy()
@@ -272,6 +272,58 @@ def test_command_records_span_count_and_duration():
     assert count["attributes"] == {"command.name": "deploy", "outcome": "success"}
     (duration,) = metrics(records, "cli.command.duration")
     assert duration["attributes"] == {"command.name": "deploy", "outcome": "success"}
+
+
+def test_a_command_that_returns_zero_records_its_exit_code_and_succeeds():
+    @optel.command
+    def deploy() -> int:
+        return 0
+
+    with capture() as records:
+        assert deploy() == 0
+    span = only_span(records)
+    assert span["status"] == "unset"
+    assert span["attributes"] == {"command.name": "deploy", "process.exit.code": 0}
+    (count,) = metrics(records, "cli.command.invocations")
+    assert count["attributes"] == {"command.name": "deploy", "outcome": "success"}
+
+
+def test_a_command_that_returns_a_non_zero_exit_code_is_a_failure_typed_by_the_code():
+    @optel.command
+    def check() -> int:
+        return 3
+
+    @optel.command
+    async def check_async() -> int:
+        return 2
+
+    with capture() as records:
+        assert check() == 3
+        assert asyncio.run(check_async()) == 2
+    first, second = (r for r in records if r["t"] == "span")
+    assert first["status"] == "error"
+    assert first["attributes"] == {"command.name": "check", "process.exit.code": 3, "error.type": "3"}
+    assert second["attributes"]["process.exit.code"] == 2
+    outcomes = sorted(m["attributes"]["outcome"] for m in metrics(records, "cli.command.invocations"))
+    assert outcomes == ["failure", "failure"]
+    assert sorted(m["attributes"]["error.type"] for m in metrics(records, "cli.errors")) == ["2", "3"]
+
+
+def test_a_command_that_returns_something_else_than_an_int_records_no_exit_code():
+    @optel.command
+    def listing() -> list[str]:
+        return ["a"]
+
+    @optel.command
+    def flag() -> bool:
+        return False
+
+    with capture() as records:
+        listing()
+        flag()
+    for span in (r for r in records if r["t"] == "span"):
+        assert "process.exit.code" not in span["attributes"]
+        assert span["status"] == "unset"
 
 
 def test_command_ending_with_sys_exit_zero_is_a_success():
@@ -568,3 +620,43 @@ def test_a_raising_extractor_does_not_reach_the_host():
     with capture() as records:
         assert ask() == "text"
     assert only_span(records)["status"] == "unset"
+
+
+def test_decorating_an_object_whose_attribute_lookups_raise_returns_it_unwrapped():
+    class Proxy:
+        # Like a context-local proxy outside its context: every lookup it forwards fails.
+        def __getattr__(self, name):
+            raise RuntimeError(f"working outside of context: {name}")
+
+        def __call__(self):
+            return "called"
+
+    class BadDoc:
+        @property
+        def __doc__(self):  # type: ignore[override]
+            raise ValueError("no doc")
+
+        def __call__(self):
+            return "called"
+
+    for decorate in (optel.step, optel.command(), optel.timed("t"), optel.llm_call(provider="openai")):
+        for target in (Proxy(), BadDoc()):
+            decorated = decorate(target)
+            assert decorated() == "called"
+
+
+def test_event_named_by_a_keyword_is_recorded_and_one_without_a_name_is_ignored():
+    with capture() as records:
+        optel.event(name="cache.miss")
+        optel.event()
+        optel.event("cache.hit", name="ignored-as-undeclared")
+    names = sorted(r["name"] for r in records if r["t"] == "span")
+    assert names == ["cache.hit", "cache.miss"]
+
+
+def test_a_host_cannot_allow_list_identity_attributes():
+    identity = {"host.name": "build-box-7", "user.name": "Alice Smith", "user.id": "alice-77", "client.address": "10.1.2.3"}
+    with capture(attributes=[*identity, "myapp.region"]) as records:
+        optel.event("who", **{**identity, "myapp.region": "eu"})
+    (span,) = [r for r in records if r["t"] == "span"]
+    assert span["attributes"] == {"myapp.region": "eu"}

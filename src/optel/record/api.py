@@ -85,13 +85,21 @@ def _is_target(value: Any) -> bool:
 
 
 def _apply(target: Any, build: Callable[[Any], Any]) -> Any:
-    """Decorate ``target``, keeping a staticmethod or classmethod what it was."""
-    if isinstance(target, (staticmethod, classmethod)):
-        return type(target)(build(target.__func__))
-    if isinstance(target, type) or not callable(target):
-        # A class or a non-callable is returned as is: wrapping it would change what it is.
+    """Decorate ``target``, keeping a staticmethod or classmethod what it was.
+
+    A target optel cannot wrap (a proxy object whose attribute lookups raise, say) is returned
+    as it is: decorating never raises into the host's import.
+    """
+    try:
+        if isinstance(target, (staticmethod, classmethod)):
+            return type(target)(build(target.__func__))
+        if isinstance(target, type) or not callable(target):
+            # A class or a non-callable is returned as is: wrapping it would change what it is.
+            return target
+        return build(target)
+    except Exception:
+        _log_debug(f"optel: could not decorate a {type(target).__name__}; it runs unrecorded")
         return target
-    return build(target)
 
 
 class _Call:
@@ -119,6 +127,20 @@ class _Call:
 
     def each(self, handle: SpanHandle, item: Any) -> None:
         pass
+
+
+class _CommandCall(_Call):
+    """A command: what it returns, when an int, is its exit code (the ``sys.exit(main())`` habit)."""
+
+    __slots__ = ()
+
+    def finish(self, handle: SpanHandle, result: Any) -> None:
+        if type(result) is int:
+            handle.set("process.exit.code", result)
+            if result:
+                # The CLI semantic conventions: a non-zero exit is an error, typed by its code.
+                handle.fail(str(result))
+        handle.end()
 
 
 def _wrap(fn: Any, call: _Call) -> Any:
@@ -469,7 +491,7 @@ def _command(name: Any = None) -> Any:
     def build(fn: Any) -> Any:
         path = name if isinstance(name, str) and name else getattr(fn, "__name__", None)
         path = path if isinstance(path, str) else _display_name(fn)
-        return _wrap(fn, _Call(path, "internal", {"command.name": path}))
+        return _wrap(fn, _CommandCall(path, "internal", {"command.name": path}))
 
     if _is_target(name):
         fn, name = name, None
@@ -773,15 +795,20 @@ def _log_debug(message: str) -> None:
 # --- plain calls -----------------------------------------------------------------------------
 
 
-def event(name: str, /, **attributes: Any) -> None:
+def event(name: str | None = None, /, **attributes: Any) -> None:
     """A point event: a span event on the current span, or a zero-length span outside one.
 
     Only attribute names declared in the data dictionary or by the host
     (``init(attributes=[...])``) are kept. ``name`` is positional-only, so that an attribute
-    called ``name`` is an attribute, not a TypeError in the host.
+    called ``name`` is an attribute; without a positional name, a ``name=`` keyword names the
+    event (never a TypeError in the host).
     """
     if not _spans._on:
         return
+    if name is None:
+        name = attributes.pop("name", None)
+        if name is None:
+            return
     _spans.event(name, attributes or None)
 
 

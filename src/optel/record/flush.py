@@ -9,6 +9,7 @@ after it was cleaned, so a span and its metrics always agree.
 
 from __future__ import annotations
 
+from optel.privacy.modes import FORBIDDEN_KEYS, USER_ID
 from optel.record import dictionary as _dictionary
 from optel.record.spans import Measurement, SpanHandle
 
@@ -25,6 +26,9 @@ _EVENT_NAMES = _dictionary.names_in(_dictionary.EVENT)
 _TYPES = {name: a.type for name, a in _dictionary.ATTRIBUTES.items()}
 _KINDS = frozenset(_dictionary.SPAN_KINDS)
 _SCALARS = (str, bool, int, float)
+# A host may allow-list its own attributes, never one that names a machine or a person: those
+# are not sent in any mode (SPEC §4), and `user.id` only as the resource's, in identified mode.
+_NEVER_FROM_HOST = FORBIDDEN_KEYS | {USER_ID}
 
 
 MAX_MESSAGE = 512
@@ -123,7 +127,7 @@ def clean_attributes(
             continue
         if key in allowed:
             cleaned = clean_value(value, _TYPES.get(key))
-        elif key in host:
+        elif key in host and key not in _NEVER_FROM_HOST:
             cleaned = clean_value(value, None)
         else:
             continue

@@ -279,10 +279,21 @@ class SpanHandle:
         if code == 0 or isinstance(exc, GeneratorExit):
             return
         class_name = _error_type(exc)
-        try:
-            message: str | None = str(exc)
-        except Exception:
-            message = None
+        message: str | None
+        if "gen_ai.operation.name" in self.attributes:
+            # An LLM request's error message is the provider's, and providers quote the prompt
+            # back in it ("Invalid content: '...'"), which no scrubber can tell from prose: an LLM
+            # call keeps the exception's type and HTTP status only.
+            try:
+                status = getattr(exc, "status_code", None)
+            except Exception:
+                status = None
+            message = f"HTTP {status}" if type(status) is int else None
+        else:
+            try:
+                message = str(exc)
+            except Exception:
+                message = None
         self._fail(error_type or class_name, message or None, id(exc), at_ns)
         events = self.events
         if events is None:
