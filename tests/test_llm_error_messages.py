@@ -51,11 +51,9 @@ def _spans(records):
 def test_an_instrumented_openai_error_records_its_type_and_status_but_not_the_quoted_prompt(echoing_api):
     optel.instrument("openai")
     try:
-        with optel.testing.capture() as records, openai.OpenAI(
-            base_url=echoing_api, api_key="test", max_retries=0
-        ) as client:
-            with pytest.raises(openai.BadRequestError) as raised:
-                client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": PROMPT}])
+        client = openai.OpenAI(base_url=echoing_api, api_key="test", max_retries=0)
+        with optel.testing.capture() as records, client, pytest.raises(openai.BadRequestError) as raised:
+            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": PROMPT}])
     finally:
         optel.uninstrument("openai")
     assert PROMPT in str(raised.value)  # the host still gets the SDK's whole message
