@@ -521,3 +521,36 @@ def test_a_failed_second_chunk_is_the_only_one_sent_again(receiver: OTLPReceiver
     assert upload(APP, respect_backoff=False).files_sent == 1
     ids = span_ids(receiver)
     assert len(ids) == len(set(ids)) == CHUNK_SPANS + 5
+
+
+def test_a_file_past_the_age_bound_is_dropped_and_counted_not_sent_late(receiver: OTLPReceiver) -> None:
+    from optel.spool.files import MAX_AGE_S
+
+    path = spool_file(receiver.url, spans(2, trace=1))
+    spool_file(receiver.url, spans(1, trace=2))
+    # The first flush aged past the bound while no host wrote (a host's write enforces it too):
+    # the name carries the time it was written.
+    directory, name = os.path.split(path)
+    old = time.time_ns() - int((MAX_AGE_S + 7 * 86400) * 1e9)
+    os.rename(path, os.path.join(directory, f"{old}-{name.split('-', 1)[1]}"))
+    summary = upload(APP)
+    assert summary.files_sent == 1
+    assert summary.records_aged_out == 2
+    assert "2 records too old to send, dropped" in summary.line()
+    assert span_ids(receiver) == [f"{2 << 24 | 1:016x}"]
+    dropped = [m for m in receiver.metrics() if m["name"] == DROPPED_METRIC]
+    assert [(m["attributes"], m["value"]) for m in dropped] == [({"reason": "age"}, 2)]
+
+
+def test_invalid_records_in_a_readable_file_are_skipped_and_counted_as_drops(receiver: OTLPReceiver) -> None:
+    good = spans(2, trace=1)
+    broken_span = {**spans(1, trace=3)[0], "span_id": "not-hex"}
+    broken_metric = {**invocation(), "value": "seven"}
+    spool_file(receiver.url, [*good, broken_span, invocation(), broken_metric])
+    summary = upload(APP)
+    assert (summary.files_sent, summary.sent_spans, summary.records_invalid) == (1, 2, 2)
+    assert "2 invalid records skipped" in summary.line()
+    assert sorted(span_ids(receiver)) == sorted(s["span_id"] for s in good)
+    dropped = [m for m in receiver.metrics() if m["name"] == DROPPED_METRIC]
+    assert [(m["attributes"], m["value"]) for m in dropped] == [({"reason": "invalid"}, 2)]
+    assert Spool(APP).drop_counts() == {}

@@ -196,6 +196,8 @@ def _start(settings: Settings) -> Telemetry:
     except Exception:
         debug, log_file = False, None
     telemetry = Telemetry(settings, consent, debug=debug, log_file=log_file)
+    if consent.mode == "off" and _has_leftovers(app):
+        _forget_withdrawn(app, settings.project_dir)
     if not telemetry.recording:
         return telemetry
     try:
@@ -235,6 +237,24 @@ def _has_leftovers(app: str) -> bool:
     except OSError:
         return False
     return any(name.endswith(".jsonl") or ".jsonl.claimed." in name for name in names)
+
+
+def _forget_withdrawn(app: str, project_dir: str | None) -> None:
+    """Delete what earlier runs spooled when the user has since opted out (SPEC §6).
+
+    The uploader would, but none starts when consent is off. Only a lasting "off" counts
+    (``consent.withdrawn``): a ``--no-telemetry`` run leaves what earlier runs recorded alone.
+    Done here, not on a thread: it happens once (the spool is gone afterwards), and a short run
+    would end before a thread got to it.
+    """
+    try:
+        from optel import spool
+        from optel.consent import withdrawn
+
+        if withdrawn(app, project_dir=project_dir) is not None:
+            spool.delete_all(app)
+    except Exception as exc:
+        _log("optel: deleting the spool after an opt-out failed: %r", exc)
 
 
 def _drain_leftovers(spool: ModuleType, app: str) -> None:

@@ -338,8 +338,11 @@ def metrics_from_records(
     resource: Resource,
     scope: InstrumentationScope = SCOPE,
     extra: Sequence[Metric] = (),
+    skipped: list[int] | None = None,
 ) -> MetricsData | None:
     """The measurements of one file aggregated into delta `MetricsData` (None when there are none).
+
+    Invalid measurements are skipped, and counted in ``skipped[0]`` when given.
 
     One data point per (metric, attribute set): counters sum, histograms keep count, sum, min, max
     and the dictionary's buckets; each point spans its first to its last measurement.
@@ -368,6 +371,8 @@ def metrics_from_records(
                 name, value, attrs, time_ns = measurement_parts(record)
             except InvalidRecord as error:
                 _log.debug("optel: skipping a metric record: %s", error)
+                if skipped is not None:
+                    skipped[0] += 1
                 continue
         by_attrs = series.get(name)
         if by_attrs is None:

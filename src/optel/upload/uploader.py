@@ -58,6 +58,8 @@ class UploadSummary:
         "files_kept",
         "files_quarantined",
         "files_sent",
+        "records_aged_out",
+        "records_invalid",
         "retry_after",
         "sent_metrics",
         "sent_spans",
@@ -72,6 +74,8 @@ class UploadSummary:
         self.files_kept = 0
         self.files_dropped = 0
         self.files_quarantined = 0
+        self.records_aged_out = 0  # past the spool's age bound: dropped, not sent late
+        self.records_invalid = 0  # not valid spans or measurements: skipped, counted as drops
         self.withdrawn = False
         self.skipped: str | None = None  # why nothing was tried: another uploader, backoff
         self.error: str | None = None  # why files were kept: the collector's answer, a config problem
@@ -90,6 +94,10 @@ class UploadSummary:
         )
         if self.files_quarantined:
             text += f"; quarantined {self.files_quarantined}"
+        if self.records_aged_out:
+            text += f"; {self.records_aged_out} record{_s(self.records_aged_out)} too old to send, dropped"
+        if self.records_invalid:
+            text += f"; {self.records_invalid} invalid record{_s(self.records_invalid)} skipped"
         if self.error:
             text += f" ({self.error})"
         return text
@@ -157,6 +165,9 @@ def _upload(
             if until is not None:
                 summary.skipped = f"backing off after failures, next attempt in {until - time.time():.0f} s"
                 return
+        # The bounds hold for what is sent, too: a file past the age bound is dropped (and
+        # counted), not sent late, even when no host wrote since it aged.
+        summary.records_aged_out = spool.enforce_bounds().get("age", 0)
         claims = spool.claim()
         if not claims:
             return
@@ -332,11 +343,17 @@ class _Run:
 
         summary = self.summary
         resources = [self.resource(file.header) for file in batch]
-        outcome, spans, points, rests = _send(batch, resources, self.exporters, self.deadline)
+        invalid = [0]
+        outcome, spans, points, rests = _send(batch, resources, self.exporters, self.deadline, invalid)
         summary.sent_spans += spans
         if outcome.kind == SENT:
             for file in batch:
                 self.spool.ack(file.claim)
+            if invalid[0]:
+                # Records no collector could take (a hand-edited or damaged file): counted as
+                # drops once their file is settled, so a retried batch does not count them twice.
+                self.spool.add_drop_counts({"invalid": invalid[0]})
+                summary.records_invalid += invalid[0]
             summary.files_sent += len(batch)
             summary.sent_metrics += points
             self.last_good = batch[-1].header
@@ -506,7 +523,11 @@ def _file_consent(header: Mapping[str, Any]) -> Any:
 
 
 def _send(
-    files: list[_File], resources: list[Resource], exporters: Exporters, deadline: float | None
+    files: list[_File],
+    resources: list[Resource],
+    exporters: Exporters,
+    deadline: float | None,
+    invalid: list[int] | None = None,
 ) -> tuple[Outcome, int, int, list[list[dict[str, Any]] | None]]:
     """Convert, sample and export a batch of files: its spans (in requests of `CHUNK_SPANS`), then its metrics.
 
@@ -521,7 +542,7 @@ def _send(
 
     spans = 0
     through = 0  # span records (counted over the batch) that went out or needed no request
-    for chunk, end in _span_chunks(files, resources, samplers):
+    for chunk, end in _span_chunks(files, resources, samplers, invalid):
         if chunk:
             outcome = exporters.export_spans(chunk, export, _budget(deadline))
             if outcome.kind != SENT:
@@ -530,7 +551,7 @@ def _send(
         through = end
 
     points = 0
-    data = _batch_metrics(files, resources, samplers)
+    data = _batch_metrics(files, resources, samplers, invalid)
     if data is not None:
         outcome = exporters.export_metrics(data, export, _budget(deadline))
         if outcome.kind != SENT:
@@ -545,9 +566,15 @@ def _send(
 
 
 def _span_chunks(
-    files: list[_File], resources: list[Resource], samplers: list[ConsentSampler]
+    files: list[_File],
+    resources: list[Resource],
+    samplers: list[ConsentSampler],
+    invalid: list[int] | None = None,
 ) -> Iterator[tuple[list[ReadableSpan], int]]:
-    """The batch's sampled spans in request-sized lists, each with how many span records it covers up to."""
+    """The batch's sampled spans in request-sized lists, each with how many span records it covers up to.
+
+    Records that are not valid spans are skipped and counted in ``invalid[0]``.
+    """
     from opentelemetry.sdk.trace.sampling import Decision
 
     from optel.upload.convert import InvalidRecord, span_from_record
@@ -562,6 +589,8 @@ def _span_chunks(
                 span = span_from_record(record, resource)
             except InvalidRecord as error:
                 _log.debug("optel: skipping a span record: %s", error)
+                if invalid is not None:
+                    invalid[0] += 1
             else:
                 decision = sampler.should_sample(None, span.context.trace_id, span.name, span.kind, span.attributes)
                 if decision.decision is sample:
@@ -574,7 +603,12 @@ def _span_chunks(
         yield chunk, taken
 
 
-def _batch_metrics(files: list[_File], resources: list[Resource], samplers: list[ConsentSampler]) -> Any:
+def _batch_metrics(
+    files: list[_File],
+    resources: list[Resource],
+    samplers: list[ConsentSampler],
+    invalid: list[int] | None = None,
+) -> Any:
     """The batch's measurements as one `MetricsData` (one ResourceMetrics per resource), or None.
 
     Files of the same resource aggregate together: their delta points add up, as they would
@@ -590,7 +624,7 @@ def _batch_metrics(files: list[_File], resources: list[Resource], samplers: list
             by_resource.setdefault(resource, []).extend(file.metrics)
     resource_metrics: list[Any] = []
     for resource, records in by_resource.items():
-        data = metrics_from_records(records, resource)
+        data = metrics_from_records(records, resource, skipped=invalid)
         if data is not None:
             resource_metrics.extend(data.resource_metrics)
     return MetricsData(resource_metrics=resource_metrics) if resource_metrics else None

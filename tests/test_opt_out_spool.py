@@ -1,0 +1,66 @@
+"""A host run after the user opted out deletes what earlier runs spooled; a one-run --no-telemetry does not."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from optel import _paths, spool
+
+APP = "optout-tool"
+HOST = "import sys, optel; optel.init({app!r}, session_flag={flag}); sys.exit(0)"
+
+
+def _spool_two_runs() -> str:
+    header = {"schema": "optel.spool/1", "app": APP, "created_ns": 1, "resource": {}, "consent": {"mode": "anonymous"}}
+    for _ in range(2):
+        assert spool.write(APP, header, [{"t": "metric", "name": "cli.user.inputs", "value": 1, "attributes": {}, "time_ns": 1}])
+    return _paths.spool_dir(APP)
+
+
+def _jsonl(directory: str) -> list[str]:
+    try:
+        return [n for n in os.listdir(directory) if ".jsonl" in n]
+    except FileNotFoundError:
+        return []
+
+
+def _host(python: str, flag: object = None, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [python, "-c", HOST.format(app=APP, flag=flag)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"DO_NOT_TRACK": "1"}, {"OTEL_SDK_DISABLED": "true"}, {"OPTOUT_TOOL_TELEMETRY": "off"}],
+    ids=["DO_NOT_TRACK", "OTEL_SDK_DISABLED", "app env var"],
+)
+def test_a_run_under_an_opt_out_variable_deletes_the_spool_of_earlier_runs(python, env):
+    directory = _spool_two_runs()
+    done = _host(python, **env)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert _jsonl(directory) == []
+
+
+def test_a_run_after_a_stored_opt_out_deletes_the_spool(python):
+    directory = _spool_two_runs()
+    subprocess.run([python, "-m", "optel", "--app", APP, "disable"], check=True, capture_output=True, timeout=60)
+    # `disable` deletes it too; spool again as a run that raced with it would have.
+    directory = _spool_two_runs()
+    done = _host(python)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert _jsonl(directory) == []
+
+
+def test_a_no_telemetry_run_keeps_what_earlier_consented_runs_spooled(python):
+    directory = _spool_two_runs()
+    done = _host(python, flag=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert len(_jsonl(directory)) == 2
