@@ -140,3 +140,57 @@ def test_a_long_running_host_ships_while_it_runs_and_everything_arrives_exactly_
     ids = [s["span_id"] for s in spans]
     assert len(ids) == len(set(ids)), "a span arrived twice"
     assert not [n for n in os.listdir(spool.path) if ".jsonl" in n]
+
+
+HANGING_HOST = r'''
+import sys
+import time
+
+import optel
+
+optel.init("long-runner", version="1.0", flush_interval=0.2)
+ticks = 0
+end = time.monotonic() + 0.8
+while time.monotonic() < end:
+    @optel.command(f"tick {ticks}")
+    def tick():
+        return None
+
+    tick()
+    ticks += 1
+    time.sleep(0.01)
+print(f"ticks {ticks}", flush=True)
+'''
+
+
+def test_a_collector_that_never_answers_does_not_keep_the_last_flush_from_the_detached_uploader(
+    host_script: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "hanging_host.py"
+    script.write_text(HANGING_HOST)
+    spool = Spool(APP)
+    with OTLPReceiver() as receiver:
+        # The background thread's first span request is read and never answered: at shutdown
+        # that upload is still in flight.
+        receiver.hang(times=1, path="/v1/traces")
+        env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, env=env, timeout=60)
+        assert (done.returncode, done.stderr) == (0, b"")
+        ticks = int(done.stdout.split()[1])
+        settle(spool)
+        # The host handed its last flush (with the session summary) to a detached uploader,
+        # although its own thread still held the uploader lock, waiting on the collector.
+        assert [s["name"] for s in receiver.spans()].count("cli.session") == 1
+        # What the thread had claimed is claimed again once its process is gone.
+        for _ in range(5):
+            if not [n for n in os.listdir(spool.path) if ".jsonl" in n]:
+                break
+            subprocess.run(
+                [sys.executable, "-m", "optel", "upload", "--app", APP], env=env, capture_output=True, timeout=60
+            )
+            settle(spool)
+        spans = receiver.spans()
+    counts = collections.Counter(s["name"] for s in spans)
+    expected = [f"tick {i}" for i in range(ticks)]
+    assert {name: counts[name] for name in expected} == dict.fromkeys(expected, 1)
+    assert counts["cli.session"] == 1

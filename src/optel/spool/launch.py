@@ -154,6 +154,11 @@ def _release_lock(directory: str, token: str) -> None:
         _unlink(info.path)
 
 
+# Tokens of the uploader locks this process holds now (a long-running host's background thread).
+# At shutdown the detached uploader takes over such a lock instead of waiting for the thread.
+_held_here: set[str] = set()
+
+
 class UploaderLock:
     """`with uploader_lock(app) as held:` — held is False when another uploader runs. Never waits.
 
@@ -182,6 +187,8 @@ class UploaderLock:
                 self.held = acquire_lock(self.directory, os.getpid(), self.token)
         except OSError:
             self.held = False
+        if self.held:
+            _held_here.add(self.token)
         return self.held
 
     def refresh(self) -> None:
@@ -199,6 +206,7 @@ class UploaderLock:
         tb: TracebackType | None,
     ) -> None:
         if self.held:
+            _held_here.discard(self.token)
             _release_lock(self.directory, self.token)
             self.held = False
 
@@ -241,7 +249,7 @@ def start_uploader(app: str, *, directory: str | None = None) -> bool:
             # A frozen app's executable is the app itself: `-m optel` would run the host again.
             return False
         token = os.urandom(8).hex()
-        if not acquire_lock(spool.path, os.getpid(), token):
+        if not acquire_lock(spool.path, os.getpid(), token) and not _take_over_own(spool.path, token):
             return False
         pid = _spawn(uploader_command(app), token)
         if pid is None:
@@ -256,6 +264,22 @@ def start_uploader(app: str, *, directory: str | None = None) -> bool:
 
         log_failure("starting the uploader", exc)
         return False
+
+
+def _take_over_own(directory: str, token: str) -> bool:
+    """Take the lock from an upload of this very process (a background thread still waiting on a
+    collector at shutdown), so the last flush goes to a detached uploader instead of the next run.
+
+    The thread's files stay claimed by this process, which is about to exit: the next uploader
+    claims them again then. Its release no longer matches the token, so it leaves the new lock be.
+    """
+    info = read_lock(directory)
+    if info is None or info.pid != os.getpid() or info.token not in _held_here:
+        return False
+    _held_here.discard(info.token)
+    _rewrite_lock(directory, os.getpid(), token)
+    again = read_lock(directory)
+    return again is not None and again.token == token
 
 
 def _environment(token: str) -> dict[str, str]:

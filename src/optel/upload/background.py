@@ -4,9 +4,11 @@ A host started with ``optel.init(..., flush_interval=S)`` flushes its records to
 seconds; this thread uploads them on the same rhythm, so a server-like process does not wait for
 its exit to send anything. Importing this module costs nothing (``_thread`` and ``time`` only): the
 SDK is imported by the thread, off the host's hot path. At shutdown the host hands over to the
-detached uploader as usual, after waiting (briefly) for an upload in flight: a thread killed
+detached uploader as usual, after waiting briefly for an upload in flight (a thread killed
 between the collector's answer and the file's deletion would leave a claim that a later uploader
-sends again, and a thread still holding the uploader lock would keep the detached one from starting.
+sends again). A collector that does not answer within that wait is not worth more of the host's
+exit: the detached uploader takes the thread's lock over (``spool.launch``) and sends the last
+flush, and the files the thread had claimed are sent by the next uploader after the host is gone.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from __future__ import annotations
 import _thread
 
 MIN_INTERVAL = 0.05
-# How long shutdown waits for an upload in flight; a healthy collector answers in milliseconds,
-# and a hanging one is not worth more of the host's exit than this.
-STOP_WAIT = 1.0
+# How long shutdown waits for an upload in flight: a healthy collector answers in tens of
+# milliseconds, and a hanging one is not worth more of the host's exit than this.
+STOP_WAIT = 0.1
 
 _stops: dict[str, _thread.LockType] = {}
 # Released by each app's thread when its loop is over (after the upload in flight, if any).
