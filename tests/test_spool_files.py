@@ -14,6 +14,7 @@ import pytest
 
 from optel import _paths
 from optel.spool import Claim, CorruptSpoolFile, Spool, delete_all, describe, write
+from optel.spool.files import TALLY_TRUSTED_S
 
 APP = "spool-test"
 
@@ -173,7 +174,8 @@ def test_release_gives_the_file_back_and_ack_deletes_it(isolated_home: Path) -> 
     assert spool.files() == [claim.name]
     (claim,) = spool.claim()
     spool.ack(claim)
-    assert os.listdir(spool.path) == []
+    # Only the writers' tally of the spool's size is left, no flush of any kind.
+    assert os.listdir(spool.path) == ["tally"]
 
 
 def test_drop_deletes_and_counts_records(isolated_home: Path) -> None:
@@ -316,3 +318,49 @@ def test_lock_leftovers_of_killed_processes_are_removed(isolated_home: Path) -> 
     spool.write(header(), spans(1))
     left = os.listdir(spool.path)
     assert mine in left and not set(leftovers) & set(left)
+
+
+def test_a_writer_trusts_a_fresh_tally_and_looks_at_every_file_once_it_is_stale(isolated_home: Path) -> None:
+    spool = Spool(APP)
+    first = spool.write(header(), spans(1))
+    assert first is not None
+    checked, total, oldest = (int(p) for p in (Path(spool.path) / "tally").read_text().split())
+    assert total == os.path.getsize(first)
+    # A file past the age bound that no full look has seen yet (another writer's, say).
+    old = os.path.join(spool.path, f"{time.time_ns() - 15 * 86400 * 10**9}-1-abcdef01.jsonl")
+    Path(old).write_bytes(b'{"schema":"optel.spool/1"}\n{"t":"span"}\n{"t":"end","records":1}\n')
+    second = spool.write(header(), spans(1))
+    assert os.path.exists(old), "a fresh tally spares the writer a look at every file"
+    _, total, _ = (int(p) for p in (Path(spool.path) / "tally").read_text().split())
+    assert total == os.path.getsize(first) + os.path.getsize(second)  # type: ignore[arg-type]
+    # Once the tally is older than it may be trusted, the next writer looks again.
+    (Path(spool.path) / "tally").write_text(f"{checked - int(TALLY_TRUSTED_S * 1e9) - 1} {total} {oldest}\n")
+    spool.write(header(), spans(1))
+    assert not os.path.exists(old)
+    assert spool.drop_counts() == {"age": 1}
+
+
+def test_a_tally_near_the_size_bound_makes_the_writer_look_and_count_again(isolated_home: Path) -> None:
+    spool = Spool(APP)
+    for i in range(2):
+        spool.write(header(), spans(2, tag=str(i), pad=400), max_bytes=8000)
+    tally = Path(spool.path) / "tally"
+    checked, _, oldest = (int(p) for p in tally.read_text().split())
+    # The uploader sent and deleted files since the tally was made: it says more than there is.
+    tally.write_text(f"{checked} {8000 - 100} {oldest}\n")
+    spool.write(header(), spans(2, tag="x", pad=400), max_bytes=8000)
+    # Near the bound, the writer looked at the files instead: nothing dropped, the tally true again.
+    assert len(spool.files()) == 3
+    assert spool.drop_counts() == {}
+    _, total, _ = (int(p) for p in tally.read_text().split())
+    assert total == sum(os.path.getsize(os.path.join(spool.path, n)) for n in spool.files())
+
+
+def test_a_damaged_tally_means_a_full_look(isolated_home: Path) -> None:
+    spool = Spool(APP)
+    spool.write(header(), spans(1))
+    (Path(spool.path) / "tally").write_bytes(b"\x00garbage")
+    old = os.path.join(spool.path, f"{time.time_ns() - 15 * 86400 * 10**9}-1-abcdef01.jsonl")
+    Path(old).write_bytes(b'{"schema":"optel.spool/1"}\n{"t":"span"}\n{"t":"end","records":1}\n')
+    spool.write(header(), spans(1))
+    assert not os.path.exists(old)

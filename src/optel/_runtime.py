@@ -196,7 +196,7 @@ def _start(settings: Settings) -> Telemetry:
     except Exception:
         debug, log_file = False, None
     telemetry = Telemetry(settings, consent, debug=debug, log_file=log_file)
-    if consent.mode == "off" and _has_leftovers(app):
+    if consent.source == "user_file" and consent.mode == "off" and _has_leftovers(app):
         _forget_withdrawn(app, settings.project_dir)
     if not telemetry.recording:
         return telemetry
@@ -240,12 +240,13 @@ def _has_leftovers(app: str) -> bool:
 
 
 def _forget_withdrawn(app: str, project_dir: str | None) -> None:
-    """Delete what earlier runs spooled when the user has since opted out (SPEC §6).
+    """Delete what earlier runs spooled when the user has since stored "off" (SPEC §6).
 
-    The uploader would, but none starts when consent is off. Only a lasting "off" counts
-    (``consent.withdrawn``): a ``--no-telemetry`` run leaves what earlier runs recorded alone.
-    Done here, not on a thread: it happens once (the spool is gone afterwards), and a short run
-    would end before a thread got to it.
+    The uploader would, but none starts when consent is off. Only the stored choice counts here:
+    a run under ``DO_NOT_TRACK``, ``<APP>_TELEMETRY=off``, ``--no-telemetry`` or a project's file
+    says nothing about the runs recorded before it (the uploader still deletes the spool when
+    such a variable is set where it runs). Done here, not on a thread: it happens once (the
+    spool is gone afterwards), and a short run would end before a thread got to it.
     """
     try:
         from optel import spool
