@@ -3,7 +3,10 @@
 Routes: ``POST /v1/chat/completions``, ``/v1/responses``, ``/v1/embeddings`` (OpenAI) and
 ``/v1/messages`` (Anthropic), as JSON or, with ``"stream": true``, as server-sent events whose final
 chunk carries the token usage. A request header ``x-fake-status: 429`` (or 500, ...) makes the
-server answer with that error in the provider's error format. Every text the server sends back
+server answer with that error in the provider's error format; ``x-fake-stream-error: 1`` makes an
+Anthropic stream fail part-way, with an ``error`` event after ``message_start``. The streams carry
+every event the SDKs' stream helpers (``messages.stream``, ``responses.stream``) need to build
+their final message. Every text the server sends back
 contains RESPONSE_TEXT, and tests send PROMPT_TEXT, so a test can assert that neither reaches a record.
 
 Run alone (``python tests/fake_llm_api.py``) it prints its base URL and serves until interrupted.
@@ -111,7 +114,12 @@ class _Handler(BaseHTTPRequestHandler):
         model = str(body.get("model", "unknown"))
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            return self._sse(route(body, model, True, include_usage))
+            events = route(body, model, True, include_usage)
+            if anthropic and self.headers.get("x-fake-stream-error"):
+                # The API reports an error found mid-stream as an SSE event, after a 200.
+                failure = {"type": "error", "error": {"type": "overloaded_error", "message": "fake"}}
+                events = [*events[:1], ("error", failure)]  # type: ignore[index]
+            return self._sse(events)
         return self._json(200, route(body, model, False, False))
 
     def _error(self, status: int, anthropic: bool) -> None:
@@ -226,21 +234,27 @@ def _responses(body: dict[str, object], model: str, stream: bool, include_usage:
     if not stream:
         return done
     started = {**done, "status": "in_progress", "output": [], "usage": None}
-    return [
-        ("response.created", {"type": "response.created", "sequence_number": 0, "response": started}),
+    (item,) = done["output"]  # type: ignore[misc]
+    part = item["content"][0]
+    where = {"item_id": item["id"], "output_index": 0}
+    in_text = {**where, "content_index": 0}
+    # The order the API sends them in; responses.stream() rejects a delta before its item and part.
+    events: list[tuple[str, dict[str, object]]] = [
+        ("response.created", {"response": started}),
+        ("response.in_progress", {"response": started}),
         (
-            "response.output_text.delta",
-            {
-                "type": "response.output_text.delta",
-                "sequence_number": 1,
-                "item_id": "msg_1",
-                "output_index": 0,
-                "content_index": 0,
-                "delta": RESPONSE_TEXT,
-                "logprobs": [],
-            },
+            "response.output_item.added",
+            {"output_index": 0, "item": {**item, "status": "in_progress", "content": []}},
         ),
-        ("response.completed", {"type": "response.completed", "sequence_number": 2, "response": done}),
+        ("response.content_part.added", {**in_text, "part": {**part, "text": ""}}),
+        ("response.output_text.delta", {**in_text, "delta": RESPONSE_TEXT, "logprobs": []}),
+        ("response.output_text.done", {**in_text, "text": RESPONSE_TEXT, "logprobs": []}),
+        ("response.content_part.done", {**in_text, "part": part}),
+        ("response.output_item.done", {"output_index": 0, "item": item}),
+        ("response.completed", {"response": done}),
+    ]
+    return [
+        (name, {"type": name, "sequence_number": i, **data}) for i, (name, data) in enumerate(events)
     ]
 
 
@@ -287,6 +301,7 @@ def _messages(body: dict[str, object], model: str, stream: bool, include_usage: 
                 "message": {**message, "content": [], "stop_reason": None, "usage": start_usage},
             },
         ),
+        ("ping", {"type": "ping"}),
         (
             "content_block_start",
             {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import anthropic
 import pytest
@@ -119,6 +120,120 @@ def test_an_api_error_records_its_sdk_class_and_http_status_and_is_raised_unchan
     assert span["attributes"]["http.response.status_code"] == status
 
 
+def stream_helper(client, **extra):
+    return client.messages.stream(model=MODEL, max_tokens=64, messages=MESSAGES, **extra)
+
+
+def test_the_stream_helper_read_as_text_records_one_span_from_entering_to_the_end_of_the_stream(
+    api, client, recorded
+):
+    manager = stream_helper(client)
+    requests_before = len(api.requests)
+    entered_ns = time.time_ns()
+    with manager as stream:
+        assert len(api.requests) == requests_before + 1
+        assert spans.current() is None, "a stream being read must not parent the host's spans"
+        assert recorded() == []
+        text = "".join(stream.text_stream)
+        (span,) = recorded()
+    assert text == RESPONSE_TEXT
+    assert isinstance(stream, anthropic.MessageStream)
+    assert span["kind"] == "client"
+    assert span["start_ns"] >= entered_ns
+    assert span["attributes"] == EXPECTED
+    assert_no_text([span])
+
+
+def test_the_stream_helpers_final_message_is_recorded_with_the_same_facts(client, recorded):
+    with stream_helper(client) as stream:
+        message = stream.get_final_message()
+    assert message.content[0].text == RESPONSE_TEXT
+    (span,) = recorded()
+    assert span["attributes"] == EXPECTED
+    assert_no_text([span])
+
+
+def test_a_stream_helper_left_early_ends_its_span_when_its_context_exits(client, recorded):
+    with stream_helper(client) as stream:
+        assert next(iter(stream)).type == "message_start"
+        assert recorded() == []
+    (span,) = recorded()
+    assert span["attributes"]["gen_ai.response.model"] == MODEL + "-2025-01-01"
+    assert span["attributes"]["gen_ai.usage.input_tokens"] == ANTHROPIC_USAGE["input_tokens"]
+    assert "gen_ai.response.finish_reasons" not in span["attributes"]
+    assert span["status"] != "error"
+
+
+def test_the_async_stream_helper_is_recorded(api, recorded):
+    async def main():
+        async with anthropic.AsyncAnthropic(
+            base_url=api.anthropic_base_url, api_key="test", max_retries=0
+        ) as client:
+            async with client.messages.stream(model=MODEL, max_tokens=64, messages=MESSAGES) as s:
+                chunks = [text async for text in s.text_stream]
+                assert recorded() != [], "the span ends with the stream, before the context exits"
+            async with client.messages.stream(model=MODEL, max_tokens=64, messages=MESSAGES) as s:
+                message = await s.get_final_message()
+            return "".join(chunks), message
+
+    text, message = asyncio.run(main())
+    assert text == RESPONSE_TEXT and message.content[0].text == RESPONSE_TEXT
+    (final,) = recorded()
+    assert final["attributes"] == EXPECTED
+
+
+def test_the_beta_stream_helper_and_beta_create_are_recorded(client, recorded):
+    with client.beta.messages.stream(model=MODEL, max_tokens=64, messages=MESSAGES) as stream:
+        assert "".join(stream.text_stream) == RESPONSE_TEXT
+    client.beta.messages.create(model=MODEL, max_tokens=64, messages=MESSAGES)
+    streamed, plain = recorded()
+    assert streamed["attributes"] == EXPECTED
+    assert plain["attributes"] == EXPECTED
+    assert_no_text([streamed, plain])
+
+
+def test_a_stream_helper_whose_request_fails_records_the_sdk_error_and_raises_it(client, recorded):
+    with pytest.raises(anthropic.RateLimitError), stream_helper(
+        client, extra_headers={"x-fake-status": "429"}
+    ):
+        pass
+    (span,) = recorded()
+    assert span["status"] == "error"
+    assert span["attributes"]["error.type"] == "anthropic.RateLimitError"
+    assert span["attributes"]["http.response.status_code"] == 429
+
+
+def test_an_error_event_in_the_middle_of_a_helper_stream_records_its_sdk_error(client, recorded):
+    failing = stream_helper(client, extra_headers={"x-fake-stream-error": "1"})
+    with pytest.raises(anthropic.APIStatusError) as raised, failing as stream:
+        stream.get_final_message()
+    (span,) = recorded()
+    assert span["status"] == "error"
+    assert span["attributes"]["error.type"] == f"anthropic.{type(raised.value).__name__}"
+    assert span["attributes"]["gen_ai.response.model"] == MODEL + "-2025-01-01"
+    assert_no_text([span])
+
+
+def test_uninstrument_gives_back_the_sdks_own_create_and_stream_methods():
+    import anthropic.resources.beta.messages.messages as beta
+    import anthropic.resources.messages as messages
+
+    sites = [
+        (owner, name)
+        for owner in (messages.Messages, messages.AsyncMessages, beta.Messages, beta.AsyncMessages)
+        for name in ("create", "stream")
+    ]
+    originals = [owner.__dict__[name] for owner, name in sites]
+    optel.instrument("anthropic")
+    try:
+        for (owner, name), original in zip(sites, originals):
+            assert owner.__dict__[name].__wrapped__ is original, (owner, name)
+    finally:
+        optel.uninstrument("anthropic")
+    for (owner, name), original in zip(sites, originals):
+        assert owner.__dict__[name] is original, (owner, name)
+
+
 def calls(client):
     out = [client.messages.create(model=MODEL, max_tokens=64, messages=MESSAGES).model_dump()]
     stream = client.messages.create(model=MODEL, max_tokens=64, messages=MESSAGES, stream=True)
@@ -130,6 +245,11 @@ def calls(client):
         )
     except anthropic.APIError as exc:
         out.append((type(exc), str(exc), exc.body))
+    manager = client.messages.stream(model=MODEL, max_tokens=64, messages=MESSAGES)
+    out.append(type(manager))
+    with manager as stream:
+        out.append(type(stream))
+        out.append([event.model_dump() for event in stream])
     return out
 
 
@@ -144,4 +264,5 @@ def test_with_telemetry_off_patched_calls_behave_as_unpatched_and_record_nothing
         optel.uninstrument("anthropic")
     assert patched == unpatched
     assert unpatched[1] is anthropic.Stream
+    assert unpatched[-3] is anthropic.MessageStreamManager
     assert spans.take() == []

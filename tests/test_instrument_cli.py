@@ -79,6 +79,43 @@ def test_a_group_that_runs_a_subcommand_gets_no_span_of_its_own(spans_of):
     assert [s["name"] for s in spans_of()] == ["tool db migrate"]
 
 
+def make_click_flags_cli():
+    @click.group()
+    @click.option("--verbose/--quiet", default=None)
+    def tool(verbose):
+        pass
+
+    @tool.command()
+    @click.option("--model")
+    @click.option("--cache/--no-cache", default=True)
+    @click.option("--color/--no-color", "-c/-C", default=None)
+    @click.argument("path")
+    def run(model, cache, color, path):
+        pass
+
+    return tool
+
+
+@pytest.mark.parametrize(
+    ("argv", "options"),
+    [
+        (["--quiet", "run", "--no-cache", "-C"], ["--quiet", "--model", "--no-cache", "--no-color"]),
+        (["--verbose", "run", "--cache", "-c"], ["--verbose", "--model", "--cache", "--color"]),
+        # Given twice, the spelling whose value click kept.
+        (["run", "--cache", "--no-cache"], ["--model", "--no-cache"]),
+    ],
+)
+def test_an_on_off_click_flag_is_recorded_by_the_spelling_used(spans_of, argv, options):
+    result = CliRunner().invoke(
+        make_click_flags_cli(), [*argv, "--model", SECRET, SECRET], prog_name="tool"
+    )
+    assert result.exit_code == 0, result.output
+    (span,) = spans_of()
+    assert span["name"] == "tool run"
+    assert span["attributes"]["cli.command.options"] == options
+    assert SECRET not in json.dumps(span)
+
+
 def test_with_telemetry_off_click_commands_run_unchanged_and_record_nothing():
     from optel.record import spans
 
@@ -120,6 +157,19 @@ def test_a_typer_command_span_has_the_path_option_names_and_exit_code(spans_of):
     assert SECRET not in json.dumps(span)
 
 
+def test_a_typer_off_flag_is_recorded_by_the_spelling_used(spans_of):
+    app = typer.Typer()
+
+    @app.command()
+    def run(cache: bool = typer.Option(True, "--cache/--no-cache"), force: bool = False):
+        pass
+
+    result = TyperRunner().invoke(app, ["--no-cache", "--no-force"], prog_name="tool")
+    assert result.exit_code == 0, result.output
+    (span,) = spans_of()
+    assert span["attributes"]["cli.command.options"] == ["--no-cache", "--no-force"]
+
+
 def test_a_typer_exit_code_is_recorded(spans_of):
     result = TyperRunner().invoke(make_typer_cli(), ["db", "migrate", "--to", "exit"], prog_name="tool")
     assert result.exit_code == 3
@@ -146,9 +196,9 @@ ARGPARSE_TOOL = """
 """
 
 
-def run_argparse_tool(python, tmp_path, *argv):
+def run_argparse_tool(python, tmp_path, *argv, source=ARGPARSE_TOOL):
     script = tmp_path / "tool.py"
-    script.write_text(textwrap.dedent(ARGPARSE_TOOL))
+    script.write_text(textwrap.dedent(source))
     import os
 
     env = {**os.environ, "TOOL_TELEMETRY_DEBUG": "1"}
@@ -209,3 +259,126 @@ def test_argparse_parsing_is_unchanged_when_instrumented():
     finally:
         optel.uninstrument("argparse")
     assert patched == plain
+
+
+ARGPARSE_HOST = """
+    import argparse, sys
+    import optel
+    optel.instrument("argparse")
+    optel.init("tool")
+    parser = argparse.ArgumentParser(prog="tool")
+    parser.add_argument("--model")
+    parser.add_argument("--fast", action="store_true")
+    parser.add_subparsers(dest="command").add_parser("go")
+"""
+
+
+def run_argparse_host(python, tmp_path, body, *argv):
+    return run_argparse_tool(
+        python, tmp_path, *argv, source=textwrap.dedent(ARGPARSE_HOST) + textwrap.dedent(body)
+    )
+
+
+def test_a_library_parsing_its_own_options_inside_an_argparse_command_records_no_command(
+    python, tmp_path
+):
+    code, spans = run_argparse_host(
+        python,
+        tmp_path,
+        """
+        parser.parse_args()
+        lib = argparse.ArgumentParser(prog="somelib")
+        lib.add_argument("--flag", action="store_true")
+        lib.parse_known_args([])
+        lib.parse_known_args()
+        sys.exit(3)
+        """,
+        "--model",
+        SECRET,
+        "go",
+    )
+    assert code == 3
+    (span,) = spans
+    assert span["name"] == "tool go"
+    assert span["attributes"]["cli.command.options"] == ["--model"]
+    assert span["attributes"]["process.exit.code"] == 3
+
+
+def test_a_usage_error_of_a_library_parser_inside_a_command_ends_that_command_with_code_2(
+    python, tmp_path
+):
+    code, spans = run_argparse_host(
+        python,
+        tmp_path,
+        """
+        parser.parse_args()
+        argparse.ArgumentParser(prog="somelib").parse_args(["--bogus"])
+        """,
+        "go",
+    )
+    assert code == 2
+    ((name, exit_code),) = [(s["name"], s["attributes"].get("process.exit.code")) for s in spans]
+    assert (name, exit_code) == ("tool go", 2)
+
+
+def test_the_same_parser_reading_the_same_command_line_again_is_still_one_command(
+    python, tmp_path
+):
+    code, spans = run_argparse_host(
+        python,
+        tmp_path,
+        """
+        parser.parse_known_args()
+        parser.parse_args()
+        sys.exit(0)
+        """,
+        "--fast",
+        "go",
+    )
+    assert code == 0
+    assert [(s["name"], s["attributes"]["process.exit.code"]) for s in spans] == [("tool go", 0)]
+
+
+def test_the_same_parser_reading_another_command_line_starts_the_next_command(python, tmp_path):
+    code, spans = run_argparse_host(
+        python,
+        tmp_path,
+        """
+        parser.parse_args(["--fast"])
+        parser.parse_args(["--model", "m", "go"])
+        sys.exit(1)
+        """,
+    )
+    assert code == 1
+    first, second = spans
+    assert first["name"] == "tool" and "process.exit.code" not in first["attributes"]
+    assert first["attributes"]["cli.command.options"] == ["--fast"]
+    assert second["name"] == "tool go" and second["attributes"]["process.exit.code"] == 1
+
+
+def test_a_pre_parser_then_the_full_parser_on_the_rest_make_one_command_with_the_full_path(
+    python, tmp_path
+):
+    code, spans = run_argparse_host(
+        python,
+        tmp_path,
+        """
+        pre = argparse.ArgumentParser(prog="tool", add_help=False)
+        pre.add_argument("--config")
+        known, rest = pre.parse_known_args()
+        parser.parse_args(rest)
+        sys.exit(0)
+        """,
+        "--config",
+        SECRET,
+        "--model",
+        SECRET,
+        "go",
+    )
+    assert code == 0
+    (span,) = spans
+    assert span["name"] == "tool go"
+    assert span["attributes"]["command.name"] == "tool go"
+    assert span["attributes"]["cli.command.options"] == ["--config", "--model"]
+    assert span["attributes"]["process.exit.code"] == 0
+    assert SECRET not in json.dumps(span)

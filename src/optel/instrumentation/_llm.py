@@ -4,6 +4,11 @@ A provider module describes its calls with two small functions: ``read(result, u
 Usage from a whole response, ``observe(item, usage)`` from one streamed chunk or event. The
 wrappers here do the rest: skip everything when not recording, end the span when the call
 returns, raises, or when its stream is exhausted or closed, and never let telemetry raise.
+
+An SDK's stream helper (``with client.messages.stream(...) as s``) that sends its request itself,
+not through ``create``, is wrapped too: the manager it returns is proxied, the span starts when the
+context is entered (that is when the request goes out), and the SDK stream under the helper's
+stream object is followed like the stream of ``create(stream=True)``.
 """
 
 from __future__ import annotations
@@ -111,6 +116,22 @@ class Call:
         self.finish()
         return result
 
+    def follow(self, helper: Any, stream_types: tuple[type, ...]) -> None:
+        """Read the SDK stream that a stream helper's object consumes, chunk by chunk, as it is read.
+
+        The helpers keep it as ``_raw_stream`` and only start reading it on first use, so putting
+        a proxy there sees every event, whichever way the host reads (events, text, final message).
+        Without it the span still ends when the helper's context exits, only without the counts.
+        """
+        try:
+            raw = getattr(helper, "_raw_stream", None)
+            if stream_types and isinstance(raw, stream_types):
+                helper._raw_stream = self.returned(raw, stream_types)
+                return
+        except Exception:
+            _log_failure("following a stream helper")
+        self._detach()
+
     def _detach(self) -> None:
         """Stop being the current span: a stream is read later, around other spans."""
         try:
@@ -211,6 +232,98 @@ def async_call(
     return wrapper
 
 
+def stream_helper_call(
+    provider: str,
+    operation: str,
+    read: Reader,
+    observe: Reader,
+    stream_types: Callable[[], tuple[type, ...]],
+) -> Callable[..., Any]:
+    """A wrapt wrapper for an SDK ``stream()`` helper, which returns a manager and sends nothing yet."""
+
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        manager = wrapped(*args, **kwargs)
+        if not spans.recording():
+            return manager
+        # Only the model is kept for later: the request's other arguments carry the prompt.
+        model = {"model": kwargs.get("model")}
+
+        def start() -> Call | None:
+            return Call.start(provider, operation, model, read, observe)
+
+        try:
+            is_async = hasattr(type(manager), "__aenter__")
+            proxy = AsyncStreamManagerProxy if is_async else StreamManagerProxy
+            return proxy(manager, start, stream_types)
+        except Exception:
+            _log_failure("wrapping a stream manager")
+            return manager
+
+    return wrapper
+
+
+class StreamManagerProxy(_Proxy):
+    """A stream helper's manager: entering it is the request, its stream's end is the span's end."""
+
+    def __init__(
+        self, manager: Any, start: Callable[[], Call | None], stream_types: Callable[[], tuple[type, ...]]
+    ) -> None:
+        super().__init__(manager)
+        self._self_start = start
+        self._self_stream_types = stream_types
+        self._self_call: Call | None = None
+
+    def __enter__(self) -> Any:
+        call = self._self_call = self._self_start()
+        if call is None:
+            return self.__wrapped__.__enter__()
+        try:
+            stream = self.__wrapped__.__enter__()
+        except BaseException as exc:
+            call.failed(exc)
+            raise
+        call.follow(stream, self._self_stream_types())
+        return stream
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(*exc_info)
+        finally:
+            if self._self_call is not None:
+                self._self_call.finish()
+
+
+class AsyncStreamManagerProxy(_Proxy):
+    """The async twin of StreamManagerProxy (``async with client.messages.stream(...)``)."""
+
+    def __init__(
+        self, manager: Any, start: Callable[[], Call | None], stream_types: Callable[[], tuple[type, ...]]
+    ) -> None:
+        super().__init__(manager)
+        self._self_start = start
+        self._self_stream_types = stream_types
+        self._self_call: Call | None = None
+
+    async def __aenter__(self) -> Any:
+        call = self._self_call = self._self_start()
+        if call is None:
+            return await self.__wrapped__.__aenter__()
+        try:
+            stream = await self.__wrapped__.__aenter__()
+        except BaseException as exc:
+            call.failed(exc)
+            raise
+        call.follow(stream, self._self_stream_types())
+        return stream
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(*exc_info)
+        finally:
+            if self._self_call is not None:
+                self._self_call.finish()
+
+
 class StreamProxy(_Proxy):
     """An SDK Stream that reports each chunk and ends the span when exhausted, failed or closed."""
 
@@ -304,8 +417,11 @@ class SdkPatches:
     """The ``create`` methods of an LLM SDK, patched in resource modules that the SDK imports lazily.
 
     ``sites`` maps a resource module to its ``(class name, operation, is async)`` entries;
-    ``readers`` maps an operation to its ``(read, observe)`` pair. Each resource module is
-    patched when the host first touches it, and ``uninstrument`` undoes all of it.
+    ``readers`` maps an operation to its ``(read, observe)`` pair. ``stream_helpers`` names the
+    methods of the same classes that return a stream manager and send the request themselves
+    (a helper that goes through ``create`` is already recorded there and must not be listed).
+    Each resource module is patched when the host first touches it, and ``uninstrument`` undoes
+    all of it.
     """
 
     def __init__(
@@ -314,11 +430,13 @@ class SdkPatches:
         sites: Mapping[str, tuple[tuple[str, str, bool], ...]],
         readers: Mapping[str, tuple[Reader, Reader]],
         streaming_module: str,
+        stream_helpers: tuple[str, ...] = (),
     ) -> None:
         self.provider = provider
         self.sites = sites
         self.readers = readers
         self.streaming_module = streaming_module
+        self.stream_helpers = stream_helpers
         self._patches: Any = None
         self._cancels: list[Callable[[], None]] = []
 
@@ -348,11 +466,15 @@ class SdkPatches:
                 return
             for class_name, operation, is_async in entries:
                 owner = getattr(resource_module, class_name, None)
-                if owner is None or "create" not in vars(owner):
+                if owner is None:
                     continue
                 read, observe = self.readers[operation]
-                factory = async_call if is_async else sync_call
-                patches.wrap(owner, "create", factory(self.provider, operation, read, observe, self.stream_types))
+                methods = [("create", async_call if is_async else sync_call)]
+                methods += [(name, stream_helper_call) for name in self.stream_helpers]
+                for name, factory in methods:
+                    if name in vars(owner):
+                        wrapper = factory(self.provider, operation, read, observe, self.stream_types)
+                        patches.wrap(owner, name, wrapper)
 
         return patch
 

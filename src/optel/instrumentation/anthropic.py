@@ -1,9 +1,12 @@
-"""GenAI spans and metrics for the ``anthropic`` SDK: ``messages.create``, sync, async and streamed.
+"""GenAI spans and metrics for the ``anthropic`` SDK: ``messages.create`` and ``messages.stream``.
 
-Usage includes the prompt-cache counts (``cache_read_input_tokens``,
-``cache_creation_input_tokens``), passed on as reported: Anthropic's ``input_tokens`` do not
-include them. A streamed call's span ends when its stream is exhausted or closed; the counts come
-from the ``message_start`` and ``message_delta`` events. Only counts, model names and stop
+Sync and async, ``client.messages`` and ``client.beta.messages``, ``create(stream=True)`` and the
+``with client.messages.stream(...) as s`` helper (which sends its request itself, not through
+``create``: its span starts when the context is entered). Usage includes the prompt-cache counts
+(``cache_read_input_tokens``, ``cache_creation_input_tokens``), passed on as reported:
+Anthropic's ``input_tokens`` do not include them. A streamed call's span ends when its stream is
+exhausted, fails or is closed (for the helper, at the latest when its context exits); the counts
+come from the ``message_start`` and ``message_delta`` events. Only counts, model names and stop
 reasons are read; prompt and response text never are.
 """
 
@@ -21,10 +24,15 @@ PROVIDER = "anthropic"
 
 _SITES = {
     "anthropic.resources.messages": (("Messages", "chat", False), ("AsyncMessages", "chat", True)),
+    "anthropic.resources.beta.messages.messages": (
+        ("Messages", "chat", False),
+        ("AsyncMessages", "chat", True),
+    ),
 }
 
+
 def instrument(module: ModuleType) -> None:
-    """Wrap ``Messages.create`` and ``AsyncMessages.create`` now, or when they load."""
+    """Wrap ``create`` and ``stream`` of ``Messages`` and ``AsyncMessages`` now, or when they load."""
     _sdk().instrument()
 
 
@@ -41,7 +49,9 @@ def _sdk() -> SdkPatches:
     if _patches is None:
         from optel.instrumentation._llm import SdkPatches
 
-        _patches = SdkPatches(PROVIDER, _SITES, {"chat": (_read, _observe)}, "anthropic._streaming")
+        _patches = SdkPatches(
+            PROVIDER, _SITES, {"chat": (_read, _observe)}, "anthropic._streaming", ("stream",)
+        )
     return _patches
 
 

@@ -8,12 +8,24 @@ options given (``cli.command.options``), never their values; and it ends, whiche
 
 - when the host calls ``sys.exit(code)``: ``process.exit.code`` is that code;
 - when an exception escapes to ``sys.excepthook``: exit code 1, and the error;
-- when the next outermost parse starts (a tool that parses one command line after another);
+- when the same parser parses a different command line (a tool that reads one after another);
 - at interpreter exit (atexit), or when argparse is uninstrumented: exit code unknown, not set.
 
+An outermost parse while a command is open belongs to that command, and so never ends it early:
+
+- by the same parser, of the same strings (``parse_known_args()`` then ``parse_args()``): the
+  same command line read twice; the span is left as it is;
+- by the same parser, of other strings: the next command, as said above;
+- by another parser, of exactly the strings the open command's parse did not know (or of
+  ``sys.argv``), when there were some: the rest of the command line after a pre-parser
+  (``parse_known_args`` for ``--config``, then the full parser on what is left); the span takes
+  the full parser's command path and adds its options;
+- by any other parser: a library parsing its own options inside the command; it is ignored.
+
 A parse that ends the process itself (``--help``, a usage error) is a span of its own with the
-exit code argparse gives (0 or 2). ``sys.exit`` and ``sys.excepthook`` are wrapped only while a
-command span is open, and only when recording; the originals are called unchanged.
+exit code argparse gives (0 or 2), unless a command is open (then that command ends with the code).
+``sys.exit`` and ``sys.excepthook`` are wrapped only while a command span is open, and only when
+recording; the originals are called unchanged.
 """
 
 from __future__ import annotations
@@ -45,12 +57,18 @@ class _Frame:
 
 
 class _Open:
-    """The command span left open once parsing is done, until the command ends."""
+    """The command span left open once parsing is done, until the command ends.
 
-    __slots__ = ("excepthook", "exit", "handle")
+    With the parse that opened it: its parser, the strings it read and those it did not know.
+    """
 
-    def __init__(self, handle: Any) -> None:
+    __slots__ = ("argv", "excepthook", "exit", "handle", "leftover", "parser")
+
+    def __init__(self, handle: Any, frame: _Frame, leftover: list[str]) -> None:
         self.handle = handle
+        self.parser = frame.parser
+        self.argv = _given(frame)
+        self.leftover = leftover
         self.exit: Any = None
         self.excepthook: Any = None
 
@@ -108,24 +126,80 @@ def _parse_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     argv = args[0] if args else kwargs.get("args")
     frame = _Frame(instance, list(argv) if isinstance(argv, (list, tuple)) else None)
     outer = not stack
+    joined = None
     if outer:
-        finish(None)
+        joined = _joined(frame)
     else:
         stack[-1].child = frame
     stack.append(frame)
     try:
         result = wrapped(*args, **kwargs)
     except SystemExit as exc:
-        # --help, --version or a usage error: argparse ends the process right here.
-        if outer and spans.recording() and not _internal(frame):
+        # --help, --version or a usage error: argparse ends the process right here (and, with
+        # a command open, the sys.exit wrapper has already ended that command with the code).
+        if outer and joined is None and spans.recording() and not _internal(frame):
             _record_parse_exit(frame, exc)
         raise
     finally:
         stack.pop()
     # Recording may have started during the parse: the embedded --telemetry flags call init.
     if outer and spans.recording() and not _internal(frame):
-        _open_command(frame)
+        if joined is None:
+            _open_command(frame, result)
+        elif joined is _REST:
+            _take_over(frame, result)
     return result
+
+
+# What _joined says of a parse that is the rest of the open command's line.
+_REST = "rest"
+
+
+def _joined(frame: _Frame) -> str | None:
+    """How an outermost parse relates to the open command: None when it starts a command."""
+    current = _open
+    if current is None:
+        return None
+    given = _given(frame)
+    if frame.parser is current.parser:
+        if given == current.argv:
+            return "again"
+        finish(None)
+        return None
+    if current.leftover and (frame.argv is None or given == current.leftover):
+        return _REST
+    return "other"
+
+
+def _given(frame: _Frame) -> list[str]:
+    return frame.argv if frame.argv is not None else sys.argv[1:]
+
+
+def _leftover(result: object) -> list[str]:
+    """The strings a ``parse_known_args`` did not know."""
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], list):
+        return [arg for arg in result[1] if isinstance(arg, str)]
+    return []
+
+
+def _take_over(frame: _Frame, result: object) -> None:
+    """The full parser after a pre-parser: the open command gets its path and its options too."""
+    current = _open
+    if current is None:
+        return
+    try:
+        path, options = _describe(frame)
+        handle = current.handle
+        known = handle.attributes.get("cli.command.options")
+        merged = list(known) if isinstance(known, list) else []
+        merged += [name for name in options if name not in merged]
+        handle.name = path
+        handle.set("command.name", path)
+        if merged:
+            handle.set("cli.command.options", merged)
+        current.parser, current.argv, current.leftover = frame.parser, _given(frame), _leftover(result)
+    except Exception:
+        _log_failure()
 
 
 def _internal(frame: _Frame | None) -> bool:
@@ -153,7 +227,7 @@ def _record_parse_exit(frame: _Frame, exc: SystemExit) -> None:
         end_command(handle, code, exc if code else None)
 
 
-def _open_command(frame: _Frame) -> None:
+def _open_command(frame: _Frame, result: object) -> None:
     global _open, _atexit_registered
     try:
         from optel.record import spans
@@ -162,7 +236,7 @@ def _open_command(frame: _Frame) -> None:
         handle = spans.start(path, attributes=_attributes(path, options))
         if handle is None:
             return
-        _open = opened = _Open(handle)
+        _open = opened = _Open(handle, frame, _leftover(result))
         opened.exit = _exit_wrapper(sys.exit)
         sys.exit = opened.exit
         opened.excepthook = _excepthook_wrapper(sys.excepthook)

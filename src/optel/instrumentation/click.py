@@ -4,7 +4,9 @@
 subcommand's span carries the whole path, ``tool db migrate``); a command that runs its own
 callback does. The span lists the *names* of the options given on the command line, at every
 level of the path (``cli.command.options = ["--verbose", "--model"]``), never their values, and
-the exit code the command ends with (``process.exit.code``). Nothing is read from ``sys.argv``.
+the exit code the command ends with (``process.exit.code``). An on/off flag is listed by the
+spelling that was used (``--no-cache`` of ``--cache/--no-cache``), known from the value click
+parsed for it: on/off flags parse to True and False. Nothing is read from ``sys.argv``.
 The same code serves typer, whose commands are click commands (vendored or not).
 """
 
@@ -173,10 +175,23 @@ def options_used(ctx: Any, from_command_line: object) -> list[str]:
             except Exception:
                 continue
             if source is from_command_line and source is not None:
-                name = option_name(param.opts)
+                name = option_name(_spellings_used(c, param))
                 if name and name not in names:
                     names.append(name)
     return names
+
+
+def _spellings_used(ctx: Any, param: Any) -> Any:
+    """The spellings of ``param`` that the command line used: the off ones of an on/off flag
+    (``--no-cache``) when it parsed to False, else its main ones."""
+    secondary = getattr(param, "secondary_opts", None)
+    if secondary and getattr(param, "is_bool_flag", False):
+        # Only the boolean itself is looked at; a callback that turned it into anything else
+        # (or expose_value=False) leaves us the main spelling.
+        params = getattr(ctx, "params", None)
+        if isinstance(params, dict) and params.get(param.name) is False:
+            return secondary
+    return param.opts
 
 
 def option_name(opts: Any) -> str | None:
