@@ -83,6 +83,7 @@ def run_demo(out: TextIO = sys.stdout, *, keep: bool = False, timeout: float = 3
                 env=env, capture_output=True, text=True, timeout=timeout,
             )
             out.write(f"\n$ optel upload  -> {upload.stdout.strip() or upload.stderr.strip()}\n")
+            out.write("    (each run's exit started a detached uploader already; this one sends what they left)\n")
             _wait_for_delivery(receiver, Path(env["XDG_CACHE_HOME"]), timeout)
             out.write("\n")
             render_summary(receiver.spans(), receiver.metric_points(), out)
