@@ -145,7 +145,7 @@ ATTRIBUTES: dict[str, Attribute] = {
         Attribute("cli.agent.name", STRING, _R, "The coding agent detected (`claude-code`, `cursor`, `codex`, ...)."),
         # Spans and metrics.
         Attribute("command.name", STRING, _SM, "The command path as the user typed it, without arguments: `deploy`, `db migrate`."),
-        Attribute("process.exit.code", INT, _S, "The command's exit code, when known (`sys.exit()`, an instrumented CLI framework)."),
+        Attribute("process.exit.code", INT, _S, "The command's exit code, when known (`sys.exit()`, an int the command returned, an instrumented CLI framework)."),
         Attribute("cli.command.options", STRING_ARRAY, _S, "The names of the options given on the command line (`--verbose`), never their values."),
         Attribute("step.name", STRING, _SM, "The step's name: the decorated function's qualified name unless given."),
         Attribute("request.name", STRING, _SM, "The name given to `@optel.timed(name)`."),
@@ -192,7 +192,7 @@ METRICS: dict[str, Metric] = {
         Metric("cli.command.duration", HISTOGRAM, "s", "How long a command ran.", ("command.name", "outcome", "error.type"), SECONDS_BUCKETS),
         Metric("cli.step.duration", HISTOGRAM, "s", "How long a step ran.", ("step.name", "error.type"), SECONDS_BUCKETS),
         Metric("cli.user.inputs", COUNTER, "{input}", "User inputs (answers, prompts typed), counted with `optel.count_input()`.", ()),
-        Metric("cli.errors", COUNTER, "{error}", "Exceptions raised through a command, step, LLM call or timed request; each exception counts once.", ("error.type",)),
+        Metric("cli.errors", COUNTER, "{error}", "Exceptions raised through a command, step, LLM call or timed request (each exception counts once), and commands that ended with a non-zero exit code (typed by the code).", ("error.type",)),
         Metric("cli.session.duration", HISTOGRAM, "s", "From `optel.init()` to `optel.shutdown()`, once per process.", (), SECONDS_BUCKETS),
         Metric("app.request.duration", HISTOGRAM, "s", "How long a `@optel.timed(name)` call ran.", ("request.name", "error.type"), SECONDS_BUCKETS),
         Metric("gen_ai.client.operation.duration", HISTOGRAM, "s", "GenAI operation duration (semantic conventions).", (*_GENAI_METRIC_ATTRS, "error.type"), GENAI_DURATION_BUCKETS),
