@@ -231,3 +231,78 @@ def test_every_registered_command_module_has_the_command_interface():
         module = importlib.import_module(f"optel.cli.{name}")
         assert isinstance(module.HELP, str) and module.HELP
         assert callable(module.add_arguments) and callable(module.run)
+
+
+def test_enable_uses_the_consent_version_the_app_last_decided_with(python):
+    assert run_cli(python, "--app", APP, "enable").returncode == 0
+    host = resolve(APP, consent_version=2, environ={}, interactive=False)
+    assert host.mode == "off"
+    assert "no choice is stored" not in host.reason
+    assert f"your choice was made for consent version 1; {APP} now asks for 2" in host.reason
+    status = fields(run_cli(python, "--app", APP, "status").stdout)
+    assert status["mode"] == "off" and "consent version 1" in status["why"], "status uses the app's version"
+    assert run_cli(python, "--app", APP, "enable").returncode == 0
+    assert stored()["consent_version"] == 2
+    again = resolve(APP, consent_version=2, environ={}, interactive=False)
+    assert (again.mode, again.source) == ("anonymous", "user_file")
+    assert fields(run_cli(python, "--app", APP, "status").stdout)["mode"] == "anonymous"
+
+
+@pytest.mark.parametrize("app", ["{tmp}/victim", "../escape", "", ".", "a/b"])
+def test_app_names_that_are_not_a_directory_name_are_refused_before_any_change(python, tmp_path, app):
+    victim = tmp_path / "victim"
+    (victim / "telemetry-spool").mkdir(parents=True)
+    keep = victim / "telemetry-spool" / "1700000000000000000-1-0123abcd.jsonl"
+    keep.write_text("{}\n")
+    app = app.replace("{tmp}", str(tmp_path))
+    for command in ("reset", "disable", "enable", "status"):
+        proc = run_cli(python, "--app", app, command, env={"XDG_CONFIG_HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path)})
+        assert proc.returncode == 2, (command, proc.stdout, proc.stderr)
+        assert proc.stdout == ""
+        assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("optel: error: --app ")
+        assert proc.stderr.rstrip().endswith(f"(see optel {command} --help)")
+    assert keep.exists()
+    assert not (victim / "telemetry.toml").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["victim"]
+
+
+def test_status_shows_the_stored_install_id_when_the_environment_decides(python):
+    assert run_cli(python, "--app", APP, "enable").returncode == 0
+    install_id = stored()["install_id"]
+    proc = run_cli(python, "--app", APP, "status", env={"DO_NOT_TRACK": "1"})
+    status = fields(proc.stdout)
+    assert status["source"] == "DO_NOT_TRACK"
+    assert status["install id"] == install_id
+
+
+def test_enable_identified_without_a_user_id_leaves_a_broken_file_where_it_is(capsys):
+    path = _paths.user_config_file(APP)
+    os.makedirs(os.path.dirname(path))
+    with open(path, "wb") as f:
+        f.write(b"\x00 broken")
+    assert main(["--app", APP, "enable", "--identified"]) == 2
+    assert os.listdir(os.path.dirname(path)) == ["telemetry.toml"], "a usage error changes nothing"
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "help_of"),
+    [
+        (["no-such-command"], "optel"),
+        (["--no-such-option"], "optel"),
+        (["enable", "--no-such-option"], "optel enable"),
+        (["status", "--policy", "sometimes"], "optel status"),
+        (["status", "--consent-version", "two"], "optel status"),
+        (["report"], "optel report"),
+        (["--app"], "optel"),
+    ],
+)
+def test_usage_errors_are_one_line_naming_the_help_and_exit_2(python, argv, help_of):
+    proc = run_cli(python, *argv)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("optel: error: ")
+    assert proc.stderr.rstrip().endswith(f"(see {help_of} --help)")
+    assert "usage:" not in proc.stderr

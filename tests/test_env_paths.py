@@ -85,3 +85,22 @@ def test_paths_raise_oserror_without_a_usable_home(monkeypatch):
         _paths.user_config_file("x")
     with pytest.raises(OSError):
         _paths.spool_dir("x")
+
+
+@pytest.mark.parametrize("app", ["/tmp/x", "../escape", "a/b", "", " ", ".", "..", "nul\0byte"])
+def test_paths_refuse_an_app_name_that_is_not_one_directory_name(app):
+    # The last guard: `reset` deletes files under these directories.
+    for where in (_paths.user_config_file, _paths.spool_dir):
+        with pytest.raises(ValueError, match="app "):
+            where(app)
+
+
+@pytest.mark.parametrize("app", ["/tmp/x", "../escape", "", "..", "nul\0byte"])
+def test_init_and_the_paths_share_one_app_name_rule(app):
+    from optel._settings import Settings, app_name_problem
+
+    problem = app_name_problem(app)
+    assert problem is not None
+    with pytest.raises(ValueError) as raised:
+        Settings.check(app)
+    assert str(raised.value) == f"optel.init(): app {problem}"

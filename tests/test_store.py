@@ -88,6 +88,8 @@ BROKEN = {
     "version-bool": b'mode = "anonymous"\nconsent_version = true\n',
     "install-id-wrong-type": b"install_id = 12\n",
     "notice-wrong-type": b'notice_shown = "yes"\n',
+    # Deep enough to exhaust the recursive TOML parser (RecursionError), not a syntax error.
+    "nested-too-deep": b"a = " + b"[" * 5000 + b"]" * 5000 + b"\n",
 }
 
 
@@ -117,6 +119,73 @@ def test_directory_in_place_of_the_file_is_broken(path):
     state = UserStore(path).read()
     assert isinstance(state, Broken) and "directory" in state.reason
     assert resolve(APP, environ={}, stderr=io.StringIO()).source == "broken_user_file"
+
+
+HANGS_IF_BLOCKING = 20  # seconds: a blocking open of a FIFO never returns, so any bound shows it
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_in_place_of_the_file_is_broken_without_blocking(path, python):
+    os.makedirs(os.path.dirname(path))
+    os.mkfifo(path)
+    # In a subprocess: a regression would block on open() forever, and must fail, not hang pytest.
+    code = (
+        "import io, sys\n"
+        "from optel.consent import UserStore, resolve\n"
+        "print(UserStore(sys.argv[1]).read().reason)\n"
+        f"print(resolve({APP!r}, environ={{}}, stderr=io.StringIO()).source)\n"
+    )
+    proc = subprocess.run(
+        [python, "-c", code, path], capture_output=True, text=True, timeout=HANGS_IF_BLOCKING,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["not a regular file", "broken_user_file"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_is_set_aside_like_any_broken_file(path, python):
+    os.makedirs(os.path.dirname(path))
+    os.mkfifo(path)
+    code = (
+        "import sys\n"
+        "from optel.consent import UserStore\n"
+        "store = UserStore(sys.argv[1])\n"
+        "print(store.set_aside() is not None, store.read())\n"
+    )
+    proc = subprocess.run(
+        [python, "-c", code, path], capture_output=True, text=True, timeout=HANGS_IF_BLOCKING,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True {}"
+    assert [n for n in os.listdir(os.path.dirname(path)) if ".corrupt-" in n]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_as_the_project_file_restricts_to_off(tmp_path, python):
+    project = tmp_path / "repo" / f".{APP}"
+    project.mkdir(parents=True)
+    os.mkfifo(project / "telemetry.toml")
+    code = (
+        "import sys\n"
+        "from optel.consent import read_project_mode\n"
+        "print(read_project_mode(sys.argv[1]))\n"
+    )
+    proc = subprocess.run(
+        [python, "-c", code, str(project / "telemetry.toml")], capture_output=True, text=True,
+        timeout=HANGS_IF_BLOCKING, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "('off', 'not a regular file')"
+
+
+def test_too_deeply_nested_file_is_broken_and_can_be_set_aside(path):
+    put(path, BROKEN["nested-too-deep"])
+    state = UserStore(path).read()
+    assert isinstance(state, Broken) and "nested" in state.reason
+    assert UserStore(path).set_aside() is not None
+    assert UserStore(path).update(mode="off")["mode"] == "off"
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a user that permissions apply to")

@@ -32,8 +32,23 @@ def _xdg(var: str, fallback: str) -> str:
     return os.path.join(_home(), fallback)
 
 
+def _checked(app: str) -> str:
+    # The last guard before a name becomes a path that `optel reset` deletes files under: a
+    # caller that skipped the name check must not reach outside the platform dirs.
+    from optel._settings import app_name_problem
+
+    problem = app_name_problem(app)
+    if problem is not None:
+        raise ValueError(f"app {problem}")
+    return app
+
+
 def user_config_dir(app: str) -> str:
-    """platformdirs.user_config_dir(app); raises OSError when there is no usable home."""
+    """platformdirs.user_config_dir(app); raises OSError when there is no usable home.
+
+    Raises ValueError for an app name that is not a single directory name.
+    """
+    app = _checked(app)
     if sys.platform == "darwin":
         return os.path.join(_home(), "Library", "Application Support", app)
     if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
@@ -44,7 +59,11 @@ def user_config_dir(app: str) -> str:
 
 
 def user_cache_dir(app: str) -> str:
-    """platformdirs.user_cache_dir(app); raises OSError when there is no usable home."""
+    """platformdirs.user_cache_dir(app); raises OSError when there is no usable home.
+
+    Raises ValueError for an app name that is not a single directory name.
+    """
+    app = _checked(app)
     if sys.platform == "darwin":
         return os.path.join(_home(), "Library", "Caches", app)
     if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):

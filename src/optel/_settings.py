@@ -12,6 +12,23 @@ POLICIES = ("opt-in", "opt-out")
 MODES = ("off", "anonymous", "identified")
 
 
+def app_name_problem(app: str) -> str | None:
+    """What is wrong with ``app`` as an app name (to follow "app "), or None when it is usable.
+
+    The name becomes a directory under the user's config and cache dirs, and `optel reset`
+    deletes files there: anything that could point elsewhere is refused, by init() and the CLI.
+    """
+    if not app.strip():
+        return "must not be empty"
+    if os.sep in app or (os.altsep and os.altsep in app):
+        return f"{app!r} names a directory, so it cannot contain a path separator"
+    if app in (".", ".."):
+        return f"{app!r} is not a name a directory can have"
+    if "\0" in app:
+        return f"{app!r} contains a NUL character"
+    return None
+
+
 def _percent(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"optel.init(): {name} must be a number from 0 to 100, not {value!r}")
@@ -147,10 +164,9 @@ class Settings:
         self = cls.__new__(cls)
         if not isinstance(app, str):
             raise TypeError(f"optel.init(): app must be a string, not {type(app).__name__}")
-        if not app.strip():
-            raise ValueError("optel.init(): app must not be empty")
-        if os.sep in app or (os.altsep and os.altsep in app) or app in (".", ".."):
-            raise ValueError(f"optel.init(): app {app!r} names a directory, so it cannot contain a path separator")
+        problem = app_name_problem(app)
+        if problem is not None:
+            raise ValueError(f"optel.init(): app {problem}")
         self.app = app
         self.version = _optional_str("version", version)
         self.version_module = version_module

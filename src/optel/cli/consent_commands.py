@@ -15,6 +15,7 @@ from optel.consent import (
     BrokenFileError,
     UserStore,
     preview,
+    recorded_app_settings,
     utc_now,
 )
 
@@ -75,8 +76,8 @@ def _endpoint(environ: Mapping[str, str], configured: str | None) -> str:
 def status(
     app: str,
     *,
-    policy: str = "opt-in",
-    consent_version: int = 1,
+    policy: str | None = None,
+    consent_version: int | None = None,
     sample_percent: float = 100.0,
     endpoint: str | None = None,
     environ: Mapping[str, str] | None = None,
@@ -87,6 +88,8 @@ def status(
     """Print the decision, where it came from, the files, the endpoint, the spool. Never prompts.
 
     ``endpoint`` is the app's ``init(endpoint=)``, known when a host embeds the command.
+    ``policy`` and ``consent_version`` left as None are the ones the app last decided with
+    (recorded in the user file), so that the standalone ``optel status`` tells what the app does.
     """
     out = _out(stdout)
     env = os.environ if environ is None else environ
@@ -98,12 +101,21 @@ def status(
         environ=env,
         project_dir=project_dir,
     )
+    state: dict[str, object] | Broken = {}
+    if consent.user_file:
+        state = UserStore(consent.user_file).read()
+    install_id = consent.install_id
+    if install_id is None and isinstance(state, dict):
+        # An env var or the project file decides before the user file is read; the id stored
+        # there is still this install's.
+        kept = state.get("install_id")
+        install_id = kept if isinstance(kept, str) and kept else None
     lines = [
         f"app: {app}",
         f"mode: {consent.mode}",
         f"source: {consent.source}",
         f"why: {consent.reason}",
-        f"install id: {consent.install_id or 'none yet (created when first needed)'}",
+        f"install id: {install_id or 'none yet (created when first needed)'}",
     ]
     if consent.user_id:
         lines.append(f"user id: {consent.user_id}")
@@ -112,7 +124,6 @@ def status(
     if consent.agent_name:
         lines.append(f"coding agent: {consent.agent_name}")
     if consent.user_file:
-        state = UserStore(consent.user_file).read()
         if isinstance(state, Broken):
             note = f"broken: {state.reason}"
         elif not os.path.lexists(consent.user_file):
@@ -154,11 +165,12 @@ def _replace_broken(store: UserStore, stdout: TextIO) -> None:
 
 
 def _stored_version(store: UserStore) -> int:
+    """The newest consent_version the file knows: of the stored choice, or the app's own."""
     table = store.read()
     if isinstance(table, Broken):
         return 0
     version = table.get("consent_version", 0)
-    return version if isinstance(version, int) else 0
+    return max(version if isinstance(version, int) else 0, recorded_app_settings(table)[1])
 
 
 def _overridden(app: str, mode: str, stdout: TextIO, environ: Mapping[str, str] | None) -> None:
@@ -186,13 +198,14 @@ def enable(
         identified = True
     try:
         store = _store(app)
-        _replace_broken(store, out)
         if identified and user_id is None:
+            # Checked before the broken file is moved aside: a usage error changes nothing.
             table = store.read()
             kept = table.get("user_id") if not isinstance(table, Broken) else None
             if not isinstance(kept, str) or not kept:
                 return _fail(stderr, "identified telemetry needs a user id: pass --user-id ID", EXIT_USAGE)
             user_id = kept
+        _replace_broken(store, out)
         mode = "identified" if identified else "anonymous"
         store.update(
             mode=mode,

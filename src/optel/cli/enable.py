@@ -17,7 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--user-id", metavar="ID", help="the user id to send; implies --identified")
     parser.add_argument(
-        "--consent-version", type=int, default=1, metavar="N", help="the app's consent version"
+        "--consent-version",
+        type=int,
+        default=1,
+        metavar="N",
+        help="the app's consent version (the one the app last used is stored if it is newer)",
     )
 
 

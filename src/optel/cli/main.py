@@ -6,9 +6,12 @@ import argparse
 import importlib
 import sys
 
+from optel._settings import app_name_problem
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import NoReturn
 
 # Each name is a module `optel.cli.<name>` with HELP, add_arguments(parser) and run(args) -> int.
 # One entry per line, so that adding a command is a one-line change.
@@ -25,6 +28,28 @@ COMMANDS = [
 ]
 
 DEFAULT_APP = "optel"
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A mistake on the command line: shown as one line naming the help to read."""
+
+    def __init__(self, message: str, prog: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints its whole usage block and exits; the CLI promises one clear line instead.
+    # Sub-command parsers are made with the parent's class, so this covers them too.
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, self.prog)
+
+
+def _usage(message: str, prog: str) -> int:
+    sys.stderr.write(f"optel: error: {message} (see {prog} --help)\n")
+    return EXIT_USAGE
 
 
 def _unavailable(name: str, exc: BaseException) -> object:
@@ -37,7 +62,7 @@ def _unavailable(name: str, exc: BaseException) -> object:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every registered command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="optel",
         description="Consent-first usage telemetry: see and change what an app may send.",
     )
@@ -65,12 +90,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run `optel ...`; returns the exit code. Never lets a traceback reach the user."""
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        command = getattr(args, "command", None)
+        prog = f"optel {command}" if command else "optel"
+        if extra:
+            return _usage(f"unrecognized arguments: {' '.join(extra)}", prog)
         run = getattr(args, "_run", None)
         if run is None:
             parser.print_help()
             return 0
+        problem = app_name_problem(args.app)
+        if problem is not None:
+            # The name becomes a directory that `reset` and `disable` delete files in.
+            return _usage(f"--app {problem}", prog)
         return int(run(args))
+    except UsageError as exc:
+        return _usage(exc.message, exc.prog)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

@@ -12,14 +12,20 @@ HELP = "show whether telemetry is on, which setting decided it and why"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # Without them, status uses what the app recorded when it last decided: `optel status` runs
+    # without the app's settings, and a guessed opt-in or version 1 would misreport the app.
     parser.add_argument(
         "--policy",
         choices=("opt-in", "opt-out"),
-        default="opt-in",
-        help="the app's consent policy (default: opt-in)",
+        default=None,
+        help="the app's consent policy (default: the one the app last used, else opt-in)",
     )
     parser.add_argument(
-        "--consent-version", type=int, default=1, metavar="N", help="the app's consent version"
+        "--consent-version",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the app's consent version (default: the one the app last used, else 1)",
     )
 
 

@@ -17,6 +17,7 @@ from optel.consent.store import (
     parse_toml,
     read_project_mode,
     read_toml_file,
+    recorded_app_settings,
 )
 from optel.consent.tomlflat import loads_flat
 from optel.consent.value import MODES, Consent
@@ -40,6 +41,7 @@ __all__ = [
     "preview",
     "read_project_mode",
     "read_toml_file",
+    "recorded_app_settings",
     "resolve",
     "utc_now",
     "withdrawn",

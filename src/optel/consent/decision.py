@@ -13,9 +13,15 @@ import sys
 
 from optel import _paths
 from optel._env import app_env_prefix, do_not_track, parse_bool
-from optel.consent.detect import can_prompt, detect_agent, detect_ci
+from optel.consent.detect import can_prompt, detect_agent, detect_ci, is_tty
 from optel.consent.ids import in_sample, new_install_id, utc_now
-from optel.consent.store import Broken, UserStore, find_project_file, read_project_mode
+from optel.consent.store import (
+    Broken,
+    UserStore,
+    find_project_file,
+    read_project_mode,
+    recorded_app_settings,
+)
 from optel.consent.value import MODES, Consent
 
 TYPE_CHECKING = False
@@ -254,6 +260,9 @@ def _decide(
     stored_version = stored.get("consent_version", 1)
     if not isinstance(stored_version, int):
         stored_version = 1
+    opt_out = policy == "opt-out"
+    if live and store is not None and stored:
+        _record_app_settings(store, stored, "opt-out" if opt_out else "opt-in", consent_version)
     if stored_mode == "off":
         return facts.off(
             "user_file", f"you turned telemetry off{_when(stored)} (stored in {facts.user_file})", install_id
@@ -261,6 +270,9 @@ def _decide(
 
     # A choice made for an older consent_version does not cover what the app collects now.
     current = stored_mode in ("anonymous", "identified") and stored_version >= consent_version
+    stale: str | None = None
+    if stored_mode in ("anonymous", "identified") and not current:
+        stale = f"your choice was made for consent version {stored_version}; {app} now asks for {consent_version}"
 
     if raise_source:
         if raise_to == "identified":
@@ -296,7 +308,6 @@ def _decide(
             f"there is no usable config directory ({facts.path_problem}), so no choice can be "
             "stored and telemetry is off",
         )
-    opt_out = policy == "opt-out"
     if opt_out and stored.get("notice_shown") is True and stored_version >= consent_version:
         # Under the opt-out policy the recorded notice is the stored state: the person was told
         # once, on a terminal, and CI or agent runs on the same account are covered by it.
@@ -308,43 +319,41 @@ def _decide(
             install_id,
             None,
         )
+    nobody = "no notice is shown" if opt_out else "nobody is asked"
     if facts.ci_name:
-        return facts.off(
-            "ci",
-            f"a CI system was detected ({facts.ci_name}) and no choice is stored, so telemetry is "
-            "off and nobody is asked",
-            install_id,
-        )
+        return facts.off("ci", _unasked(stale, f"a CI system was detected ({facts.ci_name})", nobody), install_id)
     if facts.agent_name:
         return facts.off(
-            "agent",
-            f"a coding agent was detected ({facts.agent_name}) and no choice is stored, so "
-            "telemetry is off and nobody is asked",
-            install_id,
+            "agent", _unasked(stale, f"a coding agent was detected ({facts.agent_name})", nobody), install_id
         )
     if not live:
-        what = "shows its notice" if opt_out else "asks"
-        return facts.off(
-            "not_asked",
-            f"no choice is stored yet, so telemetry is off; {app} {what} on its next interactive run",
-            install_id,
-        )
+        if stale:
+            what = "shows its notice" if opt_out else "asks again"
+            reason = f"{stale}, so telemetry is off until {app} {what} on its next interactive run"
+        else:
+            what = "shows its notice" if opt_out else "asks"
+            reason = f"no choice is stored yet, so telemetry is off; {app} {what} on its next interactive run"
+        return facts.off("not_asked", reason, install_id)
     if stdin is None:
         stdin = sys.stdin
     if stdout is None:
         stdout = sys.stdout
     tty = interactive if interactive is not None else can_prompt(stdin, stdout)
     if not tty:
-        return facts.off(
-            "not_a_tty",
-            "stdin or stdout is not a terminal this process may read (redirected, or a background "
-            "job) and no choice is stored, so telemetry is off and nobody is asked",
-            install_id,
-        )
+        cause = "stdin or stdout is not a terminal this process may read (redirected, or a background job)"
+        return facts.off("not_a_tty", _unasked(stale, cause, nobody), install_id)
     if opt_out:
-        return _show_notice(facts, store, stderr, max(consent_version, stored_version))
+        notice_stream = sys.stderr if stderr is None else stderr
+        if interactive is None and not is_tty(notice_stream):
+            # `tool 2>/dev/null` on a terminal: the notice would reach nobody, so it cannot be
+            # what makes telemetry on.
+            reason = "stderr is not a terminal (redirected), so the opt-out notice cannot be shown and telemetry is off"
+            return facts.off("not_a_tty", _prefixed(stale, reason), install_id)
+        return _show_notice(facts, store, notice_stream, max(consent_version, stored_version))
     if ask_percent <= 0:
-        return facts.off("not_asked", f"{app} asks nobody (ask_percent is 0), so telemetry is off", install_id)
+        return facts.off(
+            "not_asked", _prefixed(stale, f"{app} asks nobody (ask_percent is 0), so telemetry is off"), install_id
+        )
     if install_id is None or not os.access(os.path.dirname(facts.user_file), os.W_OK):
         # The id must be stored before the sample is drawn, or a re-run would draw again; and an
         # answer that cannot be stored would be asked for again on every run.
@@ -359,11 +368,47 @@ def _decide(
     if not in_sample(install_id, ask_percent):
         return facts.off(
             "not_asked",
-            f"this install is not among the {ask_percent:g}% of installs that {app} asks, so "
-            "telemetry is off",
+            _prefixed(
+                stale,
+                f"this install is not among the {ask_percent:g}% of installs that {app} asks, so "
+                "telemetry is off",
+            ),
             install_id,
         )
     return _ask(facts, store, install_id, stdin, stdout, prompt_timeout)
+
+
+def _unasked(stale: str | None, cause: str, nobody: str) -> str:
+    """Why an install without a current choice stays off: ``cause`` (what rules out asking)."""
+    if stale:
+        return f"{stale}, and {cause}, so telemetry is off and {nobody}"
+    return f"{cause} and no choice is stored, so telemetry is off and {nobody}"
+
+
+def _prefixed(stale: str | None, reason: str) -> str:
+    return f"{stale}, and {reason}" if stale else reason
+
+
+def _record_app_settings(store: UserStore, stored: Mapping[str, object], policy: str, version: int) -> None:
+    """Keep in the user file the policy and consent_version this app decides with, for `optel status`
+    and `optel enable`, which run without the app's settings.
+
+    Written only when what is stored would mislead them (an outdated choice, or a notice shown
+    under a policy the app no longer has), so the common start-up path writes nothing.
+    """
+    recorded_policy, recorded_version = recorded_app_settings(stored)
+    changes: dict[str, object] = {}
+    stored_version = stored.get("consent_version", 1)
+    if isinstance(stored_version, int) and stored_version < version and recorded_version < version:
+        changes["app_consent_version"] = version
+    if stored.get("notice_shown") is True and recorded_policy != policy:
+        changes["app_policy"] = policy
+    if not changes:
+        return
+    try:
+        store.update(**changes)
+    except Exception as exc:
+        _log("could not record the app's consent settings in %s: %s", store.path, exc)
 
 
 def _describe(exc: BaseException) -> str:
@@ -372,30 +417,49 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or exc.__class__.__name__
 
 
-def _show_notice(facts: _Facts, store: UserStore, stderr: TextIO | None, version: int) -> Consent:
+def _show_notice(facts: _Facts, store: UserStore, stream: TextIO, version: int) -> Consent:
     app = facts.app
     try:
-        # Recorded before it is printed: the notice is shown once, and not at all if it
-        # cannot be recorded (then telemetry stays off).
-        table = store.update(notice_shown=True, consent_version=version)
+        # First make sure the notice can be recorded: one that cannot be would be shown again on
+        # every run. This also creates the install id the notice's Consent carries.
+        table = store.update(app_policy="opt-out", app_consent_version=facts.consent_version)
     except Exception as exc:
         return facts.off(
             "no_config_dir",
             f"{facts.user_file} cannot be written ({_describe(exc)}), so the opt-out notice could "
             "not be recorded; telemetry is off",
         )
+    install_id = str(table["install_id"])
     notice = (
         f"{app} sends anonymous usage telemetry (commands, durations, error types; never files, "
         f"prompts, paths or personal data). Turn it off with `optel disable --app {app}`, "
         f"{app_env_prefix(app)}_TELEMETRY=off or DO_NOT_TRACK=1. This notice is shown once."
     )
-    _warn_once("notice:" + facts.user_file, stderr, notice)
+    try:
+        stream.write(notice + "\n")
+        stream.flush()
+    except Exception as exc:
+        return facts.off(
+            "not_a_tty",
+            f"the opt-out notice could not be written to stderr ({_describe(exc)}), so telemetry is off",
+            install_id,
+        )
+    try:
+        # Recorded only now: notice_shown means a person's terminal took the text.
+        store.update(notice_shown=True, consent_version=version)
+    except Exception as exc:
+        return facts.off(
+            "no_config_dir",
+            f"{facts.user_file} cannot be written ({_describe(exc)}), so the opt-out notice could "
+            "not be recorded; telemetry is off",
+            install_id,
+        )
     return facts.on(
         "opt_out_notice",
         "anonymous",
         f"{app} sends anonymous telemetry unless it is turned off, and its notice was just shown "
         f"(`optel disable --app {app}` turns it off)",
-        str(table["install_id"]),
+        install_id,
         None,
     )
 
@@ -424,6 +488,8 @@ def _ask(
             decided_at=utc_now(),
             consent_version=facts.consent_version,
             user_id=answer.user_id or "",
+            app_policy="opt-in",
+            app_consent_version=facts.consent_version,
         )
     except Exception as exc:
         # The answer still holds for this run; it just will not be remembered.
@@ -481,11 +547,11 @@ def resolve(
 def preview(
     app: str,
     *,
-    policy: str = "opt-in",
+    policy: str | None = None,
     sample_percent: float = 100.0,
     modes: Sequence[str] = MODES,
     session_flag: bool | None = None,
-    consent_version: int = 1,
+    consent_version: int | None = None,
     environ: Mapping[str, str] | None = None,
     project_dir: str | None = None,
 ) -> Consent:
@@ -493,16 +559,21 @@ def preview(
 
     Where ``resolve`` would ask or show the opt-out notice, this says ``off`` with source
     ``not_asked``; the terminal check is skipped because it concerns the host's run, not this one.
+    ``policy`` and ``consent_version`` left as None are the ones the app last decided with, as
+    recorded in the user file (else ``opt-in`` and 1): the standalone ``optel status`` does not
+    know the app's settings, and guessing them would misreport an opt-out app or a newer version.
     """
+    recorded = _recorded(app) if policy is None or consent_version is None else ("opt-in", 1)
+    version = recorded[1] if consent_version is None else consent_version
     try:
         return _decide(
             app,
-            policy=policy,
+            policy=recorded[0] if policy is None else policy,
             ask_percent=100.0,
             sample_percent=sample_percent,
             modes=modes,
             session_flag=session_flag,
-            consent_version=consent_version,
+            consent_version=version,
             environ=environ,
             project_dir=project_dir,
             interactive=False,
@@ -513,7 +584,18 @@ def preview(
             live=False,
         )
     except Exception as exc:
-        return _failed(app, exc, consent_version)
+        return _failed(app, exc, version)
+
+
+def _recorded(app: str) -> tuple[str, int]:
+    try:
+        table = UserStore(_paths.user_config_file(app)).read()
+    except Exception:
+        table = {}
+    if isinstance(table, Broken):
+        table = {}
+    policy, version = recorded_app_settings(table)
+    return policy, max(version, 1)
 
 
 def withdrawn(

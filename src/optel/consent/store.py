@@ -8,6 +8,7 @@ needs: tomli-w, the file lock, logging.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import time
 
@@ -17,12 +18,13 @@ from optel.consent.value import MODES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
     from contextlib import AbstractContextManager
 
 PROJECT_DIR_PREFIX = "."
 PROJECT_FILE_NAME = "telemetry.toml"
 MAX_FILE_BYTES = 1 << 20
+_A_DIRECTORY = "a directory stands where the file should be"
 
 # The keys optel owns in the user file and the type each must have; other keys are kept as found.
 USER_KEYS: dict[str, type] = {
@@ -35,6 +37,10 @@ USER_KEYS: dict[str, type] = {
     "salt": str,
     "first_seen": str,
     "first_version": str,
+    # The policy and consent_version the app last decided with, for the CLI, which runs without
+    # the app's settings (see ``recorded_app_settings``).
+    "app_policy": str,
+    "app_consent_version": int,
 }
 
 
@@ -82,6 +88,10 @@ def parse_toml(text: str) -> dict[str, object] | Broken:
         full: dict[str, object] = parser.loads(text)  # type: ignore[attr-defined]
     except ValueError as exc:
         return Broken(f"not valid TOML: {exc}")
+    except Exception as exc:
+        # Deep nesting (`a = [[[...]]]`) exhausts the recursive parser: RecursionError or
+        # MemoryError. The file is as unusable as invalid TOML, and must be replaceable like it.
+        return Broken(f"too deeply nested or too large to parse ({exc.__class__.__name__})")
     return full
 
 
@@ -92,18 +102,33 @@ def read_toml_file(path: str, *, empty_is_broken: bool = True) -> dict[str, obje
     just an empty table, which restricts nothing.
     """
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever,
+        # inside the host's init(). fstat then tells what was opened before anything is read.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except (FileNotFoundError, NotADirectoryError):
         # A file where the config directory should be means no choice can be stored there:
         # that is "nothing stored", and writing will fail with a clear error.
         return None
     except IsADirectoryError:
-        return Broken("a directory stands where the file should be")
+        return Broken(_A_DIRECTORY)
     except PermissionError:
         return Broken("not readable: permission denied")
     except OSError as exc:
         return Broken(f"not readable: {exc.strerror or exc}")
+    try:
+        kind = os.fstat(fd).st_mode
+        if stat.S_ISDIR(kind):
+            return Broken(_A_DIRECTORY)
+        if not stat.S_ISREG(kind):
+            return Broken("not a regular file")
+        with os.fdopen(fd, "rb") as f:
+            fd = -1
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return Broken(f"not readable: {exc.strerror or exc}")
+    finally:
+        if fd >= 0:
+            os.close(fd)
     if len(data) > MAX_FILE_BYTES:
         return Broken("larger than 1 MiB")
     try:
@@ -131,6 +156,21 @@ def check_user_table(table: dict[str, object]) -> Broken | None:
     if isinstance(version, int) and version < 0:
         return Broken("consent_version is negative")
     return None
+
+
+def recorded_app_settings(table: Mapping[str, object]) -> tuple[str, int]:
+    """``(policy, consent_version)`` the app last decided with, as its user file records them.
+
+    The version is 0 when none is recorded. A file without ``app_policy`` but with
+    ``notice_shown = true`` was written by an opt-out app (only that policy shows the notice).
+    """
+    policy = table.get("app_policy")
+    if policy not in ("opt-in", "opt-out"):
+        policy = "opt-out" if table.get("notice_shown") is True else "opt-in"
+    version = table.get("app_consent_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        version = 0
+    return str(policy), version
 
 
 class UserStore:
