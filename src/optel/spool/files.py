@@ -394,6 +394,10 @@ class Spool:
             os.replace(tmp, self._join(_TALLY))
         except OSError:
             _unlink(tmp)
+        except BaseException:
+            # A KeyboardInterrupt mid-write: no temporary file outlives the attempt.
+            _unlink(tmp)
+            raise
 
     def enforce_bounds(
         self,
