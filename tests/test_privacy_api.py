@@ -135,11 +135,12 @@ def test_key_words_split_on_punctuation_and_camel_case() -> None:
     assert key_words("accessToken2FA") == ["access", "token2", "fa"]
 
 
-def test_allow_listed_keys_escape_weak_words_only() -> None:
-    scrubber = Scrubber(attributes=["myapp.session.owner", "myapp.db.password"])
-    assert scrubber.scrub_value("myapp.session.owner", "team-a") == "team-a"
+def test_allow_listing_a_key_exempts_it_from_no_sensitive_word() -> None:
+    # A host attribute is only recorded when allow-listed: an exemption would protect none of them.
+    scrubber = Scrubber(attributes=["myapp.session.owner", "myapp.db.password", "myapp.session.kind"])
+    assert scrubber.scrub_value("myapp.session.owner", "team-a") == "<secret>"
     assert scrubber.scrub_value("myapp.db.password", "pw") == "<secret>"
-    assert Scrubber().scrub_value("myapp.session.owner", "team-a") == "<secret>"
+    assert scrubber.scrub_value("myapp.session.kind", "team-a") == "team-a"
 
 
 # -- exceptions ------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def plainly_safe(text: str, logins: tuple[str, ...]) -> bool:
             return False
         if "_" in text and (
             "sk_" in text or "rk_" in text or "pk_" in text or "gh" in text or "hf_" in text
-            or "npm_" in text
+            or "npm_" in text or "github_pat_" in text
         ):
             return False
         if "-" in text and ("sk-" in text or "xox" in text or "glpat-" in text or "pypi-" in text):

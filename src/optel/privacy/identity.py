@@ -10,6 +10,19 @@ _cached_key: tuple[object, ...] | None = None
 _cached: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
 _ENV_KEYS = ("HOME", "USERPROFILE", "USER", "LOGNAME", "USERNAME")
+# Accounts that systems, images and CI runners create for whoever runs them: they identify no one,
+# and as "login names" they are common words ("user root", "find_root", "node", "app") that the
+# login rule would turn into "<user>". Their home directories are still scrubbed as paths.
+SHARED_ACCOUNTS = frozenset(
+    (
+        "root", "admin", "administrator", "user", "users", "guest", "default", "nobody", "daemon",
+        "app", "node", "ubuntu", "debian", "centos", "fedora", "alpine", "ec2-user", "azureuser",
+        "vagrant", "docker", "runner", "jenkins", "gitlab-runner", "circleci", "buildkite", "travis",
+        "build", "builder", "ci", "www-data", "www", "nginx", "apache", "httpd", "postgres", "mysql",
+        "redis", "git", "codespace", "vscode", "developer", "dev", "test", "tester", "public",
+        "system", "service",
+    )
+)  # fmt: skip
 
 
 def _system_account() -> tuple[str, str]:
@@ -85,7 +98,7 @@ def current_identity() -> tuple[tuple[str, ...], tuple[str, ...]]:
     for candidate in (values[2], values[3], values[4], account_name):
         login = (candidate or "").strip().lower()
         # A one-letter login would turn every "a" into "<user>"; it identifies no one anyway.
-        if len(login) >= 2 and login not in logins:
+        if len(login) >= 2 and login not in SHARED_ACCOUNTS and login not in logins:
             logins.append(login)
     _cached_key = key
     _cached = (tuple(homes), tuple(logins))

@@ -4,14 +4,18 @@ A key is split into lower-case words (on any non-alphanumeric character and on c
 
 - a *strong* word (``password``, ``secret``, ``cookie``, ``authorization``, ``credential``...) or a
   strong pair (``api key``, ``private key``, ``access key``, ``client secret``) makes it sensitive;
-- a *weak* word (``token``, ``auth``, ``session``, ``oauth``) makes it sensitive unless the next word
-  describes it rather than holds it (``type``, ``count``, ``duration``, ``id``...). So
-  ``auth_token``, ``x-auth``, ``github.token`` and ``session`` are sensitive, while the data
-  dictionary's ``gen_ai.token.type``, ``cli.session.duration`` and ``session.id`` (a random id, as
-  OpenTelemetry defines it) are not. ``input_tokens`` never matches: ``tokens`` is not ``token``.
+- a word run together from a strong word (``PGPASSWORD``, ``dbpassword``, ``clientsecret``) is
+  strong too, as environment variables and all-lower-case keys write them;
+- a *weak* word (``token``, ``auth``, ``session``, ``oauth``, ``pass``) makes it sensitive unless
+  the next word describes it rather than holds it (``type``, ``count``, ``duration``, ``id``...). So
+  ``auth_token``, ``x-auth``, ``github.token``, ``DB_PASS`` and ``session`` are sensitive, while the
+  data dictionary's ``gen_ai.token.type``, ``cli.session.duration`` and ``session.id`` (a random id,
+  as OpenTelemetry defines it) are not. ``input_tokens`` never matches: ``tokens`` is not ``token``.
 
-Keys the host allow-listed (``optel.init(attributes=...)``) are exempt from the weak words only: a
-host can declare ``myapp.session.kind`` but can never make ``db.password`` pass.
+Allow-listing a key (``optel.init(attributes=...)``) exempts it from nothing: a host attribute is
+only recorded when allow-listed, so an exemption would switch the rule off for every host key.
+A host that wants ``myapp.session.kind`` names it with a describing word; only
+``disable_builtin_rules=True`` turns the rule off.
 """
 
 from __future__ import annotations
@@ -32,9 +36,16 @@ STRONG_PAIRS = frozenset(
     (
         ("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key"),
         ("client", "secret"), ("set", "cookie"), ("signing", "key"), ("encryption", "key"),
+        # the camelCase and snake_case spellings of the joined words above (accessToken, id_token)
+        ("access", "token"), ("refresh", "token"), ("api", "token"), ("id", "token"),
+        ("session", "token"), ("auth", "token"), ("csrf", "token"), ("xsrf", "token"),
     )
 )
-WEAK_WORDS = frozenset(("token", "auth", "session", "oauth"))
+# Environment variables and lower-case keys run words together (PGPASSWORD, dbpassword,
+# clientsecret): a word that ends in one of these is strong. "pass" is not here, because "bypass"
+# and "compass" end in it without naming a credential.
+STRONG_ENDINGS = ("password", "passwd", "passphrase", "secret", "credential", "credentials", "apikey")
+WEAK_WORDS = frozenset(("token", "auth", "session", "oauth", "pass"))
 DESCRIPTORS = frozenset(
     (
         "type", "types", "kind", "count", "counts", "usage", "duration", "length", "size",
@@ -76,16 +87,20 @@ def key_words(key: str) -> list[str]:
 
 
 def is_sensitive_key(key: str, allowed: Collection[str] = ()) -> bool:
-    """True when the value of attribute `key` must be replaced whole by ``<secret>``."""
+    """True when the value of attribute `key` must be replaced whole by ``<secret>``.
+
+    `allowed` (the host's allow-list) is accepted for callers written when it exempted keys from
+    the weak words; it exempts nothing now (see the module docstring).
+    """
     if key in KNOWN_TELEMETRY_KEYS:
         return False
     words = key_words(key)
     for index, word in enumerate(words):
-        if word in STRONG_WORDS:
+        if word in STRONG_WORDS or word.endswith(STRONG_ENDINGS):
             return True
         following = words[index + 1] if index + 1 < len(words) else ""
         if (word, following) in STRONG_PAIRS:
             return True
-        if word in WEAK_WORDS and following not in DESCRIPTORS and key not in allowed:
+        if word in WEAK_WORDS and following not in DESCRIPTORS:
             return True
     return False

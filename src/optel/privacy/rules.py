@@ -30,22 +30,44 @@ MARKERS = (PATH, URL, EMAIL, IP, SECRET, USER, REDACTED)
 _SEG = r"""[^\s/\\<>"'`|;,()\[\]{}*?=&:]"""
 # Inner segments may hold a few single spaces before a capitalised word or a digit ("Alice Smith",
 # "Program Files (x86)") when a separator follows; prose words after a path are lower case, and
-# the last segment takes no space at all, or a path would swallow the sentence after it.
+# the last segment takes no space (but see "spaced_tail"), or a path would swallow the sentence
+# after it.
 _INNER = _SEG + r"+(?: [A-Z0-9(][^\s/\\<>\"'`|;,\[\]{}*?=&:]*){0,3}"
-# "+" because base64 holds "/": "abc+/def" is one run, not "abc+" and a path.
-_NOT_AFTER = r"(?<![\w.:/\\~@+-])"
+_EXT = r"\.[A-Za-z][A-Za-z0-9]{0,7}"
+# A word of a file name written with spaces: no separator, no "@" (an e-mail after a path is prose)
+# and no "~" (so that no path can start inside the name).
+_WORD = r"""[^\s/\\<>"'`|;,()\[\]{}*?=&:@~]"""
+_PLAIN_WORD = r"(?!" + _WORD + r"*" + _EXT + r"(?!" + _WORD + r"))" + _WORD + r"+"
+_DOC_EXT = (
+    r"\.(?i:pdf|docx?|xlsx?|pptx?|od[tsp]|rtf|txt|md|csv|tsv|pages|numbers|key|epub|html?|xml|json"
+    r"|log|png|jpe?g|gif|bmp|tiff?|heic|svg|webp|psd|mp[34]|m4a|mov|avi|mkv|wav|flac|zip|rar|7z"
+    r"|tar|t?gz|dmg|iso|eml|msg|ics|vcf|ipynb)"
+)
+# "+" because base64 holds "/": "abc+/def" is one run, not "abc+" and a path. ":" is no guard:
+# "file:/x", "PYTHONPATH=/a:/b" and "cp:~/x" end in paths, and a drive letter is matched first.
+_NOT_AFTER = r"(?<![\w./\\~@+-])"
 _HEXDIGITS = frozenset("0123456789abcdefABCDEF")
+_VOWELS = frozenset("aeiouyAEIOUY")
 
 _SOURCES: dict[str, str] = {
-    "url": r"(?i)(?<![\w.+-])(?:[a-z][a-z0-9+.-]{1,19}://|www\.)[^\s<>\"'`]*",
+    "url": r"(?i)(?<![\w.+-])(?:"
+    # JSON writes "/" as "\/": https:\/\/host\/x is as much a URL as https://host/x.
+    r"(?:[a-z][a-z0-9+.-]{1,19}:(?://|\\/\\/)|www\.)[^\s<>\"'`]*"
+    # scp-style remotes (git@host:team/repo.git, deploy@10.0.0.5:/srv): user, host and path in one.
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*:(?=[\w~./-])[^\s<>\"'`]*"
+    r")",
     "path": "|".join(
         (
             # UNC, also as repr() writes it: \\server\share\... or \\\\server\\share
             r"(?<![\w\\])\\{2,4}(?=" + _SEG + r")(?:" + _INNER + r"\\+)*" + _SEG + r"*",
             # drive letters: C:\Users\..., c:/x, and repr()'s doubled backslashes
             r"(?<![\w])[A-Za-z]:[/\\]+(?:" + _INNER + r"[/\\]+)*" + _SEG + r"*",
-            # absolute POSIX (a//b is one path); a lone "/" says nothing and is prose ("a / b")
-            _NOT_AFTER + r"/(?=" + _SEG + r")(?:" + _INNER + r"/+)*" + _SEG + r"*",
+            # absolute POSIX (a//b is one path) and forward-slash UNC (//server/share); a lone "/"
+            # says nothing and is prose ("a / b")
+            _NOT_AFTER + r"/{1,2}(?=" + _SEG + r")(?:" + _INNER + r"/+)*" + _SEG + r"*",
+            # absolute POSIX as JSON escapes it: \/home\/alice\/x
+            # (the backslash before the look-behind: most positions fail on it, and cheaply)
+            r"\\(?<![\w.\\]\\)/(?=" + _SEG + r")(?:" + _SEG + r"+\\/)+" + _SEG + r"*",
             # home-relative and dot-relative: ~/x, ~alice/x, ./x, ../x
             _NOT_AFTER + r"(?:~[\w.-]*|\.{1,2})(?:[/\\](?:" + _INNER + r"(?=[/\\])|" + _SEG + r"*))+",
             # "~" alone, as scrub_home leaves a bare home directory
@@ -53,10 +75,18 @@ _SOURCES: dict[str, str] = {
             # relative with two or more separators (a/b/c, a\b\c), but not a date (11/23/2026)
             _NOT_AFTER + r"(?!\d+/\d+/\d+(?![\w/]))" + _SEG + r"+(?:[/\\]" + _SEG + r"+){2,}(?![/\\]|" + _SEG + r")",
             # relative with one separator and a file extension: src/main.py
-            _NOT_AFTER + _SEG + r"+[/\\]" + _SEG + r"*\.[A-Za-z][A-Za-z0-9]{0,7}(?![\w.])",
+            _NOT_AFTER + _SEG + r"+[/\\]" + _SEG + r"*" + _EXT + r"(?![\w.])",
         )
     ),
-    "email": r"(?i)(?<![\w.%+-])[a-z0-9._%+-]+@(?:(?:[a-z0-9-]+\.)+[a-z]{2,}|\[?\d{1,3}(?:\.\d{1,3}){3}\]?|localhost)(?![\w-])",
+    # The rest of a file name written with spaces, right after a path whose last segment is a plain
+    # word: " Smith CV.pdf" after "~/Bob". It ends in the extension of a document people name in
+    # words (a cut there would leave the name's tail outside the marker), and the words before it
+    # end in no extension, so "/x/state.db for ops" and "/tmp/x then alice.smith" keep their prose.
+    "spaced_tail": r"(?: " + _PLAIN_WORD + r"){0,5} " + _WORD + r"*" + _DOC_EXT + r"(?=[.!]*(?!" + _SEG + r"|[/\\]))",
+    # What any spaced tail holds, as a pattern that starts with a literal and so scans fast.
+    "spaced_doc": r" " + _WORD + r"*" + _DOC_EXT,
+    "ext_end": _EXT + r"$",
+    "email": r"(?i)(?<![\w.%+-])[\w.%+-]+@(?:(?:[\w-]+\.)+[^\W\d_]{2,}|\[?\d{1,3}(?:\.\d{1,3}){3}\]?|localhost)(?![\w-])",
     "ipv6": r"(?i)(?<![\w:.])(?:"
     r"(?:[0-9a-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{1,4})"
     r"|(?:[0-9a-f]{1,4}:){1,7}:"
@@ -93,6 +123,8 @@ _SOURCES: dict[str, str] = {
     "long_hex": r"(?<![A-Za-z0-9])[0-9A-Fa-f]{32,}(?![A-Za-z0-9])",
     "long_run": r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])",
     "wordish": r"(?:[A-Z]?[a-z]+|[A-Z]+|\d+[A-Za-z]?){1,3}",
+    "camel_word": r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+",
+    "consonants": r"[^aeiouyAEIOUY]{5}",
 }
 
 _compiled: dict[str, re.Pattern[str]] = {}
@@ -125,7 +157,8 @@ def scrub_home(text: str) -> str:
     """The current user's home directory becomes ``~`` (and so, by ``scrub_paths``, ``<path>``).
 
     It runs first because a home may hold what the generic path rule cannot see whole: spaces
-    (``/Users/Alice Smith``) or the login name itself.
+    (``/Users/Alice Smith``) or the login name itself. It leaves a home alone right after
+    ``scheme:/``: in ``redis://root:pw@cache`` with HOME=/root, ``/root`` is a URL's user name.
     """
     homes, _ = current_identity()
     if not homes:
@@ -147,7 +180,9 @@ def scrub_home(text: str) -> str:
         alternation = "|".join(re.escape(v) for v in variants)
         # Windows paths are case-insensitive, and a home is rare enough in prose that folding
         # case everywhere costs nothing in precision.
-        compiled = re.compile(r"(?i)(?<![\w.-])(?:" + alternation + r")(?![\w.-])")
+        # Not right after "scheme:/" (nor JSON's "scheme:\/\/"): in redis://root:pw@host the home
+        # "/root" would take one slash of "://", and the URL rule would no longer see a URL.
+        compiled = re.compile(r"(?i)(?<![\w.-])(?<!:/)(?<!:\\/\\)(?:" + alternation + r")(?![\w.-])")
         _home_patterns[homes] = compiled
     return compiled.sub("~", text)
 
@@ -160,28 +195,68 @@ def _url_match(match: re.Match[str]) -> str:
 
 
 def scrub_urls(text: str) -> str:
-    """Any ``scheme://...`` (http, https, ws, wss, file, ftp, postgres, s3...) or ``www.`` URL -> ``<url>``.
+    """Any ``scheme://...`` (http, https, ws, wss, file, ftp, postgres, s3...), its JSON-escaped
+    ``scheme:\\/\\/...``, ``www.`` or scp-style ``user@host:path`` URL -> ``<url>``.
 
     Nothing of host, path, query or credentials is kept.
     """
-    if "://" not in text and "www." not in text.lower():
+    if (
+        "://" not in text
+        and ":\\/\\/" not in text
+        and ("@" not in text or ":" not in text)
+        and "www." not in text.lower()
+    ):
         return text
     return pattern("url").sub(_url_match, text)
 
 
 def scrub_paths(text: str) -> str:
-    """POSIX, Windows (drive letter, UNC), home- and dot-relative paths, ``a/b/c`` and ``dir/file.ext`` -> ``<path>``.
+    """POSIX, Windows (drive letter, UNC, also ``//server/share``), home- and dot-relative paths,
+    JSON-escaped ``\\/var\\/x``, ``a/b/c`` and ``dir/file.ext`` -> ``<path>``.
+
+    A path may follow a colon (``file:/x``, ``PYTHONPATH=/a:/b``); its last segment may hold
+    spaces up to a document's extension (``~/Bob Smith CV.pdf``).
 
     A single ``a/b`` without an extension survives: it is ``and/or``, ``n/a`` or a model id such
     as ``openai/custom``.
     """
     if "/" not in text and "\\" not in text and "~" not in text:
         return text
-    return pattern("path").sub(PATH, text)
+    if " " not in text or "." not in text or pattern("spaced_doc").search(text) is None:
+        # No file name with spaces anywhere: the plain substitution, at C speed.
+        return pattern("path").sub(PATH, text)
+    pieces: list[str] = []
+    taken = 0
+    for match in pattern("path").finditer(text):
+        start, end = match.span()
+        if start < taken:
+            # Inside a file name taken with its spaces. Its words hold no separator, so no path
+            # should start there; if one did, its text would be written out twice.
+            continue
+        if text[end : end + 1] == " " and _ends_in_plain_segment(match.group()):
+            tail = pattern("spaced_tail").match(text, end)
+            if tail is not None:
+                end = tail.end()
+        pieces.append(text[taken:start])
+        pieces.append(PATH)
+        taken = end
+    if not pieces:
+        return text
+    pieces.append(text[taken:])
+    return "".join(pieces)
+
+
+def _ends_in_plain_segment(path: str) -> bool:
+    """True when `path` has a separator and its last segment is a word that may go on over a space."""
+    cut = max(path.rfind("/"), path.rfind("\\"))
+    last = path[cut + 1 :]
+    if cut < 0 or not last or "@" in last or "~" in last:
+        return False
+    return pattern("ext_end").search(last) is None
 
 
 def scrub_emails(text: str) -> str:
-    """E-mail addresses (also ``git@github.com`` and ``user@10.0.0.1``) -> ``<email>``."""
+    """E-mail addresses (also ``git@github.com``, ``user@10.0.0.1`` and non-ASCII ``josé@münchen.de``) -> ``<email>``."""
     if "@" not in text:
         return text
     return pattern("email").sub(EMAIL, text)
@@ -251,11 +326,17 @@ def scrub_auth_headers(text: str) -> str:
     return pattern("auth_header").sub(lambda m: m.group(1) + m.group(2) + SECRET, text)
 
 
+def _reads_as_a_word(text: str) -> bool:
+    """``usage``, ``Limits``, ``HTTP``: letters in one case, or capitalised; ``dXNlcjpwYXNz`` is not."""
+    return text.isalpha() and (text.islower() or text.isupper() or text[1:].islower())
+
+
 def _auth_scheme_match(match: re.Match[str]) -> str:
     scheme, gap, credential = match.groups()
     # "Bearer" is always followed by a credential; "Basic usage" or "Token limits" are prose,
-    # so the other schemes need a value that does not read as a word.
-    if scheme.lower() != "bearer" and credential.isalpha():
+    # so the other schemes need a value that does not read as a word. Letters alone are not
+    # enough: base64 of a short "user:pass" is all letters (dXNlcjpwYXNz), but in mixed case.
+    if scheme.lower() != "bearer" and _reads_as_a_word(credential):
         return match.group()
     return scheme + gap + SECRET
 
@@ -343,19 +424,75 @@ def looks_like_name(run: str) -> bool:
     return all(wordish.fullmatch(piece) for piece in pieces)
 
 
+def _reads_as_camel_words(piece: str) -> bool:
+    words = pattern("camel_word").findall(piece)
+    consonants = pattern("consonants")
+    named = letters = others = voweless = 0
+    for index, word in enumerate(words):
+        if word.isdigit() or word.isupper():
+            others += 1
+            if len(word) > 5 or others > 2:
+                return False
+            continue
+        if not word[0].isupper() and index:
+            # A lower-case word right after a digit or an acronym: random, not camelCase.
+            return False
+        if _VOWELS.isdisjoint(word):
+            voweless += 1
+            if voweless > 1 or len(word) < 4:
+                return False
+        elif consonants.search(word):
+            return False
+        named += 1
+        letters += len(word)
+    vowels = sum(1 for c in piece if c in _VOWELS)
+    return (
+        named >= 3
+        and letters >= 4 * named
+        and vowels * 10 >= letters * 3
+        and letters * 100 >= len(piece) * 85
+    )
+
+
+def looks_like_camel_case(run: str) -> bool:
+    """True when a long run reads as a CamelCase identifier: ``ProvisionedThroughputExceededException``,
+    ``getUserAccountPreferencesForDisplay``, ``S3BucketPolicyReplicationConfiguration``, also with
+    short ``_``/``-`` pieces around it (``DataIngestionPipelineOrchestrator_v2``).
+
+    Split into words (``Data``, ``HTTP``, ``3``), a CamelCase piece is three or more capitalised
+    words (the first may be lower case) with at most two acronyms or numbers among them,
+    pronounceable (three vowels in ten letters or more, no five consonants in a row, at most one
+    vowel-less word, of four letters or more: ``Http``) and averaging four letters or more. Such
+    pieces make three quarters of the run or more, and the other pieces read as words. Of eighteen
+    million random base64 and base64url runs of 32 to 88 characters, one read so.
+    """
+    if run.isalnum():
+        return _reads_as_camel_words(run)
+    pieces = [piece for piece in run.replace("_", "-").split("-") if piece]
+    if not all(piece.isalnum() for piece in pieces):
+        return False
+    camel = [piece for piece in pieces if _reads_as_camel_words(piece)]
+    if sum(len(piece) for piece in camel) * 4 < len(run) * 3:
+        return False
+    wordish = pattern("wordish")
+    return all(piece in camel or wordish.fullmatch(piece) for piece in pieces)
+
+
 def _long_run_match(match: re.Match[str]) -> str:
     run = match.group()
     letters = sum(1 for c in run if c.isalpha())
     digits = sum(1 for c in run if c.isdigit())
     mixed_case = any(c.isupper() for c in run) and any(c.islower() for c in run)
-    if letters == 0 or not (mixed_case or digits) or looks_like_name(run):
+    if letters == 0 or not (mixed_case or digits):
+        return run
+    if looks_like_name(run) or looks_like_camel_case(run):
         return run
     return SECRET
 
 
 def scrub_long_runs(text: str) -> str:
     """Runs of 32+ base64/base64url characters that hold mixed case or digits and do not read as a
-    name -> ``<secret>``. An all-lower-case word chain survives (it is prose)."""
+    name or a CamelCase identifier -> ``<secret>``. An all-lower-case word chain survives (it is prose)."""
     if not _has_long_piece(text):
         return text
     return pattern("long_run").sub(_long_run_match, text)
@@ -402,9 +539,11 @@ SECRET_RULES: tuple[Callable[[str], str], ...] = (
     scrub_long_runs,
 )
 
-# The order matters: the home before paths (see scrub_home); URLs before paths so a URL is one
-# marker; paths before the shape detectors so a path holding a hash is one marker; the login last,
-# to catch it wherever the rules before left it.
+# The order matters: the home before paths (see scrub_home), and before URLs so that a home with
+# spaces inside file:///Users/Alice Smith/x goes too (the home rule never takes a slash of "://",
+# so the URL stays one marker); URLs before paths so a URL is one marker; paths before the shape
+# detectors so a path holding a hash is one marker; the login last, to catch it wherever the rules
+# before left it.
 BUILTIN_RULES: tuple[Callable[[str], str], ...] = (
     scrub_home,
     scrub_urls,

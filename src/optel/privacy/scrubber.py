@@ -90,13 +90,15 @@ class Scrubber:
     that switch exists for hosts that scrub everything themselves, is logged as a warning, and no
     other argument (an empty list, ``None``) turns them off.
 
-    `attributes` are the host's allow-listed attribute names; they are exempt from the weak
-    sensitive-key words (``token``, ``auth``, ``session``), never from the strong ones.
+    `attributes` (the host's allow-listed attribute names, as ``init(attributes=...)`` passes them)
+    exempt nothing from the sensitive-key rule: a host attribute is recorded only when it is
+    allow-listed, so an exemption would turn the rule off for every host attribute. The
+    allow-list itself is applied by ``optel.record``.
 
     No method raises: a failing rule turns the value it was scrubbing into ``<redacted>``.
     """
 
-    __slots__ = ("_allowed", "_builtin", "_host_rules", "_sensitive")
+    __slots__ = ("_builtin", "_host_rules", "_sensitive")
 
     def __init__(
         self,
@@ -106,7 +108,6 @@ class Scrubber:
         disable_builtin_rules: bool = False,
     ) -> None:
         self._host_rules = _host_rules(rules)
-        self._allowed = frozenset(str(a) for a in (attributes or ()))
         self._builtin = disable_builtin_rules is not True
         # Attribute keys repeat from span to span; judging one costs a few µs the first time only.
         self._sensitive: dict[str, bool] = {}
@@ -163,7 +164,7 @@ class Scrubber:
             return False
         known = self._sensitive.get(key)
         if known is None:
-            known = is_sensitive_key(key, self._allowed)
+            known = is_sensitive_key(key)
             if len(self._sensitive) < _KEY_CACHE_LIMIT:
                 self._sensitive[key] = known
         return known
