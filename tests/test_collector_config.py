@@ -354,6 +354,8 @@ SCRUB_CASES = [
     ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N", "jwt <secret>"),
     ("Authorization: Bearer abc.def-ghi_jkl", "Authorization: <secret>"),
     ("sha " + "0123456789abcdef" * 4, "sha <secret>"),
+    ("write to jürgen.müller@firma.de", "write to <email>"),
+    ("error body: https:\\/\\/internal.acme.corp\\/api\\/v1 not found", "error body: <url> not found"),
 ]
 KEPT = ["cli.command", "gpt-4o-mini", "3.11.4", "input", "2024-05-01T12:30:45Z", "my-tool",
         "ValueError", "anthropic", "application/json", "4f3c2a10-9b7e-4c1d-8e2f-0a1b2c3d4e5f"]
@@ -436,3 +438,19 @@ def test_every_environment_variable_the_configs_read_is_documented() -> None:
     assert names
     missing = sorted(name for name in names if f"`{name}`" not in readme)
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    "key", ["PGPASSWORD", "DB_PASS", "auth_token", "x-auth", "session", "github.token", "id_token", "accessToken", "token"]
+)
+def test_gateway_masks_values_of_secret_named_keys(key: str) -> None:
+    (pattern,) = load("gateway.yaml")["processors"]["redaction/secrets"]["blocked_key_patterns"]
+    assert re.search(validate.to_python_regex(pattern), key)
+
+
+def test_gateway_masks_no_attribute_of_optels_data_dictionary() -> None:
+    from optel.record import dictionary
+
+    (pattern,) = load("gateway.yaml")["processors"]["redaction/secrets"]["blocked_key_patterns"]
+    regex = re.compile(validate.to_python_regex(pattern))
+    assert [name for name in dictionary.ATTRIBUTES if regex.search(name)] == []
