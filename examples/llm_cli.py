@@ -83,7 +83,7 @@ def run_tests() -> None:
     )
 
 
-@optel.command()
+@optel.command(exit_code=True)
 def build(task: str, answer: str) -> int:
     """Plan and write a change, then ask before applying it."""
     plan_text = plan(task)
@@ -94,7 +94,7 @@ def build(task: str, answer: str) -> int:
     return 0
 
 
-@optel.command()
+@optel.command(exit_code=True)
 def check() -> int:
     """Run the project's tests (fails in the demo, on purpose)."""
     try:

@@ -274,8 +274,8 @@ def test_command_records_span_count_and_duration():
     assert duration["attributes"] == {"command.name": "deploy", "outcome": "success"}
 
 
-def test_a_command_that_returns_zero_records_its_exit_code_and_succeeds():
-    @optel.command
+def test_a_command_declared_with_exit_code_that_returns_zero_records_it_and_succeeds():
+    @optel.command(exit_code=True)
     def deploy() -> int:
         return 0
 
@@ -288,12 +288,12 @@ def test_a_command_that_returns_zero_records_its_exit_code_and_succeeds():
     assert count["attributes"] == {"command.name": "deploy", "outcome": "success"}
 
 
-def test_a_command_that_returns_a_non_zero_exit_code_is_a_failure_typed_by_the_code():
-    @optel.command
+def test_a_command_declared_with_exit_code_that_returns_non_zero_is_a_failure_typed_by_the_code():
+    @optel.command(exit_code=True)
     def check() -> int:
         return 3
 
-    @optel.command
+    @optel.command("check-async", exit_code=True)
     async def check_async() -> int:
         return 2
 
@@ -309,16 +309,21 @@ def test_a_command_that_returns_a_non_zero_exit_code_is_a_failure_typed_by_the_c
     assert sorted(m["attributes"]["error.type"] for m in metrics(records, "cli.errors")) == ["2", "3"]
 
 
-def test_a_command_that_returns_something_else_than_an_int_records_no_exit_code():
+def test_what_a_command_returns_is_not_looked_at_unless_it_is_declared_an_exit_code():
     @optel.command
+    def count() -> int:
+        return 7
+
+    @optel.command(exit_code=True)
     def listing() -> list[str]:
         return ["a"]
 
-    @optel.command
+    @optel.command(exit_code=True)
     def flag() -> bool:
         return False
 
     with capture() as records:
+        assert count() == 7
         listing()
         flag()
     for span in (r for r in records if r["t"] == "span"):

@@ -130,7 +130,7 @@ class _Call:
 
 
 class _CommandCall(_Call):
-    """A command: what it returns, when an int, is its exit code (the ``sys.exit(main())`` habit)."""
+    """A command declared with ``exit_code=True``: the int it returns is its exit code."""
 
     __slots__ = ()
 
@@ -485,13 +485,19 @@ def _wrap_asyncgen(fn: Any, call: _Call) -> Callable[..., Any]:
 # --- the decorators --------------------------------------------------------------------------
 
 
-def _command(name: Any = None) -> Any:
-    """A CLI command: a span named by the command path, its count and its duration."""
+def _command(name: Any = None, *, exit_code: bool = False) -> Any:
+    """A CLI command: a span named by the command path, its count and its duration.
+
+    With ``exit_code=True`` the int the command returns is its exit code (the
+    ``sys.exit(main())`` habit): recorded as ``process.exit.code``, and anything but 0 makes the
+    command a failure typed by the code. Without it, what a command returns is not looked at.
+    """
 
     def build(fn: Any) -> Any:
         path = name if isinstance(name, str) and name else getattr(fn, "__name__", None)
         path = path if isinstance(path, str) else _display_name(fn)
-        return _wrap(fn, _CommandCall(path, "internal", {"command.name": path}))
+        kind = _CommandCall if exit_code else _Call
+        return _wrap(fn, kind(path, "internal", {"command.name": path}))
 
     if _is_target(name):
         fn, name = name, None
@@ -824,8 +830,8 @@ if TYPE_CHECKING:
     @overload
     def command(name: F, /) -> F: ...
     @overload
-    def command(name: str | None = None) -> Callable[[F], F]: ...
-    def command(name: Any = None) -> Any: ...
+    def command(name: str | None = None, *, exit_code: bool = False) -> Callable[[F], F]: ...
+    def command(name: Any = None, *, exit_code: bool = False) -> Any: ...
     @overload
     def step(name: F, /) -> F: ...
     @overload

@@ -145,7 +145,7 @@ ATTRIBUTES: dict[str, Attribute] = {
         Attribute("cli.agent.name", STRING, _R, "The coding agent detected (`claude-code`, `cursor`, `codex`, ...)."),
         # Spans and metrics.
         Attribute("command.name", STRING, _SM, "The command path as the user typed it, without arguments: `deploy`, `db migrate`."),
-        Attribute("process.exit.code", INT, _S, "The command's exit code, when known (`sys.exit()`, an int the command returned, an instrumented CLI framework)."),
+        Attribute("process.exit.code", INT, _S, "The command's exit code, when known (`sys.exit()`, the int an `@optel.command(exit_code=True)` returned, an instrumented CLI framework)."),
         Attribute("cli.command.options", STRING_ARRAY, _S, "The names of the options given on the command line (`--verbose`), never their values."),
         Attribute("step.name", STRING, _SM, "The step's name: the decorated function's qualified name unless given."),
         Attribute("request.name", STRING, _SM, "The name given to `@optel.timed(name)`."),

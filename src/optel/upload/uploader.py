@@ -165,9 +165,10 @@ def _upload(
             if until is not None:
                 summary.skipped = f"backing off after failures, next attempt in {until - time.time():.0f} s"
                 return
-        # The bounds hold for what is sent, too: a file past the age bound is dropped (and
-        # counted), not sent late, even when no host wrote since it aged.
-        summary.records_aged_out = spool.enforce_bounds().get("age", 0)
+        # The age bound holds for what is sent, too: a file past it is dropped (and counted),
+        # not sent late, even when no host wrote since it aged. The size bound is the writers'
+        # (each knows what it adds, and may have been given a larger one).
+        summary.records_aged_out = spool.enforce_bounds(max_bytes=1 << 62).get("age", 0)
         claims = spool.claim()
         if not claims:
             return
