@@ -4,7 +4,7 @@ Each decorator works with or without parentheses on plain, async, generator and 
 functions, on methods, staticmethods and classmethods. A wrapper's first act is to read one
 module global: before ``optel.init()``, or with telemetry off, it calls the function and nothing
 else; a plain function's wrapper has the function's own parameters, so that call costs ~50 ns
-(see ``_fitted``). An LLM call's token counts are read at flush (``spans.later``). Metadata is
+(see ``_fitted``). An LLM call's token counts are read at flush (``spans.take``). Metadata is
 copied by hand (``functools`` and ``inspect`` are too dear to import here);
 ``__wrapped__`` makes ``inspect.signature`` see the original. An exception is recorded and
 re-raised with a bare ``raise``, so its type, identity and traceback are unchanged.
@@ -204,44 +204,74 @@ def _wrap_plain_finishing(fn: Any, call: _Call) -> Callable[..., Any]:
 def _wrap_llm(fn: Any, call: _LLMCall) -> Callable[..., Any]:
     # _wrap_plain_finishing with the LLM call's open() and finish() inlined: the hot path of an
     # LLM app, where each method call costs a measurable share of the few µs a span costs.
-    start = _spans.start
     # The span's name and attributes are known in advance unless the model comes from the call.
     fixed = call.model is not None
     unasked = call.model_parameter is None
     at, default = call.model_parameter or (0, None)
     by_model = call.by_model
+    span = _spans.SpanHandle
+    commands = _spans._open_commands
+    unextracted = call.extract is None
+    guess = call.provider is None
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not _spans._on:
             return fn(*args, **kwargs)
+        known: tuple[str, dict[str, object]] | None
         if fixed or (unasked and not kwargs):
-            handle = start(call.name, "client", call.attributes)
+            known = (call.name, call.attributes)
         else:
             # call.open(), with its common case (a model seen before) inlined.
             asked = kwargs.get("model") if kwargs else None
             if asked is None and not unasked:
                 asked = args[at] if len(args) > at else default
             known = by_model.get(asked) if type(asked) is str else None
-            if known is not None:
-                handle = start(known[0], "client", known[1])
-            else:
-                handle = call.open(args, kwargs, True)
+        if known is not None:
+            # spans.start(), inlined: an LLM call's attributes never name a command.
+            try:
+                parent = _current.get()
+                if parent is None and len(commands) == 1:
+                    parent = commands[0]
+                handle: SpanHandle | None = span(known[0], "client", known[1], parent)
+                handle._token = _current.set(handle)  # type: ignore[union-attr]
+            except Exception:
+                handle = None
+        else:
+            handle = call.open(args, kwargs, True)
         if handle is None:
             return fn(*args, **kwargs)
         try:
-            result = fn(*args, **kwargs)
+            # Without keywords (always, from a wrapper with fn's parameters) the call skips
+            # unpacking an empty dict.
+            result = fn(*args, **kwargs) if kwargs else fn(*args)
         except BaseException as exc:
             handle.end(exc)
             raise
         if result is not None:
             try:
-                if call.extract is None:
-                    usage = _read_response(result, handle.attributes, _ATTRIBUTE_KEYS)
+                if unextracted:
+                    if type(result) is dict:
+                        # _read_response(), inlined for the common shape.
+                        attributes = handle.attributes
+                        model = result.get("model")
+                        if isinstance(model, str):
+                            attributes["gen_ai.response.model"] = model
+                        stop = result.get("stop_reason")
+                        if isinstance(stop, str):
+                            attributes["gen_ai.response.finish_reasons"] = [stop]
+                        else:
+                            choices = result.get("choices")
+                            if choices is not None:
+                                _read_choices(choices, attributes, _ATTRIBUTE_KEYS)
+                        usage = result.get("usage")
+                    else:
+                        usage = _read_response(result, handle.attributes, _ATTRIBUTE_KEYS)
                     if usage is not None:
-                        # The token counts are read at flush. A dict is copied: a host may
-                        # reuse it (a running total) after the call returned.
-                        _spans.later(handle, _put_usage, dict(usage) if type(usage) is dict else usage)
-                    if call.provider is None:
+                        # The token counts are read when the span is cleaned for a flush
+                        # (spans.read_usage). A dict is copied: a host may reuse it (a running
+                        # total) after the call returned.
+                        handle._usage = usage.copy() if type(usage) is dict else usage
+                    if guess:
                         call.guess_provider(handle, result)
                 else:
                     call.each(handle, result)
@@ -734,17 +764,21 @@ def _read_response(result: Any, out: dict[str, Any], keys: tuple[str, ...]) -> A
     if isinstance(stop, str):
         out[keys[5]] = [stop]
         return usage
-    choices = result.get("choices") if type(result) is dict else _get(result, "choices")
+    _read_choices(result.get("choices") if type(result) is dict else _get(result, "choices"), out, keys)
+    return usage
+
+
+def _read_choices(choices: Any, out: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """Write the finish reasons of a response's ``choices`` into ``out``."""
     if isinstance(choices, (list, tuple)) and choices:
         if len(choices) == 1:  # the common case, without a comprehension's frame
             reason = _get(choices[0], "finish_reason")
             if isinstance(reason, str):
                 out[keys[5]] = [reason]
-            return usage
+            return
         reasons = [r for r in (_get(c, "finish_reason") for c in choices) if isinstance(r, str)]
         if reasons:
             out[keys[5]] = reasons
-    return usage
 
 
 def _read_counts(usage: Any, out: dict[str, Any], keys: tuple[str, ...]) -> None:

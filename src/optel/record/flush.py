@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from optel.privacy.modes import FORBIDDEN_KEYS, USER_ID
 from optel.record import dictionary as _dictionary
-from optel.record.spans import Measurement, SpanHandle
+from optel.record.spans import Measurement, SpanHandle, read_usage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -267,6 +267,10 @@ def _with_stacktrace(attributes: Mapping[str, object]) -> dict[str, object]:
 
 def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Record:
     """The spool dict of an ended span (docs/internals.md §5)."""
+    if handle._usage is not None:
+        # An LLM call's token counts, left for now (optel.testing's capture cleans each record
+        # as it ends, without spans.take()).
+        read_usage(handle)
     attrs = clean_attributes(handle.attributes, _SPAN_NAMES, host, scrub)
     events: list[dict[str, object]] = []
     for name, at_ns, event_attrs in handle.events or ():

@@ -1,8 +1,8 @@
 """The hot path: spans and measurements kept as slotted values, parented through one ContextVar.
 
 Everything here is cheap and never raises into the host: a span costs two clock reads, a
-ContextVar set/reset and one small object. Ids are random hex strings drawn from a pool filled
-by ``os.urandom`` (one system call per 256 ids). Nothing is scrubbed, checked or converted
+ContextVar set/reset and one small object. Ids are random hex strings drawn from pools filled
+by ``os.urandom`` (one system call per 256 span ids, or 256 trace ids). Nothing is scrubbed, checked or converted
 here; ``optel.record.flush`` does that once, when the records leave the process.
 
 Parenting: the current span lives in a ContextVar, so nesting follows calls, asyncio tasks (which
@@ -48,14 +48,35 @@ _later: list[tuple[SpanHandle, Callable[[SpanHandle, Any], None], Any]] = []
 MAX_EVENTS = 128
 _ZERO_ID = "0" * 16
 _ids: list[str] = []
+# Trace ids come from their own pool (128 random bits each, neither half all zeros): a root span
+# then draws one id instead of two.
+_trace_ids: list[str] = []
 
 
 def _refill_ids() -> None:
     # hex() with a separator every 8 bytes, then split(): 256 ids made in C, a few µs in all.
-    fresh = os.urandom(2048).hex(" ", 8).split()
-    while _ZERO_ID in fresh:
-        fresh.remove(_ZERO_ID)
+    text = os.urandom(2048).hex(" ", 8)
+    fresh = text.split(" ")
+    if _ZERO_ID in text:  # one search of the text, instead of one per id
+        fresh = [i for i in fresh if i != _ZERO_ID]
     _ids.extend(fresh)
+
+
+def _refill_trace_ids() -> None:
+    text = os.urandom(4096).hex(" ", 16)
+    fresh = text.split(" ")
+    if _ZERO_ID in text:
+        fresh = [t for t in fresh if not t.startswith(_ZERO_ID) and not t.endswith(_ZERO_ID)]
+    _trace_ids.extend(fresh)
+
+
+def new_trace_id() -> str:
+    """A random 128-bit trace id as 32 lower-case hex digits (neither half all zeros)."""
+    while True:
+        try:
+            return _trace_ids.pop()
+        except IndexError:
+            _refill_trace_ids()
 
 
 def new_id() -> str:
@@ -71,6 +92,7 @@ def _after_fork_in_child() -> None:
     # A forked child must neither reuse its parent's ids nor flush its parent's records again.
     global dropped
     del _ids[:]
+    del _trace_ids[:]
     del _buffer[:]
     del _later[:]
     dropped = 0
@@ -100,6 +122,8 @@ class Measurement:
     """One metric measurement: instrument name, value, attributes and the time it was taken."""
 
     __slots__ = ("attributes", "name", "time_ns", "value")
+
+    _usage = None  # what take() reads of a span's pending usage: a measurement has none
 
     def __init__(
         self, name: str, value: float, attributes: dict[str, object] | None, at_ns: int
@@ -143,6 +167,7 @@ class SpanHandle:
         "_child_error",
         "_command",
         "_token",
+        "_usage",
         "attributes",
         "end_ns",
         "events",
@@ -171,8 +196,14 @@ class SpanHandle:
             {} if attributes is None else attributes.copy() if type(attributes) is dict else dict(attributes)
         )
         self.parent = parent
-        self.trace_id: str = parent.trace_id if parent is not None else new_id() + new_id()
-        # new_id() inlined: this runs for every span.
+        # new_trace_id() and new_id() inlined: this runs for every span.
+        if parent is not None:
+            self.trace_id: str = parent.trace_id
+        else:
+            try:
+                self.trace_id = _trace_ids.pop()
+            except IndexError:
+                self.trace_id = new_trace_id()
         try:
             self.span_id: str = _ids.pop()
         except IndexError:
@@ -183,6 +214,9 @@ class SpanHandle:
         self.end_ns = 0
         self._token: Token[SpanHandle | None] | None = None
         self._command = False
+        # An LLM call's usage object (or a copy of its dict), read into attributes by
+        # read_usage() when the span is taken or cleaned for a flush.
+        self._usage: object = None
         # _child_error is set only when a child fails (read with a default).
         self.start_ns = time_ns()
 
@@ -349,16 +383,19 @@ def start(
     """Start a span and make it current until ``handle.end()``; None when not recording."""
     if not _on:
         return None
-    parent = _current.get()
-    if parent is None or (attributes is not None and "command.name" in attributes):
-        # A root span or a command: begin() knows about threads and open commands. A span inside
-        # a span, the common case, is made below without it.
-        handle = begin(name, kind, attributes)
-        if handle is not None:
-            handle._token = _current.set(handle)
-        return handle
     try:
-        handle = SpanHandle(name, kind, attributes, parent)
+        parent = _current.get()
+        if parent is None or (attributes is not None and "command.name" in attributes):
+            # begin(), inlined without its second ContextVar read: a root span or a command.
+            command = attributes is not None and "command.name" in attributes
+            if parent is None and not command and len(_open_commands) == 1:
+                parent = _open_commands[0]
+            handle = SpanHandle(name, kind, attributes, parent)
+            if parent is None and command:
+                handle._command = True
+                _open_commands.append(handle)
+        else:
+            handle = SpanHandle(name, kind, attributes, parent)
         handle._token = _current.set(handle)
         return handle
     except Exception:
@@ -428,7 +465,23 @@ def take() -> list[SpanHandle | Measurement]:
     # After taking: a span that ends meanwhile registered its work before ending, so the work of
     # every span taken here is pending now (a span still open gets its work done early: harmless).
     _run_later()
+    for record in records:
+        if record._usage is not None:
+            read_usage(record)  # type: ignore[arg-type]
     return records
+
+
+def read_usage(handle: SpanHandle) -> None:
+    """Write the token counts of the usage an LLM call left on ``handle`` into its attributes.
+
+    ``take()`` and the flush's cleaning call it; it never raises.
+    """
+    usage = handle._usage
+    if usage is not None:
+        handle._usage = None
+        from optel.record.api import _put_usage
+
+        _put_usage(handle, usage)
 
 
 def take_dropped() -> int:
