@@ -90,6 +90,15 @@ def settle(spool: Spool, timeout: float = 30.0) -> None:
     pytest.fail("the detached uploader did not finish")
 
 
+def upload_the_rest(spool: Spool, env: dict[str, str]) -> None:
+    """Run `optel upload` until the spool holds no flush (a few rounds at most)."""
+    for _ in range(5):
+        if not [n for n in os.listdir(spool.path) if ".jsonl" in n]:
+            return
+        subprocess.run([sys.executable, "-m", "optel", "upload", "--app", APP], env=env, capture_output=True, timeout=60)
+        settle(spool)
+
+
 def test_a_long_running_host_ships_while_it_runs_and_everything_arrives_exactly_once(
     host_script: Path, tmp_path: Path
 ) -> None:
@@ -125,13 +134,7 @@ def test_a_long_running_host_ships_while_it_runs_and_everything_arrives_exactly_
 
         settle(spool)
         # What the detached uploader left (it may have found the lock taken) goes now.
-        for _ in range(5):
-            if not [n for n in os.listdir(spool.path) if ".jsonl" in n]:
-                break
-            subprocess.run(
-                [sys.executable, "-m", "optel", "upload", "--app", APP], env=env, capture_output=True, timeout=60
-            )
-            settle(spool)
+        upload_the_rest(spool, env)
         spans = receiver.spans()
     counts = collections.Counter(s["name"] for s in spans)
     expected = [f"tick {i}" for i in range(ticks)]
@@ -182,13 +185,7 @@ def test_a_collector_that_never_answers_does_not_keep_the_last_flush_from_the_de
         # although its own thread still held the uploader lock, waiting on the collector.
         assert [s["name"] for s in receiver.spans()].count("cli.session") == 1
         # What the thread had claimed is claimed again once its process is gone.
-        for _ in range(5):
-            if not [n for n in os.listdir(spool.path) if ".jsonl" in n]:
-                break
-            subprocess.run(
-                [sys.executable, "-m", "optel", "upload", "--app", APP], env=env, capture_output=True, timeout=60
-            )
-            settle(spool)
+        upload_the_rest(spool, env)
         spans = receiver.spans()
     counts = collections.Counter(s["name"] for s in spans)
     expected = [f"tick {i}" for i in range(ticks)]

@@ -53,21 +53,21 @@ _ids: list[str] = []
 _trace_ids: list[str] = []
 
 
-def _refill_ids() -> None:
-    # hex() with a separator every 8 bytes, then split(): 256 ids made in C, a few µs in all.
-    text = os.urandom(2048).hex(" ", 8)
+def _refill(pool: list[str], nbytes: int, keep: Callable[[str], bool]) -> None:
+    # hex() with a separator every `nbytes` bytes, then split(): 256 ids made in C, a few µs in all.
+    text = os.urandom(256 * nbytes).hex(" ", nbytes)
     fresh = text.split(" ")
     if _ZERO_ID in text:  # one search of the text, instead of one per id
-        fresh = [i for i in fresh if i != _ZERO_ID]
-    _ids.extend(fresh)
+        fresh = [i for i in fresh if keep(i)]
+    pool.extend(fresh)
+
+
+def _refill_ids() -> None:
+    _refill(_ids, 8, lambda i: i != _ZERO_ID)
 
 
 def _refill_trace_ids() -> None:
-    text = os.urandom(4096).hex(" ", 16)
-    fresh = text.split(" ")
-    if _ZERO_ID in text:
-        fresh = [t for t in fresh if not t.startswith(_ZERO_ID) and not t.endswith(_ZERO_ID)]
-    _trace_ids.extend(fresh)
+    _refill(_trace_ids, 16, lambda t: not t.startswith(_ZERO_ID) and not t.endswith(_ZERO_ID))
 
 
 def new_trace_id() -> str:
