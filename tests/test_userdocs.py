@@ -77,3 +77,32 @@ def test_optel_docs_into_an_unwritable_place_is_one_clear_line(tmp_path) -> None
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "cannot write" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_page_names_every_span_event(page: str) -> None:
+    for event in dictionary.SPAN_EVENTS:
+        assert f"`{event.name}`" in page
+        for attribute in event.attributes:
+            assert f"`{attribute}`" in page
+
+
+def test_page_lists_every_false_word_that_leaves_do_not_track_without_effect(page: str) -> None:
+    from optel._env import FALSE_WORDS
+
+    for word in (w for w in FALSE_WORDS if w):
+        assert f"`{word}`" in page
+
+
+def test_page_does_not_promise_that_ci_never_sends_when_a_stored_choice_says_otherwise() -> None:
+    for policy in ("opt-in", "opt-out"):
+        page = render_telemetry_page("acme-cli", policy=policy)
+        assert "In CI it sends nothing." not in page
+        assert "never asks and sends nothing." not in page
+
+
+def test_page_says_how_to_have_sent_data_deleted() -> None:
+    page = render_telemetry_page("acme-cli", tool="acme", operator="Acme Inc", contact="privacy@acme.test", retention="90 days")
+    assert "kept for 90 days" in page
+    assert "privacy@acme.test" in page and "acme telemetry status" in page and "acme telemetry reset" in page
+    default = render_telemetry_page("acme-cli", tool="acme")
+    assert "The maintainers of acme decide how long it is kept." in default

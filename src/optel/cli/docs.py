@@ -17,6 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--endpoint", help="where the app sends its data (the collector's public URL)")
     parser.add_argument("--operator", help="who runs that collector (your project or company name)")
+    parser.add_argument(
+        "--contact", help="where users ask for their data to be deleted (an e-mail address or a URL)"
+    )
+    parser.add_argument("--retention", help="how long the data is kept, in words (e.g. '90 days')")
     parser.add_argument("-o", "--output", help="write to this file instead of standard output")
 
 
@@ -35,6 +39,8 @@ def render_telemetry_page(
     policy: str = "opt-in",
     endpoint: str | None = None,
     operator: str | None = None,
+    contact: str | None = None,
+    retention: str | None = None,
 ) -> str:
     """The Markdown page for `app`'s users: every signal, every opt-out path, the audit log, the destination."""
     from optel.record import dictionary as d
@@ -58,10 +64,12 @@ def render_telemetry_page(
     if policy == "opt-in":
         w(f"Nothing is sent unless you agree. The first time you run {tool} in a terminal it may ask")
         w("you once (pressing Enter, Ctrl-C, or not answering within 30 seconds means no). In CI, in a")
-        w("coding agent, or when the input or output is not a terminal, it never asks and sends nothing.")
+        w("coding agent, or when the input or output is not a terminal, it never asks, and sends nothing")
+        w("unless you agreed before on this machine (your choice is stored for your user, not per run).")
     else:
-        w(f"{tool} sends anonymous usage data unless you turn it off. The first time it runs it prints a")
-        w("notice saying so and how to turn it off. In CI it sends nothing.")
+        w(f"{tool} sends anonymous usage data unless you turn it off. The first time it runs in a")
+        w("terminal it prints a notice saying so and how to turn it off. In CI, in a coding agent, or")
+        w("without a terminal, it sends nothing until that notice has been shown to you once.")
     w("")
     w("The modes are:")
     w("")
@@ -75,7 +83,8 @@ def render_telemetry_page(
     w("")
     w(f"- run `{tool} telemetry disable` (or `optel --app {app} disable`): stored, permanent, and it")
     w("  also deletes data recorded but not yet sent;")
-    w("- set `DO_NOT_TRACK=1` in your environment (any value except empty, `0`, `false`, `no`, `off`);")
+    w("- set `DO_NOT_TRACK=1` in your environment (any value but empty or a false word: `0`, `false`,")
+    w("  `no`, `off`, `n`, `f`, in any case);")
     w(f"- set `{env}_TELEMETRY=off` in your environment;")
     w(f"- pass `--no-telemetry` to a single run of {tool};")
     w("- set `OTEL_SDK_DISABLED=true`;")
@@ -116,6 +125,14 @@ def render_telemetry_page(
         attrs = ", ".join(f"`{n}`" for n in s.attributes) or "none"
         w(f"| {s.family} | `{s.name}` | {attrs} | {_cell(s.description)} |")
     w("")
+    w("### Events on those spans")
+    w("")
+    w("| Event | Attributes | Meaning |")
+    w("| --- | --- | --- |")
+    for e in d.SPAN_EVENTS:
+        attrs = ", ".join(f"`{n}`" for n in e.attributes) or "only those the program declared"
+        w(f"| `{e.name}` | {attrs} | {_cell(e.description)} |")
+    w("")
     w("### Measurements (metrics)")
     w("")
     w("| Metric | Unit | Broken down by | Meaning |")
@@ -151,6 +168,14 @@ def render_telemetry_page(
     destination = f"`{endpoint}`" if endpoint else "a collector run by " + who
     w(f"It is sent as OpenTelemetry (OTLP) to {destination}, which scrubs it again before storing it.")
     w("")
+    w("## Your data once it was sent")
+    w("")
+    kept = f"It is kept for {retention}." if retention else f"{who[0].upper() + who[1:]} decide how long it is kept."
+    ask = f"write to {contact}" if contact else f"ask {who}"
+    w(f"{kept} It carries no name or address, only the random install id: to have what was sent")
+    w(f"deleted, {ask} with that id (`{tool} telemetry status` shows it). `{tool} telemetry reset`")
+    w("starts a new id, so that what is sent from then on cannot be linked to what was sent before.")
+    w("")
     return "\n".join(out)
 
 
@@ -160,7 +185,13 @@ def _cell(text: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     text = render_telemetry_page(
-        args.app, tool=args.tool, policy=args.policy, endpoint=args.endpoint, operator=args.operator
+        args.app,
+        tool=args.tool,
+        policy=args.policy,
+        endpoint=args.endpoint,
+        operator=args.operator,
+        contact=args.contact,
+        retention=args.retention,
     )
     if not args.output:
         sys.stdout.write(text)
