@@ -355,9 +355,10 @@ SCRUB_CASES = [
     ("Authorization: Bearer abc.def-ghi_jkl", "Authorization: <secret>"),
     ("sha " + "0123456789abcdef" * 4, "sha <secret>"),
     ("write to jürgen.müller@firma.de", "write to <email>"),
+    ("peer 2001:0db8:0000:0000:0000:ff00:0042:8329 up", "peer <ip> up"),
     ("error body: https:\\/\\/internal.acme.corp\\/api\\/v1 not found", "error body: <url> not found"),
 ]
-KEPT = ["cli.command", "gpt-4o-mini", "3.11.4", "input", "2024-05-01T12:30:45Z", "my-tool",
+KEPT = ["cli.command", "gpt-4o-mini", "3.11.4", "input", "2024-05-01T12:30:45Z", "my-tool", "at 10:30:00 UTC",
         "ValueError", "anthropic", "application/json", "4f3c2a10-9b7e-4c1d-8e2f-0a1b2c3d4e5f"]
 
 
@@ -454,3 +455,20 @@ def test_gateway_masks_no_attribute_of_optels_data_dictionary() -> None:
     (pattern,) = load("gateway.yaml")["processors"]["redaction/secrets"]["blocked_key_patterns"]
     regex = re.compile(validate.to_python_regex(pattern))
     assert [name for name in dictionary.ATTRIBUTES if regex.search(name)] == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "github_pat_11ABCDEFG0123456789abc_XYZxyz0123456789",
+        "AIzaSyD-abcdefghijklmnopqrstuvwxyz01234",
+        "hf_abcdefghijklmnopqrstuvwxyz0123",
+        "glpat-abcdefghijklmnopqrst",
+        "sk_live_abcdefghijklmnop1234",
+        "password=hunter2",
+        "api_key: s3cr3tvalue",
+    ],
+)
+def test_gateway_redaction_masks_the_token_shapes_the_client_knows(value: str) -> None:
+    blocked = load("gateway.yaml")["processors"]["redaction/secrets"]["blocked_values"]
+    assert any(re.search(validate.to_python_regex(p), f"x {value} y") for p in blocked)
