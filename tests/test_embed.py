@@ -178,3 +178,48 @@ def test_telemetry_commands_never_decide_consent_nor_get_recorded():
         optel.uninstrument("click", "typer")
     names = [r["name"] for r in records if r["t"] == "span"]
     assert names == [f"{APP} run"]
+
+
+def typer_cli_with_its_own_callback(seen: dict):
+    app = typer.Typer()
+
+    @app.callback()
+    def main(ctx: typer.Context, verbose: bool = typer.Option(False, "--verbose")):
+        seen["verbose"] = verbose
+        seen["subcommand"] = ctx.invoked_subcommand
+
+    @app.command()
+    def run():
+        seen["consent"] = _runtime.current().consent.mode if _runtime.current() else None
+        typer.echo("ran")
+
+    optel.cli.typer_app(APP, cli=app)
+    return app
+
+
+@pytest.mark.parametrize(("flag", "mode"), [("--telemetry", "anonymous"), ("--no-telemetry", "off")])
+def test_a_typer_app_with_its_own_callback_gets_the_flags_and_its_callback_still_runs(flag, mode):
+    seen: dict = {}
+    result = TyperRunner().invoke(typer_cli_with_its_own_callback(seen), [flag, "--verbose", "run"], prog_name=APP)
+    assert result.exit_code == 0, result.output
+    assert "ran" in result.output
+    assert seen == {"verbose": True, "subcommand": "run", "consent": mode}
+
+
+def test_a_typer_callback_without_a_context_parameter_is_wrapped_too():
+    seen: dict = {}
+    app = typer.Typer()
+
+    @app.callback()
+    def main(verbose: bool = False):
+        seen["verbose"] = verbose
+
+    @app.command()
+    def run():
+        seen["consent"] = _runtime.current().consent.mode
+
+    optel.cli.typer_app(APP, cli=app)
+    result = TyperRunner().invoke(app, ["--telemetry", "--verbose", "run"], prog_name=APP)
+    assert result.exit_code == 0, result.output
+    assert seen == {"verbose": True, "consent": "anonymous"}
+    assert TyperRunner().invoke(app, ["telemetry", "status"], prog_name=APP).exit_code == 0

@@ -29,7 +29,7 @@ from typing import Any, Optional
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 __all__ = ["add_argparse", "click_group", "typer_app"]
 
@@ -237,8 +237,55 @@ def typer_app(app: str, *, cli: Any = None, **settings: Any) -> Any:
             # typer reads the annotations; this module's are strings it could not resolve.
             root.__annotations__ = {"ctx": typer.Context, "telemetry": Optional[bool], "return": None}
             cli.callback()(root)
+        else:
+            registered.callback = _with_session_flag(typer, registered.callback, app, settings)
 
     return sub
+
+
+def _with_session_flag(
+    typer: Any, callback: Callable[..., Any], app: str, settings: dict[str, Any]
+) -> Callable[..., Any]:
+    """The host's own typer callback, with ``--telemetry/--no-telemetry`` added and consent
+    decided before it runs (typer builds the options from the signature, so the wrapper has the
+    callback's parameters, plus the flag and a context when the callback takes none)."""
+    import inspect
+    import typing
+
+    signature = inspect.signature(callback)
+    try:
+        hints = typing.get_type_hints(callback)
+    except Exception:
+        hints = dict(getattr(callback, "__annotations__", {}))
+    params = list(signature.parameters.values())
+    own_ctx = next((p.name for p in params if hints.get(p.name) is typer.Context), None)
+    added_ctx = own_ctx is None
+    ctx_name = "_optel_ctx" if own_ctx is None else own_ctx
+    if added_ctx:
+        params.insert(0, inspect.Parameter(ctx_name, inspect.Parameter.POSITIONAL_OR_KEYWORD))
+    flag = inspect.Parameter(
+        "_optel_telemetry",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=typer.Option(None, "--telemetry/--no-telemetry", help=FLAG_HELP),
+    )
+    if params and params[-1].kind is inspect.Parameter.VAR_KEYWORD:
+        params.insert(len(params) - 1, flag)
+    else:
+        params.append(flag)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        telemetry = kwargs.pop("_optel_telemetry", None)
+        ctx = kwargs.pop(ctx_name, None) if added_ctx else kwargs.get(ctx_name)
+        # Decided here, once the subcommand is known: `tool telemetry ...` never prompts.
+        if getattr(ctx, "invoked_subcommand", None) != "telemetry":
+            apply_session_flag(app, telemetry, settings)
+        return callback(*args, **kwargs)
+
+    for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
+        setattr(wrapper, attr, getattr(callback, attr, None))
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {**hints, ctx_name: typer.Context, "_optel_telemetry": Optional[bool]}
+    return wrapper
 
 
 # --- argparse -----------------------------------------------------------------------------
