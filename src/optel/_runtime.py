@@ -369,9 +369,20 @@ def header(telemetry: Telemetry) -> dict[str, object]:
             "source": consent.source,
             "install_id": consent.install_id,
         },
-        "export": settings.export(),
+        "export": _export_section(settings),
         "settings": settings.header_settings(),
     }
+
+
+def _export_section(settings: Settings) -> dict[str, object]:
+    """Where this run's data goes: the app's endpoint, or the OTEL_EXPORTER_OTLP_ENDPOINT the run
+    was started with (it wins, SPEC §2). Recorded, so that an `optel upload` from another shell,
+    or the next run's uploader, sends it where this run meant it to go."""
+    export = settings.export()
+    override = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if override:
+        export["endpoint"] = override
+    return export
 
 
 def flush(telemetry: Telemetry, *, final: bool) -> int:

@@ -1,4 +1,4 @@
-"""A host run after the user stored "off" deletes what earlier runs spooled; a run-scoped opt-out does not."""
+"""What one run leaves in the spool for the next ones: deleted after a stored "off", kept after a run-scoped opt-out, sent where that run meant it to go."""
 
 from __future__ import annotations
 
@@ -66,3 +66,47 @@ def test_a_no_telemetry_run_keeps_what_earlier_consented_runs_spooled(python):
     done = _host(python, flag=False)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert len(_jsonl(directory)) == 2
+
+
+def test_a_run_started_with_an_endpoint_variable_is_uploaded_there_from_a_shell_without_it(python):
+    from otlp_receiver import OTLPReceiver
+
+    user_file = _paths.user_config_file(APP)
+    os.makedirs(os.path.dirname(user_file), exist_ok=True)
+    with open(user_file, "w") as f:
+        f.write('mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-0000000010b1"\nconsent_version = 1\n')
+    # The app's own endpoint is its production collector; the run points elsewhere, as a
+    # maintainer trying a local collector does. Nothing listens there yet.
+    script = (
+        "import optel\n"
+        f"optel.init({APP!r}, endpoint='http://127.0.0.1:9')\n"
+        "@optel.command()\n"
+        "def go(): pass\n"
+        "go()\n"
+    )
+    with OTLPReceiver() as local:
+        port = local.url.rsplit(":", 1)[1]
+    done = subprocess.run(
+        [python, "-c", script],
+        env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}"},
+        capture_output=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (0, b"")
+    # The run's own uploader finds nobody listening and leaves the file, with a backoff.
+    _wait_for_no_uploader()
+    with OTLPReceiver(port=int(port)) as local:
+        upload = subprocess.run(
+            [python, "-m", "optel", "--app", APP, "upload"], capture_output=True, text=True, timeout=60
+        )
+        assert [s["name"] for s in local.spans()].count("go") == 1, upload.stdout + upload.stderr
+
+
+def _wait_for_no_uploader(timeout: float = 30.0) -> None:
+    import time
+
+    from optel.spool.launch import uploader_running
+
+    deadline = time.monotonic() + timeout
+    while uploader_running(APP) and time.monotonic() < deadline:
+        time.sleep(0.05)
