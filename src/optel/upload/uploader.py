@@ -213,6 +213,7 @@ class _Run:
         "deadline",
         "environ",
         "exporters",
+        "first_versions",
         "last_good",
         "project_dir",
         "resources",
@@ -238,6 +239,7 @@ class _Run:
         self.summary = summary
         self.last_good: dict[str, Any] | None = None
         self.resources: dict[tuple[Any, ...], Resource] = {}
+        self.first_versions: dict[str, str] = {}  # install id -> the first version it ran
         # Where consent is asked again, and when it was last asked (monotonic seconds).
         self.environ = environ
         self.project_dir = project_dir
@@ -299,7 +301,7 @@ class _Run:
             return None
         except OSError:
             return None  # gone: the bounds or a reset took it
-        return _File(claim, _with_first_version(self.app, header), records)
+        return _File(claim, _with_first_version(self.app, header, self.first_versions), records)
 
     def gather(self, pending: deque[Claim], carry: list[_File]) -> list[_File]:
         """The next batch: files for one endpoint, up to `CHUNK_SPANS` spans and `BATCH_RECORDS` records.
@@ -440,13 +442,17 @@ def _drain(run: _Run, claims: list[Claim], refresh: Any) -> None:
 FIRST_VERSION = "optel.install.first_version"
 
 
-def _with_first_version(app: str, header: dict[str, Any]) -> dict[str, Any]:
+def _with_first_version(
+    app: str, header: dict[str, Any], known: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The header, its resource completed with the install's first version (PipeRider's fact).
 
     The first batch an install uploads with a known `service.version` stores that version as
     `first_version` in the user file; a batch recorded before that (the host read the file before
     it was written) gets the stored value. Only for the install the user file holds, and never
-    when the file is broken or missing: the uploader does not create one. Never raises.
+    when the file is broken or missing: the uploader does not create one. ``known`` remembers
+    the versions found, per install id, for the rest of an upload run (reading the user file
+    costs ~60 µs, a file of 20 spans ~1 ms to send). Never raises.
     """
     resource = header.get("resource")
     if not isinstance(resource, Mapping) or resource.get(FIRST_VERSION):
@@ -457,6 +463,8 @@ def _with_first_version(app: str, header: dict[str, Any]) -> dict[str, Any]:
 
         consent = header.get("consent")
         install_id = consent.get("install_id") if isinstance(consent, Mapping) else None
+        if known is not None and isinstance(install_id, str) and install_id in known:
+            return {**header, "resource": {**resource, FIRST_VERSION: known[install_id]}}
         store = UserStore(_paths.user_config_file(app))
         table = store.read()
         if not isinstance(table, dict) or not install_id or table.get("install_id") != install_id:
@@ -474,6 +482,8 @@ def _with_first_version(app: str, header: dict[str, Any]) -> dict[str, Any]:
             first = table.get("first_version")
             if not (isinstance(first, str) and first):
                 return header
+        if known is not None:
+            known[install_id] = first
         return {**header, "resource": {**resource, FIRST_VERSION: first}}
     except Exception:
         _log.debug("optel: could not note the first version installed", exc_info=True)
