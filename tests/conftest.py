@@ -46,3 +46,12 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def python() -> str:
     """The interpreter that runs the suite, for subprocess tests."""
     return sys.executable
+
+
+@pytest.fixture(scope="module")
+def api():
+    """The fake OpenAI/Anthropic API (tests/fake_llm_api.py) on 127.0.0.1, one per test module."""
+    from fake_llm_api import FakeLLMAPI
+
+    with FakeLLMAPI() as server:
+        yield server

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import anthropic
@@ -11,7 +10,8 @@ import pytest
 
 import optel
 import optel.testing
-from fake_llm_api import ANTHROPIC_USAGE, PROMPT_TEXT, RESPONSE_TEXT, FakeLLMAPI
+from fake_llm_api import ANTHROPIC_USAGE, PROMPT_TEXT, RESPONSE_TEXT
+from llm_recording import assert_no_text, ended_spans
 from optel.record import spans
 
 MESSAGES = [{"role": "user", "content": PROMPT_TEXT}]
@@ -30,12 +30,6 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def api():
-    with FakeLLMAPI() as server:
-        yield server
-
-
 @pytest.fixture
 def client(api):
     with anthropic.Anthropic(base_url=api.anthropic_base_url, api_key="test", max_retries=0) as c:
@@ -44,22 +38,8 @@ def client(api):
 
 @pytest.fixture
 def recorded():
-    optel.instrument("anthropic")
-    """Records as a flush cleans them; the fixture's value returns the spans ended since last asked."""
-    with optel.testing.capture() as records:
-        seen = [0]
-
-        def ended():
-            fresh, seen[0] = records[seen[0] :], len(records)
-            return [r for r in fresh if r["t"] == "span"]
-
+    with ended_spans("anthropic") as ended:
         yield ended
-    optel.uninstrument("anthropic")
-
-
-def assert_no_text(records):
-    dump = json.dumps(records)
-    assert PROMPT_TEXT not in dump and RESPONSE_TEXT not in dump
 
 
 def test_a_message_records_models_tokens_including_cache_tokens_and_stop_reason(client, recorded):

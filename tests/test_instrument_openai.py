@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import openai
 import pytest
 
 import optel
 import optel.testing
-from fake_llm_api import OPENAI_USAGE, PROMPT_TEXT, RESPONSE_TEXT, RESPONSES_USAGE, FakeLLMAPI
+from fake_llm_api import OPENAI_USAGE, PROMPT_TEXT, RESPONSE_TEXT, RESPONSES_USAGE
+from llm_recording import assert_no_text, ended_spans
 from optel.record import spans
 
 MESSAGES = [{"role": "user", "content": PROMPT_TEXT}]
-
-
-@pytest.fixture(scope="module")
-def api():
-    with FakeLLMAPI() as server:
-        yield server
 
 
 @pytest.fixture
@@ -37,20 +31,8 @@ def instrumented():
 
 @pytest.fixture
 def recorded(instrumented):
-    """Records as a flush cleans them; the fixture's value returns the spans ended since last asked."""
-    with optel.testing.capture() as records:
-        seen = [0]
-
-        def ended():
-            fresh, seen[0] = records[seen[0] :], len(records)
-            return [r for r in fresh if r["t"] == "span"]
-
+    with ended_spans() as ended:
         yield ended
-
-
-def assert_no_text(records):
-    dump = json.dumps(records)
-    assert PROMPT_TEXT not in dump and RESPONSE_TEXT not in dump
 
 
 def test_a_chat_completion_records_one_genai_span_with_models_tokens_and_finish_reasons(

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import openai
 import pytest
 
-import optel
-import optel.testing
-from fake_llm_api import OPENAI_USAGE, PROMPT_TEXT, RESPONSE_TEXT, RESPONSES_USAGE, FakeLLMAPI
+from fake_llm_api import OPENAI_USAGE, PROMPT_TEXT, RESPONSE_TEXT, RESPONSES_USAGE
+from llm_recording import assert_no_text, ended_spans
 
 MESSAGES = [{"role": "user", "content": PROMPT_TEXT}]
 
@@ -26,12 +24,6 @@ RESPONSES_EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def api():
-    with FakeLLMAPI() as server:
-        yield server
-
-
 @pytest.fixture
 def client(api):
     with openai.OpenAI(base_url=api.openai_base_url, api_key="test", max_retries=0) as c:
@@ -40,22 +32,8 @@ def client(api):
 
 @pytest.fixture
 def recorded():
-    """The spans ended since last asked, as a flush cleans them."""
-    optel.instrument("openai")
-    with optel.testing.capture() as records:
-        seen = [0]
-
-        def ended():
-            fresh, seen[0] = records[seen[0] :], len(records)
-            return [r for r in fresh if r["t"] == "span"]
-
+    with ended_spans("openai") as ended:
         yield ended
-    optel.uninstrument("openai")
-
-
-def assert_no_text(records):
-    dump = json.dumps(records)
-    assert PROMPT_TEXT not in dump and RESPONSE_TEXT not in dump
 
 
 def test_the_responses_stream_helper_records_one_span_with_the_final_responses_usage(

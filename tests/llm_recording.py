@@ -1,0 +1,38 @@
+"""Helpers shared by the tests of the LLM client instrumentors (the real SDKs against tests/fake_llm_api.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import optel
+import optel.testing
+from fake_llm_api import PROMPT_TEXT, RESPONSE_TEXT
+
+
+@contextlib.contextmanager
+def ended_spans(instrument: str | None = None) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """Records as a flush cleans them: yields a function that returns the spans ended since it
+    was last called. With ``instrument``, that instrumentor is on inside the block."""
+    if instrument is not None:
+        optel.instrument(instrument)
+    try:
+        with optel.testing.capture() as records:
+            seen = [0]
+
+            def ended() -> list[dict[str, Any]]:
+                fresh, seen[0] = records[seen[0] :], len(records)
+                return [r for r in fresh if r["t"] == "span"]
+
+            yield ended
+    finally:
+        if instrument is not None:
+            optel.uninstrument(instrument)
+
+
+def assert_no_text(records: object) -> None:
+    """Neither the prompt nor the response the fake API sends appears anywhere in `records`."""
+    dump = json.dumps(records)
+    assert PROMPT_TEXT not in dump and RESPONSE_TEXT not in dump
