@@ -110,3 +110,25 @@ def _wait_for_no_uploader(timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while uploader_running(APP) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def test_a_run_under_an_opt_out_variable_drops_what_is_past_the_age_bound(python):
+    import time
+
+    from optel.spool import Spool
+    from optel.spool.files import MAX_AGE_S
+
+    directory = _spool_two_runs()
+    old, fresh = sorted(_jsonl(directory))
+    aged = f"{time.time_ns() - int((MAX_AGE_S + 86400) * 1e9)}-{old.split('-', 1)[1]}"
+    os.rename(os.path.join(directory, old), os.path.join(directory, aged))
+    # Days have passed since: the writers' tally is too old to vouch for the files.
+    tally = os.path.join(directory, "tally")
+    with open(tally) as f:
+        checked, total, oldest = (int(p) for p in f.read().split())
+    with open(tally, "w") as f:
+        f.write(f"{checked - int(86400 * 1e9)} {total} {oldest}\n")
+    done = _host(python, DO_NOT_TRACK="1")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert _jsonl(directory) == [fresh]
+    assert Spool(APP).drop_counts() == {"age": 1}

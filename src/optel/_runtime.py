@@ -196,8 +196,11 @@ def _start(settings: Settings) -> Telemetry:
     except Exception:
         debug, log_file = False, None
     telemetry = Telemetry(settings, consent, debug=debug, log_file=log_file)
-    if consent.source == "user_file" and consent.mode == "off" and _has_leftovers(app):
-        _forget_withdrawn(app, settings.project_dir)
+    if consent.mode == "off" and _has_leftovers(app):
+        if consent.source == "user_file":
+            _forget_withdrawn(app, settings.project_dir)
+        else:
+            _expire_leftovers(app)
     if not telemetry.recording:
         return telemetry
     try:
@@ -256,6 +259,21 @@ def _forget_withdrawn(app: str, project_dir: str | None) -> None:
             spool.delete_all(app)
     except Exception as exc:
         _log("optel: deleting the spool after an opt-out failed: %r", exc)
+
+
+def _expire_leftovers(app: str) -> None:
+    """Drop what earlier runs spooled once it is past the age bound, though this run sends nothing.
+
+    Otherwise a user who keeps ``DO_NOT_TRACK`` set would keep that data on disk for ever: no
+    uploader runs, and no write applies the bounds. Cheap: the spool's tally says when a look at
+    the files is needed.
+    """
+    try:
+        from optel import spool
+
+        spool.Spool(app).drop_expired()
+    except Exception as exc:
+        _log("optel: expiring the spool failed: %r", exc)
 
 
 def _drain_leftovers(spool: ModuleType, app: str) -> None:

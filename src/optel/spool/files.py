@@ -399,6 +399,19 @@ class Spool:
             _unlink(tmp)
             raise
 
+    def drop_expired(self, max_age: float = MAX_AGE_S) -> dict[str, int]:
+        """Apply the age bound alone, looking at the files only when the tally cannot vouch that
+        none is too old. For runs that write nothing (consent off): data waits 14 days at most."""
+        now = time.time_ns()
+        tally = self._read_tally()
+        if (
+            tally is not None
+            and 0 <= now - tally[0] <= TALLY_TRUSTED_S * 1e9
+            and not (tally[2] and tally[2] < now - int(max_age * 1e9))
+        ):
+            return {}
+        return self.enforce_bounds(max_bytes=1 << 62, max_age=max_age, now_ns=now)
+
     def enforce_bounds(
         self,
         *,
