@@ -262,8 +262,8 @@ def stream_helper_call(
     return wrapper
 
 
-class StreamManagerProxy(_Proxy):
-    """A stream helper's manager: entering it is the request, its stream's end is the span's end."""
+class _ManagerProxy(_Proxy):
+    """What both stream-manager proxies hold: how to start the call, and the SDK's stream types."""
 
     def __init__(
         self, manager: Any, start: Callable[[], Call | None], stream_types: Callable[[], tuple[type, ...]]
@@ -272,6 +272,10 @@ class StreamManagerProxy(_Proxy):
         self._self_start = start
         self._self_stream_types = stream_types
         self._self_call: Call | None = None
+
+
+class StreamManagerProxy(_ManagerProxy):
+    """A stream helper's manager: entering it is the request, its stream's end is the span's end."""
 
     def __enter__(self) -> Any:
         call = self._self_call = self._self_start()
@@ -293,16 +297,8 @@ class StreamManagerProxy(_Proxy):
                 self._self_call.finish()
 
 
-class AsyncStreamManagerProxy(_Proxy):
+class AsyncStreamManagerProxy(_ManagerProxy):
     """The async twin of StreamManagerProxy (``async with client.messages.stream(...)``)."""
-
-    def __init__(
-        self, manager: Any, start: Callable[[], Call | None], stream_types: Callable[[], tuple[type, ...]]
-    ) -> None:
-        super().__init__(manager)
-        self._self_start = start
-        self._self_stream_types = stream_types
-        self._self_call: Call | None = None
 
     async def __aenter__(self) -> Any:
         call = self._self_call = self._self_start()
