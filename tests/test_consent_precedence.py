@@ -9,6 +9,7 @@ import pytest
 
 from optel import _paths
 from optel.consent import Consent, UserStore, in_sample, preview, resolve, withdrawn
+from other_user import home_of_other_user, run_as_other_user
 
 APP = "my-tool"
 VAR = "MY_TOOL_TELEMETRY"
@@ -356,22 +357,32 @@ def test_unwritable_config_dir_is_off_and_not_asked(tmp_path, monkeypatch):
     assert out.getvalue() == ""
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a user that permissions apply to")
+READ_ONLY_CONFIG_DIR = """
+import io, os
+from optel import _paths
+from optel.consent import resolve
+path = _paths.user_config_file("my-tool")
+os.makedirs(os.path.dirname(path))
+with open(path, "w") as f:
+    f.write(%r)
+os.chmod(os.path.dirname(path), 0o500)
+print(resolve("my-tool", environ={}, interactive=False).mode)
+os.chmod(os.path.dirname(path), 0o700)
+os.remove(path)
+os.chmod(os.path.dirname(path), 0o500)
+out = io.StringIO()
+consent = resolve("my-tool", environ={}, interactive=True, stdin=io.StringIO("anonymous\\n"), stdout=out)
+print(consent.mode, consent.source, repr(out.getvalue()))
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 def test_read_only_config_dir_still_reads_the_stored_choice_and_never_prompts():
-    path = write_user_file(USER["anonymous"])
-    directory = os.path.dirname(path)
-    os.chmod(directory, 0o500)
-    try:
-        assert resolve(APP, environ={}, interactive=False).mode == "anonymous"
-        os.chmod(directory, 0o700)
-        os.remove(path)
-        os.chmod(directory, 0o500)
-        out = io.StringIO()
-        consent = resolve(APP, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=out)
-        assert (consent.mode, consent.source) == ("off", "no_config_dir")
-        assert out.getvalue() == ""
-    finally:
-        os.chmod(directory, 0o700)
+    # Root ignores a directory's mode: the unprivileged user runs it.
+    with home_of_other_user() as home:
+        proc = run_as_other_user(READ_ONLY_CONFIG_DIR % USER["anonymous"], home)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["anonymous", "off no_config_dir ''"]
 
 
 def test_resolve_never_raises_into_the_host():

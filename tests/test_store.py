@@ -11,6 +11,7 @@ import pytest
 
 from optel import _paths
 from optel.consent import Broken, BrokenFileError, UserStore, resolve
+from other_user import home_of_other_user, run_as_other_user
 
 try:
     import tomllib
@@ -188,14 +189,25 @@ def test_too_deeply_nested_file_is_broken_and_can_be_set_aside(path):
     assert UserStore(path).update(mode="off")["mode"] == "off"
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a user that permissions apply to")
-def test_unreadable_file_is_broken(path):
-    put(path, b'mode = "anonymous"\n')
-    os.chmod(path, 0)
-    try:
-        assert isinstance(UserStore(path).read(), Broken)
-    finally:
-        os.chmod(path, 0o600)
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_unreadable_file_is_broken():
+    # Root reads a file of mode 0: the unprivileged user runs it.
+    code = """
+import os
+from optel import _paths
+from optel.consent import Broken, UserStore
+path = _paths.user_config_file("my-tool")
+os.makedirs(os.path.dirname(path))
+with open(path, "w") as f:
+    f.write('mode = "anonymous"\\n')
+os.chmod(path, 0)
+state = UserStore(path).read()
+print(type(state).__name__, isinstance(state, Broken))
+"""
+    with home_of_other_user() as home:
+        proc = run_as_other_user(code, home)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "Broken True"
 
 
 def test_update_refuses_a_broken_file_and_set_aside_renames_it(path):
