@@ -1,8 +1,9 @@
 """The uploader's run: drains an app's spool into OTLP, many small files per request, under the consent of now.
 
 `upload(app)` is what `python -m optel upload --app NAME` (the detached process the host starts)
-and `optel upload` (foreground) run: take the uploader lock, re-check consent (withdrawn: delete
-the spool, send nothing), then gather claimed files into batches (up to `CHUNK_SPANS` spans), convert
+and `optel upload` (foreground) run: take the uploader lock, decide the consent in force (off: delete
+the spool, send nothing; each file is brought down to it, so a downgrade to anonymous strips the
+identity of files queued while identified), then gather claimed files into batches (up to `CHUNK_SPANS` spans), convert
 their records (`convert`), pass every span through its file's `ConsentSampler`, export each batch
 with the SDK's OTLP exporters (`export`: one span request, one metric request) and ack, keep, drop
 or quarantine its files by the outcome. The SDK is imported only when there is work to do.
@@ -144,9 +145,9 @@ def _upload(
     project_dir: str | None,
     summary: UploadSummary,
 ) -> None:
-    from optel.consent import withdrawn
     from optel.spool.files import Spool, delete_all
     from optel.spool.launch import uploader_lock
+    from optel.upload.in_force import consent_in_force
 
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     lock = uploader_lock(app)
@@ -155,7 +156,8 @@ def _upload(
             summary.skipped = "another uploader is running"
             return
         checked = time.monotonic()
-        if withdrawn(app, environ=environ, project_dir=project_dir) is not None:
+        in_force = consent_in_force(app, environ, project_dir)
+        if in_force == "off":
             delete_all(app)
             summary.withdrawn = True
             return
@@ -174,7 +176,7 @@ def _upload(
             return
         from optel.upload.export import Exporters
 
-        run = _Run(app, spool, Exporters(environ), deadline, summary, environ, project_dir, checked)
+        run = _Run(app, spool, Exporters(environ), deadline, summary, environ, project_dir, checked, in_force)
         _drain(run, claims, lock.refresh)
 
 
@@ -214,6 +216,7 @@ class _Run:
         "environ",
         "exporters",
         "first_versions",
+        "in_force",
         "last_good",
         "project_dir",
         "resources",
@@ -231,6 +234,7 @@ class _Run:
         environ: Mapping[str, str],
         project_dir: str | None,
         checked: float,
+        in_force: str = "identified",
     ) -> None:
         self.app = app
         self.spool = spool
@@ -244,6 +248,7 @@ class _Run:
         self.environ = environ
         self.project_dir = project_dir
         self.checked = checked
+        self.in_force = in_force  # the consent in force: every file is brought down to it
 
     def resource(self, header: Mapping[str, Any]) -> Resource:
         """The file's `Resource`, one object for every file with the same one.
@@ -301,6 +306,9 @@ class _Run:
             return None
         except OSError:
             return None  # gone: the bounds or a reset took it
+        from optel.upload.in_force import bring_down
+
+        header, records = bring_down(header, records, self.in_force)
         return _File(claim, _with_first_version(self.app, header, self.first_versions), records)
 
     def gather(self, pending: deque[Claim], carry: list[_File]) -> list[_File]:
