@@ -6,7 +6,7 @@ import os
 import sys
 
 from optel.spool._encode import dumps
-from optel.spool.files import write
+from optel.spool.files import destination, write
 from optel.spool.launch import start_uploader
 
 TYPE_CHECKING = False
@@ -44,7 +44,8 @@ def deliver(
             if records:
                 write(app, header, records)
             if not _background_uploading(app):
-                start_uploader(app)
+                # Gated by this flush's own destination: another collector's backoff never delays it.
+                start_uploader(app, destination=destination(header.get("export")))
     except BaseException as exc:
         # Also KeyboardInterrupt and SystemExit: this runs at exit, where a traceback is noise.
         log_failure("delivering telemetry", exc)
