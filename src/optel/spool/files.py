@@ -6,7 +6,7 @@ Layout of `_paths.spool_dir(app)` (docs/internals.md §5), every name owned by t
 - `<name>.tmp`                               a flush being written (never read)
 - `<name>.claimed.<pid>`                     a flush claimed by the uploader process `pid`
 - `<name>.dropping.<pid>`                    a flush being dropped by the bounds (never read)
-- `quarantine/<name>`                        a corrupt flush, kept for a human to look at
+- `quarantine/<name>`                        a corrupt flush, kept for a human to look at (within the bounds)
 - `dropped`, `dropped.<pid>.taking`          counts of records dropped, one `reason count` per line
 - `backoff.<destination>`                    `<until epoch s> <failures>`: when a destination may be tried
 - `backoff`                                  the same, spool-wide: nothing waiting is due before then
@@ -33,7 +33,6 @@ SUFFIX = ".jsonl"
 MAX_BYTES = 20 * 1024 * 1024
 MAX_AGE_S = 14 * 24 * 3600.0
 QUARANTINE_DIR = "quarantine"
-QUARANTINE_MAX_FILES = 20
 # A claim older than this is taken back even when its pid looks alive: the pid may have been reused.
 CLAIM_STALE_S = 15 * 60.0
 BACKOFF_BASE_S = 30.0
@@ -574,18 +573,46 @@ class Spool:
         self.add_drop_counts({reason: n})
 
     def quarantine(self, claim: Claim, reason: str) -> None:
-        """The file is corrupt: move it to `quarantine/` (the newest 20 are kept) and count it."""
+        """The file is corrupt: move it to `quarantine/` (see `prune_quarantine`) and count it."""
         n = claim.records if claim.records is not None else count_records(claim.path)
         qdir = self._join(QUARANTINE_DIR)
         try:
             ensure_dir(qdir)
             os.replace(claim.path, os.path.join(qdir, claim.name))
-            kept = sorted(os.listdir(qdir))
-            for old in kept[: max(0, len(kept) - QUARANTINE_MAX_FILES)]:
-                _unlink(os.path.join(qdir, old))
         except OSError:
             _unlink(claim.path)
+        self.prune_quarantine()
         self.add_drop_counts({reason: n})
+
+    def prune_quarantine(self, *, max_bytes: int = MAX_BYTES, max_age: float = MAX_AGE_S) -> int:
+        """Keep `quarantine/` within the spool's bounds; returns the files removed.
+
+        A file recorded more than `max_age` ago goes (its records were counted as dropped when it
+        was quarantined), then the oldest until the quarantine and the spool (as the tally last
+        saw it) hold `max_bytes` together: what can still be sent comes first.
+        """
+        qdir = self._join(QUARANTINE_DIR)
+        names = _listdir(qdir)
+        if not names:
+            return 0
+        now = time.time_ns()
+        files: list[tuple[int, str, int]] = []
+        for name in names:
+            try:
+                st = os.lstat(os.path.join(qdir, name))
+            except OSError:
+                continue
+            files.append((created_ns(name) or st.st_mtime_ns, name, st.st_size))
+        files.sort()
+        tally = self._read_tally()
+        total = sum(size for _, _, size in files) + (tally[1] if tally is not None else 0)
+        removed = 0
+        for created, name, size in files:
+            if created >= now - int(max_age * 1e9) and total <= max_bytes:
+                break
+            total -= size
+            removed += _unlink(os.path.join(qdir, name))
+        return removed
 
     # -- drop counts ---------------------------------------------------------------------------
 

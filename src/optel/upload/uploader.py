@@ -176,6 +176,7 @@ def _upload(
         # not sent late, even when no host wrote since it aged. The size bound is the writers'
         # (each knows what it adds, and may have been given a larger one).
         summary.records_aged_out = spool.enforce_bounds(max_bytes=1 << 62).get("age", 0)
+        spool.prune_quarantine()
         claims = spool.claim()
         if not claims:
             return
