@@ -110,6 +110,22 @@ def test_files_of_one_destination_arrive_in_order_once_it_is_back() -> None:
     assert spool.backoff_until(destination(header(flaky.url)["export"])) is None
 
 
+def test_a_file_written_during_a_run_is_not_held_back_by_the_spool_wide_backoff() -> None:
+    import threading
+
+    with OTLPReceiver() as live, OTLPReceiver() as hanging:
+        hanging.hang()
+        spool_in_order((hanging.url, "h1"))
+        run = threading.Thread(target=upload, args=(APP,), kwargs={"environ": {"OTEL_EXPORTER_OTLP_TIMEOUT": "1"}})
+        run.start()
+        assert hanging.wait_for(lambda r: len(r.requests) == 1)
+        spool_in_order((live.url, "l1"))  # a host's flush while the run waits on the dead collector
+        run.join(30)
+    spool = Spool(APP)
+    assert spool.backoff_until(destination(header(hanging.url)["export"])) is not None
+    assert spool.backoff_until() is None, "l1 is due: the launcher's spool-wide gate must let it go"
+
+
 HOST = r"""
 import sys
 import optel

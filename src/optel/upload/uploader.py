@@ -222,6 +222,7 @@ class _Run:
     __slots__ = (
         "app",
         "checked",
+        "claimed",
         "deadline",
         "due",
         "environ",
@@ -270,6 +271,7 @@ class _Run:
         self.held: dict[str, float | None] = {}  # destination -> its backoff at the start (None: due)
         self.sent_to: set[str] = set()
         self.due = False  # a file was kept that is due now (out of time, no exporter), not held back
+        self.claimed: set[str] = set()  # the names this run took: a file written since is due
 
     def resource(self, header: Mapping[str, Any]) -> Resource:
         """The file's `Resource`, one object for every file with the same one.
@@ -478,7 +480,8 @@ class _Run:
         for where in self.sent_to - self.failed.keys():
             spool.record_success(where)
         waiting = [(until, spool.failures(where)) for where, until in self.held.items() if until is not None]
-        if self.due or not self.summary.files_kept or not waiting:
+        fresh = not set(spool.files()) <= self.claimed  # written during the run, for anywhere
+        if self.due or fresh or not self.summary.files_kept or not waiting:
             spool.set_backoff(None)
             return
         until, _ = min(waiting)
@@ -493,6 +496,7 @@ def _drain(run: _Run, claims: list[Claim], refresh: Any) -> None:
     from optel.spool.files import delete_all
 
     pending = deque(claims)
+    run.claimed.update(claim.name for claim in claims)
     carry: list[_File] = []
     try:
         while pending or carry:
