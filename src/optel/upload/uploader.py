@@ -1,12 +1,14 @@
 """The uploader's run: drains an app's spool into OTLP, many small files per request, under the consent of now.
 
 `upload(app)` is what `python -m optel upload --app NAME` (the detached process the host starts)
-and `optel upload` (foreground) run: take the uploader lock, decide the consent in force (off: delete
-the spool, send nothing; each file is brought down to it, so a downgrade to anonymous strips the
-identity of files queued while identified), then gather claimed files into batches (up to `CHUNK_SPANS` spans), convert
-their records (`convert`), pass every span through its file's `ConsentSampler`, export each batch
-with the SDK's OTLP exporters (`export`: one span request, one metric request) and ack, keep, drop
-or quarantine its files by the outcome. The SDK is imported only when there is work to do.
+and `optel upload` (foreground) run: take the uploader lock, decide the consent in force (`in_force`:
+off deletes the spool and sends nothing; each file is brought down to it, so a downgrade to
+anonymous strips the identity of files queued while identified), then gather claimed files into
+batches (one destination each, up to `CHUNK_SPANS` spans), convert their records (`convert`), pass
+every span through its file's `ConsentSampler`, export each batch with the SDK's OTLP exporters
+(`export`: one span request, one metric request) and ack, keep, drop or quarantine its files by
+the outcome. A destination that fails keeps its files and backs off alone; the others go on. The
+SDK is imported only when there is work to do.
 """
 
 from __future__ import annotations
