@@ -160,6 +160,42 @@ def test_a_writer_after_a_torn_line_starts_on_a_new_line_and_the_reader_skips_on
     assert "8 records in 2 flushes" in out.getvalue() and "Skipped 1 line(s)" in out.getvalue()
 
 
+KILLED_MID_WRITE = (
+    "import resource, signal, sys\n"
+    "from optel.spool import deliver\n"
+    "# The kernel kills the process (SIGXFSZ) when a write goes past the limit, after a short write.\n"
+    "signal.signal(signal.SIGXFSZ, signal.SIG_DFL)\n"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))\n"
+    "deliver({app!r}, {header!r}, {records!r}, send=False, debug=False, log_file=sys.argv[1])\n"
+)
+
+
+def test_a_writer_killed_mid_write_leaves_a_torn_line_that_the_next_writer_steps_over(isolated_home: Path) -> None:
+    import signal
+
+    log = isolated_home / "audit.jsonl"
+    deliver_in_a_process(log, command_records())
+    limit = log.stat().st_size + 300
+    code = KILLED_MID_WRITE.format(app=APP, header=HEADER, records=command_records("torn"))
+    killed = subprocess.run([sys.executable, "-c", code, str(log), str(limit)], capture_output=True, timeout=60)
+    assert killed.returncode == -signal.SIGXFSZ
+    assert log.stat().st_size == limit and not log.read_bytes().endswith(b"\n"), "killed mid-line"
+
+    deliver_in_a_process(log, command_records("ask"))
+    lines = log.read_bytes().split(b"\n")
+    assert lines[-1] == b"" and lines[-6].startswith(b'{"schema"'), "the next flush starts on a line of its own"
+    torn = []
+    for line in lines[:-1]:
+        try:
+            json.loads(line)
+        except ValueError:
+            torn.append(line)
+    assert len(torn) == 1 and b'"cli torn"' in torn[0], "only the torn line is lost"
+    out = io.StringIO()
+    assert report(str(log), out, io.StringIO()) == 0  # the torn flush's header made it: 3 flushes
+    assert "8 records in 3 flushes" in out.getvalue() and "Skipped 1 line(s)" in out.getvalue()
+
+
 def test_a_full_disk_mid_write_leaves_no_torn_line(isolated_home: Path) -> None:
     disk = isolated_home / "small-disk"
     disk.mkdir()

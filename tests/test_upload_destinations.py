@@ -166,17 +166,19 @@ def test_a_dead_collectors_backoff_does_not_delay_the_next_run_of_a_live_one(tmp
 def test_a_misconfigured_endpoint_keeps_the_data_backs_off_and_says_why(
     status: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with OTLPReceiver() as receiver:
+    with OTLPReceiver() as receiver, OTLPReceiver() as live:
         receiver.respond_with(status)
-        spool_in_order(*[(receiver.url, f"s{i}") for i in range(3)])
+        spool_in_order(*[(url, f"{name}{i}") for i in range(3) for url, name in ((receiver.url, "s"), (live.url, "l"))])
         with caplog.at_level(logging.DEBUG, logger="optel"):
             summary = upload(APP)
-        assert (summary.files_sent, summary.files_kept, summary.files_dropped) == (0, 3, 0)
+        assert (summary.files_sent, summary.files_kept, summary.files_dropped) == (3, 3, 0)
+        assert len(receiver.requests) == 1 and names(live) == ["l0", "l1", "l2"]
         assert f"HTTP {status} from {receiver.url}/v1/traces: {MISCONFIGURED_HINT}" in summary.line()
         assert [r.getMessage() for r in caplog.records].count(
             f"optel: HTTP {status} from {receiver.url}/v1/traces: {MISCONFIGURED_HINT}; its files are kept for a later run"
         ) == 1
-        assert Spool(APP).backoff_until() is not None and Spool(APP).drop_counts() == {}
+        assert Spool(APP).backoff_until(destination(header(receiver.url)["export"])) is not None
+        assert Spool(APP).drop_counts() == {}
         receiver.behave()  # the maintainer fixed the endpoint
         upload(APP, respect_backoff=False)
         assert names(receiver) == ["s0", "s1", "s2"]
