@@ -122,3 +122,103 @@ def test_report_of_an_empty_log(isolated_home: Path) -> None:
     out = io.StringIO()
     assert report(str(log), out, io.StringIO()) == 0
     assert "No spans or metrics recorded." in out.getvalue()
+
+
+# a torn line: a crash or a full disk mid-write ----------------------------------------------------
+
+DELIVER = (
+    "import sys\nfrom optel.spool import deliver\n"
+    "records = {records!r}\n"
+    "deliver({app!r}, {header!r}, records, send=False, debug=False, log_file=sys.argv[1])\n"
+)
+
+
+def deliver_in_a_process(log: Path, records: list[dict[str, object]]) -> None:
+    code = DELIVER.format(records=records, app=APP, header=HEADER)
+    done = subprocess.run([sys.executable, "-c", code, str(log)], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), "a failed write is silent"
+
+
+def test_a_writer_after_a_torn_line_starts_on_a_new_line_and_the_reader_skips_only_that_line(
+    isolated_home: Path,
+) -> None:
+    log = isolated_home / "audit.jsonl"
+    deliver_in_a_process(log, command_records())
+    with open(log, "ab") as f:
+        f.write(b'{"t": "span", "name": "cli cha')  # a writer killed mid-line
+    out = io.StringIO()
+    assert report(str(log), out, io.StringIO()) == 0
+    assert "8 records" not in out.getvalue() and "4 records in 1 flushes" in out.getvalue()
+    assert "Skipped 1 line(s)" in out.getvalue(), "the torn last line is skipped"
+
+    deliver_in_a_process(log, command_records("ask"))
+    lines = log.read_bytes().split(b"\n")
+    assert lines[5] == b'{"t": "span", "name": "cli cha' and lines[-1] == b""
+    assert [json.loads(line)["name"] for line in lines[6:-1] if b'"t":"span"' in line] == ["cli ask", "chat gpt-4o"]
+    out = io.StringIO()
+    assert report(str(log), out, io.StringIO()) == 0
+    assert "8 records in 2 flushes" in out.getvalue() and "Skipped 1 line(s)" in out.getvalue()
+
+
+KILLED_MID_WRITE = (
+    "import resource, signal, sys\n"
+    "from optel.spool import deliver\n"
+    "# The kernel kills the process (SIGXFSZ) when a write goes past the limit, after a short write.\n"
+    "signal.signal(signal.SIGXFSZ, signal.SIG_DFL)\n"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))\n"
+    "deliver({app!r}, {header!r}, {records!r}, send=False, debug=False, log_file=sys.argv[1])\n"
+)
+
+
+def test_a_writer_killed_mid_write_leaves_a_torn_line_that_the_next_writer_steps_over(isolated_home: Path) -> None:
+    import signal
+
+    log = isolated_home / "audit.jsonl"
+    deliver_in_a_process(log, command_records())
+    limit = log.stat().st_size + 300
+    code = KILLED_MID_WRITE.format(app=APP, header=HEADER, records=command_records("torn"))
+    killed = subprocess.run([sys.executable, "-c", code, str(log), str(limit)], capture_output=True, timeout=60)
+    assert killed.returncode == -signal.SIGXFSZ
+    assert log.stat().st_size == limit and not log.read_bytes().endswith(b"\n"), "killed mid-line"
+
+    deliver_in_a_process(log, command_records("ask"))
+    lines = log.read_bytes().split(b"\n")
+    assert lines[-1] == b"" and lines[-6].startswith(b'{"schema"'), "the next flush starts on a line of its own"
+    torn = []
+    for line in lines[:-1]:
+        try:
+            json.loads(line)
+        except ValueError:
+            torn.append(line)
+    assert len(torn) == 1 and b'"cli torn"' in torn[0], "only the torn line is lost"
+    out = io.StringIO()
+    assert report(str(log), out, io.StringIO()) == 0  # the torn flush's header made it: 3 flushes
+    assert "8 records in 3 flushes" in out.getvalue() and "Skipped 1 line(s)" in out.getvalue()
+
+
+def test_a_full_disk_mid_write_leaves_no_torn_line(isolated_home: Path) -> None:
+    disk = isolated_home / "small-disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True)
+    assert mounted.returncode == 0, mounted.stderr  # the suite runs as root
+    try:
+        log = disk / "audit.jsonl"
+        deliver_in_a_process(log, command_records())
+        kept = log.read_bytes()
+        filler = disk / "filler"
+        with open(filler, "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"\0" * 1024)
+            except OSError:
+                pass  # the disk is full
+        os.truncate(filler, max(os.path.getsize(filler) - 6000, 0))  # room for a part of the next flush
+        big = [{**record, "attributes": {"command.name": "x" * 900}} for record in command_records() * 5]
+        deliver_in_a_process(log, big)
+        assert log.read_bytes() == kept, "the flush that did not fit was taken back whole"
+        os.unlink(filler)
+        deliver_in_a_process(log, command_records("ask"))
+        lines = log.read_text().splitlines()
+        assert len(lines) == 10 and all(json.loads(line) for line in lines)
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)

@@ -68,11 +68,12 @@ if "signal" in OPTS:
     else:
         # Inside optel's shutdown: when the spool file is opened for writing, or once it is in
         # place and the uploader is about to be started (reading the backoff state).
-        suffix = {"writing": ".jsonl.tmp", "written": os.sep + "backoff"}[OPTS["at"]]
+        # (`backoff.<destination>`: the backoff of where this flush goes.)
+        marker = {"writing": ".jsonl.tmp", "written": os.sep + "backoff."}[OPTS["at"]]
         fired = []
 
         def hook(event, args):
-            if event == "open" and not fired and isinstance(args[0], str) and args[0].endswith(suffix):
+            if event == "open" and not fired and isinstance(args[0], str) and marker in args[0]:
                 fired.append(True)
                 SendSignal()()
 

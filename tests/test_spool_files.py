@@ -212,14 +212,15 @@ def test_truncated_or_corrupt_files_are_refused_and_quarantined(isolated_home: P
     assert set(spool.take_drop_counts()) <= {"corrupt"}
 
 
-def test_quarantine_keeps_only_the_newest_files(isolated_home: Path) -> None:
+def test_quarantine_counts_every_file_and_keeps_those_within_the_bounds(isolated_home: Path) -> None:
     spool = Spool(APP)
     for _ in range(23):
         write(APP, header(), spans(1))
     for claim in spool.claim():
         spool.quarantine(claim, "corrupt")
-    assert len(os.listdir(os.path.join(spool.path, "quarantine"))) == 20
+    assert len(os.listdir(os.path.join(spool.path, "quarantine"))) == 23, "no count bound: 14 days, 20 MiB"
     assert spool.take_drop_counts() == {"corrupt": 23}
+    assert spool.prune_quarantine(max_bytes=0) == 23
 
 
 def test_backoff_grows_with_jitter_and_is_remembered_across_processes(isolated_home: Path) -> None:

@@ -349,6 +349,40 @@ def test_corrupt_and_truncated_files_are_quarantined_and_the_rest_sent(receiver:
     assert os.path.basename(good) not in os.listdir(Spool(APP).path)
 
 
+def _quarantined(name: str, size: int) -> str:
+    qdir = os.path.join(Spool(APP).path, "quarantine")
+    os.makedirs(qdir, exist_ok=True)
+    with open(os.path.join(qdir, name), "wb") as f:
+        f.write(b"x" * size)
+    return name
+
+
+def test_the_quarantine_keeps_no_file_recorded_more_than_14_days_ago(receiver: OTLPReceiver) -> None:
+    day = 86400 * 10**9
+    now = time.time_ns()
+    old = [_quarantined(f"{now - (15 + i) * day}-1-0000000{i}.jsonl", 100) for i in range(3)]
+    recent = _quarantined(f"{now - 13 * day}-1-00000009.jsonl", 100)
+    spool_file(receiver.url, spans(1))
+    assert upload(APP).files_sent == 1
+    assert os.listdir(os.path.join(Spool(APP).path, "quarantine")) == [recent]
+    assert not set(old) & set(os.listdir(os.path.join(Spool(APP).path, "quarantine")))
+
+
+def test_the_quarantine_stays_within_the_size_bound_dropping_the_oldest_first(receiver: OTLPReceiver) -> None:
+    from optel.spool.files import MAX_BYTES
+
+    now = time.time_ns()
+    names = [_quarantined(f"{now - (30 - i) * 10**9}-1-{i:08x}.jsonl", MAX_BYTES // 4) for i in range(6)]
+    corrupt = spool_file(receiver.url, spans(1))
+    with open(corrupt, "wb") as f:
+        f.write(b"{not json\n")
+    assert upload(APP).files_quarantined == 1
+    qdir = os.path.join(Spool(APP).path, "quarantine")
+    kept = sorted(os.listdir(qdir))
+    assert sum(os.path.getsize(os.path.join(qdir, n)) for n in kept) <= MAX_BYTES
+    assert kept == sorted([*names[-3:], os.path.basename(corrupt)]), "the newest stay, the oldest went"
+
+
 def _optel(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "optel", *args],

@@ -30,7 +30,7 @@ from otlp_receiver import OTLPReceiver
 @pytest.mark.parametrize(
     ("status", "kind"),
     [(408, RETRY), (429, RETRY), (500, RETRY), (502, RETRY), (503, RETRY), (504, RETRY), (307, RETRY),
-     (400, REJECTED), (401, REJECTED), (403, REJECTED), (404, REJECTED), (413, REJECTED)],
+     (400, REJECTED), (401, RETRY), (403, RETRY), (404, RETRY), (413, REJECTED)],
 )  # fmt: skip
 def test_status_codes_keep_or_drop_the_file(status: int, kind: str) -> None:
     assert classify(status, None, None).kind == kind

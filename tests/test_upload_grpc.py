@@ -198,9 +198,9 @@ def _grpc_env(url: str, **extra: str) -> dict[str, str]:
     ("code", "kind"),
     [("UNAVAILABLE", RETRY), ("DEADLINE_EXCEEDED", RETRY), ("RESOURCE_EXHAUSTED", RETRY), ("ABORTED", RETRY),
      ("CANCELLED", RETRY), ("OUT_OF_RANGE", RETRY), ("DATA_LOSS", RETRY), ("INTERNAL", RETRY), ("UNKNOWN", RETRY),
-     ("INVALID_ARGUMENT", REJECTED), ("NOT_FOUND", REJECTED), ("ALREADY_EXISTS", REJECTED),
-     ("PERMISSION_DENIED", REJECTED), ("UNAUTHENTICATED", REJECTED), ("FAILED_PRECONDITION", REJECTED),
-     ("UNIMPLEMENTED", REJECTED)],
+     ("INVALID_ARGUMENT", REJECTED), ("NOT_FOUND", RETRY), ("ALREADY_EXISTS", REJECTED),
+     ("PERMISSION_DENIED", RETRY), ("UNAUTHENTICATED", RETRY), ("FAILED_PRECONDITION", REJECTED),
+     ("UNIMPLEMENTED", RETRY)],
 )  # fmt: skip
 def test_grpc_status_codes_keep_or_drop_the_file(code: str, kind: str) -> None:
     outcome = classify_grpc(code, "details", 7.0)

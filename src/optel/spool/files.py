@@ -6,9 +6,10 @@ Layout of `_paths.spool_dir(app)` (docs/internals.md §5), every name owned by t
 - `<name>.tmp`                               a flush being written (never read)
 - `<name>.claimed.<pid>`                     a flush claimed by the uploader process `pid`
 - `<name>.dropping.<pid>`                    a flush being dropped by the bounds (never read)
-- `quarantine/<name>`                        a corrupt flush, kept for a human to look at
+- `quarantine/<name>`                        a corrupt flush, kept for a human to look at (within the bounds)
 - `dropped`, `dropped.<pid>.taking`          counts of records dropped, one `reason count` per line
-- `backoff`                                  `<until epoch s> <failures>`: when the next upload may start
+- `backoff.<destination>`                    `<until epoch s> <failures>`: when a destination may be tried
+- `backoff`                                  the same, spool-wide: nothing waiting is due before then
 - `tally`                                    `<checked ns> <bytes> <oldest ns>`: the spool's size and
                                              oldest flush as of the last full look, plus writes since
 - `uploader.lock`                            `<pid> <start ns> <token>` of the running uploader
@@ -32,7 +33,6 @@ SUFFIX = ".jsonl"
 MAX_BYTES = 20 * 1024 * 1024
 MAX_AGE_S = 14 * 24 * 3600.0
 QUARANTINE_DIR = "quarantine"
-QUARANTINE_MAX_FILES = 20
 # A claim older than this is taken back even when its pid looks alive: the pid may have been reused.
 CLAIM_STALE_S = 15 * 60.0
 BACKOFF_BASE_S = 30.0
@@ -101,6 +101,17 @@ def encode_file(header: Mapping[str, object], records: Iterable[Mapping[str, obj
     lines.append(f'{{"t":"end","records":{len(lines) - 1}}}')
     lines.append("")
     return "\n".join(lines).encode("ascii")
+
+
+def destination(export: object) -> str:
+    """A file name part that stands for where a flush goes: its header's `export` section, hashed
+    (the section may hold a token). Files with the same one share ordering and backoff."""
+    # 64-bit FNV-1a: no module to import on the host's exit path (~20 µs for a usual section); a
+    # name, not a secret's protection (the spool files beside it hold the section itself).
+    value = 0xCBF29CE484222325
+    for byte in dumps(export if isinstance(export, dict) else None).encode("ascii"):
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{value:016x}"
 
 
 def created_ns(name: str) -> int | None:
@@ -562,18 +573,46 @@ class Spool:
         self.add_drop_counts({reason: n})
 
     def quarantine(self, claim: Claim, reason: str) -> None:
-        """The file is corrupt: move it to `quarantine/` (the newest 20 are kept) and count it."""
+        """The file is corrupt: move it to `quarantine/` (see `prune_quarantine`) and count it."""
         n = claim.records if claim.records is not None else count_records(claim.path)
         qdir = self._join(QUARANTINE_DIR)
         try:
             ensure_dir(qdir)
             os.replace(claim.path, os.path.join(qdir, claim.name))
-            kept = sorted(os.listdir(qdir))
-            for old in kept[: max(0, len(kept) - QUARANTINE_MAX_FILES)]:
-                _unlink(os.path.join(qdir, old))
         except OSError:
             _unlink(claim.path)
+        self.prune_quarantine()
         self.add_drop_counts({reason: n})
+
+    def prune_quarantine(self, *, max_bytes: int = MAX_BYTES, max_age: float = MAX_AGE_S) -> int:
+        """Keep `quarantine/` within the spool's bounds; returns the files removed.
+
+        A file recorded more than `max_age` ago goes (its records were counted as dropped when it
+        was quarantined), then the oldest until the quarantine and the spool (as the tally last
+        saw it) hold `max_bytes` together: what can still be sent comes first.
+        """
+        qdir = self._join(QUARANTINE_DIR)
+        names = _listdir(qdir)
+        if not names:
+            return 0
+        now = time.time_ns()
+        files: list[tuple[int, str, int]] = []
+        for name in names:
+            try:
+                st = os.lstat(os.path.join(qdir, name))
+            except OSError:
+                continue
+            files.append((created_ns(name) or st.st_mtime_ns, name, st.st_size))
+        files.sort()
+        tally = self._read_tally()
+        total = sum(size for _, _, size in files) + (tally[1] if tally is not None else 0)
+        removed = 0
+        for created, name, size in files:
+            if created >= now - int(max_age * 1e9) and total <= max_bytes:
+                break
+            total -= size
+            removed += _unlink(os.path.join(qdir, name))
+        return removed
 
     # -- drop counts ---------------------------------------------------------------------------
 
@@ -623,50 +662,70 @@ class Spool:
         return counts
 
     # -- backoff -------------------------------------------------------------------------------
+    # Per destination (`backoff.<destination>`): a dead or refusing collector holds back only its
+    # own files. The spool-wide `backoff` is what the uploader leaves when every file it kept waits
+    # for a destination's backoff: nothing is due before then (the launcher's gate for leftovers).
 
-    def _read_backoff(self) -> tuple[float, int] | None:
+    def _backoff_path(self, destination: str | None) -> str:
+        return self._join(_BACKOFF if destination is None else f"{_BACKOFF}.{destination}")
+
+    def _read_backoff(self, destination: str | None = None) -> tuple[float, int] | None:
         try:
-            with open(self._join(_BACKOFF), "rb") as f:
+            with open(self._backoff_path(destination), "rb") as f:
                 until, failures = f.read(100).split()
             return float(until), int(failures)
         except (OSError, ValueError):
             return None
 
-    def backoff_until(self) -> float | None:
-        """When (epoch seconds) the next upload may start, or None when it may start now."""
-        state = self._read_backoff()
+    def backoff_until(self, destination: str | None = None) -> float | None:
+        """When (epoch seconds) `destination` may be tried again (None: when anything in the
+        spool is due), or None when it may be now."""
+        state = self._read_backoff(destination)
         if state is None or state[0] <= time.time():
             return None
         return state[0]
 
-    def failures(self) -> int:
-        """Upload attempts that failed in a row."""
-        state = self._read_backoff()
+    def failures(self, destination: str | None = None) -> int:
+        """Upload attempts to `destination` (None: the spool-wide count) that failed in a row."""
+        state = self._read_backoff(destination)
         return 0 if state is None else state[1]
 
-    def record_failure(self, retry_after: float | None = None) -> float:
+    def record_failure(self, retry_after: float | None = None, destination: str | None = None) -> float:
         """An upload failed (retryable): back off exponentially with jitter; returns the new `until`.
 
         The delay is 30 s doubled per failure in a row, capped at an hour, times a random factor
         in [0.5, 1); a server's `Retry-After` (capped at a day) is never undercut.
         """
-        failures = self.failures() + 1
+        failures = self.failures(destination) + 1
         delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2.0 ** min(failures - 1, 20))
         jitter = int.from_bytes(os.urandom(2), "big") / 65536.0
         delay *= 0.5 + jitter / 2
         if retry_after is not None and retry_after > 0:
             delay = max(delay, min(float(retry_after), RETRY_AFTER_CAP_S))
         until = time.time() + delay
-        try:
-            ensure_dir(self.path)
-            write_atomically(self._join(_BACKOFF), f"{until!r} {failures}\n".encode("ascii"), sync=False)
-        except OSError:
-            pass
+        self.set_backoff(until, failures, destination)
         return until
 
-    def record_success(self) -> None:
-        """An upload went through: the next one may start at once."""
-        _unlink(self._join(_BACKOFF))
+    def set_backoff(self, until: float | None, failures: int = 0, destination: str | None = None) -> None:
+        """Write (or with `until` None, remove) the backoff of `destination`, or the spool-wide one."""
+        path = self._backoff_path(destination)
+        if until is None:
+            _unlink(path)
+            return
+        try:
+            ensure_dir(self.path)
+            write_atomically(path, f"{until!r} {failures}\n".encode("ascii"), sync=False)
+        except OSError:
+            pass
+
+    def record_success(self, destination: str | None = None) -> None:
+        """An upload to `destination` went through: it may be tried at once. None: every backoff ends."""
+        if destination is not None:
+            _unlink(self._backoff_path(destination))
+            return
+        for name in self._names():
+            if name == _BACKOFF or name.startswith(_BACKOFF + "."):
+                _unlink(self._join(name))
 
     # -- status and removal --------------------------------------------------------------------
 

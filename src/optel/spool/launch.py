@@ -230,8 +230,9 @@ def uploader_command(app: str) -> list[str]:
     return [sys.executable, "-m", "optel", "upload", "--app", app, DETACHED_FLAG]
 
 
-def start_uploader(app: str, *, directory: str | None = None) -> bool:
-    """Start the detached uploader when the spool has files, none runs and the backoff has elapsed.
+def start_uploader(app: str, *, directory: str | None = None, destination: str | None = None) -> bool:
+    """Start the detached uploader when the spool has files, none runs and the backoff has elapsed:
+    that of `destination` (where the caller's flush goes), else the spool-wide one.
 
     Returns whether one was started. Never raises, never waits, prints nothing.
     """
@@ -243,8 +244,10 @@ def start_uploader(app: str, *, directory: str | None = None) -> bool:
             return False  # no spool yet: the common first run, not worth a log line
         if not any(name.endswith(".jsonl") or ".jsonl.claimed." in name for name in names):
             return False
-        if spool.backoff_until() is not None:
+        if spool.backoff_until(destination) is not None:
             return False
+        if destination is not None:
+            spool.set_backoff(None)  # a flush for a destination that is due: so is the spool
         if not sys.executable or getattr(sys, "frozen", False):
             # A frozen app's executable is the app itself: `-m optel` would run the host again.
             return False

@@ -6,7 +6,7 @@ import os
 import sys
 
 from optel.spool._encode import dumps
-from optel.spool.files import write
+from optel.spool.files import destination, write
 from optel.spool.launch import start_uploader
 
 TYPE_CHECKING = False
@@ -44,7 +44,8 @@ def deliver(
             if records:
                 write(app, header, records)
             if not _background_uploading(app):
-                start_uploader(app)
+                # Gated by this flush's own destination: another collector's backoff never delays it.
+                start_uploader(app, destination=destination(header.get("export")))
     except BaseException as exc:
         # Also KeyboardInterrupt and SystemExit: this runs at exit, where a traceback is noise.
         log_failure("delivering telemetry", exc)
@@ -89,22 +90,66 @@ def _print_debug(text: str) -> None:
 
 
 def append_audit(path: str, text: str) -> None:
-    """Append lines to the audit log (created 0600 with its directory); failures are logged."""
+    """Append lines to the audit log (created 0600 with its directory); failures are logged.
+
+    The log never ends in a torn line: a write cut short (a full disk) is taken back, and a writer
+    that finds the log ending mid-line (a crash mid-write, or a cut that could not be taken back)
+    starts on a new line, so that a reader loses only the torn line, never the next record.
+    """
     try:
         path = os.path.expanduser(path)
         parent = os.path.dirname(path)
         if parent:
             os.makedirs(parent, exist_ok=True)
-        # One O_APPEND write, so that two processes sharing a log never interleave within a line.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _BINARY, 0o600)
+        data = text.encode("ascii")
+        fd = _open_log(path)
         try:
-            data = memoryview(text.encode("ascii"))
-            while data:
-                data = data[os.write(fd, data) :]
+            if _ends_mid_line(fd):
+                data = b"\n" + data
+            _append_whole(fd, data)
         finally:
             os.close(fd)
     except (OSError, ValueError) as exc:
         log_failure("writing the audit log", exc)
+
+
+def _open_log(path: str) -> int:
+    flags = os.O_APPEND | os.O_CREAT | _BINARY
+    try:
+        return os.open(path, os.O_RDWR | flags, 0o600)
+    except PermissionError:
+        # A log its owner made write-only: appended to without the look at its last byte.
+        return os.open(path, os.O_WRONLY | flags, 0o600)
+
+
+def _ends_mid_line(fd: int) -> bool:
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return False
+        os.lseek(fd, size - 1, os.SEEK_SET)  # O_APPEND writes still go to the end
+        return os.read(fd, 1) != b"\n"
+    except OSError:
+        return False
+
+
+def _append_whole(fd: int, data: bytes) -> None:
+    """One O_APPEND write (two processes sharing a log never interleave within a line), looped
+    for a short count; on failure, what went out is cut back off unless someone wrote after it."""
+    view = memoryview(data)
+    written = 0
+    try:
+        while written < len(data):
+            written += os.write(fd, view[written:])
+    except OSError:
+        if written:
+            try:
+                end = os.lseek(fd, 0, os.SEEK_CUR)  # just after our bytes
+                if os.fstat(fd).st_size == end:
+                    os.ftruncate(fd, end - written)
+            except OSError:
+                pass
+        raise
 
 
 def log_failure(doing: str, exc: BaseException) -> None:

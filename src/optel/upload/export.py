@@ -54,6 +54,10 @@ GRPC_KEEP = frozenset(
     }
 )
 
+# Refusals that say the endpoint or its credentials are wrong, not the data: a setting the app's
+# maintainer can fix. They keep the file (within the spool's bounds) and back off like a 503.
+MISCONFIGURED = frozenset({401, 403, 404, "unauthenticated", "permission_denied", "unimplemented", "not_found"})
+
 SENT = "sent"
 RETRY = "retry"  # keep the file, back off, stop this run
 REJECTED = "rejected"  # the collector refused it for good: drop the file (counted)
@@ -86,11 +90,11 @@ def classify(status: int | None, error: BaseException | None, retry_after: float
     """The outcome of a failed export from the last answer (SPEC §6 retry rules).
 
     Connection errors, timeouts, 408, 429 and every 5xx keep the file (a 500 is the collector's
-    fault, not the data's); other 4xx drop it; a redirect keeps it (a misconfigured endpoint can be
-    fixed, dropped data cannot come back).
+    fault, not the data's); other 4xx drop it; a redirect, 401, 403 or 404 keeps it (a
+    misconfigured endpoint can be fixed, dropped data cannot come back).
     """
     if status is not None:
-        if status in (408, 429) or status >= 500 or 300 <= status < 400:
+        if status in (408, 429) or status >= 500 or 300 <= status < 400 or status in MISCONFIGURED:
             return Outcome(RETRY, status, retry_after if status in (429, 503) else None, f"HTTP {status}")
         if 400 <= status < 500:
             return Outcome(REJECTED, status, None, f"HTTP {status}")
@@ -108,7 +112,7 @@ def classify_grpc(code: str | None, details: str, retry_after: float | None) -> 
     if code is None:
         return Outcome(RETRY, None, None, details or "the gRPC call failed")
     detail = f"gRPC {code}: {details}" if details else f"gRPC {code}"
-    if code in GRPC_KEEP:
+    if code in GRPC_KEEP or code.lower() in MISCONFIGURED:
         return Outcome(RETRY, code.lower(), retry_after, detail)
     return Outcome(REJECTED, code.lower(), None, detail)
 

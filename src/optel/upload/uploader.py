@@ -1,11 +1,14 @@
 """The uploader's run: drains an app's spool into OTLP, many small files per request, under the consent of now.
 
 `upload(app)` is what `python -m optel upload --app NAME` (the detached process the host starts)
-and `optel upload` (foreground) run: take the uploader lock, re-check consent (withdrawn: delete
-the spool, send nothing), then gather claimed files into batches (up to `CHUNK_SPANS` spans), convert
-their records (`convert`), pass every span through its file's `ConsentSampler`, export each batch
-with the SDK's OTLP exporters (`export`: one span request, one metric request) and ack, keep, drop
-or quarantine its files by the outcome. The SDK is imported only when there is work to do.
+and `optel upload` (foreground) run: take the uploader lock, decide the consent in force (`in_force`:
+off deletes the spool and sends nothing; each file is brought down to it, so a downgrade to
+anonymous strips the identity of files queued while identified), then gather claimed files into
+batches (one destination each, up to `CHUNK_SPANS` spans), convert their records (`convert`), pass
+every span through its file's `ConsentSampler`, export each batch with the SDK's OTLP exporters
+(`export`: one span request, one metric request) and ack, keep, drop or quarantine its files by
+the outcome. A destination that fails keeps its files and backs off alone; the others go on. The
+SDK is imported only when there is work to do.
 """
 
 from __future__ import annotations
@@ -42,6 +45,11 @@ BATCH_FILES = 512
 # How often a run asks again whether consent was withdrawn: asking reads the user file (~0.3 ms),
 # as much as sending a small file costs; a withdrawal stops the run within this time (and a batch).
 CONSENT_RECHECK_S = 0.5
+
+MISCONFIGURED_HINT = (
+    "the collector refused the endpoint or its credentials, a setting the app's maintainer can fix; "
+    "the data is kept (within the spool's bounds) and sent once it is fixed"
+)
 
 # The metric that reports records the spool dropped (bounds, rejected or corrupt files).
 DROPPED_METRIC = "optel.spool.dropped"
@@ -144,9 +152,9 @@ def _upload(
     project_dir: str | None,
     summary: UploadSummary,
 ) -> None:
-    from optel.consent import withdrawn
     from optel.spool.files import Spool, delete_all
     from optel.spool.launch import uploader_lock
+    from optel.upload.in_force import consent_in_force
 
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     lock = uploader_lock(app)
@@ -155,7 +163,8 @@ def _upload(
             summary.skipped = "another uploader is running"
             return
         checked = time.monotonic()
-        if withdrawn(app, environ=environ, project_dir=project_dir) is not None:
+        in_force = consent_in_force(app, environ, project_dir)
+        if in_force == "off":
             delete_all(app)
             summary.withdrawn = True
             return
@@ -169,25 +178,30 @@ def _upload(
         # not sent late, even when no host wrote since it aged. The size bound is the writers'
         # (each knows what it adds, and may have been given a larger one).
         summary.records_aged_out = spool.enforce_bounds(max_bytes=1 << 62).get("age", 0)
+        spool.prune_quarantine()
         claims = spool.claim()
         if not claims:
             return
         from optel.upload.export import Exporters
 
-        run = _Run(app, spool, Exporters(environ), deadline, summary, environ, project_dir, checked)
+        run = _Run(app, spool, Exporters(environ), deadline, summary, environ, project_dir, checked, in_force)
+        run.respect_backoff = respect_backoff
         _drain(run, claims, lock.refresh)
 
 
 class _File:
     """A claimed file, read: its records by kind and the export section that says where they go."""
 
-    __slots__ = ("claim", "export", "header", "metrics", "spans")
+    __slots__ = ("claim", "destination", "export", "header", "metrics", "spans")
 
     def __init__(self, claim: Claim, header: dict[str, Any], records: list[dict[str, Any]]) -> None:
+        from optel.spool.files import destination
+
         self.claim = claim
         self.header = header
         export = header.get("export")
         self.export: Mapping[str, Any] | None = export if isinstance(export, Mapping) else None
+        self.destination = destination(self.export)  # files with the same one keep their order
         self.spans = [r for r in records if r.get("t") == "span"]
         self.metrics = [r for r in records if r.get("t") == "metric"]
 
@@ -210,13 +224,20 @@ class _Run:
     __slots__ = (
         "app",
         "checked",
+        "claimed",
         "deadline",
+        "due",
         "environ",
         "exporters",
+        "failed",
         "first_versions",
+        "held",
+        "in_force",
         "last_good",
         "project_dir",
         "resources",
+        "respect_backoff",
+        "sent_to",
         "spool",
         "summary",
     )
@@ -231,6 +252,7 @@ class _Run:
         environ: Mapping[str, str],
         project_dir: str | None,
         checked: float,
+        in_force: str = "identified",
     ) -> None:
         self.app = app
         self.spool = spool
@@ -244,6 +266,14 @@ class _Run:
         self.environ = environ
         self.project_dir = project_dir
         self.checked = checked
+        self.in_force = in_force  # the consent in force: every file is brought down to it
+        # Delivery per destination: one that fails is left for its own backoff, the others go on.
+        self.respect_backoff = True
+        self.failed: dict[str, Outcome] = {}  # destination -> the failure that ended it this run
+        self.held: dict[str, float | None] = {}  # destination -> its backoff at the start (None: due)
+        self.sent_to: set[str] = set()
+        self.due = False  # a file was kept that is due now (out of time, no exporter), not held back
+        self.claimed: set[str] = set()  # the names this run took: a file written since is due
 
     def resource(self, header: Mapping[str, Any]) -> Resource:
         """The file's `Resource`, one object for every file with the same one.
@@ -301,6 +331,9 @@ class _Run:
             return None
         except OSError:
             return None  # gone: the bounds or a reset took it
+        from optel.upload.in_force import bring_down
+
+        header, records = bring_down(header, records, self.in_force)
         return _File(claim, _with_first_version(self.app, header, self.first_versions), records)
 
     def gather(self, pending: deque[Claim], carry: list[_File]) -> list[_File]:
@@ -318,6 +351,9 @@ class _Run:
                 read = self.read(pending.popleft())
                 if read is None:
                     continue
+                if self.holds(read.destination):
+                    self.keep([read], due=False)  # after its destination's older files, in a later run
+                    continue
                 file = read
             else:
                 break
@@ -333,17 +369,31 @@ class _Run:
             records += file.size
         return batch
 
+    def holds(self, destination: str) -> bool:
+        """Whether `destination`'s files wait this run: it failed already, or its backoff runs."""
+        if destination in self.failed:
+            return True
+        if not self.respect_backoff:
+            return False
+        if destination not in self.held:
+            self.held[destination] = self.spool.backoff_until(destination)
+        return self.held[destination] is not None
+
     def deliver(self, batch: list[_File]) -> bool:
         """Send one batch and settle each of its files; False when the run must stop (files kept).
 
         The files are acked only when every request of the batch succeeded. After a failure, a
         file whose spans reached the collector is rewritten to hold only what did not, so that
-        nothing arrives twice. A refusal for good (a 4xx) says nothing about which file the
-        collector minded: the batch is halved until the refused files stand alone, and only
+        nothing arrives twice; the batch's destination then waits for its backoff, and the
+        run goes on with the others. A refusal for good (a 4xx) says nothing about which file
+        the collector minded: the batch is halved until the refused files stand alone, and only
         those are dropped.
         """
         from optel.upload.export import REJECTED, RETRY, SENT, UNAVAILABLE
 
+        if batch[0].destination in self.failed:
+            self.keep(batch, due=False)  # the first half of a halved batch failed: so does this one
+            return True
         summary = self.summary
         resources = [self.resource(file.header) for file in batch]
         invalid = [0]
@@ -359,6 +409,7 @@ class _Run:
                 summary.records_invalid += invalid[0]
             summary.files_sent += len(batch)
             summary.sent_metrics += points
+            self.sent_to.add(batch[0].destination)
             self.last_good = batch[-1].header
             return True
         stopping = outcome.kind in (RETRY, UNAVAILABLE)
@@ -367,12 +418,8 @@ class _Run:
                 # A file about to be dropped or quarantined is not worth a rewrite.
                 file.keep_only(rest, rewrite=stopping or len(batch) > 1)
         if stopping:
-            self.keep(batch)
-            summary.error = outcome.detail
-            if outcome.kind == RETRY:
-                summary.retry_after = outcome.retry_after
-                self.spool.record_failure(outcome.retry_after)
-            return False
+            self.fail(batch, outcome)
+            return True
         if len(batch) > 1:
             half = len(batch) // 2
             parts = (batch[:half], batch[half:])
@@ -397,10 +444,52 @@ class _Run:
             summary.files_quarantined += 1
         return True
 
-    def keep(self, files: list[_File]) -> None:
+    def fail(self, batch: list[_File], outcome: Outcome) -> None:
+        """The batch's destination cannot take data now: keep its files, and every later one of it."""
+        from optel.upload.export import MISCONFIGURED, RETRY
+
+        self.failed[batch[0].destination] = outcome
+        self.keep(batch, due=outcome.kind != RETRY)
+        said = f"{outcome.detail} from {_shown(self.exporters.describe('traces', batch[0].export))}"
+        if outcome.status in MISCONFIGURED:
+            said += f": {MISCONFIGURED_HINT}"
+        _log.debug("optel: %s; its files are kept for a later run", said)  # once a run: the destination waits now
+        summary = self.summary
+        summary.error = said if not summary.error else f"{summary.error}; {said}"
+        if outcome.kind == RETRY and outcome.retry_after is not None:
+            summary.retry_after = max(summary.retry_after or 0.0, outcome.retry_after)
+
+    def keep(self, files: list[_File], *, due: bool = True) -> None:
+        """Give the files back for a later run; `due` when nothing but this run's end holds them."""
         for file in files:
             self.spool.release(file.claim)
             self.summary.files_kept += 1
+        self.due = self.due or (due and bool(files))
+
+    def settle(self) -> None:
+        """Leave each destination's backoff, and the spool-wide one when every kept file waits for one.
+
+        A destination that failed this run backs off further; one that took data is due again.
+        When nothing kept is due before a backoff ends, the spool-wide backoff says when the first
+        ends (the launcher's gate for leftovers, and `optel status`).
+        """
+        from optel.upload.export import RETRY
+
+        spool = self.spool
+        for where, outcome in self.failed.items():
+            if outcome.kind == RETRY:
+                self.held[where] = spool.record_failure(outcome.retry_after, destination=where)
+        for where in self.sent_to - self.failed.keys():
+            spool.record_success(where)
+        waiting = [(until, spool.failures(where)) for where, until in self.held.items() if until is not None]
+        fresh = not set(spool.files()) <= self.claimed  # written during the run, for anywhere
+        if self.due or fresh or not self.summary.files_kept or not waiting:
+            spool.set_backoff(None)
+            return
+        until, _ = min(waiting)
+        spool.set_backoff(until, max(failures for _, failures in waiting))
+        if not (self.summary.files_sent or self.failed or self.summary.files_dropped):
+            self.summary.skipped = f"backing off after failures, next attempt in {until - time.time():.0f} s"
 
 
 def _drain(run: _Run, claims: list[Claim], refresh: Any) -> None:
@@ -409,6 +498,7 @@ def _drain(run: _Run, claims: list[Claim], refresh: Any) -> None:
     from optel.spool.files import delete_all
 
     pending = deque(claims)
+    run.claimed.update(claim.name for claim in claims)
     carry: list[_File] = []
     try:
         while pending or carry:
@@ -427,16 +517,35 @@ def _drain(run: _Run, claims: list[Claim], refresh: Any) -> None:
             carry.clear()
             delete_all(run.app)
             return
-        if run.summary.files_sent:
-            run.spool.record_success()
-            if run.last_good is not None:
-                _report_drops(run.spool, run.last_good, run.exporters, run.deadline)
+        _keep_the_rest(run, pending, carry)
+        run.settle()
+        if run.last_good is not None:
+            _report_drops(run.spool, run.last_good, run.exporters, run.deadline)
     finally:
-        run.keep(carry)
-        for claim in pending:
-            run.spool.release(claim)
-            run.summary.files_kept += 1
+        _keep_the_rest(run, pending, carry)
         run.exporters.close()
+
+
+def _keep_the_rest(run: _Run, pending: deque[Claim], carry: list[_File]) -> None:
+    """Give back what the run did not get to (out of time, or an error): it is due now."""
+    run.keep(carry)
+    carry.clear()
+    for claim in pending:
+        run.spool.release(claim)
+        run.summary.files_kept += 1
+        run.due = True
+    pending.clear()
+
+
+def _shown(url: str) -> str:
+    """A collector's URL for a message: without credentials or a query (it may carry a key)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    host, slash, path = rest.partition("/")
+    host = host.rpartition("@")[2]
+    path = path.partition("?")[0].partition("#")[0]
+    return f"{scheme}{sep}{host}{slash}{path}"
 
 
 FIRST_VERSION = "optel.install.first_version"
