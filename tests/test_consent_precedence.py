@@ -146,15 +146,6 @@ def test_precedence_matrix(tmp_path, env, flag, project, user, policy, answer, m
         assert "Send usage telemetry?" not in out.getvalue(), "only the prompt row may ask"
 
 
-def test_raise_with_nothing_stored_writes_nothing_and_uses_a_run_only_install_id():
-    first = resolve(APP, session_flag=True, environ={}, interactive=False)
-    second = resolve(APP, environ={VAR: "on"}, interactive=False)
-    assert first.mode == second.mode == "anonymous"
-    assert first.install_id and second.install_id and first.install_id != second.install_id
-    assert not os.path.exists(_paths.user_config_file(APP))
-    assert first.sending
-
-
 def test_raise_with_a_stored_install_id_reuses_it():
     write_user_file('install_id = "66666666-6666-4666-8666-666666666666"\n')
     consent = resolve(APP, session_flag=True, environ={}, interactive=False)
@@ -223,7 +214,7 @@ def test_opt_out_notice_is_shown_once_and_recorded():
     first = resolve(APP, policy="opt-out", environ={}, interactive=True, stderr=err1)
     second = resolve(APP, policy="opt-out", environ={}, interactive=True, stderr=err2)
     assert first.mode == second.mode == "anonymous"
-    assert "optel disable --app my-tool" in err1.getvalue()
+    assert "-m optel --app my-tool disable" in err1.getvalue()
     assert "MY_TOOL_TELEMETRY=off" in err1.getvalue()
     assert err1.getvalue().count("\n") == 1
     assert err2.getvalue() == ""

@@ -255,15 +255,17 @@ def reset(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
-    """A new install id (and salt and first-seen date), and the unsent spool deleted; the choice is kept."""
+    """The install id (and salt and first-seen date) removed, a new one made on next need, and the
+    unsent spool deleted; the choice is kept."""
     out = _out(stdout)
     try:
         store = _store(app)
         _replace_broken(store, out)
-        table = store.update(install_id=None, salt=None, first_seen=None, first_version=None)
+        had_id = store.forget_identity()
     except (OSError, BrokenFileError, ValueError) as exc:
         return _fail(stderr, f"cannot reset {app}'s telemetry identity: {_why(exc)}")
-    out.write(f"New install id for {app}: {table['install_id']} (stored in {store.path}).\n")
+    what = "removed" if had_id else "not created yet"
+    out.write(f"The install id for {app} is {what}; a new one is made when it is next needed.\n")
     ok, removed = _spool("delete_all", app)
     if ok and removed:
         out.write(f"Deleted {removed} unsent spool file(s).\n")
