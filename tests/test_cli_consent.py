@@ -311,3 +311,18 @@ def test_usage_errors_are_one_line_naming_the_help_and_exit_2(python, argv, help
     assert proc.stderr.startswith("optel: error: ")
     assert proc.stderr.rstrip().endswith(f"(see {help_of} --help)")
     assert "usage:" not in proc.stderr
+
+
+def test_an_embedded_cli_names_its_own_commands_in_status_and_errors(monkeypatch, capsys):
+    from optel.cli import consent_commands as cc
+    from optel.consent import howto
+
+    monkeypatch.setattr(howto, "_registered", {APP: "cli-app telemetry"})
+    assert cc.enable(APP, user_id="  ") == 2
+    assert capsys.readouterr().err.startswith("cli-app: error: --user-id needs a non-empty value")
+    cc.enable(APP)
+    cc.status(APP)
+    out = capsys.readouterr().out
+    assert "you chose anonymous with `cli-app telemetry enable` on 20" in out
+    assert "`cli-app telemetry show` lists every field" in out
+    assert "optel" not in out.replace("optel.", "")

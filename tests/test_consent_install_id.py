@@ -85,7 +85,7 @@ def test_concurrent_first_runs_agree_on_one_id():
         subprocess.Popen(
             [sys.executable, "-c", HOST], env={**os.environ, "ID_APP_TELEMETRY": "on", "ID_APP_TELEMETRY_DEBUG": "1"},
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+        )
         for _ in range(4)
     ]
     ids = set()

@@ -196,7 +196,7 @@ def test_input_typed_before_the_question_appeared_is_not_an_answer():
     # The child waits until the early keystrokes are pending on its terminal, then asks.
     wait = "import select; select.select([0], [], [], 10)\n"
     code = wait + CHILD.format(app=APP, timeout=30.0, modes=("off", "anonymous", "identified"))
-    result, screen = run_on_terminal([(QUESTION, b"off\n")], code=code, typeahead=b"anonymous\n")
+    result, _screen = run_on_terminal([(QUESTION, b"off\n")], code=code, typeahead=b"anonymous\n")
     assert result == "RESULT off prompt None"
     assert stored()["mode"] == "off"
 
@@ -205,12 +205,12 @@ def test_ctrl_c_at_the_prompt_interrupts_the_host_and_stores_no_choice():
     host = (
         "import optel\n"
         "try:\n"
-        "    optel.init({app!r})\n"
+        f"    optel.init({APP!r})\n"
         "except KeyboardInterrupt:\n"
         "    print('HOST GOT KeyboardInterrupt', flush=True)\n"
         "    raise\n"
         "print('RESULT not interrupted', flush=True)\n"
-    ).format(app=APP)
+    )
     _, screen = run_on_terminal([b"\x03"], code=host, expect_exit=-2)
     assert "HOST GOT KeyboardInterrupt" in screen
     assert "RESULT" not in screen

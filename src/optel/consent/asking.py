@@ -30,7 +30,7 @@ _DECIDED_BY = {
     "timeout": "nobody answered when {app} asked{when}: no answer in {timeout:g} s means off",
     "unknown": "the answer to {app}'s question{when} was not one of the choices, twice (the default is off)",
     "error": "{app}'s question could not be shown or read{when} (the default is off)",
-    "enable": "you turned telemetry {answer} with `{command}`{when}",
+    "enable": "you chose {answer} with `{command}`{when}",
     "disable": "you turned telemetry off with `{command}`{when}",
 }
 
