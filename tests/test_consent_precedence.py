@@ -8,7 +8,7 @@ import os
 import pytest
 
 from optel import _paths
-from optel.consent import Consent, UserStore, in_sample, preview, resolve, withdrawn
+from optel.consent import Consent, UserStore, howto, in_sample, preview, resolve, withdrawn
 
 APP = "my-tool"
 VAR = "MY_TOOL_TELEMETRY"
@@ -214,7 +214,7 @@ def test_opt_out_notice_is_shown_once_and_recorded():
     first = resolve(APP, policy="opt-out", environ={}, interactive=True, stderr=err1)
     second = resolve(APP, policy="opt-out", environ={}, interactive=True, stderr=err2)
     assert first.mode == second.mode == "anonymous"
-    assert "-m optel --app my-tool disable" in err1.getvalue()
+    assert f"{howto._find_optel_command()} --app my-tool disable" in err1.getvalue()
     assert "MY_TOOL_TELEMETRY=off" in err1.getvalue()
     assert err1.getvalue().count("\n") == 1
     assert err2.getvalue() == ""

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from optel import _paths
-from optel.consent import UserStore, resolve
+from optel.consent import UserStore, howto, resolve
 from optel.consent.prompt import interpret, prompt_text
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
@@ -117,7 +117,7 @@ def test_prompt_names_the_app_what_is_collected_and_how_to_change_it():
     assert "which commands run" in screen
     # Outside a CLI that embeds the commands, they are named as the interpreter that runs optel
     # reaches them (`optel` is rarely on the user's PATH).
-    assert f"{sys.executable} -m optel --app pty-app disable" in screen
+    assert f"{howto._find_optel_command()} --app pty-app disable" in screen
     assert "PTY_APP_TELEMETRY=off" in screen
 
 

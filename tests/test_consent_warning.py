@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from optel import _paths
+from optel.consent import howto
 
 APP = "warn-app"
 HOST = "import optel, optel.consent.howto as h\n{setup}\nprint(optel.init({app!r}).consent.source)\n"
@@ -61,8 +62,24 @@ def test_a_broken_project_file_is_warned_about_once(tmp_path):
 def test_the_warning_names_the_commands_the_user_can_run():
     put_user_file(b"mode = 1\n")
     _, standalone = run_host()
-    assert f"`{sys.executable} -m optel --app {APP} enable`" in standalone
+    assert f"`{howto._find_optel_command()} --app {APP} enable`" in standalone
     put_user_file(b"mode = 2\n")
     _, embedded = run_host(setup=f"h.set_telemetry_command({APP!r}, 'warn-app telemetry')")
     assert "`warn-app telemetry enable` or `warn-app telemetry disable` replaces it" in embedded
     assert "-m optel" not in embedded
+
+
+def test_the_standalone_command_is_the_one_path_gives_this_interpreter(tmp_path, monkeypatch):
+    elsewhere = tmp_path / "bin"
+    elsewhere.mkdir()
+    for name in ("python3", "python", "optel", os.path.basename(sys.executable)):
+        (elsewhere / name).write_text("#!/bin/sh\n")
+        (elsewhere / name).chmod(0o755)
+    # Another interpreter first on PATH (a system python without this optel): the full path.
+    monkeypatch.setenv("PATH", str(elsewhere))
+    assert howto._find_optel_command() == f"{sys.executable} -m optel"
+    # This interpreter's own directory first: its name there, or the console script beside it.
+    monkeypatch.setenv("PATH", os.pathsep.join([os.path.dirname(sys.executable), str(elsewhere)]))
+    beside = os.path.exists(os.path.join(os.path.dirname(sys.executable), "optel"))
+    expected = "optel" if beside else f"{os.path.basename(sys.executable)} -m optel"
+    assert howto._find_optel_command() == expected
