@@ -148,8 +148,8 @@ def test_prompt_mentions_llm_token_counts_only_for_an_app_that_makes_llm_calls(s
 def test_an_embedding_cli_is_named_by_its_own_command():
     setup = "howto.set_telemetry_command('pty-app', 'pty-app telemetry')"
     _, screen = run_on_terminal([b"anonymous\n"], code=HOST.format(app=APP, setup=setup))
-    assert "Change it later with `pty-app telemetry enable`, `pty-app telemetry disable`" in screen
-    assert "`pty-app telemetry show` lists it all" in screen
+    assert "Change your answer later: `pty-app telemetry disable` (or `enable`)" in screen
+    assert "Every field: `pty-app telemetry show`." in screen
     assert "Thank you! `pty-app telemetry disable` turns it off." in screen
     assert "-m optel" not in screen
 

@@ -44,14 +44,15 @@ def prompt_text(app: str, modes: Sequence[str], timeout: float) -> str:
     offered = [m for m in ("anonymous", "identified") if m in modes] + ["off"]
     lines = [
         f"{app} would like to send anonymous usage telemetry to its developers:",
-        f"{recorded_usage()}.",
-        f"Never file contents, prompts, paths or other personal data (`{telemetry_command(app, 'show')}` lists it all).",
+        f"{recorded_usage()};",
+        "never file contents, prompts, paths or other personal data.",
     ]
     lines += [f"  {m:<11} {_DESCRIPTIONS[m]}" for m in offered]
-    lines.append(
-        f"Change it later with `{telemetry_command(app, 'enable')}`, `{telemetry_command(app, 'disable')}` "
-        f"or {off_variable(app)}."
-    )
+    lines += [
+        f"Every field: `{telemetry_command(app, 'show')}`.",
+        f"Change your answer later: `{telemetry_command(app, 'disable')}` (or `enable`); "
+        f"{off_variable(app)} turns it off wherever it is set.",
+    ]
     lines.append(f"Send usage telemetry? {_choices(offered, timeout)}: ")
     return "\n".join(lines)
 
