@@ -55,3 +55,32 @@ def api():
 
     with FakeLLMAPI() as server:
         yield server
+
+
+@pytest.fixture
+def as_nobody():
+    """Run Python code as an unprivileged user (tests run as root, whom permissions do not stop),
+    with a home of its own; returns its stdout. Without root, the code runs as the current user."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    home = tempfile.mkdtemp(prefix="optel-nobody-")
+
+    def run(code: str) -> str:
+        prefix: list[str] = []
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            assert setpriv, "setpriv is needed to drop root's privileges"
+            os.chown(home, 65534, 65534)
+            prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": f"{home}/.config", "XDG_CACHE_HOME": f"{home}/.cache"}
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-c", code], cwd=home, env=env,
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    yield run
+    shutil.rmtree(home, ignore_errors=True)

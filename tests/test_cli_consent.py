@@ -108,15 +108,19 @@ def test_enable_notes_when_the_environment_still_says_off(capsys, monkeypatch):
     assert "still off" in out and "DO_NOT_TRACK=1" in out
 
 
-def test_reset_gives_a_new_install_id_and_keeps_the_choice(capsys):
+def test_reset_removes_the_install_id_keeps_the_choice_and_the_next_run_gets_a_new_id(capsys):
+    from optel.consent import resolve
+
     main(["--app", APP, "enable"])
     before = stored()
     assert main(["--app", APP, "reset"]) == 0
     after = stored()
-    assert after["install_id"] != before["install_id"]
-    assert after["salt"] != before["salt"]
+    assert not {"install_id", "salt", "first_seen"} & set(after)
     assert after["mode"] == "anonymous"
-    assert str(after["install_id"]) in capsys.readouterr().out
+    assert "install id for cli-app is removed" in capsys.readouterr().out
+    consent = resolve(APP, environ={}, interactive=False)
+    assert consent.install_id and consent.install_id != before["install_id"]
+    assert stored()["install_id"] == consent.install_id
 
 
 @pytest.mark.parametrize("command", ["enable", "disable", "reset"])
@@ -131,7 +135,8 @@ def test_commands_move_a_broken_file_aside(capsys, command):
     with open(os.path.join(os.path.dirname(path), aside[0]), "rb") as f:
         assert f.read() == b"\x00\x01 not toml"
     assert "moved aside" in capsys.readouterr().out
-    assert stored()["install_id"]
+    # enable and disable store a choice (with an id); reset leaves no id and so no file.
+    assert stored()["install_id"] if command != "reset" else not os.path.exists(path)
 
 
 def test_status_reports_a_broken_file_and_leaves_it(python):
@@ -306,3 +311,18 @@ def test_usage_errors_are_one_line_naming_the_help_and_exit_2(python, argv, help
     assert proc.stderr.startswith("optel: error: ")
     assert proc.stderr.rstrip().endswith(f"(see {help_of} --help)")
     assert "usage:" not in proc.stderr
+
+
+def test_an_embedded_cli_names_its_own_commands_in_status_and_errors(monkeypatch, capsys):
+    from optel.cli import consent_commands as cc
+    from optel.consent import howto
+
+    monkeypatch.setattr(howto, "_registered", {APP: "cli-app telemetry"})
+    assert cc.enable(APP, user_id="  ") == 2
+    assert capsys.readouterr().err.startswith("cli-app: error: --user-id needs a non-empty value")
+    cc.enable(APP)
+    cc.status(APP)
+    out = capsys.readouterr().out
+    assert "you chose anonymous with `cli-app telemetry enable` on 20" in out
+    assert "`cli-app telemetry show` lists every field" in out
+    assert "optel" not in out.replace("optel.", "")

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from optel import _paths
-from optel.consent import UserStore, resolve
+from optel.consent import UserStore, howto, resolve
 from optel.consent.prompt import interpret, prompt_text
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
@@ -45,12 +45,22 @@ def read_until(fd: int, needle: bytes, deadline: float, buf: bytearray) -> bool:
 
 
 def run_on_terminal(
-    answers: list[bytes], *, timeout: float = 30.0, modes: tuple[str, ...] = ("off", "anonymous", "identified")
+    answers: list[bytes | tuple[bytes, bytes]],
+    *,
+    timeout: float = 30.0,
+    modes: tuple[str, ...] = ("off", "anonymous", "identified"),
+    code: str | None = None,
+    typeahead: bytes = b"",
+    expect_exit: int = 0,
 ) -> tuple[str, str]:
-    """Run resolve() in a child whose stdin/stdout are a pty; type each answer after each question."""
+    """Run resolve() in a child whose stdin/stdout are a pty; type each answer after each question.
+
+    ``typeahead`` is typed before the child starts, as a user typing while the tool loads.
+    """
     import pty
 
-    code = CHILD.format(app=APP, timeout=timeout, modes=modes)
+    if code is None:
+        code = CHILD.format(app=APP, timeout=timeout, modes=modes)
     env = dict(os.environ)
     pid, fd = pty.fork()
     if pid == 0:  # the child: exec at once, never return into pytest
@@ -58,11 +68,15 @@ def run_on_terminal(
             os.execve(sys.executable, [sys.executable, "-c", code], env)
         finally:
             os._exit(127)
+    if typeahead:
+        os.write(fd, typeahead)
     buf = bytearray()
     deadline = time.monotonic() + 20
     try:
         for n, answer in enumerate(answers):
             needle = QUESTION if n == 0 else b"User id"
+            if isinstance(answer, tuple):
+                needle, answer = answer
             assert read_until(fd, needle, deadline, buf), bytes(buf).decode(errors="replace")
             os.write(fd, answer)
         read_until(fd, b"\nRESULT", deadline, buf)
@@ -71,7 +85,9 @@ def run_on_terminal(
         _, status = os.waitpid(pid, 0)
         os.close(fd)
     text = bytes(buf).decode(errors="replace").replace("\r\n", "\n")
-    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert os.waitstatus_to_exitcode(status) == expect_exit, text
+    if expect_exit:
+        return "", text
     result = [line for line in text.splitlines() if line.startswith("RESULT ")]
     assert result, text
     return result[-1], text
@@ -98,9 +114,44 @@ def test_prompt_answer_on_a_terminal_is_used_and_stored(typed, mode):
 def test_prompt_names_the_app_what_is_collected_and_how_to_change_it():
     _, screen = run_on_terminal([b"\n"])
     assert "pty-app would like to send anonymous usage telemetry" in screen
-    assert "commands" in screen and "token counts" in screen
-    assert "optel enable/disable --app pty-app" in screen
+    assert "which commands run" in screen
+    # Outside a CLI that embeds the commands, they are named as the interpreter that runs optel
+    # reaches them (`optel` is rarely on the user's PATH).
+    assert f"{howto._find_optel_command()} --app pty-app disable" in screen
     assert "PTY_APP_TELEMETRY=off" in screen
+
+
+HOST = (
+    "import optel, optel.consent.howto as howto\n"
+    "{setup}\n"
+    "t = optel.init({app!r}, endpoint='http://127.0.0.1:9')\n"
+    "print('RESULT', t.consent.mode, t.consent.source, flush=True)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("setup", "llm"),
+    [
+        ("", False),
+        ("optel.instrument('click', 'argparse')", False),
+        ("optel.instrument('openai')", True),
+        ("@optel.llm_call(provider='openai')\ndef ask(model): return {{}}", True),
+    ],
+    ids=["nothing-declared", "cli-only", "openai-instrumented", "llm-call-decorator"],
+)
+def test_prompt_mentions_llm_token_counts_only_for_an_app_that_makes_llm_calls(setup, llm):
+    _, screen = run_on_terminal([b"\n"], code=HOST.format(app=APP, setup=setup))
+    assert "which commands run, how long they take, error types" in screen
+    assert ("token counts" in screen) is llm
+
+
+def test_an_embedding_cli_is_named_by_its_own_command():
+    setup = "howto.set_telemetry_command('pty-app', 'pty-app telemetry')"
+    _, screen = run_on_terminal([b"anonymous\n"], code=HOST.format(app=APP, setup=setup))
+    assert "Change your answer later: `pty-app telemetry disable` (or `enable`)" in screen
+    assert "Every field: `pty-app telemetry show`." in screen
+    assert "Thank you! `pty-app telemetry disable` turns it off." in screen
+    assert "-m optel" not in screen
 
 
 def test_prompt_identified_asks_for_the_user_id():
@@ -110,7 +161,7 @@ def test_prompt_identified_asks_for_the_user_id():
 
 
 def test_prompt_offers_only_the_apps_modes():
-    result, screen = run_on_terminal([b"identified\n"], modes=("off", "anonymous"))
+    result, screen = run_on_terminal([b"identified\n", (b"Please answer", b"\n")], modes=("off", "anonymous"))
     assert "[anonymous/OFF, 30 s]" in screen
     assert "plus a user id" not in screen
     assert result == "RESULT off prompt None"
@@ -118,13 +169,52 @@ def test_prompt_offers_only_the_apps_modes():
 
 @pytest.mark.parametrize(
     ("typed", "how"),
-    [(b"\n", "enter"), (b"\x04", "eof"), (b"maybe\n", "unknown"), (b"\x03", "ctrl_c")],
-    ids=["enter", "eof", "unknown", "ctrl-c"],
+    [(b"\n", "enter"), (b"\x04", "eof"), (b"no\n", "answer")],
+    ids=["enter", "eof", "no"],
 )
 def test_prompt_without_a_clear_yes_is_off_and_stored(typed, how):
     result, _ = run_on_terminal([typed])
     assert result == "RESULT off prompt None"
+    assert (stored()["mode"], stored()["decided_by"]) == ("off", how)
+
+
+def test_an_unknown_answer_is_asked_again_once():
+    result, screen = run_on_terminal([b"maybe\n", (b"Please answer", b"yes\n")])
+    assert result == "RESULT anonymous prompt None"
+    assert "Please answer anonymous, identified, off" in screen
+    assert stored()["mode"] == "anonymous"
+
+
+def test_two_unknown_answers_are_off_and_stored_as_such():
+    result, screen = run_on_terminal([b"maybe\n", (b"Please answer", b"perhaps\n")])
+    assert result == "RESULT off prompt None"
+    assert screen.count("Please answer") == 1
+    assert (stored()["mode"], stored()["decided_by"]) == ("off", "unknown")
+
+
+def test_input_typed_before_the_question_appeared_is_not_an_answer():
+    # The child waits until the early keystrokes are pending on its terminal, then asks.
+    wait = "import select; select.select([0], [], [], 10)\n"
+    code = wait + CHILD.format(app=APP, timeout=30.0, modes=("off", "anonymous", "identified"))
+    result, _screen = run_on_terminal([(QUESTION, b"off\n")], code=code, typeahead=b"anonymous\n")
+    assert result == "RESULT off prompt None"
     assert stored()["mode"] == "off"
+
+
+def test_ctrl_c_at_the_prompt_interrupts_the_host_and_stores_no_choice():
+    host = (
+        "import optel\n"
+        "try:\n"
+        f"    optel.init({APP!r})\n"
+        "except KeyboardInterrupt:\n"
+        "    print('HOST GOT KeyboardInterrupt', flush=True)\n"
+        "    raise\n"
+        "print('RESULT not interrupted', flush=True)\n"
+    )
+    _, screen = run_on_terminal([b"\x03"], code=host, expect_exit=-2)
+    assert "HOST GOT KeyboardInterrupt" in screen
+    assert "RESULT" not in screen
+    assert "mode" not in stored()
 
 
 def test_prompt_times_out_to_off():
@@ -132,8 +222,36 @@ def test_prompt_times_out_to_off():
     result, screen = run_on_terminal([], timeout=0.5)
     assert result == "RESULT off prompt None"
     assert "Telemetry for pty-app is off" in screen
-    assert stored()["mode"] == "off"
+    assert (stored()["mode"], stored()["decided_by"]) == ("off", "timeout")
     assert time.monotonic() - start < 15
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ([b"no\n"], "you answered no when pty-app asked on 20"),
+        ([], "nobody answered when pty-app asked on 20"),
+        ([b"\n"], "you pressed Enter when pty-app asked on 20"),
+        ([b"yes\n"], "you answered anonymous when pty-app asked on 20"),
+    ],
+    ids=["no", "timeout", "enter", "yes"],
+)
+def test_status_tells_how_the_stored_choice_was_made(python, typed, said):
+    run_on_terminal(typed, timeout=0.5 if not typed else 30.0)
+    proc = subprocess.run(
+        [python, "-m", "optel", "--app", APP, "status"], capture_output=True, text=True, timeout=60
+    )
+    assert said in proc.stdout, proc.stdout
+
+
+def test_status_after_ctrl_c_says_nothing_is_stored_and_the_app_asks_again(python):
+    run_on_terminal([b"\x03"], code=f"import optel.consent as c\nc.resolve({APP!r})\n", expect_exit=-2)
+    proc = subprocess.run(
+        [python, "-m", "optel", "--app", APP, "status"], capture_output=True, text=True, timeout=60
+    )
+    assert "no choice is stored yet" in proc.stdout and "asks on its next interactive run" in proc.stdout
+    result, _ = run_on_terminal([b"yes\n"])
+    assert result == "RESULT anonymous prompt None"
 
 
 @pytest.mark.parametrize("marker", ["CI", "GITHUB_ACTIONS", "CLAUDECODE", "CURSOR_AGENT", "GEMINI_CLI", "CODEX_SANDBOX"])

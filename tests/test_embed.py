@@ -114,13 +114,22 @@ def test_the_embedded_status_names_the_endpoint_the_app_configured(capsys):
     assert "endpoint: https://telemetry.example.com (set by the app)" in lines
 
 
-def test_reset_from_the_host_cli_gives_a_new_install_id(capsys):
-    optel_says(capsys, "reset")
+def test_reset_from_the_host_cli_removes_the_install_id(capsys):
+    assert run_click("telemetry", "enable").exit_code == 0
     first = _runtime_install_id()
     result = run_click("telemetry", "reset")
     assert result.exit_code == 0
-    assert result.output.startswith(f"New install id for {APP}: ")
-    assert _runtime_install_id() != first
+    assert result.output.startswith(f"The install id for {APP} is removed")
+    assert "install_id" not in _stored_table()
+    _runtime.reset()
+    assert optel.init(APP).consent.install_id not in (None, first)
+
+
+def _stored_table():
+    from optel import _paths
+    from optel.consent import UserStore
+
+    return UserStore(_paths.user_config_file(APP)).read()
 
 
 def _runtime_install_id():

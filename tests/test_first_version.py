@@ -131,12 +131,13 @@ def test_nothing_is_stored_when_the_version_is_unknown(receiver: OTLPReceiver) -
     assert "first_version" not in _stored()
 
 
-def test_the_uploader_creates_no_user_file_for_a_run_raised_by_the_session_flag(receiver: OTLPReceiver) -> None:
+def test_a_run_raised_by_the_session_flag_is_one_install_with_its_first_version(receiver: OTLPReceiver) -> None:
+    # The raised run stores the install id (issue 13: one id per install), never a choice.
     _record_run(version="1.4.0", session_flag=True)
     assert _upload().files_sent == 1
     (resource,) = _resources(receiver)
-    assert FIRST not in resource
-    assert not os.path.exists(_paths.user_config_file(APP))
+    assert resource[FIRST] == "1.4.0"
+    assert "mode" not in _stored()
 
 
 def test_a_user_file_of_another_install_is_left_alone(receiver: OTLPReceiver) -> None:

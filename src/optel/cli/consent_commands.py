@@ -10,6 +10,7 @@ import os
 import sys
 
 from optel import _paths
+from optel._terminal import shown, shown_lines
 from optel.consent import (
     Broken,
     BrokenFileError,
@@ -18,6 +19,7 @@ from optel.consent import (
     recorded_app_settings,
     utc_now,
 )
+from optel.consent.howto import embedded, error_prefix, recorded_usage, telemetry_command
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,8 +41,15 @@ def _err(stream: TextIO | None) -> TextIO:
     return sys.stderr if stream is None else stream
 
 
-def _fail(stderr: TextIO | None, message: str, code: int = EXIT_ERROR) -> int:
-    _err(stderr).write(f"optel: error: {message}\n")
+def _say(stream: TextIO, text: str) -> None:
+    """Write output lines: paths, values and reasons come from files and the environment, so
+    every line is escaped and bounded (``optel._terminal``)."""
+    stream.write(shown_lines(text))
+
+
+def _fail(stderr: TextIO | None, message: str, code: int = EXIT_ERROR, app: str | None = None) -> int:
+    prefix = error_prefix(app) if app is not None else "optel"
+    _say(_err(stderr), f"{prefix}: error: {message}\n")
     return code
 
 
@@ -115,10 +124,10 @@ def status(
         f"mode: {consent.mode}",
         f"source: {consent.source}",
         f"why: {consent.reason}",
-        f"install id: {install_id or 'none yet (created when first needed)'}",
+        f"install id: {shown(install_id) if install_id else 'none yet (created when first needed)'}",
     ]
     if consent.user_id:
-        lines.append(f"user id: {consent.user_id}")
+        lines.append(f"user id: {shown(consent.user_id)}")
     if consent.ci_name:
         lines.append(f"ci: {consent.ci_name}")
     if consent.agent_name:
@@ -143,15 +152,21 @@ def status(
     text = str(info) if ok else f"unknown ({info})"
     lines.append(text if text.startswith("spool") else f"spool: {text}")
     if consent.sending:
-        lines.append(
-            f"would send: {consent.mode} usage data (commands, durations, error types, LLM token "
-            "counts; `optel show` lists every field)"
-        )
+        lines.append(f"would send: {consent.mode} usage data ({_usage(app)})")
     else:
         lines.append("would send: nothing")
-    out.write("\n".join(lines) + "\n")
+    _say(out, "\n".join(lines) + "\n")
     out.flush()
     return EXIT_OK
+
+
+def _usage(app: str) -> str:
+    """What the app records: known in the app's own process (its embedded `telemetry status`),
+    described generally by the standalone `optel status`."""
+    show = telemetry_command(app, "show")
+    if embedded(app):
+        return f"{recorded_usage()}; `{show}` lists every field"
+    return f"commands, durations, error types, and for LLM calls the model and token counts; `{show}` lists every field"
 
 
 def _store(app: str) -> UserStore:
@@ -161,7 +176,7 @@ def _store(app: str) -> UserStore:
 def _replace_broken(store: UserStore, stdout: TextIO) -> None:
     moved = store.set_aside()
     if moved is not None:
-        stdout.write(f"The broken {store.path} was moved aside to {moved}.\n")
+        _say(stdout, f"The broken {store.path} was moved aside to {moved}.\n")
 
 
 def _stored_version(store: UserStore) -> int:
@@ -176,7 +191,7 @@ def _stored_version(store: UserStore) -> int:
 def _overridden(app: str, mode: str, stdout: TextIO, environ: Mapping[str, str] | None) -> None:
     effective = preview(app, environ=environ)
     if effective.mode != mode:
-        stdout.write(f"Note: telemetry is still {effective.mode} for now: {effective.reason}.\n")
+        _say(stdout, f"Note: telemetry is still {effective.mode} for now: {effective.reason}.\n")
 
 
 def enable(
@@ -194,7 +209,7 @@ def enable(
     if user_id is not None:
         user_id = user_id.strip()
         if not user_id:
-            return _fail(stderr, "--user-id needs a non-empty value", EXIT_USAGE)
+            return _fail(stderr, "--user-id needs a non-empty value", EXIT_USAGE, app)
         identified = True
     try:
         store = _store(app)
@@ -203,20 +218,21 @@ def enable(
             table = store.read()
             kept = table.get("user_id") if not isinstance(table, Broken) else None
             if not isinstance(kept, str) or not kept:
-                return _fail(stderr, "identified telemetry needs a user id: pass --user-id ID", EXIT_USAGE)
+                return _fail(stderr, "identified telemetry needs a user id: pass --user-id ID", EXIT_USAGE, app)
             user_id = kept
         _replace_broken(store, out)
         mode = "identified" if identified else "anonymous"
         store.update(
             mode=mode,
             decided_at=utc_now(),
+            decided_by="enable",
             consent_version=max(consent_version, _stored_version(store)),
             user_id=user_id if identified else "",
         )
     except (OSError, BrokenFileError, ValueError) as exc:
-        return _fail(stderr, f"cannot store the choice for {app}: {_why(exc)}")
+        return _fail(stderr, f"cannot store the choice for {app}: {_why(exc)}", app=app)
     who = f" as {user_id}" if identified else ""
-    out.write(f"Telemetry for {app} is now {mode}{who} (stored in {store.path}).\n")
+    _say(out, f"Telemetry for {app} is now {mode}{who} (stored in {store.path}).\n")
     _overridden(app, mode, out, environ)
     return EXIT_OK
 
@@ -236,15 +252,16 @@ def disable(
         store.update(
             mode="off",
             decided_at=utc_now(),
+            decided_by="disable",
             consent_version=max(1, _stored_version(store)),
             user_id="",
         )
     except (OSError, BrokenFileError, ValueError) as exc:
-        return _fail(stderr, f"cannot store the choice for {app}: {_why(exc)}")
-    out.write(f"Telemetry for {app} is now off (stored in {store.path}).\n")
+        return _fail(stderr, f"cannot store the choice for {app}: {_why(exc)}", app=app)
+    _say(out, f"Telemetry for {app} is now off (stored in {store.path}).\n")
     ok, removed = _spool("delete_all", app)
     if ok and removed:
-        out.write(f"Deleted {removed} unsent spool file(s).\n")
+        _say(out, f"Deleted {removed} unsent spool file(s).\n")
     return EXIT_OK
 
 
@@ -255,18 +272,20 @@ def reset(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
-    """A new install id (and salt and first-seen date), and the unsent spool deleted; the choice is kept."""
+    """The install id (and salt and first-seen date) removed, a new one made on next need, and the
+    unsent spool deleted; the choice is kept."""
     out = _out(stdout)
     try:
         store = _store(app)
         _replace_broken(store, out)
-        table = store.update(install_id=None, salt=None, first_seen=None, first_version=None)
+        had_id = store.forget_identity()
     except (OSError, BrokenFileError, ValueError) as exc:
-        return _fail(stderr, f"cannot reset {app}'s telemetry identity: {_why(exc)}")
-    out.write(f"New install id for {app}: {table['install_id']} (stored in {store.path}).\n")
+        return _fail(stderr, f"cannot reset {app}'s telemetry identity: {_why(exc)}", app=app)
+    what = "removed" if had_id else "not created yet"
+    _say(out, f"The install id for {app} is {what}; a new one is made when it is next needed.\n")
     ok, removed = _spool("delete_all", app)
     if ok and removed:
-        out.write(f"Deleted {removed} unsent spool file(s).\n")
+        _say(out, f"Deleted {removed} unsent spool file(s).\n")
     elif not ok:
-        out.write(f"The spool was not deleted: {removed}.\n")
+        _say(out, f"The spool was not deleted: {removed}.\n")
     return EXIT_OK

@@ -7,6 +7,7 @@ import importlib
 import sys
 
 from optel._settings import app_name_problem
+from optel._terminal import LINE_LIMIT, shown
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -47,14 +48,19 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message, self.prog)
 
 
+def _error(message: str) -> None:
+    # Messages quote what was typed or read (an argument, a file name): escaped and bounded.
+    sys.stderr.write(f"optel: error: {shown(message, LINE_LIMIT)}\n")
+
+
 def _usage(message: str, prog: str) -> int:
-    sys.stderr.write(f"optel: error: {message} (see {prog} --help)\n")
+    _error(f"{message} (see {prog} --help)")
     return EXIT_USAGE
 
 
 def _unavailable(name: str, exc: BaseException) -> object:
     def run(args: argparse.Namespace) -> int:
-        sys.stderr.write(f"optel: error: the {name} command cannot load: {exc}\n")
+        _error(f"the {name} command cannot load: {exc}")
         return 1
 
     return run
@@ -115,5 +121,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 1
     except Exception as exc:
-        sys.stderr.write(f"optel: error: {exc.__class__.__name__}: {exc}\n")
+        _error(f"{exc.__class__.__name__}: {exc}")
         return 1

@@ -6,11 +6,17 @@ import json
 import sys
 from datetime import datetime, timezone
 
+from optel._terminal import PATH_LIMIT, shown
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterable
     from typing import TextIO
+
+CELL_LIMIT = 80
+MAX_ROWS = 100
+MAX_APPS = 10
 
 HELP = "summarise an audit log (log_file= / <APP>_TELEMETRY_LOG): spans, metrics, commands, errors"
 
@@ -119,10 +125,10 @@ def report(path: str, out: TextIO, err: TextIO) -> int:
         with open(path, encoding="utf-8", errors="replace") as f:
             summary = summarise(f)
     except OSError as exc:
-        err.write(f"optel: error: cannot read {path}: {exc.strerror or exc}\n")
+        err.write(f"optel: error: cannot read {shown(path, PATH_LIMIT)}: {shown(exc.strerror or exc)}\n")
         return 1
     if summary.bad_lines and not (summary.records or summary.flushes):
-        err.write(f"optel: error: {path} is not an optel audit log (no line is a telemetry record)\n")
+        err.write(f"optel: error: {shown(path, PATH_LIMIT)} is not an optel audit log (no line is a telemetry record)\n")
         return 1
     out.write(render(path, summary))
     return 0
@@ -139,6 +145,12 @@ def _number(value: float) -> str:
 
 
 def _table(title: str, headings: list[str], rows: list[list[str]]) -> list[str]:
+    # Names and error types come from the log, which anything may have written: escaped and
+    # bounded before their width is measured.
+    hidden = len(rows) - MAX_ROWS
+    rows = [[shown(cell, CELL_LIMIT) for cell in row] for row in rows[:MAX_ROWS]]
+    if hidden > 0:
+        rows.append([f"... and {hidden} more", *([""] * (len(headings) - 1))])
     widths = [max(len(row[i]) for row in [headings, *rows]) for i in range(len(headings))]
 
     def line(cells: list[str]) -> str:
@@ -151,9 +163,11 @@ def _table(title: str, headings: list[str], rows: list[list[str]]) -> list[str]:
 
 def render(path: str, summary: Summary) -> str:
     """The human-readable report."""
-    lines = [f"Audit log {path}: {summary.records} records in {summary.flushes} flushes"]
+    lines = [f"Audit log {shown(path, PATH_LIMIT)}: {summary.records} records in {summary.flushes} flushes"]
     if summary.apps:
-        lines[0] += f" from {', '.join(sorted(summary.apps))}"
+        apps = sorted(summary.apps)
+        more = f" and {len(apps) - MAX_APPS} more" if len(apps) > MAX_APPS else ""
+        lines[0] += f" from {', '.join(shown(app) for app in apps[:MAX_APPS])}{more}"
     if summary.first_ns is not None and summary.last_ns is not None:
         lines.append(f"From {_time(summary.first_ns)} to {_time(summary.last_ns)}")
     if summary.bad_lines:

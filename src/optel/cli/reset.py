@@ -1,4 +1,4 @@
-"""`optel reset`: a new install id for an app, and its unsent data deleted."""
+"""`optel reset`: forget an app's install id (a new one is made when next needed) and delete its unsent data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
-HELP = "start over with a new install id and delete unsent data (the on/off choice is kept)"
+HELP = "forget the install id (a new one is made when next needed) and delete unsent data; the choice is kept"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

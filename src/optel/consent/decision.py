@@ -13,8 +13,18 @@ import sys
 
 from optel import _paths
 from optel._env import app_env_prefix, do_not_track, parse_bool
+from optel._terminal import PATH_LIMIT, shown
+from optel.consent.asking import (
+    ask_and_store,
+    decided_reason,
+    describe,
+    notice_reason,
+    show_notice,
+    stored_when,
+)
 from optel.consent.detect import can_prompt, detect_agent, detect_ci, is_tty
-from optel.consent.ids import in_sample, new_install_id, utc_now
+from optel.consent.howto import telemetry_command
+from optel.consent.ids import in_sample, new_install_id
 from optel.consent.store import (
     Broken,
     UserStore,
@@ -23,6 +33,7 @@ from optel.consent.store import (
     recorded_app_settings,
 )
 from optel.consent.value import MODES, Consent
+from optel.consent.warned import warn_once
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,7 +41,6 @@ if TYPE_CHECKING:
     from typing import TextIO
 
 _RANK = {"off": 0, "anonymous": 1, "identified": 2}
-_warned: set[str] = set()
 
 
 class _Facts:
@@ -47,6 +57,8 @@ class _Facts:
         "project_file",
         "project_problem",
         "sample_percent",
+        "shown_project_file",
+        "shown_user_file",
         "user_file",
     )
 
@@ -67,8 +79,11 @@ class _Facts:
             self.user_file = _paths.user_config_file(app)
         except OSError as exc:
             self.user_file = ""
-            self.path_problem = str(exc) or exc.__class__.__name__
+            self.path_problem = shown(str(exc) or exc.__class__.__name__)
         self.project_file = find_project_file(app, project_dir)
+        # The paths as reasons and warnings print them: a directory name is untrusted text.
+        self.shown_user_file = shown(self.user_file, PATH_LIMIT)
+        self.shown_project_file = shown(self.project_file, PATH_LIMIT)
         self.project_cap = "identified"
         self.project_problem: str | None = None
         self.consent_version = consent_version
@@ -100,7 +115,7 @@ class _Facts:
         if _RANK[mode] > _RANK[self.project_cap]:
             mode = self.project_cap
             source = "project_file"
-            reason += f", but the project file {self.project_file} limits it to {mode}"
+            reason += f", but the project file {self.shown_project_file} limits it to {mode}"
         sampled = in_sample(install_id, self.sample_percent) if install_id else self.sample_percent >= 100
         if not sampled:
             reason += (
@@ -122,7 +137,7 @@ class _Facts:
 
 
 def _shown(var: str, value: str) -> str:
-    word = value.strip()
+    word = shown(value.strip())
     return f"{var}={word}" if word else f"{var} (set but empty)"
 
 
@@ -154,39 +169,10 @@ def _env_rows(app: str, env: Mapping[str, str]) -> tuple[str, str, str | None]:
     )
 
 
-def _warn_once(key: str, stderr: TextIO | None, message: str) -> None:
-    if key in _warned:
-        return
-    _warned.add(key)
-    stream = sys.stderr if stderr is None else stderr
-    try:
-        stream.write(message + "\n")
-        stream.flush()
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
 def _log(message: str, *args: object) -> None:
     from optel._logger import logger
 
     logger().debug(message, *args)
-
-
-def _when(table: Mapping[str, object]) -> str:
-    decided = table.get("decided_at")
-    return f" on {decided}" if isinstance(decided, str) and decided else ""
-
-
-_PROMPT_REASONS = {
-    "answer": "you answered {mode} when {app} asked",
-    "answer_no_user_id": "you chose identified when {app} asked but gave no user id, so it is anonymous",
-    "enter": "you pressed Enter when {app} asked (the default is off)",
-    "eof": "the prompt got end of input (the default is off)",
-    "timeout": "nobody answered the prompt within {timeout:g} s (the default is off)",
-    "unknown": "the answer to the prompt was not one of the choices (the default is off)",
-    "ctrl_c": "the prompt was interrupted with Ctrl-C (the default is off)",
-    "error": "the prompt could not be shown or read (the default is off)",
-}
 
 
 def _decide(
@@ -227,13 +213,13 @@ def _decide(
         facts.project_cap, facts.project_problem = read_project_mode(facts.project_file)
         if facts.project_cap == "off":
             if facts.project_problem is None:
-                return facts.off("project_file", f"the project file {facts.project_file} turns telemetry off")
+                return facts.off("project_file", f"the project file {facts.shown_project_file} turns telemetry off")
             message = (
-                f"the project file {facts.project_file} cannot be used ({facts.project_problem}); "
+                f"the project file {facts.shown_project_file} cannot be used ({facts.project_problem}); "
                 "a project file can only restrict, so telemetry is off"
             )
             if live:
-                _warn_once(facts.project_file, stderr, f"{app}: warning: {message}")
+                warn_once(app, facts.project_file, f"{app}: warning: {message}", stderr)
             return facts.off("project_file", message)
 
     # Row 6: the user's stored choice; a stored off is permanent.
@@ -243,11 +229,12 @@ def _decide(
         table = store.read()
         if isinstance(table, Broken):
             message = (
-                f"the telemetry config {facts.user_file} cannot be used ({table.reason}), so telemetry "
-                f"is off; `optel enable --app {app}` or `optel disable --app {app}` replaces it"
+                f"the telemetry config {facts.shown_user_file} cannot be used ({table.reason}), so telemetry "
+                f"is off; `{telemetry_command(app, 'enable')}` or `{telemetry_command(app, 'disable')}` "
+                "replaces it"
             )
             if live:
-                _warn_once(facts.user_file, stderr, f"{app}: warning: {message}")
+                warn_once(app, facts.user_file, f"{app}: warning: {message}", stderr)
             return facts.off("broken_user_file", message)
         stored = table
     install_id = stored.get("install_id") or None
@@ -264,9 +251,7 @@ def _decide(
     if live and store is not None and stored:
         _record_app_settings(store, stored, "opt-out" if opt_out else "opt-in", consent_version)
     if stored_mode == "off":
-        return facts.off(
-            "user_file", f"you turned telemetry off{_when(stored)} (stored in {facts.user_file})", install_id
-        )
+        return facts.off("user_file", _stored_reason(facts, stored), install_id)
 
     # A choice made for an older consent_version does not cover what the app collects now.
     current = stored_mode in ("anonymous", "identified") and stored_version >= consent_version
@@ -283,23 +268,14 @@ def _decide(
             mode = "anonymous"
         if mode != raise_to and raise_to == "identified":
             raise_reason += ", anonymous because no user id is stored"
-        # Nothing is stored for a raise: an install without an id gets one for this run only.
-        return facts.on(raise_source, mode, raise_reason, install_id or new_install_id(), stored_user_id)
+        # Nothing is decided for a raise, but the install keeps one id (stored on first need),
+        # or every run of a CI job with the variable would count as a new install.
+        install_id = install_id or _install_id(facts, store, live)
+        return facts.on(raise_source, mode, raise_reason, install_id, stored_user_id)
 
     if current:
-        if install_id is None and live and store is not None:
-            try:
-                install_id = str(store.update()["install_id"])
-            except Exception as exc:
-                _log("could not store an install id in %s: %s", facts.user_file, exc)
-                install_id = new_install_id()
-        return facts.on(
-            "user_file",
-            str(stored_mode),
-            f"you chose {stored_mode}{_when(stored)} (stored in {facts.user_file})",
-            install_id,
-            stored_user_id,
-        )
+        install_id = install_id or _install_id(facts, store, live)
+        return facts.on("user_file", str(stored_mode), _stored_reason(facts, stored), install_id, stored_user_id)
 
     # Rows 7-9: nothing stored (or a choice made for an older consent_version).
     if store is None:
@@ -314,8 +290,7 @@ def _decide(
         return facts.on(
             "opt_out_notice",
             "anonymous",
-            f"{app} sends anonymous telemetry unless it is turned off, and its notice has been shown "
-            f"(`optel disable --app {app}` turns it off)",
+            notice_reason(app, "has been shown"),
             install_id,
             None,
         )
@@ -349,7 +324,7 @@ def _decide(
             # what makes telemetry on.
             reason = "stderr is not a terminal (redirected), so the opt-out notice cannot be shown and telemetry is off"
             return facts.off("not_a_tty", _prefixed(stale, reason), install_id)
-        return _show_notice(facts, store, notice_stream, max(consent_version, stored_version))
+        return show_notice(facts, store, notice_stream, max(consent_version, stored_version))
     if ask_percent <= 0:
         return facts.off(
             "not_asked", _prefixed(stale, f"{app} asks nobody (ask_percent is 0), so telemetry is off"), install_id
@@ -358,11 +333,11 @@ def _decide(
         # The id must be stored before the sample is drawn, or a re-run would draw again; and an
         # answer that cannot be stored would be asked for again on every run.
         try:
-            install_id = str(store.update()["install_id"])
+            install_id = store.install_id() if install_id is None else str(store.update()["install_id"])
         except Exception as exc:
             return facts.off(
                 "no_config_dir",
-                f"{facts.user_file} cannot be written ({_describe(exc)}), so an answer could not be "
+                f"{facts.shown_user_file} cannot be written ({describe(exc)}), so an answer could not be "
                 "kept; telemetry is off and nobody is asked",
             )
     if not in_sample(install_id, ask_percent):
@@ -375,7 +350,26 @@ def _decide(
             ),
             install_id,
         )
-    return _ask(facts, store, install_id, stdin, stdout, prompt_timeout)
+    return ask_and_store(facts, store, install_id, stdin, stdout, prompt_timeout)
+
+
+def _install_id(facts: _Facts, store: UserStore | None, live: bool) -> str | None:
+    """The stored install id, stored now if there is none; None for a preview (which writes
+    nothing); a new id for this run only when it cannot be stored."""
+    if not live:
+        return None
+    if store is not None:
+        try:
+            return store.install_id()
+        except Exception as exc:
+            _log("could not store an install id in %s: %s", facts.user_file, exc)
+    return new_install_id()
+
+
+def _stored_reason(facts: _Facts, stored: Mapping[str, object]) -> str:
+    mode = str(stored.get("mode"))
+    how = decided_reason(facts.app, mode, stored.get("decided_by"), stored_when(stored))
+    return f"{how} (stored in {facts.shown_user_file})"
 
 
 def _unasked(stale: str | None, cause: str, nobody: str) -> str:
@@ -409,95 +403,6 @@ def _record_app_settings(store: UserStore, stored: Mapping[str, object], policy:
         store.update(**changes)
     except Exception as exc:
         _log("could not record the app's consent settings in %s: %s", store.path, exc)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return str(exc) or exc.__class__.__name__
-
-
-def _show_notice(facts: _Facts, store: UserStore, stream: TextIO, version: int) -> Consent:
-    app = facts.app
-    try:
-        # First make sure the notice can be recorded: one that cannot be would be shown again on
-        # every run. This also creates the install id the notice's Consent carries.
-        table = store.update(app_policy="opt-out", app_consent_version=facts.consent_version)
-    except Exception as exc:
-        return facts.off(
-            "no_config_dir",
-            f"{facts.user_file} cannot be written ({_describe(exc)}), so the opt-out notice could "
-            "not be recorded; telemetry is off",
-        )
-    install_id = str(table["install_id"])
-    notice = (
-        f"{app} sends anonymous usage telemetry (commands, durations, error types; never files, "
-        f"prompts, paths or personal data). Turn it off with `optel disable --app {app}`, "
-        f"{app_env_prefix(app)}_TELEMETRY=off or DO_NOT_TRACK=1. This notice is shown once."
-    )
-    try:
-        stream.write(notice + "\n")
-        stream.flush()
-    except Exception as exc:
-        return facts.off(
-            "not_a_tty",
-            f"the opt-out notice could not be written to stderr ({_describe(exc)}), so telemetry is off",
-            install_id,
-        )
-    try:
-        # Recorded only now: notice_shown means a person's terminal took the text.
-        store.update(notice_shown=True, consent_version=version)
-    except Exception as exc:
-        return facts.off(
-            "no_config_dir",
-            f"{facts.user_file} cannot be written ({_describe(exc)}), so the opt-out notice could "
-            "not be recorded; telemetry is off",
-            install_id,
-        )
-    return facts.on(
-        "opt_out_notice",
-        "anonymous",
-        f"{app} sends anonymous telemetry unless it is turned off, and its notice was just shown "
-        f"(`optel disable --app {app}` turns it off)",
-        install_id,
-        None,
-    )
-
-
-def _ask(
-    facts: _Facts,
-    store: UserStore,
-    install_id: str,
-    stdin: TextIO | None,
-    stdout: TextIO | None,
-    timeout: float,
-) -> Consent:
-    from optel.consent.prompt import ask
-
-    answer = ask(
-        facts.app,
-        facts.modes,
-        timeout=timeout,
-        stdin=sys.stdin if stdin is None else stdin,
-        stdout=sys.stdout if stdout is None else stdout,
-    )
-    reason = _PROMPT_REASONS[answer.how].format(mode=answer.mode, app=facts.app, timeout=timeout)
-    try:
-        store.update(
-            mode=answer.mode,
-            decided_at=utc_now(),
-            consent_version=facts.consent_version,
-            user_id=answer.user_id or "",
-            app_policy="opt-in",
-            app_consent_version=facts.consent_version,
-        )
-    except Exception as exc:
-        # The answer still holds for this run; it just will not be remembered.
-        _log("could not store the answer in %s: %s", facts.user_file, exc)
-        reason += f" (not stored: {_describe(exc)})"
-    if answer.mode == "off":
-        return facts.off("prompt", reason, install_id)
-    return facts.on("prompt", answer.mode, reason, install_id, answer.user_id)
 
 
 def resolve(
@@ -617,16 +522,16 @@ def withdrawn(
             cap, problem = read_project_mode(facts.project_file)
             if cap == "off":
                 why = f" ({problem})" if problem else ""
-                return facts.off("project_file", f"the project file {facts.project_file} restricts telemetry to off{why}")
+                return facts.off("project_file", f"the project file {facts.shown_project_file} restricts telemetry to off{why}")
         if facts.user_file:
             table = UserStore(facts.user_file).read()
             if isinstance(table, Broken):
-                return facts.off("broken_user_file", f"the telemetry config {facts.user_file} is broken ({table.reason})")
+                return facts.off("broken_user_file", f"the telemetry config {facts.shown_user_file} is broken ({table.reason})")
             if table.get("mode") == "off":
                 install_id = table.get("install_id")
                 return facts.off(
                     "user_file",
-                    f"you turned telemetry off{_when(table)} (stored in {facts.user_file})",
+                    _stored_reason(facts, table),
                     install_id if isinstance(install_id, str) else None,
                 )
         return None

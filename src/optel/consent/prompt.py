@@ -1,4 +1,7 @@
-"""Asking a person at a terminal, once: the only question optel ever puts to a user (SPEC §3)."""
+"""Asking a person at a terminal, once: the only question optel ever puts to a user (SPEC §3).
+
+Loaded only when the question is asked (the import budget of ``init()``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import os
 import sys
 import time
 
-from optel._env import app_env_prefix
+from optel.consent.howto import off_variable, recorded_usage, telemetry_command
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -37,21 +40,27 @@ class Answer:
 
 
 def prompt_text(app: str, modes: Sequence[str], timeout: float) -> str:
-    """The question, naming the app, what is collected, and how to change the answer later."""
+    """The question, naming the app, what it records, and how to change the answer later."""
     offered = [m for m in ("anonymous", "identified") if m in modes] + ["off"]
     lines = [
-        f"{app} would like to send anonymous usage telemetry to its developers: which commands",
-        "run, how long they take, error types, and for LLM calls the model and token counts.",
-        "Never file contents, prompts, paths or other personal data (`optel show` lists it all).",
+        f"{app} would like to send anonymous usage telemetry to its developers:",
+        f"{recorded_usage()};",
+        "never file contents, prompts, paths or other personal data.",
     ]
     lines += [f"  {m:<11} {_DESCRIPTIONS[m]}" for m in offered]
-    lines.append(
-        f"Change it later with `optel enable/disable --app {app}` or {app_env_prefix(app)}_TELEMETRY=off."
-    )
+    lines += [
+        f"Every field: `{telemetry_command(app, 'show')}`.",
+        f"Change your answer later: `{telemetry_command(app, 'disable')}` (or `enable`); "
+        f"{off_variable(app)} turns it off wherever it is set.",
+    ]
+    lines.append(f"Send usage telemetry? {_choices(offered, timeout)}: ")
+    return "\n".join(lines)
+
+
+def _choices(offered: Sequence[str], timeout: float) -> str:
     choices = "/".join(m.upper() if m == "off" else m for m in offered)
     wait = f", {int(timeout)} s" if timeout >= 1 else ""
-    lines.append(f"Send usage telemetry? [{choices}{wait}]: ")
-    return "\n".join(lines)
+    return f"[{choices}{wait}]"
 
 
 def interpret(text: str, modes: Sequence[str]) -> str | None:
@@ -74,48 +83,98 @@ def ask(
     stdin: TextIO,
     stdout: TextIO,
 ) -> Answer:
-    """Ask once; Enter, EOF, Ctrl-C, an unknown answer or the timeout all mean off."""
+    """Ask; Enter, EOF, the timeout or a second unknown answer mean off.
+
+    Ctrl-C raises KeyboardInterrupt into the host, as it would without optel: nothing is decided.
+    What was typed before the question appeared is discarded, so it never counts as an answer.
+    """
     try:
-        stdout.write(prompt_text(app, modes, timeout))
-        stdout.flush()
-        deadline = time.monotonic() + timeout
-        status, text = read_line(stdin, deadline)
-        if status != "line":
-            stdout.write("\n")
-            return _finish(stdout, app, Answer("off", status))
-        if not text.strip():
-            return _finish(stdout, app, Answer("off", "enter"))
-        mode = interpret(text, modes)
-        if mode is None:
-            return _finish(stdout, app, Answer("off", "unknown"))
-        if mode != "identified":
-            return _finish(stdout, app, Answer(mode, "answer"))
-        stdout.write("User id to send with your telemetry (Enter for none): ")
-        stdout.flush()
-        status, user_id = read_line(stdin, time.monotonic() + timeout)
-        user_id = user_id.strip() if status == "line" else ""
-        if status != "line":
-            stdout.write("\n")
-        if not user_id:
-            # Identified without an id would send nothing more than anonymous: store what it is.
-            return _finish(stdout, app, Answer("anonymous", "answer_no_user_id"))
-        return _finish(stdout, app, Answer("identified", "answer", user_id))
+        status, text = _put(stdin, stdout, prompt_text(app, modes, timeout), timeout)
+        if status == "line" and text.strip() and interpret(text, modes) is None:
+            # A typo is not a no: ask once more, then take an unknown answer as off.
+            offered = [m for m in ("anonymous", "identified") if m in modes] + ["off"]
+            again = f"Please answer {', '.join(offered)} (or Enter for off) {_choices(offered, timeout)}: "
+            status, text = _put(stdin, stdout, again, timeout)
+        return _finish(stdout, app, _answer(stdin, stdout, status, text, modes, timeout))
     except KeyboardInterrupt:
         try:
             stdout.write("\n")
+            stdout.flush()
         except (OSError, ValueError):
             pass
-        return Answer("off", "ctrl_c")
+        raise
     except (OSError, ValueError):
         return Answer("off", "error")
 
 
+def _answer(stdin: TextIO, stdout: TextIO, status: str, text: str, modes: Sequence[str], timeout: float) -> Answer:
+    if status != "line":
+        stdout.write("\n")
+        return Answer("off", status)
+    if not text.strip():
+        return Answer("off", "enter")
+    mode = interpret(text, modes)
+    if mode is None:
+        return Answer("off", "unknown")
+    if mode != "identified":
+        return Answer(mode, "answer")
+    stdout.write("User id to send with your telemetry (Enter for none): ")
+    stdout.flush()
+    status, user_id = read_line(stdin, time.monotonic() + timeout)
+    user_id = user_id.strip() if status == "line" else ""
+    if status != "line":
+        stdout.write("\n")
+    if not user_id:
+        # Identified without an id would send nothing more than anonymous: store what it is.
+        return Answer("anonymous", "answer_no_user_id")
+    return Answer("identified", "answer", user_id)
+
+
+def _put(stdin: TextIO, stdout: TextIO, question: str, timeout: float) -> tuple[str, str]:
+    """Show ``question`` and read the answer typed after it appeared."""
+    # Discarded before the question is shown: what is typed once it is visible is an answer.
+    discard_typeahead(stdin)
+    stdout.write(question)
+    stdout.flush()
+    return read_line(stdin, time.monotonic() + timeout)
+
+
+def discard_typeahead(stdin: TextIO) -> None:
+    """Drop what was typed on the terminal before the question appeared (a keystroke meant for the
+    host, pasted text): only what is typed after it can be an answer."""
+    try:
+        fd = stdin.fileno()
+    except (OSError, ValueError, AttributeError):
+        return
+    if sys.platform == "win32":
+        _discard_console_input()
+        return
+    if not os.isatty(fd):
+        return
+    import termios
+
+    try:
+        termios.tcflush(fd, termios.TCIFLUSH)
+    except (OSError, termios.error):
+        pass
+
+
+def _discard_console_input() -> None:
+    if sys.platform != "win32":
+        return
+    import msvcrt
+
+    while msvcrt.kbhit():
+        msvcrt.getwch()
+
+
 def _finish(stdout: TextIO, app: str, answer: Answer) -> Answer:
     if answer.mode == "off":
-        stdout.write(f"Telemetry for {app} is off.\n")
+        stdout.write(f"Telemetry for {app} is off. `{telemetry_command(app, 'enable')}` turns it on.\n")
     else:
         stdout.write(
-            f"Telemetry for {app} is {answer.mode}. Thank you! `optel disable --app {app}` turns it off.\n"
+            f"Telemetry for {app} is {answer.mode}. Thank you! "
+            f"`{telemetry_command(app, 'disable')}` turns it off.\n"
         )
     stdout.flush()
     return answer

@@ -12,6 +12,7 @@ import stat
 import sys
 import time
 
+from optel._terminal import shown
 from optel.consent.ids import new_install_id, new_salt, utc_now
 from optel.consent.tomlflat import loads_flat
 from optel.consent.value import MODES
@@ -31,6 +32,9 @@ USER_KEYS: dict[str, type] = {
     "mode": str,
     "install_id": str,
     "decided_at": str,
+    # How the choice was made: a prompt answer (answer, enter, eof, timeout, unknown, error) or
+    # the enable/disable command, so that `status` can say "you answered no" or "no answer in 30 s".
+    "decided_by": str,
     "consent_version": int,
     "user_id": str,
     "notice_shown": bool,
@@ -44,13 +48,18 @@ USER_KEYS: dict[str, type] = {
 }
 
 
+# What ties data to this install; `reset` removes all of it.
+IDENTITY_KEYS = ("install_id", "salt", "first_seen", "first_version")
+
+
 class Broken:
     """A config file that exists but cannot be used; ``reason`` says why, for a person."""
 
     __slots__ = ("reason",)
 
     def __init__(self, reason: str) -> None:
-        self.reason = reason
+        # Reasons quote the file's values, which are printed in warnings and `status`.
+        self.reason = shown(reason)
 
     def __repr__(self) -> str:
         return f"Broken({self.reason!r})"
@@ -225,6 +234,71 @@ class UserStore:
                 raise ValueError(f"refusing to write {self.path}: {problem.reason}")
             self._write(table)
             return table
+
+    def forget_identity(self) -> bool:
+        """Remove the install id and what dates it (salt, first seen, first version); the choice is
+        kept. The next run that needs an id makes a new one. Returns whether there was an id."""
+        with self._locked():
+            current = self.read()
+            if isinstance(current, Broken):
+                raise BrokenFileError(self.path, current.reason)
+            table = {k: v for k, v in current.items() if k not in IDENTITY_KEYS}
+            if table == current:
+                return False
+            if table:
+                self._write(table)
+            else:
+                # Only the identity was stored: with it gone, nothing is.
+                os.unlink(self.path)
+            return "install_id" in current
+
+    def install_id(self) -> str:
+        """This install's id, created and stored on first need, apart from any choice.
+
+        A file that already holds one is only read. With no file yet, the id is written without
+        the lock or tomli-w (three plain strings), created only if absent, so concurrent first
+        runs agree on one id. Raises OSError or BrokenFileError when it cannot be stored.
+        """
+        table = self.read()
+        if isinstance(table, Broken):
+            raise BrokenFileError(self.path, table.reason)
+        kept = table.get("install_id")
+        if isinstance(kept, str) and kept:
+            return kept
+        if not table and not os.path.lexists(self.path):
+            created = self._create_with_id()
+            if created is not None:
+                return created
+        # A file without an id, or one another run created a moment ago: the locked update keeps
+        # an id that is there and adds one that is not.
+        return str(self.update()["install_id"])
+
+    def _create_with_id(self) -> str | None:
+        """Create the file holding only a new id; None when it exists by now (or links are not
+        supported here)."""
+        install_id = new_install_id()
+        text = f'install_id = "{install_id}"\nsalt = "{new_salt()}"\nfirst_seen = "{utc_now()}"\n'
+        directory = os.path.dirname(self.path) or "."
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        tmp = os.path.join(directory, f".{os.path.basename(self.path)}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            try:
+                os.write(fd, text.encode("ascii"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            # link() fails when the name exists: the file appears whole, and only if absent.
+            os.link(tmp, self.path)
+        except OSError:
+            return None
+        finally:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        _fsync_dir(directory)
+        return install_id
 
     def set_aside(self) -> str | None:
         """Rename a broken file to ``telemetry.toml.corrupt-<timestamp>``; returns the new path.

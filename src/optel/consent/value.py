@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from optel._terminal import LINE_LIMIT, shown
+
 MODES = ("off", "anonymous", "identified")
 
 _FIELDS = (
@@ -67,7 +69,8 @@ class Consent:
             user_id = None
         put = object.__setattr__
         put(self, "mode", mode)
-        put(self, "reason", reason)
+        # A reason quotes paths and values from files and the environment; hosts print it.
+        put(self, "reason", shown(reason, LINE_LIMIT))
         put(self, "source", source)
         put(self, "install_id", install_id)
         put(self, "user_id", user_id)

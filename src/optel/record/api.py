@@ -514,6 +514,9 @@ def _wrap_asyncgen(fn: Any, call: _Call) -> Callable[..., Any]:
 
 # --- the decorators --------------------------------------------------------------------------
 
+# What kinds of calls the host declared ("llm"), for the consent prompt's description.
+declared: set[str] = set()
+
 
 def _command(name: Any = None, *, exit_code: bool = False) -> Any:
     """A CLI command: a span named by the command path, its count and its duration.
@@ -576,6 +579,9 @@ def _llm_call(
     argument (by keyword, by position, or its default). Without a provider, it is guessed from
     the result's package.
     """
+
+    # Read by the consent prompt, which tells the user what this app records (LLM calls or not).
+    declared.add("llm")
 
     def build(target: Any) -> Any:
         return _wrap(target, _LLMCall(given, model, operation, extract, _model_parameter(target)))
