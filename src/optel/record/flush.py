@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from optel.privacy.modes import FORBIDDEN_KEYS, USER_ID
 from optel.record import dictionary as _dictionary
+from optel.record import provider_errors as _provider_errors
 from optel.record.spans import Measurement, SpanHandle, read_usage
 
 TYPE_CHECKING = False
@@ -382,9 +383,13 @@ def to_dicts(
 ) -> list[Record]:
     """Clean records into spool dicts (spans followed by the metrics they stand for)."""
     scrub = scrubber() if scrub is None else scrub
+    # None until an LLM call failed; then a failed call's messages are cut out of every record.
+    forget = _provider_errors.forgetter()
     out: list[Record] = []
     for record in records:
         try:
+            if forget is not None:
+                forget.record(record)
             if isinstance(record, SpanHandle):
                 if not record.end_ns:
                     continue
