@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -50,6 +52,11 @@ def bounded_message(text: str, scrub: Callable[[str], str], max_message: int) ->
 
 
 def _message(exc: BaseException) -> str:
+    errors = sys.modules.get("optel.record.provider_errors")
+    if errors is not None and errors.active and errors.tainted(exc):
+        # It failed an LLM call or was raised from one that did: the provider's message quotes
+        # the prompt (optel.record.provider_errors).
+        return ""
     args: tuple[object, ...] = getattr(exc, "args", ())
     # str(KeyError(k)) is repr(k): its escapes ("\\n") would glue words together for the rules.
     if isinstance(exc, KeyError) and len(args) == 1 and isinstance(args[0], str):
