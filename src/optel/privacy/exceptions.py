@@ -25,6 +25,22 @@ def error_type(exc: BaseException) -> str:
     return module + "." + name
 
 
+def encodable(text: str) -> str:
+    """`text` with each lone surrogate replaced by U+FFFD, so that it can be written as UTF-8.
+
+    ``os.fsdecode`` turns each byte of a non-UTF-8 file name into a lone surrogate (``\\udcff``);
+    one such string in a spool file would make the whole file unsendable. An ASCII string (the
+    common case) costs one flag check, a valid non-ASCII one an encode.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text
+
+
 def cut_at_whitespace(text: str, limit: int) -> str:
     """`text` if it has at most `limit` characters, else its head up to the last whitespace
     before `limit`: a token the cut would split (half a key) is dropped, not left for the rules
@@ -45,7 +61,7 @@ def bounded_message(text: str, scrub: Callable[[str], str], max_message: int) ->
     """
     if max_message <= 0:
         return ""
-    cleaned = scrub(cut_at_whitespace(text, max(4 * max_message, 2048)))
+    cleaned = scrub(encodable(cut_at_whitespace(text, max(4 * max_message, 2048))))
     if len(cleaned) > max_message:
         cleaned = cleaned[: max_message - 1] + ELLIPSIS
     return cleaned
