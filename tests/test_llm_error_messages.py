@@ -247,3 +247,21 @@ def test_a_piece_shorter_than_the_minimum_is_left_alone_and_a_long_one_is_cut():
     assert forget.text("Project Falcon quarterly plans failed") == "<redacted> failed"
     assert forget.text("Invalid input") == "Invalid input"
     assert forget.text(["a", "see: Falcon quarterly"]) == ["a", "see:<redacted>"]
+
+
+def test_a_model_name_quoted_in_an_error_stays_on_later_calls():
+    @optel.llm_call(provider="openai")
+    def ask(prompt: str, model: str = "gpt-4o-2024-08-06") -> dict:
+        if prompt == "first":
+            raise _ProviderError(
+                f"Rate limit reached for {model} in organization org-abc on tokens"
+            )
+        return {"model": model, "usage": {"prompt_tokens": 3, "completion_tokens": 1}}
+
+    with optel.testing.capture() as records:
+        with pytest.raises(_ProviderError):
+            ask("first")
+        ask("second")
+    later = _spans(records)[-1]
+    assert later["attributes"]["gen_ai.request.model"] == "gpt-4o-2024-08-06"
+    assert later["attributes"]["gen_ai.response.model"] == "gpt-4o-2024-08-06"

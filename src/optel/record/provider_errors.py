@@ -35,6 +35,21 @@ MAX_EXCEPTIONS = 4096
 _CHAIN_DEPTH = 16
 _BODY_LEAVES = 64
 
+# Attributes whose values cannot carry a prompt, and which errors often quote ("Rate limit reached
+# for gpt-4o-2024-08-06"): model names pass the public-name check at flush, the others are names
+# from code or from a closed list. Cutting them would only blur later calls' records.
+_CLOSED = frozenset(
+    {
+        "gen_ai.request.model",
+        "gen_ai.response.model",
+        "gen_ai.operation.name",
+        "gen_ai.provider.name",
+        "gen_ai.response.finish_reasons",
+        "error.type",
+        "exception.type",
+    }
+)
+
 # Set once anything was remembered: the cheap test callers make first.
 active = False
 # Past the memory bounds: every exception and status message is dropped from then on.
@@ -199,7 +214,9 @@ class Forgetter:
     def attributes(self, attributes: dict[str, object] | None) -> dict[str, object] | None:
         if not attributes:
             return attributes
-        out = {key: self.text(value) for key, value in attributes.items()}
+        out = {
+            key: value if key in _CLOSED else self.text(value) for key, value in attributes.items()
+        }
         if self.strict and "exception.message" in out:
             out["exception.message"] = ""
         return out
