@@ -171,6 +171,7 @@ def run_in_process(
         os.environ.pop(TOKEN_ENV, None)
         _runtime.reset()
         optel.uninstrument("openai", "anthropic")
+        provider_errors._reset()
     return texts
 
 
