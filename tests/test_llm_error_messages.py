@@ -11,7 +11,7 @@ import pytest
 
 import optel
 import optel.testing
-from optel.record import provider_errors
+from optel.record import provider_errors, spans
 
 PROMPT = "Project Falcon quarterly plans for the board"
 
@@ -265,3 +265,16 @@ def test_a_model_name_quoted_in_an_error_stays_on_later_calls():
     later = _spans(records)[-1]
     assert later["attributes"]["gen_ai.request.model"] == "gpt-4o-2024-08-06"
     assert later["attributes"]["gen_ai.response.model"] == "gpt-4o-2024-08-06"
+
+
+def test_a_span_without_events_loses_the_pieces_from_its_name_and_status_message():
+    with optel.testing.capture(), pytest.raises(_ProviderError):
+        _ask(PROMPT)
+    with optel.testing.capture() as records:
+        optel.event(f"asked {PROMPT}")  # outside a span: a span of its own, without events
+        handle = spans.start("summary", attributes={"step.name": "summary"})
+        handle.fail("ValueError", f"gave up on {PROMPT}")
+        handle.end()
+    named, failed = _spans(records)
+    assert named["name"] == "asked <redacted>" and named["events"] == []
+    assert failed["status_message"] == "gave up on <redacted>"

@@ -21,11 +21,13 @@ on, which drops every exception and status message recorded from then on.
 
 from __future__ import annotations
 
+from optel.record.spans import SpanHandle
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from optel.record.spans import Measurement, SpanHandle
+    from optel.record.spans import Measurement
 
 # A quoted piece shorter than this is left alone: shorter common substrings are ordinary words.
 MIN_MATCH = 12
@@ -61,6 +63,9 @@ _pending: list[str] = []  # texts not yet cut into pieces (that waits for a flus
 _texts: set[str] = set()
 _pieces: set[str] = set()
 _chars = 0
+# text -> the text with remembered pieces cut out, valid until new pieces are added.
+_checked: dict[str, str] = {}
+_MAX_CHECKED = 4096
 
 
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:
@@ -161,6 +166,8 @@ def tainted(exc: BaseException) -> bool:
 
 
 def _cut_pending() -> None:
+    if _pending:
+        _checked.clear()
     while _pending:
         try:
             text = _pending.pop()
@@ -206,10 +213,21 @@ class Forgetter:
 
     def text(self, value: object) -> object:
         if type(value) is str:
-            return forget_in(value, self.marker)
+            return self._forget(value)
         if type(value) in (list, tuple) and any(type(v) is str for v in value):  # type: ignore[attr-defined]
-            return [forget_in(v, self.marker) if type(v) is str else v for v in value]  # type: ignore[attr-defined]
+            return [self._forget(v) if type(v) is str else v for v in value]  # type: ignore[attr-defined]
         return value
+
+    def _forget(self, text: str) -> str:
+        # Names and attribute values repeat from span to span: each is looked at once.
+        if len(text) < MIN_MATCH:
+            return text
+        done = _checked.get(text)
+        if done is None:
+            done = forget_in(text, self.marker)
+            if len(_checked) < _MAX_CHECKED:
+                _checked[text] = done
+        return done
 
     def attributes(self, attributes: dict[str, object] | None) -> dict[str, object] | None:
         if not attributes:
@@ -223,16 +241,16 @@ class Forgetter:
 
     def record(self, record: SpanHandle | Measurement) -> None:
         record.attributes = self.attributes(record.attributes)
-        events = getattr(record, "events", None)
-        if events is None:
+        if not isinstance(record, SpanHandle):
             return  # a measurement
-        span: SpanHandle = record  # type: ignore[assignment]
-        span.name = self.text(span.name)  # type: ignore[assignment]
-        message = span.status_message
-        span.status_message = (
-            None if self.strict or message is None else forget_in(message, self.marker)
-        )
-        span.events = [(self.text(name), at, self.attributes(attrs)) for name, at, attrs in events]  # type: ignore[misc]
+        record.name = self.text(record.name)  # type: ignore[assignment]
+        message = record.status_message
+        record.status_message = None if self.strict or message is None else self._forget(message)
+        if record.events:
+            record.events = [
+                (self.text(name), at, self.attributes(attrs))  # type: ignore[misc]
+                for name, at, attrs in record.events
+            ]
 
 
 def forgetter() -> Forgetter | None:
@@ -254,3 +272,4 @@ def _reset() -> None:
     _pending.clear()
     _texts.clear()
     _pieces.clear()
+    _checked.clear()
