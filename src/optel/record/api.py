@@ -1,9 +1,9 @@
 """The public recording API: ``@command``, ``@step``, ``@llm_call``, ``@timed``, ``event``, ``count_input``.
 
 Each decorator works with or without parentheses on plain, async, generator and async-generator
-functions, on methods, staticmethods and classmethods. A wrapper's first act is to read one
-module global: before ``optel.init()``, or with telemetry off, it calls the function and nothing
-else; a plain function's wrapper has the function's own parameters, so that call costs ~50 ns
+functions, on methods, staticmethods, classmethods, properties and cached properties (their
+getter is decorated). A wrapper's first act is to read one module global: before
+``optel.init()``, or with telemetry off, it calls the function and nothing else; a plain function's wrapper has the function's own parameters, so that call costs ~50 ns
 (see ``_fitted``). An LLM call's token counts are read at flush (``spans.take``). Metadata is
 copied by hand (``functools`` and ``inspect`` are too dear to import here);
 ``__wrapped__`` makes ``inspect.signature`` see the original. An exception is recorded and
