@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -256,5 +257,13 @@ def test_a_host_process_passing_on_a_provider_error_sends_no_piece_of_the_prompt
     texts = received(backend)
     texts["audit log"], _ = json_lines(audit.read_text(encoding="utf-8"))
     assert not leaks(prompt, texts), leaks(prompt, texts)
-    spool = Path(_paths.spool_dir(APP))
-    assert not list(spool.glob("*.jsonl")) and not list(spool.glob("quarantine/*"))
+    assert spool_settles(Path(_paths.spool_dir(APP)))
+
+
+def spool_settles(spool: Path, timeout: float = 20.0) -> bool:
+    """Whether the uploader, still acknowledging when the data arrived, empties the spool, and
+    nothing is quarantined."""
+    deadline = time.monotonic() + timeout
+    while list(spool.glob("*.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not list(spool.glob("*.jsonl")) and not list(spool.glob("quarantine/*"))

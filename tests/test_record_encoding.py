@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from typing import Any
 
 from optel import _paths
 from optel.privacy.exceptions import encodable
 from otlp_receiver import OTLPReceiver
+from test_provider_errors_e2e import spool_settles
 
 APP = "utf8-host"
 HOST = r"""
@@ -66,9 +66,7 @@ def test_a_non_utf8_file_name_in_names_attributes_and_messages_still_reaches_the
     (opened,) = [e for e in step["events"] if e["name"] == "file.opened"]
     assert opened["attributes"]["detail"] == "report-\ufffd\ufffd.csv"
     assert spans["convert"]["attributes"]["error.type"] == "ValueError"
-    spool = Path(_paths.spool_dir(APP))
-    assert not list(spool.glob("*.jsonl"))
-    assert not list(spool.glob("quarantine/*"))
+    assert spool_settles(Path(_paths.spool_dir(APP)))
 
 
 def test_ascii_and_valid_text_are_returned_as_they_are() -> None:
@@ -77,6 +75,6 @@ def test_ascii_and_valid_text_are_returned_as_they_are() -> None:
     assert encodable("a\udcffb\ud800") == "a\ufffdb\ufffd"
 
 
-def test_a_surrogate_pair_left_unjoined_is_two_replacements(tmp_path: Any) -> None:
+def test_a_surrogate_pair_left_unjoined_is_two_replacements() -> None:
     # json.loads("\"\\ud83d\\ude00\"") joins the pair; a str built by hand does not.
     assert encodable("\ud83d\ude00") == "\ufffd\ufffd"
