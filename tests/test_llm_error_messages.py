@@ -247,6 +247,8 @@ def test_a_piece_shorter_than_the_minimum_is_left_alone_and_a_long_one_is_cut():
     assert forget.text("Project Falcon quarterly plans failed") == "<redacted> failed"
     assert forget.text("Invalid input") == "Invalid input"
     assert forget.text(["a", "see: Falcon quarterly"]) == ["a", "see:<redacted>"]
+    # A giant value is looked at as far as the flush keeps any of it.
+    assert forget.text("Project Falcon quarterly " + "x" * 10**6) == "<redacted>" + "x" * 4071
 
 
 def test_a_model_name_quoted_in_an_error_stays_on_later_calls():

@@ -66,6 +66,9 @@ _chars = 0
 # text -> the text with remembered pieces cut out, valid until new pieces are added.
 _checked: dict[str, str] = {}
 _MAX_CHECKED = 4096
+# Nothing past this survives the flush's cuts (flush.MAX_STRING, 4 * flush.MAX_MESSAGE): a giant
+# attribute is not looked at to its end.
+_LONGEST = 4096
 
 
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:
@@ -222,6 +225,8 @@ class Forgetter:
         # Names and attribute values repeat from span to span: each is looked at once.
         if len(text) < MIN_MATCH:
             return text
+        if len(text) > _LONGEST:
+            text = text[:_LONGEST]
         done = _checked.get(text)
         if done is None:
             done = forget_in(text, self.marker)
