@@ -230,7 +230,10 @@ def test_a_host_process_passing_on_a_provider_error_sends_no_piece_of_the_prompt
     provider = "anthropic" if len(pattern) % 2 else "openai"
     audit = consented / "audit.jsonl"
     host = Path(llm_error_host.__file__)
-    env = dict(os.environ, PYTHONPATH=str(host.parent))
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(host.parent), os.environ.get("PYTHONPATH")])),
+    )
     result = subprocess.run(
         [
             sys.executable,
