@@ -3,7 +3,8 @@
 Routes: ``POST /v1/chat/completions``, ``/v1/responses``, ``/v1/embeddings`` (OpenAI) and
 ``/v1/messages`` (Anthropic), as JSON or, with ``"stream": true``, as server-sent events whose final
 chunk carries the token usage. A request header ``x-fake-status: 429`` (or 500, ...) makes the
-server answer with that error in the provider's error format; ``x-fake-stream-error: 1`` makes an
+server answer with that error in the provider's error format (with ``x-fake-echo: 1`` its message
+quotes the request's text back, as real APIs do for refused content); ``x-fake-stream-error: 1`` makes an
 Anthropic stream fail part-way, with an ``error`` event after ``message_start``. The streams carry
 every event the SDKs' stream helpers (``messages.stream``, ``responses.stream``) need to build
 their final message. Every text the server sends back
@@ -86,6 +87,26 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
+def _prompt_of(body: dict[str, object]) -> str:
+    """The text a request sent: every string inside its messages, input or prompt, joined."""
+    texts: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for key in ("content", "text", "input"):
+                if key in value:
+                    walk(value[key])
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for key in ("messages", "input", "prompt"):
+        walk(body.get(key))
+    return " ".join(texts)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_api: FakeLLMAPI
     protocol_version = "HTTP/1.1"
@@ -102,7 +123,8 @@ class _Handler(BaseHTTPRequestHandler):
         status = int(self.headers.get("x-fake-status") or 200)
         anthropic = self.path.startswith("/v1/messages")
         if status != 200:
-            return self._error(status, anthropic)
+            echoed = _prompt_of(body) if self.headers.get("x-fake-echo") else None
+            return self._error(status, anthropic, echoed)
         route = {
             "/v1/chat/completions": _chat,
             "/v1/responses": _responses,
@@ -122,17 +144,19 @@ class _Handler(BaseHTTPRequestHandler):
             return self._sse(events)
         return self._json(200, route(body, model, False, False))
 
-    def _error(self, status: int, anthropic: bool) -> None:
+    def _error(self, status: int, anthropic: bool, echoed: str | None = None) -> None:
         kind = {429: "rate_limit_error", 500: "api_error", 401: "authentication_error"}.get(
             status, "invalid_request_error"
         )
+        # As real APIs do, a request refused for its content quotes that content back.
+        message = f"fake {status}" if echoed is None else f"Invalid content: '{echoed}' violates policy"
         if anthropic:
             payload: dict[str, object] = {
                 "type": "error",
-                "error": {"type": kind, "message": f"fake {status}"},
+                "error": {"type": kind, "message": message},
             }
         else:
-            payload = {"error": {"message": f"fake {status}", "type": kind, "code": None}}
+            payload = {"error": {"message": message, "type": kind, "code": None}}
         extra = {"retry-after": "0"} if status == 429 else {}
         self._json(status, payload, extra)
 

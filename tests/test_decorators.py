@@ -63,7 +63,12 @@ def test_metadata_and_signature_are_those_of_the_function():
         return b * a
 
     work.custom = "kept"
-    for decorator in (optel.command(), optel.step, optel.timed("t"), optel.llm_call(provider="openai")):
+    for decorator in (
+        optel.command(),
+        optel.step,
+        optel.timed("t"),
+        optel.llm_call(provider="openai"),
+    ):
         wrapped = decorator(work)
         assert wrapped.__name__ == "work"
         assert wrapped.__qualname__ == work.__qualname__
@@ -302,11 +307,20 @@ def test_a_command_declared_with_exit_code_that_returns_non_zero_is_a_failure_ty
         assert asyncio.run(check_async()) == 2
     first, second = (r for r in records if r["t"] == "span")
     assert first["status"] == "error"
-    assert first["attributes"] == {"command.name": "check", "process.exit.code": 3, "error.type": "3"}
+    assert first["attributes"] == {
+        "command.name": "check",
+        "process.exit.code": 3,
+        "error.type": "3",
+    }
     assert second["attributes"]["process.exit.code"] == 2
-    outcomes = sorted(m["attributes"]["outcome"] for m in metrics(records, "cli.command.invocations"))
+    outcomes = sorted(
+        m["attributes"]["outcome"] for m in metrics(records, "cli.command.invocations")
+    )
     assert outcomes == ["failure", "failure"]
-    assert sorted(m["attributes"]["error.type"] for m in metrics(records, "cli.errors")) == ["2", "3"]
+    assert sorted(m["attributes"]["error.type"] for m in metrics(records, "cli.errors")) == [
+        "2",
+        "3",
+    ]
 
 
 def test_what_a_command_returns_is_not_looked_at_unless_it_is_declared_an_exit_code():
@@ -486,7 +500,11 @@ class Obj:
 
 OPENAI_DICT = {
     "model": "gpt-4o-2024-08-06",
-    "usage": {"prompt_tokens": 120, "completion_tokens": 30, "prompt_tokens_details": {"cached_tokens": 100}},
+    "usage": {
+        "prompt_tokens": 120,
+        "completion_tokens": 30,
+        "prompt_tokens_details": {"cached_tokens": 100},
+    },
     "choices": [{"finish_reason": "stop"}],
 }
 OPENAI_OBJ = Obj(
@@ -497,21 +515,74 @@ OPENAI_OBJ = Obj(
 RESPONSES_OBJ = Obj(model="gpt-4.1", usage=Obj(input_tokens=11, output_tokens=4))
 ANTHROPIC_OBJ = Obj(
     model="claude-3-5-sonnet-20241022",
-    usage=Obj(input_tokens=10, output_tokens=20, cache_read_input_tokens=50, cache_creation_input_tokens=5),
+    usage=Obj(
+        input_tokens=10, output_tokens=20, cache_read_input_tokens=50, cache_creation_input_tokens=5
+    ),
     stop_reason="end_turn",
 )
-ANTHROPIC_DICT = {"model": "claude-3-haiku-20240307", "usage": {"input_tokens": 9, "output_tokens": 1}, "stop_reason": "max_tokens"}
+ANTHROPIC_DICT = {
+    "model": "claude-3-haiku-20240307",
+    "usage": {"input_tokens": 9, "output_tokens": 1},
+    "stop_reason": "max_tokens",
+}
 
 
 @pytest.mark.parametrize(
     ("result", "provider", "expected"),
     [
-        (OPENAI_DICT, "openai", {"gen_ai.response.model": "gpt-4o-2024-08-06", "gen_ai.usage.input_tokens": 120, "gen_ai.usage.output_tokens": 30, "gen_ai.usage.cache_read.input_tokens": 100, "gen_ai.response.finish_reasons": ["stop"]}),
-        (OPENAI_OBJ, "openai", {"gen_ai.response.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 7, "gen_ai.usage.output_tokens": 3, "gen_ai.response.finish_reasons": ["length"]}),
-        (RESPONSES_OBJ, "openai", {"gen_ai.response.model": "gpt-4.1", "gen_ai.usage.input_tokens": 11, "gen_ai.usage.output_tokens": 4}),
+        (
+            OPENAI_DICT,
+            "openai",
+            {
+                "gen_ai.response.model": "gpt-4o-2024-08-06",
+                "gen_ai.usage.input_tokens": 120,
+                "gen_ai.usage.output_tokens": 30,
+                "gen_ai.usage.cache_read.input_tokens": 100,
+                "gen_ai.response.finish_reasons": ["stop"],
+            },
+        ),
+        (
+            OPENAI_OBJ,
+            "openai",
+            {
+                "gen_ai.response.model": "gpt-4o-mini",
+                "gen_ai.usage.input_tokens": 7,
+                "gen_ai.usage.output_tokens": 3,
+                "gen_ai.response.finish_reasons": ["length"],
+            },
+        ),
+        (
+            RESPONSES_OBJ,
+            "openai",
+            {
+                "gen_ai.response.model": "gpt-4.1",
+                "gen_ai.usage.input_tokens": 11,
+                "gen_ai.usage.output_tokens": 4,
+            },
+        ),
         # Anthropic counts cache reads and writes apart; the conventions' input_tokens includes them.
-        (ANTHROPIC_OBJ, "anthropic", {"gen_ai.response.model": "claude-3-5-sonnet-20241022", "gen_ai.usage.input_tokens": 65, "gen_ai.usage.output_tokens": 20, "gen_ai.usage.cache_read.input_tokens": 50, "gen_ai.usage.cache_creation.input_tokens": 5, "gen_ai.response.finish_reasons": ["end_turn"]}),
-        (ANTHROPIC_DICT, "anthropic", {"gen_ai.response.model": "claude-3-haiku-20240307", "gen_ai.usage.input_tokens": 9, "gen_ai.usage.output_tokens": 1, "gen_ai.response.finish_reasons": ["max_tokens"]}),
+        (
+            ANTHROPIC_OBJ,
+            "anthropic",
+            {
+                "gen_ai.response.model": "claude-3-5-sonnet-20241022",
+                "gen_ai.usage.input_tokens": 65,
+                "gen_ai.usage.output_tokens": 20,
+                "gen_ai.usage.cache_read.input_tokens": 50,
+                "gen_ai.usage.cache_creation.input_tokens": 5,
+                "gen_ai.response.finish_reasons": ["end_turn"],
+            },
+        ),
+        (
+            ANTHROPIC_DICT,
+            "anthropic",
+            {
+                "gen_ai.response.model": "claude-3-haiku-20240307",
+                "gen_ai.usage.input_tokens": 9,
+                "gen_ai.usage.output_tokens": 1,
+                "gen_ai.response.finish_reasons": ["max_tokens"],
+            },
+        ),
     ],
     ids=["openai-dict", "openai-object", "openai-responses", "anthropic-object", "anthropic-dict"],
 )
@@ -546,7 +617,11 @@ def test_llm_call_reads_usage_and_model_from_the_result(result, provider, expect
 
 def test_llm_call_with_an_extractor_and_a_fixed_model():
     def extract(result):
-        return {"input_tokens": result["in"], "output_tokens": result["out"], "response_model": "gpt-4o"}
+        return {
+            "input_tokens": result["in"],
+            "output_tokens": result["out"],
+            "response_model": "gpt-4o",
+        }
 
     @optel.llm_call(provider="openai", model="gpt-4o", operation="text_completion", extract=extract)
     def complete():
@@ -589,7 +664,11 @@ def test_llm_call_on_a_stream_reads_the_usage_chunk():
     @optel.llm_call(provider="openai", model="gpt-4o")
     def stream():
         yield {"choices": [{"delta": "hi"}]}
-        yield {"model": "gpt-4o", "usage": {"prompt_tokens": 3, "completion_tokens": 2}, "choices": []}
+        yield {
+            "model": "gpt-4o",
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2},
+            "choices": [],
+        }
 
     with capture() as records:
         assert len(list(stream())) == 2
@@ -644,7 +723,12 @@ def test_decorating_an_object_whose_attribute_lookups_raise_returns_it_unwrapped
         def __call__(self):
             return "called"
 
-    for decorate in (optel.step, optel.command(), optel.timed("t"), optel.llm_call(provider="openai")):
+    for decorate in (
+        optel.step,
+        optel.command(),
+        optel.timed("t"),
+        optel.llm_call(provider="openai"),
+    ):
         for target in (Proxy(), BadDoc()):
             decorated = decorate(target)
             assert decorated() == "called"
@@ -660,8 +744,116 @@ def test_event_named_by_a_keyword_is_recorded_and_one_without_a_name_is_ignored(
 
 
 def test_a_host_cannot_allow_list_identity_attributes():
-    identity = {"host.name": "build-box-7", "user.name": "Alice Smith", "user.id": "alice-77", "client.address": "10.1.2.3"}
+    identity = {
+        "host.name": "build-box-7",
+        "user.name": "Alice Smith",
+        "user.id": "alice-77",
+        "client.address": "10.1.2.3",
+    }
     with capture(attributes=[*identity, "myapp.region"]) as records:
         optel.event("who", **{**identity, "myapp.region": "eu"})
     (span,) = [r for r in records if r["t"] == "span"]
     assert span["attributes"] == {"myapp.region": "eu"}
+
+
+# --- properties (issue 12.12) ------------------------------------------------------------------
+
+DECORATORS = {
+    "command": optel.command,
+    "step": optel.step,
+    "timed": optel.timed,
+    "llm_call": optel.llm_call,
+}
+
+
+def _decorate(name, parentheses):
+    decorator = DECORATORS[name]
+    return decorator() if parentheses else decorator
+
+
+def _property_class(name, parentheses, above):
+    """A class with a property and a cached_property, the optel decorator above or below them."""
+    import functools
+
+    deco = _decorate(name, parentheses)
+
+    class Reader:
+        calls = 0
+
+        def __init__(self):
+            self._size = 3
+
+        def _read(self):
+            type(self).calls += 1
+            return self._size
+
+        if above:
+
+            @deco
+            @property
+            def size(self):
+                """The size."""
+                return self._read()
+
+            @size.setter
+            def size(self, value):
+                self._size = value
+
+            @deco
+            @functools.cached_property
+            def cached(self):
+                return self._read() * 10
+
+        else:
+
+            @property
+            @deco
+            def size(self):
+                """The size."""
+                return self._read()
+
+            @size.setter
+            def size(self, value):
+                self._size = value
+
+            @functools.cached_property
+            @deco
+            def cached(self):
+                return self._read() * 10
+
+    return Reader
+
+
+@pytest.mark.parametrize("above", [True, False], ids=["above", "below"])
+@pytest.mark.parametrize("parentheses", [True, False], ids=["call", "bare"])
+@pytest.mark.parametrize("name", sorted(DECORATORS))
+def test_a_decorator_stacked_with_property_or_cached_property_keeps_the_attribute_working(
+    name, parentheses, above
+):
+    reader_class = _property_class(name, parentheses, above)
+    reader = reader_class()
+    with capture() as records:
+        assert reader.size == 3
+        reader.size = 4
+        assert reader.size == 4
+        assert reader.cached == 40
+        assert reader.cached == 40
+    assert reader_class.calls == 3  # two reads of size, one of cached: cached_property still caches
+    assert reader_class.size.__doc__ == "The size."
+    assert isinstance(reader_class.__dict__["size"], property)
+    # Each read of the getter is recorded: two of size, one of cached.
+    assert len(spans(records)) == 3
+    assert {s["status"] for s in spans(records)} == {"unset"}
+
+
+def test_a_decorated_property_records_the_error_of_its_getter_and_raises_it_unchanged():
+    class Config:
+        @optel.step
+        @property
+        def path(self):
+            raise KeyError("path")
+
+    with capture() as records, pytest.raises(KeyError):
+        _ = Config().path
+    (span,) = spans(records)
+    assert span["status"] == "error" and span["attributes"]["error.type"] == "KeyError"

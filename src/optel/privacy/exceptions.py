@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -21,6 +23,22 @@ def error_type(exc: BaseException) -> str:
     if module in ("builtins", "exceptions", ""):
         return name
     return module + "." + name
+
+
+def encodable(text: str) -> str:
+    """`text` with each lone surrogate replaced by U+FFFD, so that it can be written as UTF-8.
+
+    ``os.fsdecode`` turns each byte of a non-UTF-8 file name into a lone surrogate (``\\udcff``);
+    one such string in a spool file would make the whole file unsendable. An ASCII string (the
+    common case) costs one flag check, a valid non-ASCII one an encode.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text
 
 
 def cut_at_whitespace(text: str, limit: int) -> str:
@@ -43,13 +61,18 @@ def bounded_message(text: str, scrub: Callable[[str], str], max_message: int) ->
     """
     if max_message <= 0:
         return ""
-    cleaned = scrub(cut_at_whitespace(text, max(4 * max_message, 2048)))
+    cleaned = scrub(encodable(cut_at_whitespace(text, max(4 * max_message, 2048))))
     if len(cleaned) > max_message:
         cleaned = cleaned[: max_message - 1] + ELLIPSIS
     return cleaned
 
 
 def _message(exc: BaseException) -> str:
+    errors = sys.modules.get("optel.record.provider_errors")
+    if errors is not None and errors.active and errors.tainted(exc):
+        # It failed an LLM call or was raised from one that did: the provider's message quotes
+        # the prompt (optel.record.provider_errors).
+        return ""
     args: tuple[object, ...] = getattr(exc, "args", ())
     # str(KeyError(k)) is repr(k): its escapes ("\\n") would glue words together for the rules.
     if isinstance(exc, KeyError) and len(args) == 1 and isinstance(args[0], str):

@@ -1,9 +1,9 @@
 """The public recording API: ``@command``, ``@step``, ``@llm_call``, ``@timed``, ``event``, ``count_input``.
 
 Each decorator works with or without parentheses on plain, async, generator and async-generator
-functions, on methods, staticmethods and classmethods. A wrapper's first act is to read one
-module global: before ``optel.init()``, or with telemetry off, it calls the function and nothing
-else; a plain function's wrapper has the function's own parameters, so that call costs ~50 ns
+functions, on methods, staticmethods, classmethods, properties and cached properties (their
+getter is decorated). A wrapper's first act is to read one module global: before
+``optel.init()``, or with telemetry off, it calls the function and nothing else; a plain function's wrapper has the function's own parameters, so that call costs ~50 ns
 (see ``_fitted``). An LLM call's token counts are read at flush (``spans.take``). Metadata is
 copied by hand (``functools`` and ``inspect`` are too dear to import here);
 ``__wrapped__`` makes ``inspect.signature`` see the original. An exception is recorded and
@@ -79,9 +79,35 @@ def _display_name(fn: Any) -> str:
     return name.replace(".<locals>", "")
 
 
+def _is_cached_property(value: Any) -> bool:
+    # functools.cached_property by its shape: importing functools here costs the host ~1 ms.
+    return type(value).__name__ == "cached_property" and callable(getattr(value, "func", None))
+
+
 def _is_target(value: Any) -> bool:
     """Whether a decorator got the function itself (used without parentheses)."""
-    return callable(value) or isinstance(value, (staticmethod, classmethod))
+    return (
+        callable(value)
+        or isinstance(value, (staticmethod, classmethod, property))
+        or _is_cached_property(value)
+    )
+
+
+def _rebuilt_descriptor(target: Any, build: Callable[[Any], Any]) -> Any:
+    """A property or cached_property whose getter is decorated; None for anything else.
+
+    The decorator above ``@property`` records each read of the attribute (the first one only,
+    for a cached_property); setter and deleter stay as they were.
+    """
+    if isinstance(target, property):
+        return target if target.fget is None else target.getter(build(target.fget))
+    if _is_cached_property(target):
+        rebuilt = type(target)(build(target.func))
+        name = getattr(target, "attrname", None)
+        if name is not None:  # decorated after its class was made: __set_name__ has run already
+            rebuilt.__set_name__(None, name)
+        return rebuilt
+    return None
 
 
 def _apply(target: Any, build: Callable[[Any], Any]) -> Any:
@@ -93,6 +119,9 @@ def _apply(target: Any, build: Callable[[Any], Any]) -> Any:
     try:
         if isinstance(target, (staticmethod, classmethod)):
             return type(target)(build(target.__func__))
+        descriptor = _rebuilt_descriptor(target, build)
+        if descriptor is not None:
+            return descriptor
         if isinstance(target, type) or not callable(target):
             # A class or a non-callable is returned as is: wrapping it would change what it is.
             return target

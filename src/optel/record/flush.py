@@ -9,8 +9,10 @@ after it was cleaned, so a span and its metrics always agree.
 
 from __future__ import annotations
 
+from optel.privacy.exceptions import encodable as _encodable
 from optel.privacy.modes import FORBIDDEN_KEYS, USER_ID
 from optel.record import dictionary as _dictionary
+from optel.record import provider_errors as _provider_errors
 from optel.record.spans import Measurement, SpanHandle, read_usage
 
 TYPE_CHECKING = False
@@ -64,8 +66,12 @@ def scrubber() -> Scrubber:
 
 
 def _cut(text: str) -> str:
-    # Bounded before the scrubber sees it, so the cut must never split a token: half a key is
-    # too short for its rule and would leak. The split word is dropped instead.
+    # Every string of a record passes here: made writable as UTF-8 (a lone surrogate from a
+    # non-UTF-8 file name would make the whole spool file unsendable), then bounded before the
+    # scrubber sees it, so the cut must never split a token: half a key is too short for its
+    # rule and would leak. The split word is dropped instead.
+    if not text.isascii():
+        text = _encodable(text)
     if len(text) <= MAX_STRING:
         return text
     from optel.privacy.exceptions import cut_at_whitespace
@@ -382,9 +388,13 @@ def to_dicts(
 ) -> list[Record]:
     """Clean records into spool dicts (spans followed by the metrics they stand for)."""
     scrub = scrubber() if scrub is None else scrub
+    # None until an LLM call failed; then a failed call's messages are cut out of every record.
+    forget = _provider_errors.forgetter()
     out: list[Record] = []
     for record in records:
         try:
+            if forget is not None:
+                forget.record(record)
             if isinstance(record, SpanHandle):
                 if not record.end_ns:
                     continue

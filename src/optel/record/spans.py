@@ -15,6 +15,7 @@ new trace otherwise.
 from __future__ import annotations
 
 import os
+import sys
 from _contextvars import ContextVar  # the C module; `contextvars` only re-exports it
 from time import time_ns
 
@@ -317,12 +318,17 @@ class SpanHandle:
         if "gen_ai.operation.name" in self.attributes:
             # An LLM request's error message is the provider's, and providers quote the prompt
             # back in it ("Invalid content: '...'"), which no scrubber can tell from prose: an LLM
-            # call keeps the exception's type and HTTP status only.
+            # call keeps the exception's type and HTTP status only, and the process forgets the
+            # message wherever the host passes it on (optel.record.provider_errors).
+            _provider_errors().remember(exc)
             try:
                 status = getattr(exc, "status_code", None)
             except Exception:
                 status = None
             message = f"HTTP {status}" if type(status) is int else None
+        elif _provider_errors_active() and _provider_errors().tainted(exc):
+            # It failed an LLM call, or was raised while handling one that did.
+            message = None
         else:
             try:
                 message = str(exc)
@@ -339,6 +345,18 @@ class SpanHandle:
 
             attributes["exception.stacktrace"] = own_frame_tuples(exc.__traceback__, host_package, MAX_RECORDED_FRAMES)
         events.append(("exception", at_ns, attributes))
+
+
+def _provider_errors() -> Any:
+    # Imported on the failure path only: a process whose LLM calls succeed never loads it.
+    from optel.record import provider_errors
+
+    return provider_errors
+
+
+def _provider_errors_active() -> bool:
+    module = sys.modules.get("optel.record.provider_errors")
+    return module is not None and bool(module.active)
 
 
 def _append(record: SpanHandle | Measurement) -> None:
