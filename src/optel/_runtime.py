@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 TESTING_ENV = "OPTEL_TESTING"
 
 # Re-entrant: the SIGTERM handler runs in the main thread, possibly while it holds one of them.
+# Made anew in a forked child, where a thread of the parent may have held them at the fork.
 _state_lock = _thread.RLock()
 _flush_lock = _thread.RLock()
 _telemetry: Telemetry | None = None
@@ -50,6 +51,7 @@ class Telemetry:
 
     __slots__ = (
         "_closed",
+        "_pid",
         "_started_ns",
         "_stop",
         "_summary",
@@ -79,6 +81,8 @@ class Telemetry:
         # Fail closed: records are kept only for a destination the user agreed to or asked for.
         self.recording = bool(consent.sending or debug or log_file)
         self._started_ns = time_ns()
+        # The process whose session this is: a forked child records its own spans, not a session.
+        self._pid = os.getpid()
         self._summary: Summary | None = None
         self._closed = False
         self._stop: _thread.LockType | None = None
@@ -419,7 +423,7 @@ def flush(telemetry: Telemetry, *, final: bool) -> int:
                 host_attributes=telemetry.settings.attributes,
                 summary=telemetry._summary,
             )
-            if final and telemetry._summary is not None:
+            if final and telemetry._summary is not None and telemetry._pid == os.getpid():
                 records.extend(session_records(telemetry._summary, telemetry._started_ns, time_ns()))
             if not records:
                 return 0
@@ -467,6 +471,61 @@ def shutdown() -> None:
     # Off first: nothing recorded after the last take() would ever be flushed.
     _spans.set_recording(False)
     flush(telemetry, final=True)
+
+
+class _Token:
+    # What multiprocessing's after-fork registry holds (weakly) for optel.
+    __slots__ = ("__weakref__",)
+
+
+_WORKER_TOKEN = _Token()
+_worker_flush_registered = False
+
+
+def _after_fork_in_child() -> None:
+    """A forked child: fresh locks, its own flush loop, and a flush at a multiprocessing worker's end.
+
+    optel.record.spans emptied the buffer and marked the parent's open spans as the parent's; the
+    parent's threads (flush loop, background uploader) do not exist here. What a child records is
+    described in docs/guide.md, "Forked processes".
+    """
+    global _state_lock, _flush_lock
+    _state_lock = _thread.RLock()
+    _flush_lock = _thread.RLock()
+    telemetry = _telemetry
+    if telemetry is None or telemetry._closed or not telemetry.recording:
+        return
+    try:
+        _flush_when_worker_ends()
+        interval = telemetry.settings.flush_interval
+        if interval is not None:
+            stop = _thread.allocate_lock()
+            stop.acquire()
+            telemetry._stop = stop
+            _thread.start_new_thread(_flush_loop, (telemetry, interval, stop))
+    except Exception:
+        pass
+
+
+def _flush_when_worker_ends() -> None:
+    # A multiprocessing worker ends with os._exit, past atexit, but runs multiprocessing's own
+    # finalizers first. Its registry of finalizers is emptied once the worker starts; the
+    # after-fork hooks run after that, so one of them registers the flush.
+    global _worker_flush_registered
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None and not _worker_flush_registered:
+        util.register_after_fork(_WORKER_TOKEN, _register_worker_flush)
+        _worker_flush_registered = True
+
+
+def _register_worker_flush(token: object) -> None:
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util.Finalize(None, shutdown, exitpriority=0)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def current() -> Telemetry | None:

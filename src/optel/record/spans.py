@@ -88,9 +88,17 @@ def new_id() -> str:
             _refill_ids()
 
 
+# How many forks lie between this process and the one that imported optel. A span remembers the
+# value it was started under: one started before a fork belongs to the parent, which records it,
+# so the child never records it again (its end, its exception, its events), though the child's own
+# spans keep it as their parent and stay in its trace (docs/guide.md, "Forked processes").
+_forks = 0
+
+
 def _after_fork_in_child() -> None:
     # A forked child must neither reuse its parent's ids nor flush its parent's records again.
-    global dropped
+    global dropped, _forks
+    _forks += 1
     del _ids[:]
     del _trace_ids[:]
     del _buffer[:]
@@ -166,6 +174,7 @@ class SpanHandle:
     __slots__ = (
         "_child_error",
         "_command",
+        "_fork",
         "_token",
         "_usage",
         "attributes",
@@ -217,6 +226,7 @@ class SpanHandle:
         # An LLM call's usage object (or a copy of its dict), read into attributes by
         # read_usage() when the span is taken or cleaned for a flush.
         self._usage: object = None
+        self._fork = _forks
         # _child_error is set only when a child fails (read with a default).
         self.start_ns = time_ns()
 
@@ -258,6 +268,8 @@ class SpanHandle:
             pass
 
     def _fail(self, error_type: str, message: str | None, error_id: int, at_ns: int) -> None:
+        if self._fork != _forks:
+            return  # the parent process's span: its error is the parent's to count
         self.status = "error"
         self.attributes["error.type"] = error_type
         if message is not None:
@@ -275,7 +287,8 @@ class SpanHandle:
             return
         try:
             self.end_ns = time_ns()
-            if exc is not None:
+            inherited = self._fork != _forks
+            if exc is not None and not inherited:
                 self._record_exception(exc, None, self.end_ns)
             token = self._token
             if token is not None:
@@ -291,6 +304,8 @@ class SpanHandle:
                     _open_commands.remove(self)
                 except ValueError:
                     pass
+            if inherited:
+                return
             # _append(self), inlined: this runs for every span.
             if len(_buffer) < MAX_PENDING:
                 _buffer.append(self)
@@ -418,7 +433,7 @@ def event(name: str, attributes: Mapping[str, object] | None = None) -> None:
         return
     try:
         span = _current.get()
-        if span is not None and not span.end_ns:
+        if span is not None and not span.end_ns and span._fork == _forks:
             span.add_event(name, attributes)
             return
         handle = SpanHandle(name, "internal", attributes, _parent_for(None))

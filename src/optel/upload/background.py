@@ -14,6 +14,7 @@ flush, and the files the thread had claimed are sent by the next uploader after 
 from __future__ import annotations
 
 import _thread
+import os
 
 MIN_INTERVAL = 0.05
 # How long shutdown waits for an upload in flight: a healthy collector answers in tens of
@@ -84,6 +85,20 @@ def stop_background_uploader(app: str, wait: float = STOP_WAIT) -> bool:
     except (RuntimeError, ValueError, OverflowError):
         pass
     return False
+
+
+def _after_fork_in_child() -> None:
+    # The parent's threads do not exist in a forked child, and one of them may have held _guard
+    # at the fork: the child starts with none running (the parent's thread keeps uploading the
+    # spool, the child's last flush included) and a fresh guard.
+    global _guard
+    _guard = _thread.allocate_lock()
+    _stops.clear()
+    _done.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def running(app: str) -> bool:

@@ -1,0 +1,199 @@
+"""A host that forks (issue 12 item 3): children exit normally and never send their parent's records.
+
+Real host processes fork three children inside a command, with and without ``flush_interval``,
+while another thread holds the flush lock (a flush in progress at the fork), with children that
+exit through ``sys.exit`` or ``os._exit``, and through a multiprocessing pool of the 'fork' kind.
+Everything the processes spooled then goes to a real OTLP receiver, where it is counted against
+what docs/guide.md ("Forked processes") says a child records.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from host_process import consent, drain, reap_uploader
+from otlp_receiver import OTLPReceiver
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX"),
+]
+
+APP = "forker"
+CHILDREN = 3
+
+# `host.py INTERVAL EXIT HOLD`: a command forks CHILDREN children, each running one step of its
+# own and then leaving by EXIT; with HOLD, another thread holds optel's flush lock across the forks.
+HOST = r"""
+import os
+import sys
+import threading
+
+import optel
+from optel import _runtime
+
+interval = None if sys.argv[1] == "none" else float(sys.argv[1])
+how, hold = sys.argv[2], sys.argv[3] == "hold"
+optel.init("forker", version="1.0", flush_interval=interval)
+
+
+@optel.step("child work")
+def work(n):
+    optel.event("child event")
+    return n
+
+
+@optel.command("main")
+def main():
+    release = threading.Event()
+    if hold:
+        held = threading.Event()
+
+        def holder():
+            with _runtime._flush_lock:
+                held.set()
+                release.wait(10)
+
+        threading.Thread(target=holder, daemon=True).start()
+        held.wait(10)
+    pids = []
+    for n in range(CHILDREN):
+        pid = os.fork()
+        if pid == 0:
+            work(n)
+            if how == "os._exit":
+                os._exit(0)
+            sys.exit(n)  # 1 and 2 pass through the parent's command as failures, in the child only
+        pids.append(pid)
+    release.set()
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+    print("children", codes, flush=True)
+
+
+main()
+""".replace("CHILDREN", str(CHILDREN))
+
+POOL_HOST = r"""
+import multiprocessing
+
+import optel
+
+optel.init("forker", version="1.0")
+
+
+@optel.step("pool task")
+def task(n):
+    return n * n
+
+
+@optel.command("main")
+def main():
+    pool = multiprocessing.get_context("fork").Pool(CHILDREN)
+    print("results", pool.map(task, range(2 * CHILDREN)), flush=True)
+    pool.close()
+    pool.join()
+
+
+if __name__ == "__main__":
+    main()
+""".replace("CHILDREN", str(CHILDREN))
+
+
+@pytest.fixture
+def receiver(isolated_home: Path) -> Iterator[OTLPReceiver]:
+    consent(APP, isolated_home)
+    with OTLPReceiver() as receiver:
+        yield receiver
+    reap_uploader(APP)
+
+
+def run_host(
+    tmp_path: Path, receiver: OTLPReceiver, source: str, *args: str
+) -> tuple[str, dict[str, Any]]:
+    script = tmp_path / "host.py"
+    script.write_text(source)
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+    try:
+        result = subprocess.run(
+            [sys.executable, str(script), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the host or one of its children did not exit")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    drain(APP, env)
+    return result.stdout, receiver.spans()
+
+
+def the_one(spans: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    found = [s for s in spans if s["name"] == name]
+    assert len(found) == 1, f"{len(found)} copies of {name!r}"
+    return found[0]
+
+
+def check_children(spans: list[dict[str, Any]], name: str, count: int) -> None:
+    """One command span, one session, unique ids, and `count` child spans under the command."""
+    command = the_one(spans, "main")
+    the_one(spans, "cli.session")
+    assert command["status"] != "error" and "error.type" not in command["attributes"]
+    ids = [s["span_id"] for s in spans]
+    assert len(ids) == len(set(ids)), "a span arrived twice"
+    children = [s for s in spans if s["name"] == name]
+    assert len(children) == count
+    for child in children:
+        assert (child["trace_id"], child["parent_span_id"]) == (
+            command["trace_id"],
+            command["span_id"],
+        )
+
+
+def points(receiver: OTLPReceiver, name: str) -> float:
+    return sum(p.get("value", p.get("count", 0)) for p in receiver.metrics() if p["name"] == name)
+
+
+@pytest.mark.parametrize("interval", ["none", "0.05"])
+@pytest.mark.parametrize("hold", ["hold", "free"])
+def test_children_exiting_normally_record_their_own_work_once_and_never_the_parents(
+    tmp_path: Path, receiver: OTLPReceiver, interval: str, hold: str
+) -> None:
+    out, spans = run_host(tmp_path, receiver, HOST, interval, "sys.exit", hold)
+    assert out == "children [0, 1, 2]\n"
+    check_children(spans, "child work", CHILDREN)
+    # The event inside each child's step stays on that step; the parent's command got none.
+    assert all(
+        s["events"] and s["events"][0]["name"] == "child event"
+        for s in spans
+        if s["name"] == "child work"
+    )
+    # The children's exits through the parent's command count nothing against it.
+    assert points(receiver, "cli.command.invocations") == 1
+    assert points(receiver, "cli.errors") == 0
+
+
+@pytest.mark.parametrize("interval", ["none", "0.05"])
+def test_children_leaving_by_os_exit_record_nothing(
+    tmp_path: Path, receiver: OTLPReceiver, interval: str
+) -> None:
+    out, spans = run_host(tmp_path, receiver, HOST, interval, "os._exit", "hold")
+    assert out == "children [0, 0, 0]\n"
+    check_children(spans, "child work", 0)
+
+
+def test_multiprocessing_fork_workers_flush_their_tasks_when_the_pool_is_closed(
+    tmp_path: Path, receiver: OTLPReceiver
+) -> None:
+    out, spans = run_host(tmp_path, receiver, POOL_HOST)
+    assert out == f"results {[n * n for n in range(2 * CHILDREN)]}\n"
+    check_children(spans, "pool task", 2 * CHILDREN)
+    assert collections.Counter(s["name"] for s in spans)["main"] == 1
