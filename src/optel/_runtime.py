@@ -16,14 +16,14 @@ import os
 import sys
 from time import time, time_ns
 
-from optel import _env
+from optel import _env, _sigterm
 from optel._settings import Settings, caller_module
 from optel.record import spans as _spans
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
-    from types import FrameType, ModuleType
+    from types import ModuleType
 
     from optel.consent import Consent
     from optel.record.flush import Record, Summary
@@ -32,12 +32,11 @@ if TYPE_CHECKING:
 # user had passed --no-telemetry, so a host's test suite never prompts, records or writes.
 TESTING_ENV = "OPTEL_TESTING"
 
-# Re-entrant: the SIGTERM handler runs in the main thread, possibly while it holds one of them.
-# Made anew in a forked child, where a thread of the parent may have held them at the fork.
+# Re-entrant: a host's own SIGTERM handler may call shutdown() while the main thread is inside a
+# flush. Made anew in a forked child, where a thread of the parent may have held them at the fork.
 _state_lock = _thread.RLock()
 _flush_lock = _thread.RLock()
 _telemetry: Telemetry | None = None
-_sigterm_installed = False
 
 
 def _log(message: str, *args: object) -> None:
@@ -212,7 +211,6 @@ def _start(settings: Settings) -> Telemetry:
         # dictionary it loads) is imported only when records leave the process.
         _spans.set_recording(True)
         atexit.register(shutdown)
-        _install_sigterm()
         if telemetry.sending and _has_leftovers(app):
             # Imported here, not in the thread: a host that forks while another thread holds the
             # import lock leaves its child waiting on that lock for ever.
@@ -304,57 +302,6 @@ def _flush_loop(telemetry: Telemetry, interval: float, stop: _thread.LockType) -
         flush(telemetry, final=False)
 
 
-def _signal_module() -> ModuleType:
-    # The C module: `signal` itself imports enum (~6 ms) to build its enums.
-    return __import__("_signal")
-
-
-def _install_sigterm() -> None:
-    """Flush on SIGTERM, but only when the host has no handler of its own.
-
-    The handler flushes, then restores the default action and re-sends the signal, so the
-    process still dies of SIGTERM (its parent sees the same exit status as without optel).
-    """
-    global _sigterm_installed
-    if _sigterm_installed:
-        return
-    try:
-        _signal = _signal_module()
-        sigterm = getattr(_signal, "SIGTERM", None)
-        if sigterm is None or _signal.getsignal(sigterm) != _signal.SIG_DFL:
-            return
-        _signal.signal(sigterm, _on_sigterm)
-        _sigterm_installed = True
-    except (ValueError, OSError, RuntimeError):
-        # Not the main thread, or an embedded interpreter without signals.
-        pass
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    try:
-        shutdown()
-    finally:
-        _signal = _signal_module()
-        try:
-            _signal.signal(signum, _signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-        except Exception:
-            os._exit(128 + signum)
-
-
-def _uninstall_sigterm() -> None:
-    global _sigterm_installed
-    if not _sigterm_installed:
-        return
-    try:
-        _signal = _signal_module()
-        if _signal.getsignal(_signal.SIGTERM) is _on_sigterm:
-            _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
-    except (ValueError, OSError, RuntimeError):
-        pass
-    _sigterm_installed = False
-
-
 def header(telemetry: Telemetry) -> dict[str, object]:
     """The spool file header (docs/internals.md §5), resource scrubbed."""
     from optel import privacy
@@ -444,7 +391,7 @@ def flush(telemetry: Telemetry, *, final: bool) -> int:
 
 
 def shutdown() -> None:
-    """Flush what was recorded and stop recording. Idempotent; also runs at exit and on SIGTERM."""
+    """Flush what was recorded and stop recording. Idempotent; also runs at exit."""
     telemetry = _telemetry
     if telemetry is None:
         return
@@ -460,17 +407,22 @@ def shutdown() -> None:
             pass
     if not telemetry.recording:
         return
-    if stop is not None and telemetry.sending:
-        # The final flush goes to the detached uploader: a thread would die with the process.
-        try:
-            from optel.upload.background import stop_background_uploader
+    # A SIGTERM now waits for the records to reach the spool, then kills (optel._sigterm).
+    held = _sigterm.hold()
+    try:
+        if stop is not None and telemetry.sending:
+            # The final flush goes to the detached uploader: a thread would die with the process.
+            try:
+                from optel.upload.background import stop_background_uploader
 
-            stop_background_uploader(telemetry.app)
-        except Exception as exc:
-            _log("optel: stopping the background uploader failed: %r", exc)
-    # Off first: nothing recorded after the last take() would ever be flushed.
-    _spans.set_recording(False)
-    flush(telemetry, final=True)
+                stop_background_uploader(telemetry.app)
+            except Exception as exc:
+                _log("optel: stopping the background uploader failed: %r", exc)
+        # Off first: nothing recorded after the last take() would ever be flushed.
+        _spans.set_recording(False)
+        flush(telemetry, final=True)
+    finally:
+        _sigterm.release(held)
 
 
 class _Token:
@@ -547,7 +499,6 @@ def reset() -> None:
             except RuntimeError:
                 pass
     atexit.unregister(shutdown)
-    _uninstall_sigterm()
     _spans.set_recording(False)
     _spans.host_package = None
     _spans.take()
