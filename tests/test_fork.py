@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -81,6 +82,50 @@ def main():
 main()
 """.replace("CHILDREN", str(CHILDREN))
 
+# `host.py`: the flush thread is cleaning TICKS spans (a few hundred milliseconds) when the command
+# forks: the buffer is empty once the thread took it, and nothing else records meanwhile.
+BUSY_FLUSH_HOST = r"""
+import os
+import sys
+import time
+
+import optel
+from optel import _runtime
+from optel.record import spans
+
+optel.init("forker", version="1.0", flush_interval=0.05)
+
+
+@optel.step("tick")
+def tick():
+    return None
+
+
+@optel.step("child work")
+def work():
+    return None
+
+
+@optel.command("main")
+def main():
+    with _runtime._flush_lock:  # the flush thread waits, then takes all of them at once
+        for _ in range(TICKS):
+            tick()
+    while spans._buffer:
+        time.sleep(0.0005)
+    pids = []
+    for n in range(CHILDREN):
+        pid = os.fork()
+        if pid == 0:
+            work()
+            sys.exit(0)
+        pids.append(pid)
+    print("children", [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids], flush=True)
+
+
+main()
+""".replace("CHILDREN", str(CHILDREN))
+
 POOL_HOST = r"""
 import multiprocessing
 
@@ -121,19 +166,29 @@ def run_host(
     script = tmp_path / "host.py"
     script.write_text(source)
     env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+    # A session of its own: a child that hangs is killed with its parent, not left behind.
+    host = subprocess.Popen(
+        [sys.executable, str(script), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        result = subprocess.run(
-            [sys.executable, str(script), *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        out, err = host.communicate(timeout=30)
     except subprocess.TimeoutExpired:
+        os.killpg(host.pid, signal.SIGKILL)
+        host.communicate()
         pytest.fail("the host or one of its children did not exit")
-    assert result.returncode == 0 and result.stderr == "", result.stderr
+    finally:
+        try:
+            os.killpg(host.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert host.returncode == 0 and err == "", err
     drain(APP, env)
-    return result.stdout, receiver.spans()
+    return out, receiver.spans()
 
 
 def the_one(spans: list[dict[str, Any]], name: str) -> dict[str, Any]:
@@ -197,3 +252,13 @@ def test_multiprocessing_fork_workers_flush_their_tasks_when_the_pool_is_closed(
     assert out == f"results {[n * n for n in range(2 * CHILDREN)]}\n"
     check_children(spans, "pool task", 2 * CHILDREN)
     assert collections.Counter(s["name"] for s in spans)["main"] == 1
+
+
+def test_a_fork_while_the_flush_thread_cleans_a_big_buffer_costs_nothing_and_sends_it_once(
+    tmp_path: Path, receiver: OTLPReceiver
+) -> None:
+    ticks = 20_000
+    out, spans = run_host(tmp_path, receiver, BUSY_FLUSH_HOST.replace("TICKS", str(ticks)))
+    assert out == "children [0, 0, 0]\n"
+    check_children(spans, "child work", CHILDREN)
+    assert collections.Counter(s["name"] for s in spans)["tick"] == ticks
