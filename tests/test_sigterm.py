@@ -43,6 +43,37 @@ hashlib.pbkdf2_hmac("sha256", b"password", b"salt", 50_000_000)
 print("the C call returned", flush=True)
 """
 
+# `host.py`: two steps, the second ending past the due time of the background flush, then a long C
+# call inside the command (so the command itself is still open when SIGTERM comes).
+DURABLE_HOST = r"""
+import hashlib
+import time
+
+import optel
+from optel import _runtime
+
+_runtime.DURABLE_AFTER_S = 0.2
+optel.init("sigterm-host", version="1.0")
+
+
+@optel.step("early")
+def early():
+    return None
+
+
+@optel.command("main")
+def main():
+    early()
+    time.sleep(0.3)
+    early()
+    time.sleep(0.5)  # the background flush is written by now
+    print("ready", flush=True)
+    hashlib.pbkdf2_hmac("sha256", b"password", b"salt", 50_000_000)
+
+
+main()
+"""
+
 # `host.py N`: a command of N steps, then the exit, whose flush has N spans to clean.
 BIG_FLUSH_HOST = r"""
 import sys
@@ -138,6 +169,29 @@ def test_sigterm_during_the_exit_flush_loses_nothing_and_still_kills(
     drain(APP, env)
     counts = collections.Counter(s["name"] for s in receiver.spans())
     assert (counts["tick"], counts["main"], counts["cli.session"]) == (steps, 1, 1)
+
+
+def test_what_a_long_run_recorded_before_its_last_background_flush_survives_sigterm(
+    tmp_path: Path, receiver: OTLPReceiver
+) -> None:
+    script = tmp_path / "host.py"
+    script.write_text(DURABLE_HOST)
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+    proc = start(script, env=env)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=2)  # at once: optel did not catch it
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    assert code == -signal.SIGTERM
+    drain(APP, env)
+    counts = collections.Counter(s["name"] for s in receiver.spans())
+    # Both steps were flushed in the background; the command was still open, and the session
+    # is written at exit only.
+    assert counts == {"early": 2}
 
 
 def test_a_host_with_its_own_sigterm_handler_keeps_it_and_flushes_at_its_exit(

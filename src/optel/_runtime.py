@@ -37,6 +37,10 @@ TESTING_ENV = "OPTEL_TESTING"
 _state_lock = _thread.RLock()
 _flush_lock = _thread.RLock()
 _telemetry: Telemetry | None = None
+# A host without flush_interval writes what it recorded to the spool in the background once a span
+# ends this long after the last flush: optel catches no SIGTERM (optel._sigterm), and a long run
+# killed by one loses at most this much. A short run never gets there: its exit flush is its only one.
+DURABLE_AFTER_S = 30.0
 
 
 def _log(message: str, *args: object) -> None:
@@ -224,6 +228,8 @@ def _start(settings: Settings) -> Telemetry:
             _thread.start_new_thread(_flush_loop, (telemetry, settings.flush_interval, stop))
             if telemetry.sending:
                 _start_background_uploader(app, settings.flush_interval)
+        else:
+            _arm_durable_flush()
     except Exception as exc:
         _log("optel: starting to record failed: %r", exc)
     return telemetry
@@ -300,6 +306,26 @@ def _flush_loop(telemetry: Telemetry, interval: float, stop: _thread.LockType) -
         if telemetry._closed:
             return
         flush(telemetry, final=False)
+
+
+def _arm_durable_flush() -> None:
+    _spans.flush_due(time_ns() + int(DURABLE_AFTER_S * 1e9), _start_durable_flush)
+
+
+def _start_durable_flush() -> None:
+    # Called by the span that ended past the due time, in the host's thread: the flush runs on a
+    # thread of its own, as flush_interval's do.
+    telemetry = _telemetry
+    if telemetry is not None and not telemetry._closed:
+        _thread.start_new_thread(_durable_flush, (telemetry,))
+
+
+def _durable_flush(telemetry: Telemetry) -> None:
+    try:
+        flush(telemetry, final=False)
+    finally:
+        if not telemetry._closed:
+            _arm_durable_flush()
 
 
 def header(telemetry: Telemetry) -> dict[str, object]:
@@ -500,6 +526,7 @@ def reset() -> None:
                 pass
     atexit.unregister(shutdown)
     _spans.set_recording(False)
+    _spans.flush_due(0, None)
     _spans.host_package = None
     _spans.take()
     _spans.take_dropped()

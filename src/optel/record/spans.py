@@ -34,6 +34,12 @@ _buffer: list[SpanHandle | Measurement] = []
 MAX_PENDING = 100_000
 dropped = 0
 
+# When the first span to end after it is due for a flush, and what starts that flush (optel.init
+# arms it for a host without flush_interval): optel catches no SIGTERM, so what reached the spool
+# is what survives one. 0: not armed.
+flush_due_ns = 0
+_flush_when_due: Callable[[], None] | None = None
+
 # The host's top-level package, or `__main__` for a script (set by optel.init()): exception events
 # keep frames from it only.
 host_package: str | None = None
@@ -311,6 +317,8 @@ class SpanHandle:
                 _buffer.append(self)
             else:
                 _append(self)
+            if flush_due_ns and self.end_ns > flush_due_ns:
+                _flush_now()
         except Exception:
             pass
 
@@ -354,6 +362,21 @@ class SpanHandle:
 
             attributes["exception.stacktrace"] = own_frame_tuples(exc.__traceback__, host_package, MAX_RECORDED_FRAMES)
         events.append(("exception", at_ns, attributes))
+
+
+def flush_due(at_ns: int, start_flush: Callable[[], None] | None) -> None:
+    """Call ``start_flush()`` once, when the first span ends after ``at_ns`` (None: never)."""
+    global flush_due_ns, _flush_when_due
+    _flush_when_due = start_flush
+    flush_due_ns = at_ns if start_flush is not None else 0
+
+
+def _flush_now() -> None:
+    global flush_due_ns
+    flush_due_ns = 0
+    start_flush = _flush_when_due
+    if start_flush is not None:
+        start_flush()
 
 
 def _append(record: SpanHandle | Measurement) -> None:
