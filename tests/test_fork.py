@@ -1,8 +1,9 @@
 """A host that forks (issue 12 item 3): children exit normally and never send their parent's records.
 
 Real host processes fork three children inside a command, with and without ``flush_interval``,
-while another thread holds the flush lock (a flush in progress at the fork), with children that
-exit through ``sys.exit`` or ``os._exit``, and through a multiprocessing pool of the 'fork' kind.
+while the flush thread cleans a big buffer (the fork waits for it) or while another thread holds
+the flush lock past the fork's wait, with children that exit through ``sys.exit`` or
+``os._exit``, and through a multiprocessing pool of the 'fork' kind.
 Everything the processes spooled then goes to a real OTLP receiver, where it is counted against
 what docs/guide.md ("Forked processes") says a child records.
 """
@@ -32,7 +33,8 @@ APP = "forker"
 CHILDREN = 3
 
 # `host.py INTERVAL EXIT HOLD`: a command forks CHILDREN children, each running one step of its
-# own and then leaving by EXIT; with HOLD, another thread holds optel's flush lock across the forks.
+# own and then leaving by EXIT; with HOLD, another thread holds optel's flush lock across the forks
+# (past the time a fork waits for a flush in progress).
 HOST = r"""
 import os
 import sys
@@ -56,6 +58,8 @@ def work(n):
 def main():
     release = threading.Event()
     if hold:
+        # A flush that outlasts the fork's wait for it: the children fork while it holds the lock.
+        _runtime.FORK_WAIT_S = 0.05
         held = threading.Event()
 
         def holder():
@@ -197,11 +201,17 @@ def the_one(spans: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return found[0]
 
 
-def check_children(spans: list[dict[str, Any]], name: str, count: int) -> None:
-    """One command span, one session, unique ids, and `count` child spans under the command."""
+def check_children(spans: list[dict[str, Any]], name: str, count: int, processes: int) -> None:
+    """One command span, `count` child spans under it, one session per process that flushed (each
+    counting only its own spans), and no span id twice."""
     command = the_one(spans, "main")
-    the_one(spans, "cli.session")
     assert command["status"] != "error" and "error.type" not in command["attributes"]
+    sessions = [s["attributes"] for s in spans if s["name"] == "cli.session"]
+    assert len(sessions) == processes
+    assert sum(s["cli.summary.commands"] for s in sessions) == 1
+    assert sum(s["cli.summary.steps"] for s in sessions) == count + sum(
+        n == "tick" for n in names(spans)
+    )
     ids = [s["span_id"] for s in spans]
     assert len(ids) == len(set(ids)), "a span arrived twice"
     children = [s for s in spans if s["name"] == name]
@@ -211,6 +221,10 @@ def check_children(spans: list[dict[str, Any]], name: str, count: int) -> None:
             command["trace_id"],
             command["span_id"],
         )
+
+
+def names(spans: list[dict[str, Any]]) -> list[str]:
+    return [s["name"] for s in spans]
 
 
 def points(receiver: OTLPReceiver, name: str) -> float:
@@ -224,7 +238,7 @@ def test_children_exiting_normally_record_their_own_work_once_and_never_the_pare
 ) -> None:
     out, spans = run_host(tmp_path, receiver, HOST, interval, "sys.exit", hold)
     assert out == "children [0, 1, 2]\n"
-    check_children(spans, "child work", CHILDREN)
+    check_children(spans, "child work", CHILDREN, 1 + CHILDREN)
     # The event inside each child's step stays on that step; the parent's command got none.
     assert all(
         s["events"] and s["events"][0]["name"] == "child event"
@@ -242,7 +256,7 @@ def test_children_leaving_by_os_exit_record_nothing(
 ) -> None:
     out, spans = run_host(tmp_path, receiver, HOST, interval, "os._exit", "hold")
     assert out == "children [0, 0, 0]\n"
-    check_children(spans, "child work", 0)
+    check_children(spans, "child work", 0, 1)
 
 
 def test_multiprocessing_fork_workers_flush_their_tasks_when_the_pool_is_closed(
@@ -250,7 +264,7 @@ def test_multiprocessing_fork_workers_flush_their_tasks_when_the_pool_is_closed(
 ) -> None:
     out, spans = run_host(tmp_path, receiver, POOL_HOST)
     assert out == f"results {[n * n for n in range(2 * CHILDREN)]}\n"
-    check_children(spans, "pool task", 2 * CHILDREN)
+    check_children(spans, "pool task", 2 * CHILDREN, 1 + CHILDREN)
     assert collections.Counter(s["name"] for s in spans)["main"] == 1
 
 
@@ -260,5 +274,5 @@ def test_a_fork_while_the_flush_thread_cleans_a_big_buffer_costs_nothing_and_sen
     ticks = 20_000
     out, spans = run_host(tmp_path, receiver, BUSY_FLUSH_HOST.replace("TICKS", str(ticks)))
     assert out == "children [0, 0, 0]\n"
-    check_children(spans, "child work", CHILDREN)
+    check_children(spans, "child work", CHILDREN, 1 + CHILDREN)
     assert collections.Counter(s["name"] for s in spans)["tick"] == ticks

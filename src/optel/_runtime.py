@@ -54,7 +54,6 @@ class Telemetry:
 
     __slots__ = (
         "_closed",
-        "_pid",
         "_started_ns",
         "_stop",
         "_summary",
@@ -84,8 +83,6 @@ class Telemetry:
         # Fail closed: records are kept only for a destination the user agreed to or asked for.
         self.recording = bool(consent.sending or debug or log_file)
         self._started_ns = time_ns()
-        # The process whose session this is: a forked child records its own spans, not a session.
-        self._pid = os.getpid()
         self._summary: Summary | None = None
         self._closed = False
         self._stop: _thread.LockType | None = None
@@ -396,7 +393,7 @@ def flush(telemetry: Telemetry, *, final: bool) -> int:
                 host_attributes=telemetry.settings.attributes,
                 summary=telemetry._summary,
             )
-            if final and telemetry._summary is not None and telemetry._pid == os.getpid():
+            if final and telemetry._summary is not None:
                 records.extend(session_records(telemetry._summary, telemetry._started_ns, time_ns()))
             if not records:
                 return 0
@@ -451,6 +448,27 @@ def shutdown() -> None:
         _sigterm.release(held)
 
 
+# How long a fork waits for a flush in progress (see _before_fork); a flush takes milliseconds,
+# one of a full buffer about a second.
+FORK_WAIT_S = 2.0
+_fork_holds: dict[int, bool] = {}
+
+
+def _before_fork() -> None:
+    # A fork waits for a flush in progress: optel's threads import what they need inside one, and
+    # a child that inherits a module half-imported by a thread it does not have waits on that
+    # module's import lock for ever at its own flush.
+    try:
+        _fork_holds[_thread.get_ident()] = _flush_lock.acquire(timeout=FORK_WAIT_S)
+    except Exception:
+        pass
+
+
+def _after_fork_in_parent() -> None:
+    if _fork_holds.pop(_thread.get_ident(), False):
+        _flush_lock.release()
+
+
 class _Token:
     # What multiprocessing's after-fork registry holds (weakly) for optel.
     __slots__ = ("__weakref__",)
@@ -461,19 +479,26 @@ _worker_flush_registered = False
 
 
 def _after_fork_in_child() -> None:
-    """A forked child: fresh locks, its own flush loop, and a flush at a multiprocessing worker's end.
+    """A forked child: fresh locks, a session of its own from now on, its own flush loop, and a
+    flush at a multiprocessing worker's end.
 
     optel.record.spans emptied the buffer and marked the parent's open spans as the parent's; the
     parent's threads (flush loop, background uploader) do not exist here. What a child records is
     described in docs/guide.md, "Forked processes".
     """
     global _state_lock, _flush_lock
+    # The state lock may have been held by a thread of the parent; the flush lock is held by
+    # _before_fork (or, past its wait, by a flush thread of the parent).
     _state_lock = _thread.RLock()
     _flush_lock = _thread.RLock()
+    _fork_holds.clear()
     telemetry = _telemetry
     if telemetry is None or telemetry._closed or not telemetry.recording:
         return
     try:
+        # Its cli.session counts what the child did, from the fork on; the parent's counts the rest.
+        telemetry._summary = None
+        telemetry._started_ns = time_ns()
         _flush_when_worker_ends()
         interval = telemetry.settings.flush_interval
         if interval is not None:
@@ -503,7 +528,9 @@ def _register_worker_flush(token: object) -> None:
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(
+        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+    )
 
 
 def current() -> Telemetry | None:
