@@ -1,22 +1,25 @@
 """Helpers for tests that run a real host process and then deliver its spool to a real receiver.
 
-``consent(app, home)`` stores anonymous consent in the test's home; ``drain(app, env)`` waits for
-a detached uploader the host started and runs ``optel upload`` until the spool holds no flush, so
-that what the receiver got is everything the host's processes spooled; ``reap_uploader(app)``
-stops a detached uploader a test leaves behind.
+``receiver_for(app, home)`` stores anonymous consent in the test's home and runs a real OTLP
+receiver (stopping, at the end, a detached uploader the test left behind); ``drain(app, env)``
+waits for a detached uploader the host started and runs ``optel upload`` until the spool holds no
+flush, so that what the receiver got is everything the host's processes spooled.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from optel.spool import Spool
 from optel.spool.launch import read_lock
+from otlp_receiver import OTLPReceiver
 
 
 def consent(app: str, home: Path) -> None:
@@ -28,7 +31,7 @@ def consent(app: str, home: Path) -> None:
     )
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     """Alive and not a zombie (the init of a container may never reap the detached uploaders)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
@@ -37,11 +40,12 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _settle(spool: Spool, timeout: float = 30.0) -> None:
+def settle(spool: Spool, timeout: float = 30.0) -> None:
+    """Wait for the detached uploader that holds the spool's lock, if any, to end."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         info = read_lock(spool.path)
-        if info is None or not _alive(info.pid):
+        if info is None or not alive(info.pid):
             return
         time.sleep(0.02)
     raise AssertionError("the detached uploader did not finish")
@@ -59,7 +63,7 @@ def drain(app: str, env: dict[str, str]) -> None:
     """Deliver everything spooled for `app` (a few `optel upload` rounds at most)."""
     spool = Spool(app)
     for _ in range(5):
-        _settle(spool)
+        settle(spool)
         if not spooled(app):
             return
         subprocess.run(
@@ -71,9 +75,17 @@ def drain(app: str, env: dict[str, str]) -> None:
     raise AssertionError(f"the spool still holds {spooled(app)}")
 
 
+@contextlib.contextmanager
+def receiver_for(app: str, home: Path) -> Iterator[OTLPReceiver]:
+    consent(app, home)
+    with OTLPReceiver() as receiver:
+        yield receiver
+    reap_uploader(app)
+
+
 def reap_uploader(app: str) -> None:
     info = read_lock(Spool(app).path)
-    if info is not None and info.pid > 0 and _alive(info.pid):
+    if info is not None and info.pid > 0 and alive(info.pid):
         with open(f"/proc/{info.pid}/cmdline", "rb") as f:
             if b"optel" in f.read():
                 os.kill(info.pid, signal.SIGKILL)

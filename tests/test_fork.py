@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from host_process import consent, drain, reap_uploader
+from host_process import drain, receiver_for
 from otlp_receiver import OTLPReceiver
 
 pytestmark = [
@@ -130,6 +130,59 @@ def main():
 main()
 """.replace("CHILDREN", str(CHILDREN))
 
+# `host.py`: the flush thread's first flush imports optel.record.flush, made to take half a second
+# here, and the command forks while it does: a child that started then would find the module
+# half-imported by a thread it does not have, and wait for it for ever at its own flush.
+SLOW_IMPORT_HOST = r"""
+import os
+import sys
+import time
+from importlib.machinery import PathFinder
+
+import optel
+
+
+class SlowFlushModule:
+    def find_spec(self, name, path, target=None):
+        if name != "optel.record.flush":
+            return None
+        spec = PathFinder.find_spec(name, path)
+        load = spec.loader.exec_module
+
+        def exec_module(module):
+            time.sleep(0.5)
+            load(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path.insert(0, SlowFlushModule())
+optel.init("forker", version="1.0", flush_interval=0.05)
+
+
+@optel.step("child work")
+def work():
+    return None
+
+
+@optel.command("main")
+def main():
+    while "optel.record.flush" not in sys.modules:
+        time.sleep(0.001)
+    pids = []
+    for n in range(CHILDREN):
+        pid = os.fork()
+        if pid == 0:
+            work()
+            sys.exit(0)
+        pids.append(pid)
+    print("children", [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids], flush=True)
+
+
+main()
+""".replace("CHILDREN", str(CHILDREN))
+
 POOL_HOST = r"""
 import multiprocessing
 
@@ -158,10 +211,8 @@ if __name__ == "__main__":
 
 @pytest.fixture
 def receiver(isolated_home: Path) -> Iterator[OTLPReceiver]:
-    consent(APP, isolated_home)
-    with OTLPReceiver() as receiver:
+    with receiver_for(APP, isolated_home) as receiver:
         yield receiver
-    reap_uploader(APP)
 
 
 def run_host(
@@ -276,3 +327,11 @@ def test_a_fork_while_the_flush_thread_cleans_a_big_buffer_costs_nothing_and_sen
     assert out == "children [0, 0, 0]\n"
     check_children(spans, "child work", CHILDREN, 1 + CHILDREN)
     assert collections.Counter(s["name"] for s in spans)["tick"] == ticks
+
+
+def test_a_fork_while_the_flush_thread_imports_waits_for_the_import(
+    tmp_path: Path, receiver: OTLPReceiver
+) -> None:
+    out, spans = run_host(tmp_path, receiver, SLOW_IMPORT_HOST)
+    assert out == "children [0, 0, 0]\n"
+    check_children(spans, "child work", CHILDREN, 1 + CHILDREN)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from host_process import consent, drain, reap_uploader
+from host_process import drain, receiver_for
 from otlp_receiver import OTLPReceiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name != "posix", reason="POSIX signals")]
@@ -99,32 +99,41 @@ print("exiting", flush=True)
 """
 
 
-def start(script: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def sigterm_after(
+    script: Path,
+    *args: str,
+    env: dict[str, str],
+    line: str,
+    delay: float = 0.0,
+    timeout: float = 120,
+) -> tuple[int, float, str]:
+    """Run the host, send it SIGTERM `delay` seconds after it printed `line`; its exit status, the
+    seconds from SIGTERM to its death, and its stderr."""
     proc = subprocess.Popen(
         [sys.executable, str(script), *args],
-        env=env or dict(os.environ),
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout is not None
-    return proc
-
-
-def seconds_from_sigterm_to_death(script: Path, optel_on: str, env: dict[str, str]) -> float:
-    proc = start(script, optel_on, env=env)
     try:
-        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
-        time.sleep(0.3)  # well inside the C call
+        assert proc.stdout is not None and proc.stdout.readline() == line
+        time.sleep(delay)
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=120)
+        code = proc.wait(timeout=timeout)
         took = time.monotonic() - sent
     finally:
         if proc.poll() is None:
             proc.kill()
-        proc.communicate()
+        _, err = proc.communicate()
+    return code, took, err
+
+
+def seconds_from_sigterm_to_death(script: Path, optel_on: str, env: dict[str, str]) -> float:
+    # 0.3 s after "ready": well inside the C call.
+    code, took, _ = sigterm_after(script, optel_on, env=env, line="ready\n", delay=0.3)
     assert code == -signal.SIGTERM, f"exit status {code}, not death by SIGTERM"
     return took
 
@@ -142,10 +151,8 @@ def test_a_host_in_a_long_c_call_dies_of_sigterm_as_fast_as_without_optel(tmp_pa
 
 @pytest.fixture
 def receiver(isolated_home: Path) -> Iterator[OTLPReceiver]:
-    consent(APP, isolated_home)
-    with OTLPReceiver() as receiver:
+    with receiver_for(APP, isolated_home) as receiver:
         yield receiver
-    reap_uploader(APP)
 
 
 def test_sigterm_during_the_exit_flush_loses_nothing_and_still_kills(
@@ -155,16 +162,10 @@ def test_sigterm_during_the_exit_flush_loses_nothing_and_still_kills(
     script = tmp_path / "host.py"
     script.write_text(BIG_FLUSH_HOST)
     env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
-    proc = start(script, str(steps), env=env)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline() == "exiting\n"
-        time.sleep(0.05)  # the atexit flush is cleaning the buffer now
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        _, err = proc.communicate()
+    # 50 ms after "exiting", the atexit flush is cleaning the buffer.
+    code, _, err = sigterm_after(
+        script, str(steps), env=env, line="exiting\n", delay=0.05, timeout=60
+    )
     assert code == -signal.SIGTERM and err == "", (code, err)
     drain(APP, env)
     counts = collections.Counter(s["name"] for s in receiver.spans())
@@ -177,16 +178,8 @@ def test_what_a_long_run_recorded_before_its_last_background_flush_survives_sigt
     script = tmp_path / "host.py"
     script.write_text(DURABLE_HOST)
     env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
-    proc = start(script, env=env)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=2)  # at once: optel did not catch it
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
-    assert code == -signal.SIGTERM
+    code, took, _ = sigterm_after(script, env=env, line="ready\n")
+    assert code == -signal.SIGTERM and took < 2, (code, took)  # at once: optel did not catch it
     drain(APP, env)
     counts = collections.Counter(s["name"] for s in receiver.spans())
     # Both steps were flushed in the background; the command was still open, and the session
@@ -207,10 +200,8 @@ def test_a_host_with_its_own_sigterm_handler_keeps_it_and_flushes_at_its_exit(
         "print('ready', flush=True)\n"
         "time.sleep(30)\n"
     )
-    proc = start(script, env={**os.environ, "SIGTERM_HOST_TELEMETRY_LOG": str(log)})
-    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == 143
-    proc.communicate()
+    env = {**os.environ, "SIGTERM_HOST_TELEMETRY_LOG": str(log)}
+    code, _, err = sigterm_after(script, env=env, line="ready\n", timeout=30)
+    assert (code, err) == (143, "")
     names = [json.loads(line).get("name") for line in log.read_text().splitlines()]
     assert "before" in names and "cli.session" in names

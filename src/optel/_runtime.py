@@ -16,7 +16,7 @@ import os
 import sys
 from time import time, time_ns
 
-from optel import _env, _sigterm
+from optel import _atfork, _env, _sigterm
 from optel._settings import Settings, caller_module
 from optel.record import spans as _spans
 
@@ -448,25 +448,9 @@ def shutdown() -> None:
         _sigterm.release(held)
 
 
-# How long a fork waits for a flush in progress (see _before_fork); a flush takes milliseconds,
-# one of a full buffer about a second.
+# How long a fork waits for a flush in progress, where optel's threads import what they need
+# (optel._atfork); a flush takes milliseconds, one of a full buffer about a second.
 FORK_WAIT_S = 2.0
-_fork_holds: dict[int, bool] = {}
-
-
-def _before_fork() -> None:
-    # A fork waits for a flush in progress: optel's threads import what they need inside one, and
-    # a child that inherits a module half-imported by a thread it does not have waits on that
-    # module's import lock for ever at its own flush.
-    try:
-        _fork_holds[_thread.get_ident()] = _flush_lock.acquire(timeout=FORK_WAIT_S)
-    except Exception:
-        pass
-
-
-def _after_fork_in_parent() -> None:
-    if _fork_holds.pop(_thread.get_ident(), False):
-        _flush_lock.release()
 
 
 class _Token:
@@ -488,10 +472,9 @@ def _after_fork_in_child() -> None:
     """
     global _state_lock, _flush_lock
     # The state lock may have been held by a thread of the parent; the flush lock is held by
-    # _before_fork (or, past its wait, by a flush thread of the parent).
+    # the fork's wait for it (or, past that wait, by a flush thread of the parent).
     _state_lock = _thread.RLock()
     _flush_lock = _thread.RLock()
-    _fork_holds.clear()
     telemetry = _telemetry
     if telemetry is None or telemetry._closed or not telemetry.recording:
         return
@@ -528,9 +511,8 @@ def _register_worker_flush(token: object) -> None:
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(
-        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
-    )
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+    _atfork.wait_at_fork(lambda: _flush_lock, lambda: FORK_WAIT_S)
 
 
 def current() -> Telemetry | None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import _thread
 import os
 
+from optel._atfork import wait_at_fork
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,7 +36,6 @@ _guard = _thread.allocate_lock()
 # child would wait on that module's import lock for ever when it imports it too).
 _importing = _thread.allocate_lock()
 FORK_WAIT_S = 2.0
-_fork_holds: dict[int, bool] = {}
 
 
 def start_background_uploader(app: str, interval: float) -> bool:
@@ -105,18 +106,6 @@ def _load_uploader() -> Callable[..., object]:
         return uploader.upload
 
 
-def _before_fork() -> None:
-    try:
-        _fork_holds[_thread.get_ident()] = _importing.acquire(timeout=FORK_WAIT_S)
-    except Exception:
-        pass
-
-
-def _after_fork_in_parent() -> None:
-    if _fork_holds.pop(_thread.get_ident(), False):
-        _importing.release()
-
-
 def _after_fork_in_child() -> None:
     # The parent's threads do not exist in a forked child, and one of them may have held _guard
     # at the fork: the child starts with none running (the parent's thread keeps uploading the
@@ -124,15 +113,13 @@ def _after_fork_in_child() -> None:
     global _guard, _importing
     _guard = _thread.allocate_lock()
     _importing = _thread.allocate_lock()
-    _fork_holds.clear()
     _stops.clear()
     _done.clear()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(
-        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
-    )
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+    wait_at_fork(lambda: _importing, lambda: FORK_WAIT_S)
 
 
 def running(app: str) -> bool:
