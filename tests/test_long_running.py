@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import collections
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from host_process import consent, drain, reap_uploader, settle
 from optel.spool import Spool
-from optel.spool.launch import read_lock
 from otlp_receiver import OTLPReceiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name != "posix", reason="POSIX processes")]
@@ -53,50 +51,13 @@ print(f"sdk at init: {loaded_at_init}; sdk at exit: {'opentelemetry.sdk' in sys.
 '''
 
 
-def process_running(pid: int) -> bool:
-    """Alive and not a zombie (the init of a container may never reap the detached uploaders)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rpartition(b")")[2].split()[0] not in (b"Z", b"X")
-    except (OSError, IndexError):
-        return False
-
-
 @pytest.fixture
 def host_script(tmp_path: Path, isolated_home: Path) -> Iterator[Path]:
-    config = isolated_home / ".config" / APP
-    config.mkdir(parents=True)
-    (config / "telemetry.toml").write_text(
-        'mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-0000000010a9"\n'
-        'decided_at = "2026-11-23T18:00:00Z"\nconsent_version = 1\n'
-    )
+    consent(APP, isolated_home)
     script = tmp_path / "host.py"
     script.write_text(HOST)
     yield script
-    info = read_lock(Spool(APP).path)
-    if info is not None and info.pid > 0 and process_running(info.pid):
-        with open(f"/proc/{info.pid}/cmdline", "rb") as f:
-            if b"optel" in f.read():
-                os.kill(info.pid, signal.SIGKILL)
-
-
-def settle(spool: Spool, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        info = read_lock(spool.path)
-        if info is None or not process_running(info.pid):
-            return
-        time.sleep(0.02)
-    pytest.fail("the detached uploader did not finish")
-
-
-def upload_the_rest(spool: Spool, env: dict[str, str]) -> None:
-    """Run `optel upload` until the spool holds no flush (a few rounds at most)."""
-    for _ in range(5):
-        if not [n for n in os.listdir(spool.path) if ".jsonl" in n]:
-            return
-        subprocess.run([sys.executable, "-m", "optel", "upload", "--app", APP], env=env, capture_output=True, timeout=60)
-        settle(spool)
+    reap_uploader(APP)
 
 
 def test_a_long_running_host_ships_while_it_runs_and_everything_arrives_exactly_once(
@@ -134,7 +95,7 @@ def test_a_long_running_host_ships_while_it_runs_and_everything_arrives_exactly_
 
         settle(spool)
         # What the detached uploader left (it may have found the lock taken) goes now.
-        upload_the_rest(spool, env)
+        drain(APP, env)
         spans = receiver.spans()
     counts = collections.Counter(s["name"] for s in spans)
     expected = [f"tick {i}" for i in range(ticks)]
@@ -185,7 +146,7 @@ def test_a_collector_that_never_answers_does_not_keep_the_last_flush_from_the_de
         # although its own thread still held the uploader lock, waiting on the collector.
         assert [s["name"] for s in receiver.spans()].count("cli.session") == 1
         # What the thread had claimed is claimed again once its process is gone.
-        upload_the_rest(spool, env)
+        drain(APP, env)
         spans = receiver.spans()
     counts = collections.Counter(s["name"] for s in spans)
     expected = [f"tick {i}" for i in range(ticks)]

@@ -331,33 +331,18 @@ def test_atexit_flushes_without_an_explicit_shutdown_and_version_module_is_the_c
 
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="POSIX signals")
-def test_sigterm_flushes_then_dies_of_sigterm_when_the_host_has_no_handler(tmp_path):
-    log = tmp_path / "audit.jsonl"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(
-            """
-            import sys, time, optel
-            optel.init("tool")
-
-            @optel.step("before")
-            def before():
-                pass
-
-            before()
-            print("ready", flush=True)
-            time.sleep(30)
-            """
-        )],
-        env={**os.environ, "TOOL_TELEMETRY_LOG": str(log)},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        text=True,
+def test_recording_leaves_sigterm_to_its_default_action():
+    # A Python-level handler would keep a host in a long C call alive until the call returns
+    # (tests/test_sigterm.py times it).
+    result = run_python(
+        """
+        import signal, optel
+        assert optel.init("tool").recording
+        print(signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+        """,
+        {"TOOL_TELEMETRY_LOG": os.devnull},
     )
-    assert proc.stdout.readline() == "ready\n"
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == -signal.SIGTERM
-    proc.stdout.close()
-    assert any(r.get("name") == "before" for r in read_lines(str(log)))
+    assert result.stdout == "True\n", result.stderr
 
 
 @pytest.mark.slow

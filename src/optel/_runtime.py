@@ -16,14 +16,14 @@ import os
 import sys
 from time import time, time_ns
 
-from optel import _env
+from optel import _atfork, _env, _sigterm
 from optel._settings import Settings, caller_module
 from optel.record import spans as _spans
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
-    from types import FrameType, ModuleType
+    from types import ModuleType
 
     from optel.consent import Consent
     from optel.record.flush import Record, Summary
@@ -32,11 +32,15 @@ if TYPE_CHECKING:
 # user had passed --no-telemetry, so a host's test suite never prompts, records or writes.
 TESTING_ENV = "OPTEL_TESTING"
 
-# Re-entrant: the SIGTERM handler runs in the main thread, possibly while it holds one of them.
+# Re-entrant: a host's own SIGTERM handler may call shutdown() while the main thread is inside a
+# flush. Made anew in a forked child, where a thread of the parent may have held them at the fork.
 _state_lock = _thread.RLock()
 _flush_lock = _thread.RLock()
 _telemetry: Telemetry | None = None
-_sigterm_installed = False
+# A host without flush_interval writes what it recorded to the spool in the background once a span
+# ends this long after the last flush: optel catches no SIGTERM (optel._sigterm), and a long run
+# killed by one loses at most this much. A short run never gets there: its exit flush is its only one.
+DURABLE_AFTER_S = 30.0
 
 
 def _log(message: str, *args: object) -> None:
@@ -208,7 +212,6 @@ def _start(settings: Settings) -> Telemetry:
         # dictionary it loads) is imported only when records leave the process.
         _spans.set_recording(True)
         atexit.register(shutdown)
-        _install_sigterm()
         if telemetry.sending and _has_leftovers(app):
             # Imported here, not in the thread: a host that forks while another thread holds the
             # import lock leaves its child waiting on that lock for ever.
@@ -222,6 +225,8 @@ def _start(settings: Settings) -> Telemetry:
             _thread.start_new_thread(_flush_loop, (telemetry, settings.flush_interval, stop))
             if telemetry.sending:
                 _start_background_uploader(app, settings.flush_interval)
+        else:
+            _arm_durable_flush()
     except Exception as exc:
         _log("optel: starting to record failed: %r", exc)
     return telemetry
@@ -300,55 +305,24 @@ def _flush_loop(telemetry: Telemetry, interval: float, stop: _thread.LockType) -
         flush(telemetry, final=False)
 
 
-def _signal_module() -> ModuleType:
-    # The C module: `signal` itself imports enum (~6 ms) to build its enums.
-    return __import__("_signal")
+def _arm_durable_flush() -> None:
+    _spans.flush_due(time_ns() + int(DURABLE_AFTER_S * 1e9), _start_durable_flush)
 
 
-def _install_sigterm() -> None:
-    """Flush on SIGTERM, but only when the host has no handler of its own.
+def _start_durable_flush() -> None:
+    # Called by the span that ended past the due time, in the host's thread: the flush runs on a
+    # thread of its own, as flush_interval's do.
+    telemetry = _telemetry
+    if telemetry is not None and not telemetry._closed:
+        _thread.start_new_thread(_durable_flush, (telemetry,))
 
-    The handler flushes, then restores the default action and re-sends the signal, so the
-    process still dies of SIGTERM (its parent sees the same exit status as without optel).
-    """
-    global _sigterm_installed
-    if _sigterm_installed:
-        return
+
+def _durable_flush(telemetry: Telemetry) -> None:
     try:
-        _signal = _signal_module()
-        sigterm = getattr(_signal, "SIGTERM", None)
-        if sigterm is None or _signal.getsignal(sigterm) != _signal.SIG_DFL:
-            return
-        _signal.signal(sigterm, _on_sigterm)
-        _sigterm_installed = True
-    except (ValueError, OSError, RuntimeError):
-        # Not the main thread, or an embedded interpreter without signals.
-        pass
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    try:
-        shutdown()
+        flush(telemetry, final=False)
     finally:
-        _signal = _signal_module()
-        try:
-            _signal.signal(signum, _signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-        except Exception:
-            os._exit(128 + signum)
-
-
-def _uninstall_sigterm() -> None:
-    global _sigterm_installed
-    if not _sigterm_installed:
-        return
-    try:
-        _signal = _signal_module()
-        if _signal.getsignal(_signal.SIGTERM) is _on_sigterm:
-            _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
-    except (ValueError, OSError, RuntimeError):
-        pass
-    _sigterm_installed = False
+        if not telemetry._closed:
+            _arm_durable_flush()
 
 
 def header(telemetry: Telemetry) -> dict[str, object]:
@@ -440,7 +414,7 @@ def flush(telemetry: Telemetry, *, final: bool) -> int:
 
 
 def shutdown() -> None:
-    """Flush what was recorded and stop recording. Idempotent; also runs at exit and on SIGTERM."""
+    """Flush what was recorded and stop recording. Idempotent; also runs at exit."""
     telemetry = _telemetry
     if telemetry is None:
         return
@@ -456,17 +430,89 @@ def shutdown() -> None:
             pass
     if not telemetry.recording:
         return
-    if stop is not None and telemetry.sending:
-        # The final flush goes to the detached uploader: a thread would die with the process.
-        try:
-            from optel.upload.background import stop_background_uploader
+    # A SIGTERM now waits for the records to reach the spool, then kills (optel._sigterm).
+    held = _sigterm.hold()
+    try:
+        if stop is not None and telemetry.sending:
+            # The final flush goes to the detached uploader: a thread would die with the process.
+            try:
+                from optel.upload.background import stop_background_uploader
 
-            stop_background_uploader(telemetry.app)
-        except Exception as exc:
-            _log("optel: stopping the background uploader failed: %r", exc)
-    # Off first: nothing recorded after the last take() would ever be flushed.
-    _spans.set_recording(False)
-    flush(telemetry, final=True)
+                stop_background_uploader(telemetry.app)
+            except Exception as exc:
+                _log("optel: stopping the background uploader failed: %r", exc)
+        # Off first: nothing recorded after the last take() would ever be flushed.
+        _spans.set_recording(False)
+        flush(telemetry, final=True)
+    finally:
+        _sigterm.release(held)
+
+
+# How long a fork waits for a flush in progress, where optel's threads import what they need
+# (optel._atfork); a flush takes milliseconds, one of a full buffer about a second.
+FORK_WAIT_S = 2.0
+
+
+class _Token:
+    # What multiprocessing's after-fork registry holds (weakly) for optel.
+    __slots__ = ("__weakref__",)
+
+
+_WORKER_TOKEN = _Token()
+_worker_flush_registered = False
+
+
+def _after_fork_in_child() -> None:
+    """A forked child: fresh locks, a session of its own from now on, its own flush loop, and a
+    flush at a multiprocessing worker's end.
+
+    optel.record.spans emptied the buffer and marked the parent's open spans as the parent's; the
+    parent's threads (flush loop, background uploader) do not exist here. What a child records is
+    described in docs/guide.md, "Forked processes".
+    """
+    global _state_lock, _flush_lock
+    # The state lock may have been held by a thread of the parent; the flush lock is held by
+    # the fork's wait for it (or, past that wait, by a flush thread of the parent).
+    _state_lock = _thread.RLock()
+    _flush_lock = _thread.RLock()
+    telemetry = _telemetry
+    if telemetry is None or telemetry._closed or not telemetry.recording:
+        return
+    try:
+        # Its cli.session counts what the child did, from the fork on; the parent's counts the rest.
+        telemetry._summary = None
+        telemetry._started_ns = time_ns()
+        _flush_when_worker_ends()
+        interval = telemetry.settings.flush_interval
+        if interval is not None:
+            stop = _thread.allocate_lock()
+            stop.acquire()
+            telemetry._stop = stop
+            _thread.start_new_thread(_flush_loop, (telemetry, interval, stop))
+    except Exception:
+        pass
+
+
+def _flush_when_worker_ends() -> None:
+    # A multiprocessing worker ends with os._exit, past atexit, but runs multiprocessing's own
+    # finalizers first. Its registry of finalizers is emptied once the worker starts; the
+    # after-fork hooks run after that, so one of them registers the flush.
+    global _worker_flush_registered
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None and not _worker_flush_registered:
+        util.register_after_fork(_WORKER_TOKEN, _register_worker_flush)
+        _worker_flush_registered = True
+
+
+def _register_worker_flush(token: object) -> None:
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util.Finalize(None, shutdown, exitpriority=0)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+    _atfork.wait_at_fork(lambda: _flush_lock, lambda: FORK_WAIT_S)
 
 
 def current() -> Telemetry | None:
@@ -488,8 +534,8 @@ def reset() -> None:
             except RuntimeError:
                 pass
     atexit.unregister(shutdown)
-    _uninstall_sigterm()
     _spans.set_recording(False)
+    _spans.flush_due(0, None)
     _spans.host_package = None
     _spans.take()
     _spans.take_dropped()

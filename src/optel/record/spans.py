@@ -35,6 +35,12 @@ _buffer: list[SpanHandle | Measurement] = []
 MAX_PENDING = 100_000
 dropped = 0
 
+# When the first span to end after it is due for a flush, and what starts that flush (optel.init
+# arms it for a host without flush_interval): optel catches no SIGTERM, so what reached the spool
+# is what survives one. 0: not armed.
+flush_due_ns = 0
+_flush_when_due: Callable[[], None] | None = None
+
 # The host's top-level package, or `__main__` for a script (set by optel.init()): exception events
 # keep frames from it only.
 host_package: str | None = None
@@ -89,9 +95,17 @@ def new_id() -> str:
             _refill_ids()
 
 
+# How many forks lie between this process and the one that imported optel. A span remembers the
+# value it was started under: one started before a fork belongs to the parent, which records it,
+# so the child never records it again (its end, its exception, its events), though the child's own
+# spans keep it as their parent and stay in its trace (docs/guide.md, "Forked processes").
+_forks = 0
+
+
 def _after_fork_in_child() -> None:
     # A forked child must neither reuse its parent's ids nor flush its parent's records again.
-    global dropped
+    global dropped, _forks
+    _forks += 1
     del _ids[:]
     del _trace_ids[:]
     del _buffer[:]
@@ -167,6 +181,7 @@ class SpanHandle:
     __slots__ = (
         "_child_error",
         "_command",
+        "_fork",
         "_token",
         "_usage",
         "attributes",
@@ -218,6 +233,7 @@ class SpanHandle:
         # An LLM call's usage object (or a copy of its dict), read into attributes by
         # read_usage() when the span is taken or cleaned for a flush.
         self._usage: object = None
+        self._fork = _forks
         # _child_error is set only when a child fails (read with a default).
         self.start_ns = time_ns()
 
@@ -259,6 +275,8 @@ class SpanHandle:
             pass
 
     def _fail(self, error_type: str, message: str | None, error_id: int, at_ns: int) -> None:
+        if self._fork != _forks:
+            return  # the parent process's span: its error is the parent's to count
         self.status = "error"
         self.attributes["error.type"] = error_type
         if message is not None:
@@ -276,7 +294,8 @@ class SpanHandle:
             return
         try:
             self.end_ns = time_ns()
-            if exc is not None:
+            inherited = self._fork != _forks
+            if exc is not None and not inherited:
                 self._record_exception(exc, None, self.end_ns)
             token = self._token
             if token is not None:
@@ -292,11 +311,15 @@ class SpanHandle:
                     _open_commands.remove(self)
                 except ValueError:
                     pass
+            if inherited:
+                return
             # _append(self), inlined: this runs for every span.
             if len(_buffer) < MAX_PENDING:
                 _buffer.append(self)
             else:
                 _append(self)
+            if flush_due_ns and self.end_ns > flush_due_ns:
+                _flush_now()
         except Exception:
             pass
 
@@ -357,6 +380,21 @@ def _provider_errors() -> Any:
 def _provider_errors_active() -> bool:
     module = sys.modules.get("optel.record.provider_errors")
     return module is not None and bool(module.active)
+
+
+def flush_due(at_ns: int, start_flush: Callable[[], None] | None) -> None:
+    """Call ``start_flush()`` once, when the first span ends after ``at_ns`` (None: never)."""
+    global flush_due_ns, _flush_when_due
+    _flush_when_due = start_flush
+    flush_due_ns = at_ns if start_flush is not None else 0
+
+
+def _flush_now() -> None:
+    global flush_due_ns
+    flush_due_ns = 0
+    start_flush = _flush_when_due
+    if start_flush is not None:
+        start_flush()
 
 
 def _append(record: SpanHandle | Measurement) -> None:
@@ -436,7 +474,7 @@ def event(name: str, attributes: Mapping[str, object] | None = None) -> None:
         return
     try:
         span = _current.get()
-        if span is not None and not span.end_ns:
+        if span is not None and not span.end_ns and span._fork == _forks:
             span.add_event(name, attributes)
             return
         handle = SpanHandle(name, "internal", attributes, _parent_for(None))

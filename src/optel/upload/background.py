@@ -14,6 +14,13 @@ flush, and the files the thread had claimed are sent by the next uploader after 
 from __future__ import annotations
 
 import _thread
+import os
+
+from optel._atfork import wait_at_fork
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MIN_INTERVAL = 0.05
 # How long shutdown waits for an upload in flight: a healthy collector answers in tens of
@@ -24,6 +31,11 @@ _stops: dict[str, _thread.LockType] = {}
 # Released by each app's thread when its loop is over (after the upload in flight, if any).
 _done: dict[str, _thread.LockType] = {}
 _guard = _thread.allocate_lock()
+# Held while a thread imports the uploader and the SDK (~100 ms, at its first upload): a fork waits
+# for it, so that no child inherits a module half-imported by a thread it does not have (the
+# child would wait on that module's import lock for ever when it imports it too).
+_importing = _thread.allocate_lock()
+FORK_WAIT_S = 2.0
 
 
 def start_background_uploader(app: str, interval: float) -> bool:
@@ -86,6 +98,30 @@ def stop_background_uploader(app: str, wait: float = STOP_WAIT) -> bool:
     return False
 
 
+def _load_uploader() -> Callable[..., object]:
+    # Everything an upload imports, at once and under _importing (a dict lookup once loaded).
+    with _importing:
+        from optel.upload import convert, export, sampler, uploader  # noqa: F401
+
+        return uploader.upload
+
+
+def _after_fork_in_child() -> None:
+    # The parent's threads do not exist in a forked child, and one of them may have held _guard
+    # at the fork: the child starts with none running (the parent's thread keeps uploading the
+    # spool, the child's last flush included) and fresh locks.
+    global _guard, _importing
+    _guard = _thread.allocate_lock()
+    _importing = _thread.allocate_lock()
+    _stops.clear()
+    _done.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+    wait_at_fork(lambda: _importing, lambda: FORK_WAIT_S)
+
+
 def running(app: str) -> bool:
     """Whether a background uploader runs for `app` in this process."""
     return app in _stops
@@ -106,8 +142,7 @@ def _loop(app: str, interval: float, stop: _thread.LockType, done: _thread.LockT
         while not stop.acquire(timeout=interval):
             if _host_closed(app):
                 break
-            from optel.upload import upload
-
+            upload = _load_uploader()
             # Bounded by the interval, so a dead collector never piles runs up; upload() honours the
             # backoff and never raises.
             upload(app, max_seconds=max(interval, 10.0))
