@@ -108,6 +108,30 @@ class FileResource(Resource):
         return self._hash
 
 
+def with_user_resource(resource: Resource, extra: Mapping[str, str]) -> Resource:
+    """`resource` with the user's own attributes (`OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SERVICE_NAME`)
+    added under its own, as the SDK ranks them: for the user's own endpoint only (optel/_endpoints.py)."""
+    return FileResource({**extra, **resource.attributes}, resource.schema_url or None)
+
+
+def with_resource(span: ReadableSpan, resource: Resource) -> ReadableSpan:
+    """The same span with another resource."""
+    return ReadableSpan(
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=resource,
+        attributes=span.attributes,
+        events=span.events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
 _VERSIONS: dict[str, str | None] = {}
 
 
