@@ -151,3 +151,17 @@ def test_proxy_variables_are_honoured_on_every_request_of_a_run(monkeypatch: pyt
         server.shutdown()
         server.server_close()
     assert _Proxy.seen == ["http://collector.invalid:4318/v1/traces"] * 2
+
+
+def test_status_says_where_each_signal_goes_from_the_same_resolution() -> None:
+    from optel._endpoints import describe
+
+    assert describe({}, None) == "set by the app"
+    assert describe({}, "https://t.example.com") == "https://t.example.com (set by the app)"
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
+    assert describe(env, "https://t.example.com") == "http://127.0.0.1:4318 (from OTEL_EXPORTER_OTLP_ENDPOINT)"
+    env = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}
+    assert describe(env, "https://t.example.com") == (
+        "traces: http://127.0.0.1:4318/v1/traces (from OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); "
+        "metrics: https://t.example.com (set by the app)"
+    )

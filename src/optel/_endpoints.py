@@ -59,17 +59,26 @@ def signal_url(base: str, signal: str, proto: str) -> str:
     return base if proto == GRPC else base.rstrip("/") + "/" + PATHS[signal]
 
 
+def endpoint_variable(environ: Mapping[str, str], signal: str) -> tuple[str, str] | None:
+    """(name, value) of the variable that names `signal`'s endpoint: the per-signal one, else the general one."""
+    for name in (f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        value = environ.get(name, "").strip()
+        if value:
+            return name, value
+    return None
+
+
 def user_endpoint(environ: Mapping[str, str], signal: str) -> tuple[str, str] | None:
     """(url, protocol) the user's environment names for `signal`, or None when it names none.
 
     A per-signal endpoint is the full URL, used as given; the general one is a base URL.
     """
+    found = endpoint_variable(environ, signal)
+    if found is None:
+        return None
     proto = protocol(environ, signal)
-    specific = environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", "").strip()
-    if specific:
-        return specific, proto
-    base = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
-    return (signal_url(base, signal, proto), proto) if base else None
+    name, value = found
+    return (value if name != "OTEL_EXPORTER_OTLP_ENDPOINT" else signal_url(value, signal, proto)), proto
 
 
 def recorded(environ: Mapping[str, str]) -> dict[str, dict[str, str]] | None:
@@ -216,3 +225,16 @@ def resource_attributes(environ: Mapping[str, str]) -> dict[str, str]:
     if service:
         out["service.name"] = service
     return out
+
+
+def describe(environ: Mapping[str, str], configured: str | None) -> str:
+    """Where data recorded now would go, for `optel status`: one endpoint, or one per signal."""
+
+    def one(signal: str) -> str:
+        found = endpoint_variable(environ, signal)
+        if found is not None:
+            return f"{found[1]} (from {found[0]})"
+        return f"{configured} (set by the app)" if configured else "set by the app"
+
+    traces, metrics = one("traces"), one("metrics")
+    return traces if traces == metrics else f"traces: {traces}; metrics: {metrics}"
