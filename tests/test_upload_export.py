@@ -165,3 +165,14 @@ def test_status_says_where_each_signal_goes_from_the_same_resolution() -> None:
         "traces: http://127.0.0.1:4318/v1/traces (from OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); "
         "metrics: https://t.example.com (set by the app)"
     )
+
+
+def test_the_recorded_endpoint_keeps_no_credential() -> None:
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "https://me:s3cret@backend.example:4318/otlp"}
+    assert recorded(env) == {
+        signal: {"endpoint": f"https://backend.example:4318/otlp/v1/{signal}", "protocol": "http/protobuf"}
+        for signal in ("traces", "metrics")
+    }
+    grpc = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "k@collector:4317"}
+    assert recorded(grpc) == {"traces": {"endpoint": "collector:4317", "protocol": "grpc"}}
+    assert recorded({"OTEL_EXPORTER_OTLP_HEADERS": "a=b"}) is None

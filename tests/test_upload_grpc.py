@@ -515,3 +515,61 @@ def test_a_host_apps_records_reach_a_backend_over_grpc_through_rotel(
         "input": (1, 11, "delta"),
         "output": (1, 7, "delta"),
     }
+
+
+# the user's own settings --------------------------------------------------------------------------
+
+SETTINGS_HOST = r"""
+import optel
+
+optel.init("grpc-settings", endpoint=__import__("sys").argv[1], headers={"authorization": "Bearer app-token"})
+
+
+@optel.command()
+def deploy():
+    optel.count_input()
+
+
+deploy()
+"""
+
+
+def test_a_users_grpc_traces_endpoint_gets_their_headers_and_metrics_stay_on_the_apps_http_endpoint(
+    collector: GrpcCollector, tmp_path: Path, isolated_home: Path, python: str
+) -> None:
+    app = "grpc-settings"
+    config = isolated_home / ".config" / app
+    config.mkdir(parents=True)
+    (config / "telemetry.toml").write_text(f'mode = "anonymous"\ninstall_id = "{INSTALL_ID}"\nconsent_version = 1\n')
+    script = tmp_path / "host.py"
+    script.write_text(SETTINGS_HOST)
+    env = {
+        **os.environ,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url,
+        "OTEL_EXPORTER_OTLP_HEADERS": "x-api-key=user-secret",
+        "OTEL_RESOURCE_ATTRIBUTES": "team=mine",
+    }
+    with OTLPReceiver() as app_endpoint:
+        host = subprocess.run([python, str(script), app_endpoint.url], capture_output=True, env=env, timeout=60)
+        assert (host.returncode, host.stderr) == (0, b"")
+        import time
+
+        from optel.spool.launch import uploader_running
+
+        deadline = time.monotonic() + 30
+        while uploader_running(app) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if Spool(app).files():  # a run that started no uploader: one the same way
+            command = [python, "-m", "optel", "upload", "--app", app, "--detached"]
+            subprocess.run(command, env=env, capture_output=True, timeout=60, check=True)
+        (traces,) = collector.accepted("traces")
+        assert traces.metadata.get("x-api-key") == "user-secret"
+        assert "authorization" not in traces.metadata
+        resource = {kv.key: kv.value.string_value for kv in traces.request.resource_spans[0].resource.attributes}
+        assert resource["team"] == "mine"
+        assert collector.accepted("metrics") == []
+        [metrics] = app_endpoint.accepted("/v1/metrics")
+        assert metrics.headers.get("authorization") == "Bearer app-token"
+        assert "x-api-key" not in metrics.headers
+        assert all("team" not in m["resource"] for m in app_endpoint.metrics())

@@ -84,16 +84,28 @@ def user_endpoint(environ: Mapping[str, str], signal: str) -> tuple[str, str] | 
 def recorded(environ: Mapping[str, str]) -> dict[str, dict[str, str]] | None:
     """The spool header's record of this run's own endpoints: `{signal: {"endpoint", "protocol"}}`.
 
-    Only where the environment names one, and only the endpoint and protocol: headers, keys and
-    certificates are never written to disk (an uploader gets them from its own environment, when
-    that names an endpoint). None when the environment names no endpoint at all.
+    Only where the environment names one, and only the endpoint (less any `user:password@`) and
+    protocol: headers, keys and certificates are never written to disk (an uploader gets them from
+    its own environment, when that names an endpoint). None when the environment names no endpoint.
     """
     out: dict[str, dict[str, str]] = {}
     for signal in SIGNALS:
         found = user_endpoint(environ, signal)
         if found is not None:
-            out[signal] = {"endpoint": found[0], "protocol": found[1]}
+            out[signal] = {"endpoint": without_userinfo(found[0]), "protocol": found[1]}
     return out or None
+
+
+def without_userinfo(url: str) -> str:
+    """The URL without a `user:password@` part (a credential, which is not written to disk)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    host = authority.rpartition("@")[2]
+    return f"{scheme}{sep}{host}{slash}{path}"
 
 
 class Destination:
