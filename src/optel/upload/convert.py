@@ -78,7 +78,8 @@ def resource_for(header: Mapping[str, Any]) -> Resource:
     """One spool file's `Resource`: the header's attributes, `service.name` and `service.version` filled in.
 
     `Resource(...)` and not `Resource.create(...)`: the latter would add the SDK's own attributes and
-    `OTEL_RESOURCE_ATTRIBUTES` from the uploader's environment, none of which are in the data dictionary.
+    `OTEL_RESOURCE_ATTRIBUTES` from the uploader's environment, none of which are in the data dictionary
+    (the user's own attributes are added for the user's own endpoint only: `with_user_resource`).
     """
     attrs = clean_attributes(header.get("resource"))
     if not attrs.get("service.name"):
