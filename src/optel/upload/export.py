@@ -368,6 +368,8 @@ class Exporters:
         return self._export("metrics", data, export, budget)
 
     def _export(self, signal: str, payload: Any, export: Mapping[str, Any] | None, budget: float) -> Outcome:
+        # The budget counts from now: building the first exporter (importing it) is part of it.
+        until = time.monotonic() + max(budget, MIN_TIMEOUT)
         with quiet_sdk():
             destination = self.destination(signal, export)
             target = self._target(destination)
@@ -376,7 +378,7 @@ class Exporters:
             _install_filter()  # again: building the exporter imported modules with their own loggers
             if destination.resource:
                 payload = self._with_resource(signal, payload, destination.resource)
-            budget = max(budget, MIN_TIMEOUT)
+            budget = max(until - time.monotonic(), MIN_TIMEOUT)
             target.begin(min(budget, destination.timeout), destination)
             try:
                 if signal == "traces":
