@@ -104,20 +104,23 @@ def _shut(connection: HTTPConnection) -> None:
         pass
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _Watched:
+    """A urllib3 connection that shows each request it carries to the watchdog of its thread
+    (new and pooled connections alike: urllib3 calls `request` for every request)."""
+
     def request(self, *args: Any, **kwargs: Any) -> None:
         watchdog = getattr(_current, "watchdog", None)
         if watchdog is not None:
             watchdog.watch(self)
-        super().request(*args, **kwargs)
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        watchdog = getattr(_current, "watchdog", None)
-        if watchdog is not None:
-            watchdog.watch(self)
-        super().request(*args, **kwargs)
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _HTTPPool(HTTPConnectionPool):
