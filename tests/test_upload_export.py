@@ -176,3 +176,25 @@ def test_the_recorded_endpoint_keeps_no_credential() -> None:
     grpc = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "k@collector:4317"}
     assert recorded(grpc) == {"traces": {"endpoint": "collector:4317", "protocol": "grpc"}}
     assert recorded({"OTEL_EXPORTER_OTLP_HEADERS": "a=b"}) is None
+
+
+def test_what_the_sdk_reads_from_os_environ_never_reaches_the_wire(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The SDK's HTTP exporter merges OTEL_EXPORTER_OTLP_HEADERS from os.environ into its requests
+    # even when given headers; the uploader's own mapping of the environment is what decides.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=from-os-environ")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-traces-key=from-os-environ")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
+    span = span_from_record(
+        {"trace_id": "1" * 32, "span_id": "2" * 16, "name": "x", "start_ns": 1, "end_ns": 2}, Resource({})
+    )
+    exporters = Exporters({})
+    try:
+        with OTLPReceiver() as receiver:
+            export = {"endpoint": receiver.url, "headers": {"authorization": "Bearer app"}}
+            assert exporters.export_spans([span], export, 5.0).kind == SENT
+            [request] = receiver.requests
+    finally:
+        exporters.close()
+    assert "x-api-key" not in request.headers and "x-traces-key" not in request.headers
+    assert "content-encoding" not in request.headers
+    assert request.headers["authorization"] == "Bearer app"
