@@ -144,6 +144,7 @@ def test_the_uploader_a_host_starts_gives_a_dripping_collector_one_request_timeo
         elapsed = time.monotonic() - exited
         assert server.connections >= 1
     assert pid is not None
-    # The uploader's own start (an interpreter and the SDK's imports) is not part of the deadline.
-    assert elapsed <= DEFAULT_TIMEOUT + SLACK + 1.5, elapsed
+    # The uploader's own start (an interpreter, the SDK's imports: seconds on a loaded machine) comes
+    # before the request's deadline; without one, the drip held it for the server's whole 30 s.
+    assert elapsed <= DEFAULT_TIMEOUT + 3.0, elapsed
     assert len(Spool(APP).files()) == 1
