@@ -114,12 +114,13 @@ def test_app_headers_reach_the_collector(receiver: OTLPReceiver) -> None:
     assert [r.headers.get("authorization") for r in receiver.requests] == ["Bearer s3cret"] * 2
 
 
-def test_otel_headers_variable_adds_to_the_app_headers(receiver: OTLPReceiver) -> None:
+def test_otel_headers_variable_never_reaches_the_apps_endpoint(receiver: OTLPReceiver) -> None:
+    # The user's headers are for the user's own endpoint (tests/test_user_otel_settings.py).
     spool_file(receiver.url, spans(1), headers={"authorization": "Bearer app"})
     upload(APP, environ={"OTEL_EXPORTER_OTLP_HEADERS": "x-tenant=acme,authorization=Bearer%20env"})
     [request] = receiver.requests
-    assert request.headers["x-tenant"] == "acme"
-    assert request.headers["authorization"] == "Bearer env"
+    assert "x-tenant" not in request.headers
+    assert request.headers["authorization"] == "Bearer app"
 
 
 def test_otel_endpoint_variable_wins_over_the_app_endpoint(receiver: OTLPReceiver) -> None:
@@ -139,7 +140,7 @@ def test_per_signal_endpoint_variable_is_used_as_the_full_url(receiver: OTLPRece
 
 def test_gzip_compression_variable_is_honoured(receiver: OTLPReceiver) -> None:
     spool_file(receiver.url, spans(2))
-    upload(APP, environ={"OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"})
+    upload(APP, environ={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"})
     assert receiver.requests[0].headers.get("content-encoding") == "gzip"
     assert len(receiver.spans()) == 2
 
@@ -293,7 +294,7 @@ def test_failures_in_the_host_process_print_nothing(capfd: pytest.CaptureFixture
 def test_a_hanging_collector_is_given_up_within_the_timeout(receiver: OTLPReceiver) -> None:
     spool_file(receiver.url, spans(1))
     receiver.hang()
-    summary = upload(APP, environ={"OTEL_EXPORTER_OTLP_TIMEOUT": "0.3"})
+    summary = upload(APP, environ={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_EXPORTER_OTLP_TIMEOUT": "0.3"})
     assert summary.files_kept == 1
     assert summary.error and "timed out" in summary.error
     assert len(waiting()) == 1

@@ -10,6 +10,7 @@ from email.utils import formatdate
 import pytest
 from opentelemetry.sdk.resources import Resource
 
+from optel._endpoints import APP, USER, protocol, recorded, resolve
 from optel.upload.convert import span_from_record
 from optel.upload.export import (
     INVALID,
@@ -18,11 +19,7 @@ from optel.upload.export import (
     SENT,
     Exporters,
     classify,
-    endpoint,
-    headers,
     parse_retry_after,
-    protocol,
-    timeout_seconds,
 )
 from otlp_receiver import OTLPReceiver
 
@@ -59,23 +56,42 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
 
 
 def test_endpoint_variables_win_in_the_standard_order() -> None:
-    app = "https://telemetry.example.com/"
-    assert endpoint({}, "traces", app, "http/protobuf") == "https://telemetry.example.com/v1/traces"
-    assert endpoint({}, "metrics", None, "http/protobuf") == "http://localhost:4318/v1/metrics"
+    app = {"endpoint": "https://telemetry.example.com/"}
+    assert resolve("traces", app, {}).url == "https://telemetry.example.com/v1/traces"
+    assert resolve("metrics", {"endpoint": None}, {}).url == "http://localhost:4318/v1/metrics"
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://gw:4318"}
-    assert endpoint(env, "metrics", app, "http/protobuf") == "http://gw:4318/v1/metrics"
+    assert resolve("metrics", app, env).url == "http://gw:4318/v1/metrics"
     env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = "http://traces:9/custom"
-    assert endpoint(env, "traces", app, "http/protobuf") == "http://traces:9/custom"
-    assert endpoint(env, "metrics", app, "http/protobuf") == "http://gw:4318/v1/metrics"
+    assert resolve("traces", app, env).url == "http://traces:9/custom"
+    assert resolve("metrics", app, env).url == "http://gw:4318/v1/metrics"
 
 
-def test_headers_merge_app_and_environment_with_the_environment_winning() -> None:
+def test_the_users_headers_go_only_where_the_users_endpoint_is_in_force() -> None:
+    app = {"endpoint": "https://telemetry.example.com", "headers": {"Authorization": "Bearer app", "x-b": "2"}}
     env = {"OTEL_EXPORTER_OTLP_HEADERS": "Authorization=Bearer%20env,x-a=1"}
-    assert headers(env, "traces", {"Authorization": "Bearer app", "x-b": "2"}) == {
-        "authorization": "Bearer env", "x-a": "1", "x-b": "2",
-    }  # fmt: skip
-    env["OTEL_EXPORTER_OTLP_METRICS_HEADERS"] = "x-m=3"
-    assert headers(env, "metrics", None) == {"x-m": "3"}
+    # No endpoint variable: the app's endpoint with the app's headers, none of the environment's.
+    assert (resolve("traces", app, env).owner, resolve("traces", app, env).headers) == (
+        APP, {"authorization": "Bearer app", "x-b": "2"},
+    )  # fmt: skip
+    env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = "http://mine:4318/v1/traces"
+    traces, metrics = resolve("traces", app, env), resolve("metrics", app, env)
+    # The user's endpoint gets the user's headers and none of the app's; the other signal stays the app's.
+    assert (traces.owner, traces.headers) == (USER, {"authorization": "Bearer env", "x-a": "1"})
+    assert (metrics.owner, metrics.headers) == (APP, {"authorization": "Bearer app", "x-b": "2"})
+    env["OTEL_EXPORTER_OTLP_TRACES_HEADERS"] = "x-t=3"
+    assert resolve("traces", app, env).headers == {"x-t": "3"}
+
+
+def test_a_recorded_endpoint_is_used_without_any_setting_of_the_uploaders_environment() -> None:
+    export = {"endpoint": "https://telemetry.example.com", "headers": {"authorization": "Bearer app"},
+              "user_endpoints": recorded({"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://mine:1/m"})}  # fmt: skip
+    env = {"OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%20env", "OTEL_EXPORTER_OTLP_TIMEOUT": "9",
+           "OTEL_RESOURCE_ATTRIBUTES": "team=x"}  # fmt: skip
+    metrics = resolve("metrics", export, env)
+    assert (metrics.owner, metrics.url, metrics.headers, metrics.timeout, metrics.resource) == (
+        USER, "http://mine:1/m", {}, 5.0, {},
+    )  # fmt: skip
+    assert resolve("traces", export, env).headers == {"authorization": "Bearer app"}
 
 
 def test_protocol_and_timeout_variables() -> None:
@@ -83,9 +99,14 @@ def test_protocol_and_timeout_variables() -> None:
     assert protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "traces") == "grpc"
     assert protocol({"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc"}, "traces") == "http/protobuf"
     assert protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "traces") == "http/protobuf"
-    assert timeout_seconds({}, "traces") == 5.0
-    assert timeout_seconds({"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "1.5"}, "traces") == 1.5
-    assert timeout_seconds({"OTEL_EXPORTER_OTLP_TIMEOUT": "bogus"}, "traces") == 5.0
+    mine = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://mine:4318"}
+    assert resolve("traces", None, mine).timeout == 5.0
+    assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "1.5"}).timeout == 1.5
+    assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_TIMEOUT": "bogus"}).timeout == 5.0
+    # A protocol or timeout of the user's is not applied to the app's endpoint.
+    app = resolve("traces", {"endpoint": "https://t.example.com"}, {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+                                                                   "OTEL_EXPORTER_OTLP_TIMEOUT": "60"})  # fmt: skip
+    assert (app.protocol, app.timeout) == ("http/protobuf", 5.0)
 
 
 class _Proxy(http.server.BaseHTTPRequestHandler):
@@ -130,3 +151,50 @@ def test_proxy_variables_are_honoured_on_every_request_of_a_run(monkeypatch: pyt
         server.shutdown()
         server.server_close()
     assert _Proxy.seen == ["http://collector.invalid:4318/v1/traces"] * 2
+
+
+def test_status_says_where_each_signal_goes_from_the_same_resolution() -> None:
+    from optel._endpoints import describe
+
+    assert describe({}, None) == "set by the app"
+    assert describe({}, "https://t.example.com") == "https://t.example.com (set by the app)"
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
+    assert describe(env, "https://t.example.com") == "http://127.0.0.1:4318 (from OTEL_EXPORTER_OTLP_ENDPOINT)"
+    env = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}
+    assert describe(env, "https://t.example.com") == (
+        "traces: http://127.0.0.1:4318/v1/traces (from OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); "
+        "metrics: https://t.example.com (set by the app)"
+    )
+
+
+def test_the_recorded_endpoint_keeps_no_credential() -> None:
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "https://me:s3cret@backend.example:4318/otlp"}
+    assert recorded(env) == {
+        signal: {"endpoint": f"https://backend.example:4318/otlp/v1/{signal}", "protocol": "http/protobuf"}
+        for signal in ("traces", "metrics")
+    }
+    grpc = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "k@collector:4317"}
+    assert recorded(grpc) == {"traces": {"endpoint": "collector:4317", "protocol": "grpc"}}
+    assert recorded({"OTEL_EXPORTER_OTLP_HEADERS": "a=b"}) is None
+
+
+def test_what_the_sdk_reads_from_os_environ_never_reaches_the_wire(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The SDK's HTTP exporter merges OTEL_EXPORTER_OTLP_HEADERS from os.environ into its requests
+    # even when given headers; the uploader's own mapping of the environment is what decides.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=from-os-environ")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-traces-key=from-os-environ")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
+    span = span_from_record(
+        {"trace_id": "1" * 32, "span_id": "2" * 16, "name": "x", "start_ns": 1, "end_ns": 2}, Resource({})
+    )
+    exporters = Exporters({})
+    try:
+        with OTLPReceiver() as receiver:
+            export = {"endpoint": receiver.url, "headers": {"authorization": "Bearer app"}}
+            assert exporters.export_spans([span], export, 5.0).kind == SENT
+            [request] = receiver.requests
+    finally:
+        exporters.close()
+    assert "x-api-key" not in request.headers and "x-traces-key" not in request.headers
+    assert "content-encoding" not in request.headers
+    assert request.headers["authorization"] == "Bearer app"

@@ -29,10 +29,11 @@ from opentelemetry.proto.collector.trace.v1 import (  # noqa: E402
     trace_service_pb2_grpc,
 )
 
+from optel._endpoints import resolve  # noqa: E402
 from optel.spool.files import Spool  # noqa: E402
 from optel.spool.launch import uploader_lock  # noqa: E402
 from optel.upload import upload  # noqa: E402
-from optel.upload.export import GRPC_KEEP, REJECTED, RETRY, classify_grpc, endpoint, grpc_insecure  # noqa: E402
+from optel.upload.export import GRPC_KEEP, REJECTED, RETRY, classify_grpc  # noqa: E402
 from otlp_receiver import OTLPReceiver  # noqa: E402
 from rotel_process import free_port, running_rotel  # noqa: E402
 
@@ -210,17 +211,26 @@ def test_grpc_status_codes_keep_or_drop_the_file(code: str, kind: str) -> None:
 
 
 def test_grpc_endpoints_follow_the_specification_no_path_and_scheme_decides_tls() -> None:
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317"}
-    assert endpoint(env, "traces", None, "grpc") == "http://collector:4317"
-    assert endpoint(env, "metrics", "https://ignored", "grpc") == "http://collector:4317"
+    env = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317"}
+    assert resolve("traces", None, env).url == "http://collector:4317"
+    assert resolve("metrics", {"endpoint": "https://ignored"}, env).url == "http://collector:4317"
     env["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] = "https://metrics:4317"
-    assert endpoint(env, "metrics", None, "grpc") == "https://metrics:4317"
-    assert endpoint({}, "traces", "https://gateway.example", "grpc") == "https://gateway.example"
-    assert endpoint({}, "traces", None, "grpc") == "http://localhost:4317"
-    assert grpc_insecure({}, "traces", "http://collector:4317") is True
-    assert grpc_insecure({"OTEL_EXPORTER_OTLP_INSECURE": "true"}, "traces", "https://collector:4317") is False
-    assert grpc_insecure({}, "traces", "collector:4317") is False
-    assert grpc_insecure({"OTEL_EXPORTER_OTLP_TRACES_INSECURE": "true"}, "traces", "collector:4317") is True
+    assert resolve("metrics", None, env).url == "https://metrics:4317"
+
+    def insecure(url: str, **extra: str) -> bool:
+        return resolve("traces", None, {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": url,
+                                        **extra}).insecure  # fmt: skip
+
+    assert insecure("http://collector:4317") is True
+    assert insecure("https://collector:4317", OTEL_EXPORTER_OTLP_INSECURE="true") is False
+    assert insecure("collector:4317") is False
+    assert insecure("collector:4317", OTEL_EXPORTER_OTLP_TRACES_INSECURE="true") is True
+
+
+def test_the_apps_endpoint_is_always_otlp_http_whatever_protocol_the_user_asks_for() -> None:
+    # The protocol variable is the user's setting: it applies to the user's own endpoint only.
+    app = resolve("traces", {"endpoint": "https://gateway.example"}, {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+    assert (app.url, app.protocol) == ("https://gateway.example/v1/traces", "http/protobuf")
 
 
 def test_unavailable_keeps_the_file_and_the_next_run_sends_it_exactly_once(collector: GrpcCollector) -> None:
@@ -317,7 +327,8 @@ def test_headers_become_grpc_metadata_with_lower_case_keys(collector: GrpcCollec
     assert upload(APP, environ=env).files_sent == 1
     assert {e.signal for e in collector.exports} == {"traces", "metrics"}
     for export in collector.exports:
-        assert export.metadata["authorization"] == "Bearer app-token"
+        # The user's own endpoint: the user's headers, and not the app's token.
+        assert "authorization" not in export.metadata
         assert export.metadata["x-tenant"] == "acme"
         assert export.metadata["api-key"] == "k 1"
 
@@ -383,7 +394,7 @@ def test_without_the_grpc_extra_the_file_is_kept_and_the_reason_given(
         monkeypatch.setitem(sys.modules, f"opentelemetry.exporter.otlp.proto.grpc.{name}", None)
     spool = _spool_one()
     with caplog.at_level("ERROR", logger="optel"):
-        summary = upload(APP, environ={"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+        summary = upload(APP, environ=_grpc_env("http://127.0.0.1:9"))
     assert (summary.files_sent, summary.files_kept) == (0, 1)
     assert "optel[grpc]" in (summary.error or "") and "optel[grpc]" in caplog.text
     assert len(spool.files()) == 1
@@ -504,3 +515,61 @@ def test_a_host_apps_records_reach_a_backend_over_grpc_through_rotel(
         "input": (1, 11, "delta"),
         "output": (1, 7, "delta"),
     }
+
+
+# the user's own settings --------------------------------------------------------------------------
+
+SETTINGS_HOST = r"""
+import optel
+
+optel.init("grpc-settings", endpoint=__import__("sys").argv[1], headers={"authorization": "Bearer app-token"})
+
+
+@optel.command()
+def deploy():
+    optel.count_input()
+
+
+deploy()
+"""
+
+
+def test_a_users_grpc_traces_endpoint_gets_their_headers_and_metrics_stay_on_the_apps_http_endpoint(
+    collector: GrpcCollector, tmp_path: Path, isolated_home: Path, python: str
+) -> None:
+    app = "grpc-settings"
+    config = isolated_home / ".config" / app
+    config.mkdir(parents=True)
+    (config / "telemetry.toml").write_text(f'mode = "anonymous"\ninstall_id = "{INSTALL_ID}"\nconsent_version = 1\n')
+    script = tmp_path / "host.py"
+    script.write_text(SETTINGS_HOST)
+    env = {
+        **os.environ,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url,
+        "OTEL_EXPORTER_OTLP_HEADERS": "x-api-key=user-secret",
+        "OTEL_RESOURCE_ATTRIBUTES": "team=mine",
+    }
+    with OTLPReceiver() as app_endpoint:
+        host = subprocess.run([python, str(script), app_endpoint.url], capture_output=True, env=env, timeout=60)
+        assert (host.returncode, host.stderr) == (0, b"")
+        import time
+
+        from optel.spool.launch import uploader_running
+
+        deadline = time.monotonic() + 30
+        while uploader_running(app) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if Spool(app).files():  # a run that started no uploader: one the same way
+            command = [python, "-m", "optel", "upload", "--app", app, "--detached"]
+            subprocess.run(command, env=env, capture_output=True, timeout=60, check=True)
+        (traces,) = collector.accepted("traces")
+        assert traces.metadata.get("x-api-key") == "user-secret"
+        assert "authorization" not in traces.metadata
+        resource = {kv.key: kv.value.string_value for kv in traces.request.resource_spans[0].resource.attributes}
+        assert resource["team"] == "mine"
+        assert collector.accepted("metrics") == []
+        [metrics] = app_endpoint.accepted("/v1/metrics")
+        assert metrics.headers.get("authorization") == "Bearer app-token"
+        assert "x-api-key" not in metrics.headers
+        assert all("team" not in m["resource"] for m in app_endpoint.metrics())

@@ -367,13 +367,15 @@ def header(telemetry: Telemetry) -> dict[str, object]:
 
 
 def _export_section(settings: Settings) -> dict[str, object]:
-    """Where this run's data goes: the app's endpoint, or the OTEL_EXPORTER_OTLP_ENDPOINT the run
-    was started with (it wins, SPEC §2). Recorded, so that an `optel upload` from another shell,
-    or the next run's uploader, sends it where this run meant it to go."""
+    """Where this run's data goes: the app's endpoint and headers, and the endpoints (only) that
+    this run's OTEL_EXPORTER_OTLP_* variables name, signal by signal, so that an `optel upload`
+    from another shell sends them where this run meant (optel/_endpoints.py)."""
+    from optel import _endpoints
+
     export = settings.export()
-    override = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
-    if override:
-        export["endpoint"] = override
+    mine = _endpoints.recorded(os.environ)
+    if mine:
+        export[_endpoints.RECORDED_KEY] = mine
     return export
 
 

@@ -30,8 +30,6 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
-_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-
 
 def _out(stream: TextIO | None) -> TextIO:
     return sys.stdout if stream is None else stream
@@ -75,11 +73,9 @@ def _spool(name: str, app: str) -> tuple[bool, object]:
 
 
 def _endpoint(environ: Mapping[str, str], configured: str | None) -> str:
-    for var in _ENDPOINT_VARS:
-        value = environ.get(var, "").strip()
-        if value:
-            return f"{value} (from {var})"
-    return f"{configured} (set by the app)" if configured else "set by the app"
+    from optel._endpoints import describe
+
+    return describe(environ, configured)
 
 
 def status(

@@ -13,6 +13,8 @@ HELP = "send the spooled telemetry of an app now, and say what was sent, kept an
 
 # The detached uploader gives up after this long; what it did not send waits for the next run.
 DETACHED_MAX_SECONDS = 120.0
+# A run stops sending this long before its lifetime ends, to hand back its files and exit in time.
+SETTLE_SECONDS = 0.3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,12 +38,32 @@ def run(args: argparse.Namespace) -> int:
     if args.detached:
         detach()
         max_seconds = args.max_seconds if args.max_seconds is not None else DETACHED_MAX_SECONDS
-        upload(args.app, max_seconds=max_seconds, respect_backoff=True)
+        upload(args.app, max_seconds=_sending_time(max_seconds), respect_backoff=True)
         return 0
     # Asked for by a person: try now, even while the backoff of earlier failures runs.
-    summary = upload(args.app, max_seconds=args.max_seconds, respect_backoff=False)
+    max_seconds = None if args.max_seconds is None else _sending_time(args.max_seconds)
+    summary = upload(args.app, max_seconds=max_seconds, respect_backoff=False)
     sys.stdout.write(summary.line() + "\n")
     return 0
+
+
+def _sending_time(lifetime: float) -> float:
+    """How long the run may send so that the process ends within `lifetime` of its start: less
+    the time it took to start (an interpreter under load) and the time to settle and exit."""
+    return max(lifetime - _process_age() - SETTLE_SECONDS, 0.0)
+
+
+def _process_age() -> float:
+    """Seconds since this process started (Linux: from /proc; elsewhere 0)."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            # Field 22, counted after the command name (which may hold spaces, in parentheses).
+            start_ticks = int(f.read().rpartition(b")")[2].split()[19])
+        with open("/proc/uptime", "rb") as f:
+            uptime = float(f.read().split()[0])
+        return max(uptime - start_ticks / os.sysconf("SC_CLK_TCK"), 0.0)
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def detach() -> None:

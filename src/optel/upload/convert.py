@@ -78,7 +78,8 @@ def resource_for(header: Mapping[str, Any]) -> Resource:
     """One spool file's `Resource`: the header's attributes, `service.name` and `service.version` filled in.
 
     `Resource(...)` and not `Resource.create(...)`: the latter would add the SDK's own attributes and
-    `OTEL_RESOURCE_ATTRIBUTES` from the uploader's environment, none of which are in the data dictionary.
+    `OTEL_RESOURCE_ATTRIBUTES` from the uploader's environment, none of which are in the data dictionary
+    (the user's own attributes are added for the user's own endpoint only: `with_user_resource`).
     """
     attrs = clean_attributes(header.get("resource"))
     if not attrs.get("service.name"):
@@ -106,6 +107,30 @@ class FileResource(Resource):
 
     def __hash__(self) -> int:
         return self._hash
+
+
+def with_user_resource(resource: Resource, extra: Mapping[str, str]) -> Resource:
+    """`resource` with the user's own attributes (`OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SERVICE_NAME`)
+    added under its own, as the SDK ranks them: for the user's own endpoint only (optel/_endpoints.py)."""
+    return FileResource({**extra, **resource.attributes}, resource.schema_url or None)
+
+
+def with_resource(span: ReadableSpan, resource: Resource) -> ReadableSpan:
+    """The same span with another resource."""
+    return ReadableSpan(
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=resource,
+        attributes=span.attributes,
+        events=span.events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
 
 
 _VERSIONS: dict[str, str | None] = {}

@@ -1,18 +1,14 @@
 """OTLP export with the SDK's exporters, and the outcome of each export (sent, retry later, rejected).
 
-The SDK's HTTP exporters retry inside one call with exponential backoff until their timeout, and
-report only SUCCESS or FAILURE. An uploader needs more: one bounded attempt per batch (the retry
-happens in the next run, with backoff remembered in the spool), and the status code and
-`Retry-After` of a failure to decide whether a spool file is kept or dropped. So the exporters get
-a `requests.Session` (their public `session=` argument) that watches every response, caps each
-request at the time left, and ends the SDK's retry loop at once: it raises an exception that is not
-a connection error for any answer that is not a success (the SDK treats that as final) and lets a
-connection error through only once (the SDK's immediate reconnect for a stale pooled connection).
-The bytes on the wire are still made and sent by the SDK's `OTLPSpanExporter`/`OTLPMetricExporter`.
-
-The gRPC exporters (the `optel[grpc]` extra) retry the same way, and have no session to hand over:
-their stub is swapped for a `_GrpcCall` that makes the one call with the run's metadata and the
-time left, keeps its status code and `RetryInfo`, and ends the retry loop with the same `_Stop`.
+Where each signal goes, and with what headers and settings, is decided by `optel._endpoints.resolve`
+(the app's settings, or the user's own, never a mix); this module builds an SDK exporter per
+`Destination` so that it sends exactly those. The HTTP exporters send through an
+`ObservingSession` (optel/upload/http.py: one attempt, a total deadline, the destination's headers
+and certificates only). The gRPC exporters (the `optel[grpc]` extra) retry the same way and have no
+session to hand over: their stub is swapped for a `_GrpcCall` that makes the one call with the
+destination's metadata and the time left (a gRPC deadline is total), keeps its status code and
+`RetryInfo`, and ends the retry loop with the same `Stop`; their TLS credentials are built here
+from the destination, so that the SDK reads no certificate variable of its own.
 """
 
 from __future__ import annotations
@@ -24,18 +20,22 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import requests
-from opentelemetry.sdk.metrics.export import MetricExportResult, MetricsData
+from opentelemetry.sdk.metrics.export import MetricExportResult, MetricsData, ResourceMetrics
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 
+from optel._endpoints import DEFAULT_TIMEOUT, GRPC, Destination, protocol_problem, resolve
+from optel.upload.http import ObservingSession, Stop, parse_retry_after
+
+__all__ = [
+    "DEFAULT_TIMEOUT", "INVALID", "REJECTED", "RETRY", "SENT", "UNAVAILABLE", "Exporters", "ObservingSession",
+    "Outcome", "classify", "classify_grpc", "parse_retry_after",
+]  # fmt: skip
+
 _log = logging.getLogger("optel")
 
-DEFAULT_TIMEOUT = 5.0
 MIN_TIMEOUT = 0.2
-DEFAULT_BASE_URL = "http://localhost:4318"
-_PATHS = {"traces": "v1/traces", "metrics": "v1/metrics"}
-_GRPC_DEFAULT = "http://localhost:4317"
 _GRPC_MODULES = {"traces": "trace_exporter", "metrics": "metric_exporter"}
 # gRPC codes that keep the file: the retryable ones of the OTLP specification, plus INTERNAL and
 # UNKNOWN (a collector that failed is not the data's fault, as with HTTP 5xx). Every other code
@@ -117,101 +117,6 @@ def classify_grpc(code: str | None, details: str, retry_after: float | None) -> 
     return Outcome(REJECTED, code.lower(), None, detail)
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a `Retry-After` header (delay-seconds or HTTP-date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(seconds, 0.0) if seconds == seconds and seconds != float("inf") else None
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        from datetime import timezone
-
-        when = when.replace(tzinfo=timezone.utc)
-    return max(when.timestamp() - time.time(), 0.0)
-
-
-# configuration ---------------------------------------------------------------------------------------
-
-
-def _env(environ: Mapping[str, str], signal: str, suffix: str) -> str | None:
-    specific = environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_{suffix}", "").strip()
-    if specific:
-        return specific
-    general = environ.get(f"OTEL_EXPORTER_OTLP_{suffix}", "").strip()
-    return general or None
-
-
-def protocol(environ: Mapping[str, str], signal: str) -> str:
-    """`grpc` or `http/protobuf` for `signal` (traces or metrics), from the standard variables."""
-    value = (_env(environ, signal, "PROTOCOL") or "http/protobuf").lower()
-    if value == "grpc":
-        return "grpc"
-    if value != "http/protobuf":
-        _log.warning("optel: OTLP protocol %r is not supported; using http/protobuf", value)
-    return "http/protobuf"
-
-
-def endpoint(environ: Mapping[str, str], signal: str, configured: str | None, proto: str) -> str:
-    """The URL to send `signal` to: the OTEL_EXPORTER_OTLP_* variables win over the app's endpoint."""
-    specific = environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", "").strip()
-    if specific:
-        return specific  # a per-signal endpoint is the full URL, used as given
-    base = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip() or (configured or "").strip()
-    if proto == "grpc":
-        return base or _GRPC_DEFAULT
-    base = base or DEFAULT_BASE_URL
-    return base.rstrip("/") + "/" + _PATHS[signal]
-
-
-def headers(environ: Mapping[str, str], signal: str, configured: Mapping[str, str] | None) -> dict[str, str]:
-    """The app's headers (`headers=`), then the OTEL_EXPORTER_OTLP_*HEADERS variables over them."""
-    out = {str(k).lower(): str(v) for k, v in (configured or {}).items() if isinstance(v, str)}
-    raw = _env(environ, signal, "HEADERS")
-    if raw:
-        from opentelemetry.util.re import parse_env_headers
-
-        out.update(parse_env_headers(raw, liberal=True))
-    return out
-
-
-def timeout_seconds(environ: Mapping[str, str], signal: str) -> float:
-    """Per-request timeout: OTEL_EXPORTER_OTLP_*TIMEOUT in seconds (as the installed SDK reads it), else 5 s."""
-    raw = _env(environ, signal, "TIMEOUT")
-    if raw:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = 0.0
-        if value > 0:
-            return value
-    return DEFAULT_TIMEOUT
-
-
-def compression(environ: Mapping[str, str], signal: str) -> str:
-    value = (_env(environ, signal, "COMPRESSION") or "none").lower()
-    return value if value in ("gzip", "deflate", "none") else "none"
-
-
-def grpc_insecure(environ: Mapping[str, str], signal: str, url: str) -> bool:
-    """Whether a gRPC endpoint is plain text: `http://` yes, `https://` no, and without a scheme
-    OTEL_EXPORTER_OTLP_*INSECURE decides (default: TLS), as the OTLP exporter specification says."""
-    scheme = url.partition("://")[0].lower() if "://" in url else ""
-    if scheme in ("http", "https"):
-        return scheme == "http"
-    return (_env(environ, signal, "INSECURE") or "false").lower() == "true"
-
-
 # quiet SDK logs --------------------------------------------------------------------------------------
 
 _quiet = threading.local()
@@ -274,69 +179,6 @@ def silence_sdk_loggers() -> None:
         logger.propagate = False
 
 
-# the session that watches --------------------------------------------------------------------------
-
-
-class _Stop(Exception):
-    """Raised inside the SDK's call to end its retry loop; not a connection error, so it is final."""
-
-
-class ObservingSession(requests.Session):
-    """A `requests.Session` that remembers the last answer and allows one attempt per export."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self.begin(DEFAULT_TIMEOUT)
-
-    def merge_environment_settings(
-        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
-        """`requests`' proxy and CA-bundle settings from the environment, looked up once per URL.
-
-        requests reads every environment variable twice per request to find proxies: a third of
-        its time per request, and the largest cost of a run of many small spool files. A session
-        lives for one upload run, during which the environment does not change.
-        """
-        try:
-            key = (url, tuple(sorted(proxies.items())) if proxies else None, stream, verify, cert)
-            settings = self._environment.get(key)
-        except TypeError:  # something unhashable: no caching
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        if settings is None:
-            settings = self._environment[key] = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        return {name: dict(value) if isinstance(value, dict) else value for name, value in settings.items()}
-
-    def begin(self, budget: float) -> None:
-        self.budget = budget
-        self.attempts = 0
-        self.status: int | None = None
-        self.retry_after: float | None = None
-        self.error: BaseException | None = None
-
-    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
-        self.attempts += 1
-        asked = kwargs.get("timeout")
-        kwargs["timeout"] = min(asked, self.budget) if isinstance(asked, (int, float)) and asked > 0 else self.budget
-        try:
-            response = super().request(method, url, *args, **kwargs)
-        except requests.Timeout as error:
-            # The collector may have the data already; sending it again at once would not help.
-            self.error = error
-            raise _Stop(f"timed out after {kwargs['timeout']:.1f}s") from error
-        except requests.ConnectionError as error:
-            self.error = error
-            if self.attempts == 1:
-                raise  # the SDK reconnects once, at once: a pooled connection may have gone stale
-            raise _Stop(str(error)) from error
-        self.status = response.status_code
-        if not 200 <= response.status_code < 300:
-            self.retry_after = parse_retry_after(response.headers.get("retry-after"))
-            response.close()
-            raise _Stop(f"HTTP {response.status_code}")
-        return response
-
-
 # exporters -------------------------------------------------------------------------------------------
 
 
@@ -351,7 +193,7 @@ class _GrpcCall:
         self.begin(DEFAULT_TIMEOUT)
 
     def begin(self, budget: float) -> None:
-        self.budget = budget
+        self.deadline = time.monotonic() + budget
         self.code: str | None = None
         self.details = ""
         self.retry_after: float | None = None
@@ -359,8 +201,9 @@ class _GrpcCall:
 
     def Export(self, request: Any, *args: Any, **kwargs: Any) -> Any:  # the stub's method name
         asked = kwargs.get("timeout")
-        kwargs["timeout"] = min(asked, self.budget) if isinstance(asked, (int, float)) and asked > 0 else self.budget
-        # The SDK falls back to os.environ's headers when given none; the run's environment decides.
+        left = max(self.deadline - time.monotonic(), 0.01)  # a gRPC deadline bounds the whole call
+        kwargs["timeout"] = min(asked, left) if isinstance(asked, (int, float)) and asked > 0 else left
+        # The SDK falls back to os.environ's headers when given none: the destination's, always.
         kwargs["metadata"] = self._metadata
         try:
             return self._stub.Export(request, *args, **kwargs)
@@ -372,10 +215,10 @@ class _GrpcCall:
             text = details() if callable(details) else None
             self.details = text if isinstance(text, str) else ""
             self.retry_after = _retry_delay(error)
-            raise _Stop(f"gRPC {self.code}") from error
+            raise Stop(f"gRPC {self.code}") from error
         except Exception as error:
             self.error = error
-            raise _Stop(str(error)) from error
+            raise Stop(str(error)) from error
 
     def seen(self) -> Outcome | None:
         if self.code is not None:
@@ -411,9 +254,9 @@ class _Target:
         self.session = session
         self.call = call
 
-    def begin(self, budget: float) -> None:
+    def begin(self, budget: float, destination: Destination) -> None:
         if self.session is not None:
-            self.session.begin(budget)
+            self.session.begin(budget, destination)
         if self.call is not None:
             self.call.begin(budget)
 
@@ -454,55 +297,69 @@ class _Target:
 
 
 class Exporters:
-    """The SDK exporters of one upload run, one per (signal, endpoint, headers), reusing connections."""
+    """The SDK exporters of one upload run, one per `Destination`, reusing connections."""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
         self._targets: dict[tuple[Any, ...], _Target] = {}
+        self._resources: dict[tuple[Any, ...], Resource] = {}
+        self._warned = False
         # One session for every HTTP exporter of the run: exports happen one at a time, and the
         # spans and metrics of a file then share one keep-alive connection.
         self._session: ObservingSession | None = None
 
+    def destination(self, signal: str, export: Mapping[str, Any] | None) -> Destination:
+        """Where `signal` of a file with this header `export` section goes, and with what."""
+        if not self._warned:
+            self._warned = True
+            asked = protocol_problem(self._environ, signal)
+            if asked is not None:
+                _log.warning("optel: OTLP protocol %r is not supported; using http/protobuf", asked)
+        return resolve(signal, export, self._environ)
+
     def describe(self, signal: str, export: Mapping[str, Any] | None) -> str:
         """Where `signal` goes for a file with this header `export` section (for messages)."""
-        proto = protocol(self._environ, signal)
-        configured = export.get("endpoint") if isinstance(export, Mapping) else None
-        return endpoint(self._environ, signal, configured if isinstance(configured, str) else None, proto)
+        return self.destination(signal, export).url
 
-    def _target(self, signal: str, export: Mapping[str, Any] | None) -> _Target | Outcome:
-        export = export if isinstance(export, Mapping) else {}
-        configured = export.get("endpoint")
-        configured_headers = export.get("headers")
-        proto = protocol(self._environ, signal)
-        url = endpoint(self._environ, signal, configured if isinstance(configured, str) else None, proto)
-        hdrs = headers(
-            self._environ, signal, configured_headers if isinstance(configured_headers, Mapping) else None
-        )
-        key = (signal, proto, url, tuple(sorted(hdrs.items())))
+    def _target(self, destination: Destination) -> _Target | Outcome:
+        key = destination.key()
         target = self._targets.get(key)
         if target is not None:
             return target
-        timeout = timeout_seconds(self._environ, signal)
-        comp = compression(self._environ, signal)
-        if proto == "grpc":
-            built = _grpc_exporter(signal, url, hdrs, timeout, comp, grpc_insecure(self._environ, signal, url))
+        if destination.protocol == GRPC:
+            built = _grpc_exporter(destination)
             if isinstance(built, Outcome):
                 return built
             target = built
         else:
-            from opentelemetry.exporter.otlp.proto.http import Compression
-            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-            if self._session is None:
-                self._session = ObservingSession()
-            session = self._session
-            kind = {"gzip": Compression.Gzip, "deflate": Compression.Deflate}.get(comp, Compression.NoCompression)
-            factory: Any = OTLPSpanExporter if signal == "traces" else OTLPMetricExporter
-            exporter = factory(endpoint=url, headers=hdrs, timeout=timeout, compression=kind, session=session)
-            target = _Target(exporter, session)
+            target = self._http_exporter(destination)
         self._targets[key] = target
         return target
+
+    def _http_exporter(self, destination: Destination) -> _Target:
+        from opentelemetry.exporter.otlp.proto.http import Compression
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        if self._session is None:
+            self._session = ObservingSession()
+        kind = {"gzip": Compression.Gzip, "deflate": Compression.Deflate}.get(
+            destination.compression, Compression.NoCompression
+        )
+        factory: Any = OTLPSpanExporter if destination.signal == "traces" else OTLPMetricExporter
+        # Every value explicit; what the SDK still reads from os.environ (headers, certificates)
+        # never reaches the wire: the session sends the destination's own (upload/http.py).
+        exporter = factory(
+            endpoint=destination.url,
+            certificate_file=destination.certificate,
+            client_key_file=destination.client_key,
+            client_certificate_file=destination.client_certificate,
+            headers=destination.headers,
+            timeout=destination.timeout,
+            compression=kind,
+            session=self._session,
+        )
+        return _Target(exporter, self._session)
 
     def export_spans(
         self, spans: Sequence[ReadableSpan], export: Mapping[str, Any] | None, budget: float
@@ -515,20 +372,25 @@ class Exporters:
         return self._export("metrics", data, export, budget)
 
     def _export(self, signal: str, payload: Any, export: Mapping[str, Any] | None, budget: float) -> Outcome:
+        # The budget counts from now: building the first exporter (importing it) is part of it.
+        until = time.monotonic() + max(budget, MIN_TIMEOUT)
         with quiet_sdk():
-            target = self._target(signal, export)
+            destination = self.destination(signal, export)
+            target = self._target(destination)
             if isinstance(target, Outcome):
                 return target
             _install_filter()  # again: building the exporter imported modules with their own loggers
-            budget = max(budget, MIN_TIMEOUT)
-            target.begin(min(budget, timeout_seconds(self._environ, signal)))
+            if destination.resource:
+                payload = self._with_resource(signal, payload, destination.resource)
+            budget = max(until - time.monotonic(), MIN_TIMEOUT)
+            target.begin(min(budget, destination.timeout), destination)
             try:
                 if signal == "traces":
                     ok = target.exporter.export(payload) is SpanExportResult.SUCCESS
                 else:
                     ok = target.exporter.export(payload, timeout_millis=budget * 1000) is MetricExportResult.SUCCESS
             except Exception as error:
-                # The watcher's `_Stop` (gRPC, and HTTP on older SDKs) comes through here; what it
+                # The watcher's `Stop` (gRPC, and HTTP on older SDKs) comes through here; what it
                 # saw still says what happened. Anything else keeps the file.
                 _log.debug("optel: exporter raised", exc_info=True)
                 seen = target.seen()
@@ -539,40 +401,88 @@ class Exporters:
             return Outcome(SENT, target.session.status if target.session is not None else None)
         return target.failed()
 
+    def _with_resource(self, signal: str, payload: Any, extra: dict[str, str]) -> Any:
+        """The payload with the user's resource attributes added under each file's own (user's endpoint only)."""
+        from optel.upload.convert import with_resource, with_user_resource
+
+        def merged(resource: Resource) -> Resource:
+            key = (resource, tuple(sorted(extra.items())))
+            found = self._resources.get(key)
+            if found is None:
+                found = self._resources[key] = with_user_resource(resource, extra)
+            return found
+
+        if signal == "traces":
+            return [with_resource(span, merged(span.resource)) for span in payload]
+        return MetricsData(
+            resource_metrics=[
+                ResourceMetrics(resource=merged(rm.resource), scope_metrics=rm.scope_metrics, schema_url=rm.schema_url)
+                for rm in payload.resource_metrics
+            ]
+        )
+
     def close(self) -> None:
         """Shut every exporter down, closing its connections (gRPC channels included)."""
         with quiet_sdk():
             for target in self._targets.values():
                 target.close()
+            if self._session is not None:
+                self._session.close()
         self._targets.clear()
+        self._resources.clear()
 
 
-def _grpc_exporter(
-    signal: str, url: str, hdrs: dict[str, str], timeout: float, comp: str, insecure: bool
-) -> _Target | Outcome:
+def _grpc_exporter(destination: Destination) -> _Target | Outcome:
     import importlib
 
     try:
         # The grpc extra may be missing; imported by name so that type checking does not need it.
-        module = importlib.import_module(f"opentelemetry.exporter.otlp.proto.grpc.{_GRPC_MODULES[signal]}")
-        factory: Any = getattr(module, "OTLPSpanExporter" if signal == "traces" else "OTLPMetricExporter")
+        module = importlib.import_module(f"opentelemetry.exporter.otlp.proto.grpc.{_GRPC_MODULES[destination.signal]}")
+        factory: Any = getattr(module, "OTLPSpanExporter" if destination.signal == "traces" else "OTLPMetricExporter")
         grpc: Any = importlib.import_module("grpc")
     except ImportError:
         message = "OTLP over gRPC needs the grpc extra: pip install 'optel[grpc]'"
         _log.error("optel: %s", message)
         return Outcome(UNAVAILABLE, None, None, message)
-    kind = {"gzip": grpc.Compression.Gzip, "deflate": grpc.Compression.Deflate}.get(comp, grpc.Compression.NoCompression)
+    kind = {"gzip": grpc.Compression.Gzip, "deflate": grpc.Compression.Deflate}.get(
+        destination.compression, grpc.Compression.NoCompression
+    )
+    url = destination.url
     try:
-        exporter = factory(endpoint=url, insecure=insecure, headers=hdrs, timeout=timeout, compression=kind)
+        # Credentials built here from the destination: given none, the SDK would read the
+        # certificate variables of os.environ itself.
+        credentials = None if destination.insecure else _grpc_credentials(grpc, destination)
+        exporter = factory(
+            endpoint=url,
+            insecure=destination.insecure,
+            credentials=credentials,
+            headers=destination.headers,
+            timeout=destination.timeout,
+            compression=kind,
+        )
     except Exception as error:
-        # A TLS setting the SDK cannot load, say: a configuration that can be fixed, so keep.
+        # A TLS setting that cannot be loaded, say: a configuration that can be fixed, so keep.
         _log.debug("optel: could not build the gRPC exporter", exc_info=True)
         return Outcome(RETRY, None, None, f"gRPC exporter for {url}: {type(error).__name__}: {error}")
     stub = getattr(exporter, "_client", None)
     if stub is None or not callable(getattr(stub, "Export", None)):
         _log.debug("optel: this gRPC exporter's stub cannot be watched; it retries on its own")
         return _Target(exporter, None)
-    call = _GrpcCall(stub, tuple(hdrs.items()), grpc.RpcError)
+    call = _GrpcCall(stub, tuple(destination.headers.items()), grpc.RpcError)
     # The SDK calls `self._client.Export(...)` once per attempt: one call is all it gets.
     exporter._client = call
     return _Target(exporter, None, call)
+
+
+def _grpc_credentials(grpc: Any, destination: Destination) -> Any:
+    def read(path: str | None) -> bytes | None:
+        if not path:
+            return None
+        with open(path, "rb") as f:
+            return f.read()
+
+    return grpc.ssl_channel_credentials(
+        root_certificates=read(destination.certificate),
+        private_key=read(destination.client_key),
+        certificate_chain=read(destination.client_certificate),
+    )

@@ -1,0 +1,252 @@
+"""Where each signal goes and with what settings: the app's endpoint, or the user's own, never a mix.
+
+The rule (SPEC §9): a header, resource attribute, timeout, certificate, compression or protocol
+taken from the user's environment (`OTEL_*`) only ever goes to an endpoint that comes from that
+same environment, signal by signal. `resolve()` is the one place that decides, from three inputs:
+
+1. the uploader's environment: when it names an endpoint for the signal
+   (`OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`), the signal goes
+   there, with every setting from that environment (per-signal variable first, then general);
+2. else the run that recorded the data: the endpoint (and protocol) its environment named for the
+   signal, written in the spool header by `recorded()` — the endpoint only, never its headers or
+   other settings (secrets stay out of files), so it is sent there with optel's defaults;
+3. else the app's endpoint, with the app's `headers=` and optel's defaults: nothing of any
+   environment.
+
+Standard library only: the host calls `recorded()` when it writes a spool header.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+SIGNALS = ("traces", "metrics")
+HTTP = "http/protobuf"
+GRPC = "grpc"
+APP = "app"
+USER = "user"
+DEFAULT_BASE_URL = "http://localhost:4318"
+DEFAULT_TIMEOUT = 5.0
+PATHS = {"traces": "v1/traces", "metrics": "v1/metrics"}
+# The header key under `export` that holds the recording run's own endpoints (docs/internals.md §5).
+RECORDED_KEY = "user_endpoints"
+
+
+def variable(environ: Mapping[str, str], signal: str, suffix: str) -> str | None:
+    """`OTEL_EXPORTER_OTLP_<SIGNAL>_<suffix>`, else `OTEL_EXPORTER_OTLP_<suffix>`, trimmed; None when unset or empty."""
+    specific = environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_{suffix}", "").strip()
+    if specific:
+        return specific
+    return environ.get(f"OTEL_EXPORTER_OTLP_{suffix}", "").strip() or None
+
+
+def protocol(environ: Mapping[str, str], signal: str) -> str:
+    """`grpc` or `http/protobuf` (the default, and what an unsupported value falls back to)."""
+    return GRPC if (variable(environ, signal, "PROTOCOL") or "").lower() == GRPC else HTTP
+
+
+def protocol_problem(environ: Mapping[str, str], signal: str) -> str | None:
+    """The unsupported protocol the environment asks for, or None."""
+    value = (variable(environ, signal, "PROTOCOL") or HTTP).lower()
+    return None if value in (HTTP, GRPC) else value
+
+
+def signal_url(base: str, signal: str, proto: str) -> str:
+    """The URL for `signal` from a base URL: OTLP/HTTP appends the signal's path, gRPC takes it as is."""
+    return base if proto == GRPC else base.rstrip("/") + "/" + PATHS[signal]
+
+
+def endpoint_variable(environ: Mapping[str, str], signal: str) -> tuple[str, str] | None:
+    """(name, value) of the variable that names `signal`'s endpoint: the per-signal one, else the general one."""
+    for name in (f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        value = environ.get(name, "").strip()
+        if value:
+            return name, value
+    return None
+
+
+def user_endpoint(environ: Mapping[str, str], signal: str) -> tuple[str, str] | None:
+    """(url, protocol) the user's environment names for `signal`, or None when it names none.
+
+    A per-signal endpoint is the full URL, used as given; the general one is a base URL.
+    """
+    found = endpoint_variable(environ, signal)
+    if found is None:
+        return None
+    proto = protocol(environ, signal)
+    name, value = found
+    return (value if name != "OTEL_EXPORTER_OTLP_ENDPOINT" else signal_url(value, signal, proto)), proto
+
+
+def recorded(environ: Mapping[str, str]) -> dict[str, dict[str, str]] | None:
+    """The spool header's record of this run's own endpoints: `{signal: {"endpoint", "protocol"}}`.
+
+    Only where the environment names one, and only the endpoint (less any `user:password@`) and
+    protocol: headers, keys and certificates are never written to disk (an uploader gets them from
+    its own environment, when that names an endpoint). None when the environment names no endpoint.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for signal in SIGNALS:
+        found = user_endpoint(environ, signal)
+        if found is not None:
+            out[signal] = {"endpoint": without_userinfo(found[0]), "protocol": found[1]}
+    return out or None
+
+
+def without_userinfo(url: str) -> str:
+    """The URL without a `user:password@` part (a credential, which is not written to disk)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    host = authority.rpartition("@")[2]
+    return f"{scheme}{sep}{host}{slash}{path}"
+
+
+class Destination:
+    """Where one signal goes and everything it is sent with; `owner` says whose settings they are."""
+
+    __slots__ = (
+        "certificate",
+        "client_certificate",
+        "client_key",
+        "compression",
+        "headers",
+        "insecure",
+        "owner",
+        "protocol",
+        "resource",
+        "signal",
+        "timeout",
+        "url",
+    )
+
+    def __init__(self, signal: str, url: str, proto: str, owner: str) -> None:
+        self.signal = signal
+        self.url = url
+        self.protocol = proto
+        self.owner = owner
+        self.headers: dict[str, str] = {}
+        self.timeout = DEFAULT_TIMEOUT
+        self.compression = "none"
+        self.certificate: str | None = None  # CA bundle (path); None: the system's
+        self.client_certificate: str | None = None
+        self.client_key: str | None = None
+        self.insecure = _insecure_by_scheme(url, None)
+        self.resource: dict[str, str] = {}  # attributes added under the file's own (user only)
+
+    def key(self) -> tuple[Any, ...]:
+        """Everything that makes two destinations send differently (for reusing an exporter)."""
+        return tuple(
+            tuple(sorted(value.items())) if isinstance(value, dict) else value
+            for value in (getattr(self, name) for name in self.__slots__)
+        )
+
+    def __repr__(self) -> str:
+        # Headers are credentials: their names only.
+        return f"Destination({self.signal}, {self.url!r}, {self.protocol}, owner={self.owner}, headers={sorted(self.headers)})"
+
+
+def resolve(signal: str, export: Mapping[str, Any] | None, environ: Mapping[str, str]) -> Destination:
+    """Where `signal` of a spool file with this header `export` section goes, uploaded under `environ`."""
+    export = export if isinstance(export, dict) else {}
+    here = user_endpoint(environ, signal)
+    if here is not None:
+        return _from_environment(signal, here[0], here[1], environ)
+    mark = export.get(RECORDED_KEY)
+    mark = mark.get(signal) if isinstance(mark, dict) else None
+    if isinstance(mark, dict) and isinstance(mark.get("endpoint"), str) and mark["endpoint"].strip():
+        proto = GRPC if mark.get("protocol") == GRPC else HTTP
+        return Destination(signal, mark["endpoint"].strip(), proto, USER)
+    return _app(signal, export)
+
+
+def _app(signal: str, export: Mapping[str, Any]) -> Destination:
+    configured = export.get("endpoint")
+    base = configured.strip() if isinstance(configured, str) and configured.strip() else DEFAULT_BASE_URL
+    destination = Destination(signal, signal_url(base, signal, HTTP), HTTP, APP)
+    headers = export.get("headers")
+    if isinstance(headers, dict):
+        destination.headers = {str(k).lower(): v for k, v in headers.items() if isinstance(v, str)}
+    return destination
+
+
+def _from_environment(signal: str, url: str, proto: str, environ: Mapping[str, str]) -> Destination:
+    destination = Destination(signal, url, proto, USER)
+    raw = variable(environ, signal, "HEADERS")
+    if raw:
+        destination.headers = parse_pairs(raw, lower=True)
+    destination.timeout = _timeout(variable(environ, signal, "TIMEOUT"))
+    compression = (variable(environ, signal, "COMPRESSION") or "none").lower()
+    destination.compression = compression if compression in ("gzip", "deflate") else "none"
+    destination.certificate = variable(environ, signal, "CERTIFICATE")
+    destination.client_certificate = variable(environ, signal, "CLIENT_CERTIFICATE")
+    destination.client_key = variable(environ, signal, "CLIENT_KEY")
+    destination.insecure = _insecure_by_scheme(url, variable(environ, signal, "INSECURE"))
+    destination.resource = resource_attributes(environ)
+    return destination
+
+
+def _timeout(raw: str | None) -> float:
+    """OTEL_EXPORTER_OTLP_*TIMEOUT in seconds (as the installed SDK reads it), else 5 s."""
+    try:
+        value = float(raw) if raw else 0.0
+    except ValueError:
+        value = 0.0
+    return value if 0 < value < float("inf") else DEFAULT_TIMEOUT
+
+
+def _insecure_by_scheme(url: str, insecure: str | None) -> bool:
+    """Whether a gRPC endpoint is plain text: `http://` yes, `https://` no, and without a scheme
+    OTEL_EXPORTER_OTLP_*INSECURE decides (default: TLS), as the OTLP exporter specification says."""
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme in ("http", "https"):
+        return scheme == "http"
+    return (insecure or "false").lower() == "true"
+
+
+def _unquote(text: str) -> str:
+    if "%" not in text:
+        return text
+    from urllib.parse import unquote
+
+    return unquote(text)
+
+
+def parse_pairs(raw: str, *, lower: bool) -> dict[str, str]:
+    """`k1=v1,k2=v2`, percent-decoded, as the OTel specification writes headers (`lower`: names
+    lower-cased) and resource attributes; malformed pairs skipped."""
+    out: dict[str, str] = {}
+    for pair in raw.split(","):
+        name, sep, value = pair.partition("=")
+        name = _unquote(name.strip()).strip()
+        if sep and name:
+            out[name.lower() if lower else name] = _unquote(value.strip()).strip()
+    return out
+
+
+def resource_attributes(environ: Mapping[str, str]) -> dict[str, str]:
+    """`OTEL_RESOURCE_ATTRIBUTES`, with `OTEL_SERVICE_NAME` over its `service.name`, as the SDK reads them."""
+    out = parse_pairs(environ.get("OTEL_RESOURCE_ATTRIBUTES", ""), lower=False)
+    service = environ.get("OTEL_SERVICE_NAME", "").strip()
+    if service:
+        out["service.name"] = service
+    return out
+
+
+def describe(environ: Mapping[str, str], configured: str | None) -> str:
+    """Where data recorded now would go, for `optel status`: one endpoint, or one per signal."""
+
+    def one(signal: str) -> str:
+        found = endpoint_variable(environ, signal)
+        if found is not None:
+            return f"{found[1]} (from {found[0]})"
+        return f"{configured} (set by the app)" if configured else "set by the app"
+
+    traces, metrics = one("traces"), one("metrics")
+    return traces if traces == metrics else f"traces: {traces}; metrics: {metrics}"
