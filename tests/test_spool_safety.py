@@ -45,7 +45,8 @@ def grant() -> None:
     user_file = _paths.user_config_file(APP)
     os.makedirs(os.path.dirname(user_file), exist_ok=True)
     with open(user_file, "w") as f:
-        f.write(f'mode = "anonymous"\ninstall_id = "{INSTALL_ID}"\nconsent_version = 1\n')
+        # A salt, as an install id's creation writes: the project id (read from .git) is computed.
+        f.write(f'mode = "anonymous"\ninstall_id = "{INSTALL_ID}"\nconsent_version = 1\nsalt = "{"5" * 32}"\n')
 
 
 def run_host(
@@ -207,8 +208,9 @@ def test_a_fifo_where_a_small_file_belongs_never_hangs_the_host_or_the_uploader(
     done, took = run_host(tmp_path, receiver.url, cwd=project)
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
     assert took < 10, f"the host took {took:.1f} s to exit"
-    # Whether its detached uploader sent the run already or not, a foreground one finishes promptly.
-    wait_for_no_uploader()
+    # Its detached uploader ends (none hangs holding the lock), and a foreground one finishes promptly.
+    wait_for_no_uploader(timeout=20)
+    assert not uploader_running(APP), "the detached uploader hangs"
     upload = subprocess.run(
         [sys.executable, "-m", "optel", "--app", APP, "upload"],
         capture_output=True,

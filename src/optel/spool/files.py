@@ -180,6 +180,7 @@ class SpoolInfo:
         "next_retry_ns",
         "oldest_ns",
         "path",
+        "problem",
         "quarantined",
         "uploader_pid",
         "uploader_running",
@@ -197,8 +198,10 @@ class SpoolInfo:
         quarantined: int = 0,
         uploader_running: bool = False,
         uploader_pid: int | None = None,
+        problem: str | None = None,
     ) -> None:
         self.path = path
+        self.problem = problem
         self.files = files
         self.bytes = bytes
         self.oldest_ns = oldest_ns
@@ -214,6 +217,8 @@ class SpoolInfo:
         return f"SpoolInfo({fields})"
 
     def __str__(self) -> str:
+        if self.problem is not None:
+            return f"spool: refused, nothing is written or sent ({self.problem})"
         now = time.time_ns()
         if self.files:
             line = f"spool: {self.files} file{'s' if self.files != 1 else ''}, {_size(self.bytes)}"
@@ -960,6 +965,8 @@ def describe(app: str) -> SpoolInfo:
     """`Spool(app).describe()`; an empty SpoolInfo when there is no usable cache dir."""
     try:
         return Spool(app).describe()
+    except _fs.UnsafeDirectory as exc:
+        return SpoolInfo("", problem=str(exc))
     except OSError:
         return SpoolInfo("(no cache directory)")
 
