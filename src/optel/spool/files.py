@@ -123,13 +123,16 @@ def encode_fitting(
     data = _join_lines(head, lines)
     if len(data) <= max_bytes:
         return data, 0
-    # Header and trailer, with room for a count as long as the largest possible one.
-    budget = max_bytes - len(_join_lines(head, [])) - len(str(len(lines))) + 1
+    # Header and a trailer counting 0 records; a larger count takes as many more bytes as digits.
+    base = len(_join_lines(head, [])) - 1
     used = 0
     start = len(lines)
-    while start > 0 and used + len(lines[start - 1]) + 1 <= budget:
+    while start > 0:
+        more = used + len(lines[start - 1]) + 1
+        if base + len(str(len(lines) - start + 1)) + more > max_bytes:
+            break
         start -= 1
-        used += len(lines[start]) + 1
+        used = more
     if start == len(lines):
         return None, start
     return _join_lines(head, lines[start:]), start
