@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from test_spool_files import APP, header, spans
 
 import optel
 from optel.spool import Spool
 from optel.spool.files import Claim
+from test_spool_files import APP, header, spans
 
 
 def test_a_flush_over_the_size_bound_keeps_its_newest_records_that_fit() -> None:
@@ -26,7 +26,9 @@ def test_a_flush_over_the_size_bound_keeps_its_newest_records_that_fit() -> None
 
 
 @pytest.mark.parametrize("max_bytes", range(700, 3200, 37))
-def test_the_fitted_file_never_exceeds_the_bound_and_keeps_as_much_as_it_can(max_bytes: int) -> None:
+def test_the_fitted_file_never_exceeds_the_bound_and_keeps_as_much_as_it_can(
+    max_bytes: int,
+) -> None:
     spool = Spool(APP)
     records = spans(12, pad=100)
     path = spool.write(header(), records, max_bytes=max_bytes)
@@ -55,13 +57,17 @@ def test_the_fitted_file_never_exceeds_the_bound_and_keeps_as_much_as_it_can(max
         ("", "without spaces or control characters"),
     ],
 )
-def test_an_endpoint_without_http_scheme_or_host_is_refused_at_init(endpoint: str, says: str) -> None:
+def test_an_endpoint_without_http_scheme_or_host_is_refused_at_init(
+    endpoint: str, says: str
+) -> None:
     with pytest.raises(ValueError, match="endpoint") as raised:
         optel.init("fit-tool", endpoint=endpoint)
     assert says in str(raised.value) and repr(endpoint) in str(raised.value)
 
 
-@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:4318", "HTTPS://collector.example.com/otlp", "http://[::1]:4318"])
+@pytest.mark.parametrize(
+    "endpoint", ["http://127.0.0.1:4318", "HTTPS://collector.example.com/otlp", "http://[::1]:4318"]
+)
 def test_endpoints_init_accepts(endpoint: str) -> None:
     telemetry = optel.init("fit-tool", endpoint=endpoint, session_flag=False)
     assert telemetry is not None

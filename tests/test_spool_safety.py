@@ -46,7 +46,9 @@ def grant() -> None:
     os.makedirs(os.path.dirname(user_file), exist_ok=True)
     with open(user_file, "w") as f:
         # A salt, as an install id's creation writes: the project id (read from .git) is computed.
-        f.write(f'mode = "anonymous"\ninstall_id = "{INSTALL_ID}"\nconsent_version = 1\nsalt = "{"5" * 32}"\n')
+        f.write(
+            f'mode = "anonymous"\ninstall_id = "{INSTALL_ID}"\nconsent_version = 1\nsalt = "{"5" * 32}"\n'
+        )
 
 
 def run_host(
@@ -75,6 +77,16 @@ def run_host(
         timeout=timeout,
     )
     return done, time.monotonic() - started
+
+
+def optel_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`optel --app APP ARGS`, as the user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "optel", "--app", APP, *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def wait_for_no_uploader(timeout: float = 30.0) -> None:
@@ -211,12 +223,7 @@ def test_a_fifo_where_a_small_file_belongs_never_hangs_the_host_or_the_uploader(
     # Its detached uploader ends (none hangs holding the lock), and a foreground one finishes promptly.
     wait_for_no_uploader(timeout=20)
     assert not uploader_running(APP), "the detached uploader hangs"
-    upload = subprocess.run(
-        [sys.executable, "-m", "optel", "--app", APP, "upload"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    upload = optel_cli("upload")
     assert upload.returncode == 0, upload.stderr
     assert arrives(receiver, "go", timeout=5), upload.stdout
 

@@ -20,7 +20,15 @@ import pytest
 from optel import _paths
 from optel.spool.files import encode_file
 from otlp_receiver import OTLPReceiver
-from test_spool_safety import APP, arrives, grant, run_host, span_names, wait_for_no_uploader
+from test_spool_safety import (
+    APP,
+    arrives,
+    grant,
+    optel_cli,
+    run_host,
+    span_names,
+    wait_for_no_uploader,
+)
 
 NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 SPAN = {
@@ -42,13 +50,13 @@ def shared_cache(monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
-def attacker_receiver():
+def receiver():
     with OTLPReceiver() as server:
         yield server
 
 
 @pytest.fixture
-def receiver():
+def attacker_receiver():
     with OTLPReceiver() as server:
         yield server
 
@@ -74,12 +82,7 @@ def planted_file(directory: Path, endpoint: str) -> Path:
 
 
 def status() -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "optel", "--app", APP, "status"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = optel_cli("status")
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -115,12 +118,7 @@ def test_a_spool_dir_of_another_user_is_refused_and_its_files_never_sent(
     grant()
     done, _ = run_host(tmp_path, receiver.url)
     assert (done.returncode, done.stderr) == (0, "")
-    upload = subprocess.run(
-        [sys.executable, "-m", "optel", "--app", APP, "upload"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    upload = optel_cli("upload")
     assert "refusing" in upload.stdout + upload.stderr
     time.sleep(0.5)
     assert attacker_receiver.requests == []
@@ -184,12 +182,7 @@ def test_reset_deletes_only_the_names_the_spool_format_produces(
     foreign = ["notes.txt", "1700000000000000000.jsonl", "uploader.lock.keep", "tally.x.tmp"]
     for name in foreign:
         (spool / name).write_text("mine\n")
-    reset = subprocess.run(
-        [sys.executable, "-m", "optel", "--app", APP, "reset"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    reset = optel_cli("reset")
     assert reset.returncode == 0, reset.stderr
     assert "Deleted 1 unsent spool file" in reset.stdout
     assert sorted(p.name for p in spool.iterdir()) == sorted(foreign)
