@@ -186,3 +186,26 @@ def test_reset_deletes_only_the_names_the_spool_format_produces(
     assert reset.returncode == 0, reset.stderr
     assert "Deleted 1 unsent spool file" in reset.stdout
     assert sorted(p.name for p in spool.iterdir()) == sorted(foreign)
+
+
+def test_a_config_dir_planted_by_another_user_is_refused_and_never_read_as_consent(
+    tmp_path: Path, shared_cache: Path, monkeypatch: pytest.MonkeyPatch, receiver: OTLPReceiver
+) -> None:
+    # The shared dir is the config root this time: another user's "yes" must not count as the user's.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(shared_cache))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    planted = shared_cache / "planted.toml"
+    planted.write_text(
+        'mode = "identified"\nuser_id = "attacker"\ninstall_id = "3f1d0c9e-0000-4000-8000-0000000012a2"\n'
+    )
+    planted.chmod(0o644)
+    as_nobody("mkdir", "-m", "0755", str(shared_cache / APP))
+    as_nobody("cp", str(planted), str(shared_cache / APP / "telemetry.toml"))
+    done, _ = run_host(tmp_path, receiver.url)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert f"user config: unavailable (refusing {shared_cache / APP}: it belongs to another user" in status()
+    enable = optel_cli("enable")
+    assert enable.returncode != 0 or "refusing" in enable.stdout + enable.stderr
+    time.sleep(0.5)
+    assert receiver.requests == []
+    assert (shared_cache / APP / "telemetry.toml").read_text() == planted.read_text()

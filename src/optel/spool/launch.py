@@ -336,6 +336,16 @@ _starting = _thread.allocate_lock()
 START_WAIT_S = 0.5
 
 
+def _after_fork_in_child() -> None:
+    # A thread of the parent may have held it at the fork: in the child, that thread is gone.
+    global _starting
+    _starting = _thread.allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _start_locked(app: str, directory: str) -> bool:
     token = os.urandom(8).hex()
     if not acquire_lock(directory, os.getpid(), token) and not _take_over_own(directory, token):
