@@ -191,7 +191,8 @@ def _fifo_in_spool(name: str):
     def plant(project: Path) -> None:
         directory = _paths.spool_dir(APP)
         os.makedirs(directory, 0o700, exist_ok=True)
-        os.mkfifo(os.path.join(directory, name))
+        # A fresh name (within the age bound): the uploader claims it rather than expiring it.
+        os.mkfifo(os.path.join(directory, name.format(now=time.time_ns())))
 
     return plant
 
@@ -205,7 +206,7 @@ BLOCKING = {
     "tally": _fifo_in_spool("tally"),
     "dropped": _fifo_in_spool("dropped"),
     "uploader.lock": _fifo_in_spool(LOCK_NAME),
-    "a .jsonl": _fifo_in_spool("1700000000000000000-4242-0badf00d.jsonl"),
+    "a .jsonl": _fifo_in_spool("{now}-4242-0badf00d.jsonl"),
 }
 
 

@@ -81,6 +81,11 @@ def planted_file(directory: Path, endpoint: str) -> Path:
     return source
 
 
+def fresh_name() -> str:
+    """A spool file name within the age bound (an older one would just expire)."""
+    return f"{time.time_ns()}-4242-0badf00d.jsonl"
+
+
 def status() -> str:
     done = optel_cli("status")
     assert done.returncode == 0, done.stderr
@@ -114,7 +119,7 @@ def test_a_spool_dir_of_another_user_is_refused_and_its_files_never_sent(
     source = planted_file(shared_cache, attacker_receiver.url)
     spool = shared_cache / APP / "telemetry-spool"
     as_nobody("mkdir", "-p", "-m", "0777", str(spool))
-    as_nobody("cp", str(source), str(spool / "1700000000000000000-4242-0badf00d.jsonl"))
+    as_nobody("cp", str(source), str(spool / fresh_name()))
     grant()
     done, _ = run_host(tmp_path, receiver.url)
     assert (done.returncode, done.stderr) == (0, "")
@@ -133,7 +138,8 @@ def test_a_file_planted_in_a_loose_spool_dir_is_quarantined_and_the_run_still_ar
     spool.mkdir(parents=True)
     spool.chmod(0o777)
     source = planted_file(shared_cache, attacker_receiver.url)
-    as_nobody("cp", str(source), str(spool / "1700000000000000000-4242-0badf00d.jsonl"))
+    name = fresh_name()
+    as_nobody("cp", str(source), str(spool / name))
     grant()
     done, _ = run_host(tmp_path, receiver.url)
     assert (done.returncode, done.stderr) == (0, "")
@@ -142,7 +148,7 @@ def test_a_file_planted_in_a_loose_spool_dir_is_quarantined_and_the_run_still_ar
     assert "planted" not in span_names(receiver)
     assert attacker_receiver.requests == []
     assert spool.stat().st_mode & 0o777 == 0o700
-    assert not (spool / "1700000000000000000-4242-0badf00d.jsonl").exists()
+    assert not (spool / name).exists()
 
 
 def test_a_planted_endpoint_of_the_users_own_file_must_be_one_init_accepts(
@@ -157,7 +163,7 @@ def test_a_planted_endpoint_of_the_users_own_file_must_be_one_init_accepts(
         "consent": {"mode": "anonymous"},
         "export": {"endpoint": "file:///etc/passwd"},
     }
-    planted = spool / "1700000000000000000-4242-0badf00d.jsonl"
+    planted = spool / fresh_name()
     planted.write_bytes(encode_file(header, [SPAN]))
     planted.chmod(0o600)
     grant()
