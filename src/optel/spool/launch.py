@@ -298,6 +298,22 @@ def uploader_command(app: str, directory: str | None = None) -> list[str]:
     return optel_command(args, cwd=directory or _paths.spool_dir(app))
 
 
+# One start at a time in this process (see start_uploader).
+_starting = _thread.allocate_lock()
+# A spawn takes milliseconds; a start stuck longer than this is not worth the host's exit.
+START_WAIT_S = 0.5
+
+
+def _after_fork_in_child() -> None:
+    # A thread of the parent may have held it at the fork: in the child, that thread is gone.
+    global _starting
+    _starting = _thread.allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def start_uploader(app: str, *, directory: str | None = None) -> bool:
     """Start the detached uploader when the spool has files, none runs and the backoff has elapsed.
 
@@ -329,21 +345,6 @@ def start_uploader(app: str, *, directory: str | None = None) -> bool:
 
         log_failure("starting the uploader", exc)
         return False
-
-
-_starting = _thread.allocate_lock()
-# A spawn takes milliseconds; a start stuck longer than this is not worth the host's exit.
-START_WAIT_S = 0.5
-
-
-def _after_fork_in_child() -> None:
-    # A thread of the parent may have held it at the fork: in the child, that thread is gone.
-    global _starting
-    _starting = _thread.allocate_lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _start_locked(app: str, directory: str) -> bool:
