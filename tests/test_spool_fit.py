@@ -7,9 +7,16 @@ import os
 import pytest
 
 import optel
+from optel import _runtime
 from optel.spool import Spool
 from optel.spool.files import Claim
 from test_spool_files import APP, header, spans
+
+
+@pytest.fixture(autouse=True)
+def _forget_init():
+    yield
+    _runtime.reset()
 
 
 def test_a_flush_over_the_size_bound_keeps_its_newest_records_that_fit() -> None:
@@ -69,6 +76,4 @@ def test_an_endpoint_without_http_scheme_or_host_is_refused_at_init(
     "endpoint", ["http://127.0.0.1:4318", "HTTPS://collector.example.com/otlp", "http://[::1]:4318"]
 )
 def test_endpoints_init_accepts(endpoint: str) -> None:
-    telemetry = optel.init("fit-tool", endpoint=endpoint, session_flag=False)
-    assert telemetry is not None
-    optel.shutdown()
+    assert optel.init("fit-tool", endpoint=endpoint, session_flag=False) is not None
