@@ -137,6 +137,7 @@ def test_a_file_planted_in_a_loose_spool_dir_is_quarantined_and_the_run_still_ar
     spool = Path(_paths.spool_dir(APP))
     spool.mkdir(parents=True)
     spool.chmod(0o777)
+    spool.parent.chmod(0o777)
     source = planted_file(shared_cache, attacker_receiver.url)
     name = fresh_name()
     as_nobody("cp", str(source), str(spool / name))
@@ -148,6 +149,7 @@ def test_a_file_planted_in_a_loose_spool_dir_is_quarantined_and_the_run_still_ar
     assert "planted" not in span_names(receiver)
     assert attacker_receiver.requests == []
     assert spool.stat().st_mode & 0o777 == 0o700
+    assert spool.parent.stat().st_mode & 0o022 == 0  # nobody else can rename the spool dir away
     assert not (spool / name).exists()
 
 

@@ -115,6 +115,22 @@ def dir_problem(path: str) -> str | None:
     return None
 
 
+def tighten_dir(path: str, bits: int) -> None:
+    """Clear the permission `bits` of the user's own directory `path`, through a descriptor opened
+    without following a symlink (so a directory swapped in meanwhile is never the one changed)."""
+    if os.name != "posix":
+        return
+    fd = os.open(
+        path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    )
+    try:
+        st = os.fstat(fd)
+        if st.st_uid == os.geteuid() and st.st_mode & bits:
+            os.fchmod(fd, st.st_mode & 0o7777 & ~bits)
+    finally:
+        os.close(fd)
+
+
 def base_problem(path: str) -> str | None:
     """What makes `path` (the user's config or cache root, maybe a symlink) unsafe to create in.
 

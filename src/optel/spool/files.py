@@ -93,8 +93,7 @@ def ensure_dir(path: str) -> None:
     problem = _fs.dir_problem(path)
     if problem is not None:
         raise _fs.UnsafeDirectory(f"refusing {path}: it {problem}")
-    if os.name == "posix" and os.lstat(path).st_mode & 0o077:
-        os.chmod(path, 0o700)
+    _fs.tighten_dir(path, 0o077)
 
 
 def encode_file(header: Mapping[str, object], records: Iterable[Mapping[str, object]]) -> bytes:
@@ -465,8 +464,10 @@ class Spool:
     def _ensure_dir(self) -> None:
         ensure_dir(self.path)
         if self.app:
-            # Created just now, perhaps: the app's dir above it must be checked again too.
+            # Created just now, perhaps: the app's dir above it must be checked again too, and
+            # must not let other users rename the spool dir away (an umask of 000 made it so).
             _paths.check_spool_dir(self.path)
+            _fs.tighten_dir(os.path.dirname(self.path), 0o022)
 
     def _read_state(self, name: str) -> list[bytes] | None:
         """The words of the small state file `name`, or None. Anything there but a regular file
