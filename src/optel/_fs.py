@@ -52,7 +52,10 @@ def open_regular(path: str, *, follow: bool = False) -> int:
     """A descriptor for reading the regular file `path` (never a FIFO or device; a symlink only with `follow`)."""
     fd = os.open(path, _READ_FLAGS | (0 if follow else NOFOLLOW))
     try:
-        if not is_regular(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if mode & _S_IFMT == _S_IFDIR:
+            raise IsADirectoryError(f"{path}: a directory")
+        if not is_regular(mode):
             raise NotRegularFile(f"{path}: not a regular file")
     except BaseException:
         os.close(fd)
