@@ -141,6 +141,14 @@ def test_a_hostile_working_directory_and_python_variables_never_run_in_the_uploa
     (elsewhere / "evil.pth").write_text(
         f"import os; open(os.path.join({str(markers)!r}, 'env-pth-' + str(os.getpid())), 'w').close()\n"
     )
+    # A user site-packages of the attacker's choosing, with a .pth line (run by `site` at start-up).
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    user_site = elsewhere / "userbase" / "lib" / version / "site-packages"
+    user_site.mkdir(parents=True)
+    (user_site / "evil.pth").write_text(
+        (elsewhere / "evil.pth").read_text().replace("env-pth-", "userbase-pth-")
+    )
+    _hostile(user_site / "usercustomize.py", markers, "userbase-usercustomize")
     grant()
     done, _ = run_host(
         tmp_path,
@@ -149,7 +157,7 @@ def test_a_hostile_working_directory_and_python_variables_never_run_in_the_uploa
         env={
             "PYTHONPATH": str(elsewhere),
             "PYTHONSTARTUP": str(elsewhere / "startup.py"),
-            "PYTHONINSPECT": "",
+            "PYTHONUSERBASE": str(elsewhere / "userbase"),
         },
     )
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
