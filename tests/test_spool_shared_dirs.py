@@ -130,8 +130,13 @@ def test_a_spool_dir_of_another_user_is_refused_and_its_files_never_sent(
     assert f"refusing {shared_cache / APP}: it belongs to another user" in status()
 
 
+@pytest.mark.parametrize("how", ["a copy", "a symlink to a file of the user's"])
 def test_a_file_planted_in_a_loose_spool_dir_is_quarantined_and_the_run_still_arrives(
-    tmp_path: Path, shared_cache: Path, receiver: OTLPReceiver, attacker_receiver: OTLPReceiver
+    tmp_path: Path,
+    shared_cache: Path,
+    receiver: OTLPReceiver,
+    attacker_receiver: OTLPReceiver,
+    how: str,
 ) -> None:
     # The user's own spool dir, left open to everyone (an old umask, a careless chmod).
     spool = Path(_paths.spool_dir(APP))
@@ -140,7 +145,12 @@ def test_a_file_planted_in_a_loose_spool_dir_is_quarantined_and_the_run_still_ar
     spool.parent.chmod(0o777)
     source = planted_file(shared_cache, attacker_receiver.url)
     name = fresh_name()
-    as_nobody("cp", str(source), str(spool / name))
+    if how == "a copy":
+        as_nobody("cp", str(source), str(spool / name))
+    else:
+        # Owned by the user and 0600, as a spool file is: only the link is the other user's.
+        source.chmod(0o600)
+        as_nobody("ln", "-s", str(source), str(spool / name))
     grant()
     done, _ = run_host(tmp_path, receiver.url)
     assert (done.returncode, done.stderr) == (0, "")
@@ -211,7 +221,10 @@ def test_a_config_dir_planted_by_another_user_is_refused_and_never_read_as_conse
     as_nobody("cp", str(planted), str(shared_cache / APP / "telemetry.toml"))
     done, _ = run_host(tmp_path, receiver.url)
     assert (done.returncode, done.stderr) == (0, "")
-    assert f"user config: unavailable (refusing {shared_cache / APP}: it belongs to another user" in status()
+    assert (
+        f"user config: unavailable (refusing {shared_cache / APP}: it belongs to another user"
+        in status()
+    )
     enable = optel_cli("enable")
     assert enable.returncode != 0 or "refusing" in enable.stdout + enable.stderr
     time.sleep(0.5)

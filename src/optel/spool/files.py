@@ -571,7 +571,7 @@ class Spool:
             else:
                 continue
             try:
-                size = os.stat(path).st_size
+                size = os.lstat(path).st_size
             except OSError:
                 continue
             total += size
@@ -636,7 +636,7 @@ class Spool:
                     continue
                 if pid_alive(int(owner)):
                     try:
-                        if now - os.stat(self._join(name)).st_mtime < CLAIM_STALE_S:
+                        if now - os.lstat(self._join(name)).st_mtime < CLAIM_STALE_S:
                             continue
                     except OSError:
                         continue
@@ -648,8 +648,9 @@ class Spool:
             except OSError:
                 continue
             try:
-                # The claim's age starts now (used by the staleness rule above).
-                os.utime(target)
+                # The claim's age starts now (used by the staleness rule above); a symlink planted
+                # under a spool name is touched itself, never what it points to.
+                os.utime(target, follow_symlinks=os.utime not in os.supports_follow_symlinks)
             except OSError:
                 pass
             claims.append(Claim(base, target))
@@ -802,7 +803,7 @@ class Spool:
             if not (name.endswith(SUFFIX) or _CLAIMED in name):
                 continue
             try:
-                info.bytes += os.stat(self._join(name)).st_size
+                info.bytes += os.lstat(self._join(name)).st_size
             except OSError:
                 continue
             info.files += 1
