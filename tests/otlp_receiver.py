@@ -63,7 +63,7 @@ class ReceivedRequest:
 
 
 class _Plan:
-    __slots__ = ("action", "after", "headers", "path", "status", "times")
+    __slots__ = ("action", "after", "delay", "headers", "path", "status", "times")
 
     def __init__(
         self,
@@ -73,9 +73,11 @@ class _Plan:
         times: int | None,
         path: str | None,
         after: int = 0,
+        delay: float = 0.0,
     ) -> None:
         self.action = action
         self.after = after
+        self.delay = delay
         self.status = status
         self.headers = headers
         self.times = times
@@ -118,6 +120,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
 
         raw = self.rfile.read(length) if length else b""
+        if plan is not None and plan.action == "delay":
+            time.sleep(plan.delay)
+            plan = None  # then answered as usual
         if plan is not None and plan.action == "hang":
             receiver._record(ReceivedRequest(path, headers, raw, None, 0))
             receiver._release.wait()
@@ -227,6 +232,10 @@ class OTLPReceiver:
     def hang(self, *, times: int | None = None, path: str | None = None, after: int = 0) -> None:
         """Read the next requests' bodies and never answer (until the receiver stops)."""
         self._add(_Plan("hang", 0, {}, times, path, after))
+
+    def delay(self, seconds: float, *, times: int | None = None, path: str | None = None) -> None:
+        """Answer the next requests normally, but only after `seconds` (a slow, healthy collector)."""
+        self._add(_Plan("delay", 0, {}, times, path, 0, seconds))
 
     def reset(self, *, times: int | None = None, path: str | None = None, after: int = 0) -> None:
         """Read half of the next requests' bodies, then reset the connection."""

@@ -19,10 +19,22 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Completed
     # The user's own settings say no: the demo must neither obey nor change them.
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_CACHE_HOME=str(home / "cache"))
     env.update(DO_NOT_TRACK="1", CI="true")
+    # Run from a cloned repository's directory: what the demo starts must import nothing from it.
+    repo = home / "repo"
+    for module in ("optel/__init__.py", "optel/__main__.py", "argparse.py", "json.py"):
+        (repo / module).parent.mkdir(parents=True, exist_ok=True)
+        (repo / module).write_text(f"open({str(home / 'imported-from-cwd')!r}, 'a').write({module!r} + '\\n')\n")
+    # The console script, as a user runs it (`python -m optel` would import the cwd's `optel/` itself).
+    optel = os.path.join(os.path.dirname(sys.executable), "optel")
     done = subprocess.run(
-        [sys.executable, "-m", "optel", "demo"], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+        [optel, "demo"], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, cwd=repo
     )
     return done, str(home)
+
+
+def test_demo_imports_nothing_from_the_working_directory(demo) -> None:
+    _, home = demo
+    assert not os.path.exists(os.path.join(home, "imported-from-cwd"))
 
 
 def test_demo_exits_zero_and_prints_what_arrived(demo) -> None:

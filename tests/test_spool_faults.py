@@ -176,8 +176,9 @@ def test_a_signal_during_a_write_leaves_complete_files_or_nothing(python: str, s
             _, records = claim.read()
             assert len(records) == 500
             spool.ack(claim)
-    # A later writer removes the temporary files that killed writers left behind.
-    spool.write({"app": APP}, [])
+    # The next full look at the files (every uploader run's, or a writer's once the tally is
+    # 10 minutes old) removes the temporary files that killed writers left behind.
+    spool.enforce_bounds()
     assert [n for n in os.listdir(spool.path) if n.endswith(".tmp")] == []
 
 

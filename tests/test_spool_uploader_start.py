@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import optel
 from optel import _paths
 from optel.spool import Spool, start_uploader, uploader_lock, write
 from optel.spool.launch import LOCK_NAME, TOKEN_ENV, read_lock
@@ -37,7 +38,7 @@ def fake_python(tmp_path: Path) -> tuple[Path, Path]:
             #!/bin/sh
             in=$(readlink /proc/$$/fd/0); out=$(readlink /proc/$$/fd/1); err=$(readlink /proc/$$/fd/2)
             {{
-              echo "argv $*"
+              echo "argv $(printf '%s\\037' "$@" | tr '\\n' '~')"
               echo "pid $$"
               echo "sid $(ps -o sid= -p $$ | tr -d ' ')"
               echo "stdin $in"
@@ -88,13 +89,15 @@ def test_uploader_runs_detached_with_stdio_on_devnull_and_the_host_environment(
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "True\n", "")
     seen = wait_for(report)
-    assert seen["argv"] == f"-m optel upload --app {APP} --detached"
+    argv = seen["argv"].split("\x1f")[:-1]
+    # Isolated mode, a bootstrap that adds only this optel's import root, run in the spool dir
+    # (tests/test_spool_safety.py runs it for real from a hostile working directory).
+    assert argv[:2] == ["-I", "-c"]
+    assert argv[3:5] == [_paths.spool_dir(APP), os.path.dirname(os.path.dirname(optel.__file__))]
+    assert argv[5:] == ["upload", "--app", APP, "--detached", "--project-dir", os.getcwd()]
     assert seen["sid"] == seen["pid"], "not in a session of its own"
     assert seen["stdin"] == seen["stdout"] == seen["stderr"] == "/dev/null"
     assert seen["otel"] == "http://127.0.0.1:9"
-    import optel
-
-    assert seen["pythonpath"].split(os.pathsep)[0] == os.path.dirname(os.path.dirname(optel.__file__))
     # The host handed its lock to the uploader: the lock names the uploader and carries the token.
     _pid, _start, token = seen["lock"].split()
     assert token == seen["token"]
@@ -200,7 +203,7 @@ def test_drain_leftovers_starts_an_uploader_for_old_files(python: str, fake_pyth
         LOCKFILE="/dev/null",
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
-    assert wait_for(report)["argv"].endswith("--detached")
+    assert "\x1f--detached\x1f" in wait_for(report)["argv"]
 
 
 @posix_only

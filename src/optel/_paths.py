@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
+from optel import _fs
+
 CONFIG_FILE_NAME = "telemetry.toml"
 SPOOL_DIR_NAME = "telemetry-spool"
 
@@ -74,10 +76,27 @@ def user_cache_dir(app: str) -> str:
 
 
 def user_config_file(app: str) -> str:
-    """The user's stored telemetry choice for `app`: `<user config dir>/telemetry.toml`."""
-    return os.path.join(user_config_dir(app), CONFIG_FILE_NAME)
+    """The user's stored telemetry choice for `app`: `<user config dir>/telemetry.toml`.
+
+    Raises UnsafeDirectory (an OSError) when the app's config dir is not safe to write in.
+    """
+    directory = user_config_dir(app)
+    _fs.check_dirs(os.path.dirname(directory), directory)
+    return os.path.join(directory, CONFIG_FILE_NAME)
 
 
 def spool_dir(app: str) -> str:
-    """The per-app spool directory under the user cache dir."""
-    return os.path.join(user_cache_dir(app), SPOOL_DIR_NAME)
+    """The per-app spool directory under the user cache dir.
+
+    Raises UnsafeDirectory (an OSError) when it, or the app's cache dir holding it, is a symlink
+    or another user's, or when the cache root lets other users swap them (see `check_spool_dir`).
+    """
+    path = os.path.join(user_cache_dir(app), SPOOL_DIR_NAME)
+    check_spool_dir(path)
+    return path
+
+
+def check_spool_dir(path: str) -> None:
+    """Raise UnsafeDirectory unless the spool dir `path` and its parent (the app's dir) are safe."""
+    parent = os.path.dirname(path)
+    _fs.check_dirs(os.path.dirname(parent), parent, path)

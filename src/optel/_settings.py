@@ -29,6 +29,29 @@ def app_name_problem(app: str) -> str | None:
     return None
 
 
+def endpoint_problem(endpoint: object, *, scheme_required: bool = True) -> str | None:
+    """What is wrong with ``endpoint`` as a collector URL (to follow "endpoint "), or None.
+
+    ``init()`` requires ``http://`` or ``https://`` and a host: a scheme-less value would be read
+    by the exporters as a path or a gRPC target, and fail only later, silently. The uploader checks
+    spool headers with the same rule, loosened for the scheme-less gRPC targets
+    (``collector:4317``) an ``OTEL_EXPORTER_OTLP_ENDPOINT`` may hold.
+    """
+    if not isinstance(endpoint, str):
+        return f"must be a string, not {type(endpoint).__name__}"
+    if not endpoint or any(ch.isspace() or not ch.isprintable() for ch in endpoint):
+        return f"must be a URL without spaces or control characters, not {endpoint!r}"
+    scheme, sep, rest = endpoint.partition("://")
+    if not sep and not scheme_required and "/" not in endpoint:
+        return None
+    if not sep or scheme.lower() not in ("http", "https"):
+        return f"must be an http:// or https:// URL (such as https://collector.example.com:4318), not {endpoint!r}"
+    host = rest.partition("/")[0].rpartition("@")[2]
+    if not host or host.startswith(":"):
+        return f"must name a host after {scheme}://, not {endpoint!r}"
+    return None
+
+
 def _percent(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"optel.init(): {name} must be a number from 0 to 100, not {value!r}")
@@ -171,8 +194,9 @@ class Settings:
         self.version = _optional_str("version", version)
         self.version_module = version_module
         endpoint = _optional_str("endpoint", endpoint)
-        if endpoint is not None and not endpoint.startswith(("http://", "https://")):
-            raise ValueError(f"optel.init(): endpoint must be an http:// or https:// URL, not {endpoint!r}")
+        problem = None if endpoint is None else endpoint_problem(endpoint)
+        if problem is not None:
+            raise ValueError(f"optel.init(): endpoint {problem}")
         self.endpoint = endpoint
         if not isinstance(policy, str):
             raise TypeError(f"optel.init(): policy must be 'opt-in' or 'opt-out', not {policy!r}")

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    import argparse
 
 HELP = "send the spooled telemetry of an app now, and say what was sent, kept and dropped"
 
@@ -23,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run as the background uploader a host starts: print nothing, respect the retry backoff",
     )
+    # Where the host ran (its project consent file), since the detached uploader runs in the spool dir.
+    parser.add_argument("--project-dir", default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--max-seconds",
         type=float,
@@ -38,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if args.detached:
         detach()
         max_seconds = args.max_seconds if args.max_seconds is not None else DETACHED_MAX_SECONDS
-        upload(args.app, max_seconds=_sending_time(max_seconds), respect_backoff=True)
+        upload(args.app, max_seconds=_sending_time(max_seconds), respect_backoff=True, project_dir=args.project_dir)
         return 0
     # Asked for by a person: try now, even while the backoff of earlier failures runs.
     max_seconds = None if args.max_seconds is None else _sending_time(args.max_seconds)

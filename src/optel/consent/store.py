@@ -8,10 +8,10 @@ needs: tomli-w, the file lock, logging.
 from __future__ import annotations
 
 import os
-import stat
 import sys
 import time
 
+from optel._fs import NotRegularFile, read_small
 from optel._terminal import shown
 from optel.consent.ids import new_install_id, new_salt, utc_now
 from optel.consent.tomlflat import loads_flat
@@ -111,33 +111,20 @@ def read_toml_file(path: str, *, empty_is_broken: bool = True) -> dict[str, obje
     just an empty table, which restricts nothing.
     """
     try:
-        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever,
-        # inside the host's init(). fstat then tells what was opened before anything is read.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        # Never waits on a FIFO or device (inside the host's init()): optel's one small-file reader.
+        data = read_small(path, MAX_FILE_BYTES + 1, follow=True)
     except (FileNotFoundError, NotADirectoryError):
         # A file where the config directory should be means no choice can be stored there:
         # that is "nothing stored", and writing will fail with a clear error.
         return None
     except IsADirectoryError:
         return Broken(_A_DIRECTORY)
+    except NotRegularFile:
+        return Broken("not a regular file")
     except PermissionError:
         return Broken("not readable: permission denied")
     except OSError as exc:
         return Broken(f"not readable: {exc.strerror or exc}")
-    try:
-        kind = os.fstat(fd).st_mode
-        if stat.S_ISDIR(kind):
-            return Broken(_A_DIRECTORY)
-        if not stat.S_ISREG(kind):
-            return Broken("not a regular file")
-        with os.fdopen(fd, "rb") as f:
-            fd = -1
-            data = f.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        return Broken(f"not readable: {exc.strerror or exc}")
-    finally:
-        if fd >= 0:
-            os.close(fd)
     if len(data) > MAX_FILE_BYTES:
         return Broken("larger than 1 MiB")
     try:

@@ -58,6 +58,7 @@ def run_demo(out: TextIO = sys.stdout, *, keep: bool = False, timeout: float = 3
     """Run the whole demo and print the summary; returns the exit code for `optel demo`."""
     from optel.demo.receiver import LocalReceiver
     from optel.demo.summary import render_summary
+    from optel.spool.launch import optel_command
 
     root = Path(tempfile.mkdtemp(prefix="optel-demo-"))
     try:
@@ -70,7 +71,8 @@ def run_demo(out: TextIO = sys.stdout, *, keep: bool = False, timeout: float = 3
             for args in RUNS:
                 started = time.perf_counter()
                 done = subprocess.run(
-                    [sys.executable, str(app), *args], env=env, capture_output=True, text=True, timeout=timeout
+                    [sys.executable, str(app), *args], env=env, capture_output=True, text=True, timeout=timeout,
+                    cwd=str(root),
                 )
                 took = (time.perf_counter() - started) * 1000
                 out.write(f"$ llm-cli {' '.join(args)}  -> exit {done.returncode} in {took:.0f} ms\n")
@@ -78,8 +80,9 @@ def run_demo(out: TextIO = sys.stdout, *, keep: bool = False, timeout: float = 3
                     out.write(f"    {line}\n")
             # The example's own exit already started a detached uploader; run one in the foreground too,
             # so the demo does not depend on timing. Each spool file is claimed by one of them only.
+            # Not `python -m optel`: that would import an `optel/` (or `argparse.py`) from the cwd.
             upload = subprocess.run(
-                [sys.executable, "-m", "optel", "--app", DEMO_APP, "upload"],
+                optel_command(["--app", DEMO_APP, "upload"], cwd=str(root)),
                 env=env, capture_output=True, text=True, timeout=timeout,
             )
             out.write(f"\n$ optel upload  -> {upload.stdout.strip() or upload.stderr.strip()}\n")

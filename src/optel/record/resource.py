@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
+from optel._fs import read_small
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -78,8 +80,7 @@ def os_type() -> str:
 def _os_release() -> str | None:
     for path in ("/etc/os-release", "/usr/lib/os-release"):
         try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                text = f.read(16384)
+            text = _read_text(path, 16384)
         except OSError:
             continue
         fields: dict[str, str] = {}
@@ -96,8 +97,7 @@ def _os_release() -> str | None:
 
 def _macos_version() -> str | None:
     try:
-        with open("/System/Library/CoreServices/SystemVersion.plist", encoding="utf-8") as f:
-            text = f.read(16384)
+        text = _read_text("/System/Library/CoreServices/SystemVersion.plist", 16384)
     except OSError:
         return None
     at = text.find("<key>ProductVersion</key>")
@@ -173,8 +173,7 @@ def _git_dir(start: str) -> str | None:
         if os.path.isfile(candidate):
             # A worktree or submodule: ".git" is a file saying "gitdir: <path>".
             try:
-                with open(candidate, encoding="utf-8") as f:
-                    line = f.readline().strip()
+                line = _first_line(candidate)
             except OSError:
                 return None
             if line.startswith("gitdir:"):
@@ -187,11 +186,20 @@ def _git_dir(start: str) -> str | None:
         here = parent
 
 
+def _read_text(path: str, limit: int) -> str:
+    # A repository is anyone's: its `.git/config` (or the file a `gitdir:` names) may be a FIFO
+    # or a device, which a plain open() would wait on for ever, at the host's exit.
+    return read_small(path, limit, follow=True).decode("utf-8", "replace")
+
+
+def _first_line(path: str) -> str:
+    return _read_text(path, 4096).partition("\n")[0].strip()
+
+
 def _config_path(git_dir: str) -> str:
     # A worktree keeps its shared config in the common dir named by "commondir".
     try:
-        with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as f:
-            common = f.readline().strip()
+        common = _first_line(os.path.join(git_dir, "commondir"))
     except OSError:
         return os.path.join(git_dir, "config")
     return os.path.join(os.path.normpath(os.path.join(git_dir, common)), "config")
@@ -249,8 +257,7 @@ def project_key(project_dir: str) -> str:
     git_dir = _git_dir(project_dir)
     if git_dir is not None:
         try:
-            with open(_config_path(git_dir), encoding="utf-8", errors="replace") as f:
-                url = remote_url(f.read(1 << 20))
+            url = remote_url(_read_text(_config_path(git_dir), 1 << 20))
         except OSError:
             url = None
         if url:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import time
 
-from optel import _paths
+from optel import _fs, _paths
 from optel.spool._encode import dumps
 
 TYPE_CHECKING = False
@@ -49,7 +49,6 @@ _TALLY = "tally"
 # 20,000 files, on the host's exit path). Writes since are added to it; a missed addition (two
 # writers at once) is corrected at the next full look.
 TALLY_TRUSTED_S = 600.0
-_BINARY = getattr(os, "O_BINARY", 0)
 
 
 class CorruptSpoolFile(ValueError):
@@ -86,21 +85,56 @@ def _zombie(pid: int) -> bool:
 
 
 def ensure_dir(path: str) -> None:
-    """Create the spool dir (and its parents) with mode 0700, tightening an existing one."""
+    """Create the spool dir (and its parents) with mode 0700, tightening an existing one.
+
+    Raises UnsafeDirectory (an OSError) when `path` is a symlink or another user's directory.
+    """
     os.makedirs(path, 0o700, exist_ok=True)
-    if os.name == "posix" and os.stat(path).st_mode & 0o077:
-        os.chmod(path, 0o700)
+    problem = _fs.dir_problem(path)
+    if problem is not None:
+        raise _fs.UnsafeDirectory(f"refusing {path}: it {problem}")
+    _fs.tighten_dir(path, 0o077)
 
 
 def encode_file(header: Mapping[str, object], records: Iterable[Mapping[str, object]]) -> bytes:
     """The bytes of one spool file: header line, one line per record, then the trailer."""
+    return _join_lines(_header_line(header), [dumps(record) for record in records])
+
+
+def _header_line(header: Mapping[str, object]) -> str:
     head = dict(header)
     head["schema"] = SCHEMA
-    lines = [dumps(head)]
-    lines.extend(dumps(record) for record in records)
-    lines.append(f'{{"t":"end","records":{len(lines) - 1}}}')
-    lines.append("")
-    return "\n".join(lines).encode("ascii")
+    return dumps(head)
+
+
+def _join_lines(head: str, lines: list[str]) -> bytes:
+    return "\n".join([head, *lines, f'{{"t":"end","records":{len(lines)}}}', ""]).encode("ascii")
+
+
+def encode_fitting(
+    header: Mapping[str, object], records: Iterable[Mapping[str, object]], max_bytes: int
+) -> tuple[bytes | None, int]:
+    """The bytes of a spool file holding the newest of `records` that fit in `max_bytes` (None when
+    not one does), and how many were left out. The newest come last (a run's command span ends after its children), and
+    are the ones worth keeping: what happened at the end is what explains a run."""
+    head = _header_line(header)
+    lines = [dumps(record) for record in records]
+    data = _join_lines(head, lines)
+    if len(data) <= max_bytes:
+        return data, 0
+    # Header and a trailer counting 0 records; a larger count takes as many more bytes as digits.
+    base = len(_join_lines(head, [])) - 1
+    used = 0
+    start = len(lines)
+    while start > 0:
+        more = used + len(lines[start - 1]) + 1
+        if base + len(str(len(lines) - start + 1)) + more > max_bytes:
+            break
+        start -= 1
+        used = more
+    if start == len(lines):
+        return None, start
+    return _join_lines(head, lines[start:]), start
 
 
 def destination(export: object) -> str:
@@ -128,7 +162,7 @@ def _name_pid(name: str, marker: str) -> int:
 def count_records(path: str) -> int:
     """How many records a spool file holds: from its trailer, else by counting lines."""
     try:
-        with open(path, "rb") as f:
+        with os.fdopen(_fs.open_regular(path), "rb") as f:
             size = f.seek(0, 2)
             f.seek(max(0, size - 64))
             tail = f.read()
@@ -159,6 +193,7 @@ class SpoolInfo:
         "next_retry_ns",
         "oldest_ns",
         "path",
+        "problem",
         "quarantined",
         "uploader_pid",
         "uploader_running",
@@ -176,8 +211,10 @@ class SpoolInfo:
         quarantined: int = 0,
         uploader_running: bool = False,
         uploader_pid: int | None = None,
+        problem: str | None = None,
     ) -> None:
         self.path = path
+        self.problem = problem
         self.files = files
         self.bytes = bytes
         self.oldest_ns = oldest_ns
@@ -193,6 +230,8 @@ class SpoolInfo:
         return f"SpoolInfo({fields})"
 
     def __str__(self) -> str:
+        if self.problem is not None:
+            return f"spool: refused, nothing is written or sent ({self.problem})"
         now = time.time_ns()
         if self.files:
             line = f"spool: {self.files} file{'s' if self.files != 1 else ''}, {_size(self.bytes)}"
@@ -254,9 +293,8 @@ class Claim:
         return created_ns(self.name)
 
     def read(self) -> tuple[dict[str, object], list[dict[str, object]]]:
-        """(header, records); CorruptSpoolFile when truncated or invalid, OSError when gone."""
-        with open(self.path, "rb") as f:
-            data = f.read()
+        """(header, records); CorruptSpoolFile when truncated, invalid or not this user's, OSError when gone."""
+        data = _read_own(self.path, self.name)
         if not data.endswith(b"\n"):
             raise CorruptSpoolFile(f"{self.name}: truncated (no final newline)")
         values = _parse_lines(data)
@@ -265,6 +303,7 @@ class Claim:
         header, body = values[0], values[1:-1]
         if not isinstance(header, dict) or header.get("schema") != SCHEMA:
             raise CorruptSpoolFile(f"{self.name}: not a {SCHEMA} file")
+        _check_export(self.name, header.get("export"))
         trailer = values[-1] if len(values) > 1 else None
         if not (isinstance(trailer, dict) and trailer.get("t") == "end"):
             raise CorruptSpoolFile(f"{self.name}: truncated (no trailer)")
@@ -288,6 +327,52 @@ class Claim:
             except ValueError as exc:
                 raise CorruptSpoolFile(f"{self.name}: line {number} is not JSON ({exc})") from None
         return values
+
+
+# A flush is at most MAX_BYTES unless a caller gave `write` a larger bound: room for that, not for anything.
+MAX_READ_BYTES = 4 * MAX_BYTES
+
+
+def _read_own(path: str, name: str) -> bytes:
+    """A claimed file's bytes, when it is a regular file this user wrote (as the writer leaves it: 0600).
+
+    The spool dir is the user's own (mode 0700), so anything else was planted there or copied in
+    with other rights: it must never decide where data goes. A symlink, FIFO or device is refused
+    without blocking; OSError only when the file is gone.
+    """
+    try:
+        fd = _fs.open_regular(path)
+    except (_fs.NotRegularFile, IsADirectoryError) as exc:
+        raise CorruptSpoolFile(f"{name}: not a regular file") from exc
+    except OSError as exc:
+        if _fs.NOFOLLOW and os.path.islink(path):
+            raise CorruptSpoolFile(f"{name}: a symbolic link") from exc
+        raise
+    try:
+        if not _fs.written_by_me(os.fstat(fd)):
+            raise CorruptSpoolFile(f"{name}: not written by this user (owner or mode)")
+        data = _fs.read_fd(fd, MAX_READ_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_READ_BYTES:
+        raise CorruptSpoolFile(f"{name}: larger than {MAX_READ_BYTES} bytes")
+    return data
+
+
+def _check_export(name: str, export: object) -> None:
+    """The header's endpoint must be one `optel.init()` would accept (the one rule, in _settings)."""
+    if export is None:
+        return
+    if not isinstance(export, dict):
+        raise CorruptSpoolFile(f"{name}: the export section is not an object")
+    endpoint = export.get("endpoint")
+    if endpoint is None:
+        return
+    from optel._settings import endpoint_problem
+
+    problem = endpoint_problem(endpoint, scheme_required=False)
+    if problem is not None:
+        raise CorruptSpoolFile(f"{name}: the endpoint {problem}")
 
 
 def _parse_lines(data: bytes) -> list[object] | None:
@@ -361,15 +446,17 @@ class Spool:
     ) -> str | None:
         """Write one flush atomically, dropping the oldest files first to stay within the bounds.
 
-        Returns the new file's path, or None when the flush alone exceeds `max_bytes` (it is
-        dropped and counted). Raises OSError when the directory cannot be written.
+        A flush larger than `max_bytes` alone keeps its newest records that fit (the others are
+        counted as dropped); returns the new file's path, or None when not one record fits.
+        Raises OSError when the directory cannot be written or is not safe to write in.
         """
-        records = list(records)
-        data = encode_file(header, records)
-        ensure_dir(self.path)
+        data, left_out = encode_fitting(header, records, max_bytes)
+        self._ensure_dir()
         now = time.time_ns()
-        if len(data) > max_bytes:
-            self.add_drop_counts({"size": len(records)})
+        if left_out:
+            # One flush over the bound alone: it keeps its newest records that fit, and counts the rest.
+            self.add_drop_counts({"size": left_out})
+        if data is None:
             return None
         tally = self._read_tally()
         if (
@@ -385,11 +472,35 @@ class Spool:
         self._write_tally(tally[0], tally[1] + len(data), tally[2] or now)
         return final
 
-    def _read_tally(self) -> tuple[int, int, int] | None:
+    def _ensure_dir(self) -> None:
+        ensure_dir(self.path)
+        if self.app:
+            # Created just now, perhaps: the app's dir above it must be checked again too, and
+            # must not let other users rename the spool dir away (an umask of 000 made it so).
+            _paths.check_spool_dir(self.path)
+            _fs.tighten_dir(os.path.dirname(self.path), 0o022)
+
+    def _read_state(self, name: str) -> list[bytes] | None:
+        """The words of the small state file `name`, or None. Anything there but a regular file
+        (a FIFO, a symlink, a directory) is not what optel wrote: it is removed, so the state
+        starts afresh instead of hanging or misleading every run."""
+        path = self._join(name)
         try:
-            with open(self._join(_TALLY), "rb") as f:
-                checked, total, oldest = (int(part) for part in f.read(100).split())
-        except (OSError, ValueError):
+            return _fs.read_small(path, 200).split()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            if not _regular_or_missing(path):
+                _remove_odd(path)
+            return None
+
+    def _read_tally(self) -> tuple[int, int, int] | None:
+        words = self._read_state(_TALLY)
+        try:
+            checked, total, oldest = (int(part) for part in words or ())
+        except ValueError:
+            return None
+        if min(checked, total, oldest) < 0:
             return None
         return checked, total, oldest
 
@@ -397,7 +508,7 @@ class Spool:
         # A temporary file of this process's own, so two writers at once never mix their lines.
         tmp = self._join(f"{_TALLY}.{os.getpid()}.tmp")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, 0o600)
+            fd = os.open(tmp, _fs.WRITE_FLAGS | os.O_TRUNC, 0o600)
             try:
                 os.write(fd, f"{checked_ns} {total} {oldest_ns}\n".encode("ascii"))
             finally:
@@ -471,7 +582,7 @@ class Spool:
             else:
                 continue
             try:
-                size = os.stat(path).st_size
+                size = os.lstat(path).st_size
             except OSError:
                 continue
             total += size
@@ -536,7 +647,7 @@ class Spool:
                     continue
                 if pid_alive(int(owner)):
                     try:
-                        if now - os.stat(self._join(name)).st_mtime < CLAIM_STALE_S:
+                        if now - os.lstat(self._join(name)).st_mtime < CLAIM_STALE_S:
                             continue
                     except OSError:
                         continue
@@ -548,8 +659,9 @@ class Spool:
             except OSError:
                 continue
             try:
-                # The claim's age starts now (used by the staleness rule above).
-                os.utime(target)
+                # The claim's age starts now (used by the staleness rule above); a symlink planted
+                # under a spool name is touched itself, never what it points to.
+                os.utime(target, follow_symlinks=os.utime not in os.supports_follow_symlinks)
             except OSError:
                 pass
             claims.append(Claim(base, target))
@@ -622,9 +734,12 @@ class Spool:
         if not text:
             return
         try:
-            ensure_dir(self.path)
+            self._ensure_dir()
             # One O_APPEND write per call, so concurrent writers never interleave within a line.
-            fd = os.open(self._join(_DROPPED), os.O_WRONLY | os.O_APPEND | os.O_CREAT | _BINARY, 0o600)
+            path = self._join(_DROPPED)
+            if not _regular_or_missing(path):
+                _remove_odd(path)
+            fd = os.open(path, _fs.WRITE_FLAGS | os.O_APPEND, 0o600)
             try:
                 os.write(fd, text.encode("ascii"))
             finally:
@@ -666,16 +781,28 @@ class Spool:
     # own files. The spool-wide `backoff` is what the uploader leaves when every file it kept waits
     # for a destination's backoff: nothing is due before then (the launcher's gate for leftovers).
 
+    def _backoff_name(self, destination: str | None) -> str:
+        return _BACKOFF if destination is None else f"{_BACKOFF}.{destination}"
+
     def _backoff_path(self, destination: str | None) -> str:
-        return self._join(_BACKOFF if destination is None else f"{_BACKOFF}.{destination}")
+        return self._join(self._backoff_name(destination))
 
     def _read_backoff(self, destination: str | None = None) -> tuple[float, int] | None:
+        """(until, failures), or None when there is no backoff or it cannot be right.
+
+        A backoff is never longer than the longest delay optel sets (a day, a server's Retry-After),
+        so `nan`, `inf`, or an `until` further ahead (the clock was set back since it was written)
+        is state to repair, not to obey: it would stop uploads for ever, or for as long as the jump.
+        """
+        words = self._read_state(self._backoff_name(destination))
         try:
-            with open(self._backoff_path(destination), "rb") as f:
-                until, failures = f.read(100).split()
-            return float(until), int(failures)
-        except (OSError, ValueError):
+            until, failures = float(words[0]), int(words[1])  # type: ignore[index]
+        except (TypeError, IndexError, ValueError):
             return None
+        if not (until == until and until - time.time() <= RETRY_AFTER_CAP_S + 60.0 and failures >= 0):
+            _unlink(self._backoff_path(destination))
+            return None
+        return until, min(failures, 64)
 
     def backoff_until(self, destination: str | None = None) -> float | None:
         """When (epoch seconds) `destination` may be tried again (None: when anything in the
@@ -713,7 +840,7 @@ class Spool:
             _unlink(path)
             return
         try:
-            ensure_dir(self.path)
+            self._ensure_dir()
             write_atomically(path, f"{until!r} {failures}\n".encode("ascii"), sync=False)
         except OSError:
             pass
@@ -738,7 +865,7 @@ class Spool:
             if not (name.endswith(SUFFIX) or _CLAIMED in name):
                 continue
             try:
-                info.bytes += os.stat(self._join(name)).st_size
+                info.bytes += os.lstat(self._join(name)).st_size
             except OSError:
                 continue
             info.files += 1
@@ -770,7 +897,9 @@ class Spool:
         qdir = self._join(QUARANTINE_DIR)
         for directory, names in ((qdir, _listdir(qdir)), (self.path, self._names())):
             for name in names:
-                if name.startswith("uploader.lock") or name == QUARANTINE_DIR:
+                if not spool_name(name, quarantined=directory == qdir):
+                    # Only names the spool format produces: not the uploader's lock (its holder
+                    # re-checks consent), nor anything else that happens to be there.
                     continue
                 path = os.path.join(directory, name)
                 if _unlink(path) and (directory == qdir or SUFFIX in name):
@@ -787,7 +916,7 @@ def write_atomically(path: str, data: bytes, *, sync: bool = True) -> None:
     """Write `path` through `path.tmp` (mode 0600, fsynced) and a rename: readers see all or nothing."""
     tmp = path + ".tmp"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, 0o600)
+        fd = os.open(tmp, _fs.WRITE_FLAGS | os.O_TRUNC, 0o600)
         try:
             view = memoryview(data)
             while view:
@@ -825,6 +954,46 @@ def _unlink(path: str) -> bool:
     return True
 
 
+def _regular_or_missing(path: str) -> bool:
+    try:
+        return _fs.is_regular(os.lstat(path).st_mode)
+    except OSError:
+        return True
+
+
+def _remove_odd(path: str) -> None:
+    # Only ever inside the user's own spool dir (checked): a FIFO, symlink or empty directory
+    # standing where a state file belongs.
+    if not _unlink(path):
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
+
+
+def spool_name(name: str, *, quarantined: bool = False) -> bool:
+    """Whether `name` is one the spool format produces (module docstring): all `delete_all` removes."""
+    base, sep, tail = name.partition(SUFFIX)
+    if sep and (created_ns(base) is None or _writer_pid(base) == 0):
+        return False
+    if quarantined:
+        return bool(sep)
+    if name in (_DROPPED, _BACKOFF, _BACKOFF + ".tmp", _TALLY):
+        return True
+    if name.startswith(_BACKOFF + "."):
+        # A destination's backoff: `backoff.<16 hex digits>` (destination()), or its temporary file.
+        part = name[len(_BACKOFF) + 1 :]
+        part = part[: -len(".tmp")] if part.endswith(".tmp") else part
+        return len(part) == 16 and all(c in "0123456789abcdef" for c in part)
+    if name.startswith((_DROPPED + ".", _TALLY + ".")):
+        middle = name.split(".")[1:-1]
+        return name.endswith((".taking", ".tmp")) and bool(middle) and all(part.isdigit() for part in middle)
+    if not sep:
+        return False
+    tail = tail[: -len(".tmp")] if tail.endswith(".tmp") else tail
+    return tail == "" or (tail.startswith((".claimed.", ".dropping.")) and tail.rpartition(".")[2].isdigit())
+
+
 def _listdir(path: str) -> list[str]:
     try:
         return os.listdir(path)
@@ -836,8 +1005,7 @@ def _sum_counts(paths: Iterable[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for path in paths:
         try:
-            with open(path, "rb") as f:
-                text = f.read().decode("ascii", "replace")
+            text = _fs.read_small(path, 1 << 20).decode("ascii", "replace")
         except OSError:
             continue
         for line in text.splitlines():
@@ -869,6 +1037,8 @@ def describe(app: str) -> SpoolInfo:
     """`Spool(app).describe()`; an empty SpoolInfo when there is no usable cache dir."""
     try:
         return Spool(app).describe()
+    except _fs.UnsafeDirectory as exc:
+        return SpoolInfo("", problem=str(exc))
     except OSError:
         return SpoolInfo("(no cache directory)")
 

@@ -11,8 +11,8 @@ import os
 import sys
 import time
 
-from optel import _paths
-from optel.spool.files import Spool, pid_alive
+from optel import _fs, _paths
+from optel.spool.files import SUFFIX, Spool, created_ns, pid_alive
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,8 +42,13 @@ class LockInfo:
         return (self.pid, self.start_ns, self.token)
 
     def held(self) -> bool:
-        """The holder is alive and refreshed the lock recently (the stale-lock rule)."""
-        if time.time() - self.mtime > LOCK_STALE_S:
+        """The holder is alive and refreshed the lock recently (the stale-lock rule).
+
+        A lock refreshed "in the future" was written before the clock was set back: its age
+        says nothing, and trusting it would stop every uploader for as long as the jump.
+        """
+        age = time.time() - self.mtime
+        if age > LOCK_STALE_S or age < -60.0:
             return False
         if self.pid == 0:
             # Unparsable: a writer on a file system without hard links may be mid-write.
@@ -58,11 +63,18 @@ def read_lock(directory: str) -> LockInfo | None:
 
 def _read_lock_path(path: str) -> LockInfo | None:
     try:
-        with open(path, "rb") as f:
-            mtime = os.fstat(f.fileno()).st_mtime
-            parts = f.read(200).split()
-    except OSError:
+        fd = _fs.open_regular(path)
+        try:
+            mtime = os.fstat(fd).st_mtime
+            parts = _fs.read_fd(fd, 200).split()
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
         return None
+    except OSError:
+        # A symlink (dangling or not), FIFO or directory named like the lock is no uploader's
+        # lock: it is reported as a stale one, so that `acquire_lock` moves it aside.
+        return LockInfo(path, 0, 0, "", 0.0) if os.path.lexists(path) else None
     try:
         return LockInfo(path, int(parts[0]), int(parts[1]), parts[2].decode("ascii"), mtime)
     except (IndexError, ValueError, UnicodeDecodeError):
@@ -130,7 +142,7 @@ def acquire_lock(directory: str, pid: int, token: str) -> bool:
                 pass
             _unlink(aside)
             return False
-        _unlink(aside)
+        _remove(aside)
     return _create_lock(directory, pid, token)
 
 
@@ -166,22 +178,29 @@ class UploaderLock:
     (through the `OPTEL_UPLOADER_TOKEN` variable), so no other uploader can slip in between.
     """
 
-    __slots__ = ("directory", "held", "token")
+    __slots__ = ("app", "directory", "held", "since_ns", "token")
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, app: str = "") -> None:
+        self.app = app
         self.directory = directory
         self.token = ""
         self.held = False
+        self.since_ns = 0
 
     def __enter__(self) -> bool:
         inherited = os.environ.pop(TOKEN_ENV, "")
         try:
             os.makedirs(self.directory, 0o700, exist_ok=True)
+            if self.app:
+                _paths.check_spool_dir(self.directory)
             info = read_lock(self.directory)
             if inherited and info is not None and info.token == inherited:
                 self.token = inherited
                 _rewrite_lock(self.directory, os.getpid(), inherited)
                 self.held = True
+                # Hosts that flushed from now on found the lock taken and started no uploader:
+                # this one starts the next when it is done (`__exit__`).
+                self.since_ns = time.time_ns()
             else:
                 self.token = os.urandom(8).hex()
                 self.held = acquire_lock(self.directory, os.getpid(), self.token)
@@ -209,11 +228,23 @@ class UploaderLock:
             _held_here.discard(self.token)
             _release_lock(self.directory, self.token)
             self.held = False
+            if self.since_ns and self.app and _written_since(self.directory, self.since_ns):
+                start_uploader(self.app, directory=self.directory)
+
+
+def _written_since(directory: str, since_ns: int) -> bool:
+    """Whether a flush was spooled after `since_ns` and is still unclaimed: one whose host found
+    the lock held and left it to the lock's holder. Files this uploader gave back are older."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return False
+    return any(name.endswith(SUFFIX) and (created_ns(name) or 0) >= since_ns for name in names)
 
 
 def uploader_lock(app: str, *, directory: str | None = None) -> UploaderLock:
     """The lock the uploader process holds while it uploads `app`'s spool."""
-    return UploaderLock(directory if directory is not None else _paths.spool_dir(app))
+    return UploaderLock(directory if directory is not None else _paths.spool_dir(app), app)
 
 
 def uploader_running(app: str) -> bool:
@@ -225,9 +256,62 @@ def uploader_running(app: str) -> bool:
     return info is not None and info.held()
 
 
-def uploader_command(app: str) -> list[str]:
-    """The argv of the detached uploader."""
-    return [sys.executable, "-m", "optel", "upload", "--app", app, DETACHED_FLAG]
+# Run by `python -I -c`: isolated mode (no PYTHON* variable, no user site-packages, neither the
+# working directory nor the script's on sys.path), then the one entry this optel needs, then the
+# working directory optel owns. `-I` already keeps the cwd off sys.path on 3.9 and 3.10 too,
+# which have no `-P`. argv: -c, working dir, optel's import root, then the `optel` arguments.
+BOOTSTRAP = (
+    "import os, sys\n"
+    "here, root = sys.argv[1], sys.argv[2]\n"
+    "os.chdir(here)\n"
+    "if root not in sys.path: sys.path.insert(0, root)\n"
+    "sys.argv[:3] = ['optel']\n"
+    "from optel.cli.main import main\n"
+    "sys.exit(main())\n"
+)
+
+
+def import_root() -> str:
+    """The sys.path entry this optel was imported from (a site-packages, a checkout's `src`)."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def optel_command(args: list[str], *, cwd: str) -> list[str]:
+    """The argv of `python -m optel ARGS`, safe to run anywhere: nothing from the working
+    directory or the environment's PYTHON* variables is imported; it runs in `cwd`.
+
+    `python -m optel` in a cloned repository would run its `optel/__main__.py` (or its
+    `argparse.py`, `json.py`, `sitecustomize.py`, ...) as the user: the working directory is
+    the first entry of sys.path, and PYTHONPATH/PYTHONSTARTUP may point anywhere.
+    """
+    return [sys.executable, "-I", "-c", BOOTSTRAP, cwd, import_root(), *args]
+
+
+def uploader_command(app: str, directory: str | None = None) -> list[str]:
+    """The argv of the detached uploader, working in the spool dir (`directory`)."""
+    args = ["upload", "--app", app, DETACHED_FLAG]
+    try:
+        # The project consent file is looked up from where the host ran, as the host did.
+        args += ["--project-dir", os.getcwd()]
+    except OSError:
+        pass
+    return optel_command(args, cwd=directory or _paths.spool_dir(app))
+
+
+# One start at a time in this process (see start_uploader).
+_starting = _thread.allocate_lock()
+# A spawn takes milliseconds; a start stuck longer than this is not worth the host's exit.
+START_WAIT_S = 0.5
+
+
+def _after_fork_in_child() -> None:
+    # A thread of the parent may have held it at the fork: in the child, that thread is gone.
+    global _starting
+    _starting = _thread.allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def start_uploader(app: str, *, directory: str | None = None, destination: str | None = None) -> bool:
@@ -251,22 +335,33 @@ def start_uploader(app: str, *, directory: str | None = None, destination: str |
         if not sys.executable or getattr(sys, "frozen", False):
             # A frozen app's executable is the app itself: `-m optel` would run the host again.
             return False
-        token = os.urandom(8).hex()
-        if not acquire_lock(spool.path, os.getpid(), token) and not _take_over_own(spool.path, token):
+        # One start at a time in this process: the init thread's start (lock taken, uploader not
+        # yet spawned) must not make the exit's start see a lock of its own process it cannot take.
+        if not _starting.acquire(True, START_WAIT_S):
             return False
-        pid = _spawn(uploader_command(app), token)
-        if pid is None:
-            _release_lock(spool.path, token)
-            return False
-        info = read_lock(spool.path)
-        if info is not None and info.token == token:
-            _rewrite_lock(spool.path, pid, token)
-        return True
+        try:
+            return _start_locked(app, spool.path)
+        finally:
+            _starting.release()
     except BaseException as exc:
         from optel.spool.output import log_failure
 
         log_failure("starting the uploader", exc)
         return False
+
+
+def _start_locked(app: str, directory: str) -> bool:
+    token = os.urandom(8).hex()
+    if not acquire_lock(directory, os.getpid(), token) and not _take_over_own(directory, token):
+        return False
+    pid = _spawn(uploader_command(app, directory), token)
+    if pid is None:
+        _release_lock(directory, token)
+        return False
+    info = read_lock(directory)
+    if info is not None and info.token == token:
+        _rewrite_lock(directory, pid, token)
+    return True
 
 
 def _take_over_own(directory: str, token: str) -> bool:
@@ -286,12 +381,10 @@ def _take_over_own(directory: str, token: str) -> bool:
 
 
 def _environment(token: str) -> dict[str, str]:
+    # The uploader reads OTEL_*, XDG_*, DO_NOT_TRACK and the app's variables from it; PYTHON*
+    # ones are ignored (`-I`): the import root comes on the command line instead.
     env = dict(os.environ)
     env[TOKEN_ENV] = token
-    # The uploader must import this very optel, even when the host put it on sys.path by hand.
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    old = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = root + os.pathsep + old if old else root
     return env
 
 
@@ -373,3 +466,14 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def _remove(path: str) -> None:
+    # What was moved aside from the lock's name: a file or symlink, or an (empty) directory.
+    try:
+        os.unlink(path)
+    except OSError:
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass

@@ -1,0 +1,164 @@
+"""Touching the file system safely: small state files read without blocking, and directories checked
+before optel writes, chmods or deletes in them.
+
+Host-side: the standard library's `os` and `stat` constants only (no `stat` import: ~1 ms).
+"""
+
+from __future__ import annotations
+
+import os
+
+# Open flags that never wait and never leave a descriptor to a child; O_NOFOLLOW is added per call.
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_S_IFMT = 0o170000
+_S_IFREG = 0o100000
+_S_IFDIR = 0o040000
+_S_IFLNK = 0o120000
+_S_ISVTX = 0o1000
+
+
+class NotRegularFile(OSError):
+    """A path that names a FIFO, a device, a socket or a directory where a small file should be."""
+
+
+class UnsafeDirectory(OSError):
+    """A directory optel must not use: a symlink, someone else's, or open to every user."""
+
+
+def is_regular(mode: int) -> bool:
+    return mode & _S_IFMT == _S_IFREG
+
+
+def read_small(path: str, limit: int, *, follow: bool = False) -> bytes:
+    """The first `limit` bytes of the regular file `path`.
+
+    Never blocks: a FIFO or device is opened non-blocking and refused (NotRegularFile) before
+    anything is read; without `follow`, a symlink is refused too (ELOOP). Raises OSError.
+    """
+    fd = open_regular(path, follow=follow)
+    try:
+        return read_fd(fd, limit)
+    finally:
+        os.close(fd)
+
+
+def open_regular(path: str, *, follow: bool = False) -> int:
+    """A descriptor for reading the regular file `path` (never a FIFO or device; a symlink only with `follow`)."""
+    fd = os.open(path, _READ_FLAGS | (0 if follow else NOFOLLOW))
+    try:
+        mode = os.fstat(fd).st_mode
+        if mode & _S_IFMT == _S_IFDIR:
+            raise IsADirectoryError(f"{path}: a directory")
+        if not is_regular(mode):
+            raise NotRegularFile(f"{path}: not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_fd(fd: int, limit: int) -> bytes:
+    """Up to `limit` bytes from `fd`, from where it stands."""
+    chunks: list[bytes] = []
+    left = limit
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+# For files optel writes: never through a planted symlink, never waiting on a FIFO without a reader.
+WRITE_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | NOFOLLOW
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def written_by_me(st: os.stat_result) -> bool:
+    """Whether a file is this user's and writable by no one else (what optel itself writes: 0600)."""
+    if os.name != "posix":
+        return True
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
+def dir_problem(path: str) -> str | None:
+    """What makes the existing directory `path` unusable for optel's own files, or None.
+
+    Refused: a symlink (another user may have planted it in a shared cache dir), anything but a
+    directory, and a directory of another user. A missing path is no problem (optel creates it).
+    """
+    if os.name != "posix":
+        return None
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be examined ({exc.strerror or exc})"
+    kind = st.st_mode & _S_IFMT
+    if kind == _S_IFLNK:
+        return "is a symbolic link"
+    if kind != _S_IFDIR:
+        return "is not a directory"
+    if st.st_uid != os.geteuid():
+        return f"belongs to another user (uid {st.st_uid})"
+    return None
+
+
+def tighten_dir(path: str, bits: int) -> None:
+    """Clear the permission `bits` of the user's own directory `path`, through a descriptor opened
+    without following a symlink (so a directory swapped in meanwhile is never the one changed)."""
+    if os.name != "posix":
+        return
+    fd = os.open(
+        path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    )
+    try:
+        st = os.fstat(fd)
+        if st.st_uid == os.geteuid() and st.st_mode & bits:
+            os.fchmod(fd, st.st_mode & 0o7777 & ~bits)
+    finally:
+        os.close(fd)
+
+
+def base_problem(path: str) -> str | None:
+    """What makes `path` (the user's config or cache root, maybe a symlink) unsafe to create in.
+
+    Open to every user without the sticky bit, or owned by someone else than the user or root,
+    another user could rename optel's directories in it and put their own in their place.
+    """
+    if os.name != "posix":
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None  # missing: created later by the user's own makedirs
+    if st.st_uid not in (os.geteuid(), 0):
+        return f"belongs to another user (uid {st.st_uid})"
+    if st.st_mode & 0o002 and not st.st_mode & _S_ISVTX:
+        return "is writable by every user (and not sticky)"
+    return None
+
+
+def check_dirs(base: str, *owned: str) -> None:
+    """Raise UnsafeDirectory when `base` or one of the directories optel owns under it is unsafe."""
+    problem = base_problem(base)
+    if problem is not None:
+        raise UnsafeDirectory(f"refusing {base}: it {problem}")
+    for path in owned:
+        problem = dir_problem(path)
+        if problem is not None:
+            raise UnsafeDirectory(f"refusing {path}: it {problem}")

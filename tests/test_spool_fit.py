@@ -1,0 +1,79 @@
+"""Issue 12.8 (parts): one flush over the size bound keeps what fits; a scheme-less endpoint is refused at init."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import optel
+from optel import _runtime
+from optel.spool import Spool
+from optel.spool.files import Claim
+from test_spool_files import APP, header, spans
+
+
+@pytest.fixture(autouse=True)
+def _forget_init():
+    yield
+    _runtime.reset()
+
+
+def test_a_flush_over_the_size_bound_keeps_its_newest_records_that_fit() -> None:
+    spool = Spool(APP)
+    records = spans(10, pad=200)
+    path = spool.write(header(), records, max_bytes=1500)
+    assert path is not None
+    assert os.path.getsize(path) <= 1500
+    _, kept = Claim(os.path.basename(path), path).read()
+    # The newest come last in a flush (a run's command span ends after its children): they stay.
+    assert [r["name"] for r in kept] == [r["name"] for r in records[-len(kept) :]]
+    assert 1 <= len(kept) < 10
+    assert spool.take_drop_counts() == {"size": 10 - len(kept)}
+
+
+@pytest.mark.parametrize("max_bytes", range(700, 3200, 37))
+def test_the_fitted_file_never_exceeds_the_bound_and_keeps_as_much_as_it_can(
+    max_bytes: int,
+) -> None:
+    spool = Spool(APP)
+    records = spans(12, pad=100)
+    path = spool.write(header(), records, max_bytes=max_bytes)
+    dropped = spool.take_drop_counts().get("size", 0)
+    if path is None:
+        assert dropped == 12
+        return
+    size = os.path.getsize(path)
+    _, kept = Claim(os.path.basename(path), path).read()
+    assert size <= max_bytes and len(kept) + dropped == 12
+    if dropped:
+        # One more record would not have fitted.
+        one_more = spool.write(header(), records[-len(kept) - 1 :], max_bytes=1 << 30)
+        assert one_more is not None and os.path.getsize(one_more) > max_bytes
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "says"),
+    [
+        ("telemetry.example.com:4318", "must be an http:// or https:// URL"),
+        ("localhost:4318", "must be an http:// or https:// URL"),
+        ("ftp://collector.example.com", "must be an http:// or https:// URL"),
+        ("http://", "must name a host"),
+        ("https://:4318/", "must name a host"),
+        ("http://collector example.com", "without spaces or control characters"),
+        ("", "without spaces or control characters"),
+    ],
+)
+def test_an_endpoint_without_http_scheme_or_host_is_refused_at_init(
+    endpoint: str, says: str
+) -> None:
+    with pytest.raises(ValueError, match="endpoint") as raised:
+        optel.init("fit-tool", endpoint=endpoint)
+    assert says in str(raised.value) and repr(endpoint) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["http://127.0.0.1:4318", "HTTPS://collector.example.com/otlp", "http://[::1]:4318"]
+)
+def test_endpoints_init_accepts(endpoint: str) -> None:
+    assert optel.init("fit-tool", endpoint=endpoint, session_flag=False) is not None
