@@ -222,3 +222,19 @@ def test_a_full_disk_mid_write_leaves_no_torn_line(isolated_home: Path) -> None:
         assert len(lines) == 10 and all(json.loads(line) for line in lines)
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def test_a_fifo_named_as_the_audit_log_never_hangs_the_host(isolated_home: Path) -> None:
+    # Opened for writing, a FIFO without a reader blocks for ever; the host must exit at once.
+    fifo = isolated_home / "audit.fifo"
+    os.mkfifo(fifo)
+    code = (
+        "from optel.spool import deliver\n"
+        f"deliver({APP!r}, {HEADER!r}, [], send=False, debug=False, log_file={str(fifo)!r})\n"
+        "print('done')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "done\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 
 from optel.spool._encode import dumps
@@ -114,12 +115,17 @@ def append_audit(path: str, text: str) -> None:
 
 
 def _open_log(path: str) -> int:
-    flags = os.O_APPEND | os.O_CREAT | _BINARY
+    # Non-blocking: a FIFO or device named as the log must never hang the host's exit.
+    flags = os.O_APPEND | os.O_CREAT | _BINARY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        return os.open(path, os.O_RDWR | flags, 0o600)
+        fd = os.open(path, os.O_RDWR | flags, 0o600)
     except PermissionError:
         # A log its owner made write-only: appended to without the look at its last byte.
-        return os.open(path, os.O_WRONLY | flags, 0o600)
+        fd = os.open(path, os.O_WRONLY | flags, 0o600)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path} is not a regular file")
+    return fd
 
 
 def _ends_mid_line(fd: int) -> bool:
