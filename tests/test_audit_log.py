@@ -225,12 +225,14 @@ def test_a_full_disk_mid_write_leaves_no_torn_line(isolated_home: Path) -> None:
 
 
 def test_a_fifo_named_as_the_audit_log_never_hangs_the_host(isolated_home: Path) -> None:
-    # Opened for writing, a FIFO without a reader blocks for ever; the host must exit at once.
+    # A FIFO without a reader takes no more than its buffer (64 KiB): a larger flush would block the
+    # host's exit for ever. It must exit at once, the audit log skipped.
     fifo = isolated_home / "audit.fifo"
     os.mkfifo(fifo)
+    records = [{"t": "span", "name": "x" * 200}] * 1000
     code = (
         "from optel.spool import deliver\n"
-        f"deliver({APP!r}, {HEADER!r}, [], send=False, debug=False, log_file={str(fifo)!r})\n"
+        f"deliver({APP!r}, {HEADER!r}, {records!r}, send=False, debug=False, log_file={str(fifo)!r})\n"
         "print('done')\n"
     )
     proc = subprocess.run(
