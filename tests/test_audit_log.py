@@ -229,10 +229,10 @@ def test_a_fifo_named_as_the_audit_log_never_hangs_the_host(isolated_home: Path)
     # host's exit for ever. It must exit at once, the audit log skipped.
     fifo = isolated_home / "audit.fifo"
     os.mkfifo(fifo)
-    records = [{"t": "span", "name": "x" * 200}] * 1000
     code = (
         "from optel.spool import deliver\n"
-        f"deliver({APP!r}, {HEADER!r}, {records!r}, send=False, debug=False, log_file={str(fifo)!r})\n"
+        "records = [{'t': 'span', 'name': 'x' * 200}] * 1000\n"
+        f"deliver({APP!r}, {HEADER!r}, records, send=False, debug=False, log_file={str(fifo)!r})\n"
         "print('done')\n"
     )
     proc = subprocess.run(
