@@ -20,6 +20,7 @@ import pytest
 from optel import _paths
 from optel.spool.files import encode_file
 from otlp_receiver import OTLPReceiver
+from rotel_process import free_port
 from test_spool_safety import (
     APP,
     arrives,
@@ -191,12 +192,10 @@ def test_reset_deletes_only_the_names_the_spool_format_produces(
 ) -> None:
     grant()
     spool = Path(_paths.spool_dir(APP))
-    spool.mkdir(parents=True, mode=0o700)
-    (spool / "backoff").write_text(
-        f"{time.time() + 600!r} 1\n"
-    )  # keeps the run's file in the spool
-    done, _ = run_host(tmp_path, receiver.url)
+    # A collector nobody listens on keeps the run's file in the spool, with a backoff for it.
+    done, _ = run_host(tmp_path, f"http://127.0.0.1:{free_port()}")
     assert done.returncode == 0
+    wait_for_no_uploader()
     foreign = ["notes.txt", "1700000000000000000.jsonl", "uploader.lock.keep", "tally.x.tmp"]
     for name in foreign:
         (spool / name).write_text("mine\n")
