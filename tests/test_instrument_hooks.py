@@ -52,7 +52,8 @@ def test_instrument_imports_neither_the_targets_nor_wrapt_until_the_host_does(py
     )
     before, after, wrapped, loader = json.loads(out)
     assert before == []
-    assert "click" in after and "wrapt" in after and "openai" not in after
+    # The CLI frameworks are patched without wrapt: it would cost every start of a CLI ~140 ms.
+    assert "click" in after and "wrapt" not in after and "openai" not in after
     assert wrapped is True
     assert loader == "SourceFileLoader"
 
