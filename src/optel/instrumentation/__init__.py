@@ -33,6 +33,9 @@ BUILTIN = {
 }
 
 
+CLI_FRAMEWORKS = ("click", "typer", "argparse")
+
+
 class UnknownInstrumentorError(ValueError):
     """``instrument()`` was given a name that is neither built in nor an installed entry point."""
 
@@ -83,6 +86,12 @@ def instrument(*names: str) -> None:
     """
     wanted = [_normal(name) for name in names] if names else list(BUILTIN)
     resolved = [(name, *_resolve(name)) for name in wanted if name not in _active]
+    if any(name in CLI_FRAMEWORKS for name in wanted):
+        # A CLI's exit status is read off sys.exit; `sys.exit(main())` looks it up before main
+        # runs, so it is watched from now on, not from the moment a command starts.
+        from optel.instrumentation import _run
+
+        _run.watch()
     for name, module_name, target, instrumentor in resolved:
         if name in _active:
             continue
@@ -106,6 +115,11 @@ def uninstrument(*names: str) -> None:
                 _resolve(name)
             continue
         entry.remove()
+    if not any(name in CLI_FRAMEWORKS for name in _active):
+        run = sys.modules.get("optel.instrumentation._run")
+        if run is not None:
+            run.finish()
+            run.unwatch()
 
 
 def instrumented() -> list[str]:

@@ -9,7 +9,8 @@ click, typer and argparse tools all end the same way, so their instrumentors sha
   joins it, adding the options, and the decorator ends it): never two command spans for one run;
 - it ends with the status the process exits with: the code of the last ``sys.exit`` (console
   scripts' ``sys.exit(main())``, click's and typer's standalone ``main``, argparse's
-  ``parser.exit``), 1 for an exception nobody caught (``sys.excepthook``), 130 for a Ctrl-C nobody
+  ``parser.exit``; ``sys.exit`` is watched from ``optel.instrument()`` on, since
+  ``sys.exit(main())`` looks ``sys.exit`` up before ``main`` runs), 1 for an exception nobody caught (``sys.excepthook``), 130 for a Ctrl-C nobody
   caught, and 0 for a run that ends without any of them. A ``sys.exit`` that the host catches
   (httpie catches argparse's exit 2 and returns 1) is overridden by the one that follows. A
   framework whose ``main`` ends by ``SystemExit`` (click's standalone mode) ends the run there,
@@ -34,17 +35,36 @@ if TYPE_CHECKING:
 CTRL_C_STATUS = 130
 
 
+# The sys.exit wrapper, installed by watch() while a CLI framework is instrumented.
+_watching: Any = None
+
+
+def watch() -> None:
+    """Note every ``sys.exit`` from now on (idempotent; costs one function call per exit)."""
+    global _watching
+    if _watching is None or sys.exit is not _watching:
+        _watching = _exit_wrapper(sys.exit)
+        sys.exit = _watching
+
+
+def unwatch() -> None:
+    """Give ``sys.exit`` back, unless someone wrapped it on top of ours."""
+    global _watching
+    if _watching is not None and sys.exit is _watching:
+        sys.exit = getattr(_watching, "__wrapped__", sys.exit)
+    _watching = None
+
+
 class _Run:
     """The open run: its span, the exit status requested so far, the exception behind a failure."""
 
-    __slots__ = ("code", "exc", "excepthook", "exit", "handle", "joined")
+    __slots__ = ("code", "exc", "excepthook", "handle", "joined")
 
     def __init__(self, handle: Any, joined: bool) -> None:
         self.handle = handle
         self.joined = joined
         self.code: int | None = None
         self.exc: BaseException | None = None
-        self.exit: Any = None
         self.excepthook: Any = None
 
 
@@ -181,8 +201,7 @@ def _arm(run: _Run) -> None:
     """Watch how the process ends while the run is open: sys.exit, sys.excepthook, atexit."""
     import atexit
 
-    run.exit = _exit_wrapper(sys.exit)
-    sys.exit = run.exit
+    watch()
     run.excepthook = _excepthook_wrapper(sys.excepthook)
     sys.excepthook = run.excepthook
     # Registered again at each run: atexit calls last-registered first, so the run ends before
@@ -192,8 +211,6 @@ def _arm(run: _Run) -> None:
 
 
 def _disarm(run: _Run) -> None:
-    if run.exit is not None and sys.exit is run.exit:
-        sys.exit = getattr(run.exit, "__wrapped__", sys.exit)
     if run.excepthook is not None and sys.excepthook is run.excepthook:
         sys.excepthook = getattr(run.excepthook, "__wrapped__", sys.excepthook)
 
