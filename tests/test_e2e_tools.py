@@ -93,7 +93,9 @@ class Tool:
         (self.dir / f"{module}.py").write_text(textwrap.dedent(WRAPPERS[app]))
         self.wrapped_entry = f"from {module} import main"
 
-    def run(self, *argv: str, bare: bool = False, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *argv: str, bare: bool = False, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         entry = BARE[self.app] if bare else self.wrapped_entry
         env = {**self.env, "PYTHONPATH": str(self.dir)}
         return subprocess.run(
@@ -118,7 +120,11 @@ def collector() -> Iterator[tuple[OTLPReceiver, str]]:
 @pytest.fixture
 def env(collector: tuple[OTLPReceiver, str], tmp_path: Path) -> dict[str, str]:
     _, endpoint = collector
-    return {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "LLM_USER_PATH": str(tmp_path / "llm")}
+    return {
+        **os.environ,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "LLM_USER_PATH": str(tmp_path / "llm"),
+    }
 
 
 def command_spans(backend: OTLPReceiver, count: int) -> list[dict[str, Any]]:
@@ -144,7 +150,9 @@ def frames(span: dict[str, Any]) -> str:
 # --- llm (click) ------------------------------------------------------------------------------
 
 
-def test_llm_works_unchanged_and_is_recorded_with_its_version_and_exit_status(collector, env, tmp_path):
+def test_llm_works_unchanged_and_is_recorded_with_its_version_and_exit_status(
+    collector, env, tmp_path
+):
     backend, _ = collector
     tool = Tool("llm", tmp_path, env)
     version = importlib.metadata.version("llm")
@@ -154,12 +162,20 @@ def test_llm_works_unchanged_and_is_recorded_with_its_version_and_exit_status(co
         bare, wrapped = tool.run(*prompt, bare=True), None
         enable(tool, "telemetry", "enable")
         wrapped = tool.run(*prompt)
-        assert (wrapped.returncode, wrapped.stdout) == (bare.returncode, bare.stdout) == (0, wrapped.stdout)
+        assert (
+            (wrapped.returncode, wrapped.stdout)
+            == (bare.returncode, bare.stdout)
+            == (0, wrapped.stdout)
+        )
         assert RESPONSE_TEXT in wrapped.stdout
         tool.upload()
         # An unknown model: llm says so and exits 1; a bad option: click's usage error, exit 2.
         unknown = tool.run("prompt", "-m", "no-such-model", "hello")
-        assert unknown.returncode == tool.run("prompt", "-m", "no-such-model", "hello", bare=True).returncode == 1
+        assert (
+            unknown.returncode
+            == tool.run("prompt", "-m", "no-such-model", "hello", bare=True).returncode
+            == 1
+        )
         usage = tool.run("prompt", "--no-such-option", "--no-telemetry")
         assert usage.returncode == 2
         usage = tool.run("prompt", "--no-such-option")
@@ -205,7 +221,9 @@ def pages() -> Iterator[str]:
         server.server_close()
 
 
-def test_httpie_works_unchanged_and_is_recorded_with_its_version_and_exit_status(collector, env, tmp_path, pages):
+def test_httpie_works_unchanged_and_is_recorded_with_its_version_and_exit_status(
+    collector, env, tmp_path, pages
+):
     backend, _ = collector
     tool = Tool("httpie", tmp_path, env)
     version = importlib.metadata.version("httpie")
@@ -213,7 +231,13 @@ def test_httpie_works_unchanged_and_is_recorded_with_its_version_and_exit_status
     runs = {
         "ok": ("--ignore-stdin", "--print=b", "--pretty=none", f"{pages}/ok"),
         # --check-status: a 404 is exit 4, which httpie's main() returns for sys.exit().
-        "missing": ("--ignore-stdin", "--print=b", "--pretty=none", "--check-status", f"{pages}/missing"),
+        "missing": (
+            "--ignore-stdin",
+            "--print=b",
+            "--pretty=none",
+            "--check-status",
+            f"{pages}/missing",
+        ),
         # A usage error: argparse exits 2, httpie catches it and exits 1.
         "usage": ("--ignore-stdin", "--no-such-option", f"{pages}/ok"),
     }
@@ -223,7 +247,10 @@ def test_httpie_works_unchanged_and_is_recorded_with_its_version_and_exit_status
     enable(tool, "--telemetry-command", "enable")
     wrapped = {name: tool.run(*argv) for name, argv in runs.items()}
     for name in runs:
-        assert (wrapped[name].returncode, wrapped[name].stdout) == (bare[name].returncode, bare[name].stdout)
+        assert (wrapped[name].returncode, wrapped[name].stdout) == (
+            bare[name].returncode,
+            bare[name].stdout,
+        )
     assert tool.run("--version").stdout.strip() == version
     status = tool.run("--telemetry-command", "status")
     assert status.returncode == 0 and "mode: anonymous" in status.stdout
@@ -233,7 +260,12 @@ def test_httpie_works_unchanged_and_is_recorded_with_its_version_and_exit_status
     assert [s["attributes"]["process.exit.code"] for s in spans] == [0, 4, 1]
     assert [s["attributes"].get("error.type") for s in spans] == [None, "4", "1"]
     assert {s["resource"]["service.version"] for s in spans} == {version}
-    assert spans[1]["attributes"]["cli.command.options"] == ["--ignore-stdin", "--print", "--pretty", "--check-status"]
+    assert spans[1]["attributes"]["cli.command.options"] == [
+        "--ignore-stdin",
+        "--print",
+        "--pretty",
+        "--check-status",
+    ]
 
 
 # --- openapi-python-client (typer) -------------------------------------------------------------
@@ -271,7 +303,10 @@ def test_openapi_python_client_works_unchanged_and_is_recorded_with_its_version_
     listing = {p: sorted(q.name for q in (tmp_path / p).rglob("*.py")) for p in ("bare", "wrapped")}
     assert listing["bare"] == listing["wrapped"] != []
     missing = tool.run("generate", "--path", "missing.yaml", cwd=tmp_path)
-    assert missing.returncode == tool.run("generate", "--path", "missing.yaml", bare=True, cwd=tmp_path).returncode
+    assert (
+        missing.returncode
+        == tool.run("generate", "--path", "missing.yaml", bare=True, cwd=tmp_path).returncode
+    )
     tool.upload()
     spans = command_spans(backend, 2)
     assert [s["name"] for s in spans] == ["openapi-python-client generate"] * 2
