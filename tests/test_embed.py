@@ -223,3 +223,106 @@ def test_a_typer_callback_without_a_context_parameter_is_wrapped_too():
     assert result.exit_code == 0, result.output
     assert seen == {"verbose": True, "consent": "anonymous"}
     assert TyperRunner().invoke(app, ["telemetry", "status"], prog_name=APP).exit_code == 0
+
+
+# --- a parser without sub-commands (httpie's shape) ----------------------------------------------
+
+
+def flat_parser():
+    parser = argparse.ArgumentParser(prog="http")
+    parser.add_argument("url")
+    parser.add_argument("--check-status", action="store_true")
+    optel.cli.add_argparse(parser, APP, command_name="http")
+    return parser
+
+
+def test_a_parser_without_sub_commands_keeps_every_command_line_it_took():
+    args = flat_parser().parse_args(["example.org", "--check-status"])
+    assert (args.url, args.check_status, args.telemetry) == ("example.org", True, None)
+    assert not any(isinstance(a, argparse._SubParsersAction) for a in flat_parser()._actions)
+
+
+@pytest.mark.parametrize("command", ["status", "show", "disable"])
+def test_a_parser_without_sub_commands_offers_the_commands_as_an_option(capsys, command):
+    expected = optel_says(capsys, command)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        flat_parser().parse_args(["--telemetry-command", command])
+    assert (exited.value.code, capsys.readouterr().out) == expected
+
+
+def test_the_help_of_a_parser_shows_both_flags_and_the_commands():
+    text = flat_parser().format_help()
+    assert "--telemetry, --no-telemetry" in text
+    assert "--telemetry-command {status,enable,disable,reset,show}" in text
+
+
+# --- the flags wherever a global flag goes ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("runner", "flag", "mode"),
+    [
+        (run_click, "--telemetry", "anonymous"),
+        (run_click, "--no-telemetry", "off"),
+        (run_typer, "--telemetry", "anonymous"),
+        (run_typer, "--no-telemetry", "off"),
+    ],
+)
+def test_the_flag_works_after_the_sub_command_too(runner, flag, mode):
+    result = runner("run", flag)
+    assert result.exit_code == 0, result.output
+    assert "ran" in result.output
+    telemetry = _runtime.current()
+    assert (telemetry.consent.mode, telemetry.consent.source) == (mode, "session_flag")
+
+
+@pytest.mark.parametrize(("flag", "mode"), [("--telemetry", "anonymous"), ("--no-telemetry", "off")])
+def test_the_argparse_flag_works_after_the_sub_command_too(flag, mode):
+    args = argparse_cli().parse_args(["run", flag])
+    assert (args.command, args.telemetry) == ("run", flag == "--telemetry")
+    assert _runtime.current().consent.mode == mode
+
+
+def test_a_flag_after_double_dash_is_an_argument_not_the_flag():
+    seen = {}
+
+    @click.group()
+    def cli():
+        pass
+
+    @cli.command()
+    @click.argument("words", nargs=-1)
+    def echo(words):
+        seen["words"] = words
+
+    optel.cli.click_group(APP, cli=cli)
+    result = CliRunner().invoke(cli, ["echo", "--", "--no-telemetry"], prog_name=APP)
+    assert result.exit_code == 0, result.output
+    assert seen["words"] == ("--no-telemetry",)
+    assert _runtime.current().consent.source != "session_flag"
+
+
+@pytest.mark.parametrize("runner", [run_click, run_typer])
+def test_the_root_help_shows_both_flags(runner):
+    text = runner("--help").output
+    assert "--telemetry" in text and "--no-telemetry" in text
+
+
+# --- the host's identity: its version and its frames --------------------------------------------
+
+
+@pytest.mark.parametrize("runner", [run_click, run_typer])
+def test_the_embedded_init_takes_the_host_module_for_version_and_frames(runner):
+    from optel.record import spans
+
+    assert runner("--telemetry", "run").exit_code == 0
+    telemetry = _runtime.current()
+    # This test module defined the CLI: its package (here the module itself) is the host.
+    assert telemetry.settings.version_module == __name__.partition(".")[0]
+    assert spans.host_package == __name__.partition(".")[0]
+
+
+def test_the_embedded_init_of_argparse_takes_the_caller_for_a_plain_parser():
+    argparse_cli().parse_args(["run"])
+    assert _runtime.current().settings.version_module == __name__.partition(".")[0]
