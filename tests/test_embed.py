@@ -197,10 +197,14 @@ def typer_cli_with_its_own_callback(seen: dict):
     return app
 
 
-@pytest.mark.parametrize(("flag", "mode"), [("--telemetry", "anonymous"), ("--no-telemetry", "off")])
+@pytest.mark.parametrize(
+    ("flag", "mode"), [("--telemetry", "anonymous"), ("--no-telemetry", "off")]
+)
 def test_a_typer_app_with_its_own_callback_gets_the_flags_and_its_callback_still_runs(flag, mode):
     seen: dict = {}
-    result = TyperRunner().invoke(typer_cli_with_its_own_callback(seen), [flag, "--verbose", "run"], prog_name=APP)
+    result = TyperRunner().invoke(
+        typer_cli_with_its_own_callback(seen), [flag, "--verbose", "run"], prog_name=APP
+    )
     assert result.exit_code == 0, result.output
     assert "ran" in result.output
     assert seen == {"verbose": True, "subcommand": "run", "consent": mode}
@@ -277,7 +281,9 @@ def test_the_flag_works_after_the_sub_command_too(runner, flag, mode):
     assert (telemetry.consent.mode, telemetry.consent.source) == (mode, "session_flag")
 
 
-@pytest.mark.parametrize(("flag", "mode"), [("--telemetry", "anonymous"), ("--no-telemetry", "off")])
+@pytest.mark.parametrize(
+    ("flag", "mode"), [("--telemetry", "anonymous"), ("--no-telemetry", "off")]
+)
 def test_the_argparse_flag_works_after_the_sub_command_too(flag, mode):
     args = argparse_cli().parse_args(["run", flag])
     assert (args.command, args.telemetry) == ("run", flag == "--telemetry")
