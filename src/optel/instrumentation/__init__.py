@@ -87,11 +87,7 @@ def instrument(*names: str) -> None:
     wanted = [_normal(name) for name in names] if names else list(BUILTIN)
     resolved = [(name, *_resolve(name)) for name in wanted if name not in _active]
     if any(name in CLI_FRAMEWORKS for name in wanted):
-        # A CLI's exit status is read off sys.exit; `sys.exit(main())` looks it up before main
-        # runs, so it is watched from now on, not from the moment a command starts.
-        from optel.instrumentation import _run
-
-        _run.watch()
+        watch_exits()
     for name, module_name, target, instrumentor in resolved:
         if name in _active:
             continue
@@ -116,10 +112,47 @@ def uninstrument(*names: str) -> None:
             continue
         entry.remove()
     if not any(name in CLI_FRAMEWORKS for name in _active):
-        run = sys.modules.get("optel.instrumentation._run")
+        run = sys.modules.get(_RUN)
         if run is not None:
             run.finish()
-            run.unwatch()
+        unwatch_exits()
+
+
+# The sys.exit wrapper while a CLI framework is instrumented, and the module it reports to (loaded
+# only once a command is recorded: a run with telemetry off never loads it).
+_exit_watch: Callable[..., None] | None = None
+_RUN = "optel.instrumentation._run"
+
+
+def watch_exits() -> None:
+    """Tell the command run (``_run``) every ``sys.exit`` from now on; idempotent.
+
+    A CLI's exit status is read off ``sys.exit``, and ``sys.exit(main())`` looks it up before
+    ``main`` runs: so it is watched from ``instrument()`` on, not from the moment a command starts.
+    """
+    global _exit_watch
+    if _exit_watch is not None and sys.exit is _exit_watch:
+        return
+    original = sys.exit
+
+    def exit(status: object = None) -> None:
+        run = sys.modules.get(_RUN)
+        if run is not None:
+            run.note_exit(run.status(status))
+        original(status)  # type: ignore[arg-type]
+
+    exit.__wrapped__ = original  # type: ignore[attr-defined]
+    exit.__doc__ = original.__doc__
+    _exit_watch = exit
+    sys.exit = exit  # type: ignore[assignment]
+
+
+def unwatch_exits() -> None:
+    """Give ``sys.exit`` back, unless someone wrapped it on top of ours."""
+    global _exit_watch
+    if _exit_watch is not None and sys.exit is _exit_watch:
+        sys.exit = _exit_watch.__wrapped__  # type: ignore[attr-defined]
+    _exit_watch = None
 
 
 def instrumented() -> list[str]:

@@ -35,26 +35,6 @@ if TYPE_CHECKING:
 CTRL_C_STATUS = 130
 
 
-# The sys.exit wrapper, installed by watch() while a CLI framework is instrumented.
-_watching: Any = None
-
-
-def watch() -> None:
-    """Note every ``sys.exit`` from now on (idempotent; costs one function call per exit)."""
-    global _watching
-    if _watching is None or sys.exit is not _watching:
-        _watching = _exit_wrapper(sys.exit)
-        sys.exit = _watching
-
-
-def unwatch() -> None:
-    """Give ``sys.exit`` back, unless someone wrapped it on top of ours."""
-    global _watching
-    if _watching is not None and sys.exit is _watching:
-        sys.exit = getattr(_watching, "__wrapped__", sys.exit)
-    _watching = None
-
-
 class _Run:
     """The open run: its span, the exit status requested so far, the exception behind a failure."""
 
@@ -201,7 +181,9 @@ def _arm(run: _Run) -> None:
     """Watch how the process ends while the run is open: sys.exit, sys.excepthook, atexit."""
     import atexit
 
-    watch()
+    from optel import instrumentation
+
+    instrumentation.watch_exits()
     run.excepthook = _excepthook_wrapper(sys.excepthook)
     sys.excepthook = run.excepthook
     # Registered again at each run: atexit calls last-registered first, so the run ends before
@@ -213,16 +195,6 @@ def _arm(run: _Run) -> None:
 def _disarm(run: _Run) -> None:
     if run.excepthook is not None and sys.excepthook is run.excepthook:
         sys.excepthook = getattr(run.excepthook, "__wrapped__", sys.excepthook)
-
-
-def _exit_wrapper(original: Any) -> Any:
-    def exit(status_value: object = None) -> None:
-        note_exit(status(status_value))
-        original(status_value)
-
-    exit.__wrapped__ = original  # type: ignore[attr-defined]
-    exit.__doc__ = getattr(original, "__doc__", None)
-    return exit
 
 
 def _excepthook_wrapper(original: Any) -> Any:

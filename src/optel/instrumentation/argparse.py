@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import sys
 
-from optel.instrumentation import _run
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import ModuleType
@@ -97,7 +95,9 @@ def finish(code: int | None = None) -> None:
     """End the open run, with ``code`` (default: the status the process asked for so far)."""
     global _open
     _open = None
-    _run.finish(code)
+    run = sys.modules.get("optel.instrumentation._run")  # loaded once something was recorded
+    if run is not None:
+        run.finish(code)
 
 
 def _parse_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
@@ -144,7 +144,7 @@ def _joined(frame: _Frame) -> str | None:
     """How an outermost parse relates to the open command: None when it starts a command."""
     global _open
     current = _open
-    if current is not None and not _run.is_open():
+    if current is not None and not _run_is_open():
         _open = current = None  # the run ended meanwhile (an uncaught exception, a decorator)
     if current is None:
         return None
@@ -157,6 +157,12 @@ def _joined(frame: _Frame) -> str | None:
     if current.leftover and (frame.argv is None or given == current.leftover):
         return _REST
     return "other"
+
+
+def _run_is_open() -> bool:
+    from optel.instrumentation import _run
+
+    return _run.is_open()
 
 
 def _given(frame: _Frame) -> list[str]:
@@ -172,6 +178,8 @@ def _leftover(result: object) -> list[str]:
 
 def _take_over(frame: _Frame, result: object) -> None:
     """The full parser after a pre-parser: the open command gets its path and its options too."""
+    from optel.instrumentation import _run
+
     current = _open
     if current is None:
         return
@@ -193,6 +201,8 @@ def _internal(frame: _Frame | None) -> bool:
 
 
 def _record_parse_exit(frame: _Frame, exc: SystemExit) -> None:
+    from optel.instrumentation import _run
+
     try:
         path, options = _describe(frame)
         if _run.begin(path, options):
@@ -202,6 +212,8 @@ def _record_parse_exit(frame: _Frame, exc: SystemExit) -> None:
 
 
 def _open_command(frame: _Frame, result: object) -> None:
+    from optel.instrumentation import _run
+
     global _open
     try:
         path, options = _describe(frame)
@@ -213,6 +225,7 @@ def _open_command(frame: _Frame, result: object) -> None:
 
 def _describe(frame: _Frame) -> tuple[str, list[str]]:
     """The command path and the option names given, from the outermost parse down."""
+    from optel.instrumentation import _run
     from optel.instrumentation.click import option_name
 
     names: list[str] = []

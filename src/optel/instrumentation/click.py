@@ -22,7 +22,7 @@ replaced by plain functions, not wrapt proxies: this module loads at every start
 
 from __future__ import annotations
 
-from optel.instrumentation import _run
+import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 TARGET = "click"
 
+_RUN = "optel.instrumentation._run"
 _patches: Patches | None = None
 # How many click (or typer) main() calls are on the stack: only the outermost is the run's end.
 _depth = 0
@@ -73,17 +74,23 @@ def main_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     global _depth
     if _depth:
         return wrapped(*args, **kwargs)
-    if _run.is_open():
-        _run.finish()  # the previous command of a process that runs several
+    # optel.instrumentation._run is loaded once something is recorded, not before.
+    run = sys.modules.get(_RUN)
+    if run is not None and run.is_open():
+        run.finish()  # the previous command of a process that runs several
     _depth += 1
     try:
         return wrapped(*args, **kwargs)
     except SystemExit as exc:
-        _run.finish(_run.status(exc.code))
+        run = sys.modules.get(_RUN)
+        if run is not None:
+            run.finish(run.status(exc.code))
         raise
     except BaseException as exc:
         # Not standalone: the host gets the exception; the process's end decides the status.
-        _run.note_exception(exc)
+        run = sys.modules.get(_RUN)
+        if run is not None:
+            run.note_exception(exc)
         raise
     finally:
         _depth -= 1
@@ -98,6 +105,8 @@ def parse_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     try:
         return wrapped(*args, **kwargs)
     except BaseException as exc:
+        from optel.instrumentation import _run
+
         ctx = args[0] if args else kwargs.get("ctx")
         if ctx is not None and not _is_optel_command(ctx) and _run.begin(command_path(ctx)):
             _run.note_exception(exc)
@@ -120,6 +129,8 @@ def invoke_wrapper(core: Any) -> Callable[..., Any]:
             return wrapped(*args, **kwargs)
         if _is_optel_command(ctx):
             return wrapped(*args, **kwargs)
+        from optel.instrumentation import _run
+
         try:
             _run.begin(command_path(ctx), options_used(ctx, from_command_line))
         except Exception:
@@ -155,6 +166,8 @@ def command_path(ctx: Any) -> str:
     while ctx is not None:
         chain.append(ctx)
         ctx = getattr(ctx, "parent", None)
+    from optel.instrumentation import _run
+
     chain.reverse()
     names = []
     for i, c in enumerate(chain):
