@@ -332,3 +332,15 @@ def test_the_embedded_init_takes_the_host_module_for_version_and_frames(runner):
 def test_the_embedded_init_of_argparse_takes_the_caller_for_a_plain_parser():
     argparse_cli().parse_args(["run"])
     assert _runtime.current().settings.version_module == __name__.partition(".")[0]
+
+
+def test_commands_of_a_typer_app_whose_callback_optel_added_are_recorded_but_not_telemetry():
+    optel.instrument("typer")
+    try:
+        with optel.testing.capture() as records:
+            assert run_typer("run").exit_code == 0
+            assert run_typer("telemetry", "status").exit_code == 0
+            assert run_typer("telemetry", "bogus").exit_code == 2
+    finally:
+        optel.uninstrument("typer")
+    assert [r["name"] for r in records if r["t"] == "span"] == [f"{APP} run"]

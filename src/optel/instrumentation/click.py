@@ -145,12 +145,24 @@ def invoke_wrapper(core: Any) -> Callable[..., Any]:
 
 
 def _is_optel_command(ctx: Any) -> bool:
-    """The embedded ``telemetry`` commands: about consent, never recorded (SPEC §3)."""
+    """The embedded ``telemetry`` group and its commands: about consent, never recorded (SPEC §3).
+
+    The root is the host's, even when ``optel.cli`` gave it its callback (typer's flags).
+    """
     while ctx is not None:
-        callback = getattr(getattr(ctx, "command", None), "callback", None)
+        parent = getattr(ctx, "parent", None)
+        if parent is None:
+            return False
+        command = getattr(ctx, "command", None)
+        callback = getattr(command, "callback", None)
         if getattr(callback, "__module__", None) == "optel.cli.embed":
             return True
-        ctx = getattr(ctx, "parent", None)
+        if (
+            getattr(parent, "parent", None) is None
+            and getattr(command, "name", None) == "telemetry"
+        ):
+            return True
+        ctx = parent
     return False
 
 
