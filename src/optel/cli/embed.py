@@ -40,7 +40,6 @@ from typing import Any, Optional
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable, Mapping
 
 __all__ = ["add_argparse", "click_group", "typer_app"]
@@ -73,9 +72,7 @@ def _checked(settings: Mapping[str, Any]) -> dict[str, Any]:
     return dict(settings)
 
 
-def run_command(
-    app: str, command: str, settings: Mapping[str, Any], **options: Any
-) -> int:
+def run_command(app: str, command: str, settings: Mapping[str, Any], **options: Any) -> int:
     """Run one ``telemetry`` command as ``optel --app APP <command>`` would; its exit code."""
     from optel.cli import consent_commands as cc
 
@@ -119,23 +116,24 @@ def apply_session_flag(
     import optel
 
     telemetry = optel.init(app, session_flag=flag, **settings)
-    if host:
-        _own_host(telemetry, host)
+    _own_host(telemetry, host)
 
 
-def _own_host(telemetry: Any, host: str) -> None:
+def _own_host(telemetry: Any, host: str | None) -> None:
+    """Give the host's package, not optel's, the version lookup and the exception frames; with
+    no package to name (a script), no version rather than optel's."""
     from optel._settings import caller_module
     from optel.record import spans
 
-    module = sys.modules.get(host)
+    module = sys.modules.get(host) if host else None
     package = caller_module(vars(module) if module is not None else {"__name__": host})
-    if not package or package == "optel":
+    if package == "optel":
         return
     settings = telemetry.settings
     if settings.version is None and settings.version_module == "optel":
         settings.version_module = package
     if spans.host_package == "optel":
-        spans.host_package = package
+        spans.host_package = package or ("__main__" if host == "__main__" else None)
 
 
 def host_module(*candidates: Any) -> str | None:
@@ -176,7 +174,9 @@ def register_command_name(app: str, words: str) -> None:
 # --- click --------------------------------------------------------------------------------
 
 
-def click_group(app: str, *, cli: Any = None, command_name: str | None = None, **settings: Any) -> Any:
+def click_group(
+    app: str, *, cli: Any = None, command_name: str | None = None, **settings: Any
+) -> Any:
     """The ``telemetry`` click group for ``app``; with ``cli`` (the host's root group), added to
     it together with the ``--telemetry/--no-telemetry`` flags. ``command_name``: what the user
     types to run the tool, if not ``app``."""
@@ -204,7 +204,9 @@ def click_group(app: str, *, cli: Any = None, command_name: str | None = None, *
         "enable",
         [
             click.Option(["--identified"], is_flag=True, help="also send a user id"),
-            click.Option(["--user-id"], metavar="ID", help="the user id to send; implies --identified"),
+            click.Option(
+                ["--user-id"], metavar="ID", help="the user id to send; implies --identified"
+            ),
         ],
     )
     for name in ("disable", "reset", "show"):
@@ -267,7 +269,9 @@ def _decide_in_callback(cli: Any, app: str, settings: Mapping[str, Any], host: s
 # --- typer --------------------------------------------------------------------------------
 
 
-def typer_app(app: str, *, cli: Any = None, command_name: str | None = None, **settings: Any) -> Any:
+def typer_app(
+    app: str, *, cli: Any = None, command_name: str | None = None, **settings: Any
+) -> Any:
     """The ``telemetry`` typer app for ``app``; with ``cli`` (the host's Typer), added to it, with
     the flags (on the host's own callback, if it has one). ``command_name``: what the user types
     to run the tool, if not ``app``."""
@@ -322,10 +326,16 @@ def typer_app(app: str, *, cli: Any = None, command_name: str | None = None, **s
                     apply_session_flag(app, telemetry, settings, host)
 
             # typer reads the annotations; this module's are strings it could not resolve.
-            root.__annotations__ = {"ctx": typer.Context, "telemetry": Optional[bool], "return": None}
+            root.__annotations__ = {
+                "ctx": typer.Context,
+                "telemetry": Optional[bool],
+                "return": None,
+            }
             cli.callback()(root)
         else:
-            registered.callback = _with_session_flag(typer, registered.callback, app, settings, host)
+            registered.callback = _with_session_flag(
+                typer, registered.callback, app, settings, host
+            )
         _flags_anywhere_typer(cli)
 
     return sub
@@ -338,7 +348,11 @@ def _flags_anywhere_typer(cli: Any) -> None:
     from typer.models import DefaultPlaceholder
 
     registered = getattr(cli, "registered_callback", None)
-    owner = registered if registered is not None and not isinstance(registered.cls, DefaultPlaceholder) else cli.info
+    owner = (
+        registered
+        if registered is not None and not isinstance(registered.cls, DefaultPlaceholder)
+        else cli.info
+    )
     base = owner.cls
     if isinstance(base, DefaultPlaceholder) or base is None:
         base = TyperGroup
@@ -346,7 +360,9 @@ def _flags_anywhere_typer(cli: Any) -> None:
     def parse_args(self: Any, ctx: Any, args: list[str]) -> Any:
         return base.parse_args(self, ctx, flags_first(list(args)))
 
-    owner.cls = type(base.__name__, (base,), {"parse_args": parse_args, "__module__": base.__module__})
+    owner.cls = type(
+        base.__name__, (base,), {"parse_args": parse_args, "__module__": base.__module__}
+    )
 
 
 def _with_session_flag(
@@ -394,122 +410,7 @@ def _with_session_flag(
     return wrapper
 
 
-# --- argparse -----------------------------------------------------------------------------
+# --- argparse: optel.cli.embed_argparse -----------------------------------------------------
 
-
-def add_argparse(
-    parser: argparse.ArgumentParser, app: str, *, command_name: str | None = None, **settings: Any
-) -> None:
-    """Add ``--telemetry/--no-telemetry`` and the telemetry commands to ``parser``: the
-    ``telemetry`` sub-command when it has sub-commands, else ``--telemetry-command COMMAND``.
-    ``command_name``: what the user types to run the tool, if not ``app``."""
-    import argparse
-
-    settings = _checked(settings)
-    host = host_module(type(parser)) or _caller_module()
-    _add_flags(parser, app, settings, host)
-    commands = next(
-        (a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None
-    )
-    words = command_name or app
-    if commands is None:
-        _add_command_option(parser, app, settings)
-        register_command_name(app, f"{words} {COMMAND_OPTION}")
-    else:
-        _add_command_parser(commands, app, settings, host)
-        register_command_name(app, f"{words} telemetry")
-
-
-def _caller_module() -> str | None:
-    # The module that called add_argparse: the host's, when its parser is a plain ArgumentParser.
-    frame = sys._getframe(2)
-    name = frame.f_globals.get("__name__")
-    return name if isinstance(name, str) else None
-
-
-def _add_flags(
-    parser: argparse.ArgumentParser, app: str, settings: Mapping[str, Any], host: str | None
-) -> None:
-    import argparse
-
-    class Flag(argparse.Action):
-        """``--telemetry`` and ``--no-telemetry`` in one action, so that help shows both."""
-
-        def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
-            flag = option_string != "--no-telemetry"
-            setattr(namespace, self.dest, flag)
-            apply_session_flag(app, flag, settings, host)
-
-    def unset(value: str) -> None:
-        # argparse converts a string default with `type` once parsing is done and the flag was
-        # not given: the moment to decide with no session flag.
-        apply_session_flag(app, None, settings, host)
-
-    parser.add_argument(
-        *FLAGS, dest="telemetry", action=Flag, nargs=0, default="unset", type=unset, help=FLAG_HELP,
-    )  # fmt: skip
-
-
-def _add_command_option(parser: argparse.ArgumentParser, app: str, settings: Mapping[str, Any]) -> None:
-    """``--telemetry-command COMMAND`` for a parser without sub-commands: runs it and exits."""
-    import argparse
-
-    class RunCommand(argparse.Action):
-        def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
-            parser.exit(run_command(app, str(values), settings))
-
-    parser.add_argument(
-        COMMAND_OPTION, choices=COMMANDS, metavar="{" + ",".join(COMMANDS) + "}",
-        action=RunCommand, default=argparse.SUPPRESS,
-        help=f"{HELP['telemetry']}: " + "; ".join(f"{n}: {HELP[n]}" for n in COMMANDS),
-    )  # fmt: skip
-
-
-def _add_command_parser(commands: Any, app: str, settings: Mapping[str, Any], host: str | None) -> None:
-    """The ``telemetry`` sub-command, and the session flags taken after any sub-command too."""
-    import argparse
-
-    class RunNow(argparse._SubParsersAction):  # type: ignore[type-arg]
-        """Runs the chosen telemetry command as soon as it is parsed, then exits with its code."""
-
-        def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
-            super().__call__(parser, namespace, values, option_string)
-            options = {k: getattr(namespace, k, None) for k in ("identified", "user_id")}
-            parser.exit(run_command(app, str(values[0]), settings, **options))
-
-    _flags_anywhere_argparse(commands, app, settings, host)
-    telemetry = commands.add_parser("telemetry", help=HELP["telemetry"], description=HELP["telemetry"])
-    setattr(telemetry, "_optel_internal", True)  # noqa: B010
-    inner = telemetry.add_subparsers(
-        dest="telemetry_command", metavar="COMMAND", action=RunNow, required=True
-    )
-    for name in COMMANDS:
-        leaf = inner.add_parser(name, help=HELP[name], description=HELP[name])
-        setattr(leaf, "_optel_internal", True)  # noqa: B010
-        if name == "enable":
-            leaf.add_argument("--identified", action="store_true", help="also send a user id")
-            leaf.add_argument(
-                "--user-id", metavar="ID", help="the user id to send; implies --identified"
-            )
-
-
-def _flags_anywhere_argparse(
-    commands: Any, app: str, settings: Mapping[str, Any], host: str | None
-) -> None:
-    """The host's sub-command action takes the session flags out of the sub-command's line (up
-    to ``--``), wherever the user typed them (``tool run --no-telemetry``), sub-commands added
-    later included."""
-    base = type(commands)
-
-    def __call__(self: Any, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
-        name, *rest = values
-        end = rest.index("--") if "--" in rest else len(rest)
-        given = [a for a in rest[:end] if a in FLAGS]
-        if given:
-            values = [name, *(a for a in rest[:end] if a not in FLAGS), *rest[end:]]
-            flag = given[-1] != "--no-telemetry"
-            setattr(namespace, "telemetry", flag)  # noqa: B010
-            apply_session_flag(app, flag, settings, host)
-        base.__call__(self, parser, namespace, values, option_string)
-
-    commands.__class__ = type(base.__name__, (base,), {"__call__": __call__})
+# At the end: embed_argparse takes the shared pieces above from this module.
+from optel.cli.embed_argparse import add_argparse  # noqa: E402
