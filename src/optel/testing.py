@@ -71,11 +71,20 @@ def capture(attributes: Collection[str] | None = None) -> Iterator[list[Record]]
     previous_buffer, previous_on = _spans._buffer, _spans._on
     _spans._buffer = _Sink(records, frozenset(attributes), scrubber())
     _spans._on = True
+    _patches_waiting_for_recording()
     try:
         yield records
     finally:
         _spans._buffer = previous_buffer
         _spans._on = previous_on
+
+
+def _patches_waiting_for_recording() -> None:
+    import sys
+
+    instrumentation = sys.modules.get("optel.instrumentation")
+    if instrumentation is not None:
+        instrumentation.recording_started()
 
 
 # --- the pytest plugin -----------------------------------------------------------------------

@@ -42,6 +42,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from optel.cli.embed_argparse import add_argparse
+
 __all__ = ["add_argparse", "click_group", "typer_app"]
 
 COMMANDS = ("status", "enable", "disable", "reset", "show")
@@ -76,6 +78,7 @@ def run_command(app: str, command: str, settings: Mapping[str, Any], **options: 
     """Run one ``telemetry`` command as ``optel --app APP <command>`` would; its exit code."""
     from optel.cli import consent_commands as cc
 
+    _tell_texts(app)
     if command == "status":
         project_dir = settings.get("project_dir")
         return cc.status(
@@ -115,6 +118,7 @@ def apply_session_flag(
     """
     import optel
 
+    _tell_texts(app)
     telemetry = optel.init(app, session_flag=flag, **settings)
     _own_host(telemetry, host)
 
@@ -160,8 +164,21 @@ def flags_first(args: list[str]) -> list[str]:
     return flags + [a for a in head if a not in FLAGS] + args[end:]
 
 
+# app -> how its user runs its telemetry commands ("llm telemetry"), told to optel's texts once
+# they are about to be shown (init, a telemetry command): importing optel.consent at every start
+# of the tool, for a `--version`, would cost milliseconds.
+_command_words: dict[str, str] = {}
+
+
 def register_command_name(app: str, words: str) -> None:
-    """Tell optel's texts how the user runs this app's telemetry commands (``llm telemetry``)."""
+    """Note how the user runs this app's telemetry commands (``llm telemetry``)."""
+    _command_words[app] = words
+
+
+def _tell_texts(app: str) -> None:
+    words = _command_words.get(app)
+    if words is None:
+        return
     try:
         import importlib
 
@@ -412,5 +429,11 @@ def _with_session_flag(
 
 # --- argparse: optel.cli.embed_argparse -----------------------------------------------------
 
-# At the end: embed_argparse takes the shared pieces above from this module.
-from optel.cli.embed_argparse import add_argparse  # noqa: E402
+
+def __getattr__(name: str) -> Any:
+    # Loaded only by an argparse tool: a click tool's start does not pay for it.
+    if name == "add_argparse":
+        from optel.cli.embed_argparse import add_argparse
+
+        return add_argparse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

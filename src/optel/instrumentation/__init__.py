@@ -40,10 +40,16 @@ class UnknownInstrumentorError(ValueError):
     """``instrument()`` was given a name that is neither built in nor an installed entry point."""
 
 
+# Built-in instrumentors whose patches use wrapt (the LLM SDKs): applied once something may be
+# recorded, so that a run with telemetry off, or one that never decides (`tool --version`),
+# never imports wrapt (wrapt 2 brings asyncio and importlib.metadata) nor walks the SDK.
+WHEN_RECORDING = frozenset(("openai", "anthropic"))
+
+
 class _Active:
     """One instrumentor switched on: pending until its target is imported, then applied."""
 
-    __slots__ = ("applied_to", "cancel", "instrumentor", "module_name", "name", "target")
+    __slots__ = ("applied_to", "cancel", "instrumentor", "module_name", "name", "target", "waiting")
 
     def __init__(self, name: str, module_name: str, target: str) -> None:
         self.name = name
@@ -52,16 +58,22 @@ class _Active:
         self.cancel: Callable[[], None] | None = None
         self.instrumentor: ModuleType | None = None
         self.applied_to: ModuleType | None = None
+        self.waiting: ModuleType | None = None  # imported, waiting for recording to start
 
     def apply(self, target_module: ModuleType) -> None:
         if self.applied_to is not None:
             return
+        if self.name in WHEN_RECORDING and not _recording():
+            self.waiting = target_module
+            return
+        self.waiting = None
         instrumentor = self.instrumentor or _load(self.module_name)
         self.instrumentor = instrumentor
         instrumentor.instrument(target_module)
         self.applied_to = target_module
 
     def remove(self) -> None:
+        self.waiting = None
         if self.cancel is not None:
             self.cancel()
             self.cancel = None
@@ -153,6 +165,25 @@ def unwatch_exits() -> None:
     if _exit_watch is not None and sys.exit is _exit_watch:
         sys.exit = _exit_watch.__wrapped__  # type: ignore[attr-defined]
     _exit_watch = None
+
+
+def _recording() -> bool:
+    spans = sys.modules.get("optel.record.spans")
+    return bool(spans is not None and spans.recording())
+
+
+def recording_started() -> None:
+    """Apply the patches that waited for recording to start (``optel.init`` deciding to record,
+    ``optel.testing.capture``). Never raises."""
+    for entry in list(_active.values()):
+        target = entry.waiting
+        if target is not None:
+            try:
+                entry.apply(target)
+            except Exception:
+                from optel._logger import logger
+
+                logger().warning("optel: instrumenting %s failed", entry.name, exc_info=True)
 
 
 def instrumented() -> list[str]:

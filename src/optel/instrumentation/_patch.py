@@ -54,9 +54,16 @@ class Patches:
     def replace(self, owner: object, name: str, wrapper: Wrapper) -> None:
         """Replace ``owner.name`` (a plain function of a class or a module) by a plain function
         calling ``wrapper(wrapped, instance, args, kwargs)`` as wrapt would; idempotent."""
-        self._apply(owner, name, wrapper, _plain_function if isinstance(owner, type) else _plain_module_function)
+        self._apply(
+            owner,
+            name,
+            wrapper,
+            _plain_function if isinstance(owner, type) else _plain_module_function,
+        )
 
-    def _apply(self, owner: object, name: str, wrapper: Wrapper, make: Callable[[Any, Wrapper], object]) -> None:
+    def _apply(
+        self, owner: object, name: str, wrapper: Wrapper, make: Callable[[Any, Wrapper], object]
+    ) -> None:
         key = (id(owner), name)
         if key in self._keys:
             return

@@ -186,7 +186,11 @@ def _take_over(frame: _Frame, result: object) -> None:
     try:
         path, options = _describe(frame)
         _run.begin(path, options)
-        current.parser, current.argv, current.leftover = frame.parser, _given(frame), _leftover(result)
+        current.parser, current.argv, current.leftover = (
+            frame.parser,
+            _given(frame),
+            _leftover(result),
+        )
     except Exception:
         _log_failure()
 
