@@ -147,9 +147,12 @@ def test_enable_then_disable_from_the_host_cli_are_stored_like_optels(capsys):
         (run_typer, "--no-telemetry", "off"),
     ],
 )
-def test_the_global_flag_is_the_session_flag(runner, flag, mode):
-    result = runner(flag, "run")
+@pytest.mark.parametrize("after", [False, True], ids=["before-the-command", "after-it"])
+def test_the_global_flag_is_the_session_flag(runner, flag, mode, after):
+    # A global flag: wherever the user types one, not only right after the program name.
+    result = runner(*(["run", flag] if after else [flag, "run"]))
     assert result.exit_code == 0, result.output
+    assert "ran" in result.output
     telemetry = _runtime.current()
     assert telemetry is not None
     assert (telemetry.consent.mode, telemetry.consent.source) == (mode, "session_flag")
@@ -262,23 +265,6 @@ def test_the_help_of_a_parser_shows_both_flags_and_the_commands():
 
 
 # --- the flags wherever a global flag goes ------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("runner", "flag", "mode"),
-    [
-        (run_click, "--telemetry", "anonymous"),
-        (run_click, "--no-telemetry", "off"),
-        (run_typer, "--telemetry", "anonymous"),
-        (run_typer, "--no-telemetry", "off"),
-    ],
-)
-def test_the_flag_works_after_the_sub_command_too(runner, flag, mode):
-    result = runner("run", flag)
-    assert result.exit_code == 0, result.output
-    assert "ran" in result.output
-    telemetry = _runtime.current()
-    assert (telemetry.consent.mode, telemetry.consent.source) == (mode, "session_flag")
 
 
 @pytest.mark.parametrize(

@@ -422,16 +422,11 @@ def test_a_click_command_is_named_by_the_app_not_by_argv0(app_tool, prog_name):
     assert [s["attributes"]["command.name"] for s in app_tool()] == ["tool db migrate"]
 
 
-def test_a_click_usage_error_is_a_command_span_with_exit_2(app_tool):
-    result = CliRunner().invoke(make_click_cli(), ["db", "migrate", "--bogus"], prog_name="x")
-    assert result.exit_code == 2
-    (span,) = app_tool()
-    assert span["name"] == "tool db migrate"
-    assert (span["attributes"]["process.exit.code"], span["attributes"]["error.type"]) == (2, "2")
-
-
-def test_a_typer_usage_error_is_a_command_span_with_exit_2(app_tool):
-    result = TyperRunner().invoke(make_typer_cli(), ["db", "migrate", "--bogus"], prog_name="x")
+@pytest.mark.parametrize(
+    ("runner", "cli"), [(CliRunner, make_click_cli), (TyperRunner, make_typer_cli)]
+)
+def test_a_click_or_typer_usage_error_is_a_command_span_with_exit_2(app_tool, runner, cli):
+    result = runner().invoke(cli(), ["db", "migrate", "--bogus"], prog_name="x")
     assert result.exit_code == 2
     (span,) = app_tool()
     assert span["name"] == "tool db migrate"
