@@ -63,7 +63,7 @@ class _Active:
     def apply(self, target_module: ModuleType) -> None:
         if self.applied_to is not None:
             return
-        if self.name in WHEN_RECORDING and not _recording():
+        if self.name in WHEN_RECORDING and not recording():
             self.waiting = target_module
             return
         self.waiting = None
@@ -167,7 +167,9 @@ def unwatch_exits() -> None:
     _exit_watch = None
 
 
-def _recording() -> bool:
+def recording() -> bool:
+    """Whether records are kept, without importing the recorder when nothing loaded it yet (a
+    run that never called ``optel.init``, such as a ``--version``, records nothing)."""
     spans = sys.modules.get("optel.record.spans")
     return bool(spans is not None and spans.recording())
 

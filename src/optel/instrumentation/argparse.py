@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import sys
 
+from optel.instrumentation import recording
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import ModuleType
@@ -101,8 +103,6 @@ def finish(code: int | None = None) -> None:
 
 
 def _parse_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    from optel.record import spans
-
     stack: list[_Frame] | None = getattr(_state, "stack", None)
     if stack is None:
         # Followed even while not recording: the flags optel.cli.add_argparse adds call
@@ -122,13 +122,13 @@ def _parse_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     except SystemExit as exc:
         # --help, --version or a usage error: argparse asks to end the process right here (with
         # a command open, the sys.exit wrapper has already noted the status).
-        if outer and joined is None and spans.recording() and not _internal(frame):
+        if outer and joined is None and recording() and not _internal(frame):
             _record_parse_exit(frame, exc)
         raise
     finally:
         stack.pop()
     # Recording may have started during the parse: the embedded --telemetry flags call init.
-    if outer and spans.recording() and not _internal(frame):
+    if outer and recording() and not _internal(frame):
         if joined is None:
             _open_command(frame, result)
         elif joined is _REST:

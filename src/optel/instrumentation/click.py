@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import sys
 
+from optel.instrumentation import recording
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -98,9 +100,7 @@ def main_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
 
 def parse_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     """A command line that does not parse (a usage error, or ``--help``) is the run's command too."""
-    from optel.record import spans
-
-    if not spans.recording():
+    if not recording():
         return wrapped(*args, **kwargs)
     try:
         return wrapped(*args, **kwargs)
@@ -119,9 +119,7 @@ def invoke_wrapper(core: Any) -> Callable[..., Any]:
     from_command_line = getattr(source, "COMMANDLINE", None)
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        from optel.record import spans
-
-        if not spans.recording():
+        if not recording():
             return wrapped(*args, **kwargs)
         ctx = args[0] if args else kwargs.get("ctx")
         # A group's own callback runs on the way to its subcommand; the subcommand's span counts.
