@@ -156,9 +156,12 @@ def test_enable_then_disable_from_the_host_cli_are_stored_like_optels(capsys):
         (run_typer, "--no-telemetry", "off"),
     ],
 )
-def test_the_global_flag_is_the_session_flag(runner, flag, mode):
-    result = runner(flag, "run")
+@pytest.mark.parametrize("after", [False, True], ids=["before-the-command", "after-it"])
+def test_the_global_flag_is_the_session_flag(runner, flag, mode, after):
+    # A global flag: wherever the user types one, not only right after the program name.
+    result = runner(*(["run", flag] if after else [flag, "run"]))
     assert result.exit_code == 0, result.output
+    assert "ran" in result.output
     telemetry = _runtime.current()
     assert telemetry is not None
     assert (telemetry.consent.mode, telemetry.consent.source) == (mode, "session_flag")
@@ -206,10 +209,14 @@ def typer_cli_with_its_own_callback(seen: dict):
     return app
 
 
-@pytest.mark.parametrize(("flag", "mode"), [("--telemetry", "anonymous"), ("--no-telemetry", "off")])
+@pytest.mark.parametrize(
+    ("flag", "mode"), [("--telemetry", "anonymous"), ("--no-telemetry", "off")]
+)
 def test_a_typer_app_with_its_own_callback_gets_the_flags_and_its_callback_still_runs(flag, mode):
     seen: dict = {}
-    result = TyperRunner().invoke(typer_cli_with_its_own_callback(seen), [flag, "--verbose", "run"], prog_name=APP)
+    result = TyperRunner().invoke(
+        typer_cli_with_its_own_callback(seen), [flag, "--verbose", "run"], prog_name=APP
+    )
     assert result.exit_code == 0, result.output
     assert "ran" in result.output
     assert seen == {"verbose": True, "subcommand": "run", "consent": mode}
@@ -232,3 +239,103 @@ def test_a_typer_callback_without_a_context_parameter_is_wrapped_too():
     assert result.exit_code == 0, result.output
     assert seen == {"verbose": True, "consent": "anonymous"}
     assert TyperRunner().invoke(app, ["telemetry", "status"], prog_name=APP).exit_code == 0
+
+
+# --- a parser without sub-commands (httpie's shape) ----------------------------------------------
+
+
+def flat_parser():
+    parser = argparse.ArgumentParser(prog="http")
+    parser.add_argument("url")
+    parser.add_argument("--check-status", action="store_true")
+    optel.cli.add_argparse(parser, APP, command_name="http")
+    return parser
+
+
+def test_a_parser_without_sub_commands_keeps_every_command_line_it_took():
+    args = flat_parser().parse_args(["example.org", "--check-status"])
+    assert (args.url, args.check_status, args.telemetry) == ("example.org", True, None)
+    assert not any(isinstance(a, argparse._SubParsersAction) for a in flat_parser()._actions)
+
+
+@pytest.mark.parametrize("command", ["status", "show", "disable"])
+def test_a_parser_without_sub_commands_offers_the_commands_as_an_option(capsys, command):
+    expected = optel_says(capsys, command)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        flat_parser().parse_args(["--telemetry-command", command])
+    assert (exited.value.code, capsys.readouterr().out) == expected
+
+
+def test_the_help_of_a_parser_shows_both_flags_and_the_commands():
+    text = flat_parser().format_help()
+    assert "--telemetry, --no-telemetry" in text
+    assert "--telemetry-command {status,enable,disable,reset,show}" in text
+
+
+# --- the flags wherever a global flag goes ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flag", "mode"), [("--telemetry", "anonymous"), ("--no-telemetry", "off")]
+)
+def test_the_argparse_flag_works_after_the_sub_command_too(flag, mode):
+    args = argparse_cli().parse_args(["run", flag])
+    assert (args.command, args.telemetry) == ("run", flag == "--telemetry")
+    assert _runtime.current().consent.mode == mode
+
+
+def test_a_flag_after_double_dash_is_an_argument_not_the_flag():
+    seen = {}
+
+    @click.group()
+    def cli():
+        pass
+
+    @cli.command()
+    @click.argument("words", nargs=-1)
+    def echo(words):
+        seen["words"] = words
+
+    optel.cli.click_group(APP, cli=cli)
+    result = CliRunner().invoke(cli, ["echo", "--", "--no-telemetry"], prog_name=APP)
+    assert result.exit_code == 0, result.output
+    assert seen["words"] == ("--no-telemetry",)
+    assert _runtime.current().consent.source != "session_flag"
+
+
+@pytest.mark.parametrize("runner", [run_click, run_typer])
+def test_the_root_help_shows_both_flags(runner):
+    text = runner("--help").output
+    assert "--telemetry" in text and "--no-telemetry" in text
+
+
+# --- the host's identity: its version and its frames --------------------------------------------
+
+
+@pytest.mark.parametrize("runner", [run_click, run_typer])
+def test_the_embedded_init_takes_the_host_module_for_version_and_frames(runner):
+    from optel.record import spans
+
+    assert runner("--telemetry", "run").exit_code == 0
+    telemetry = _runtime.current()
+    # This test module defined the CLI: its package (here the module itself) is the host.
+    assert telemetry.settings.version_module == __name__.partition(".")[0]
+    assert spans.host_package == __name__.partition(".")[0]
+
+
+def test_the_embedded_init_of_argparse_takes_the_caller_for_a_plain_parser():
+    argparse_cli().parse_args(["run"])
+    assert _runtime.current().settings.version_module == __name__.partition(".")[0]
+
+
+def test_commands_of_a_typer_app_whose_callback_optel_added_are_recorded_but_not_telemetry():
+    optel.instrument("typer")
+    try:
+        with optel.testing.capture() as records:
+            assert run_typer("run").exit_code == 0
+            assert run_typer("telemetry", "status").exit_code == 0
+            assert run_typer("telemetry", "bogus").exit_code == 2
+    finally:
+        optel.uninstrument("typer")
+    assert [r["name"] for r in records if r["t"] == "span"] == [f"{APP} run"]

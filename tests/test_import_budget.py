@@ -164,3 +164,42 @@ def test_init_loads_the_flush_path_only_when_there_is_something_to_flush(leftove
     assert not {"optel.record.flush", "optel.record.dictionary", "optel.privacy"} & set(loaded)
     # optel.spool comes only to drain what earlier runs left.
     assert ("optel.spool" in loaded) is leftovers
+
+
+FRAMEWORKS = r"""
+import sys
+before = set(sys.modules)
+if INSTRUMENT:
+    import optel
+    if INIT:
+        optel.init("budget-app", version="1.0")
+    optel.instrument("click", "typer", "argparse")
+import argparse, click, typer
+added = sorted(set(sys.modules) - before)
+sys.stdout.write(repr(added))
+"""
+
+
+def _framework_modules(instrument: bool, init: bool = False) -> set[str]:
+    program = f"INSTRUMENT = {instrument!r}\nINIT = {init!r}\n" + FRAMEWORKS
+    result = subprocess.run(
+        [sys.executable, "-c", program], env=dict(os.environ), stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return set(eval(result.stdout))  # our own repr of a list of str
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("init", [False, True], ids=["telemetry-off", "telemetry-on"])
+def test_instrumenting_the_cli_frameworks_imports_nothing_they_do_not(init):
+    """optel.instrument("click", "typer", "argparse") loads only optel's own small modules beside
+    what the frameworks import anyway: no wrapt (wrapt 2 brings asyncio and importlib.metadata,
+    ~140 ms at every start of a CLI)."""
+    if init:
+        _consent_anonymous_without_uploader("budget-app")
+    bare = _framework_modules(instrument=False)
+    instrumented = _framework_modules(instrument=True, init=init)
+    extra = sorted(m for m in instrumented - bare if not m.startswith("optel"))
+    assert _hits(sorted(instrumented), NEVER) == []
+    assert _hits(extra, EXPENSIVE) == []
+    assert set(extra) <= ON_ALLOWED, extra

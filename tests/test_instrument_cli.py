@@ -53,7 +53,9 @@ def make_click_cli():
 
 def test_a_click_command_span_is_named_by_its_path_with_option_names_and_no_values(spans_of):
     result = CliRunner().invoke(
-        make_click_cli(), ["-v", "db", "migrate", "--to", SECRET, "--dry-run", SECRET], prog_name="tool"
+        make_click_cli(),
+        ["-v", "db", "migrate", "--to", SECRET, "--dry-run", SECRET],
+        prog_name="tool",
     )
     assert result.exit_code == 0, result.output
     (span,) = spans_of()
@@ -67,7 +69,9 @@ def test_a_click_command_span_is_named_by_its_path_with_option_names_and_no_valu
 
 @pytest.mark.parametrize(("target", "code"), [("fail", 1), ("exit", 4)])
 def test_a_failing_click_command_records_its_exit_code_and_error(spans_of, target, code):
-    result = CliRunner().invoke(make_click_cli(), ["db", "migrate", "--to", target], prog_name="tool")
+    result = CliRunner().invoke(
+        make_click_cli(), ["db", "migrate", "--to", target], prog_name="tool"
+    )
     assert result.exit_code == code
     (span,) = spans_of()
     assert span["attributes"]["process.exit.code"] == code
@@ -99,7 +103,10 @@ def make_click_flags_cli():
 @pytest.mark.parametrize(
     ("argv", "options"),
     [
-        (["--quiet", "run", "--no-cache", "-C"], ["--quiet", "--model", "--no-cache", "--no-color"]),
+        (
+            ["--quiet", "run", "--no-cache", "-C"],
+            ["--quiet", "--model", "--no-cache", "--no-color"],
+        ),
         (["--verbose", "run", "--cache", "-c"], ["--verbose", "--model", "--cache", "--color"]),
         # Given twice, the spelling whose value click kept.
         (["run", "--cache", "--no-cache"], ["--model", "--no-cache"]),
@@ -138,7 +145,9 @@ def make_typer_cli():
         pass
 
     @db.command()
-    def migrate(to: str = typer.Option("head", "--to"), dry_run: bool = typer.Option(False, "--dry-run")):
+    def migrate(
+        to: str = typer.Option("head", "--to"), dry_run: bool = typer.Option(False, "--dry-run")
+    ):
         if to == "exit":
             raise typer.Exit(3)
 
@@ -171,7 +180,9 @@ def test_a_typer_off_flag_is_recorded_by_the_spelling_used(spans_of):
 
 
 def test_a_typer_exit_code_is_recorded(spans_of):
-    result = TyperRunner().invoke(make_typer_cli(), ["db", "migrate", "--to", "exit"], prog_name="tool")
+    result = TyperRunner().invoke(
+        make_typer_cli(), ["db", "migrate", "--to", "exit"], prog_name="tool"
+    )
     assert result.exit_code == 3
     (span,) = spans_of()
     assert span["attributes"]["process.exit.code"] == 3
@@ -232,7 +243,11 @@ def test_an_uncaught_exception_ends_the_argparse_command_span_as_failed(python, 
     code, (span,) = run_argparse_tool(python, tmp_path, "db", "migrate", "--to", "crash")
     assert code == 1
     assert span["attributes"]["process.exit.code"] == 1
-    assert span["attributes"]["error.type"] == "RuntimeError"
+    # One rule for every framework: a non-zero exit is typed by its status; the exception that
+    # caused it is the span's exception event.
+    assert span["attributes"]["error.type"] == "1"
+    (event,) = [e for e in span["events"] if e["name"] == "exception"]
+    assert event["attributes"]["exception.type"] == "RuntimeError"
 
 
 def test_an_argparse_usage_error_is_a_span_with_exit_code_2(python, tmp_path):
@@ -321,9 +336,7 @@ def test_a_usage_error_of_a_library_parser_inside_a_command_ends_that_command_wi
     assert (name, exit_code) == ("tool go", 2)
 
 
-def test_the_same_parser_reading_the_same_command_line_again_is_still_one_command(
-    python, tmp_path
-):
+def test_the_same_parser_reading_the_same_command_line_again_is_still_one_command(python, tmp_path):
     code, spans = run_argparse_host(
         python,
         tmp_path,
@@ -351,7 +364,8 @@ def test_the_same_parser_reading_another_command_line_starts_the_next_command(py
     )
     assert code == 1
     first, second = spans
-    assert first["name"] == "tool" and "process.exit.code" not in first["attributes"]
+    # The first command ended, without asking for any status, when the next one started.
+    assert first["name"] == "tool" and first["attributes"]["process.exit.code"] == 0
     assert first["attributes"]["cli.command.options"] == ["--fast"]
     assert second["name"] == "tool go" and second["attributes"]["process.exit.code"] == 1
 
@@ -382,3 +396,109 @@ def test_a_pre_parser_then_the_full_parser_on_the_rest_make_one_command_with_the
     assert span["attributes"]["cli.command.options"] == ["--config", "--model"]
     assert span["attributes"]["process.exit.code"] == 0
     assert SECRET not in json.dumps(span)
+
+
+# --- one rule for every framework: the process's exit status, one command span, the app's name ---
+
+
+@pytest.fixture
+def app_tool():
+    """optel.init("tool") (telemetry off) and a capture: commands are named by the app, "tool"."""
+    from optel import _runtime
+
+    _runtime.reset()
+    optel.init("tool", session_flag=False)
+    optel.instrument("click", "typer")
+    with optel.testing.capture() as records:
+        yield lambda: [r for r in records if r["t"] == "span" and "command.name" in r["attributes"]]
+    optel.uninstrument("click", "typer")
+    _runtime.reset()
+
+
+@pytest.mark.parametrize("prog_name", ["cli", "python -m tool", "my-alias"])
+def test_a_click_command_is_named_by_the_app_not_by_argv0(app_tool, prog_name):
+    result = CliRunner().invoke(make_click_cli(), ["db", "migrate"], prog_name=prog_name)
+    assert result.exit_code == 0, result.output
+    assert [s["attributes"]["command.name"] for s in app_tool()] == ["tool db migrate"]
+
+
+@pytest.mark.parametrize(
+    ("runner", "cli"), [(CliRunner, make_click_cli), (TyperRunner, make_typer_cli)]
+)
+def test_a_click_or_typer_usage_error_is_a_command_span_with_exit_2(app_tool, runner, cli):
+    result = runner().invoke(cli(), ["db", "migrate", "--bogus"], prog_name="x")
+    assert result.exit_code == 2
+    (span,) = app_tool()
+    assert span["name"] == "tool db migrate"
+    assert (span["attributes"]["process.exit.code"], span["attributes"]["error.type"]) == (2, "2")
+
+
+@pytest.mark.parametrize(
+    ("runner", "cli", "argv", "code"),
+    [
+        (CliRunner, make_click_cli, ["db", "migrate", "--to", "fail"], 1),
+        (CliRunner, make_click_cli, ["db", "migrate", "--to", "exit"], 4),
+        (TyperRunner, make_typer_cli, ["db", "migrate", "--to", "exit"], 3),
+    ],
+)
+def test_error_type_is_the_exit_status_whatever_the_framework(app_tool, runner, cli, argv, code):
+    result = runner().invoke(cli(), argv, prog_name="x")
+    assert result.exit_code == code
+    (span,) = app_tool()
+    assert (span["attributes"]["process.exit.code"], span["attributes"]["error.type"]) == (
+        code,
+        str(code),
+    )
+
+
+def test_ctrl_c_in_a_click_command_is_recorded_with_the_status_click_exits_with(app_tool):
+    @click.command()
+    def interrupted():
+        raise KeyboardInterrupt
+
+    result = CliRunner().invoke(interrupted, [], prog_name="x")
+    assert result.exit_code == 1  # click's "Aborted!"
+    (span,) = app_tool()
+    assert (span["attributes"]["process.exit.code"], span["attributes"]["error.type"]) == (1, "1")
+    (event,) = span["events"]
+    assert event["attributes"]["exception.type"] == "KeyboardInterrupt"
+
+
+HTTPIE_LIKE = """
+    import argparse, sys
+    import optel
+    optel.instrument("argparse")
+    optel.init("tool")
+
+    DECORATED
+
+    def main():
+        parser = argparse.ArgumentParser(prog="tool")
+        parser.add_argument("url")
+        parser.add_argument("--fail", action="store_true")
+        try:
+            args = parser.parse_args()
+        except SystemExit as exc:
+            return 1 if exc.code else 0  # httpie: a usage error is exit 1
+        return 4 if args.fail else 0
+
+    if DECORATE:
+        main = optel.command("tool", exit_code=True)(main)
+
+    sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("decorated", [False, True], ids=["instrumented", "and-decorated"])
+@pytest.mark.parametrize(
+    ("argv", "code"), [(["x.org"], 0), (["x.org", "--fail"], 4), (["--bogus"], 1)]
+)
+def test_an_argparse_main_returning_its_status_is_recorded_with_it_once(
+    python, tmp_path, argv, code, decorated
+):
+    source = HTTPIE_LIKE.replace("DECORATED", "").replace("DECORATE", repr(decorated))
+    exit_status, spans = run_argparse_tool(python, tmp_path, *argv, source=source)
+    assert exit_status == code
+    (span,) = spans  # one command span per run, decorated or not
+    assert span["attributes"]["process.exit.code"] == code
+    assert span["attributes"].get("error.type") == (str(code) if code else None)

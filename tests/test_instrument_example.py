@@ -56,7 +56,7 @@ def test_the_example_tool_sends_its_command_and_llm_spans_to_the_collector(pytho
             receiver, 2, metrics=("gen_ai.client.token.usage", "cli.command.invocations")
         )
         by_name = {s["name"]: s for s in spans}
-        command = by_name[f"{Path(EXAMPLE).name} ask"]
+        command = by_name[f"{APP} ask"]  # the app name, not argv[0]
         llm = by_name["chat gpt-4o-mini"]
         assert command["attributes"]["cli.command.options"] == (
             ["--telemetry", "--model", "--stream"] if stream else ["--telemetry", "--model"]

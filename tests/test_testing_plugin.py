@@ -46,7 +46,10 @@ def test_capture_inside_a_recording_process_keeps_the_records_from_the_flush(tmp
 
 HOST_TESTS = """
 import os, subprocess, sys
+import pytest
 import optel
+
+pytestmark = pytest.mark.usefixtures("optel_off")
 
 @optel.command("greet")
 def greet():
@@ -77,6 +80,30 @@ def test_records_when_asked(optel_records):
     assert ("span", "greet") in names
     assert ("metric", "cli.user.inputs") in names
 """
+
+
+UNRELATED_TESTS = """
+import os
+
+def test_an_unrelated_suite_keeps_its_environment():
+    # optel installed (as a dependency of a dependency, say) changes nothing for a suite that
+    # never asked for its fixtures.
+    assert "OPTEL_TESTING" not in os.environ
+    assert os.environ.get("XDG_CONFIG_HOME") == os.environ["EXPECTED_XDG_CONFIG"]
+    assert os.environ.get("XDG_CACHE_HOME") == os.environ["EXPECTED_XDG_CACHE"]
+"""
+
+
+@pytest.mark.slow
+def test_plugin_changes_nothing_for_a_suite_that_does_not_ask(pytester, tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPECTED_XDG_CONFIG", str(tmp_path / "mine-config"))
+    monkeypatch.setenv("EXPECTED_XDG_CACHE", str(tmp_path / "mine-cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "mine-config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "mine-cache"))
+    pytester.makepyfile(test_unrelated=UNRELATED_TESTS)
+    pytester.makeini("[pytest]\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--basetemp", str(tmp_path / "base"))
+    result.assert_outcomes(passed=1)
 
 
 @pytest.mark.slow

@@ -211,6 +211,10 @@ def _start(settings: Settings) -> Telemetry:
         # The session Summary is made at the first flush: optel.record.flush (and the data
         # dictionary it loads) is imported only when records leave the process.
         _spans.set_recording(True)
+        instrumentation = sys.modules.get("optel.instrumentation")
+        if instrumentation is not None:
+            # The LLM SDKs' patches wait for recording to start (optel.instrumentation).
+            instrumentation.recording_started()
         atexit.register(shutdown)
         if telemetry.sending and _has_leftovers(app):
             # Imported here, not in the thread: a host that forks while another thread holds the

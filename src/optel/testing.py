@@ -4,11 +4,19 @@
 produces (cleaned exactly as a real flush cleans them), with or without ``optel.init()``,
 writing and sending nothing.
 
-The pytest plugin (entry point ``optel``, or ``-p optel.testing``) gives every test telemetry
-off (``OPTEL_TESTING=1``, inherited by subprocesses the test starts: ``optel.init()`` then
-decides off as for ``--no-telemetry``, without prompting or writing) and XDG config and cache
-dirs in a temporary directory, and forgets any ``optel.init()`` the test made. A test that wants
-the records asks for the ``optel_records`` fixture: a live list, as from ``capture()``.
+The pytest plugin (entry point ``optel``, or ``-p optel.testing``) only offers fixtures; it
+changes nothing in a test that does not ask for one (optel is often installed as a dependency
+of a dependency, and a test suite that never heard of it keeps its environment):
+
+- ``optel_off``: telemetry off (``OPTEL_TESTING=1``, inherited by subprocesses the test starts:
+  ``optel.init()`` then decides off as for ``--no-telemetry``, without prompting or writing), XDG
+  config and cache dirs in a temporary directory, and any ``optel.init()`` the test made
+  forgotten after it. A suite that wants it everywhere says so in its conftest.py:
+  ``pytestmark``/``usefixtures("optel_off")``, or an autouse fixture that requests it.
+- ``optel_records``: the records the test produces, a live list as from ``capture()``.
+
+``OPTEL_TESTING=1`` set by hand (in CI, say) turns telemetry off in the same way, and does
+nothing else.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ if TYPE_CHECKING:
     from optel.record.flush import Record
     from optel.record.spans import Measurement, SpanHandle
 
-__all__ = ["capture", "optel_records"]
+__all__ = ["capture", "optel_off", "optel_records"]
 
 
 class _Sink(list):  # type: ignore[type-arg]
@@ -63,11 +71,20 @@ def capture(attributes: Collection[str] | None = None) -> Iterator[list[Record]]
     previous_buffer, previous_on = _spans._buffer, _spans._on
     _spans._buffer = _Sink(records, frozenset(attributes), scrubber())
     _spans._on = True
+    _patches_waiting_for_recording()
     try:
         yield records
     finally:
         _spans._buffer = previous_buffer
         _spans._on = previous_on
+
+
+def _patches_waiting_for_recording() -> None:
+    import sys
+
+    instrumentation = sys.modules.get("optel.instrumentation")
+    if instrumentation is not None:
+        instrumentation.recording_started()
 
 
 # --- the pytest plugin -----------------------------------------------------------------------
@@ -79,11 +96,11 @@ except ImportError:  # pragma: no cover - the module is also imported outside py
 
 if _pytest is not None:
 
-    @_pytest.fixture(autouse=True)
-    def _optel_telemetry_off(
+    @_pytest.fixture
+    def optel_off(
         tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
     ) -> Iterator[None]:
-        """Every test: telemetry off, XDG config/cache dirs in tmp, init() forgotten after."""
+        """Telemetry off, XDG config/cache dirs in tmp, init() forgotten after the test."""
         base = tmp_path_factory.mktemp("optel-xdg")
         monkeypatch.setenv(_runtime.TESTING_ENV, "1")
         monkeypatch.setenv("XDG_CONFIG_HOME", os.fspath(base / "config"))
@@ -103,6 +120,10 @@ if _pytest is not None:
             yield records
 
 else:  # pragma: no cover
+
+    def optel_off() -> Iterator[None]:
+        """Only meaningful as a pytest fixture."""
+        yield
 
     def optel_records() -> Iterator[list[Record]]:
         """Only meaningful as a pytest fixture."""

@@ -16,8 +16,20 @@ records the opt-out).
 - typer: ``optel.cli.typer_app("tool", cli=app, endpoint=...)`` adds the ``telemetry`` sub-app,
   and the flags when the host's app has no callback of its own.
 - argparse: ``optel.cli.add_argparse(parser, "tool", endpoint=...)`` adds the flags (``dest``
-  ``telemetry``: True, False or None) and the ``telemetry`` sub-command, which runs and exits
-  while ``parse_args`` parses it, like ``--version`` does. Call it after ``add_subparsers``.
+  ``telemetry``: True, False or None) and, to a parser with sub-commands, the ``telemetry``
+  sub-command (call it after ``add_subparsers``); to a parser without (httpie's), an option
+  ``--telemetry-command {status,enable,disable,reset,show}`` instead, since a sub-command would
+  make a positional required and break every command line the tool took. Either runs the command
+  and exits while ``parse_args`` parses it, like ``--version`` does.
+
+The flags are global flags: a user types them wherever a global flag goes (``llm prompt
+--no-telemetry``, ``tool run --telemetry``), not only right after the program name; ``--help``
+shows both spellings.
+
+The host's identity comes from the host, not from this module: the version and the frames of an
+exception are those of the package that defined ``cli``/``parser``, and the texts optel shows
+name the host's own command (``llm telemetry disable``; ``command_name=`` when the user types
+something else than the app name).
 """
 
 from __future__ import annotations
@@ -28,8 +40,9 @@ from typing import Any, Optional
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable, Mapping
+
+    from optel.cli.embed_argparse import add_argparse
 
 __all__ = ["add_argparse", "click_group", "typer_app"]
 
@@ -43,6 +56,8 @@ HELP = {
     "show": "list everything that may be collected",
 }
 FLAG_HELP = "send usage telemetry for this run only / never for this run"
+FLAGS = ("--telemetry", "--no-telemetry")
+COMMAND_OPTION = "--telemetry-command"
 # optel.init's keyword arguments; anything else given to a helper is a mistake.
 INIT_SETTINGS = frozenset(
     (
@@ -59,12 +74,11 @@ def _checked(settings: Mapping[str, Any]) -> dict[str, Any]:
     return dict(settings)
 
 
-def run_command(
-    app: str, command: str, settings: Mapping[str, Any], **options: Any
-) -> int:
+def run_command(app: str, command: str, settings: Mapping[str, Any], **options: Any) -> int:
     """Run one ``telemetry`` command as ``optel --app APP <command>`` would; its exit code."""
     from optel.cli import consent_commands as cc
 
+    _tell_texts(app)
     if command == "status":
         project_dir = settings.get("project_dir")
         return cc.status(
@@ -94,22 +108,99 @@ def run_command(
     raise ValueError(f"no telemetry command {command!r}")
 
 
-def apply_session_flag(app: str, flag: bool | None, settings: Mapping[str, Any]) -> None:
-    """``optel.init`` with the user's flag; a second init keeps the first (and logs it)."""
+def apply_session_flag(
+    app: str, flag: bool | None, settings: Mapping[str, Any], host: str | None = None
+) -> None:
+    """``optel.init`` with the user's flag; a second init keeps the first (and logs it).
+
+    ``host`` is the module that defined the host's CLI: init() called from here would otherwise
+    take optel for the host (its version for the app's, optel's frames for the host's).
+    """
     import optel
 
-    optel.init(app, session_flag=flag, **settings)
+    _tell_texts(app)
+    telemetry = optel.init(app, session_flag=flag, **settings)
+    _own_host(telemetry, host)
+
+
+def _own_host(telemetry: Any, host: str | None) -> None:
+    """Give the host's package, not optel's, the version lookup and the exception frames; with
+    no package to name (a script), no version rather than optel's."""
+    from optel._settings import caller_module
+    from optel.record import spans
+
+    module = sys.modules.get(host) if host else None
+    package = caller_module(vars(module) if module is not None else {"__name__": host})
+    if package == "optel":
+        return
+    settings = telemetry.settings
+    if settings.version is None and settings.version_module == "optel":
+        settings.version_module = package
+    if spans.host_package == "optel":
+        spans.host_package = package or ("__main__" if host == "__main__" else None)
+
+
+def host_module(*candidates: Any) -> str | None:
+    """The module of the first candidate (a function or a class) that is not optel's or a
+    framework's own: where the host defined its CLI."""
+    for candidate in candidates:
+        name = getattr(candidate, "__module__", None)
+        if isinstance(name, str) and name.partition(".")[0] not in _NOT_HOSTS:
+            return name
+    return None
+
+
+_NOT_HOSTS = frozenset(("optel", "click", "typer", "argparse", "builtins"))
+
+
+def flags_first(args: list[str]) -> list[str]:
+    """The command line with the session flags moved to the front (up to ``--``), where the root
+    command parses them: they are global flags, typed wherever the user types one."""
+    end = args.index("--") if "--" in args else len(args)
+    head = args[:end]
+    flags = [a for a in head if a in FLAGS]
+    if not flags or head[: len(flags)] == flags:
+        return args
+    return flags + [a for a in head if a not in FLAGS] + args[end:]
+
+
+# app -> how its user runs its telemetry commands ("llm telemetry"), told to optel's texts once
+# they are about to be shown (init, a telemetry command): importing optel.consent at every start
+# of the tool, for a `--version`, would cost milliseconds.
+_command_words: dict[str, str] = {}
+
+
+def register_command_name(app: str, words: str) -> None:
+    """Note how the user runs this app's telemetry commands (``llm telemetry``)."""
+    _command_words[app] = words
+
+
+def _tell_texts(app: str) -> None:
+    words = _command_words.get(app)
+    if words is None:
+        return
+    try:
+        import importlib
+
+        howto = importlib.import_module("optel.consent.howto")
+    except ImportError:
+        return  # optel before the texts learned to name the host's command
+    howto.set_telemetry_command(app, words)
 
 
 # --- click --------------------------------------------------------------------------------
 
 
-def click_group(app: str, *, cli: Any = None, **settings: Any) -> Any:
+def click_group(
+    app: str, *, cli: Any = None, command_name: str | None = None, **settings: Any
+) -> Any:
     """The ``telemetry`` click group for ``app``; with ``cli`` (the host's root group), added to
-    it together with the ``--telemetry/--no-telemetry`` flags."""
+    it together with the ``--telemetry/--no-telemetry`` flags. ``command_name``: what the user
+    types to run the tool, if not ``app``."""
     import click
 
     settings = _checked(settings)
+    register_command_name(app, f"{command_name or app} telemetry")
 
     @click.group("telemetry", help=HELP["telemetry"])
     def telemetry() -> None:
@@ -130,7 +221,9 @@ def click_group(app: str, *, cli: Any = None, **settings: Any) -> Any:
         "enable",
         [
             click.Option(["--identified"], is_flag=True, help="also send a user id"),
-            click.Option(["--user-id"], metavar="ID", help="the user id to send; implies --identified"),
+            click.Option(
+                ["--user-id"], metavar="ID", help="the user id to send; implies --identified"
+            ),
         ],
     )
     for name in ("disable", "reset", "show"):
@@ -138,7 +231,14 @@ def click_group(app: str, *, cli: Any = None, **settings: Any) -> Any:
     if cli is not None:
         cli.add_command(telemetry)
         cli.params.append(click_flag(app, **settings))
-        _decide_in_callback(cli, app, settings)
+        host = host_module(cli.callback, type(cli), *getattr(cli, "commands", {}).values())
+        _decide_in_callback(cli, app, settings, host)
+        original_parse = cli.parse_args
+
+        def parse_args(ctx: Any, args: list[str]) -> Any:
+            return original_parse(ctx, flags_first(list(args)))
+
+        cli.parse_args = parse_args
     return telemetry
 
 
@@ -165,7 +265,7 @@ def click_flag(app: str, **settings: Any) -> Any:
     )
 
 
-def _decide_in_callback(cli: Any, app: str, settings: Mapping[str, Any]) -> None:
+def _decide_in_callback(cli: Any, app: str, settings: Mapping[str, Any], host: str | None) -> None:
     import functools
 
     import click
@@ -175,7 +275,7 @@ def _decide_in_callback(cli: Any, app: str, settings: Mapping[str, Any]) -> None
     def decide(*args: Any, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
         if ctx.invoked_subcommand != "telemetry":
-            apply_session_flag(app, ctx.meta.get("optel.session_flag"), settings)
+            apply_session_flag(app, ctx.meta.get("optel.session_flag"), settings, host)
         return None if original is None else original(*args, **kwargs)
 
     if original is not None:
@@ -186,12 +286,16 @@ def _decide_in_callback(cli: Any, app: str, settings: Mapping[str, Any]) -> None
 # --- typer --------------------------------------------------------------------------------
 
 
-def typer_app(app: str, *, cli: Any = None, **settings: Any) -> Any:
-    """The ``telemetry`` typer app for ``app``; with ``cli`` (the host's Typer), added to it, and
-    the flags too when ``cli`` has no callback of its own."""
+def typer_app(
+    app: str, *, cli: Any = None, command_name: str | None = None, **settings: Any
+) -> Any:
+    """The ``telemetry`` typer app for ``app``; with ``cli`` (the host's Typer), added to it, with
+    the flags (on the host's own callback, if it has one). ``command_name``: what the user types
+    to run the tool, if not ``app``."""
     import typer
 
     settings = _checked(settings)
+    register_command_name(app, f"{command_name or app} telemetry")
     sub = typer.Typer(name="telemetry", help=HELP["telemetry"], no_args_is_help=True)
 
     def finish(code: int) -> None:
@@ -224,27 +328,62 @@ def typer_app(app: str, *, cli: Any = None, **settings: Any) -> Any:
         finish(run_command(app, "show", settings))
 
     if cli is not None:
-        cli.add_typer(sub, name="telemetry")
         registered = getattr(cli, "registered_callback", None)
+        host = host_module(
+            getattr(registered, "callback", None),
+            *(getattr(c, "callback", None) for c in getattr(cli, "registered_commands", ())),
+        )
+        cli.add_typer(sub, name="telemetry")
         if registered is None or getattr(registered, "callback", None) is None:
             flag = typer.Option(None, "--telemetry/--no-telemetry", help=FLAG_HELP)
 
             def root(ctx: Any, telemetry: Any = flag) -> None:
                 # Decided here, once the subcommand is known: `tool telemetry ...` never prompts.
                 if ctx.invoked_subcommand != "telemetry":
-                    apply_session_flag(app, telemetry, settings)
+                    apply_session_flag(app, telemetry, settings, host)
 
             # typer reads the annotations; this module's are strings it could not resolve.
-            root.__annotations__ = {"ctx": typer.Context, "telemetry": Optional[bool], "return": None}
+            root.__annotations__ = {
+                "ctx": typer.Context,
+                "telemetry": Optional[bool],
+                "return": None,
+            }
             cli.callback()(root)
         else:
-            registered.callback = _with_session_flag(typer, registered.callback, app, settings)
+            registered.callback = _with_session_flag(
+                typer, registered.callback, app, settings, host
+            )
+        _flags_anywhere_typer(cli)
 
     return sub
 
 
+def _flags_anywhere_typer(cli: Any) -> None:
+    """typer builds the root click group at each call: give it a class that takes the flags
+    wherever they are (the class of the host's callback or app, if it set one, extended)."""
+    from typer.core import TyperGroup
+    from typer.models import DefaultPlaceholder
+
+    registered = getattr(cli, "registered_callback", None)
+    owner = (
+        registered
+        if registered is not None and not isinstance(registered.cls, DefaultPlaceholder)
+        else cli.info
+    )
+    base = owner.cls
+    if isinstance(base, DefaultPlaceholder) or base is None:
+        base = TyperGroup
+
+    def parse_args(self: Any, ctx: Any, args: list[str]) -> Any:
+        return base.parse_args(self, ctx, flags_first(list(args)))
+
+    owner.cls = type(
+        base.__name__, (base,), {"parse_args": parse_args, "__module__": base.__module__}
+    )
+
+
 def _with_session_flag(
-    typer: Any, callback: Callable[..., Any], app: str, settings: dict[str, Any]
+    typer: Any, callback: Callable[..., Any], app: str, settings: dict[str, Any], host: str | None
 ) -> Callable[..., Any]:
     """The host's own typer callback, with ``--telemetry/--no-telemetry`` added and consent
     decided before it runs (typer builds the options from the signature, so the wrapper has the
@@ -278,7 +417,7 @@ def _with_session_flag(
         ctx = kwargs.pop(ctx_name, None) if added_ctx else kwargs.get(ctx_name)
         # Decided here, once the subcommand is known: `tool telemetry ...` never prompts.
         if getattr(ctx, "invoked_subcommand", None) != "telemetry":
-            apply_session_flag(app, telemetry, settings)
+            apply_session_flag(app, telemetry, settings, host)
         return callback(*args, **kwargs)
 
     for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
@@ -288,60 +427,13 @@ def _with_session_flag(
     return wrapper
 
 
-# --- argparse -----------------------------------------------------------------------------
+# --- argparse: optel.cli.embed_argparse -----------------------------------------------------
 
 
-def add_argparse(parser: argparse.ArgumentParser, app: str, **settings: Any) -> None:
-    """Add ``--telemetry/--no-telemetry`` and the ``telemetry`` sub-command to ``parser``."""
-    import argparse
+def __getattr__(name: str) -> Any:
+    # Loaded only by an argparse tool: a click tool's start does not pay for it.
+    if name == "add_argparse":
+        from optel.cli.embed_argparse import add_argparse
 
-    settings = _checked(settings)
-
-    class Flag(argparse.Action):
-        def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
-            flag = self.const
-            setattr(namespace, self.dest, flag)
-            apply_session_flag(app, flag, settings)
-
-    def unset(value: str) -> None:
-        # argparse converts a string default with `type` once parsing is done and the flag was
-        # not given: the moment to decide with no session flag.
-        apply_session_flag(app, None, settings)
-
-    flags = parser.add_mutually_exclusive_group()
-    flags.add_argument(
-        "--telemetry", dest="telemetry", action=Flag, nargs=0, const=True,
-        default="unset", type=unset, help=FLAG_HELP,
-    )  # fmt: skip
-    flags.add_argument(
-        "--no-telemetry", dest="telemetry", action=Flag, nargs=0, const=False,
-        default=argparse.SUPPRESS, help=argparse.SUPPRESS,
-    )  # fmt: skip
-
-    commands = next(
-        (a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None
-    )
-    if commands is None:
-        commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    class RunNow(argparse._SubParsersAction):  # type: ignore[type-arg]
-        """Runs the chosen telemetry command as soon as it is parsed, then exits with its code."""
-
-        def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
-            super().__call__(parser, namespace, values, option_string)
-            options = {k: getattr(namespace, k, None) for k in ("identified", "user_id")}
-            parser.exit(run_command(app, str(values[0]), settings, **options))
-
-    telemetry = commands.add_parser("telemetry", help=HELP["telemetry"], description=HELP["telemetry"])
-    setattr(telemetry, "_optel_internal", True)  # noqa: B010
-    inner = telemetry.add_subparsers(
-        dest="telemetry_command", metavar="COMMAND", action=RunNow, required=True
-    )
-    for name in COMMANDS:
-        leaf = inner.add_parser(name, help=HELP[name], description=HELP[name])
-        setattr(leaf, "_optel_internal", True)  # noqa: B010
-        if name == "enable":
-            leaf.add_argument("--identified", action="store_true", help="also send a user id")
-            leaf.add_argument(
-                "--user-id", metavar="ID", help="the user id to send; implies --identified"
-            )
+        return add_argparse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

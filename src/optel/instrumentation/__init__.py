@@ -33,14 +33,23 @@ BUILTIN = {
 }
 
 
+CLI_FRAMEWORKS = ("click", "typer", "argparse")
+
+
 class UnknownInstrumentorError(ValueError):
     """``instrument()`` was given a name that is neither built in nor an installed entry point."""
+
+
+# Built-in instrumentors whose patches use wrapt (the LLM SDKs): applied once something may be
+# recorded, so that a run with telemetry off, or one that never decides (`tool --version`),
+# never imports wrapt (wrapt 2 brings asyncio and importlib.metadata) nor walks the SDK.
+WHEN_RECORDING = frozenset(("openai", "anthropic"))
 
 
 class _Active:
     """One instrumentor switched on: pending until its target is imported, then applied."""
 
-    __slots__ = ("applied_to", "cancel", "instrumentor", "module_name", "name", "target")
+    __slots__ = ("applied_to", "cancel", "instrumentor", "module_name", "name", "target", "waiting")
 
     def __init__(self, name: str, module_name: str, target: str) -> None:
         self.name = name
@@ -49,16 +58,22 @@ class _Active:
         self.cancel: Callable[[], None] | None = None
         self.instrumentor: ModuleType | None = None
         self.applied_to: ModuleType | None = None
+        self.waiting: ModuleType | None = None  # imported, waiting for recording to start
 
     def apply(self, target_module: ModuleType) -> None:
         if self.applied_to is not None:
             return
+        if self.name in WHEN_RECORDING and not recording():
+            self.waiting = target_module
+            return
+        self.waiting = None
         instrumentor = self.instrumentor or _load(self.module_name)
         self.instrumentor = instrumentor
         instrumentor.instrument(target_module)
         self.applied_to = target_module
 
     def remove(self) -> None:
+        self.waiting = None
         if self.cancel is not None:
             self.cancel()
             self.cancel = None
@@ -83,6 +98,8 @@ def instrument(*names: str) -> None:
     """
     wanted = [_normal(name) for name in names] if names else list(BUILTIN)
     resolved = [(name, *_resolve(name)) for name in wanted if name not in _active]
+    if any(name in CLI_FRAMEWORKS for name in wanted):
+        watch_exits()
     for name, module_name, target, instrumentor in resolved:
         if name in _active:
             continue
@@ -106,6 +123,69 @@ def uninstrument(*names: str) -> None:
                 _resolve(name)
             continue
         entry.remove()
+    if not any(name in CLI_FRAMEWORKS for name in _active):
+        run = sys.modules.get(_RUN)
+        if run is not None:
+            run.finish()
+        unwatch_exits()
+
+
+# The sys.exit wrapper while a CLI framework is instrumented, and the module it reports to (loaded
+# only once a command is recorded: a run with telemetry off never loads it).
+_exit_watch: Callable[..., None] | None = None
+_RUN = "optel.instrumentation._run"
+
+
+def watch_exits() -> None:
+    """Tell the command run (``_run``) every ``sys.exit`` from now on; idempotent.
+
+    A CLI's exit status is read off ``sys.exit``, and ``sys.exit(main())`` looks it up before
+    ``main`` runs: so it is watched from ``instrument()`` on, not from the moment a command starts.
+    """
+    global _exit_watch
+    if _exit_watch is not None and sys.exit is _exit_watch:
+        return
+    original = sys.exit
+
+    def exit(status: object = None) -> None:
+        run = sys.modules.get(_RUN)
+        if run is not None:
+            run.note_exit(run.status(status))
+        original(status)  # type: ignore[arg-type]
+
+    exit.__wrapped__ = original  # type: ignore[attr-defined]
+    exit.__doc__ = original.__doc__
+    _exit_watch = exit
+    sys.exit = exit  # type: ignore[assignment]
+
+
+def unwatch_exits() -> None:
+    """Give ``sys.exit`` back, unless someone wrapped it on top of ours."""
+    global _exit_watch
+    if _exit_watch is not None and sys.exit is _exit_watch:
+        sys.exit = _exit_watch.__wrapped__  # type: ignore[attr-defined]
+    _exit_watch = None
+
+
+def recording() -> bool:
+    """Whether records are kept, without importing the recorder when nothing loaded it yet (a
+    run that never called ``optel.init``, such as a ``--version``, records nothing)."""
+    spans = sys.modules.get("optel.record.spans")
+    return bool(spans is not None and spans.recording())
+
+
+def recording_started() -> None:
+    """Apply the patches that waited for recording to start (``optel.init`` deciding to record,
+    ``optel.testing.capture``). Never raises."""
+    for entry in list(_active.values()):
+        target = entry.waiting
+        if target is not None:
+            try:
+                entry.apply(target)
+            except Exception:
+                from optel._logger import logger
+
+                logger().warning("optel: instrumenting %s failed", entry.name, exc_info=True)
 
 
 def instrumented() -> list[str]:

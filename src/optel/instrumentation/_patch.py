@@ -1,8 +1,13 @@
-"""Put wrapt wrappers on attributes and take them off again exactly, for every instrumentor."""
+"""Put wrappers on attributes and take them off again exactly, for every instrumentor.
+
+Two kinds of wrapper, one bookkeeping: ``wrap`` puts a wrapt ``FunctionWrapper`` (it keeps the
+signature, descriptors and introspection of SDK methods exact; the LLM SDKs), ``replace`` a plain
+function (the CLI frameworks: their instrumentor is loaded in every run of a CLI, even with
+telemetry off, and wrapt 2 imports asyncio and importlib.metadata, ~140 ms, for nothing there).
+wrapt is imported only by ``wrap``.
+"""
 
 from __future__ import annotations
-
-import wrapt
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,6 +47,23 @@ class Patches:
 
     def wrap(self, owner: object, name: str, wrapper: Wrapper) -> None:
         """Replace ``owner.name`` by a wrapt FunctionWrapper calling ``wrapper``; idempotent."""
+        import wrapt
+
+        self._apply(owner, name, wrapper, wrapt.FunctionWrapper)
+
+    def replace(self, owner: object, name: str, wrapper: Wrapper) -> None:
+        """Replace ``owner.name`` (a plain function of a class or a module) by a plain function
+        calling ``wrapper(wrapped, instance, args, kwargs)`` as wrapt would; idempotent."""
+        self._apply(
+            owner,
+            name,
+            wrapper,
+            _plain_function if isinstance(owner, type) else _plain_module_function,
+        )
+
+    def _apply(
+        self, owner: object, name: str, wrapper: Wrapper, make: Callable[[Any, Wrapper], object]
+    ) -> None:
         key = (id(owner), name)
         if key in self._keys:
             return
@@ -58,7 +80,7 @@ class Patches:
                 return wrapper(wrapped, instance, args, kwargs)
 
             base = current if original is _MISSING else original
-            applied.proxy = wrapt.FunctionWrapper(base, guarded)
+            applied.proxy = make(base, guarded)
             setattr(owner, name, applied.proxy)
             _applied[key] = applied
         applied.users += 1
@@ -84,3 +106,30 @@ class Patches:
             else:
                 # Someone wrapped on top of us; we cannot unthread ourselves, so we step aside.
                 applied.active = False
+
+
+def _plain_function(original: Any, wrapper: Wrapper) -> Any:
+    """A method that calls ``wrapper`` with the bound original, as wrapt's FunctionWrapper does."""
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return wrapper(original.__get__(self, type(self)), self, args, kwargs)
+
+    return _dressed(method, original)
+
+
+def _plain_module_function(original: Any, wrapper: Wrapper) -> Any:
+    def function(*args: Any, **kwargs: Any) -> Any:
+        return wrapper(original, None, args, kwargs)
+
+    return _dressed(function, original)
+
+
+def _dressed(function: Any, original: Any) -> Any:
+    # functools.update_wrapper, without importing functools on a CLI's start.
+    for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
+        try:
+            setattr(function, attr, getattr(original, attr))
+        except (AttributeError, TypeError):
+            pass
+    function.__wrapped__ = original
+    return function

@@ -1,36 +1,36 @@
 """Command spans for ``argparse`` CLIs: the command path and option names a parse resolved.
 
-``ArgumentParser.parse_known_args`` is wrapped (``parse_args`` and sub-parsers go through it).
-argparse only parses; the command runs after ``parse_args`` returns, in the host's own code. So
-the span starts when the outermost parse returns, named by the command path (the parser's
-``prog``, then the name of each sub-parser chosen: ``tool db migrate``), with the names of the
-options given (``cli.command.options``), never their values; and it ends, whichever comes first:
-
-- when the host calls ``sys.exit(code)``: ``process.exit.code`` is that code;
-- when an exception escapes to ``sys.excepthook``: exit code 1, and the error;
-- when the same parser parses a different command line (a tool that reads one after another);
-- at interpreter exit (atexit), or when argparse is uninstrumented: exit code unknown, not set.
+``ArgumentParser.parse_known_args`` is wrapped (``parse_args`` and sub-parsers go through it),
+by a plain function (this module loads at every start of an argparse tool). argparse only
+parses; the command runs after ``parse_args`` returns, in the host's own code. So the run's span
+(``optel.instrumentation._run``: one per run, ended with the process's exit status, the rule
+shared with click and typer) opens when the outermost parse returns, named by the app name and
+the path of sub-commands chosen (``tool db migrate``), with the names of the options given
+(``cli.command.options``), never their values. A tool whose ``main()`` returns its status for
+``sys.exit(main())`` gets that status; one that catches argparse's own exit (httpie turns a usage
+error into exit 1) gets the status it really exits with.
 
 An outermost parse while a command is open belongs to that command, and so never ends it early:
 
 - by the same parser, of the same strings (``parse_known_args()`` then ``parse_args()``): the
   same command line read twice; the span is left as it is;
-- by the same parser, of other strings: the next command, as said above;
+- by the same parser, of other strings: the next command (a tool that reads one line after
+  another); the open one ends with the status asked for so far;
 - by another parser, of exactly the strings the open command's parse did not know (or of
   ``sys.argv``), when there were some: the rest of the command line after a pre-parser
   (``parse_known_args`` for ``--config``, then the full parser on what is left); the span takes
   the full parser's command path and adds its options;
 - by any other parser: a library parsing its own options inside the command; it is ignored.
 
-A parse that ends the process itself (``--help``, a usage error) is a span of its own with the
-exit code argparse gives (0 or 2), unless a command is open (then that command ends with the code).
-``sys.exit`` and ``sys.excepthook`` are wrapped only while a command span is open, and only when
-recording; the originals are called unchanged.
+A parse that ends the process itself (``--help``, ``--version``, a usage error) opens the run
+too, with the status argparse asks for (0 or 2), unless the host catches it and exits otherwise.
 """
 
 from __future__ import annotations
 
 import sys
+
+from optel.instrumentation import recording
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -57,24 +57,17 @@ class _Frame:
 
 
 class _Open:
-    """The command span left open once parsing is done, until the command ends.
+    """What the parse that opened the run read: its parser, its strings, those it did not know."""
 
-    With the parse that opened it: its parser, the strings it read and those it did not know.
-    """
+    __slots__ = ("argv", "leftover", "parser")
 
-    __slots__ = ("argv", "excepthook", "exit", "handle", "leftover", "parser")
-
-    def __init__(self, handle: Any, frame: _Frame, leftover: list[str]) -> None:
-        self.handle = handle
+    def __init__(self, frame: _Frame, leftover: list[str]) -> None:
         self.parser = frame.parser
         self.argv = _given(frame)
         self.leftover = leftover
-        self.exit: Any = None
-        self.excepthook: Any = None
 
 
 _open: _Open | None = None
-_atexit_registered = False
 
 
 def instrument(module: ModuleType) -> None:
@@ -82,13 +75,13 @@ def instrument(module: ModuleType) -> None:
     global _patches, _state
     if _patches is not None:
         return
-    import threading
+    from _thread import _local
 
     from optel.instrumentation._patch import Patches
 
-    _state = threading.local()
+    _state = _local()
     _patches = Patches()
-    _patches.wrap(module.ArgumentParser, "parse_known_args", _parse_wrapper)
+    _patches.replace(module.ArgumentParser, "parse_known_args", _parse_wrapper)
 
 
 def uninstrument(module: ModuleType) -> None:
@@ -100,24 +93,16 @@ def uninstrument(module: ModuleType) -> None:
         _patches = None
 
 
-def finish(code: int | None, exc: BaseException | None = None) -> None:
-    """End the open command span, if any, with ``code`` as its exit code (None: unknown)."""
+def finish(code: int | None = None) -> None:
+    """End the open run, with ``code`` (default: the status the process asked for so far)."""
     global _open
-    current, _open = _open, None
-    if current is None:
-        return
-    if sys.exit is current.exit:
-        sys.exit = getattr(current.exit, "__wrapped__", sys.exit)
-    if sys.excepthook is current.excepthook:
-        sys.excepthook = getattr(current.excepthook, "__wrapped__", sys.excepthook)
-    from optel.instrumentation.click import end_command
-
-    end_command(current.handle, code, exc)
+    _open = None
+    run = sys.modules.get("optel.instrumentation._run")  # loaded once something was recorded
+    if run is not None:
+        run.finish(code)
 
 
 def _parse_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    from optel.record import spans
-
     stack: list[_Frame] | None = getattr(_state, "stack", None)
     if stack is None:
         # Followed even while not recording: the flags optel.cli.add_argparse adds call
@@ -135,15 +120,15 @@ def _parse_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     try:
         result = wrapped(*args, **kwargs)
     except SystemExit as exc:
-        # --help, --version or a usage error: argparse ends the process right here (and, with
-        # a command open, the sys.exit wrapper has already ended that command with the code).
-        if outer and joined is None and spans.recording() and not _internal(frame):
+        # --help, --version or a usage error: argparse asks to end the process right here (with
+        # a command open, the sys.exit wrapper has already noted the status).
+        if outer and joined is None and recording() and not _internal(frame):
             _record_parse_exit(frame, exc)
         raise
     finally:
         stack.pop()
     # Recording may have started during the parse: the embedded --telemetry flags call init.
-    if outer and spans.recording() and not _internal(frame):
+    if outer and recording() and not _internal(frame):
         if joined is None:
             _open_command(frame, result)
         elif joined is _REST:
@@ -157,7 +142,10 @@ _REST = "rest"
 
 def _joined(frame: _Frame) -> str | None:
     """How an outermost parse relates to the open command: None when it starts a command."""
+    global _open
     current = _open
+    if current is not None and not _run_is_open():
+        _open = current = None  # the run ended meanwhile (an uncaught exception, a decorator)
     if current is None:
         return None
     given = _given(frame)
@@ -169,6 +157,12 @@ def _joined(frame: _Frame) -> str | None:
     if current.leftover and (frame.argv is None or given == current.leftover):
         return _REST
     return "other"
+
+
+def _run_is_open() -> bool:
+    from optel.instrumentation import _run
+
+    return _run.is_open()
 
 
 def _given(frame: _Frame) -> list[str]:
@@ -184,20 +178,19 @@ def _leftover(result: object) -> list[str]:
 
 def _take_over(frame: _Frame, result: object) -> None:
     """The full parser after a pre-parser: the open command gets its path and its options too."""
+    from optel.instrumentation import _run
+
     current = _open
     if current is None:
         return
     try:
         path, options = _describe(frame)
-        handle = current.handle
-        known = handle.attributes.get("cli.command.options")
-        merged = list(known) if isinstance(known, list) else []
-        merged += [name for name in options if name not in merged]
-        handle.name = path
-        handle.set("command.name", path)
-        if merged:
-            handle.set("cli.command.options", merged)
-        current.parser, current.argv, current.leftover = frame.parser, _given(frame), _leftover(result)
+        _run.begin(path, options)
+        current.parser, current.argv, current.leftover = (
+            frame.parser,
+            _given(frame),
+            _leftover(result),
+        )
     except Exception:
         _log_failure()
 
@@ -212,85 +205,40 @@ def _internal(frame: _Frame | None) -> bool:
 
 
 def _record_parse_exit(frame: _Frame, exc: SystemExit) -> None:
-    from optel.instrumentation.click import end_command, exit_code
+    from optel.instrumentation import _run
 
     try:
-        from optel.record import spans
-
         path, options = _describe(frame)
-        handle = spans.start(path, attributes=_attributes(path, options))
+        if _run.begin(path, options):
+            _run.note_exit(_run.status(exc.code))
     except Exception:
         _log_failure()
-        return
-    if handle is not None:
-        code = exit_code(exc)
-        end_command(handle, code, exc if code else None)
 
 
 def _open_command(frame: _Frame, result: object) -> None:
-    global _open, _atexit_registered
+    from optel.instrumentation import _run
+
+    global _open
     try:
-        from optel.record import spans
-
         path, options = _describe(frame)
-        handle = spans.start(path, attributes=_attributes(path, options))
-        if handle is None:
-            return
-        _open = opened = _Open(handle, frame, _leftover(result))
-        opened.exit = _exit_wrapper(sys.exit)
-        sys.exit = opened.exit
-        opened.excepthook = _excepthook_wrapper(sys.excepthook)
-        sys.excepthook = opened.excepthook
-        if not _atexit_registered:
-            import atexit
-
-            atexit.register(finish, None)
-            _atexit_registered = True
+        if _run.begin(path, options):
+            _open = _Open(frame, _leftover(result))
     except Exception:
         _log_failure()
-
-
-def _exit_wrapper(original: Any) -> Any:
-    def exit(status: object = None) -> None:
-        if status is None:
-            code = 0
-        elif isinstance(status, int) and not isinstance(status, bool):
-            code = status
-        else:
-            code = 1
-        finish(code)
-        original(status)
-
-    exit.__wrapped__ = original  # type: ignore[attr-defined]
-    exit.__doc__ = getattr(original, "__doc__", None)
-    return exit
-
-
-def _excepthook_wrapper(original: Any) -> Any:
-    def excepthook(kind: Any, value: Any, tb: Any) -> None:
-        finish(1, value if isinstance(value, BaseException) else None)
-        original(kind, value, tb)
-
-    excepthook.__wrapped__ = original  # type: ignore[attr-defined]
-    return excepthook
-
-
-def _attributes(path: str, options: list[str]) -> dict[str, object]:
-    attributes: dict[str, object] = {"command.name": path}
-    if options:
-        attributes["cli.command.options"] = options
-    return attributes
 
 
 def _describe(frame: _Frame) -> tuple[str, list[str]]:
     """The command path and the option names given, from the outermost parse down."""
+    from optel.instrumentation import _run
     from optel.instrumentation.click import option_name
 
     names: list[str] = []
     options: list[str] = []
     prog = getattr(frame.parser, "prog", None)
-    if prog:
-        names.append(str(prog))
+    # Known by the app's name, not by the prog argv[0] makes (`__main__.py`, an alias).
+    root = _run.app_name(str(prog) if prog else None)
+    if root:
+        names.append(root)
     current: _Frame | None = frame
     while current is not None:
         child = current.child

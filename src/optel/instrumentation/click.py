@@ -1,16 +1,30 @@
-"""Command spans for ``click`` apps: one per invoked command, named by its command path.
+"""Command spans for ``click`` apps: one per run, named by the app name and the command path.
 
-``Command.invoke`` is wrapped. A group that goes on to a subcommand gets no span of its own (its
-subcommand's span carries the whole path, ``tool db migrate``); a command that runs its own
-callback does. The span lists the *names* of the options given on the command line, at every
-level of the path (``cli.command.options = ["--verbose", "--model"]``), never their values, and
-the exit code the command ends with (``process.exit.code``). An on/off flag is listed by the
-spelling that was used (``--no-cache`` of ``--cache/--no-cache``), known from the value click
-parsed for it: on/off flags parse to True and False. Nothing is read from ``sys.argv``.
-The same code serves typer, whose commands are click commands (vendored or not).
+The run's span and its exit status follow the rule shared with typer and argparse
+(``optel.instrumentation._run``). Three methods of ``click.core.Command`` are wrapped:
+
+- ``invoke``: the command that runs its own callback opens the run's span (a group on its way
+  to a subcommand does not: the subcommand's span carries the whole path, ``llm models list``),
+  and an exception that leaves it is the cause of the failure, if the process then fails;
+- ``parse_args``: a usage error (exit 2) still has a span, named by the command whose line was
+  wrong, once consent is decided (an error in the root's own options comes before that, unless
+  the host called ``optel.init`` itself first);
+- ``main``: the outermost one ends the run with the status of the ``SystemExit`` it ends with
+  (standalone mode always does), and a new outermost ``main`` in the same process ends the last.
+
+The span lists the *names* of the options given on the command line, at every level of the path
+(``cli.command.options = ["--verbose", "--model"]``), never their values. An on/off flag is listed
+by the spelling that was used (``--no-cache`` of ``--cache/--no-cache``), known from the value
+click parsed for it: on/off flags parse to True and False. Nothing is read from ``sys.argv``.
+The same code serves typer, whose commands are click commands (vendored or not). The methods are
+replaced by plain functions, not wrapt proxies: this module loads at every start of a click tool.
 """
 
 from __future__ import annotations
+
+import sys
+
+from optel.instrumentation import recording
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,11 +36,14 @@ if TYPE_CHECKING:
 
 TARGET = "click"
 
+_RUN = "optel.instrumentation._run"
 _patches: Patches | None = None
+# How many click (or typer) main() calls are on the stack: only the outermost is the run's end.
+_depth = 0
 
 
 def instrument(module: ModuleType) -> None:
-    """Wrap ``click.core.Command.invoke``."""
+    """Wrap ``Command.invoke``, ``Command.parse_args`` and ``Command.main`` of click."""
     global _patches
     if _patches is not None:
         return
@@ -40,7 +57,7 @@ def instrument(module: ModuleType) -> None:
 
 
 def uninstrument(module: ModuleType) -> None:
-    """Put ``Command.invoke`` back."""
+    """Put the methods back."""
     global _patches
     if _patches is not None:
         _patches.restore()
@@ -48,19 +65,61 @@ def uninstrument(module: ModuleType) -> None:
 
 
 def patch_core(patches: Patches, core: Any) -> None:
-    """Wrap ``Command.invoke`` of a click-like ``core`` module (click's own, or typer's copy)."""
-    patches.wrap(core.Command, "invoke", invoke_wrapper(core))
+    """Wrap the ``Command`` methods of a click-like ``core`` module (click's own, or typer's copy)."""
+    patches.replace(core.Command, "invoke", invoke_wrapper(core))
+    patches.replace(core.Command, "parse_args", parse_wrapper)
+    patches.replace(core.Command, "main", main_wrapper)
+
+
+def main_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """The outermost ``main``: its SystemExit is the process's exit, and the run's end."""
+    global _depth
+    if _depth:
+        return wrapped(*args, **kwargs)
+    # optel.instrumentation._run is loaded once something is recorded, not before.
+    run = sys.modules.get(_RUN)
+    if run is not None and run.is_open():
+        run.finish()  # the previous command of a process that runs several
+    _depth += 1
+    try:
+        return wrapped(*args, **kwargs)
+    except SystemExit as exc:
+        run = sys.modules.get(_RUN)
+        if run is not None:
+            run.finish(run.status(exc.code))
+        raise
+    except BaseException as exc:
+        # Not standalone: the host gets the exception; the process's end decides the status.
+        run = sys.modules.get(_RUN)
+        if run is not None:
+            run.note_exception(exc)
+        raise
+    finally:
+        _depth -= 1
+
+
+def parse_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """A command line that does not parse (a usage error, or ``--help``) is the run's command too."""
+    if not recording():
+        return wrapped(*args, **kwargs)
+    try:
+        return wrapped(*args, **kwargs)
+    except BaseException as exc:
+        from optel.instrumentation import _run
+
+        ctx = args[0] if args else kwargs.get("ctx")
+        if ctx is not None and not _is_optel_command(ctx) and _run.begin(command_path(ctx)):
+            _run.note_exception(exc)
+        raise
 
 
 def invoke_wrapper(core: Any) -> Callable[..., Any]:
-    """The wrapt wrapper for ``Command.invoke`` of ``core``."""
+    """The wrapper for ``Command.invoke`` of ``core``."""
     source = getattr(core, "ParameterSource", None)
     from_command_line = getattr(source, "COMMANDLINE", None)
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        from optel.record import spans
-
-        if not spans.recording():
+        if not recording():
             return wrapped(*args, **kwargs)
         ctx = args[0] if args else kwargs.get("ctx")
         # A group's own callback runs on the way to its subcommand; the subcommand's span counts.
@@ -68,70 +127,41 @@ def invoke_wrapper(core: Any) -> Callable[..., Any]:
             return wrapped(*args, **kwargs)
         if _is_optel_command(ctx):
             return wrapped(*args, **kwargs)
-        command = _CommandRun.start(ctx, from_command_line)
-        if command is None:
-            return wrapped(*args, **kwargs)
+        from optel.instrumentation import _run
+
         try:
-            result = wrapped(*args, **kwargs)
+            _run.begin(command_path(ctx), options_used(ctx, from_command_line))
+        except Exception:
+            _log_failure()
+        try:
+            return wrapped(*args, **kwargs)
         except BaseException as exc:
-            command.end(exc)
+            _run.note_exception(exc)
             raise
-        command.end(None)
-        return result
 
     return wrapper
 
 
 def _is_optel_command(ctx: Any) -> bool:
-    """The embedded ``telemetry`` commands: about consent, never recorded (SPEC §3)."""
-    callback = getattr(getattr(ctx, "command", None), "callback", None)
-    return getattr(callback, "__module__", None) == "optel.cli.embed"
+    """The embedded ``telemetry`` group and its commands: about consent, never recorded (SPEC §3).
 
-
-class _CommandRun:
-    """The span and measurements of one command, from invoke to its exit code."""
-
-    __slots__ = ("handle",)
-
-    def __init__(self, handle: Any) -> None:
-        self.handle = handle
-
-    @classmethod
-    def start(cls, ctx: Any, from_command_line: object) -> _CommandRun | None:
-        try:
-            from optel.record import spans
-
-            path = command_path(ctx)
-            attributes: dict[str, object] = {"command.name": path}
-            options = options_used(ctx, from_command_line)
-            if options:
-                attributes["cli.command.options"] = options
-            handle = spans.start(path, attributes=attributes)
-        except Exception:
-            _log_failure()
-            return None
-        return None if handle is None else cls(handle)
-
-    def end(self, exc: BaseException | None) -> None:
-        code = 0 if exc is None else exit_code(exc)
-        end_command(self.handle, code, exc if code else None)
-
-
-def end_command(handle: Any, code: int | None, exc: BaseException | None) -> None:
-    """End a command span with its exit code (shared with argparse).
-
-    ``cli.command.invocations`` and ``cli.command.duration`` are derived from command spans at
-    flush, as for ``@optel.command()``, so nothing is measured here.
+    The root is the host's, even when ``optel.cli`` gave it its callback (typer's flags).
     """
-    try:
-        if code is not None:
-            handle.set("process.exit.code", code)
-        if code and exc is None:
-            # The CLI semantic conventions: a non-zero exit is an error, typed by its code.
-            handle.fail(str(code))
-        handle.end(exc=exc)
-    except Exception:
-        _log_failure()
+    while ctx is not None:
+        parent = getattr(ctx, "parent", None)
+        if parent is None:
+            return False
+        command = getattr(ctx, "command", None)
+        callback = getattr(command, "callback", None)
+        if getattr(callback, "__module__", None) == "optel.cli.embed":
+            return True
+        if (
+            getattr(parent, "parent", None) is None
+            and getattr(command, "name", None) == "telemetry"
+        ):
+            return True
+        ctx = parent
+    return False
 
 
 def _log_failure() -> None:
@@ -141,19 +171,22 @@ def _log_failure() -> None:
 
 
 def command_path(ctx: Any) -> str:
-    """``tool sub cmd``: the program name, then the name of each command on the way down."""
+    """``tool sub cmd``: the app's name, then the name of each command on the way down."""
     chain = []
     while ctx is not None:
         chain.append(ctx)
         ctx = getattr(ctx, "parent", None)
+    from optel.instrumentation import _run
+
     chain.reverse()
     names = []
     for i, c in enumerate(chain):
         command = getattr(c, "command", None)
-        # The root is known by the name it was invoked as; below it, a command by its own name
-        # (not by an alias or abbreviation the user may have typed).
-        name = getattr(c, "info_name", None) if i == 0 else getattr(command, "name", None)
-        name = name or getattr(command, "name", None) or getattr(c, "info_name", None)
+        # The root is known by the app's name (not argv[0] as typed: `python -m llm`, an alias);
+        # below it, a command by its own name (not by an alias or abbreviation the user typed).
+        name = getattr(command, "name", None) or getattr(c, "info_name", None)
+        if i == 0:
+            name = _run.app_name(name)
         if name:
             names.append(str(name))
     return " ".join(names)
@@ -201,17 +234,3 @@ def option_name(opts: Any) -> str | None:
         if opt.startswith("--"):
             return opt
     return spellings[0] if spellings else None
-
-
-def exit_code(exc: BaseException) -> int:
-    """The exit code the process gets when ``exc`` ends a click or typer command."""
-    code = getattr(exc, "exit_code", None)  # click's Exit and ClickException, typer's copies
-    if isinstance(code, int) and not isinstance(code, bool):
-        return code
-    if isinstance(exc, SystemExit):
-        if exc.code is None:
-            return 0
-        return exc.code if isinstance(exc.code, int) else 1
-    if isinstance(exc, KeyboardInterrupt):
-        return 130
-    return 1

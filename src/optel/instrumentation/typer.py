@@ -7,6 +7,8 @@ typer instrumentors patch the same click, the wrapper stays until both are switc
 
 from __future__ import annotations
 
+import sys
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import ModuleType
@@ -19,14 +21,14 @@ _patches: Patches | None = None
 
 
 def instrument(module: ModuleType) -> None:
-    """Wrap ``Command.invoke`` of the click that typer runs on."""
+    """Wrap the ``Command`` methods of the click that typer runs on, and typer's own ``main``."""
     global _patches
     if _patches is not None:
         return
     import importlib
 
     from optel.instrumentation._patch import Patches
-    from optel.instrumentation.click import patch_core
+    from optel.instrumentation.click import main_wrapper, patch_core
 
     try:
         core = importlib.import_module(module.__name__ + "._click.core")
@@ -34,10 +36,14 @@ def instrument(module: ModuleType) -> None:
         core = importlib.import_module("click.core")
     _patches = Patches()
     patch_core(_patches, core)
+    # typer's commands override click's main() with typer.core._main, its own standalone mode.
+    own = sys.modules.get(module.__name__ + ".core")
+    if own is not None and callable(getattr(own, "_main", None)):
+        _patches.replace(own, "_main", main_wrapper)
 
 
 def uninstrument(module: ModuleType) -> None:
-    """Put ``Command.invoke`` back."""
+    """Put the methods back."""
     global _patches
     if _patches is not None:
         _patches.restore()
