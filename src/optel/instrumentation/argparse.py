@@ -4,7 +4,7 @@
 argparse only parses; the command runs after ``parse_args`` returns, in the host's own code. So
 the span starts when the outermost parse returns, named by the command path (the parser's
 ``prog``, then the name of each sub-parser chosen: ``tool db migrate``), with the names of the
-options given (``cli.command.options``), never their values; and it ends, whichever comes first:
+options given (``optel.cli.command.options``), never their values; and it ends, whichever comes first:
 
 - when the host calls ``sys.exit(code)``: ``process.exit.code`` is that code;
 - when an exception escapes to ``sys.excepthook``: exit code 1, and the error;
@@ -190,13 +190,13 @@ def _take_over(frame: _Frame, result: object) -> None:
     try:
         path, options = _describe(frame)
         handle = current.handle
-        known = handle.attributes.get("cli.command.options")
+        known = handle.attributes.get("optel.cli.command.options")
         merged = list(known) if isinstance(known, list) else []
         merged += [name for name in options if name not in merged]
         handle.name = path
         handle.set("command.name", path)
         if merged:
-            handle.set("cli.command.options", merged)
+            handle.set("optel.cli.command.options", merged)
         current.parser, current.argv, current.leftover = frame.parser, _given(frame), _leftover(result)
     except Exception:
         _log_failure()
@@ -278,7 +278,7 @@ def _excepthook_wrapper(original: Any) -> Any:
 def _attributes(path: str, options: list[str]) -> dict[str, object]:
     attributes: dict[str, object] = {"command.name": path}
     if options:
-        attributes["cli.command.options"] = options
+        attributes["optel.cli.command.options"] = options
     return attributes
 
 

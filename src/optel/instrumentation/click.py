@@ -3,7 +3,7 @@
 ``Command.invoke`` is wrapped. A group that goes on to a subcommand gets no span of its own (its
 subcommand's span carries the whole path, ``tool db migrate``); a command that runs its own
 callback does. The span lists the *names* of the options given on the command line, at every
-level of the path (``cli.command.options = ["--verbose", "--model"]``), never their values, and
+level of the path (``optel.cli.command.options = ["--verbose", "--model"]``), never their values, and
 the exit code the command ends with (``process.exit.code``). An on/off flag is listed by the
 spelling that was used (``--no-cache`` of ``--cache/--no-cache``), known from the value click
 parsed for it: on/off flags parse to True and False. Nothing is read from ``sys.argv``.
@@ -105,7 +105,7 @@ class _CommandRun:
             attributes: dict[str, object] = {"command.name": path}
             options = options_used(ctx, from_command_line)
             if options:
-                attributes["cli.command.options"] = options
+                attributes["optel.cli.command.options"] = options
             handle = spans.start(path, attributes=attributes)
         except Exception:
             _log_failure()
@@ -120,7 +120,7 @@ class _CommandRun:
 def end_command(handle: Any, code: int | None, exc: BaseException | None) -> None:
     """End a command span with its exit code (shared with argparse).
 
-    ``cli.command.invocations`` and ``cli.command.duration`` are derived from command spans at
+    ``optel.cli.command.invocations`` and ``optel.cli.command.duration`` are derived from command spans at
     flush, as for ``@optel.command()``, so nothing is measured here.
     """
     try:
