@@ -205,3 +205,22 @@ def test_consent_sampler_drops_everything_once_withdrawn() -> None:
     assert sampler.should_sample(None, 1, "deploy").decision is Decision.DROP
     assert not sampler.metrics_allowed()
     assert "off" in sampler.get_description()
+
+
+def test_a_spool_file_written_with_the_pre_conventions_names_is_sent_under_todays_names() -> None:
+    # What optel 0.x wrote: its own names under the conventions' cli., host. and app. namespaces.
+    resource = resource_for(
+        {"app": "tool", "resource": {"service.name": "tool", "host.memory.gib": 16, "optel.install.id": "id-1"}}
+    )
+    assert resource.attributes["optel.host.memory.gib"] == 16
+    assert "host.memory.gib" not in resource.attributes
+    assert resource.attributes["app.installation.id"] == "id-1"
+    session = span_from_record(span(name="cli.session", attributes={"cli.summary.commands": 2}), RESOURCE)
+    assert session.name == "optel.cli.session"
+    assert dict(session.attributes or {}) == {"optel.cli.summary.commands": 2}
+    (data,) = metrics_from_records([metric("cli.command.duration", 0.5, 1, **{"command.name": "x"})], RESOURCE).resource_metrics
+    (converted,) = data.scope_metrics[0].metrics
+    assert converted.name == "optel.cli.command.duration"
+    assert list(converted.data.data_points[0].explicit_bounds) == list(
+        dictionary.METRICS["optel.cli.command.duration"].buckets or ()
+    )

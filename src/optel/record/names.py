@@ -95,3 +95,29 @@ OPTEL_SUMMARY_OUTPUT_TOKENS = "optel.cli.summary.output_tokens"
 OPTEL_SUMMARY_USER_INPUTS = "optel.cli.summary.user_inputs"
 OPTEL_SUMMARY_ERRORS = "optel.cli.summary.errors"
 OPTEL_SUMMARY_MODELS = "optel.cli.summary.models"
+
+# Names optel 0.x sent before it moved its own names out of the conventions' namespaces: a spool
+# file written by such a version is uploaded under the new names (optel.upload.convert).
+RENAMED = {
+    "host.cpu.count": OPTEL_HOST_CPU_COUNT,
+    "host.memory.gib": OPTEL_HOST_MEMORY_GIB,
+    "cli.ci.name": OPTEL_CI_NAME,
+    "cli.agent.name": OPTEL_AGENT_NAME,
+    "cli.command.options": OPTEL_COMMAND_OPTIONS,
+    "cli.command.invocations": OPTEL_COMMAND_INVOCATIONS,
+    "cli.command.duration": OPTEL_COMMAND_DURATION,
+    "cli.step.duration": OPTEL_STEP_DURATION,
+    "cli.user.inputs": OPTEL_USER_INPUTS,
+    "cli.errors": OPTEL_ERRORS,
+    "cli.session.duration": OPTEL_SESSION_DURATION,
+    "app.request.duration": OPTEL_REQUEST_DURATION,
+    "cli.session": OPTEL_SESSION,
+    "cli.summary.commands": OPTEL_SUMMARY_COMMANDS,
+    "cli.summary.steps": OPTEL_SUMMARY_STEPS,
+    "cli.summary.llm_requests": OPTEL_SUMMARY_LLM_REQUESTS,
+    "cli.summary.input_tokens": OPTEL_SUMMARY_INPUT_TOKENS,
+    "cli.summary.output_tokens": OPTEL_SUMMARY_OUTPUT_TOKENS,
+    "cli.summary.user_inputs": OPTEL_SUMMARY_USER_INPUTS,
+    "cli.summary.errors": OPTEL_SUMMARY_ERRORS,
+    "cli.summary.models": OPTEL_SUMMARY_MODELS,
+}

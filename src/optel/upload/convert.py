@@ -27,6 +27,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from optel._version import __version__
+from optel.record.names import APP_INSTALLATION_ID, OPTEL_INSTALL_ID, RENAMED
 
 _log = logging.getLogger("optel")
 
@@ -80,7 +81,10 @@ def resource_for(header: Mapping[str, Any]) -> Resource:
     `Resource(...)` and not `Resource.create(...)`: the latter would add the SDK's own attributes and
     `OTEL_RESOURCE_ATTRIBUTES` from the uploader's environment, none of which are in the data dictionary.
     """
-    attrs = clean_attributes(header.get("resource"))
+    attrs = _renamed(clean_attributes(header.get("resource")))
+    if APP_INSTALLATION_ID not in attrs and isinstance(attrs.get(OPTEL_INSTALL_ID), str):
+        # Written before the conventions' name was sent beside optel's own.
+        attrs[APP_INSTALLATION_ID] = attrs[OPTEL_INSTALL_ID]
     if not attrs.get("service.name"):
         attrs["service.name"] = str(header.get("app") or "unknown_service")
     if not attrs.get("service.version"):
@@ -194,6 +198,16 @@ def clean_attributes(attributes: object) -> dict[str, Any]:
     return out
 
 
+_LEGACY = frozenset(RENAMED)
+
+
+def _renamed(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Attributes under today's names: a spool file written by optel 0.x used a few old ones."""
+    if _LEGACY.isdisjoint(attributes):
+        return attributes
+    return {RENAMED.get(key, key): value for key, value in attributes.items()}
+
+
 # spans -----------------------------------------------------------------------------------------------
 
 
@@ -243,6 +257,7 @@ def span_from_record(
     name = get("name")
     if not isinstance(name, str):
         raise InvalidRecord(f"a span name must be a string, not {name!r}")
+    name = RENAMED.get(name, name)
     start = _ns(get("start_ns"))
     end = _ns(get("end_ns", start))
     status_word = get("status")
@@ -260,7 +275,7 @@ def span_from_record(
         context=context,
         parent=parent,
         resource=resource,
-        attributes=clean_attributes(get("attributes")),
+        attributes=_renamed(clean_attributes(get("attributes"))),
         events=_events(events, start) if events else (),
         kind=_KINDS.get(kind, SpanKind.INTERNAL) if type(kind) is str else SpanKind.INTERNAL,
         status=status,
@@ -392,7 +407,7 @@ def metrics_from_records(
             one.end = time_ns
         one.values.append(value)
 
-    metrics = [_metric(name, list(by_attrs.values())) for name, by_attrs in series.items()]
+    metrics = [_metric(RENAMED.get(name, name), list(by_attrs.values())) for name, by_attrs in series.items()]
     metrics.extend(extra)
     if not metrics:
         return None
