@@ -27,7 +27,8 @@ from otlp_receiver import OTLPReceiver
 
 MODEL = Path(__file__).parent / "data" / "semconv" / names.SEMCONV_VERSION
 
-# Required by the conventions and deliberately not sent, with why (docs/telemetry-data.md says so).
+# Required by the conventions and deliberately not sent, with why (the data dictionary's command
+# span says so, hence docs/telemetry-data.md and docs/guide.md).
 NOT_SENT = {
     # A process id says nothing about how a tool is used, and with the start time it can single
     # out one run on one machine in other logs.
@@ -371,3 +372,15 @@ def test_the_genai_metric_buckets_declared_are_the_conventions_advice():
         metric = dictionary.METRICS.get(name)
         if metric is not None:
             assert list(metric.buckets or ()) == bounds, name
+
+
+def test_the_names_module_and_the_data_dictionary_declare_the_same_names():
+    constants = {
+        value
+        for key, value in vars(names).items()
+        if key.isupper() and isinstance(value, str) and key not in ("SEMCONV_VERSION", "SCHEMA_URL")
+    }
+    declared = set(dictionary.ATTRIBUTES) | set(dictionary.METRICS)
+    declared |= {s.name for s in dictionary.SPANS if "{" not in s.name}
+    declared |= {e.name for e in dictionary.SPAN_EVENTS if "{" not in e.name}
+    assert constants == declared
