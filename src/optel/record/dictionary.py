@@ -161,7 +161,7 @@ ATTRIBUTES: dict[str, Attribute] = {
         Attribute("gen_ai.request.model", STRING, _SM, "The model asked for; a name not in the list of public models becomes `custom`."),
         Attribute("gen_ai.request.max_tokens", INT, _S, "The most tokens the request allowed the response (`max_tokens`, `max_completion_tokens`, `max_output_tokens`)."),
         Attribute("gen_ai.request.stream", BOOLEAN, _S, "`true` on a streamed request; absent otherwise."),
-        Attribute("gen_ai.response.id", STRING, _S, "The provider's id of the response (`chatcmpl-...`, `msg_...`, `resp_...`)."),
+        Attribute("gen_ai.response.id", STRING, _S, "The provider's id of the response (`chatcmpl-...`, `msg_...`, `resp_...`), after the scrubber: an id that looks like a key (most of OpenAI's) arrives as `<secret>`."),
         Attribute("gen_ai.response.time_to_first_chunk", DOUBLE, _S, "Streamed requests: seconds from the request to the first chunk of the response."),
         Attribute("gen_ai.response.model", STRING, _SM, "The model that answered; a name not in the list of public models becomes `custom`."),
         Attribute("gen_ai.usage.input_tokens", INT, _S, "Tokens in the prompt, cached ones included, as the conventions count them (the number only, never the text)."),
