@@ -49,8 +49,8 @@ records = [
     {{"t": "span", "trace_id": os.urandom(16).hex(), "span_id": os.urandom(8).hex(), "parent_span_id": None,
       "name": "hello", "kind": "internal", "start_ns": start, "end_ns": start + 1000, "attributes": {{"command.name": "hello"}},
       "status": "ok", "status_message": None, "events": []}},
-    {{"t": "metric", "name": "cli.command.invocations", "value": 1, "attributes": {{"command.name": "hello", "outcome": "success"}}, "time_ns": start}},
-    {{"t": "metric", "name": "cli.command.duration", "value": 1e-6, "attributes": {{"command.name": "hello"}}, "time_ns": start}},
+    {{"t": "metric", "name": "optel.cli.command.invocations", "value": 1, "attributes": {{"command.name": "hello", "outcome": "success"}}, "time_ns": start}},
+    {{"t": "metric", "name": "optel.cli.command.duration", "value": 1e-6, "attributes": {{"command.name": "hello"}}, "time_ns": start}},
 ]
 on = open(os.path.join(os.environ["XDG_CONFIG_HOME"], {app!r}, "telemetry.toml")).read().find('"off"') < 0
 atexit.register(deliver, {app!r}, header, records, send=on, debug=_env.debug_enabled({app!r}), log_file=None)
@@ -73,7 +73,7 @@ trace.set_tracer_provider(tracer_provider)
 reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint={endpoint!r} + "/v1/metrics"))
 metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
 
-invocations = metrics.get_meter("bench").create_counter("cli.command.invocations")
+invocations = metrics.get_meter("bench").create_counter("optel.cli.command.invocations")
 with trace.get_tracer("bench").start_as_current_span("hello"):
     invocations.add(1, {{"command.name": "hello"}})
 """

@@ -124,7 +124,7 @@ for first in range(0, spans, per_file):
                         "attributes": {"step.name": "s", "command.name": "c"}, "status": "ok",
                         "status_message": None, "events": []})
         if metrics:
-            records.append({"t": "metric", "name": "cli.step.duration", "value": (i % 100) / 10,
+            records.append({"t": "metric", "name": "optel.cli.step.duration", "value": (i % 100) / 10,
                             "attributes": {"step.name": "s"}, "time_ns": t0 + i})
     spool.write(header, records, max_bytes=1 << 40)
 print(json.dumps({"maxrss_kib": peak_rss_kib()}))

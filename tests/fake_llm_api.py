@@ -25,8 +25,18 @@ PROMPT_TEXT = "PROMPT-TEXT-that-must-never-be-recorded"
 RESPONSE_TEXT = "RESPONSE-TEXT-that-must-never-be-recorded"
 
 # Token counts the server reports; tests compare recorded usage against these.
-OPENAI_USAGE = {"prompt_tokens": 11, "completion_tokens": 7, "cached_tokens": 3}
-RESPONSES_USAGE = {"input_tokens": 17, "output_tokens": 9, "cached_tokens": 5}
+OPENAI_USAGE = {
+    "prompt_tokens": 11,
+    "completion_tokens": 7,
+    "cached_tokens": 3,
+    "reasoning_tokens": 2,
+}
+RESPONSES_USAGE = {
+    "input_tokens": 17,
+    "output_tokens": 9,
+    "cached_tokens": 5,
+    "reasoning_tokens": 4,
+}
 EMBEDDING_USAGE = {"prompt_tokens": 4}
 ANTHROPIC_USAGE = {
     "input_tokens": 13,
@@ -125,21 +135,31 @@ class _Handler(BaseHTTPRequestHandler):
         if status != 200:
             echoed = _prompt_of(body) if self.headers.get("x-fake-echo") else None
             return self._error(status, anthropic, echoed)
+        path = self.path.split("?")[0]
+        deployment = None
+        if "/deployments/" in path:
+            # Azure OpenAI: /openai/deployments/<deployment>/chat/completions, the model in the path.
+            rest = path.partition("/deployments/")[2]
+            deployment, _, tail = rest.partition("/")
+            path = f"/v1/{tail}"
         route = {
             "/v1/chat/completions": _chat,
             "/v1/responses": _responses,
             "/v1/embeddings": _embeddings,
             "/v1/messages": _messages,
-        }.get(self.path.split("?")[0])
+        }.get(path)
         if route is None:
             return self._json(404, {"error": {"message": "no such route", "type": "not_found"}})
-        model = str(body.get("model", "unknown"))
+        model = deployment or str(body.get("model", "unknown"))
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             events = route(body, model, True, include_usage)
             if anthropic and self.headers.get("x-fake-stream-error"):
                 # The API reports an error found mid-stream as an SSE event, after a 200.
-                failure = {"type": "error", "error": {"type": "overloaded_error", "message": "fake"}}
+                failure = {
+                    "type": "error",
+                    "error": {"type": "overloaded_error", "message": "fake"},
+                }
                 events = [*events[:1], ("error", failure)]  # type: ignore[index]
             return self._sse(events)
         return self._json(200, route(body, model, False, False))
@@ -149,7 +169,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, "invalid_request_error"
         )
         # As real APIs do, a request refused for its content quotes that content back.
-        message = f"fake {status}" if echoed is None else f"Invalid content: '{echoed}' violates policy"
+        message = (
+            f"fake {status}" if echoed is None else f"Invalid content: '{echoed}' violates policy"
+        )
         if anthropic:
             payload: dict[str, object] = {
                 "type": "error",
@@ -192,6 +214,7 @@ def _chat(body: dict[str, object], model: str, stream: bool, include_usage: bool
         "completion_tokens": OPENAI_USAGE["completion_tokens"],
         "total_tokens": OPENAI_USAGE["prompt_tokens"] + OPENAI_USAGE["completion_tokens"],
         "prompt_tokens_details": {"cached_tokens": OPENAI_USAGE["cached_tokens"]},
+        "completion_tokens_details": {"reasoning_tokens": OPENAI_USAGE["reasoning_tokens"]},
     }
     base = {"id": "chatcmpl-1", "created": 1700000000, "model": response_model}
     if not stream:
@@ -221,22 +244,42 @@ def _chat(body: dict[str, object], model: str, stream: bool, include_usage: bool
     return events
 
 
-def _response_object(model: str, status: str) -> dict[str, object]:
+def _response_output(body: dict[str, object]) -> list[dict[str, object]]:
+    """A message; a function call too when the request offered tools."""
+    message: dict[str, object] = {
+        "type": "message",
+        "id": "msg_1",
+        "status": "completed",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": RESPONSE_TEXT, "annotations": []}],
+    }
+    if not body.get("tools"):
+        return [message]
+    call = {
+        "type": "function_call",
+        "id": "fc_1",
+        "call_id": "call_1",
+        "name": "lookup",
+        "arguments": "{}",
+        "status": "completed",
+    }
+    return [message, call]
+
+
+def _response_object(
+    model: str, status: str, body: dict[str, object] | None = None
+) -> dict[str, object]:
+    body = body or {}
+    # A request allowing a single output token is cut short, as the API does.
+    cut = body.get("max_output_tokens") == 1
     return {
         "id": "resp_1",
         "object": "response",
         "created_at": 1700000000,
         "model": model + RESPONSE_MODEL_SUFFIX,
-        "status": status,
-        "output": [
-            {
-                "type": "message",
-                "id": "msg_1",
-                "status": "completed",
-                "role": "assistant",
-                "content": [{"type": "output_text", "text": RESPONSE_TEXT, "annotations": []}],
-            }
-        ],
+        "status": "incomplete" if cut else status,
+        "incomplete_details": {"reason": "max_output_tokens"} if cut else None,
+        "output": _response_output(body),
         "parallel_tool_calls": True,
         "tool_choice": "auto",
         "tools": [],
@@ -247,14 +290,14 @@ def _response_object(model: str, status: str) -> dict[str, object]:
                 "cache_write_tokens": 0,
             },
             "output_tokens": RESPONSES_USAGE["output_tokens"],
-            "output_tokens_details": {"reasoning_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": RESPONSES_USAGE["reasoning_tokens"]},
             "total_tokens": RESPONSES_USAGE["input_tokens"] + RESPONSES_USAGE["output_tokens"],
         },
     }
 
 
 def _responses(body: dict[str, object], model: str, stream: bool, include_usage: bool) -> object:
-    done = _response_object(model, "completed")
+    done = _response_object(model, "completed", body)
     if not stream:
         return done
     started = {**done, "status": "in_progress", "output": [], "usage": None}
@@ -278,7 +321,8 @@ def _responses(body: dict[str, object], model: str, stream: bool, include_usage:
         ("response.completed", {"response": done}),
     ]
     return [
-        (name, {"type": name, "sequence_number": i, **data}) for i, (name, data) in enumerate(events)
+        (name, {"type": name, "sequence_number": i, **data})
+        for i, (name, data) in enumerate(events)
     ]
 
 
@@ -328,7 +372,11 @@ def _messages(body: dict[str, object], model: str, stream: bool, include_usage: 
         ("ping", {"type": "ping"}),
         (
             "content_block_start",
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
         ),
         (
             "content_block_delta",

@@ -36,3 +36,15 @@ def assert_no_text(records: object) -> None:
     """Neither the prompt nor the response the fake API sends appears anywhere in `records`."""
     dump = json.dumps(records)
     assert PROMPT_TEXT not in dump and RESPONSE_TEXT not in dump
+
+
+def streamed_facts(span: dict[str, Any]) -> dict[str, Any]:
+    """A streamed call's span attributes without the two that only streams carry, after checking
+    them: ``gen_ai.request.stream`` is true, and the time to first chunk (seconds) lies within
+    the span."""
+    attributes = dict(span["attributes"])
+    assert attributes.pop("gen_ai.request.stream") is True
+    first_chunk = attributes.pop("gen_ai.response.time_to_first_chunk")
+    assert isinstance(first_chunk, float)
+    assert 0 <= first_chunk <= (span["end_ns"] - span["start_ns"]) / 1e9
+    return attributes

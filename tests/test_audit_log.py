@@ -34,7 +34,7 @@ def command_records(name: str = "chat", *, failed: bool = False) -> list[dict[st
          "kind": "client", "start_ns": T0 + 1, "end_ns": T0 + 100_000_001, "attributes": {}, "status": "unset",
          "status_message": None, "events": []},
         {"t": "metric", "name": "gen_ai.client.token.usage", "value": 120, "attributes": {}, "time_ns": T0 + 2},
-        {"t": "metric", "name": "cli.command.duration", "value": 0.25, "attributes": {}, "time_ns": T0 + 3_000_000_000},
+        {"t": "metric", "name": "optel.cli.command.duration", "value": 0.25, "attributes": {}, "time_ns": T0 + 3_000_000_000},
     ]
 
 
@@ -84,7 +84,7 @@ def test_report_summarises_commands_spans_metrics_errors_and_time(isolated_home:
     assert any(line.split() == ["ask", "1", "0"] for line in lines), text
     assert any(line.split() == ["chat", "gpt-4o", "3", "0", "100.0"] for line in lines), text
     assert any(line.split() == ["gen_ai.client.token.usage", "3", "360"] for line in lines), text
-    assert any(line.split() == ["cli.command.duration", "3", "0.750"] for line in lines), text
+    assert any(line.split() == ["optel.cli.command.duration", "3", "0.750"] for line in lines), text
     assert any(line.split() == ["ValueError", "1"] for line in lines), text
 
 

@@ -472,3 +472,16 @@ def test_gateway_masks_no_attribute_of_optels_data_dictionary() -> None:
 def test_gateway_redaction_masks_the_token_shapes_the_client_knows(value: str) -> None:
     blocked = load("gateway.yaml")["processors"]["redaction/secrets"]["blocked_values"]
     assert any(re.search(validate.to_python_regex(p), f"x {value} y") for p in blocked)
+
+
+def test_gateway_pseudonymizes_the_install_id_under_both_its_names() -> None:
+    from optel.record import names
+
+    statements = load("gateway.yaml")["processors"]["transform/pseudonymize"]
+    for kind in ("trace_statements", "metric_statements"):
+        hashed = {
+            key
+            for statement in statements[kind]
+            for key in re.findall(r'^set\(resource\.attributes\["([^"]+)"\], SHA256', statement)
+        }
+        assert hashed == {names.APP_INSTALLATION_ID, names.OPTEL_INSTALL_ID}, kind

@@ -48,7 +48,7 @@ def send_a_counter(endpoint: str) -> None:
     )
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=60_000)
     provider = MeterProvider(resource=Resource.create(RESOURCE), metric_readers=[reader])
-    provider.get_meter("optel").create_counter("cli.command.invocations").add(1, {"command.name": "init"})
+    provider.get_meter("optel").create_counter("optel.cli.command.invocations").add(1, {"command.name": "init"})
     provider.shutdown()  # collects and exports once
 
 
@@ -64,7 +64,7 @@ def test_span_and_metric_pass_through_rotel_with_resource_attributes_intact() ->
     assert spans[0]["attributes"] == {"command.name": "init"}
 
     (point,) = receiver.metrics()
-    assert point["name"] == "cli.command.invocations"
+    assert point["name"] == "optel.cli.command.invocations"
     assert point["resource"].items() >= RESOURCE.items()
     assert point["value"] == 1
     assert point["temporality"] == "delta"

@@ -19,7 +19,7 @@ from optel.spool import deliver
 header = {{"schema": "optel.spool/1", "app": {APP!r}, "export": {{"endpoint": "http://127.0.0.1:9",
           "headers": {{"authorization": "Bearer sk-secret"}}}}}}
 records = [{{"t": "span", "name": "run", "attributes": {{"n": 1.5}}}},
-           {{"t": "metric", "name": "cli.user.inputs", "value": 1, "attributes": {{}}, "time_ns": 5}}]
+           {{"t": "metric", "name": "optel.cli.user.inputs", "value": 1, "attributes": {{}}, "time_ns": 5}}]
 deliver({APP!r}, header, records, send=SEND, debug=DEBUG, log_file=None)
 print("host output")
 """
@@ -37,7 +37,7 @@ def test_debug_prints_the_header_and_each_record_as_json_lines_and_spools_nothin
     assert lines[0]["app"] == APP
     assert lines[1:] == [
         {"t": "span", "name": "run", "attributes": {"n": 1.5}},
-        {"t": "metric", "name": "cli.user.inputs", "value": 1, "attributes": {}, "time_ns": 5},
+        {"t": "metric", "name": "optel.cli.user.inputs", "value": 1, "attributes": {}, "time_ns": 5},
     ]
     assert not os.path.exists(_paths.spool_dir(APP))
 

@@ -42,7 +42,7 @@ def test_step_on_a_plain_function_records_a_span_and_its_duration(parentheses):
     assert span["attributes"] == {"step.name": span["name"]}
     assert span["kind"] == "internal"
     assert span["status"] == "unset"
-    (duration,) = metrics(records, "cli.step.duration")
+    (duration,) = metrics(records, "optel.cli.step.duration")
     assert duration["attributes"] == {"step.name": span["name"]}
     assert duration["value"] == (span["end_ns"] - span["start_ns"]) / 1e9
 
@@ -271,11 +271,12 @@ def test_command_records_span_count_and_duration():
     span = only_span(records)
     assert span["name"] == "deploy"
     assert span["parent_span_id"] is None
-    assert span["attributes"] == {"command.name": "deploy"}
-    (count,) = metrics(records, "cli.command.invocations")
+    # The CLI conventions require the exit code on every command span: 0 for a success.
+    assert span["attributes"] == {"command.name": "deploy", "process.exit.code": 0}
+    (count,) = metrics(records, "optel.cli.command.invocations")
     assert count["value"] == 1
     assert count["attributes"] == {"command.name": "deploy", "outcome": "success"}
-    (duration,) = metrics(records, "cli.command.duration")
+    (duration,) = metrics(records, "optel.cli.command.duration")
     assert duration["attributes"] == {"command.name": "deploy", "outcome": "success"}
 
 
@@ -289,7 +290,7 @@ def test_a_command_declared_with_exit_code_that_returns_zero_records_it_and_succ
     span = only_span(records)
     assert span["status"] == "unset"
     assert span["attributes"] == {"command.name": "deploy", "process.exit.code": 0}
-    (count,) = metrics(records, "cli.command.invocations")
+    (count,) = metrics(records, "optel.cli.command.invocations")
     assert count["attributes"] == {"command.name": "deploy", "outcome": "success"}
 
 
@@ -314,10 +315,10 @@ def test_a_command_declared_with_exit_code_that_returns_non_zero_is_a_failure_ty
     }
     assert second["attributes"]["process.exit.code"] == 2
     outcomes = sorted(
-        m["attributes"]["outcome"] for m in metrics(records, "cli.command.invocations")
+        m["attributes"]["outcome"] for m in metrics(records, "optel.cli.command.invocations")
     )
     assert outcomes == ["failure", "failure"]
-    assert sorted(m["attributes"]["error.type"] for m in metrics(records, "cli.errors")) == [
+    assert sorted(m["attributes"]["error.type"] for m in metrics(records, "optel.cli.errors")) == [
         "2",
         "3",
     ]
@@ -341,8 +342,30 @@ def test_what_a_command_returns_is_not_looked_at_unless_it_is_declared_an_exit_c
         listing()
         flag()
     for span in (r for r in records if r["t"] == "span"):
-        assert "process.exit.code" not in span["attributes"]
+        # Not what it returned: a command that returns without raising exited with 0.
+        assert span["attributes"]["process.exit.code"] == 0
         assert span["status"] == "unset"
+
+
+def test_a_command_that_raises_exits_as_python_would_and_its_span_says_so():
+    @optel.command
+    def crash() -> None:
+        raise ValueError("boom")
+
+    @optel.command
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    with capture() as records:
+        for command in (crash, interrupted):
+            with pytest.raises((ValueError, KeyboardInterrupt)):
+                command()
+    codes = {
+        r["attributes"]["command.name"]: r["attributes"]["process.exit.code"]
+        for r in records
+        if r["t"] == "span"
+    }
+    assert codes == {"crash": 1, "interrupted": 130}
 
 
 def test_command_ending_with_sys_exit_zero_is_a_success():
@@ -355,7 +378,7 @@ def test_command_ending_with_sys_exit_zero_is_a_success():
     span = only_span(records)
     assert span["status"] == "unset"
     assert span["attributes"] == {"command.name": "done", "process.exit.code": 0}
-    assert metrics(records, "cli.errors") == []
+    assert metrics(records, "optel.cli.errors") == []
 
 
 def test_command_ending_with_sys_exit_two_is_a_failure_with_its_code():
@@ -368,7 +391,7 @@ def test_command_ending_with_sys_exit_two_is_a_failure_with_its_code():
     span = only_span(records)
     assert span["status"] == "error"
     assert span["attributes"]["process.exit.code"] == 2
-    assert metrics(records, "cli.command.invocations")[0]["attributes"]["outcome"] == "failure"
+    assert metrics(records, "optel.cli.command.invocations")[0]["attributes"]["outcome"] == "failure"
 
 
 def test_timed_records_request_duration():
@@ -379,7 +402,7 @@ def test_timed_records_request_duration():
     with capture() as records:
         fetch()
     assert only_span(records)["attributes"] == {"request.name": "fetch-index"}
-    (duration,) = metrics(records, "app.request.duration")
+    (duration,) = metrics(records, "optel.request.duration")
     assert duration["attributes"] == {"request.name": "fetch-index"}
 
 
@@ -411,7 +434,7 @@ def test_count_input_counts_user_inputs():
     with capture() as records:
         optel.count_input()
         optel.count_input()
-    assert [m["value"] for m in metrics(records, "cli.user.inputs")] == [1, 1]
+    assert [m["value"] for m in metrics(records, "optel.cli.user.inputs")] == [1, 1]
 
 
 # --- exceptions -------------------------------------------------------------------------------
@@ -454,7 +477,7 @@ def test_exception_is_reraised_unchanged_with_its_traceback_and_recorded_scrubbe
         assert event["name"] == "exception"
         assert event["attributes"]["exception.type"] == "ValueError"
     # One exception unwinding two spans is one error.
-    (errors,) = metrics(records, "cli.errors")
+    (errors,) = metrics(records, "optel.cli.errors")
     assert errors["value"] == 1
     assert errors["attributes"] == {"error.type": "ValueError"}
 

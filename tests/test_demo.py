@@ -42,8 +42,8 @@ def test_demo_exits_zero_and_prints_what_arrived(demo) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     for expected in ("Spans (", "build", "plan", "chat gpt-4o-mini", "chat claude-3-5-sonnet-20241022",
-                     "fetch-docs", "Metrics (", "gen_ai.client.token.usage", "cli.user.inputs",
-                     "cli.errors {error.type=RuntimeError}", "Resource attributes:", "service.name = optel-demo"):
+                     "fetch-docs", "Metrics (", "gen_ai.client.token.usage", "optel.cli.user.inputs",
+                     "optel.cli.errors {error.type=RuntimeError}", "Resource attributes:", "service.name = optel-demo"):
         assert expected in out, expected
 
 

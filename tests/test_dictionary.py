@@ -37,15 +37,16 @@ def test_every_attribute_a_metric_or_span_names_is_declared_with_a_description()
 
 def test_spec_metrics_are_declared_with_their_instruments_and_units():
     expected = {
-        "cli.command.invocations": ("counter", "{invocation}"),
-        "cli.command.duration": ("histogram", "s"),
-        "cli.step.duration": ("histogram", "s"),
-        "cli.user.inputs": ("counter", "{input}"),
-        "cli.errors": ("counter", "{error}"),
-        "cli.session.duration": ("histogram", "s"),
-        "app.request.duration": ("histogram", "s"),
+        "optel.cli.command.invocations": ("counter", "{invocation}"),
+        "optel.cli.command.duration": ("histogram", "s"),
+        "optel.cli.step.duration": ("histogram", "s"),
+        "optel.cli.user.inputs": ("counter", "{input}"),
+        "optel.cli.errors": ("counter", "{error}"),
+        "optel.cli.session.duration": ("histogram", "s"),
+        "optel.request.duration": ("histogram", "s"),
         "gen_ai.client.operation.duration": ("histogram", "s"),
         "gen_ai.client.token.usage": ("histogram", "{token}"),
+        "gen_ai.client.operation.time_to_first_chunk": ("histogram", "s"),
         # Not in SPEC §4: how much the spool's bounds (SPEC §6) dropped, counted and reported.
         "optel.spool.dropped": ("counter", "{record}"),
     }
@@ -66,7 +67,7 @@ def test_spec_resource_attributes_are_declared_and_no_identifying_ones():
     for name in (
         "service.name", "service.version", "os.type", "os.version", "os.description", "host.arch",
         "process.runtime.name", "process.runtime.version", "optel.install.id", "optel.consent.mode",
-        "user.id", "optel.project.id", "host.cpu.count", "host.memory.gib",
+        "user.id", "optel.project.id", "optel.host.cpu.count", "optel.host.memory.gib",
         "optel.install.age_days", "optel.install.first_version",
     ):  # fmt: skip
         assert name in resource

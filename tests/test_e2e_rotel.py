@@ -41,7 +41,7 @@ def _records() -> list[dict[str, Any]]:
         "status_message": "RateLimitError", "attributes": {"gen_ai.request.model": "gpt-4o"},
     }  # fmt: skip
     metrics = [
-        {"t": "metric", "name": "cli.command.invocations", "value": 1,
+        {"t": "metric", "name": "optel.cli.command.invocations", "value": 1,
          "attributes": {"command.name": "deploy", "outcome": "success"}, "time_ns": T0 + 2_000_000},
         {"t": "metric", "name": "gen_ai.client.token.usage", "value": 120,
          "attributes": {"gen_ai.token.type": "input"}, "time_ns": T0 + 1_000_000},
@@ -62,8 +62,8 @@ def test_spooled_records_reach_a_backend_through_rotel_unchanged() -> None:
     assert (spans["deploy"]["start_ns"], spans["deploy"]["end_ns"]) == (T0, T0 + 2_000_000)
     assert spans["deploy"]["resource"]["service.version"] == "2.0.0"
     metrics = {m["name"]: m for m in backend.metrics()}
-    assert metrics["cli.command.invocations"]["temporality"] == "delta"
-    assert metrics["cli.command.invocations"]["value"] == 1
+    assert metrics["optel.cli.command.invocations"]["temporality"] == "delta"
+    assert metrics["optel.cli.command.invocations"]["value"] == 1
     tokens = metrics["gen_ai.client.token.usage"]
     assert (tokens["type"], tokens["count"], tokens["sum"], tokens["unit"]) == ("histogram", 1, 120, "{token}")
     assert Spool(APP).files() == []
@@ -107,12 +107,12 @@ def test_a_host_app_delivers_through_the_detached_uploader_and_rotel(tmp_path: A
         assert (result.returncode, result.stdout, result.stderr) == (0, "done\n", "")
         # The host exits at once; its detached uploader delivers in the background.
         assert backend.wait_for(lambda r: {"deploy", "plan"} <= {s["name"] for s in r.spans()}, timeout=30)
-        assert backend.wait_for(lambda r: any(m["name"] == "cli.command.invocations" for m in r.metrics()))
+        assert backend.wait_for(lambda r: any(m["name"] == "optel.cli.command.invocations" for m in r.metrics()))
     spans = {s["name"]: s for s in backend.spans()}
     assert spans["plan"]["parent_span_id"] == spans["deploy"]["span_id"]
     assert spans["plan"]["trace_id"] == spans["deploy"]["trace_id"]
     assert spans["deploy"]["resource"]["service.name"] == "e2e-host"
     assert spans["deploy"]["resource"]["service.version"] == "3.1.4"
-    invocations = [m for m in backend.metrics() if m["name"] == "cli.command.invocations"]
+    invocations = [m for m in backend.metrics() if m["name"] == "optel.cli.command.invocations"]
     assert [(m["value"], m["temporality"]) for m in invocations] == [(1, "delta")]
     assert Spool("e2e-host").files() == []

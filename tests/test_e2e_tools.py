@@ -209,7 +209,7 @@ def test_httpie_works_unchanged_and_is_recorded_with_its_version_and_exit_status
     assert [s["attributes"]["process.exit.code"] for s in spans] == [0, 4, 1]
     assert [s["attributes"].get("error.type") for s in spans] == [None, "4", "1"]
     assert {s["resource"]["service.version"] for s in spans} == {version}
-    assert spans[1]["attributes"]["cli.command.options"] == [
+    assert spans[1]["attributes"]["optel.cli.command.options"] == [
         "--ignore-stdin",
         "--print",
         "--pretty",

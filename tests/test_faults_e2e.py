@@ -275,7 +275,7 @@ def assert_received_once(receiver: OTLPReceiver, names: list[str], lost: tuple[s
     # The delta metrics of a file go out with its spans: a file sent twice would count twice.
     invocations: dict[str, float] = collections.defaultdict(float)
     for point in receiver.metrics():
-        if point["name"] == "cli.command.invocations":
+        if point["name"] == "optel.cli.command.invocations":
             invocations[point["attributes"]["command.name"]] += point["value"]
     commands = [name for name in names if name.startswith("cmd ")]
     assert {name: invocations.get(name) for name in commands} == dict.fromkeys(commands, 1)
@@ -501,7 +501,7 @@ def test_a_host_that_forks_delivers_parent_and_child_records_once_each(matrix: M
         matrix.deliver_all(receiver.url)
         names = [expected_names(f"r1-{who}") for who in ("parent-before", "child", "parent-after")]
         assert_received_once(receiver, [n for group in names for n in group])
-        sessions = [s for s in receiver.spans() if s["name"] == "cli.session"]
+        sessions = [s for s in receiver.spans() if s["name"] == "optel.cli.session"]
         assert len(sessions) == 2, "one session span per process"
 
 

@@ -257,10 +257,10 @@ def check_children(spans: list[dict[str, Any]], name: str, count: int, processes
     counting only its own spans), and no span id twice."""
     command = the_one(spans, "main")
     assert command["status"] != "error" and "error.type" not in command["attributes"]
-    sessions = [s["attributes"] for s in spans if s["name"] == "cli.session"]
+    sessions = [s["attributes"] for s in spans if s["name"] == "optel.cli.session"]
     assert len(sessions) == processes
-    assert sum(s["cli.summary.commands"] for s in sessions) == 1
-    assert sum(s["cli.summary.steps"] for s in sessions) == count + sum(
+    assert sum(s["optel.cli.summary.commands"] for s in sessions) == 1
+    assert sum(s["optel.cli.summary.steps"] for s in sessions) == count + sum(
         n == "tick" for n in names(spans)
     )
     ids = [s["span_id"] for s in spans]
@@ -297,8 +297,8 @@ def test_children_exiting_normally_record_their_own_work_once_and_never_the_pare
         if s["name"] == "child work"
     )
     # The children's exits through the parent's command count nothing against it.
-    assert points(receiver, "cli.command.invocations") == 1
-    assert points(receiver, "cli.errors") == 0
+    assert points(receiver, "optel.cli.command.invocations") == 1
+    assert points(receiver, "optel.cli.errors") == 0
 
 
 @pytest.mark.parametrize("interval", ["none", "0.05"])

@@ -36,7 +36,7 @@ def received(receiver, count, metrics=(), timeout=20.0):
     upload(APP)
     deadline = time.monotonic() + timeout
     while True:
-        spans = [s for s in receiver.spans() if s["name"] != "cli.session"]
+        spans = [s for s in receiver.spans() if s["name"] != "optel.cli.session"]
         names = {m["name"] for m in receiver.metrics()}
         if (len(spans) >= count and set(metrics) <= names) or time.monotonic() > deadline:
             return spans, names
@@ -53,12 +53,12 @@ def test_the_example_tool_sends_its_command_and_llm_spans_to_the_collector(pytho
         assert RESPONSE_TEXT in done.stdout
 
         spans, metrics = received(
-            receiver, 2, metrics=("gen_ai.client.token.usage", "cli.command.invocations")
+            receiver, 2, metrics=("gen_ai.client.token.usage", "optel.cli.command.invocations")
         )
         by_name = {s["name"]: s for s in spans}
         command = by_name[f"{APP} ask"]  # the app name, not argv[0]
         llm = by_name["chat gpt-4o-mini"]
-        assert command["attributes"]["cli.command.options"] == (
+        assert command["attributes"]["optel.cli.command.options"] == (
             ["--telemetry", "--model", "--stream"] if stream else ["--telemetry", "--model"]
         )
         assert command["attributes"]["process.exit.code"] == 0
@@ -69,7 +69,7 @@ def test_the_example_tool_sends_its_command_and_llm_spans_to_the_collector(pytho
         assert llm["attributes"]["gen_ai.usage.output_tokens"] == OPENAI_USAGE["completion_tokens"]
         sent = json.dumps(spans) + repr([r.message for r in receiver.accepted()])
         assert PROMPT_TEXT not in sent and RESPONSE_TEXT not in sent
-        assert {"gen_ai.client.token.usage", "cli.command.invocations"} <= metrics
+        assert {"gen_ai.client.token.usage", "optel.cli.command.invocations"} <= metrics
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import pytest
 import optel
 import optel.testing
 from fake_llm_api import OPENAI_USAGE, PROMPT_TEXT, RESPONSE_TEXT, RESPONSES_USAGE
-from llm_recording import assert_no_text, ended_spans
+from llm_recording import assert_no_text, ended_spans, streamed_facts
 from optel.record import spans
 
 MESSAGES = [{"role": "user", "content": PROMPT_TEXT}]
@@ -48,9 +48,11 @@ def test_a_chat_completion_records_one_genai_span_with_models_tokens_and_finish_
         "gen_ai.provider.name": "openai",
         "gen_ai.request.model": "gpt-4o",
         "gen_ai.response.model": "gpt-4o-2025-01-01",
+        "gen_ai.response.id": "chatcmpl-1",
         "gen_ai.usage.input_tokens": OPENAI_USAGE["prompt_tokens"],
         "gen_ai.usage.output_tokens": OPENAI_USAGE["completion_tokens"],
         "gen_ai.usage.cache_read.input_tokens": OPENAI_USAGE["cached_tokens"],
+        "gen_ai.usage.reasoning.output_tokens": OPENAI_USAGE["reasoning_tokens"],
         "gen_ai.response.finish_reasons": ["stop"],
     }
     assert span["status"] == "unset"
@@ -75,6 +77,8 @@ def test_a_streamed_chat_span_ends_when_the_stream_is_exhausted_with_the_final_c
     assert span["attributes"]["gen_ai.usage.output_tokens"] == OPENAI_USAGE["completion_tokens"]
     assert span["attributes"]["gen_ai.response.model"] == "gpt-4o-2025-01-01"
     assert span["attributes"]["gen_ai.response.finish_reasons"] == ["stop"]
+    assert span["attributes"]["gen_ai.response.id"] == "chatcmpl-1"
+    assert streamed_facts(span)["gen_ai.usage.reasoning.output_tokens"] == OPENAI_USAGE["reasoning_tokens"]
     assert_no_text([span])
 
 
@@ -109,8 +113,51 @@ def test_the_responses_api_is_recorded_plain_and_streamed(client, recorded):
         assert span["attributes"]["gen_ai.usage.input_tokens"] == RESPONSES_USAGE["input_tokens"]
         assert span["attributes"]["gen_ai.usage.output_tokens"] == RESPONSES_USAGE["output_tokens"]
         assert span["attributes"]["gen_ai.usage.cache_read.input_tokens"] == RESPONSES_USAGE["cached_tokens"]
-        assert span["attributes"]["gen_ai.response.finish_reasons"] == ["completed"]
+        assert span["attributes"]["gen_ai.usage.reasoning.output_tokens"] == RESPONSES_USAGE["reasoning_tokens"]
+        assert span["attributes"]["gen_ai.response.id"] == "resp_1"
+        # From the output items (a message): what stopped the model, not the response's status.
+        assert span["attributes"]["gen_ai.response.finish_reasons"] == ["stop"]
+    assert "gen_ai.request.stream" not in plain["attributes"]
+    assert streamed_facts(streamed)["gen_ai.response.finish_reasons"] == ["stop"]
     assert_no_text([plain, streamed])
+
+
+def test_a_responses_finish_reason_says_tool_calls_or_length_from_its_output(client, recorded):
+    tool = {"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {}}}
+    client.responses.create(model="gpt-4o", input=PROMPT_TEXT, tools=[tool])
+    client.responses.create(model="gpt-4o", input=PROMPT_TEXT, max_output_tokens=1)
+    called, cut = recorded()
+    assert called["attributes"]["gen_ai.response.finish_reasons"] == ["tool_calls"]
+    assert cut["attributes"]["gen_ai.response.finish_reasons"] == ["length"]
+    assert cut["attributes"]["gen_ai.request.max_tokens"] == 1
+
+
+def test_a_request_records_its_token_limit(client, recorded):
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_completion_tokens=50)
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=40)
+    newer, older = recorded()
+    assert newer["attributes"]["gen_ai.request.max_tokens"] == 50
+    assert older["attributes"]["gen_ai.request.max_tokens"] == 40
+
+
+def test_an_azure_openai_client_is_recorded_as_azure_ai_openai(api, recorded):
+    with openai.AzureOpenAI(
+        base_url=api.openai_base_url, api_key="test", api_version="2024-10-21", max_retries=0
+    ) as azure:
+        azure.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+        for _ in azure.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True):
+            pass
+
+    async def main():
+        async with openai.AsyncAzureOpenAI(
+            base_url=api.openai_base_url, api_key="test", api_version="2024-10-21", max_retries=0
+        ) as client:
+            await client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+    asyncio.run(main())
+    spans_seen = recorded()
+    assert [s["attributes"]["gen_ai.provider.name"] for s in spans_seen] == ["azure.ai.openai"] * 3
+    assert spans_seen[0]["attributes"]["gen_ai.response.model"] == "gpt-4o-2025-01-01"
 
 
 def test_embeddings_are_recorded_with_their_input_tokens(client, recorded):

@@ -8,7 +8,7 @@ import openai
 import pytest
 
 from fake_llm_api import OPENAI_USAGE, PROMPT_TEXT, RESPONSE_TEXT, RESPONSES_USAGE
-from llm_recording import assert_no_text, ended_spans
+from llm_recording import assert_no_text, ended_spans, streamed_facts
 
 MESSAGES = [{"role": "user", "content": PROMPT_TEXT}]
 
@@ -17,10 +17,12 @@ RESPONSES_EXPECTED = {
     "gen_ai.provider.name": "openai",
     "gen_ai.request.model": "gpt-4o",
     "gen_ai.response.model": "gpt-4o-2025-01-01",
+    "gen_ai.response.id": "resp_1",
     "gen_ai.usage.input_tokens": RESPONSES_USAGE["input_tokens"],
     "gen_ai.usage.output_tokens": RESPONSES_USAGE["output_tokens"],
     "gen_ai.usage.cache_read.input_tokens": RESPONSES_USAGE["cached_tokens"],
-    "gen_ai.response.finish_reasons": ["completed"],
+    "gen_ai.usage.reasoning.output_tokens": RESPONSES_USAGE["reasoning_tokens"],
+    "gen_ai.response.finish_reasons": ["stop"],
 }
 
 
@@ -46,7 +48,7 @@ def test_the_responses_stream_helper_records_one_span_with_the_final_responses_u
     assert final.output_text == RESPONSE_TEXT
     (span,) = recorded()
     assert span["kind"] == "client"
-    assert span["attributes"] == RESPONSES_EXPECTED
+    assert streamed_facts(span) == RESPONSES_EXPECTED
     assert_no_text([span])
 
 
@@ -58,14 +60,14 @@ def test_the_async_responses_stream_helper_is_recorded(api, recorded):
 
     assert asyncio.run(main()) == RESPONSE_TEXT
     (span,) = recorded()
-    assert span["attributes"] == RESPONSES_EXPECTED
+    assert streamed_facts(span) == RESPONSES_EXPECTED
 
 
 def test_a_streamed_responses_create_is_recorded_once_with_its_usage(client, recorded):
     for _ in client.responses.create(model="gpt-4o", input=PROMPT_TEXT, stream=True):
         pass
     (span,) = recorded()
-    assert span["attributes"] == RESPONSES_EXPECTED
+    assert streamed_facts(span) == RESPONSES_EXPECTED
 
 
 def test_the_chat_completions_stream_helper_records_one_span_with_the_final_chunk_usage(

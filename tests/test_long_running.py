@@ -100,7 +100,7 @@ def test_a_long_running_host_ships_while_it_runs_and_everything_arrives_exactly_
     counts = collections.Counter(s["name"] for s in spans)
     expected = [f"tick {i}" for i in range(ticks)]
     assert {name: counts[name] for name in expected} == dict.fromkeys(expected, 1)
-    assert counts["cli.session"] == 1
+    assert counts["optel.cli.session"] == 1
     ids = [s["span_id"] for s in spans]
     assert len(ids) == len(set(ids)), "a span arrived twice"
     assert not [n for n in os.listdir(spool.path) if ".jsonl" in n]
@@ -144,11 +144,11 @@ def test_a_collector_that_never_answers_does_not_keep_the_last_flush_from_the_de
         settle(spool)
         # The host handed its last flush (with the session summary) to a detached uploader,
         # although its own thread still held the uploader lock, waiting on the collector.
-        assert [s["name"] for s in receiver.spans()].count("cli.session") == 1
+        assert [s["name"] for s in receiver.spans()].count("optel.cli.session") == 1
         # What the thread had claimed is claimed again once its process is gone.
         drain(APP, env)
         spans = receiver.spans()
     counts = collections.Counter(s["name"] for s in spans)
     expected = [f"tick {i}" for i in range(ticks)]
     assert {name: counts[name] for name in expected} == dict.fromkeys(expected, 1)
-    assert counts["cli.session"] == 1
+    assert counts["optel.cli.session"] == 1

@@ -121,7 +121,7 @@ def test_sensitive_keys(key: str) -> None:
     "key",
     [
         "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.token.type",
-        "gen_ai.request.max_tokens", "cli.session.duration", "session.id", "session.previous_id",
+        "gen_ai.request.max_tokens", "optel.cli.session.duration", "session.id", "session.previous_id",
         "command.name", "error.type", "author", "keyboard.layout", "cache.key", "tokens",
         "myapp.token.count", "auth.method", "user.id",
     ],

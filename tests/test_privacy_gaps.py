@@ -152,7 +152,7 @@ def test_no_attribute_of_the_data_dictionary_is_sensitive() -> None:
     declared = set(ATTRIBUTES) | set(METRICS)
     for metric in METRICS.values():
         declared.update(metric.attributes)
-    assert {"gen_ai.usage.input_tokens", "gen_ai.token.type", "cli.session.duration", "optel.install.id"} <= declared
+    assert {"gen_ai.usage.input_tokens", "gen_ai.token.type", "optel.cli.session.duration", "optel.install.id"} <= declared
     assert sorted(key for key in declared if is_sensitive_key(key)) == []
     scrubbed = scrub_attributes(dict.fromkeys(declared, "value"))
     assert set(scrubbed.values()) == {"value"}

@@ -127,7 +127,7 @@ SAFE_CORPUS = [
     "0.4.0.dev3", "a1b2c3d", "gpt-4o-mini", "claude-3-5-sonnet-20241022", "llama-3.1-70b-instruct",
     "gemini-1.5-pro", "llama3:8b", "qwen2.5-coder:7b", "1.5s", "250ms", "mytool.commands.Deploy",
     "builtins.ValueError", "ValueError", "openai", "anthropic", "chat", "input", "output",
-    "cli.command.invocations", "gen_ai.client.token.usage", "Linux", "x86_64", "CPython",
+    "optel.cli.command.invocations", "gen_ai.client.token.usage", "Linux", "x86_64", "CPython",
     "3.11.7", "darwin", "arm64", "ubuntu 22.04", "custom", "openai/custom",
     "550e8400-e29b-41d4-a716-446655440000",
 ]

@@ -31,7 +31,7 @@ ORDINARY = [
     "and/or n/a 11/23/2026",
     "input_tokens=120 output_tokens=30",
     "gen_ai.token.type: input",
-    "cli.session.duration=1.5",
+    "optel.cli.session.duration=1.5",
     "550e8400-e29b-41d4-a716-446655440000",
     "some_long_snake_case_function_name_v2",
     "DeepSeek-R1-Distill-Qwen-32B-Instruct-GGUF",
@@ -288,7 +288,7 @@ def test_sensitive_key_values_lose_their_value(text: str, expected: str) -> None
 @pytest.mark.parametrize(
     "text",
     [
-        "input_tokens=120", "max_tokens: 4096", "gen_ai.token.type: output", "cli.session.duration=2",
+        "input_tokens=120", "max_tokens: 4096", "gen_ai.token.type: output", "optel.cli.session.duration=2",
         "author: Bob", "session.id=abc", "password", "token limit reached", "keyboard=us",
     ],
 )

@@ -160,13 +160,13 @@ def run_in_process(
         (spooled,) = [n for n in os.listdir(spool) if n.endswith(".jsonl")]
         texts["spool file"], records = json_lines(Path(spool, spooled).read_text(encoding="utf-8"))
         texts["audit log"], _ = json_lines(audit.read_text(encoding="utf-8"))
-        spans = [r for r in records if r.get("t") == "span" and r["name"] != "cli.session"]
+        spans = [r for r in records if r.get("t") == "span" and r["name"] != "optel.cli.session"]
         check_messages(spans)
         os.environ[TOKEN_ENV] = token
         assert optel.upload.upload(APP).files_sent == 1
         expected = {r["span_id"] for r in records if r.get("t") == "span"}
         assert backend.wait_for(lambda b: expected <= {s["span_id"] for s in b.spans()}, timeout=20)
-        check_messages([s for s in backend.spans() if s["name"] != "cli.session"])
+        check_messages([s for s in backend.spans() if s["name"] != "optel.cli.session"])
         texts.update(received(backend))
     finally:
         os.environ.pop(TOKEN_ENV, None)
@@ -256,7 +256,7 @@ def test_a_host_process_passing_on_a_provider_error_sends_no_piece_of_the_prompt
     assert backend.wait_for(
         lambda b: {"summarise", "cleanup"} <= {s["name"] for s in b.spans()}, timeout=30
     )
-    check_messages([s for s in backend.spans() if s["name"] != "cli.session"])
+    check_messages([s for s in backend.spans() if s["name"] != "optel.cli.session"])
     texts = received(backend)
     texts["audit log"], _ = json_lines(audit.read_text(encoding="utf-8"))
     assert not leaks(prompt, texts), leaks(prompt, texts)

@@ -172,13 +172,13 @@ def test_undeclared_attributes_are_dropped_and_host_declared_ones_kept():
             },
         )
         handle.end()
-        spans.measure("cli.user.inputs", 1, {"command.name": "x"})
+        spans.measure("optel.cli.user.inputs", 1, {"command.name": "x"})
         spans.measure("my.own.metric", 3)
     span, step_duration, measured = records
     assert span["attributes"] == {"step.name": "s", "myapp.plan": "pro"}
     assert step_duration["attributes"] == {"step.name": "s"}
     assert measured["attributes"] == {}
-    assert [r["name"] for r in records] == ["s", "cli.step.duration", "cli.user.inputs"]
+    assert [r["name"] for r in records] == ["s", "optel.cli.step.duration", "optel.cli.user.inputs"]
 
 
 def test_values_of_the_wrong_type_are_dropped():
@@ -226,7 +226,7 @@ def test_genai_finish_with_an_error_code_marks_the_span_failed():
     span = by_name(records)["chat gpt-4o"]
     assert span["status"] == "error"
     assert span["attributes"]["error.type"] == "rate_limit_exceeded"
-    assert any(r["t"] == "metric" and r["name"] == "cli.errors" for r in records)
+    assert any(r["t"] == "metric" and r["name"] == "optel.cli.errors" for r in records)
 
 
 def test_end_is_idempotent_and_set_after_end_is_harmless():
@@ -244,7 +244,7 @@ def test_start_returns_none_when_not_recording():
     assert spans.start("x") is None
     assert genai.start("openai") is None
     genai.finish(None, input_tokens=3)
-    spans.measure("cli.user.inputs", 1)
+    spans.measure("optel.cli.user.inputs", 1)
     assert spans.take() == []
 
 
@@ -266,18 +266,18 @@ def test_session_summary_counts_what_the_session_did():
     for record in records:
         summary.add(record)
     span, duration = session_records(summary, 1_000_000_000, 3_500_000_000)
-    assert span["name"] == "cli.session"
+    assert span["name"] == "optel.cli.session"
     assert span["attributes"] == {
-        "cli.summary.commands": 1,
-        "cli.summary.steps": 1,
-        "cli.summary.llm_requests": 1,
-        "cli.summary.input_tokens": 5,
-        "cli.summary.output_tokens": 7,
-        "cli.summary.user_inputs": 1,
-        "cli.summary.errors": 0,
-        "cli.summary.models": ["gpt-4o"],
+        "optel.cli.summary.commands": 1,
+        "optel.cli.summary.steps": 1,
+        "optel.cli.summary.llm_requests": 1,
+        "optel.cli.summary.input_tokens": 5,
+        "optel.cli.summary.output_tokens": 7,
+        "optel.cli.summary.user_inputs": 1,
+        "optel.cli.summary.errors": 0,
+        "optel.cli.summary.models": ["gpt-4o"],
     }
-    assert duration == {"t": "metric", "name": "cli.session.duration", "value": 2.5, "attributes": {}, "time_ns": 3_500_000_000}
+    assert duration == {"t": "metric", "name": "optel.cli.session.duration", "value": 2.5, "attributes": {}, "time_ns": 3_500_000_000}
 
 
 def test_to_dicts_skips_spans_that_have_not_ended():

@@ -182,9 +182,9 @@ def test_shutdown_writes_one_spool_file_with_header_records_and_trailer(tmp_path
     assert trailer == {"t": "end", "records": len(records)}
     names = [(r["t"], r["name"]) for r in records]
     assert ("span", "build") in names
-    assert ("metric", "cli.command.invocations") in names
-    assert ("span", "cli.session") in names
-    assert ("metric", "cli.session.duration") in names
+    assert ("metric", "optel.cli.command.invocations") in names
+    assert ("span", "optel.cli.session") in names
+    assert ("metric", "optel.cli.session.duration") in names
 
 
 def test_recording_stops_after_shutdown():
@@ -232,7 +232,7 @@ def test_flush_interval_flushes_while_the_process_runs(tmp_path):
     optel.shutdown()
     names = [r.get("name") for r in read_lines(str(log))]
     assert names.count("tick") == 1
-    assert names.count("cli.session") == 1
+    assert names.count("optel.cli.session") == 1
 
 
 @pytest.mark.slow
@@ -407,7 +407,7 @@ def test_machine_facts_never_name_the_host_or_the_user():
     text = json.dumps(facts)
     assert os.uname().nodename not in text
     assert os.path.expanduser("~") not in text
-    assert facts["host.cpu.count"] == os.cpu_count()
+    assert facts["optel.host.cpu.count"] == os.cpu_count()
     assert facts["os.type"] == ("linux" if sys.platform.startswith("linux") else facts["os.type"])
 
 

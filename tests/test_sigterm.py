@@ -169,7 +169,7 @@ def test_sigterm_during_the_exit_flush_loses_nothing_and_still_kills(
     assert code == -signal.SIGTERM and err == "", (code, err)
     drain(APP, env)
     counts = collections.Counter(s["name"] for s in receiver.spans())
-    assert (counts["tick"], counts["main"], counts["cli.session"]) == (steps, 1, 1)
+    assert (counts["tick"], counts["main"], counts["optel.cli.session"]) == (steps, 1, 1)
 
 
 def test_what_a_long_run_recorded_before_its_last_background_flush_survives_sigterm(
@@ -204,4 +204,4 @@ def test_a_host_with_its_own_sigterm_handler_keeps_it_and_flushes_at_its_exit(
     code, _, err = sigterm_after(script, env=env, line="ready\n", timeout=30)
     assert (code, err) == (143, "")
     names = [json.loads(line).get("name") for line in log.read_text().splitlines()]
-    assert "before" in names and "cli.session" in names
+    assert "before" in names and "optel.cli.session" in names

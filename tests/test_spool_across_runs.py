@@ -16,7 +16,7 @@ HOST = "import sys, optel; optel.init({app!r}, session_flag={flag}); sys.exit(0)
 def _spool_two_runs() -> str:
     header = {"schema": "optel.spool/1", "app": APP, "created_ns": 1, "resource": {}, "consent": {"mode": "anonymous"}}
     for _ in range(2):
-        assert spool.write(APP, header, [{"t": "metric", "name": "cli.user.inputs", "value": 1, "attributes": {}, "time_ns": 1}])
+        assert spool.write(APP, header, [{"t": "metric", "name": "optel.cli.user.inputs", "value": 1, "attributes": {}, "time_ns": 1}])
     return _paths.spool_dir(APP)
 
 

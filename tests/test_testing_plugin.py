@@ -19,7 +19,7 @@ def test_capture_works_without_init_and_restores_recording_after():
     assert optel.record.spans.recording() is False
     with capture() as records:
         s()
-        assert [r["name"] for r in records] == ["s", "cli.step.duration"]
+        assert [r["name"] for r in records] == ["s", "optel.cli.step.duration"]
     s()
     assert len(records) == 2
     assert optel.record.spans.recording() is False
@@ -78,7 +78,7 @@ def test_records_when_asked(optel_records):
     greet()
     names = [(r["t"], r["name"]) for r in optel_records]
     assert ("span", "greet") in names
-    assert ("metric", "cli.user.inputs") in names
+    assert ("metric", "optel.cli.user.inputs") in names
 """
 
 

@@ -53,7 +53,7 @@ def spans(n: int, trace: int = 1) -> list[dict[str, Any]]:
 
 
 def invocation(time_ns: int = T0) -> dict[str, Any]:
-    return {"t": "metric", "name": "cli.command.invocations", "value": 1,
+    return {"t": "metric", "name": "optel.cli.command.invocations", "value": 1,
             "attributes": {"command.name": "go", "outcome": "success"}, "time_ns": time_ns}  # fmt: skip
 
 
@@ -94,7 +94,7 @@ def test_spans_and_metrics_arrive_with_ids_parentage_and_times(receiver: OTLPRec
     assert got[root]["resource"]["service.name"] == APP
     [point] = receiver.metrics()
     assert (point["name"], point["type"], point["temporality"], point["value"]) == (
-        "cli.command.invocations", "sum", "delta", 2,
+        "optel.cli.command.invocations", "sum", "delta", 2,
     )  # fmt: skip
     assert (point["start_ns"], point["time_ns"]) == (T0 + 5, T0 + 9)
     assert waiting() == []

@@ -96,7 +96,7 @@ def spans(n: int, file: int, name: str = "step") -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def invocation(file: int, name: str = "cli.command.invocations") -> dict[str, Any]:
+def invocation(file: int, name: str = "optel.cli.command.invocations") -> dict[str, Any]:
     return {"t": "metric", "name": name, "value": 1,
             "attributes": {"command.name": f"cmd {file}", "outcome": "success"}, "time_ns": T0 + file}  # fmt: skip
 
@@ -136,7 +136,7 @@ def spans_per_request(receiver: OTLPReceiver) -> list[int]:
 def invocations(receiver: OTLPReceiver) -> dict[str, float]:
     counts: dict[str, float] = collections.Counter()
     for point in receiver.metrics():
-        if point["name"] == "cli.command.invocations":
+        if point["name"] == "optel.cli.command.invocations":
             counts[point["attributes"]["command.name"]] += point["value"]
     return dict(counts)
 
@@ -298,7 +298,7 @@ def test_a_400_on_the_metric_request_drops_only_that_file_and_sends_no_span_twic
         for file in range(8):
             records = spans(2, file)
             written.extend(r["span_id"] for r in records)
-            metric = invocation(file, name="poison.metric" if file == 3 else "cli.command.invocations")
+            metric = invocation(file, name="poison.metric" if file == 3 else "optel.cli.command.invocations")
             assert Spool(APP).write(header(receiver.url), [*records, metric]) is not None
         summary = upload(APP)
         assert (summary.files_sent, summary.files_dropped, summary.sent_spans) == (7, 1, 16)

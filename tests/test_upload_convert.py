@@ -115,9 +115,9 @@ def test_resource_keeps_a_given_service_version_and_adds_nothing_of_the_sdk() ->
 
 def test_counter_measurements_become_one_delta_monotonic_sum_per_attribute_set() -> None:
     records = [
-        metric("cli.command.invocations", 1, 100, **{"command.name": "a", "outcome": "success"}),
-        metric("cli.command.invocations", 1, 300, **{"command.name": "a", "outcome": "success"}),
-        metric("cli.command.invocations", 1, 200, **{"command.name": "b", "outcome": "failure"}),
+        metric("optel.cli.command.invocations", 1, 100, **{"command.name": "a", "outcome": "success"}),
+        metric("optel.cli.command.invocations", 1, 300, **{"command.name": "a", "outcome": "success"}),
+        metric("optel.cli.command.invocations", 1, 200, **{"command.name": "b", "outcome": "failure"}),
     ]
     data = metrics_from_records(records, RESOURCE)
     assert data is not None
@@ -125,23 +125,23 @@ def test_counter_measurements_become_one_delta_monotonic_sum_per_attribute_set()
     assert isinstance(m.data, Sum)
     assert m.data.aggregation_temporality is AggregationTemporality.DELTA
     assert m.data.is_monotonic is True
-    assert m.unit == dictionary.METRICS["cli.command.invocations"].unit
+    assert m.unit == dictionary.METRICS["optel.cli.command.invocations"].unit
     points = {p.attributes["command.name"]: p for p in m.data.data_points}
     assert (points["a"].value, points["a"].start_time_unix_nano, points["a"].time_unix_nano) == (2, 100, 300)
     assert (points["b"].value, points["b"].start_time_unix_nano, points["b"].time_unix_nano) == (1, 200, 200)
 
 
 def test_histogram_uses_the_dictionary_buckets_upper_inclusive() -> None:
-    bounds = dictionary.METRICS["cli.command.duration"].buckets
+    bounds = dictionary.METRICS["optel.cli.command.duration"].buckets
     assert bounds is not None
     values = [bounds[0] / 2, bounds[0], bounds[0] * 1.5, bounds[-1] * 10]
-    records = [metric("cli.command.duration", v, 10 + i) for i, v in enumerate(values)]
+    records = [metric("optel.cli.command.duration", v, 10 + i) for i, v in enumerate(values)]
     data = metrics_from_records(records, RESOURCE)
     assert data is not None
     [m] = data.resource_metrics[0].scope_metrics[0].metrics
     assert isinstance(m.data, Histogram)
     assert m.data.aggregation_temporality is AggregationTemporality.DELTA
-    assert (m.unit, m.description) == ("s", dictionary.METRICS["cli.command.duration"].description)
+    assert (m.unit, m.description) == ("s", dictionary.METRICS["optel.cli.command.duration"].description)
     [point] = m.data.data_points
     assert list(point.explicit_bounds) == list(bounds)
     expected = [0] * (len(bounds) + 1)
@@ -153,7 +153,7 @@ def test_histogram_uses_the_dictionary_buckets_upper_inclusive() -> None:
 
 
 def test_encoded_metrics_are_delta() -> None:
-    data = metrics_from_records([metric("cli.errors", 1, 5, **{"error.type": "KeyError"})], RESOURCE)
+    data = metrics_from_records([metric("optel.cli.errors", 1, 5, **{"error.type": "KeyError"})], RESOURCE)
     assert data is not None
     encoded = encode_metrics(data).resource_metrics[0].scope_metrics[0].metrics[0]
     assert encoded.sum.aggregation_temporality == 1  # AGGREGATION_TEMPORALITY_DELTA
@@ -175,7 +175,7 @@ def test_unknown_metric_names_get_a_sensible_aggregation() -> None:
 
 
 def test_malformed_measurements_are_skipped_and_none_left_means_no_data() -> None:
-    records = [metric("cli.errors", float("nan"), 1), metric("cli.errors", True, 1), {"t": "metric", "name": "x"}]
+    records = [metric("optel.cli.errors", float("nan"), 1), metric("optel.cli.errors", True, 1), {"t": "metric", "name": "x"}]
     assert metrics_from_records(records, RESOURCE) is None
 
 
@@ -205,3 +205,22 @@ def test_consent_sampler_drops_everything_once_withdrawn() -> None:
     assert sampler.should_sample(None, 1, "deploy").decision is Decision.DROP
     assert not sampler.metrics_allowed()
     assert "off" in sampler.get_description()
+
+
+def test_a_spool_file_written_with_the_pre_conventions_names_is_sent_under_todays_names() -> None:
+    # What optel 0.x wrote: its own names under the conventions' cli., host. and app. namespaces.
+    resource = resource_for(
+        {"app": "tool", "resource": {"service.name": "tool", "host.memory.gib": 16, "optel.install.id": "id-1"}}
+    )
+    assert resource.attributes["optel.host.memory.gib"] == 16
+    assert "host.memory.gib" not in resource.attributes
+    assert resource.attributes["app.installation.id"] == "id-1"
+    session = span_from_record(span(name="cli.session", attributes={"cli.summary.commands": 2}), RESOURCE)
+    assert session.name == "optel.cli.session"
+    assert dict(session.attributes or {}) == {"optel.cli.summary.commands": 2}
+    (data,) = metrics_from_records([metric("cli.command.duration", 0.5, 1, **{"command.name": "x"})], RESOURCE).resource_metrics
+    (converted,) = data.scope_metrics[0].metrics
+    assert converted.name == "optel.cli.command.duration"
+    assert list(converted.data.data_points[0].explicit_bounds) == list(
+        dictionary.METRICS["optel.cli.command.duration"].buckets or ()
+    )

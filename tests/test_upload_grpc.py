@@ -176,7 +176,7 @@ def _records(name: str = "deploy") -> list[dict[str, Any]]:
         "start_ns": T0 + 10, "end_ns": T0 + 1_000_000, "attributes": {"gen_ai.request.model": "gpt-4o"},
     }  # fmt: skip
     metric = {
-        "t": "metric", "name": "cli.command.invocations", "value": 1,
+        "t": "metric", "name": "optel.cli.command.invocations", "value": 1,
         "attributes": {"command.name": name, "outcome": "success"}, "time_ns": T0 + 2_000_000,
     }  # fmt: skip
     return [root, child, metric]
@@ -484,7 +484,7 @@ def test_a_host_apps_records_reach_a_backend_over_grpc_through_rotel(
         assert result.stdout.startswith(f"sent {len(recorded)} spans and ")
         assert "from 1 file; kept 0; dropped 0" in result.stdout
         assert backend.wait_for(lambda r: len(r.spans()) == len(recorded), timeout=15)
-        assert backend.wait_for(lambda r: {"cli.command.invocations", "gen_ai.client.token.usage"}
+        assert backend.wait_for(lambda r: {"optel.cli.command.invocations", "gen_ai.client.token.usage"}
                                 <= {m["name"] for m in r.metrics()}, timeout=15)  # fmt: skip
     assert spool.files() == []
 
@@ -508,7 +508,7 @@ def test_a_host_apps_records_reach_a_backend_over_grpc_through_rotel(
 
     metrics = backend.metrics()
     assert {m["resource"]["service.name"] for m in metrics} == {HOST}
-    invocations = [m for m in metrics if m["name"] == "cli.command.invocations"]
+    invocations = [m for m in metrics if m["name"] == "optel.cli.command.invocations"]
     assert [(m["value"], m["temporality"]) for m in invocations] == [(1, "delta")]
     tokens = {m["attributes"]["gen_ai.token.type"]: m for m in metrics if m["name"] == "gen_ai.client.token.usage"}
     assert {kind: (m["count"], m["sum"], m["temporality"]) for kind, m in tokens.items()} == {

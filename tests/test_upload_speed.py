@@ -193,11 +193,11 @@ def measurement(name: str, value: Any, time_ns: int, **attributes: Any) -> dict[
 
 def test_metric_aggregation_fast_path_matches_the_general_one() -> None:
     records = [
-        measurement("cli.command.invocations", 1, 30, **{"command.name": "a", "outcome": "success"}),
-        measurement("cli.command.invocations", 1, 10, **{"outcome": "success", "command.name": "a"}),
-        measurement("cli.command.invocations", 2, 20, **{"command.name": "b", "outcome": "failure"}),
-        measurement("cli.step.duration", 0.25, 5, **{"step.name": "x"}),
-        measurement("cli.step.duration", 7, 50, **{"step.name": "x"}),
+        measurement("optel.cli.command.invocations", 1, 30, **{"command.name": "a", "outcome": "success"}),
+        measurement("optel.cli.command.invocations", 1, 10, **{"outcome": "success", "command.name": "a"}),
+        measurement("optel.cli.command.invocations", 2, 20, **{"command.name": "b", "outcome": "failure"}),
+        measurement("optel.cli.step.duration", 0.25, 5, **{"step.name": "x"}),
+        measurement("optel.cli.step.duration", 7, 50, **{"step.name": "x"}),
         measurement("plugin.tags", 1, 7, tags=["a", "b"]),
         measurement("plugin.tags", 1, 8, tags=["a", "b"]),
         measurement("plugin.big", 2**64, 9),  # beyond int64: skipped, not an encoding failure
@@ -213,7 +213,7 @@ def test_metric_aggregation_fast_path_matches_the_general_one() -> None:
     assert fast is not None and general is not None
     assert encode_metrics(fast) == encode_metrics(general)
     names = [m.name for m in fast.resource_metrics[0].scope_metrics[0].metrics]
-    assert names == ["cli.command.invocations", "cli.step.duration", "plugin.tags"]
+    assert names == ["optel.cli.command.invocations", "optel.cli.step.duration", "plugin.tags"]
     counter = fast.resource_metrics[0].scope_metrics[0].metrics[0].data
     assert isinstance(counter, Sum)
     points = {dict(p.attributes or {})["command.name"]: p for p in counter.data_points}

@@ -485,7 +485,7 @@ def _after_fork_in_child() -> None:
     if telemetry is None or telemetry._closed or not telemetry.recording:
         return
     try:
-        # Its cli.session counts what the child did, from the fork on; the parent's counts the rest.
+        # Its optel.cli.session counts what the child did, from the fork on; the parent's counts the rest.
         telemetry._summary = None
         telemetry._started_ns = time_ns()
         _flush_when_worker_ends()

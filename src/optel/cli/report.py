@@ -7,6 +7,7 @@ import sys
 from datetime import datetime, timezone
 
 from optel._terminal import PATH_LIMIT, shown
+from optel.record import names as n
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -82,8 +83,8 @@ class Summary:
                 row[2] += end - start
             if value.get("status") == "error":
                 row[1] += 1
-                self._error(attrs.get("error.type"))
-            command = attrs.get("command.name")
+                self._error(attrs.get(n.ERROR_TYPE))
+            command = attrs.get(n.COMMAND_NAME)
             if isinstance(command, str) and not isinstance(value.get("parent_span_id"), str):
                 runs = self.commands.setdefault(command, [0, 0])
                 runs[0] += 1
@@ -191,5 +192,5 @@ def render(path: str, summary: Summary) -> str:
         lines += _table("Metrics", ["name", "measurements", "total"], rows)
     if summary.errors:
         rows = [[kind, str(n)] for kind, n in sorted(summary.errors.items(), key=lambda kv: (-kv[1], kv[0]))]
-        lines += _table("Errors", ["error.type", "count"], rows)
+        lines += _table("Errors", [n.ERROR_TYPE, "count"], rows)
     return "\n".join(lines) + "\n"

@@ -10,7 +10,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-# (variable, name reported as cli.ci.name), most specific first; the generic markers come last so
+# (variable, name reported as optel.cli.ci.name), most specific first; the generic markers come last so
 # that a vendor that also sets CI=true is reported by its own name.
 CI_MARKERS = (
     ("GITHUB_ACTIONS", "github-actions"),

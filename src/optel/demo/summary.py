@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, TextIO
 
+from optel.record import names as n
+
 _STATUS_ERROR = 2
 # Attributes worth a glance in the tree; everything else is in the data dictionary (`optel show`).
 _SHOWN = (
-    "command.name", "step.name", "request.name", "gen_ai.provider.name", "gen_ai.request.model",
-    "gen_ai.response.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "error.type",
-    "exception.message", "process.exit_code",
+    n.COMMAND_NAME, n.STEP_NAME, n.REQUEST_NAME, n.GEN_AI_PROVIDER_NAME, n.GEN_AI_REQUEST_MODEL,
+    n.GEN_AI_RESPONSE_MODEL, n.GEN_AI_USAGE_INPUT_TOKENS, n.GEN_AI_USAGE_OUTPUT_TOKENS, n.ERROR_TYPE,
+    n.EXCEPTION_MESSAGE, n.PROCESS_EXIT_CODE,
 )
 
 
@@ -34,7 +36,7 @@ def render_spans(spans: list[dict[str, Any]], out: TextIO) -> None:
         shown = ", ".join(f"{k}={_fmt_value(span['attributes'][k])}" for k in _SHOWN if k in span["attributes"])
         out.write(f"  {'  ' * depth}{span['name']}  {took:.1f} ms{mark}{'  [' + shown + ']' if shown else ''}\n")
         for name, attrs in span["events"]:
-            detail = ": ".join(str(attrs[k]) for k in ("exception.type", "exception.message") if k in attrs)
+            detail = ": ".join(str(attrs[k]) for k in (n.EXCEPTION_TYPE, n.EXCEPTION_MESSAGE) if k in attrs)
             out.write(f"  {'  ' * depth}  ! {name}{'  ' + detail if detail else ''}\n")
         for child in sorted(children[span["span_id"]], key=lambda s: s["start_ns"]):
             walk(child, depth + 1)

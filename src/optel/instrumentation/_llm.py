@@ -14,10 +14,12 @@ stream object is followed like the stream of ``create(stream=True)``.
 from __future__ import annotations
 
 import sys
+from time import time_ns
 
 import wrapt
 
 from optel.record import genai, spans
+from optel.record.names import GEN_AI_RESPONSE_ID, GEN_AI_RESPONSE_MODEL, HTTP_RESPONSE_STATUS_CODE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,35 +33,40 @@ else:
 
 
 class Usage:
-    """What a call reported, gathered from a response or, chunk by chunk, from a stream."""
+    """What a call reported, gathered from a response or, chunk by chunk, from a stream.
 
-    __slots__ = (
-        "cache_creation_tokens",
-        "cache_read_tokens",
-        "finish_reasons",
-        "input_tokens",
-        "output_tokens",
-        "response_model",
-    )
+    ``facts`` holds the response's model, id and finish reasons under the conventions' names;
+    ``counts`` the usage fields reported so far, read once at the end by the one usage reader
+    (``optel.record.genai.usage_attributes``).
+    """
+
+    __slots__ = ("counts", "facts")
 
     def __init__(self) -> None:
-        self.response_model: str | None = None
-        self.input_tokens: int | None = None
-        self.output_tokens: int | None = None
-        self.cache_read_tokens: int | None = None
-        self.cache_creation_tokens: int | None = None
-        self.finish_reasons: list[str] | None = None
+        self.facts: dict[str, object] = {}
+        self.counts: dict[str, object] = {}
+
+    def read(self, response: object) -> None:
+        """A whole response (or the one a stream's last event carries)."""
+        self.add_usage(genai.read_response(response, self.facts))
+
+    def add_usage(self, usage: object) -> None:
+        genai.merge_usage(self.counts, usage)
 
     def add_finish_reason(self, reason: object) -> None:
-        if isinstance(reason, str) and reason:
-            if self.finish_reasons is None:
-                self.finish_reasons = []
-            self.finish_reasons.append(reason)
+        genai.add_finish_reason(self.facts, reason)
 
+    def set_response(self, model: object, response_id: object) -> None:
+        """A stream's model and id, from its first chunk that has them."""
+        if isinstance(model, str) and model:
+            self.facts.setdefault(GEN_AI_RESPONSE_MODEL, model)
+        if isinstance(response_id, str) and response_id:
+            self.facts.setdefault(GEN_AI_RESPONSE_ID, response_id)
 
-def tokens(value: object) -> int | None:
-    """An SDK token count as an int, or None when absent."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    def attributes(self) -> dict[str, object]:
+        out = dict(self.facts)
+        genai.usage_attributes(self.counts, out)
+        return out
 
 
 def _log_failure(what: str) -> None:
@@ -80,28 +87,39 @@ def sdk_error_type(exc: BaseException, package: str) -> str | None:
 class Call:
     """One GenAI request being recorded; ends its span exactly once."""
 
-    __slots__ = ("_handle", "_observe", "_provider", "_read", "usage")
+    __slots__ = ("_chunks", "_handle", "_observe", "_package", "_read", "usage")
 
-    def __init__(self, handle: Any, provider: str, read: Reader, observe: Reader) -> None:
+    def __init__(self, handle: Any, package: str, read: Reader, observe: Reader) -> None:
         self._handle = handle
-        self._provider = provider
+        self._package = package
         self._read = read
         self._observe = observe
+        self._chunks = 0
         self.usage = Usage()
 
     @classmethod
     def start(
-        cls, provider: str, operation: str, kwargs: dict[str, Any], read: Reader, observe: Reader
+        cls,
+        package: str,
+        operation: str,
+        kwargs: Mapping[str, Any],
+        read: Reader,
+        observe: Reader,
+        client: object = None,
+        stream: bool = False,
     ) -> Call | None:
+        """Open the span of a request made through ``package``'s ``client`` with ``kwargs``."""
         try:
-            model = kwargs.get("model")
+            streamed = stream or kwargs.get("stream") is True
             handle = genai.start(
-                provider, operation, request_model=model if isinstance(model, str) else None
+                genai.client_provider(package, client),
+                operation,
+                attributes=genai.request_attributes(kwargs, streamed),
             )
         except Exception:
             _log_failure("starting a GenAI span")
             return None
-        return None if handle is None else cls(handle, provider, read, observe)
+        return None if handle is None else cls(handle, package, read, observe)
 
     def returned(self, result: Any, stream_types: tuple[type, ...]) -> Any:
         """The object to hand back: ``result`` itself, or a proxy of it when it is a stream."""
@@ -143,6 +161,11 @@ class Call:
 
     def observe(self, item: Any) -> None:
         try:
+            if not self._chunks:
+                # Time to first chunk, as the conventions define it: the request was made when
+                # the span started; the first chunk is here when the SDK hands it on.
+                genai.first_chunk(self._handle, time_ns())
+            self._chunks += 1
             self._observe(item, self.usage)
         except Exception:
             _log_failure("reading a streamed chunk")
@@ -152,7 +175,7 @@ class Call:
         try:
             status = getattr(exc, "status_code", None)
             if isinstance(status, int) and not isinstance(status, bool):
-                self._handle.set("http.response.status_code", status)
+                self._handle.set(HTTP_RESPONSE_STATUS_CODE, status)
         except Exception:
             _log_failure("recording an HTTP status")
         self.finish(exc)
@@ -161,21 +184,27 @@ class Call:
         handle, self._handle = self._handle, None
         if handle is None:
             return
-        u = self.usage
         try:
             genai.finish(
                 handle,
-                response_model=u.response_model,
-                input_tokens=u.input_tokens,
-                output_tokens=u.output_tokens,
-                cache_read_tokens=u.cache_read_tokens,
-                cache_creation_tokens=u.cache_creation_tokens,
-                finish_reasons=u.finish_reasons,
+                attributes=self.usage.attributes(),
                 exc=exc,
-                error_type=None if exc is None else sdk_error_type(exc, self._provider),
+                error_type=None if exc is None else sdk_error_type(exc, self._package),
             )
         except Exception:
             _log_failure("ending a GenAI span")
+
+
+# The request arguments a stream helper's span needs when its context is entered.
+_KEPT_ARGUMENTS = ("model", "max_tokens", "max_completion_tokens", "max_output_tokens")
+
+
+def _client_of(resource: Any) -> object:
+    """The SDK client a resource (``client.chat.completions``) belongs to: it names the provider."""
+    try:
+        return getattr(resource, "_client", None)
+    except Exception:
+        return None
 
 
 def sync_call(
@@ -190,7 +219,7 @@ def sync_call(
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if not spans.recording():
             return wrapped(*args, **kwargs)
-        call = Call.start(provider, operation, kwargs, read, observe)
+        call = Call.start(provider, operation, kwargs, read, observe, _client_of(instance))
         if call is None:
             return wrapped(*args, **kwargs)
         try:
@@ -212,8 +241,8 @@ def async_call(
 ) -> Callable[..., Any]:
     """A wrapt wrapper for an ``async def`` SDK method that makes one request."""
 
-    async def traced(wrapped: Any, args: Any, kwargs: Any) -> Any:
-        call = Call.start(provider, operation, kwargs, read, observe)
+    async def traced(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        call = Call.start(provider, operation, kwargs, read, observe, _client_of(instance))
         if call is None:
             return await wrapped(*args, **kwargs)
         try:
@@ -227,7 +256,7 @@ def async_call(
         if not spans.recording():
             # The SDK's own coroutine, untouched: awaiting it is the unpatched call.
             return wrapped(*args, **kwargs)
-        return traced(wrapped, args, kwargs)
+        return traced(wrapped, instance, args, kwargs)
 
     return wrapper
 
@@ -245,11 +274,12 @@ def stream_helper_call(
         manager = wrapped(*args, **kwargs)
         if not spans.recording():
             return manager
-        # Only the model is kept for later: the request's other arguments carry the prompt.
-        model = {"model": kwargs.get("model")}
+        # Only the model and the token limit are kept for later: the other arguments carry the prompt.
+        kept = {k: kwargs.get(k) for k in _KEPT_ARGUMENTS}
+        client = _client_of(instance)
 
         def start() -> Call | None:
-            return Call.start(provider, operation, model, read, observe)
+            return Call.start(provider, operation, kept, read, observe, client, stream=True)
 
         try:
             is_async = hasattr(type(manager), "__aenter__")

@@ -125,10 +125,10 @@ def _describe(handle: Any, path: str | None, options: list[str] | None) -> None:
         handle.name = path
         handle.set("command.name", path)
     if options:
-        known = handle.attributes.get("cli.command.options")
+        known = handle.attributes.get("optel.cli.command.options")
         merged = list(known) if isinstance(known, list) else []
         merged += [name for name in options if name not in merged]
-        handle.set("cli.command.options", merged)
+        handle.set("optel.cli.command.options", merged)
 
 
 def note_exit(code: int) -> None:

@@ -6,7 +6,7 @@ parses; the command runs after ``parse_args`` returns, in the host's own code. S
 (``optel.instrumentation._run``: one per run, ended with the process's exit status, the rule
 shared with click and typer) opens when the outermost parse returns, named by the app name and
 the path of sub-commands chosen (``tool db migrate``), with the names of the options given
-(``cli.command.options``), never their values. A tool whose ``main()`` returns its status for
+(``optel.cli.command.options``), never their values. A tool whose ``main()`` returns its status for
 ``sys.exit(main())`` gets that status; one that catches argparse's own exit (httpie turns a usage
 error into exit 1) gets the status it really exits with.
 

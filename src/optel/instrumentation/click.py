@@ -13,7 +13,7 @@ The run's span and its exit status follow the rule shared with typer and argpars
   (standalone mode always does), and a new outermost ``main`` in the same process ends the last.
 
 The span lists the *names* of the options given on the command line, at every level of the path
-(``cli.command.options = ["--verbose", "--model"]``), never their values. An on/off flag is listed
+(``optel.cli.command.options = ["--verbose", "--model"]``), never their values. An on/off flag is listed
 by the spelling that was used (``--no-cache`` of ``--cache/--no-cache``), known from the value
 click parsed for it: on/off flags parse to True and False. Nothing is read from ``sys.argv``.
 The same code serves typer, whose commands are click commands (vendored or not). The methods are

@@ -9,7 +9,7 @@ A key is split into lower-case words (on any non-alphanumeric character and on c
 - a *weak* word (``token``, ``auth``, ``session``, ``oauth``, ``pass``) makes it sensitive unless
   the next word describes it rather than holds it (``type``, ``count``, ``duration``, ``id``...). So
   ``auth_token``, ``x-auth``, ``github.token``, ``DB_PASS`` and ``session`` are sensitive, while the
-  data dictionary's ``gen_ai.token.type``, ``cli.session.duration`` and ``session.id`` (a random id,
+  data dictionary's ``gen_ai.token.type``, ``optel.cli.session.duration`` and ``session.id`` (a random id,
   as OpenTelemetry defines it) are not. ``input_tokens`` never matches: ``tokens`` is not ``token``.
 
 Allow-listing a key (``optel.init(attributes=...)``) exempts it from nothing: a host attribute is
@@ -58,7 +58,7 @@ DESCRIPTORS = frozenset(
 KNOWN_TELEMETRY_KEYS = frozenset(
     (
         "gen_ai.token.type", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
-        "gen_ai.request.max_tokens", "cli.session.duration", "session.id", "session.previous_id",
+        "gen_ai.request.max_tokens", "optel.cli.session.duration", "session.id", "session.previous_id",
     )
 )
 

@@ -12,7 +12,12 @@ re-raised with a bare ``raise``, so its type, identity and traceback are unchang
 
 from __future__ import annotations
 
+from time import time_ns
+
+from optel.record import genai as _genai
+from optel.record import names as _n
 from optel.record import spans as _spans
+from optel.record.genai import read_response
 from optel.record.spans import _current
 
 TYPE_CHECKING = False
@@ -165,7 +170,7 @@ class _CommandCall(_Call):
 
     def finish(self, handle: SpanHandle, result: Any) -> None:
         if type(result) is int:
-            handle.set("process.exit.code", result)
+            handle.set(_n.PROCESS_EXIT_CODE, result)
             if result:
                 # The CLI semantic conventions: a non-zero exit is an error, typed by its code.
                 handle.fail(str(result))
@@ -279,22 +284,7 @@ def _wrap_llm(fn: Any, call: _LLMCall) -> Callable[..., Any]:
         if result is not None:
             try:
                 if unextracted:
-                    if type(result) is dict:
-                        # _read_response(), inlined for the common shape.
-                        attributes = handle.attributes
-                        model = result.get("model")
-                        if isinstance(model, str):
-                            attributes["gen_ai.response.model"] = model
-                        stop = result.get("stop_reason")
-                        if isinstance(stop, str):
-                            attributes["gen_ai.response.finish_reasons"] = [stop]
-                        else:
-                            choices = result.get("choices")
-                            if choices is not None:
-                                _read_choices(choices, attributes, _ATTRIBUTE_KEYS)
-                        usage = result.get("usage")
-                    else:
-                        usage = _read_response(result, handle.attributes, _ATTRIBUTE_KEYS)
+                    usage = read_response(result, handle.attributes)
                     if usage is not None:
                         # The token counts are read when the span is cleaned for a flush
                         # (spans.read_usage). A dict is copied: a host may reuse it (a running
@@ -559,7 +549,7 @@ def _command(name: Any = None, *, exit_code: bool = False) -> Any:
         path = name if isinstance(name, str) and name else getattr(fn, "__name__", None)
         path = path if isinstance(path, str) else _display_name(fn)
         kind = _CommandCall if exit_code else _Call
-        return _wrap(fn, kind(path, "internal", {"command.name": path}))
+        return _wrap(fn, kind(path, "internal", {_n.COMMAND_NAME: path}))
 
     if _is_target(name):
         fn, name = name, None
@@ -568,11 +558,11 @@ def _command(name: Any = None, *, exit_code: bool = False) -> Any:
 
 
 def _step(name: Any = None) -> Any:
-    """A step inside a command: a child span and ``cli.step.duration``."""
+    """A step inside a command: a child span and ``optel.cli.step.duration``."""
 
     def build(fn: Any) -> Any:
         label = name if isinstance(name, str) and name else _display_name(fn)
-        return _wrap(fn, _Call(label, "internal", {"step.name": label}))
+        return _wrap(fn, _Call(label, "internal", {_n.STEP_NAME: label}))
 
     if _is_target(name):
         fn, name = name, None
@@ -581,11 +571,11 @@ def _step(name: Any = None) -> Any:
 
 
 def _timed(name: Any = None) -> Any:
-    """The latency of any request: a span and ``app.request.duration`` with ``request.name``."""
+    """The latency of any request: a span and ``optel.request.duration`` with ``request.name``."""
 
     def build(fn: Any) -> Any:
         label = name if isinstance(name, str) and name else _display_name(fn)
-        return _wrap(fn, _Call(label, "internal", {"request.name": label}))
+        return _wrap(fn, _Call(label, "internal", {_n.REQUEST_NAME: label}))
 
     if _is_target(name):
         fn, name = name, None
@@ -613,7 +603,9 @@ def _llm_call(
     declared.add("llm")
 
     def build(target: Any) -> Any:
-        return _wrap(target, _LLMCall(given, model, operation, extract, _model_parameter(target)))
+        streamed = _shape(target) in ("gen", "asyncgen")
+        call = _LLMCall(given, model, operation, extract, _model_parameter(target), streamed)
+        return _wrap(target, call)
 
     if _is_target(provider):
         given = None
@@ -644,7 +636,7 @@ def _model_parameter(fn: Any) -> tuple[int, object] | None:
 
 
 class _LLMCall(_Call):
-    __slots__ = ("by_model", "extract", "model", "model_parameter", "operation", "provider")
+    __slots__ = ("by_model", "extract", "model", "model_parameter", "operation", "provider", "streamed")
 
     def __init__(
         self,
@@ -653,13 +645,18 @@ class _LLMCall(_Call):
         operation: str,
         extract: Extractor | None,
         model_parameter: tuple[int, object] | None = None,
+        streamed: bool = False,
     ) -> None:
         attributes: dict[str, object] = {
-            "gen_ai.operation.name": operation,
-            "gen_ai.provider.name": provider or "unknown",
+            _n.GEN_AI_OPERATION_NAME: operation,
+            _n.GEN_AI_PROVIDER_NAME: _genai.provider_name(provider),
         }
         if model is not None:
-            attributes["gen_ai.request.model"] = model
+            attributes[_n.GEN_AI_REQUEST_MODEL] = model
+        if streamed:
+            # A generator yields the response chunk by chunk: a streamed call.
+            attributes[_n.GEN_AI_REQUEST_STREAM] = True
+        self.streamed = streamed
         super().__init__(f"{operation} {model}" if model else operation, "client", attributes)
         self.provider = provider
         self.model = model
@@ -679,7 +676,7 @@ class _LLMCall(_Call):
             if isinstance(asked, str) and asked:
                 known = self.by_model.get(asked)
                 if known is None:
-                    known = (f"{self.operation} {asked}", {**attrs, "gen_ai.request.model": asked})
+                    known = (f"{self.operation} {asked}", {**attrs, _n.GEN_AI_REQUEST_MODEL: asked})
                     if len(self.by_model) < _MODELS_KEPT:
                         self.by_model[asked] = known
                 name, attrs = known
@@ -689,13 +686,18 @@ class _LLMCall(_Call):
 
     def finish(self, handle: SpanHandle, result: Any) -> None:
         if result is not None:
-            self.each(handle, result)
+            self._read(handle, result)
         handle.end()
 
     def each(self, handle: SpanHandle, item: Any) -> None:
+        if self.streamed:
+            _genai.first_chunk(handle, time_ns())
+        self._read(handle, item)
+
+    def _read(self, handle: SpanHandle, item: Any) -> None:
         try:
             if self.extract is None:
-                _read_usage(item, handle.attributes, _ATTRIBUTE_KEYS)
+                _genai.usage_attributes(read_response(item, handle.attributes), handle.attributes)
             else:
                 _put_facts(handle, self._extracted(item))
             if self.provider is None:
@@ -706,7 +708,7 @@ class _LLMCall(_Call):
     def guess_provider(self, handle: SpanHandle, result: Any) -> None:
         guessed = _provider_of(result)
         if guessed is not None:
-            handle.attributes["gen_ai.provider.name"] = guessed
+            handle.attributes[_n.GEN_AI_PROVIDER_NAME] = guessed
 
     def _extracted(self, result: Any) -> dict[str, Any]:
         try:
@@ -719,24 +721,17 @@ class _LLMCall(_Call):
 
 # What an ``extract=`` function returns (the keyword names of genai.finish), and the span
 # attribute of each.
-_FACT_KEYS = (
-    "response_model",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_creation_tokens",
-    "finish_reasons",
-)
-_ATTRIBUTE_KEYS = (
-    "gen_ai.response.model",
-    "gen_ai.usage.input_tokens",
-    "gen_ai.usage.output_tokens",
-    "gen_ai.usage.cache_read.input_tokens",
-    "gen_ai.usage.cache_creation.input_tokens",
-    "gen_ai.response.finish_reasons",
-)
-_FACT_ATTRIBUTES = dict(zip(_FACT_KEYS, _ATTRIBUTE_KEYS))
-_ATTRIBUTE_NAMES = frozenset(_ATTRIBUTE_KEYS)
+_FACT_ATTRIBUTES = {
+    "response_model": _n.GEN_AI_RESPONSE_MODEL,
+    "response_id": _n.GEN_AI_RESPONSE_ID,
+    "input_tokens": _n.GEN_AI_USAGE_INPUT_TOKENS,
+    "output_tokens": _n.GEN_AI_USAGE_OUTPUT_TOKENS,
+    "cache_read_tokens": _n.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    "cache_creation_tokens": _n.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    "reasoning_tokens": _n.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+    "finish_reasons": _n.GEN_AI_RESPONSE_FINISH_REASONS,
+}
+_ATTRIBUTE_NAMES = frozenset(_FACT_ATTRIBUTES.values())
 
 
 def _put_facts(handle: SpanHandle, facts: Mapping[str, Any]) -> None:
@@ -744,7 +739,7 @@ def _put_facts(handle: SpanHandle, facts: Mapping[str, Any]) -> None:
         attr = _FACT_ATTRIBUTES.get(key, key if key in _ATTRIBUTE_NAMES else None)
         if attr is None or value is None:
             continue
-        if attr == "gen_ai.response.finish_reasons":
+        if attr == _n.GEN_AI_RESPONSE_FINISH_REASONS:
             if isinstance(value, str):
                 value = [value]
             value = [r for r in value if isinstance(r, str)]
@@ -753,112 +748,18 @@ def _put_facts(handle: SpanHandle, facts: Mapping[str, Any]) -> None:
         handle.attributes[attr] = value
 
 
-def _get(obj: Any, key: str) -> Any:
-    if obj is None:
-        return None
-    if type(obj) is dict or isinstance(obj, dict):
-        return obj.get(key)
-    try:
-        return getattr(obj, key, None)
-    except Exception:
-        return None
-
-
-def _count(value: Any) -> int | None:
-    if type(value) is int:
-        return value if value >= 0 else None
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
-def _read_usage(result: Any, out: dict[str, Any], keys: tuple[str, ...]) -> None:
-    """Write what ``result`` says of its usage into ``out``, under ``keys`` (in _FACT_KEYS' order)."""
-    usage = _read_response(result, out, keys)
-    if usage is not None:
-        _read_counts(usage, out, keys)
-
-
 def _put_usage(handle: SpanHandle, usage: Any) -> None:
+    """The token counts of a call's usage, read at flush (``spans.read_usage``)."""
     try:
-        _read_counts(usage, handle.attributes, _ATTRIBUTE_KEYS)
+        _genai.usage_attributes(usage, handle.attributes)
     except Exception:
         pass
-
-
-def _read_response(result: Any, out: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    """Write the response model and finish reasons into ``out``; return the usage object.
-
-    This runs on every LLM call (and stream chunk), so plain dicts, the common shape, are read
-    with ``dict.get`` and the rest one attribute at a time.
-    """
-    if type(result) is dict:
-        model, usage, stop = result.get("model"), result.get("usage"), result.get("stop_reason")
-    else:
-        model, usage, stop = _get(result, "model"), _get(result, "usage"), _get(result, "stop_reason")
-    if isinstance(model, str):
-        out[keys[0]] = model
-    if isinstance(stop, str):
-        out[keys[5]] = [stop]
-        return usage
-    _read_choices(result.get("choices") if type(result) is dict else _get(result, "choices"), out, keys)
-    return usage
-
-
-def _read_choices(choices: Any, out: dict[str, Any], keys: tuple[str, ...]) -> None:
-    """Write the finish reasons of a response's ``choices`` into ``out``."""
-    if isinstance(choices, (list, tuple)) and choices:
-        if len(choices) == 1:  # the common case, without a comprehension's frame
-            reason = _get(choices[0], "finish_reason")
-            if isinstance(reason, str):
-                out[keys[5]] = [reason]
-            return
-        reasons = [r for r in (_get(c, "finish_reason") for c in choices) if isinstance(r, str)]
-        if reasons:
-            out[keys[5]] = reasons
-
-
-def _read_counts(usage: Any, out: dict[str, Any], keys: tuple[str, ...]) -> None:
-    """Write the token counts of a usage object or dict into ``out``.
-
-    Anthropic reports cache reads and writes apart from ``input_tokens``; as the GenAI conventions
-    ask, the input count written here includes them.
-    """
-    get = usage.get if type(usage) is dict else lambda key: _get(usage, key)
-    # `_count` only for what is there and is not already a plain count: absent keys are
-    # the common case, and a call costs more than the check.
-    v = get("input_tokens")
-    prompt = v if type(v) is int and v >= 0 else None if v is None else _count(v)
-    if prompt is None:
-        v = get("prompt_tokens")
-        prompt = v if type(v) is int and v >= 0 else None if v is None else _count(v)
-    v = get("output_tokens")
-    output = v if type(v) is int and v >= 0 else None if v is None else _count(v)
-    if output is None:
-        v = get("completion_tokens")
-        output = v if type(v) is int and v >= 0 else None if v is None else _count(v)
-    v = get("cache_read_input_tokens")
-    cache_read = v if type(v) is int and v >= 0 else None if v is None else _count(v)
-    v = get("cache_creation_input_tokens")
-    cache_creation = v if type(v) is int and v >= 0 else None if v is None else _count(v)
-    if prompt is not None and (cache_read or cache_creation):
-        prompt += (cache_read or 0) + (cache_creation or 0)
-    if cache_read is None:
-        details = get("prompt_tokens_details") or get("input_tokens_details")
-        if details is not None:
-            cache_read = _count(_get(details, "cached_tokens"))
-    if prompt is not None:
-        out[keys[1]] = prompt
-    if output is not None:
-        out[keys[2]] = output
-    if cache_read is not None:
-        out[keys[3]] = cache_read
-    if cache_creation is not None:
-        out[keys[4]] = cache_creation
 
 
 def _provider_of(result: Any) -> str | None:
     module = getattr(type(result), "__module__", "") or ""
     top = module.partition(".")[0]
-    return top if top in ("openai", "anthropic") else None
+    return _genai.provider_name(top) if top in ("openai", "anthropic") else None
 
 
 def _log_debug(message: str) -> None:
@@ -888,10 +789,10 @@ def event(name: str | None = None, /, **attributes: Any) -> None:
 
 
 def count_input() -> None:
-    """Count one user input (``cli.user.inputs``)."""
+    """Count one user input (``optel.cli.user.inputs``)."""
     if not _spans._on:
         return
-    _spans.measure("cli.user.inputs", 1)
+    _spans.measure(_n.OPTEL_USER_INPUTS, 1)
 
 
 if TYPE_CHECKING:

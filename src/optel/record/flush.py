@@ -163,13 +163,13 @@ def family(attributes: Mapping[str, object]) -> str:
         return "step"
     if "request.name" in attributes:
         return "request"
-    if "cli.summary.commands" in attributes:
+    if "optel.cli.summary.commands" in attributes:
         return "session"
     return "other"
 
 
 class Summary:
-    """What a session did, accumulated over its flushes for the ``cli.session`` span."""
+    """What a session did, accumulated over its flushes for the ``optel.cli.session`` span."""
 
     __slots__ = (
         "commands",
@@ -197,9 +197,9 @@ class Summary:
         if record.get("t") == "metric":
             name, value = record.get("name"), record.get("value")
             if isinstance(value, (int, float)):
-                if name == "cli.user.inputs":
+                if name == "optel.cli.user.inputs":
                     self.user_inputs += int(value)
-                elif name == "cli.errors":
+                elif name == "optel.cli.errors":
                     self.errors += int(value)
             return
         attrs = record.get("attributes")
@@ -227,14 +227,14 @@ class Summary:
 
     def attributes(self) -> dict[str, object]:
         return {
-            "cli.summary.commands": self.commands,
-            "cli.summary.steps": self.steps,
-            "cli.summary.llm_requests": self.llm_requests,
-            "cli.summary.input_tokens": self.input_tokens,
-            "cli.summary.output_tokens": self.output_tokens,
-            "cli.summary.user_inputs": self.user_inputs,
-            "cli.summary.errors": self.errors,
-            "cli.summary.models": sorted(self.models),
+            "optel.cli.summary.commands": self.commands,
+            "optel.cli.summary.steps": self.steps,
+            "optel.cli.summary.llm_requests": self.llm_requests,
+            "optel.cli.summary.input_tokens": self.input_tokens,
+            "optel.cli.summary.output_tokens": self.output_tokens,
+            "optel.cli.summary.user_inputs": self.user_inputs,
+            "optel.cli.summary.errors": self.errors,
+            "optel.cli.summary.models": sorted(self.models),
         }
 
 
@@ -331,15 +331,15 @@ def derived_metrics(span: Mapping[str, object]) -> list[Record]:
     if kind == "command":
         outcome = "failure" if span["status"] == "error" else "success"
         base = {"command.name": attrs.get("command.name"), "outcome": outcome}
-        out.append(_metric("cli.command.invocations", 1, dict(base), end_ns))
+        out.append(_metric("optel.cli.command.invocations", 1, dict(base), end_ns))
         timing = dict(base)
         if "error.type" in attrs:
             timing["error.type"] = attrs["error.type"]
-        out.append(_metric("cli.command.duration", seconds, timing, end_ns))
+        out.append(_metric("optel.cli.command.duration", seconds, timing, end_ns))
     elif kind == "step":
-        out.append(_metric("cli.step.duration", seconds, _pick(attrs, metrics["cli.step.duration"].attributes), end_ns))
+        out.append(_metric("optel.cli.step.duration", seconds, _pick(attrs, metrics["optel.cli.step.duration"].attributes), end_ns))
     elif kind == "request":
-        out.append(_metric("app.request.duration", seconds, _pick(attrs, metrics["app.request.duration"].attributes), end_ns))
+        out.append(_metric("optel.request.duration", seconds, _pick(attrs, metrics["optel.request.duration"].attributes), end_ns))
     else:
         out.append(
             _metric(
@@ -349,6 +349,10 @@ def derived_metrics(span: Mapping[str, object]) -> list[Record]:
                 end_ns,
             )
         )
+        first_chunk = attrs.get("gen_ai.response.time_to_first_chunk")
+        if isinstance(first_chunk, float):
+            ttfc = "gen_ai.client.operation.time_to_first_chunk"
+            out.append(_metric(ttfc, first_chunk, _pick(attrs, metrics[ttfc].attributes), end_ns))
         usage_attrs = _pick(attrs, metrics["gen_ai.client.token.usage"].attributes)
         for key, token_type in (
             ("gen_ai.usage.input_tokens", "input"),
@@ -417,7 +421,7 @@ def to_dicts(
 def session_records(
     summary: Summary, start_ns: int, end_ns: int, scrub: Scrubber | None = None
 ) -> list[Record]:
-    """The ``cli.session`` summary span and ``cli.session.duration``, once per process."""
+    """The ``optel.cli.session`` summary span and ``optel.cli.session.duration``, once per process."""
     from optel.record.spans import new_id
 
     scrub = scrubber() if scrub is None else scrub
@@ -427,7 +431,7 @@ def session_records(
         "trace_id": new_id() + new_id(),
         "span_id": new_id(),
         "parent_span_id": None,
-        "name": "cli.session",
+        "name": "optel.cli.session",
         "kind": "internal",
         "start_ns": start_ns,
         "end_ns": end_ns,
@@ -437,4 +441,4 @@ def session_records(
         "events": [],
     }
     duration = max(end_ns - start_ns, 0) / 1e9
-    return [span, _metric("cli.session.duration", duration, {}, end_ns)]
+    return [span, _metric("optel.cli.session.duration", duration, {}, end_ns)]

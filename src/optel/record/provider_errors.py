@@ -21,6 +21,7 @@ on, which drops every exception and status message recorded from then on.
 
 from __future__ import annotations
 
+from optel.record import names as n
 from optel.record.spans import SpanHandle
 
 TYPE_CHECKING = False
@@ -42,13 +43,13 @@ _BODY_LEAVES = 64
 # from code or from a closed list. Cutting them would only blur later calls' records.
 _CLOSED = frozenset(
     {
-        "gen_ai.request.model",
-        "gen_ai.response.model",
-        "gen_ai.operation.name",
-        "gen_ai.provider.name",
-        "gen_ai.response.finish_reasons",
-        "error.type",
-        "exception.type",
+        n.GEN_AI_REQUEST_MODEL,
+        n.GEN_AI_RESPONSE_MODEL,
+        n.GEN_AI_OPERATION_NAME,
+        n.GEN_AI_PROVIDER_NAME,
+        n.GEN_AI_RESPONSE_FINISH_REASONS,
+        n.ERROR_TYPE,
+        n.EXCEPTION_TYPE,
     }
 )
 
@@ -240,8 +241,8 @@ class Forgetter:
         out = {
             key: value if key in _CLOSED else self.text(value) for key, value in attributes.items()
         }
-        if self.strict and "exception.message" in out:
-            out["exception.message"] = ""
+        if self.strict and n.EXCEPTION_MESSAGE in out:
+            out[n.EXCEPTION_MESSAGE] = ""
         return out
 
     def record(self, record: SpanHandle | Measurement) -> None:

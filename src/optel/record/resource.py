@@ -11,6 +11,8 @@ import os
 import sys
 
 from optel._fs import read_small
+from optel._version import __version__
+from optel.record import names as n
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,20 +47,24 @@ _GIB = 1 << 30
 # a secret to the scrubber); every other string is.
 GENERATED = frozenset(
     (
-        "os.type",
-        "os.version",
-        "os.description",
-        "host.arch",
-        "host.cpu.count",
-        "host.memory.gib",
-        "process.runtime.name",
-        "process.runtime.version",
-        "optel.install.id",
-        "optel.install.age_days",
-        "optel.consent.mode",
-        "optel.project.id",
-        "cli.ci.name",
-        "cli.agent.name",
+        n.OS_TYPE,
+        n.OS_VERSION,
+        n.OS_DESCRIPTION,
+        n.HOST_ARCH,
+        n.OPTEL_HOST_CPU_COUNT,
+        n.OPTEL_HOST_MEMORY_GIB,
+        n.PROCESS_RUNTIME_NAME,
+        n.PROCESS_RUNTIME_VERSION,
+        n.TELEMETRY_SDK_NAME,
+        n.TELEMETRY_SDK_LANGUAGE,
+        n.TELEMETRY_SDK_VERSION,
+        n.APP_INSTALLATION_ID,
+        n.OPTEL_INSTALL_ID,
+        n.OPTEL_INSTALL_AGE_DAYS,
+        n.OPTEL_CONSENT_MODE,
+        n.OPTEL_PROJECT_ID,
+        n.OPTEL_CI_NAME,
+        n.OPTEL_AGENT_NAME,
     )
 )
 _machine: dict[str, object] | None = None
@@ -111,25 +117,25 @@ def _macos_version() -> str | None:
 
 
 def _os_facts() -> dict[str, object]:
-    facts: dict[str, object] = {"os.type": os_type()}
+    facts: dict[str, object] = {n.OS_TYPE: os_type()}
     if sys.platform == "win32":
         v = sys.getwindowsversion()
         version = f"{v.major}.{v.minor}.{v.build}"
-        facts["os.version"] = version
-        facts["os.description"] = f"Windows {version}"
+        facts[n.OS_VERSION] = version
+        facts[n.OS_DESCRIPTION] = f"Windows {version}"
         machine = os.environ.get("PROCESSOR_ARCHITECTURE", "")
     else:
         uname = os.uname()
-        facts["os.version"] = uname.release
+        facts[n.OS_VERSION] = uname.release
         machine = uname.machine
         if sys.platform == "darwin":
             mac = _macos_version()
-            facts["os.description"] = f"macOS {mac}" if mac else f"Darwin {uname.release}"
+            facts[n.OS_DESCRIPTION] = f"macOS {mac}" if mac else f"Darwin {uname.release}"
         else:
-            described = _os_release() if facts["os.type"] == "linux" else None
-            facts["os.description"] = described or f"{uname.sysname} {uname.release}"
+            described = _os_release() if facts[n.OS_TYPE] == "linux" else None
+            facts[n.OS_DESCRIPTION] = described or f"{uname.sysname} {uname.release}"
     if machine:
-        facts["host.arch"] = _ARCH.get(machine.lower(), machine.lower())
+        facts[n.HOST_ARCH] = _ARCH.get(machine.lower(), machine.lower())
     return facts
 
 
@@ -151,12 +157,12 @@ def machine_facts() -> dict[str, object]:
         facts = _os_facts()
         cpus = os.cpu_count()
         if cpus:
-            facts["host.cpu.count"] = cpus
+            facts[n.OPTEL_HOST_CPU_COUNT] = cpus
         memory = _memory_gib()
         if memory:
-            facts["host.memory.gib"] = memory
-        facts["process.runtime.name"] = sys.implementation.name
-        facts["process.runtime.version"] = ".".join(str(n) for n in sys.version_info[:3])
+            facts[n.OPTEL_HOST_MEMORY_GIB] = memory
+        facts[n.PROCESS_RUNTIME_NAME] = sys.implementation.name
+        facts[n.PROCESS_RUNTIME_VERSION] = ".".join(str(part) for part in sys.version_info[:3])
         _machine = facts
     return dict(_machine)
 
@@ -332,34 +338,42 @@ def collect(
     table: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
     """All resource attributes for one flush (unscrubbed; the caller scrubs)."""
-    facts: dict[str, object] = {"service.name": app}
+    facts: dict[str, object] = {
+        n.SERVICE_NAME: app,
+        # The CLI conventions' executable name: the app's name, never argv[0] (a path).
+        n.PROCESS_EXECUTABLE_NAME: app,
+        n.TELEMETRY_SDK_NAME: "optel",
+        n.TELEMETRY_SDK_LANGUAGE: "python",
+        n.TELEMETRY_SDK_VERSION: __version__,
+    }
     if version:
-        facts["service.version"] = version
+        facts[n.SERVICE_VERSION] = version
     facts.update(machine_facts())
     if table is None:
         table = user_table(consent)
     if consent.install_id:
-        facts["optel.install.id"] = consent.install_id
+        facts[n.APP_INSTALLATION_ID] = consent.install_id
+        facts[n.OPTEL_INSTALL_ID] = consent.install_id  # the pre-1.0 name, kept for compatibility
     first_seen = table.get("first_seen")
     if isinstance(first_seen, str):
         days = age_days(first_seen, now_s)
         if days is not None:
-            facts["optel.install.age_days"] = days
+            facts[n.OPTEL_INSTALL_AGE_DAYS] = days
     first_version = table.get("first_version")
     if isinstance(first_version, str) and first_version:
-        facts["optel.install.first_version"] = first_version
-    facts["optel.consent.mode"] = consent.mode
+        facts[n.OPTEL_INSTALL_FIRST_VERSION] = first_version
+    facts[n.OPTEL_CONSENT_MODE] = consent.mode
     if consent.mode == "identified" and consent.user_id:
-        facts["user.id"] = consent.user_id
+        facts[n.USER_ID] = consent.user_id
     salt = table.get("salt")
     if isinstance(salt, str) and salt and project_dir:
         try:
-            facts["optel.project.id"] = project_id(project_dir, salt)
+            facts[n.OPTEL_PROJECT_ID] = project_id(project_dir, salt)
         except (OSError, ValueError):
             pass
     if consent.mode != "off":
         if consent.ci_name:
-            facts["cli.ci.name"] = consent.ci_name
+            facts[n.OPTEL_CI_NAME] = consent.ci_name
         if consent.agent_name:
-            facts["cli.agent.name"] = consent.agent_name
+            facts[n.OPTEL_AGENT_NAME] = consent.agent_name
     return facts

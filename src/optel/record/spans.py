@@ -19,6 +19,18 @@ import sys
 from _contextvars import ContextVar  # the C module; `contextvars` only re-exports it
 from time import time_ns
 
+from optel.record.names import (
+    COMMAND_NAME,
+    ERROR_TYPE,
+    EXCEPTION,
+    EXCEPTION_MESSAGE,
+    EXCEPTION_STACKTRACE,
+    EXCEPTION_TYPE,
+    GEN_AI_OPERATION_NAME,
+    OPTEL_ERRORS,
+    PROCESS_EXIT_CODE,
+)
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -278,13 +290,13 @@ class SpanHandle:
         if self._fork != _forks:
             return  # the parent process's span: its error is the parent's to count
         self.status = "error"
-        self.attributes["error.type"] = error_type
+        self.attributes[ERROR_TYPE] = error_type
         if message is not None:
             self.status_message = message
         # Count each error once however many spans it unwinds: a parent ending with the
         # exception a direct child already counted does not count it again.
         if error_id == 0 or getattr(self, "_child_error", 0) != error_id:
-            _append(Measurement("cli.errors", 1, {"error.type": error_type}, at_ns))
+            _append(Measurement(OPTEL_ERRORS, 1, {ERROR_TYPE: error_type}, at_ns))
         if error_id and self.parent is not None:
             self.parent._child_error = error_id
 
@@ -297,6 +309,8 @@ class SpanHandle:
             inherited = self._fork != _forks
             if exc is not None and not inherited:
                 self._record_exception(exc, None, self.end_ns)
+            if COMMAND_NAME in self.attributes:
+                _command_exit(self, exc)
             token = self._token
             if token is not None:
                 self._token = None
@@ -332,13 +346,13 @@ class SpanHandle:
 
     def _record_exception(self, exc: BaseException, error_type: str | None, at_ns: int) -> None:
         code = _exit_code(exc)
-        if code is not None and "command.name" in self.attributes:
-            self.attributes["process.exit.code"] = code
+        if code is not None and COMMAND_NAME in self.attributes:
+            self.attributes[PROCESS_EXIT_CODE] = code
         if code == 0 or isinstance(exc, GeneratorExit):
             return
         class_name = _error_type(exc)
         message: str | None
-        if "gen_ai.operation.name" in self.attributes:
+        if GEN_AI_OPERATION_NAME in self.attributes:
             # An LLM request's error message is the provider's, and providers quote the prompt
             # back in it ("Invalid content: '...'"), which no scrubber can tell from prose: an LLM
             # call keeps the exception's type and HTTP status only, and the process forgets the
@@ -361,13 +375,26 @@ class SpanHandle:
         events = self.events
         if events is None:
             events = self.events = []
-        attributes: dict[str, object] = {"exception.type": class_name, "exception.message": message or ""}
+        attributes: dict[str, object] = {EXCEPTION_TYPE: class_name, EXCEPTION_MESSAGE: message or ""}
         if host_package is not None:
             # Frames as (module, function, line) tuples, formatted at flush: no locals are kept alive.
             from optel.privacy.exceptions import MAX_RECORDED_FRAMES, own_frame_tuples
 
-            attributes["exception.stacktrace"] = own_frame_tuples(exc.__traceback__, host_package, MAX_RECORDED_FRAMES)
-        events.append(("exception", at_ns, attributes))
+            attributes[EXCEPTION_STACKTRACE] = own_frame_tuples(exc.__traceback__, host_package, MAX_RECORDED_FRAMES)
+        events.append((EXCEPTION, at_ns, attributes))
+
+
+def _command_exit(handle: SpanHandle, exc: BaseException | None) -> None:
+    """The CLI conventions require ``process.exit.code`` on every command span. What the command
+    said (``sys.exit(n)``, ``exit_code=True``, a CLI framework) is kept; otherwise a command that
+    failed by an exception exits as Python does (1; 130 for Ctrl-C), and any other ends with 0."""
+    attributes = handle.attributes
+    if PROCESS_EXIT_CODE in attributes:
+        return
+    if isinstance(exc, KeyboardInterrupt):
+        attributes[PROCESS_EXIT_CODE] = 130
+    else:
+        attributes[PROCESS_EXIT_CODE] = 1 if handle.status == "error" else 0
 
 
 def _provider_errors() -> Any:
@@ -410,7 +437,7 @@ def _parent_for(attributes: Mapping[str, object] | None) -> SpanHandle | None:
     if (
         parent is None
         and len(_open_commands) == 1
-        and (attributes is None or "command.name" not in attributes)
+        and (attributes is None or COMMAND_NAME not in attributes)
     ):
         parent = _open_commands[0]
     return parent
@@ -425,7 +452,7 @@ def begin(
     try:
         parent = _parent_for(attributes)
         handle = SpanHandle(name, kind, attributes, parent)
-        if parent is None and attributes is not None and "command.name" in attributes:
+        if parent is None and attributes is not None and COMMAND_NAME in attributes:
             handle._command = True
             _open_commands.append(handle)
         return handle
@@ -441,9 +468,9 @@ def start(
         return None
     try:
         parent = _current.get()
-        if parent is None or (attributes is not None and "command.name" in attributes):
+        if parent is None or (attributes is not None and COMMAND_NAME in attributes):
             # begin(), inlined without its second ContextVar read: a root span or a command.
-            command = attributes is not None and "command.name" in attributes
+            command = attributes is not None and COMMAND_NAME in attributes
             if parent is None and not command and len(_open_commands) == 1:
                 parent = _open_commands[0]
             handle = SpanHandle(name, kind, attributes, parent)

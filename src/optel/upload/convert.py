@@ -27,6 +27,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from optel._version import __version__
+from optel.record.names import APP_INSTALLATION_ID, OPTEL_INSTALL_ID, RENAMED
 
 _log = logging.getLogger("optel")
 
@@ -81,7 +82,10 @@ def resource_for(header: Mapping[str, Any]) -> Resource:
     `OTEL_RESOURCE_ATTRIBUTES` from the uploader's environment, none of which are in the data dictionary
     (the user's own attributes are added for the user's own endpoint only: `with_user_resource`).
     """
-    attrs = clean_attributes(header.get("resource"))
+    attrs = _renamed(clean_attributes(header.get("resource")))
+    if APP_INSTALLATION_ID not in attrs and isinstance(attrs.get(OPTEL_INSTALL_ID), str):
+        # Written before the conventions' name was sent beside optel's own.
+        attrs[APP_INSTALLATION_ID] = attrs[OPTEL_INSTALL_ID]
     if not attrs.get("service.name"):
         attrs["service.name"] = str(header.get("app") or "unknown_service")
     if not attrs.get("service.version"):
@@ -219,6 +223,16 @@ def clean_attributes(attributes: object) -> dict[str, Any]:
     return out
 
 
+_LEGACY = frozenset(RENAMED)
+
+
+def _renamed(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Attributes under today's names: a spool file written by optel 0.x used a few old ones."""
+    if _LEGACY.isdisjoint(attributes):
+        return attributes
+    return {RENAMED.get(key, key): value for key, value in attributes.items()}
+
+
 # spans -----------------------------------------------------------------------------------------------
 
 
@@ -268,6 +282,7 @@ def span_from_record(
     name = get("name")
     if not isinstance(name, str):
         raise InvalidRecord(f"a span name must be a string, not {name!r}")
+    name = RENAMED.get(name, name)
     start = _ns(get("start_ns"))
     end = _ns(get("end_ns", start))
     status_word = get("status")
@@ -285,7 +300,7 @@ def span_from_record(
         context=context,
         parent=parent,
         resource=resource,
-        attributes=clean_attributes(get("attributes")),
+        attributes=_renamed(clean_attributes(get("attributes"))),
         events=_events(events, start) if events else (),
         kind=_KINDS.get(kind, SpanKind.INTERNAL) if type(kind) is str else SpanKind.INTERNAL,
         status=status,
@@ -417,7 +432,7 @@ def metrics_from_records(
             one.end = time_ns
         one.values.append(value)
 
-    metrics = [_metric(name, list(by_attrs.values())) for name, by_attrs in series.items()]
+    metrics = [_metric(RENAMED.get(name, name), list(by_attrs.values())) for name, by_attrs in series.items()]
     metrics.extend(extra)
     if not metrics:
         return None
