@@ -151,6 +151,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             receiver._record(ReceivedRequest(path, headers, body, None, 400))
             return
 
+        if plan is not None and plan.action == "slow":
+            time.sleep(plan.status / 1000)  # the delay, in ms, then a normal answer
+            plan = None
         if plan is not None:
             status, extra = plan.status, plan.headers
             payload = b""
@@ -223,6 +226,10 @@ class OTLPReceiver:
         """Answer `status` (with `headers`, such as Retry-After) to `times` requests (None: all) to
         `path` (None: any), once `after` of them were answered normally."""
         self._add(_Plan("status", status, dict(headers or {}), times, path, after))
+
+    def slow(self, seconds: float, *, times: int | None = None, path: str | None = None) -> None:
+        """Answer the next requests normally, but only after `seconds`."""
+        self._add(_Plan("slow", int(seconds * 1000), {}, times, path))
 
     def hang(self, *, times: int | None = None, path: str | None = None, after: int = 0) -> None:
         """Read the next requests' bodies and never answer (until the receiver stops)."""

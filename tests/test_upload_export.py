@@ -98,11 +98,18 @@ def test_protocol_and_timeout_variables() -> None:
     assert protocol({}, "traces") == "http/protobuf"
     assert protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "traces") == "grpc"
     assert protocol({"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc"}, "traces") == "http/protobuf"
-    assert protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "traces") == "http/protobuf"
+    # http/json is the specification's: kept as asked (and refused with an error when exporting);
+    # a value the specification does not know falls back to the default, with a note.
+    assert protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "traces") == "http/json"
+    assert protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "thrift"}, "traces") == "http/protobuf"
     mine = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://mine:4318"}
+    assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_PROTOCOL": "thrift"}).notes
     assert resolve("traces", None, mine).timeout == 5.0
-    assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "1.5"}).timeout == 1.5
+    # Milliseconds, as the specification says; the per-signal variable first.
+    assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "1500"}).timeout == 1.5
+    assert resolve("metrics", None, {**mine, "OTEL_EXPORTER_OTLP_TIMEOUT": "12000"}).timeout == 12.0
     assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_TIMEOUT": "bogus"}).timeout == 5.0
+    assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_TIMEOUT": "0"}).timeout == 5.0
     # A protocol or timeout of the user's is not applied to the app's endpoint.
     app = resolve("traces", {"endpoint": "https://t.example.com"}, {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
                                                                    "OTEL_EXPORTER_OTLP_TIMEOUT": "60"})  # fmt: skip

@@ -209,3 +209,152 @@ def test_a_later_upload_from_a_shell_without_the_variables_sends_where_the_run_m
         assert _header_values(again, "authorization") == {None}
     assert _header_values(app, "x-api-key") == {None}
     assert "traces" not in _signals(app)
+
+
+# every OTEL_* variable's rule (docs/guide.md, "Every OTEL_* variable"), in real processes ----------------
+
+MANY = """
+import optel
+optel.init({app!r}, endpoint={endpoint!r}, headers={{"authorization": {token!r}}})
+
+@optel.command()
+def deploy():
+    optel.count_input()
+
+for _ in range(40):
+    deploy()
+"""
+
+
+def _run_host(app: OTLPReceiver, script: str = HOST, **variables: str) -> dict[str, str]:
+    env = _env(**variables)
+    done = subprocess.run(
+        [sys.executable, "-c", script.format(app=APP, endpoint=app.url, token=APP_TOKEN)],
+        env=env, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, b"")
+    _settle()
+    return env
+
+
+def _upload(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "optel", "upload", "--app", APP]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+def _trace_ids(receiver: OTLPReceiver) -> set[str]:
+    return {span["trace_id"] for span in receiver.spans()}
+
+
+def test_a_timeout_is_in_milliseconds(receivers):
+    # 1500 ms: the run's uploader gives up on a collector that never answers after 1.5 s. Read as
+    # seconds (as before), it waited the 5 s cap.
+    app, mine = receivers
+    mine.hang()
+    env = _env(OTEL_EXPORTER_OTLP_ENDPOINT=mine.url, OTEL_EXPORTER_OTLP_TIMEOUT="1500")
+    script = HOST.format(app=APP, endpoint=app.url, token=APP_TOKEN)
+    host = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE)
+    assert mine.wait_for(lambda r: bool(r.requests), timeout=60)
+    asked = time.monotonic()
+    assert host.wait(timeout=60) == 0
+    _settle()
+    took = time.monotonic() - asked
+    assert took < 4.0, f"the uploader waited {took:.1f} s for a 1500 ms timeout"
+    assert len(Spool(APP).files()) == 1  # kept for a later run
+    assert app.connections == 0
+
+
+def test_a_timeout_above_five_seconds_takes_effect_at_the_users_endpoint(receivers):
+    # The collector answers traces after 6 s: within the user's 9000 ms, so the data is sent and
+    # the file acknowledged (each export used to be capped at 5 s whatever the user's timeout).
+    app, mine = receivers
+    mine.slow(6.0, times=1, path="/v1/traces")
+    run_host_and_its_uploader(app, OTEL_EXPORTER_OTLP_ENDPOINT=mine.url, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT="9000")
+    assert _signals(mine) == {"traces", "metrics"}
+    assert Spool(APP).files() == []
+    assert app.connections == 0
+
+
+def test_http_json_is_an_error_once_a_run_and_the_data_is_kept_not_sent_as_protobuf(receivers):
+    app, mine = receivers
+    env = _run_host(app, OTEL_EXPORTER_OTLP_ENDPOINT=mine.url, OTEL_EXPORTER_OTLP_PROTOCOL="http/json")
+    upload = _upload(env)
+    said = upload.stdout + upload.stderr
+    # Said once, in the run's summary, where the data went (nowhere) is reported.
+    assert said.count("OTLP protocol http/json is not supported") == 1, said
+    assert "kept 1" in upload.stdout, said
+    assert len(Spool(APP).files()) == 1
+    assert mine.connections == 0 and app.connections == 0
+    # Once the user says a protocol optel sends, the kept data goes to their endpoint.
+    assert _upload({**env, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}).returncode == 0
+    assert _signals(mine) == {"traces", "metrics"}
+    assert Spool(APP).files() == []
+
+
+@pytest.mark.parametrize(("value", "off"), [("TRUE", True), ("true", True), ("1", False), ("yes", False)])
+def test_otel_sdk_disabled_is_true_only_for_true(receivers, value, off):
+    # OpenTelemetry's boolean rule: only "true" (any case) disables; DO_NOT_TRACK=1 is the
+    # everyday switch (docs/guide.md).
+    app, _ = receivers
+    run_host_and_its_uploader(app, OTEL_SDK_DISABLED=value)
+    assert _signals(app) == (set() if off else {"traces", "metrics"})
+    assert Spool(APP).files() == []
+
+
+def test_exporter_none_at_the_users_endpoint_sends_that_signal_nowhere(receivers):
+    app, mine = receivers
+    run_host_and_its_uploader(app, OTEL_EXPORTER_OTLP_ENDPOINT=mine.url, OTEL_TRACES_EXPORTER="none")
+    assert _signals(mine) == {"metrics"}
+    assert app.connections == 0
+    assert Spool(APP).files() == []
+
+
+def test_exporter_none_without_a_users_endpoint_leaves_the_apps_data_alone(receivers):
+    app, _ = receivers
+    run_host_and_its_uploader(app, OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none")
+    assert _signals(app) == {"traces", "metrics"}
+
+
+def test_the_users_sampler_applies_at_their_endpoint_only(receivers):
+    app, mine = receivers
+    run_host_and_its_uploader(
+        app, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=mine.url + "/v1/traces", OTEL_TRACES_SAMPLER="always_off"
+    )
+    assert mine.connections == 0
+    assert _signals(app) == {"metrics"}
+    assert Spool(APP).files() == []
+    app.requests.clear()
+    run_host_and_its_uploader(app, OTEL_TRACES_SAMPLER="always_off")
+    assert _signals(app) == {"traces", "metrics"}
+
+
+def test_a_trace_id_ratio_keeps_whole_traces_by_the_sdks_rule(receivers):
+    from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
+
+    app, mine = receivers
+    port = mine.port
+    mine.stop()  # down while the run's own uploader tries: the spool shows what was recorded
+    env = _run_host(
+        app, MANY, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}",
+        OTEL_TRACES_SAMPLER="parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG="0.5",
+    )  # fmt: skip
+    recorded: dict[str, int] = {}
+    for name in Spool(APP).files():
+        with open(os.path.join(Spool(APP).path, name)) as f:
+            for line in f:
+                record = json.loads(line)
+                if record.get("t") == "span":
+                    recorded[record["trace_id"]] = recorded.get(record["trace_id"], 0) + 1
+    assert len(recorded) >= 40  # a trace per command, and the session's own
+    bound = TraceIdRatioBased(0.5).bound
+    chosen = {t for t in recorded if int(t, 16) & TraceIdRatioBased.TRACE_ID_LIMIT < bound}
+    assert 0 < len(chosen) < len(recorded)  # 40 random ids all on one side: odds of 2**-39
+    with OTLPReceiver(port=port) as again:
+        assert _upload(env).returncode == 0
+        spans = again.spans()
+        assert _signals(again) == {"traces", "metrics"}
+    # The SDK's TraceIdRatioBased decision, trace by trace, and every span of a chosen trace.
+    assert {span["trace_id"] for span in spans} == chosen
+    assert len(spans) == sum(recorded[t] for t in chosen)
+    assert Spool(APP).files() == []
+    assert app.connections == 0

@@ -25,7 +25,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from optel._endpoints import DEFAULT_TIMEOUT, GRPC, Destination, protocol_problem, resolve
+from optel._endpoints import DEFAULT_TIMEOUT, GRPC, HTTP_JSON, Destination, resolve
 from optel.upload.http import ObservingSession, Stop, parse_retry_after
 
 __all__ = [
@@ -36,6 +36,10 @@ __all__ = [
 _log = logging.getLogger("optel")
 
 MIN_TIMEOUT = 0.2
+HTTP_JSON_UNSUPPORTED = (
+    "OTLP protocol http/json is not supported by optel; its data is kept until "
+    "OTEL_EXPORTER_OTLP_PROTOCOL (or the signal's own) says http/protobuf or grpc"
+)
 _GRPC_MODULES = {"traces": "trace_exporter", "metrics": "metric_exporter"}
 # gRPC codes that keep the file: the retryable ones of the OTLP specification, plus INTERNAL and
 # UNKNOWN (a collector that failed is not the data's fault, as with HTTP 5xx). Every other code
@@ -303,19 +307,22 @@ class Exporters:
         self._environ = environ
         self._targets: dict[tuple[Any, ...], _Target] = {}
         self._resources: dict[tuple[Any, ...], Resource] = {}
-        self._warned = False
+        self._said: set[str] = set()  # each problem with the user's settings is logged once a run
         # One session for every HTTP exporter of the run: exports happen one at a time, and the
         # spans and metrics of a file then share one keep-alive connection.
         self._session: ObservingSession | None = None
 
     def destination(self, signal: str, export: Mapping[str, Any] | None) -> Destination:
         """Where `signal` of a file with this header `export` section goes, and with what."""
-        if not self._warned:
-            self._warned = True
-            asked = protocol_problem(self._environ, signal)
-            if asked is not None:
-                _log.warning("optel: OTLP protocol %r is not supported; using http/protobuf", asked)
-        return resolve(signal, export, self._environ)
+        destination = resolve(signal, export, self._environ)
+        for note in destination.notes:
+            self._say(logging.WARNING, note)
+        return destination
+
+    def _say(self, level: int, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            _log.log(level, "optel: %s", message)
 
     def describe(self, signal: str, export: Mapping[str, Any] | None) -> str:
         """Where `signal` goes for a file with this header `export` section (for messages)."""
@@ -326,6 +333,11 @@ class Exporters:
         target = self._targets.get(key)
         if target is not None:
             return target
+        if destination.protocol == HTTP_JSON:
+            # Not a silent fallback: protobuf sent where JSON was asked for may be refused, or
+            # read by something else. Kept, like data for gRPC without the grpc extra; the run's
+            # summary (and the detached run's debug log) says why, once for the destination.
+            return Outcome(UNAVAILABLE, None, None, HTTP_JSON_UNSUPPORTED)
         if destination.protocol == GRPC:
             built = _grpc_exporter(destination)
             if isinstance(built, Outcome):
@@ -376,14 +388,20 @@ class Exporters:
         until = time.monotonic() + max(budget, MIN_TIMEOUT)
         with quiet_sdk():
             destination = self.destination(signal, export)
+            if not destination.exporting:
+                return Outcome(SENT)  # OTEL_<SIGNAL>_EXPORTER=none at the user's endpoint: sent nowhere
+            if signal == "traces" and destination.ratio < 1.0:
+                payload = [span for span in payload if destination.keeps(span.context.trace_id)]
+                if not payload:
+                    return Outcome(SENT)  # the user's sampler kept none of these traces
             target = self._target(destination)
             if isinstance(target, Outcome):
                 return target
             _install_filter()  # again: building the exporter imported modules with their own loggers
             if destination.resource:
                 payload = self._with_resource(signal, payload, destination.resource)
-            budget = max(until - time.monotonic(), MIN_TIMEOUT)
-            target.begin(min(budget, destination.timeout), destination)
+            budget = min(max(until - time.monotonic(), MIN_TIMEOUT), destination.timeout)
+            target.begin(budget, destination)
             try:
                 if signal == "traces":
                     ok = target.exporter.export(payload) is SpanExportResult.SUCCESS
