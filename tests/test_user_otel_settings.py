@@ -358,3 +358,42 @@ def test_a_trace_id_ratio_keeps_whole_traces_by_the_sdks_rule(receivers):
     assert len(spans) == sum(recorded[t] for t in chosen)
     assert Spool(APP).files() == []
     assert app.connections == 0
+
+
+def test_a_cumulative_preference_sends_running_totals_to_the_users_endpoint_only(receivers):
+    app, mine = receivers
+    prefer = {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "Cumulative"}
+    for _ in range(2):
+        run_host_and_its_uploader(app, OTEL_EXPORTER_OTLP_ENDPOINT=mine.url, **prefer)
+    # Whatever the metrics are called: every sum and histogram of the user's, by series.
+    points = mine.metrics()
+    assert points and {p["temporality"] for p in points if p["type"] != "gauge"} == {"cumulative"}
+    series: dict[tuple[str, str], list[dict]] = {}
+    for p in points:
+        series.setdefault((p["name"], json.dumps(p["attributes"], sort_keys=True)), []).append(p)
+    assert series and all(len(pair) == 2 for pair in series.values())
+    for first, second in series.values():
+        # The second run's point is the total of both runs, since the first run's start.
+        assert second["start_ns"] == first["start_ns"] <= first["time_ns"] < second["time_ns"]
+        if first["type"] == "sum":
+            assert second["value"] == 2 * first["value"]
+        else:
+            assert sum(second["bucket_counts"]) == second["count"] == 2 * first["count"]
+            assert second["sum"] > first["sum"]
+    assert app.connections == 0
+    # The app's endpoint gets deltas, whatever the user prefers.
+    run_host_and_its_uploader(app, **prefer)
+    assert {p["temporality"] for p in app.metrics()} == {"delta"}
+
+
+def test_running_totals_move_only_when_the_collector_took_them(receivers):
+    app, mine = receivers
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": mine.url, "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative"}
+    run_host_and_its_uploader(app, **env)
+    mine.respond_with(503, times=1, path="/v1/metrics")
+    run_host_and_its_uploader(app, **env)  # refused once: the file is kept
+    assert len(Spool(APP).files()) == 1
+    assert _upload(_env(**env)).returncode == 0
+    assert Spool(APP).files() == []
+    inputs = [p for p in mine.metrics() if p["type"] == "sum" and not p["attributes"]]
+    assert [p["value"] for p in inputs] == [1, 2]

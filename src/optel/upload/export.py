@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 from optel._endpoints import DEFAULT_TIMEOUT, GRPC, HTTP_JSON, Destination, resolve
 from optel.upload.http import ObservingSession, Stop, parse_retry_after
+from optel.upload.temporality import Totals, state_file
 
 __all__ = [
     "DEFAULT_TIMEOUT", "INVALID", "REJECTED", "RETRY", "SENT", "UNAVAILABLE", "Exporters", "ObservingSession",
@@ -303,8 +304,11 @@ class _Target:
 class Exporters:
     """The SDK exporters of one upload run, one per `Destination`, reusing connections."""
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    def __init__(self, environ: Mapping[str, str], state_dir: str | None = None) -> None:
         self._environ = environ
+        # Where a cumulative preference keeps its running totals (the spool directory; None: delta only).
+        self._state_dir = state_dir
+        self._totals: dict[str, Totals] = {}
         self._targets: dict[tuple[Any, ...], _Target] = {}
         self._resources: dict[tuple[Any, ...], Resource] = {}
         self._said: set[str] = set()  # each problem with the user's settings is logged once a run
@@ -400,6 +404,9 @@ class Exporters:
             _install_filter()  # again: building the exporter imported modules with their own loggers
             if destination.resource:
                 payload = self._with_resource(signal, payload, destination.resource)
+            totals = self._cumulative(destination)
+            if totals is not None:
+                payload = totals.cumulative(payload)
             budget = min(max(until - time.monotonic(), MIN_TIMEOUT), destination.timeout)
             target.begin(budget, destination)
             try:
@@ -416,8 +423,19 @@ class Exporters:
                     return seen
                 return Outcome(RETRY, None, None, f"{type(error).__name__}: {error}")
         if ok:
+            if totals is not None:
+                totals.commit()
             return Outcome(SENT, target.session.status if target.session is not None else None)
         return target.failed()
+
+    def _cumulative(self, destination: Destination) -> Totals | None:
+        """The running totals of a user's endpoint that prefers cumulative metrics (upload/temporality.py)."""
+        if destination.signal != "metrics" or destination.temporality != "cumulative" or not self._state_dir:
+            return None
+        found = self._totals.get(destination.url)
+        if found is None:
+            found = self._totals[destination.url] = Totals(state_file(self._state_dir, destination.url))
+        return found
 
     def _with_resource(self, signal: str, payload: Any, extra: dict[str, str]) -> Any:
         """The payload with the user's resource attributes added under each file's own (user's endpoint only)."""

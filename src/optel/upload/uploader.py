@@ -184,7 +184,7 @@ def _upload(
             return
         from optel.upload.export import Exporters
 
-        run = _Run(app, spool, Exporters(environ), deadline, summary, environ, project_dir, checked, in_force)
+        run = _Run(app, spool, Exporters(environ, spool.path), deadline, summary, environ, project_dir, checked, in_force)
         run.respect_backoff = respect_backoff
         _drain(run, claims, lock.refresh)
 
