@@ -275,20 +275,27 @@ def test_a_timeout_above_five_seconds_takes_effect_at_the_users_endpoint(receive
     assert app.connections == 0
 
 
-def test_http_json_is_an_error_once_a_run_and_the_data_is_kept_not_sent_as_protobuf(receivers):
+def test_http_json_is_sent_as_otlp_json_to_the_users_endpoint_only(receivers):
     app, mine = receivers
-    env = _run_host(app, OTEL_EXPORTER_OTLP_ENDPOINT=mine.url, OTEL_EXPORTER_OTLP_PROTOCOL="http/json")
-    upload = _upload(env)
-    said = upload.stdout + upload.stderr
-    # Said once, in the run's summary, where the data went (nowhere) is reported.
-    assert said.count("OTLP protocol http/json is not supported") == 1, said
-    assert "kept 1" in upload.stdout, said
-    assert len(Spool(APP).files()) == 1
-    assert mine.connections == 0 and app.connections == 0
-    # Once the user says a protocol optel sends, the kept data goes to their endpoint.
-    assert _upload({**env, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}).returncode == 0
+    run_host_and_its_uploader(
+        app, OTEL_EXPORTER_OTLP_ENDPOINT=mine.url, OTEL_EXPORTER_OTLP_PROTOCOL="http/json",
+        OTEL_EXPORTER_OTLP_COMPRESSION="gzip", OTEL_EXPORTER_OTLP_HEADERS=f"x-api-key={USER_KEY}",
+    )  # fmt: skip
+    # Decoded by the receiver as OTLP/JSON (hex ids, camelCase names), not as protobuf.
     assert _signals(mine) == {"traces", "metrics"}
-    assert Spool(APP).files() == []
+    assert _header_values(mine, "content-type") == {"application/json"}
+    assert _header_values(mine, "content-encoding") == {"gzip"}
+    assert _header_values(mine, "x-api-key") == {USER_KEY}
+    spans = mine.spans()
+    assert "deploy" in {span["name"] for span in spans}
+    # Hex ids of the right length (base64 ones would not have decoded at all).
+    assert {(len(span["trace_id"]), len(span["span_id"])) for span in spans} == {(32, 16)}
+    assert {p["name"] for p in mine.metrics()} and Spool(APP).files() == []
+    assert app.connections == 0
+    # The app's endpoint stays OTLP/HTTP with protobuf whatever the user asks for.
+    run_host_and_its_uploader(app, OTEL_EXPORTER_OTLP_PROTOCOL="http/json")
+    assert _signals(app) == {"traces", "metrics"}
+    assert _header_values(app, "content-type") == {"application/x-protobuf"}
 
 
 @pytest.mark.parametrize(("value", "off"), [("TRUE", True), ("true", True), ("1", False), ("yes", False)])

@@ -37,10 +37,6 @@ __all__ = [
 _log = logging.getLogger("optel")
 
 MIN_TIMEOUT = 0.2
-HTTP_JSON_UNSUPPORTED = (
-    "OTLP protocol http/json is not supported by optel; its data is kept until "
-    "OTEL_EXPORTER_OTLP_PROTOCOL (or the signal's own) says http/protobuf or grpc"
-)
 _GRPC_MODULES = {"traces": "trace_exporter", "metrics": "metric_exporter"}
 # gRPC codes that keep the file: the retryable ones of the OTLP specification, plus INTERNAL and
 # UNKNOWN (a collector that failed is not the data's fault, as with HTTP 5xx). Every other code
@@ -338,11 +334,10 @@ class Exporters:
         if target is not None:
             return target
         if destination.protocol == HTTP_JSON:
-            # Not a silent fallback: protobuf sent where JSON was asked for may be refused, or
-            # read by something else. Kept, like data for gRPC without the grpc extra; the run's
-            # summary (and the detached run's debug log) says why, once for the destination.
-            return Outcome(UNAVAILABLE, None, None, HTTP_JSON_UNSUPPORTED)
-        if destination.protocol == GRPC:
+            from optel.upload.otlp_json import JsonExporter
+
+            target = _Target(JsonExporter(destination, self._http_session()), self._session)
+        elif destination.protocol == GRPC:
             built = _grpc_exporter(destination)
             if isinstance(built, Outcome):
                 return built
@@ -357,8 +352,7 @@ class Exporters:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        if self._session is None:
-            self._session = ObservingSession()
+        session = self._http_session()
         kind = {"gzip": Compression.Gzip, "deflate": Compression.Deflate}.get(
             destination.compression, Compression.NoCompression
         )
@@ -373,9 +367,14 @@ class Exporters:
             headers=destination.headers,
             timeout=destination.timeout,
             compression=kind,
-            session=self._session,
+            session=session,
         )
-        return _Target(exporter, self._session)
+        return _Target(exporter, session)
+
+    def _http_session(self) -> ObservingSession:
+        if self._session is None:
+            self._session = ObservingSession()
+        return self._session
 
     def export_spans(
         self, spans: Sequence[ReadableSpan], export: Mapping[str, Any] | None, budget: float
