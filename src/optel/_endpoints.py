@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 SIGNALS = ("traces", "metrics")
 HTTP = "http/protobuf"
 GRPC = "grpc"
-HTTP_JSON = "http/json"  # a protocol of the specification that optel does not send: an error, never a fallback
+HTTP_JSON = "http/json"  # OTLP/HTTP with JSON bodies (upload/otlp_json.py), for a user's endpoint
 APP = "app"
 USER = "user"
 DEFAULT_BASE_URL = "http://localhost:4318"

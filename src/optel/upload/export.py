@@ -2,7 +2,8 @@
 
 Where each signal goes, and with what headers and settings, is decided by `optel._endpoints.resolve`
 (the app's settings, or the user's own, never a mix); this module builds an SDK exporter per
-`Destination` so that it sends exactly those. The HTTP exporters send through an
+`Destination` so that it sends exactly those (`http/json`, which the SDK lacks: upload/otlp_json.py).
+The HTTP exporters send through an
 `ObservingSession` (optel/upload/http.py: one attempt, a total deadline, the destination's headers
 and certificates only). The gRPC exporters (the `optel[grpc]` extra) retry the same way and have no
 session to hand over: their stub is swapped for a `_GrpcCall` that makes the one call with the
