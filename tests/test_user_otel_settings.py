@@ -404,3 +404,24 @@ def test_running_totals_move_only_when_the_collector_took_them(receivers):
     assert Spool(APP).files() == []
     inputs = [p for p in mine.metrics() if p["type"] == "sum" and not p["attributes"]]
     assert [p["value"] for p in inputs] == [1, 2]
+
+
+def test_a_later_upload_without_the_variables_keeps_the_runs_choice_of_what_to_send(receivers):
+    # The run said: no traces, cumulative metrics. Not secrets, so recorded with the endpoint, and
+    # an `optel upload` from a shell without the variables keeps to them.
+    app, mine = receivers
+    port = mine.port
+    mine.stop()
+    _run_host(app, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}", OTEL_TRACES_EXPORTER="none",
+              OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE="cumulative")  # fmt: skip
+    [name] = Spool(APP).files()
+    with open(os.path.join(Spool(APP).path, name), "rb") as f:
+        header = json.loads(f.readline())
+    assert header["export"]["user_endpoints"]["traces"]["exporter"] == "none"
+    assert header["export"]["user_endpoints"]["metrics"]["temporality"] == "cumulative"
+    shell = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    with OTLPReceiver(port=port) as again:
+        assert _upload(shell).returncode == 0
+        assert _signals(again) == {"metrics"}
+        assert {p["temporality"] for p in again.metrics()} == {"cumulative"}
+    assert Spool(APP).files() == [] and app.connections == 0

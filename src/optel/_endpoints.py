@@ -103,18 +103,29 @@ def user_endpoint(environ: Mapping[str, str], signal: str) -> tuple[str, str] | 
     return (value if name != "OTEL_EXPORTER_OTLP_ENDPOINT" else signal_url(value, signal, proto)), proto
 
 
-def recorded(environ: Mapping[str, str]) -> dict[str, dict[str, str]] | None:
+def recorded(environ: Mapping[str, str]) -> dict[str, dict[str, Any]] | None:
     """The spool header's record of this run's own endpoints: `{signal: {"endpoint", "protocol"}}`.
 
-    Only where the environment names one, and only the endpoint (less any `user:password@`) and
-    protocol: headers, keys and certificates are never written to disk (an uploader gets them from
-    its own environment, when that names an endpoint). None when the environment names no endpoint.
+    Only where the environment names one, and only the endpoint (less any `user:password@`),
+    protocol, and what the user chose to send there when it is not everything as it is:
+    `"exporter": "none"`, `"sampler_ratio"`, `"temporality"`. Headers, keys, certificates and
+    resource attributes are never written to disk (an uploader gets them from its own
+    environment, when that names an endpoint). None when the environment names no endpoint.
     """
-    out: dict[str, dict[str, str]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for signal in SIGNALS:
         found = user_endpoint(environ, signal)
-        if found is not None:
-            out[signal] = {"endpoint": without_userinfo(found[0]), "protocol": found[1]}
+        if found is None:
+            continue
+        mark: dict[str, Any] = {"endpoint": without_userinfo(found[0]), "protocol": found[1]}
+        chosen = _choices(Destination(signal, found[0], found[1], USER), environ, [])
+        if not chosen.exporting:
+            mark["exporter"] = "none"
+        if chosen.ratio < 1.0:
+            mark["sampler_ratio"] = chosen.ratio
+        if chosen.temporality != "delta":
+            mark["temporality"] = chosen.temporality
+        out[signal] = mark
     return out or None
 
 
@@ -199,8 +210,19 @@ def resolve(signal: str, export: Mapping[str, Any] | None, environ: Mapping[str,
     mark = mark.get(signal) if isinstance(mark, dict) else None
     if isinstance(mark, dict) and isinstance(mark.get("endpoint"), str) and mark["endpoint"].strip():
         proto = mark["protocol"] if mark.get("protocol") in (GRPC, HTTP_JSON) else HTTP
-        return Destination(signal, mark["endpoint"].strip(), proto, USER)
+        return _recorded_choices(Destination(signal, mark["endpoint"].strip(), proto, USER), mark)
     return _app(signal, export)
+
+
+def _recorded_choices(destination: Destination, mark: Mapping[str, Any]) -> Destination:
+    """What the recording run's user chose to send to their endpoint (`recorded()`), applied."""
+    destination.exporting = mark.get("exporter") != "none"
+    ratio = mark.get("sampler_ratio")
+    if isinstance(ratio, (int, float)) and not isinstance(ratio, bool) and 0.0 <= ratio < 1.0:
+        destination.ratio = float(ratio)
+    if mark.get("temporality") in TEMPORALITIES:
+        destination.temporality = mark["temporality"]
+    return destination
 
 
 def _app(signal: str, export: Mapping[str, Any]) -> Destination:
@@ -227,15 +249,21 @@ def _from_environment(signal: str, url: str, proto: str, environ: Mapping[str, s
     destination.insecure = _insecure_by_scheme(url, variable(environ, signal, "INSECURE"))
     destination.resource = resource_attributes(environ)
     notes: list[str] = []
-    destination.exporting = _exporting(environ, signal, notes)
-    if signal == "traces":
-        destination.ratio = _ratio(environ, notes)
-    else:
-        destination.temporality = _temporality(environ, notes)
+    _choices(destination, environ, notes)
     asked = protocol_problem(environ, signal)
     if asked is not None:
         notes.append(f"OTLP protocol {asked!r} is not one of http/protobuf, http/json, grpc; using http/protobuf")
     destination.notes = tuple(notes)
+    return destination
+
+
+def _choices(destination: Destination, environ: Mapping[str, str], notes: list[str]) -> Destination:
+    """What the user chose to send to their endpoint: the signal's exporter, the sampler, the temporality."""
+    destination.exporting = _exporting(environ, destination.signal, notes)
+    if destination.signal == "traces":
+        destination.ratio = _ratio(environ, notes)
+    else:
+        destination.temporality = _temporality(environ, notes)
     return destination
 
 
