@@ -149,19 +149,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         request_type, response_type = types
         message = request_type()
+        is_json = headers.get("content-type", "").split(";")[0].strip() == "application/json"
         try:
-            message.ParseFromString(body)
+            if is_json:
+                _parse_otlp_json(body, message)
+            else:
+                message.ParseFromString(body)
         except Exception:
-            self._answer(400, b"undecodable protobuf", {})
+            self._answer(400, b"undecodable " + (b"OTLP/JSON" if is_json else b"protobuf"), {})
             receiver._record(ReceivedRequest(path, headers, body, None, 400))
             return
 
+        if plan is not None and plan.action == "slow":
+            time.sleep(plan.status / 1000)  # the delay, in ms, then a normal answer
+            plan = None
         if plan is not None:
             status, extra = plan.status, plan.headers
             payload = b""
         else:
             status, extra = 200, {}
-            payload = response_type().SerializeToString()
+            payload = b"{}" if is_json else response_type().SerializeToString()
         # Recorded before answering, so a client that saw the answer always finds the request here.
         receiver._record(ReceivedRequest(path, headers, body, message, status))
         self._answer(status, payload, extra)
@@ -174,6 +181,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
+
+
+def _parse_otlp_json(body: bytes, message: Any) -> None:
+    """OTLP/JSON into `message`: protobuf's JSON mapping, but trace and span ids are hex (the OTLP
+    specification), which protobuf would read as base64: turned into base64 first, strictly."""
+    import base64
+    import json
+
+    from google.protobuf.json_format import ParseDict
+
+    def ids(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: base64.b64encode(bytes.fromhex(v)).decode() if k in ("traceId", "spanId", "parentSpanId") else ids(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [ids(v) for v in value]
+        return value
+
+    ParseDict(ids(json.loads(body)), message)
 
 
 class OTLPReceiver:
@@ -228,6 +256,10 @@ class OTLPReceiver:
         """Answer `status` (with `headers`, such as Retry-After) to `times` requests (None: all) to
         `path` (None: any), once `after` of them were answered normally."""
         self._add(_Plan("status", status, dict(headers or {}), times, path, after))
+
+    def slow(self, seconds: float, *, times: int | None = None, path: str | None = None) -> None:
+        """Answer the next requests normally, but only after `seconds`."""
+        self._add(_Plan("slow", int(seconds * 1000), {}, times, path))
 
     def hang(self, *, times: int | None = None, path: str | None = None, after: int = 0) -> None:
         """Read the next requests' bodies and never answer (until the receiver stops)."""

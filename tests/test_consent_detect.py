@@ -65,16 +65,21 @@ def test_do_not_track_false_words_leave_the_decision_to_later_rows(value):
     assert (consent.mode, consent.source) == ("anonymous", "session_flag")
 
 
-@pytest.mark.parametrize("value", TRUE_SPELLINGS)
+@pytest.mark.parametrize("value", ["true", "TRUE", "True", " true ", "\ttRuE\n"])
 def test_otel_sdk_disabled_true_spellings(value):
+    # OpenTelemetry's boolean rule: only "true", in any case, is true.
     consent = resolve(APP, environ={"OTEL_SDK_DISABLED": value}, session_flag=True)
     assert (consent.mode, consent.source) == ("off", "OTEL_SDK_DISABLED")
 
 
-@pytest.mark.parametrize("value", [*FALSE_SPELLINGS, "anything"])
-def test_otel_sdk_disabled_other_values_do_not_disable(value):
+@pytest.mark.parametrize("value", [*FALSE_SPELLINGS, *(v for v in TRUE_SPELLINGS if v.lower() != "true"), "anything"])
+def test_otel_sdk_disabled_other_values_do_not_disable(value, caplog):
+    caplog.set_level("WARNING", logger="optel")
     consent = resolve(APP, environ={"OTEL_SDK_DISABLED": value}, session_flag=True)
     assert consent.source == "session_flag"
+    # A value that is neither true nor false (nor empty) is read as false, with a warning.
+    warned = [r for r in caplog.records if "OTEL_SDK_DISABLED" in r.getMessage()]
+    assert bool(warned) == (value.strip().lower() not in ("false", ""))
 
 
 @pytest.mark.parametrize("value", FALSE_SPELLINGS)

@@ -154,7 +154,7 @@ def test_raise_with_a_stored_install_id_reuses_it():
 
 @pytest.mark.parametrize(
     "env",
-    [{"DO_NOT_TRACK": "1"}, {"CI": "1"}, {"CLAUDECODE": "1"}, {}, {"OTEL_SDK_DISABLED": "1"}],
+    [{"DO_NOT_TRACK": "1"}, {"CI": "1"}, {"CLAUDECODE": "1"}, {}, {"OTEL_SDK_DISABLED": "true"}],
     ids=["dnt", "ci", "agent", "no-tty", "otel-disabled"],
 )
 def test_decisions_without_an_answer_write_nothing(env):
@@ -395,7 +395,7 @@ def test_preview_never_asks_prints_or_writes():
     ("env", "user", "project", "source"),
     [
         ({"DO_NOT_TRACK": "true"}, None, None, "DO_NOT_TRACK"),
-        ({"OTEL_SDK_DISABLED": "1"}, None, None, "OTEL_SDK_DISABLED"),
+        ({"OTEL_SDK_DISABLED": "true"}, None, None, "OTEL_SDK_DISABLED"),
         ({VAR: "off"}, "anonymous", None, "app_env"),
         ({}, "anonymous", "off", "project_file"),
         ({}, "anonymous", "broken", "project_file"),

@@ -98,11 +98,18 @@ def test_protocol_and_timeout_variables() -> None:
     assert protocol({}, "traces") == "http/protobuf"
     assert protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "traces") == "grpc"
     assert protocol({"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc"}, "traces") == "http/protobuf"
-    assert protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "traces") == "http/protobuf"
+    # http/json is the specification's, and sent as OTLP/JSON (upload/otlp_json.py);
+    # a value the specification does not know falls back to the default, with a note.
+    assert protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "traces") == "http/json"
+    assert protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "thrift"}, "traces") == "http/protobuf"
     mine = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://mine:4318"}
+    assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_PROTOCOL": "thrift"}).notes
     assert resolve("traces", None, mine).timeout == 5.0
-    assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "1.5"}).timeout == 1.5
+    # Milliseconds, as the specification says; the per-signal variable first.
+    assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "1500"}).timeout == 1.5
+    assert resolve("metrics", None, {**mine, "OTEL_EXPORTER_OTLP_TIMEOUT": "12000"}).timeout == 12.0
     assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_TIMEOUT": "bogus"}).timeout == 5.0
+    assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_TIMEOUT": "0"}).timeout == 5.0
     # A protocol or timeout of the user's is not applied to the app's endpoint.
     app = resolve("traces", {"endpoint": "https://t.example.com"}, {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
                                                                    "OTEL_EXPORTER_OTLP_TIMEOUT": "60"})  # fmt: skip
@@ -198,3 +205,40 @@ def test_what_the_sdk_reads_from_os_environ_never_reaches_the_wire(monkeypatch: 
     assert "x-api-key" not in request.headers and "x-traces-key" not in request.headers
     assert "content-encoding" not in request.headers
     assert request.headers["authorization"] == "Bearer app"
+
+
+def test_the_users_exporter_sampler_and_temporality_settings_and_what_cannot_be_applied() -> None:
+    mine = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://mine:4318"}
+
+    def traces(**env: str) -> object:
+        return resolve("traces", None, {**mine, **env})
+
+    def metrics(**env: str) -> object:
+        return resolve("metrics", None, {**mine, **env})
+
+    assert [traces(OTEL_TRACES_EXPORTER=v).exporting for v in ("none", " NONE ", "none,none", "otlp", "")] == [
+        False, False, False, True, True,
+    ]  # fmt: skip
+    assert traces(OTEL_TRACES_EXPORTER="console").notes  # OTLP anyway, said once a run
+    assert metrics(OTEL_TRACES_EXPORTER="none").exporting  # per signal
+    ratios = {name: traces(OTEL_TRACES_SAMPLER=name, OTEL_TRACES_SAMPLER_ARG="0.25").ratio
+              for name in ("always_on", "always_off", "traceidratio", "parentbased_always_off",
+                           "parentbased_traceidratio", "xray")}  # fmt: skip
+    assert ratios == {"always_on": 1.0, "always_off": 0.0, "traceidratio": 0.25, "parentbased_always_off": 0.0,
+                      "parentbased_traceidratio": 0.25, "xray": 1.0}  # fmt: skip
+    assert traces(OTEL_TRACES_SAMPLER="xray").notes
+    bad = traces(OTEL_TRACES_SAMPLER="traceidratio", OTEL_TRACES_SAMPLER_ARG="2")
+    assert (bad.ratio, bool(bad.notes)) == (1.0, True)
+    prefer = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
+    assert [metrics(**{prefer: v}).temporality for v in ("", "Cumulative", "LOWMEMORY", "bogus")] == [
+        "delta", "cumulative", "lowmemory", "delta",
+    ]  # fmt: skip
+    assert metrics(**{prefer: "bogus"}).notes
+    # gRPC without a scheme: INSECURE by OpenTelemetry's boolean rule (only "true").
+    grpc = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4317"}
+    assert [resolve("traces", None, {**grpc, "OTEL_EXPORTER_OTLP_INSECURE": v}).insecure
+            for v in ("true", "TRUE", "1", "yes", "")] == [True, True, False, False, False]  # fmt: skip
+    # None of it reaches the app's endpoint.
+    app = resolve("traces", {"endpoint": "https://t.example.com"},
+                  {"OTEL_TRACES_EXPORTER": "none", "OTEL_TRACES_SAMPLER": "always_off"})  # fmt: skip
+    assert (app.exporting, app.ratio, app.notes) == (True, 1.0, ())

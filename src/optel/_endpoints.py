@@ -13,10 +13,16 @@ same environment, signal by signal. `resolve()` is the one place that decides, f
 3. else the app's endpoint, with the app's `headers=` and optel's defaults: nothing of any
    environment.
 
+This module is also the one place that reads the OpenTelemetry variables (`OTEL_*`) at all:
+`sdk_disabled()` for consent, and for a user's endpoint the exporter, sampler and temporality
+settings besides the OTLP exporter's own (docs/guide.md, "Every OTEL_* variable").
+
 Standard library only: the host calls `recorded()` when it writes a spool header.
 """
 
 from __future__ import annotations
+
+from optel._env import otel_bool
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,10 +32,24 @@ if TYPE_CHECKING:
 SIGNALS = ("traces", "metrics")
 HTTP = "http/protobuf"
 GRPC = "grpc"
+HTTP_JSON = "http/json"  # OTLP/HTTP with JSON bodies (upload/otlp_json.py), for a user's endpoint
 APP = "app"
 USER = "user"
 DEFAULT_BASE_URL = "http://localhost:4318"
-DEFAULT_TIMEOUT = 5.0
+DEFAULT_TIMEOUT = 5.0  # seconds; the specification's default is 10 s, optel's uploader keeps to 5
+TEMPORALITIES = ("delta", "cumulative", "lowmemory")
+# OTEL_TRACES_SAMPLER values optel can apply to recorded traces: the share of traces kept, None for
+# the ratio of OTEL_TRACES_SAMPLER_ARG. A parent-based sampler decides as its root sampler: every
+# trace optel records starts at a root span it recorded, and a trace is kept or dropped whole.
+SAMPLERS = {
+    "always_on": 1.0,
+    "always_off": 0.0,
+    "traceidratio": None,
+    "parentbased_always_on": 1.0,
+    "parentbased_always_off": 0.0,
+    "parentbased_traceidratio": None,
+}
+_TRACE_ID_BITS = (1 << 64) - 1  # TraceIdRatioBased decides on the low 64 bits of the trace id
 PATHS = {"traces": "v1/traces", "metrics": "v1/metrics"}
 # The header key under `export` that holds the recording run's own endpoints (docs/internals.md §5).
 RECORDED_KEY = "user_endpoints"
@@ -44,14 +64,16 @@ def variable(environ: Mapping[str, str], signal: str, suffix: str) -> str | None
 
 
 def protocol(environ: Mapping[str, str], signal: str) -> str:
-    """`grpc` or `http/protobuf` (the default, and what an unsupported value falls back to)."""
-    return GRPC if (variable(environ, signal, "PROTOCOL") or "").lower() == GRPC else HTTP
+    """`grpc`, `http/json` or `http/protobuf` (the default, and what a value the specification
+    does not know falls back to, with a warning: `protocol_problem`)."""
+    value = (variable(environ, signal, "PROTOCOL") or "").lower()
+    return value if value in (GRPC, HTTP_JSON) else HTTP
 
 
 def protocol_problem(environ: Mapping[str, str], signal: str) -> str | None:
-    """The unsupported protocol the environment asks for, or None."""
+    """The protocol the environment asks for when the specification knows no such value, or None."""
     value = (variable(environ, signal, "PROTOCOL") or HTTP).lower()
-    return None if value in (HTTP, GRPC) else value
+    return None if value in (HTTP, GRPC, HTTP_JSON) else value
 
 
 def signal_url(base: str, signal: str, proto: str) -> str:
@@ -81,18 +103,29 @@ def user_endpoint(environ: Mapping[str, str], signal: str) -> tuple[str, str] | 
     return (value if name != "OTEL_EXPORTER_OTLP_ENDPOINT" else signal_url(value, signal, proto)), proto
 
 
-def recorded(environ: Mapping[str, str]) -> dict[str, dict[str, str]] | None:
+def recorded(environ: Mapping[str, str]) -> dict[str, dict[str, Any]] | None:
     """The spool header's record of this run's own endpoints: `{signal: {"endpoint", "protocol"}}`.
 
-    Only where the environment names one, and only the endpoint (less any `user:password@`) and
-    protocol: headers, keys and certificates are never written to disk (an uploader gets them from
-    its own environment, when that names an endpoint). None when the environment names no endpoint.
+    Only where the environment names one, and only the endpoint (less any `user:password@`),
+    protocol, and what the user chose to send there when it is not everything as it is:
+    `"exporter": "none"`, `"sampler_ratio"`, `"temporality"`. Headers, keys, certificates and
+    resource attributes are never written to disk (an uploader gets them from its own
+    environment, when that names an endpoint). None when the environment names no endpoint.
     """
-    out: dict[str, dict[str, str]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for signal in SIGNALS:
         found = user_endpoint(environ, signal)
-        if found is not None:
-            out[signal] = {"endpoint": without_userinfo(found[0]), "protocol": found[1]}
+        if found is None:
+            continue
+        mark: dict[str, Any] = {"endpoint": without_userinfo(found[0]), "protocol": found[1]}
+        chosen = _choices(Destination(signal, found[0], found[1], USER), environ, [])
+        if not chosen.exporting:
+            mark["exporter"] = "none"
+        if chosen.ratio < 1.0:
+            mark["sampler_ratio"] = chosen.ratio
+        if chosen.temporality != "delta":
+            mark["temporality"] = chosen.temporality
+        out[signal] = mark
     return out or None
 
 
@@ -116,12 +149,16 @@ class Destination:
         "client_certificate",
         "client_key",
         "compression",
+        "exporting",
         "headers",
         "insecure",
+        "notes",
         "owner",
         "protocol",
+        "ratio",
         "resource",
         "signal",
+        "temporality",
         "timeout",
         "url",
     )
@@ -139,6 +176,17 @@ class Destination:
         self.client_key: str | None = None
         self.insecure = _insecure_by_scheme(url, None)
         self.resource: dict[str, str] = {}  # attributes added under the file's own (user only)
+        # The user's OTEL_<SIGNAL>_EXPORTER, OTEL_TRACES_SAMPLER and temporality preference (user only).
+        self.exporting = True
+        self.ratio = 1.0  # the share of traces sent (OTEL_TRACES_SAMPLER)
+        self.temporality = "delta"
+        self.notes: tuple[str, ...] = ()  # settings of the environment that could not be applied
+
+    def keeps(self, trace_id: int) -> bool:
+        """Whether the trace goes out under the sampler: the SDK's TraceIdRatioBased rule."""
+        if self.ratio >= 1.0:
+            return True
+        return (trace_id & _TRACE_ID_BITS) < round(self.ratio * (_TRACE_ID_BITS + 1))
 
     def key(self) -> tuple[Any, ...]:
         """Everything that makes two destinations send differently (for reusing an exporter)."""
@@ -161,9 +209,20 @@ def resolve(signal: str, export: Mapping[str, Any] | None, environ: Mapping[str,
     mark = export.get(RECORDED_KEY)
     mark = mark.get(signal) if isinstance(mark, dict) else None
     if isinstance(mark, dict) and isinstance(mark.get("endpoint"), str) and mark["endpoint"].strip():
-        proto = GRPC if mark.get("protocol") == GRPC else HTTP
-        return Destination(signal, mark["endpoint"].strip(), proto, USER)
+        proto = mark["protocol"] if mark.get("protocol") in (GRPC, HTTP_JSON) else HTTP
+        return _recorded_choices(Destination(signal, mark["endpoint"].strip(), proto, USER), mark)
     return _app(signal, export)
+
+
+def _recorded_choices(destination: Destination, mark: Mapping[str, Any]) -> Destination:
+    """What the recording run's user chose to send to their endpoint (`recorded()`), applied."""
+    destination.exporting = mark.get("exporter") != "none"
+    ratio = mark.get("sampler_ratio")
+    if isinstance(ratio, (int, float)) and not isinstance(ratio, bool) and 0.0 <= ratio < 1.0:
+        destination.ratio = float(ratio)
+    if mark.get("temporality") in TEMPORALITIES:
+        destination.temporality = mark["temporality"]
+    return destination
 
 
 def _app(signal: str, export: Mapping[str, Any]) -> Destination:
@@ -189,16 +248,101 @@ def _from_environment(signal: str, url: str, proto: str, environ: Mapping[str, s
     destination.client_key = variable(environ, signal, "CLIENT_KEY")
     destination.insecure = _insecure_by_scheme(url, variable(environ, signal, "INSECURE"))
     destination.resource = resource_attributes(environ)
+    notes: list[str] = []
+    _choices(destination, environ, notes)
+    asked = protocol_problem(environ, signal)
+    if asked is not None:
+        notes.append(f"OTLP protocol {asked!r} is not one of http/protobuf, http/json, grpc; using http/protobuf")
+    destination.notes = tuple(notes)
+    return destination
+
+
+def _choices(destination: Destination, environ: Mapping[str, str], notes: list[str]) -> Destination:
+    """What the user chose to send to their endpoint: the signal's exporter, the sampler, the temporality."""
+    destination.exporting = _exporting(environ, destination.signal, notes)
+    if destination.signal == "traces":
+        destination.ratio = _ratio(environ, notes)
+    else:
+        destination.temporality = _temporality(environ, notes)
     return destination
 
 
 def _timeout(raw: str | None) -> float:
-    """OTEL_EXPORTER_OTLP_*TIMEOUT in seconds (as the installed SDK reads it), else 5 s."""
+    """OTEL_EXPORTER_OTLP_*TIMEOUT, in milliseconds as the specification says, as seconds; else 5 s.
+
+    (The Python SDK reads it as seconds; optel passes its exporters the value read here.)
+    """
     try:
-        value = float(raw) if raw else 0.0
+        value = float(raw) / 1000 if raw else 0.0
     except ValueError:
         value = 0.0
     return value if 0 < value < float("inf") else DEFAULT_TIMEOUT
+
+
+def _exporting(environ: Mapping[str, str], signal: str, notes: list[str]) -> bool:
+    """OTEL_<SIGNAL>_EXPORTER: False for `none` (the signal is not exported at all); optel
+    exports OTLP only, so other exporter names are noted and OTLP is used."""
+    name = f"OTEL_{signal.upper()}_EXPORTER"
+    names = {part.strip().lower() for part in environ.get(name, "").split(",") if part.strip()}
+    if names == {"none"}:
+        return False
+    others = sorted(names - {"otlp", "none"})
+    if others:
+        notes.append(f"{name} names {', '.join(others)}: optel exports OTLP only, to the endpoint set")
+    return True
+
+
+def _ratio(environ: Mapping[str, str], notes: list[str]) -> float:
+    """The share of traces OTEL_TRACES_SAMPLER (and its _ARG) keeps; 1.0 when unset or unknown."""
+    name = environ.get("OTEL_TRACES_SAMPLER", "").strip().lower()
+    if not name:
+        return 1.0
+    if name not in SAMPLERS:
+        notes.append(f"OTEL_TRACES_SAMPLER={name} cannot be applied to recorded traces; every trace is sent")
+        return 1.0
+    fixed = SAMPLERS[name]
+    if fixed is not None:
+        return fixed
+    raw = environ.get("OTEL_TRACES_SAMPLER_ARG", "").strip()
+    try:
+        ratio = float(raw) if raw else 1.0
+    except ValueError:
+        ratio = -1.0
+    if not 0.0 <= ratio <= 1.0:
+        notes.append(f"OTEL_TRACES_SAMPLER_ARG={raw} is not a ratio from 0 to 1; using 1.0")
+        return 1.0
+    return ratio
+
+
+def _temporality(environ: Mapping[str, str], notes: list[str]) -> str:
+    """OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: delta (when unset), cumulative or lowmemory."""
+    name = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
+    value = environ.get(name, "").strip().lower()
+    if not value:
+        return "delta"
+    if value not in TEMPORALITIES:
+        notes.append(f"{name}={value} is not one of {', '.join(TEMPORALITIES)}; using delta")
+        return "delta"
+    return value
+
+
+def sdk_disabled(environ: Mapping[str, str]) -> bool:
+    """OTEL_SDK_DISABLED by the specification's boolean rule: only `true` (any case) is true.
+
+    Any other value is false, and one that is not `false` or empty is logged as a warning
+    (`OTEL_SDK_DISABLED=1` does not disable: `DO_NOT_TRACK=1` does).
+    """
+    raw = environ.get("OTEL_SDK_DISABLED")
+    value, understood = otel_bool(raw)
+    if not understood:
+        from optel._logger import logger
+
+        logger().warning(
+            "optel: OTEL_SDK_DISABLED=%r is not 'true' or 'false': read as false, as OpenTelemetry "
+            "reads it (DO_NOT_TRACK=1 turns telemetry off)",
+            raw,
+        )
+    return value
 
 
 def _insecure_by_scheme(url: str, insecure: str | None) -> bool:
@@ -207,7 +351,7 @@ def _insecure_by_scheme(url: str, insecure: str | None) -> bool:
     scheme = url.partition("://")[0].lower() if "://" in url else ""
     if scheme in ("http", "https"):
         return scheme == "http"
-    return (insecure or "false").lower() == "true"
+    return otel_bool(insecure)[0]
 
 
 def _unquote(text: str) -> str:

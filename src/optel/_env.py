@@ -27,6 +27,15 @@ def parse_bool(value: str | None) -> bool | None:
     return None
 
 
+def otel_bool(value: str | None) -> tuple[bool, bool]:
+    """An OpenTelemetry boolean variable, by the specification's own rule (not `parse_bool`'s):
+    (value, understood). Only `true` (any case, trimmed) is true; everything else is false, and
+    `understood` is False for a value other than `true`, `false` or empty, which deserves a warning.
+    """
+    word = (value or "").strip().lower()
+    return word == "true", word in ("true", "false", "")
+
+
 def do_not_track(environ: Mapping[str, str] | None = None) -> bool:
     """True when DO_NOT_TRACK opts out: set to anything but empty or a false word."""
     value = (os.environ if environ is None else environ).get("DO_NOT_TRACK")

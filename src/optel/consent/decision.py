@@ -12,6 +12,7 @@ import os
 import sys
 
 from optel import _paths
+from optel._endpoints import sdk_disabled
 from optel._env import app_env_prefix, do_not_track, parse_bool
 from optel._terminal import PATH_LIMIT, shown
 from optel.consent.asking import (
@@ -146,9 +147,8 @@ def _env_rows(app: str, env: Mapping[str, str]) -> tuple[str, str, str | None]:
     or ``("", "", None)`` when the environment has no answer."""
     if do_not_track(env):
         return "DO_NOT_TRACK", f"{_shown('DO_NOT_TRACK', env['DO_NOT_TRACK'])} is set in the environment", None
-    disabled = env.get("OTEL_SDK_DISABLED")
-    if disabled is not None and parse_bool(disabled) is True:
-        return "OTEL_SDK_DISABLED", f"{_shown('OTEL_SDK_DISABLED', disabled)} is set in the environment", None
+    if sdk_disabled(env):  # OpenTelemetry's boolean rule, not SPEC §3's: only `true` (optel/_endpoints.py)
+        return "OTEL_SDK_DISABLED", f"{_shown('OTEL_SDK_DISABLED', env['OTEL_SDK_DISABLED'])} is set in the environment", None
     var = app_env_prefix(app) + "_TELEMETRY"
     value = env.get(var)
     if value is None:

@@ -2,7 +2,8 @@
 
 Where each signal goes, and with what headers and settings, is decided by `optel._endpoints.resolve`
 (the app's settings, or the user's own, never a mix); this module builds an SDK exporter per
-`Destination` so that it sends exactly those. The HTTP exporters send through an
+`Destination` so that it sends exactly those (`http/json`, which the SDK lacks: upload/otlp_json.py).
+The HTTP exporters send through an
 `ObservingSession` (optel/upload/http.py: one attempt, a total deadline, the destination's headers
 and certificates only). The gRPC exporters (the `optel[grpc]` extra) retry the same way and have no
 session to hand over: their stub is swapped for a `_GrpcCall` that makes the one call with the
@@ -25,8 +26,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from optel._endpoints import DEFAULT_TIMEOUT, GRPC, Destination, protocol_problem, resolve
+from optel._endpoints import DEFAULT_TIMEOUT, GRPC, HTTP_JSON, Destination, resolve
 from optel.upload.http import ObservingSession, Stop, parse_retry_after
+from optel.upload.temporality import Totals, state_file
 
 __all__ = [
     "DEFAULT_TIMEOUT", "INVALID", "REJECTED", "RETRY", "SENT", "UNAVAILABLE", "Exporters", "ObservingSession",
@@ -299,23 +301,29 @@ class _Target:
 class Exporters:
     """The SDK exporters of one upload run, one per `Destination`, reusing connections."""
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    def __init__(self, environ: Mapping[str, str], state_dir: str | None = None) -> None:
         self._environ = environ
+        # Where a cumulative preference keeps its running totals (the spool directory; None: delta only).
+        self._state_dir = state_dir
+        self._totals: dict[str, Totals] = {}
         self._targets: dict[tuple[Any, ...], _Target] = {}
         self._resources: dict[tuple[Any, ...], Resource] = {}
-        self._warned = False
+        self._said: set[str] = set()  # each problem with the user's settings is logged once a run
         # One session for every HTTP exporter of the run: exports happen one at a time, and the
         # spans and metrics of a file then share one keep-alive connection.
         self._session: ObservingSession | None = None
 
     def destination(self, signal: str, export: Mapping[str, Any] | None) -> Destination:
         """Where `signal` of a file with this header `export` section goes, and with what."""
-        if not self._warned:
-            self._warned = True
-            asked = protocol_problem(self._environ, signal)
-            if asked is not None:
-                _log.warning("optel: OTLP protocol %r is not supported; using http/protobuf", asked)
-        return resolve(signal, export, self._environ)
+        destination = resolve(signal, export, self._environ)
+        for note in destination.notes:
+            self._say(logging.WARNING, note)
+        return destination
+
+    def _say(self, level: int, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            _log.log(level, "optel: %s", message)
 
     def describe(self, signal: str, export: Mapping[str, Any] | None) -> str:
         """Where `signal` goes for a file with this header `export` section (for messages)."""
@@ -326,7 +334,11 @@ class Exporters:
         target = self._targets.get(key)
         if target is not None:
             return target
-        if destination.protocol == GRPC:
+        if destination.protocol == HTTP_JSON:
+            from optel.upload.otlp_json import JsonExporter
+
+            target = _Target(JsonExporter(destination, self._http_session()), self._session)
+        elif destination.protocol == GRPC:
             built = _grpc_exporter(destination)
             if isinstance(built, Outcome):
                 return built
@@ -341,8 +353,7 @@ class Exporters:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        if self._session is None:
-            self._session = ObservingSession()
+        session = self._http_session()
         kind = {"gzip": Compression.Gzip, "deflate": Compression.Deflate}.get(
             destination.compression, Compression.NoCompression
         )
@@ -357,9 +368,14 @@ class Exporters:
             headers=destination.headers,
             timeout=destination.timeout,
             compression=kind,
-            session=self._session,
+            session=session,
         )
-        return _Target(exporter, self._session)
+        return _Target(exporter, session)
+
+    def _http_session(self) -> ObservingSession:
+        if self._session is None:
+            self._session = ObservingSession()
+        return self._session
 
     def export_spans(
         self, spans: Sequence[ReadableSpan], export: Mapping[str, Any] | None, budget: float
@@ -376,14 +392,23 @@ class Exporters:
         until = time.monotonic() + max(budget, MIN_TIMEOUT)
         with quiet_sdk():
             destination = self.destination(signal, export)
+            if not destination.exporting:
+                return Outcome(SENT)  # OTEL_<SIGNAL>_EXPORTER=none at the user's endpoint: sent nowhere
+            if signal == "traces" and destination.ratio < 1.0:
+                payload = [span for span in payload if destination.keeps(span.context.trace_id)]
+                if not payload:
+                    return Outcome(SENT)  # the user's sampler kept none of these traces
             target = self._target(destination)
             if isinstance(target, Outcome):
                 return target
             _install_filter()  # again: building the exporter imported modules with their own loggers
             if destination.resource:
                 payload = self._with_resource(signal, payload, destination.resource)
-            budget = max(until - time.monotonic(), MIN_TIMEOUT)
-            target.begin(min(budget, destination.timeout), destination)
+            totals = self._cumulative(destination)
+            if totals is not None:
+                payload = totals.cumulative(payload)
+            budget = min(max(until - time.monotonic(), MIN_TIMEOUT), destination.timeout)
+            target.begin(budget, destination)
             try:
                 if signal == "traces":
                     ok = target.exporter.export(payload) is SpanExportResult.SUCCESS
@@ -398,8 +423,19 @@ class Exporters:
                     return seen
                 return Outcome(RETRY, None, None, f"{type(error).__name__}: {error}")
         if ok:
+            if totals is not None:
+                totals.commit()
             return Outcome(SENT, target.session.status if target.session is not None else None)
         return target.failed()
+
+    def _cumulative(self, destination: Destination) -> Totals | None:
+        """The running totals of a user's endpoint that prefers cumulative metrics (upload/temporality.py)."""
+        if destination.signal != "metrics" or destination.temporality != "cumulative" or not self._state_dir:
+            return None
+        found = self._totals.get(destination.url)
+        if found is None:
+            found = self._totals[destination.url] = Totals(state_file(self._state_dir, destination.url))
+        return found
 
     def _with_resource(self, signal: str, payload: Any, extra: dict[str, str]) -> Any:
         """The payload with the user's resource attributes added under each file's own (user's endpoint only)."""

@@ -31,7 +31,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from optel._endpoints import DEFAULT_TIMEOUT, Destination
+from optel._endpoints import DEFAULT_TIMEOUT, HTTP_JSON, Destination
 
 _current = threading.local()  # the Watchdog of the request this thread is making, if any
 
@@ -208,6 +208,8 @@ class ObservingSession(requests.Session):
         cert, key = destination.client_certificate, destination.client_key
         self.cert = (cert, key) if cert and key else cert
         wire = dict(self._protocol)
+        if destination.protocol == HTTP_JSON:
+            wire["content-type"] = "application/json"
         if destination.compression != "none":
             wire["content-encoding"] = destination.compression
         wire.update(destination.headers)
