@@ -12,11 +12,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from optel._runtime import Telemetry, init, shutdown
     from optel.consent import Consent
+    from optel.consent.declared import OffSwitch
     from optel.instrumentation import instrument, uninstrument
     from optel.record.api import command, count_input, event, llm_call, step, timed
 
 __all__ = [
     "Consent",
+    "OffSwitch",
     "Telemetry",
     "__version__",
     "command",
@@ -36,6 +38,7 @@ _HOMES = {
     "shutdown": "optel._runtime",
     "Telemetry": "optel._runtime",
     "Consent": "optel.consent",
+    "OffSwitch": "optel.consent.declared",
     "command": "optel.record.api",
     "step": "optel.record.api",
     "llm_call": "optel.record.api",

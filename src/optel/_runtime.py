@@ -117,6 +117,10 @@ def init(
     scrub: Iterable[object] | None = None,
     attributes: Iterable[str] | None = None,
     project_dir: str | os.PathLike[str] | None = None,
+    notice: object = "terminal",
+    off_switches: Iterable[object] | None = None,
+    answers: Mapping[str, str] | None = None,
+    confirm_flag: bool = False,
 ) -> Telemetry:
     """Decide consent for this process (SPEC §3) and start recording if it allows.
 
@@ -124,7 +128,8 @@ def init(
     returns the first call's Telemetry. ``attributes`` names the host's own attributes that may be
     recorded (``optel.event("x", plan="pro")``); ``scrub`` adds the host's scrubbing rules;
     ``project_dir`` (default: the working directory) is where the project file and the git
-    remote of the project id are looked for.
+    remote of the project id are looked for. ``notice``, ``off_switches``, ``answers`` and
+    ``confirm_flag`` port a tool's own consent habits (docs/porting.md).
     """
     caller = sys._getframe(1).f_globals
     host_package = caller_module(caller)
@@ -145,6 +150,10 @@ def init(
         scrub=scrub,
         attributes=attributes,
         project_dir=project_dir,
+        notice=notice,
+        off_switches=off_switches,
+        answers=answers,
+        confirm_flag=confirm_flag,
     )
     global _telemetry
     with _state_lock:
@@ -178,6 +187,7 @@ def _resolve(settings: Settings) -> Consent:
         session_flag=session_flag,
         consent_version=settings.consent_version,
         project_dir=settings.project_dir,
+        declared=settings.declarations(),  # type: ignore[arg-type]
     )
 
 
@@ -199,6 +209,9 @@ def _start(settings: Settings) -> Telemetry:
     if consent.mode == "off" and _has_leftovers(app):
         if consent.source == "user_file":
             _forget_withdrawn(app, settings.project_dir)
+        elif consent.source == "off_switch":
+            # The tool's own switch is its users' stored off (docs/porting.md): same as the user file.
+            _forget_switched_off(app)
         else:
             _expire_leftovers(app)
     if not telemetry.recording:
@@ -240,6 +253,15 @@ def _has_leftovers(app: str) -> bool:
     except OSError:
         return False
     return any(name.endswith(".jsonl") or ".jsonl.claimed." in name for name in names)
+
+
+def _forget_switched_off(app: str) -> None:
+    try:
+        from optel import spool
+
+        spool.delete_all(app)
+    except Exception as exc:
+        _log("optel: deleting the spool after an off switch failed: %r", exc)
 
 
 def _forget_withdrawn(app: str, project_dir: str | None) -> None:

@@ -48,6 +48,7 @@ INIT_SETTINGS = frozenset(
     (
         "version", "endpoint", "policy", "ask_percent", "sample_percent", "modes", "headers",
         "log_file", "flush_interval", "consent_version", "scrub", "attributes", "project_dir",
+        "notice", "off_switches", "answers", "confirm_flag",
     )
 )  # fmt: skip
 
@@ -291,11 +292,26 @@ def _with_session_flag(
 # --- argparse -----------------------------------------------------------------------------
 
 
-def add_argparse(parser: argparse.ArgumentParser, app: str, **settings: Any) -> None:
-    """Add ``--telemetry/--no-telemetry`` and the ``telemetry`` sub-command to ``parser``."""
+def add_argparse(
+    parser: argparse.ArgumentParser,
+    app: str,
+    *,
+    flag_names: Mapping[str, Any] | None = None,
+    **settings: Any,
+) -> None:
+    """Add ``--telemetry/--no-telemetry`` and the ``telemetry`` sub-command to ``parser``.
+
+    ``flag_names`` renames the flags and adds a tool's own (``optel.cli.flags``): for aider,
+    ``{"on": "--analytics", "off": "--no-analytics", "disable": "--analytics-disable",
+    "log": "--analytics-log"}``.
+    """
     import argparse
 
     settings = _checked(settings)
+    if flag_names is not None:
+        from optel.cli.flags import add_named_flags
+
+        add_named_flags(parser, app, flag_names, settings)
 
     class Flag(argparse.Action):
         def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
@@ -308,15 +324,16 @@ def add_argparse(parser: argparse.ArgumentParser, app: str, **settings: Any) -> 
         # not given: the moment to decide with no session flag.
         apply_session_flag(app, None, settings)
 
-    flags = parser.add_mutually_exclusive_group()
-    flags.add_argument(
-        "--telemetry", dest="telemetry", action=Flag, nargs=0, const=True,
-        default="unset", type=unset, help=FLAG_HELP,
-    )  # fmt: skip
-    flags.add_argument(
-        "--no-telemetry", dest="telemetry", action=Flag, nargs=0, const=False,
-        default=argparse.SUPPRESS, help=argparse.SUPPRESS,
-    )  # fmt: skip
+    if flag_names is None:
+        flags = parser.add_mutually_exclusive_group()
+        flags.add_argument(
+            "--telemetry", dest="telemetry", action=Flag, nargs=0, const=True,
+            default="unset", type=unset, help=FLAG_HELP,
+        )  # fmt: skip
+        flags.add_argument(
+            "--no-telemetry", dest="telemetry", action=Flag, nargs=0, const=False,
+            default=argparse.SUPPRESS, help=argparse.SUPPRESS,
+        )  # fmt: skip
 
     commands = next(
         (a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None

@@ -22,6 +22,7 @@ from optel.consent.asking import (
     show_notice,
     stored_when,
 )
+from optel.consent.declared import NONE, Declarations, OffSwitch, switched_off
 from optel.consent.detect import can_prompt, detect_agent, detect_ci, is_tty
 from optel.consent.howto import telemetry_command
 from optel.consent.ids import in_sample, new_install_id
@@ -48,6 +49,7 @@ class _Facts:
 
     __slots__ = (
         "agent_name",
+        "answers",
         "app",
         "ci_name",
         "consent_version",
@@ -89,6 +91,7 @@ class _Facts:
         self.consent_version = consent_version
         self.sample_percent = sample_percent
         self.modes = tuple(modes)
+        self.answers: dict[str, str] | None = None
 
     def off(self, source: str, reason: str, install_id: str | None = None) -> Consent:
         return Consent(
@@ -192,14 +195,20 @@ def _decide(
     stdout: TextIO | None,
     stderr: TextIO | None,
     live: bool,
+    declared: Declarations = NONE,
 ) -> Consent:
     env = os.environ if environ is None else environ
     facts = _Facts(app, env, project_dir, consent_version, sample_percent, modes)
+    facts.answers = declared.answers
 
     # Rows 1-4: the environment and this run's flag.
     source, reason, raised = _env_rows(app, env)
     if source and raised is None:
         return facts.off(source, reason)
+    # The tool's own off switches (docs/porting.md): declared, they only ever turn it off.
+    switch = switched_off(declared.off_switches, env, project_dir)
+    if switch:
+        return facts.off("off_switch", f"{switch}, which {app} declares as an off switch")
     raise_source, raise_reason, raise_to = source, reason, raised
     if session_flag is not None:
         if not session_flag:
@@ -259,6 +268,12 @@ def _decide(
     if stored_mode in ("anonymous", "identified") and not current:
         stale = f"your choice was made for consent version {stored_version}; {app} now asks for {consent_version}"
 
+    if raise_source == "session_flag" and declared.confirm_flag and stored_mode is None and live:
+        # The tool confirms the first --telemetry (aider): on a terminal the flag asks the
+        # question and the answer is stored; without one it holds for this run, as always.
+        confirmed = _confirm_flag(facts, store, install_id, stdin, stdout, interactive, prompt_timeout)
+        if confirmed is not None:
+            return confirmed
     if raise_source:
         if raise_to == "identified":
             mode = "identified" if stored_user_id else "anonymous"
@@ -314,6 +329,10 @@ def _decide(
     if stdout is None:
         stdout = sys.stdout
     tty = interactive if interactive is not None else can_prompt(stdin, stdout)
+    if opt_out and declared.headless_notice and (not tty or (interactive is None and not is_tty(stderr or sys.stderr))):
+        # The maintainer declared that the tool's users never see a terminal (a server, a
+        # container): the notice goes once to stderr or the tool's log, then telemetry is on.
+        return show_notice(facts, store, _notice_stream(declared.notice, stderr), max(consent_version, stored_version))
     if not tty:
         cause = "stdin or stdout is not a terminal this process may read (redirected, or a background job)"
         return facts.off("not_a_tty", _unasked(stale, cause, nobody), install_id)
@@ -351,6 +370,36 @@ def _decide(
             install_id,
         )
     return ask_and_store(facts, store, install_id, stdin, stdout, prompt_timeout)
+
+
+def _notice_stream(notice: object, stderr: TextIO | None) -> TextIO:
+    if callable(notice):
+        from optel.consent.asking import LogStream
+
+        return LogStream(notice)  # type: ignore[return-value]
+    return sys.stderr if stderr is None else stderr
+
+
+def _confirm_flag(
+    facts: _Facts,
+    store: UserStore | None,
+    install_id: str | None,
+    stdin: TextIO | None,
+    stdout: TextIO | None,
+    interactive: bool | None,
+    timeout: float,
+) -> Consent | None:
+    if store is None or facts.ci_name or facts.agent_name:
+        return None
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+    if not (interactive if interactive is not None else can_prompt(stdin, stdout)):
+        return None
+    try:
+        install_id = install_id or store.install_id()
+    except Exception:
+        return None
+    return ask_and_store(facts, store, install_id, stdin, stdout, timeout)
 
 
 def _install_id(facts: _Facts, store: UserStore | None, live: bool) -> str | None:
@@ -421,11 +470,13 @@ def resolve(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    declared: Declarations | None = None,
 ) -> Consent:
     """Decide this process's consent (SPEC §3); may prompt on a terminal. Never raises.
 
     ``interactive`` overrides the terminal check (None: stdin and stdout must both be TTYs).
-    ``policy`` other than ``opt-out`` is read as ``opt-in``, the stricter one.
+    ``policy`` other than ``opt-out`` is read as ``opt-in``, the stricter one. ``declared`` holds
+    what the maintainer declared beyond the defaults (off switches, answers, where the notice goes).
     """
     try:
         return _decide(
@@ -444,6 +495,7 @@ def resolve(
             stdout=stdout,
             stderr=stderr,
             live=True,
+            declared=NONE if declared is None else declared,
         )
     except Exception as exc:
         return _failed(app, exc, consent_version)
@@ -459,6 +511,7 @@ def preview(
     consent_version: int | None = None,
     environ: Mapping[str, str] | None = None,
     project_dir: str | None = None,
+    declared: Declarations | None = None,
 ) -> Consent:
     """The decision as it stands, without prompting, printing or writing anything (``optel status``).
 
@@ -487,6 +540,7 @@ def preview(
             stdout=None,
             stderr=None,
             live=False,
+            declared=NONE if declared is None else declared,
         )
     except Exception as exc:
         return _failed(app, exc, version)
@@ -504,11 +558,16 @@ def _recorded(app: str) -> tuple[str, int]:
 
 
 def withdrawn(
-    app: str, *, environ: Mapping[str, str] | None = None, project_dir: str | None = None
+    app: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    project_dir: str | None = None,
+    off_switches: Sequence[OffSwitch] = (),
 ) -> Consent | None:
     """What an uploader asks before sending: an off Consent when any source now says off, else None.
 
-    Off sources: DO_NOT_TRACK, OTEL_SDK_DISABLED, ``<APP>_TELEMETRY=off``, a project file that
+    Off sources: DO_NOT_TRACK, OTEL_SDK_DISABLED, ``<APP>_TELEMETRY=off``, the app's declared
+    off switches (passed by the uploader from the spool header), a project file that
     restricts to off, a user file that says off or is broken. Nothing stored is not a withdrawal:
     a run raised by a session flag on a fresh install must still be uploadable.
     """
@@ -518,6 +577,9 @@ def withdrawn(
         source, reason, raised = _env_rows(app, env)
         if source and raised is None:
             return facts.off(source, reason)
+        switch = switched_off(off_switches, env, project_dir)
+        if switch:
+            return facts.off("off_switch", f"{switch}, which {app} declares as an off switch")
         if facts.project_file is not None:
             cap, problem = read_project_mode(facts.project_file)
             if cap == "off":

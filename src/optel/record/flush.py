@@ -23,6 +23,11 @@ MAX_STRING = 1024
 MAX_ARRAY = 64
 _SPAN_NAMES = _dictionary.names_in(_dictionary.SPAN)
 _EVENT_NAMES = _dictionary.names_in(_dictionary.EVENT)
+# Names the maintainer declares (a command, a step, a timed request: the attributes that name a
+# span family) are not personal data (SPEC §9): kept as written, only bounded. Values are scrubbed.
+DECLARED_NAMES = frozenset(
+    s.name[1:-1] for s in _dictionary.SPANS if s.name[:1] == "{" and s.name.count("{") == 1 and " " not in s.name
+)
 _TYPES = {name: a.type for name, a in _dictionary.ATTRIBUTES.items()}
 _KINDS = frozenset(_dictionary.SPAN_KINDS)
 _SCALARS = (str, bool, int, float)
@@ -144,7 +149,8 @@ def clean_attributes(
                 del out[key]
     if "exception.message" in out:
         out["exception.message"] = scrub.message(str(out["exception.message"]))
-    return scrub.attributes(out)
+    names = {key: out.pop(key) for key in DECLARED_NAMES if key in out}
+    return {**scrub.attributes(out), **names}
 
 
 def family(attributes: Mapping[str, object]) -> str:
@@ -237,7 +243,7 @@ def _span_name(handle: SpanHandle, attrs: Mapping[str, object], scrub: Scrubber)
         operation = attrs.get("gen_ai.operation.name")
         model = attrs.get("gen_ai.request.model")
         return f"{operation} {model}" if model else str(operation)
-    return scrub.text(_cut(str(handle.name)))
+    return _cut(str(handle.name))
 
 
 def stacktrace(frames: Iterable[object]) -> str:
@@ -278,7 +284,7 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
             event_attrs = _with_stacktrace(event_attrs)
         events.append(
             {
-                "name": scrub.text(_cut(str(name))),
+                "name": _cut(str(name)),
                 "time_ns": at_ns,
                 "attributes": clean_attributes(event_attrs, _EVENT_NAMES, host, scrub),
             }
