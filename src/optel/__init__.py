@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from optel.consent.declared import OffSwitch
     from optel.instrumentation import instrument, uninstrument
     from optel.record.api import command, count_input, event, llm_call, step, timed
+    from optel.record.custom import metric
 
 __all__ = [
     "Consent",
@@ -27,6 +28,7 @@ __all__ = [
     "init",
     "instrument",
     "llm_call",
+    "metric",
     "shutdown",
     "step",
     "timed",
@@ -45,6 +47,7 @@ _HOMES = {
     "timed": "optel.record.api",
     "event": "optel.record.api",
     "count_input": "optel.record.api",
+    "metric": "optel.record.custom",
     "instrument": "optel.instrumentation",
     "uninstrument": "optel.instrumentation",
 }

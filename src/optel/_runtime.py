@@ -429,7 +429,7 @@ def flush(telemetry: Telemetry, *, final: bool) -> int:
     """Clean what was recorded and hand it to the spool; returns the records delivered."""
     try:
         with _flush_lock:
-            from optel.record.flush import Summary, session_records, to_dicts
+            from optel.record.flush import Summary, session_records, to_dicts, uptime_record
 
             if telemetry._summary is None and telemetry.recording:
                 telemetry._summary = Summary()
@@ -445,6 +445,9 @@ def flush(telemetry: Telemetry, *, final: bool) -> int:
                 records.extend(session_records(telemetry._summary, telemetry._started_ns, time_ns()))
             if not records:
                 return 0
+            if telemetry._summary is not None:
+                # With every flush that carries something, so that a server's uptime is known while it runs.
+                records.append(uptime_record(telemetry._started_ns, time_ns()))
             from optel import spool
 
             spool.deliver(

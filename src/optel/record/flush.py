@@ -10,6 +10,7 @@ after it was cleaned, so a span and its metrics always agree.
 from __future__ import annotations
 
 from optel.privacy.modes import FORBIDDEN_KEYS, USER_ID
+from optel.record import custom as _custom
 from optel.record import dictionary as _dictionary
 from optel.record.spans import Measurement, SpanHandle, read_usage
 
@@ -369,7 +370,7 @@ def derived_metrics(span: Mapping[str, object]) -> list[Record]:
 
 def measurement_dict(record: Measurement, host: Collection[str], scrub: Scrubber) -> Record | None:
     """The spool dict of a measurement; None for an undeclared metric or a non-numeric value."""
-    metric = _dictionary.METRICS.get(record.name)
+    metric = _dictionary.METRICS.get(record.name) or _custom.declared(record.name)
     value = record.value
     if metric is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -408,6 +409,11 @@ def to_dicts(
         for item in out:
             summary.add(item)
     return out
+
+
+def uptime_record(start_ns: int, now_ns: int) -> Record:
+    """``process.uptime`` now: a long-running process reports it with each flush, not only at exit."""
+    return _metric("process.uptime", max(now_ns - start_ns, 0) / 1e9, {}, now_ns)
 
 
 def session_records(
