@@ -179,7 +179,8 @@ def install_id(inside: bool, percent: float) -> str:
 
 
 def spooled(app: str) -> list[str]:
+    """The spool files queued for sending (locks and tallies aside)."""
     try:
-        return sorted(os.listdir(_paths.spool_dir(app)))
+        return sorted(n for n in os.listdir(_paths.spool_dir(app)) if ".jsonl" in n)
     except OSError:
         return []

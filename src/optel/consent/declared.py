@@ -159,13 +159,20 @@ def _flat_yaml(text: str) -> dict[str, object]:
     ``profile.yml``), without a YAML library: the host side imports only the standard library."""
     root: dict[str, object] = {}
     stack: list[tuple[int, dict[str, object]]] = [(-1, root)]
+    in_list: int | None = None
     for raw in text.splitlines():
         line = raw.split(" #", 1)[0].rstrip()
         if not line.strip() or line.lstrip().startswith(("#", "---")):
             continue
         indent = len(line) - len(line.lstrip(" "))
+        item = line.strip() == "-" or line.strip().startswith("- ")
+        if item or (in_list is not None and indent > in_list):
+            # Lists (data sources, ...) are not read: an item and what nests under it are skipped.
+            in_list = indent if item else in_list
+            continue
+        in_list = None
         key, sep, value = line.strip().partition(":")
-        if not sep or key.startswith("- "):
+        if not sep:
             raise ValueError("not a flat YAML mapping")
         while stack[-1][0] >= indent:
             stack.pop()
