@@ -22,6 +22,10 @@ def serve(*argv: str, env: dict[str, str] | None = None):
     return run(SEED, APP, "serve", "--duration", "0.6", *argv, env=env)
 
 
+def run_status(env: dict[str, str]) -> str:
+    return run(SEED, APP, "telemetry", "status", env=env).stdout
+
+
 def attributes_of(done, event: str) -> dict[str, object]:
     (found,) = [e["attributes"] for s in done.spans() for e in s["events"] if e["name"] == event] or [
         s["attributes"] for s in done.spans(event)
@@ -32,7 +36,7 @@ def attributes_of(done, event: str) -> dict[str, object]:
 def on_by_default_the_notice_goes_to_the_server_log() -> None:
     done = serve()
     assert done.mode == "anonymous" and done.source == "opt_out_notice"
-    assert NOTICE in done.stderr
+    assert NOTICE in done.stderr and "BLINDAI_DISABLE_TELEMETRY=1 or DO_NOT_TRACK=1" in done.stderr
 
 
 def the_notice_is_logged_once() -> None:
@@ -45,6 +49,9 @@ def disable_telemetry_environment_variable() -> None:
     done = serve(env={"BLINDAI_DISABLE_TELEMETRY": "1"})
     assert (done.mode, done.source) == ("off", "off_switch")
     assert NOTICE not in done.stderr and spooled(APP) == []
+    # `blindai telemetry status` says so too: the embedded commands know the declared switches.
+    status = run_status({"BLINDAI_DISABLE_TELEMETRY": "1"})
+    assert "mode: off" in status and "source: off_switch" in status
 
 
 def disable_variable_set_to_0_does_not_disable() -> None:

@@ -13,6 +13,7 @@ import sys
 import time
 
 import optel
+import optel.cli
 
 APP = "blindai"
 log = logging.getLogger("blindai")
@@ -64,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     server = commands.add_parser("serve", help="run the server")
     server.add_argument("--mode", choices=("hardware", "simulation", "dcsv3"), default="simulation")
     server.add_argument("--duration", type=float, default=5.0)
+    # `blindai telemetry status|disable|...`, and consent decided while the command line is parsed.
+    optel.cli.add_argparse(parser, APP, **SETTINGS)
     args = parser.parse_args(argv)
-    optel.init(APP, **SETTINGS)  # type: ignore[arg-type]
     serve(args.mode, args.duration)
     return 0
 

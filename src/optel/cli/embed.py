@@ -75,6 +75,7 @@ def run_command(
             sample_percent=settings.get("sample_percent", 100.0),
             endpoint=settings.get("endpoint"),
             project_dir=None if project_dir is None else os.fspath(project_dir),
+            off_switches=tuple(settings.get("off_switches") or ()),
         )
     if command == "enable":
         return cc.enable(

@@ -63,8 +63,8 @@ def show_notice(facts: _Facts, store: UserStore, stream: TextIO, version: int) -
     install_id = str(table["install_id"])
     notice = (
         f"{app} sends anonymous usage telemetry ({recorded_usage()}; never files, prompts, paths or "
-        f"personal data). Turn it off with `{telemetry_command(app, 'disable')}`, {off_variable(app)} "
-        "or DO_NOT_TRACK=1. This notice is shown once."
+        f"personal data). Turn it off with `{telemetry_command(app, 'disable')}`, {off_variable(app)}"
+        f"{', ' + facts.off_hint if facts.off_hint else ''} or DO_NOT_TRACK=1. This notice is shown once."
     )
     try:
         stream.write(notice + "\n")

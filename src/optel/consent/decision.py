@@ -54,6 +54,7 @@ class _Facts:
         "ci_name",
         "consent_version",
         "modes",
+        "off_hint",
         "path_problem",
         "project_cap",
         "project_file",
@@ -92,6 +93,8 @@ class _Facts:
         self.sample_percent = sample_percent
         self.modes = tuple(modes)
         self.answers: dict[str, str] | None = None
+        # The tool's own off variable, named in its opt-out notice next to optel's.
+        self.off_hint: str | None = None
 
     def off(self, source: str, reason: str, install_id: str | None = None) -> Consent:
         return Consent(
@@ -200,6 +203,7 @@ def _decide(
     env = os.environ if environ is None else environ
     facts = _Facts(app, env, project_dir, consent_version, sample_percent, modes)
     facts.answers = declared.answers
+    facts.off_hint = next((f"{s.where}=1" for s in declared.off_switches if s.kind == "env"), None)
 
     # Rows 1-4: the environment and this run's flag.
     source, reason, raised = _env_rows(app, env)
