@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import Any
 
 from optel import _env, _paths
 from optel.consent.ids import in_sample
+from test_consent_prompt import read_until
 
 PORTS = Path(__file__).resolve().parent.parent / "examples" / "ports"
 # Connection refused on loopback: an uploader a run starts fails fast and keeps its files.
@@ -118,32 +118,14 @@ def run_on_terminal(
     deadline = time.monotonic() + 30
     try:
         for needle, answer in answers:
-            assert _read_until(fd, needle, deadline, buf), bytes(buf).decode(errors="replace")
+            assert read_until(fd, needle, deadline, buf), bytes(buf).decode(errors="replace")
             os.write(fd, answer)
-        _read_until(fd, b"\x00never", deadline, buf)  # drain to EOF
+        read_until(fd, b"\x00never", deadline, buf)  # drain to EOF
     finally:
         _, status = os.waitpid(pid, 0)
         os.close(fd)
     text = bytes(buf).decode(errors="replace").replace("\r\n", "\n")
     return Run(app, os.waitstatus_to_exitcode(status), text, "", log), text
-
-
-def _read_until(fd: int, needle: bytes, deadline: float, buf: bytearray) -> bool:
-    while needle not in buf:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
-            return False
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:  # EIO: the child closed the terminal
-            return needle in buf
-        if not chunk:
-            return needle in buf
-        buf += chunk
-    return True
 
 
 def user_file(app: str) -> Path:
