@@ -22,7 +22,7 @@ from optel.consent.asking import (
     show_notice,
     stored_when,
 )
-from optel.consent.declared import NONE, Declarations, OffSwitch, switched_off
+from optel.consent.declared import NONE, Declarations, switched_off
 from optel.consent.detect import can_prompt, detect_agent, detect_ci, is_tty
 from optel.consent.howto import telemetry_command
 from optel.consent.ids import in_sample, new_install_id
@@ -562,16 +562,11 @@ def _recorded(app: str) -> tuple[str, int]:
 
 
 def withdrawn(
-    app: str,
-    *,
-    environ: Mapping[str, str] | None = None,
-    project_dir: str | None = None,
-    off_switches: Sequence[OffSwitch] = (),
+    app: str, *, environ: Mapping[str, str] | None = None, project_dir: str | None = None
 ) -> Consent | None:
     """What an uploader asks before sending: an off Consent when any source now says off, else None.
 
-    Off sources: DO_NOT_TRACK, OTEL_SDK_DISABLED, ``<APP>_TELEMETRY=off``, the app's declared
-    off switches (passed by the uploader from the spool header), a project file that
+    Off sources: DO_NOT_TRACK, OTEL_SDK_DISABLED, ``<APP>_TELEMETRY=off``, a project file that
     restricts to off, a user file that says off or is broken. Nothing stored is not a withdrawal:
     a run raised by a session flag on a fresh install must still be uploadable.
     """
@@ -581,9 +576,6 @@ def withdrawn(
         source, reason, raised = _env_rows(app, env)
         if source and raised is None:
             return facts.off(source, reason)
-        switch = switched_off(off_switches, env, project_dir)
-        if switch:
-            return facts.off("off_switch", f"{switch}, which {app} declares as an off switch")
         if facts.project_file is not None:
             cap, problem = read_project_mode(facts.project_file)
             if cap == "off":
