@@ -110,6 +110,7 @@ def no_analytics_turns_off_for_the_current_session() -> None:
     done = aider("--no-analytics", "-m", "hi")
     assert done.mode == "off" and done.source == "session_flag"
     assert stored(APP)["mode"] == "anonymous"
+    assert "for this run (--no-analytics)" in aider("--no-analytics", "-m", "hi", "--show-reason").stdout
 
 
 def without_a_flag_a_random_subset_is_asked() -> None:

@@ -51,8 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="gpt-4o")
     parser.add_argument("--edit-format", choices=EDIT_FORMATS, default="diff")
     parser.add_argument("--message", "-m", default="")
+    parser.add_argument("--show-reason", action="store_true", help="print why analytics are on or off")
     optel.cli.add_argparse(parser, APP, flag_names=FLAGS, **SETTINGS)
     args = parser.parse_args(argv)
+    if args.show_reason:
+        print(optel.init(APP).consent.reason)  # the decision already made while parsing
     try:
         chat(args.model, args.message, args.edit_format)
     except RuntimeError as exc:

@@ -50,6 +50,12 @@ def add_named_flags(
     if unknown:
         raise ValueError(f"flag_names: unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
     state: dict[str, Any] = {}
+    if "on" in flag_names or "off" in flag_names:
+        from optel.consent.howto import set_session_flags
+
+        # Reasons (`status`, tel.consent.reason) name the flags the user typed.
+        on, off = (_names(r, flag_names[r])[0] if r in flag_names else "" for r in ("on", "off"))
+        set_session_flags(app, on or "--telemetry", off or "--no-telemetry")
 
     class Remember(argparse.Action):
         def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:

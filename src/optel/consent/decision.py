@@ -24,6 +24,7 @@ from optel.consent.asking import (
 )
 from optel.consent.declared import NONE, Declarations, switched_off
 from optel.consent.detect import can_prompt, detect_agent, detect_ci, is_tty
+from optel.consent.howto import session_flag as session_flag_name
 from optel.consent.howto import telemetry_command
 from optel.consent.ids import in_sample, new_install_id
 from optel.consent.store import (
@@ -216,10 +217,10 @@ def _decide(
     raise_source, raise_reason, raise_to = source, reason, raised
     if session_flag is not None:
         if not session_flag:
-            return facts.off("session_flag", "telemetry was turned off for this run (--no-telemetry)")
+            return facts.off("session_flag", f"telemetry was turned off for this run ({session_flag_name(app, False)})")
         if not raise_source:
             raise_source, raise_to = "session_flag", "on"
-            raise_reason = "telemetry was turned on for this run (--telemetry)"
+            raise_reason = f"telemetry was turned on for this run ({session_flag_name(app, True)})"
 
     # Row 5: a project file can only restrict.
     if facts.project_file is not None:
