@@ -22,6 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="opt-out only: where the one-time notice goes, as init(notice=...) says "
         "(terminal: only shown on one, else off; stderr or log: for users who never see a terminal)",
     )
+    parser.add_argument(
+        "--off-env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an environment variable the app declares as an off switch (init(off_switches=[OffSwitch.env(NAME)])); repeatable",
+    )
     parser.add_argument("--endpoint", help="where the app sends its data (the collector's public URL)")
     parser.add_argument("--operator", help="who runs that collector (your project or company name)")
     parser.add_argument(
@@ -45,6 +52,7 @@ def render_telemetry_page(
     tool: str | None = None,
     policy: str = "opt-in",
     notice: str = "terminal",
+    off_env: tuple[str, ...] | list[str] = (),
     endpoint: str | None = None,
     operator: str | None = None,
     contact: str | None = None,
@@ -100,6 +108,8 @@ def render_telemetry_page(
     w("- set `DO_NOT_TRACK=1` in your environment (any value but empty or a false word: `0`, `false`,")
     w("  `no`, `off`, `n`, `f`, in any case);")
     w(f"- set `{env}_TELEMETRY=off` in your environment;")
+    for name in off_env:
+        w(f"- set `{name}=1` in your environment (any value but empty, `0` or another false word);")
     w(f"- pass `--no-telemetry` to a single run of {tool};")
     w("- set `OTEL_SDK_DISABLED=true`;")
     w(f"- put `mode = \"off\"` in a project file `.{app}/telemetry.toml` in your project or a parent")
@@ -203,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
         tool=args.tool,
         policy=args.policy,
         notice=args.notice,
+        off_env=args.off_env,
         endpoint=args.endpoint,
         operator=args.operator,
         contact=args.contact,
