@@ -49,6 +49,8 @@ def test_spec_metrics_are_declared_with_their_instruments_and_units():
         "gen_ai.client.operation.time_to_first_chunk": ("histogram", "s"),
         # Not in SPEC §4: how much the spool's bounds (SPEC §6) dropped, counted and reported.
         "optel.spool.dropped": ("counter", "{record}"),
+        # Not in SPEC §4: a server's uptime while it runs (BlindAI's seed page, issue 14).
+        "process.uptime": ("gauge", "s"),
     }
     assert {n: (m.instrument, m.unit) for n, m in d.METRICS.items()} == expected
 

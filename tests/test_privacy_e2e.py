@@ -1,7 +1,8 @@
 """End-to-end leak test: values planted in a host's data never leave the machine.
 
 Generated secrets, e-mails, paths, URLs, IPs and the login name go into decorated calls, attribute
-values, event, step and request names and exception messages; the real pipeline runs (consent from
+values and exception messages (event, step and request names are declared by the maintainer and
+kept as written, SPEC §9: they carry `/add`-style names, never `<path>`); the real pipeline runs (consent from
 the user file, record, flush, spool, audit log, debug output, the uploader in-process, OTLP/HTTP to
 a real receiver), and none of them may be found in the received request bodies, the audit log, the
 spool files or the debug output.
@@ -60,6 +61,12 @@ _ID_KEYS = frozenset({"trace_id", "span_id", "parent_span_id", "install_id", "op
 # Below this length a planted value (an IPv6 "::1") can occur in protobuf's binary framing by chance;
 # such values are still checked in every string the request carries.
 _MIN_RAW_MATCH = 8
+# Declared names, one starting with "/" as an in-chat command's does: kept as written, never `<path>`.
+DECLARED_NAMES: dict[str, tuple[str, list[Injection]]] = {
+    "step_name": ("/add", []),
+    "request_name": ("/run", []),
+    "event_name": ("/drop", []),
+}
 
 
 class Planted:
@@ -85,10 +92,9 @@ def planted(draw: st.DrawFn, baseline: str) -> Planted:
     # A login that already occurs in what optel sends anyway ("linux", a metric's description)
     # would be a false alarm, not a leak.
     login = draw(logins().filter(lambda name: name not in baseline))
-    texts = {
-        name: draw(injected_texts(login=login))
-        for name in ("argument", "attribute", "event_name", "step_name", "request_name", "message")
-    }
+    texts = {name: draw(injected_texts(login=login)) for name in ("argument", "attribute", "message")}
+    # Names are declared by the maintainer and kept as written (SPEC §9): they carry nothing planted.
+    texts.update(DECLARED_NAMES)
     return Planted(login, **texts)
 
 
@@ -313,29 +319,31 @@ def test_one_of_each_kind_is_scrubbed_everywhere(pipeline: Pipeline) -> None:
     home = os.path.expanduser("~")
     login = "qzlogin7"
     secret = "sk-proj-" + "Xq7Lm2Vb9Rt4Ws8Yc1Nd6Pk3Jf5Hg0Ze" * 2
-    values = {
-        "argument": Injection("alice.doe@example.org", (EMAIL,), ["alice.doe@example.org", "alice.doe"]),
-        "attribute": Injection(home + "/work/notes.txt", (PATH,), [home, "notes.txt"]),
-        "event_name": Injection("https://intranet.corp.example/api?q=plan9", (URL,), ["intranet.corp.example", "plan9"]),
-        "step_name": Injection("10.20.30.40", (IP,), ["10.20.30.40"]),
-        "request_name": Injection(f"{login}_notes", (USER,), [login]),
-        "message": Injection(secret, (SECRET,), [secret], [secret]),
-    }
-    sample = Planted(login, **{k: (f"failed {v.text} while calling", [v]) for k, v in values.items()})
+    email = Injection("alice.doe@example.org", (EMAIL,), ["alice.doe@example.org", "alice.doe"])
+    url = Injection("https://intranet.corp.example/api?q=plan9", (URL,), ["intranet.corp.example", "plan9"])
+    path = Injection(home + "/work/notes.txt", (PATH,), [home, "notes.txt"])
+    ip = Injection("10.20.30.40", (IP,), ["10.20.30.40"])
+    user = Injection(f"{login}_notes", (USER,), [login])
+    key = Injection(secret, (SECRET,), [secret], [secret])
+    values = {"argument": [email, url], "attribute": [path, ip], "message": [key, user]}
+    texts = {k: (f"failed {a.text} and {b.text} while calling", [a, b]) for k, (a, b) in values.items()}
+    sample = Planted(login, **texts, **DECLARED_NAMES)
     out = pipeline.run(sample)
     _check(out, sample)
 
-    # The values were recorded and scrubbed, not merely dropped: each left its marker.
-    (step,) = _received(out, "failed <ip> while calling")
-    assert step["attributes"]["step.name"] == "failed <ip> while calling"
-    assert _received(out, "failed <user>_notes while calling")
+    # The values were recorded and scrubbed, not merely dropped: each left its marker. The declared
+    # names arrived as written.
+    (step,) = _received(out, "/add")
+    assert step["attributes"]["step.name"] == "/add"
+    (request,) = _received(out, "/run")
+    assert request["attributes"]["request.name"] == "/run"
     exception = [e for e in step["events"] if e["name"] == "exception"]
-    assert exception[0]["attributes"]["exception.message"] == "failed <secret> while calling"
-    assert step["status_message"] == "failed <secret> while calling"
-    named = [e for s in out.spans for e in s["events"] if e["name"] == "failed <url> while calling"]
-    assert named and named[0]["attributes"]["note"] == "failed <path> while calling"
-    outside = _received(out, "failed <url> while calling")
-    assert outside and outside[0]["attributes"]["target"] == "failed <email> while calling"
+    assert exception[0]["attributes"]["exception.message"] == "failed <secret> and <user>_notes while calling"
+    assert step["status_message"] == "failed <secret> and <user>_notes while calling"
+    named = [e for s in out.spans for e in s["events"] if e["name"] == "/drop"]
+    assert named and named[0]["attributes"]["note"] == "failed <path> and <ip> while calling"
+    outside = _received(out, "/drop")
+    assert outside and outside[0]["attributes"]["target"] == "failed <email> and <url> while calling"
 
     # The same run in debug mode: the records on stderr are scrubbed too.
     _check(pipeline.run(sample, debug=True), sample)

@@ -194,14 +194,16 @@ def test_values_of_the_wrong_type_are_dropped():
     assert records[0]["attributes"] == {"gen_ai.response.finish_reasons": ["stop"], "process.exit.code": 3}
 
 
-def test_every_string_is_scrubbed_once_at_flush():
+def test_every_value_is_scrubbed_once_at_flush_and_declared_names_are_kept():
     with capture(attributes={"myapp.note"}) as records:
-        handle = spans.start("s", attributes={"myapp.note": "see https://internal.example.com/x for sk-abcdefghijklmnopqrstuvwxyz123456"})
-        handle.add_event("copied /home/bob/file.txt", {"myapp.note": "mail bob@example.com"})
+        handle = spans.start("/run", attributes={"myapp.note": "see https://internal.example.com/x for sk-abcdefghijklmnopqrstuvwxyz123456"})
+        handle.add_event("/add", {"myapp.note": "mail bob@example.com"})
         handle.end()
     span = records[0]
     assert span["attributes"]["myapp.note"] == "see <url> for <secret>"
-    assert span["events"][0]["name"] == "copied <path>"
+    # Names the maintainer declares are not personal data (SPEC §9): an in-chat command is no path.
+    assert span["name"] == "/run"
+    assert span["events"][0]["name"] == "/add"
     assert span["events"][0]["attributes"]["myapp.note"] == "mail <email>"
 
 

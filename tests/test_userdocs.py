@@ -58,6 +58,14 @@ def test_opt_out_policy_page_describes_the_notice() -> None:
     assert "Nothing is sent unless you agree" not in page
 
 
+@pytest.mark.parametrize(("notice", "where"), [("stderr", "on its standard error"), ("log", "in its log")])
+def test_headless_notice_page_says_it_is_on_without_a_terminal(notice: str, where: str) -> None:
+    page = render_telemetry_page("acme-cli", policy="opt-out", notice=notice, off_env=["ACME_DISABLE_TELEMETRY"])
+    assert f"writes a notice {where}" in page and "with or without a terminal" in page
+    assert "without a terminal, it sends nothing" not in page
+    assert "`ACME_DISABLE_TELEMETRY=1`" in page
+
+
 def test_optel_docs_command_writes_the_page(tmp_path) -> None:
     target = tmp_path / "TELEMETRY.md"
     done = subprocess.run(

@@ -12,11 +12,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from optel._runtime import Telemetry, init, shutdown
     from optel.consent import Consent
+    from optel.consent.declared import OffSwitch
     from optel.instrumentation import instrument, uninstrument
     from optel.record.api import command, count_input, event, llm_call, step, timed
+    from optel.record.custom import metric
 
 __all__ = [
     "Consent",
+    "OffSwitch",
     "Telemetry",
     "__version__",
     "command",
@@ -25,6 +28,7 @@ __all__ = [
     "init",
     "instrument",
     "llm_call",
+    "metric",
     "shutdown",
     "step",
     "timed",
@@ -36,12 +40,14 @@ _HOMES = {
     "shutdown": "optel._runtime",
     "Telemetry": "optel._runtime",
     "Consent": "optel.consent",
+    "OffSwitch": "optel.consent.declared",
     "command": "optel.record.api",
     "step": "optel.record.api",
     "llm_call": "optel.record.api",
     "timed": "optel.record.api",
     "event": "optel.record.api",
     "count_input": "optel.record.api",
+    "metric": "optel.record.custom",
     "instrument": "optel.instrumentation",
     "uninstrument": "optel.instrumentation",
 }

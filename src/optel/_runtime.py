@@ -121,6 +121,10 @@ def init(
     scrub: Iterable[object] | None = None,
     attributes: Iterable[str] | None = None,
     project_dir: str | os.PathLike[str] | None = None,
+    notice: object = "terminal",
+    off_switches: Iterable[object] | None = None,
+    answers: Mapping[str, str] | None = None,
+    confirm_flag: bool = False,
 ) -> Telemetry:
     """Decide consent for this process (SPEC §3) and start recording if it allows.
 
@@ -128,7 +132,8 @@ def init(
     returns the first call's Telemetry. ``attributes`` names the host's own attributes that may be
     recorded (``optel.event("x", plan="pro")``); ``scrub`` adds the host's scrubbing rules;
     ``project_dir`` (default: the working directory) is where the project file and the git
-    remote of the project id are looked for.
+    remote of the project id are looked for. ``notice``, ``off_switches``, ``answers`` and
+    ``confirm_flag`` port a tool's own consent habits (docs/porting.md).
     """
     caller = sys._getframe(1).f_globals
     host_package = caller_module(caller)
@@ -149,6 +154,10 @@ def init(
         scrub=scrub,
         attributes=attributes,
         project_dir=project_dir,
+        notice=notice,
+        off_switches=off_switches,
+        answers=answers,
+        confirm_flag=confirm_flag,
     )
     global _telemetry
     with _state_lock:
@@ -182,6 +191,7 @@ def _resolve(settings: Settings) -> Consent:
         session_flag=session_flag,
         consent_version=settings.consent_version,
         project_dir=settings.project_dir,
+        declared=settings.declarations(),  # type: ignore[arg-type]
     )
 
 
@@ -203,6 +213,9 @@ def _start(settings: Settings) -> Telemetry:
     if consent.mode == "off" and _has_leftovers(app):
         if consent.source == "user_file":
             _forget_withdrawn(app, settings.project_dir)
+        elif consent.source == "off_switch":
+            # The tool's own switch is its users' stored off (docs/porting.md): same as the user file.
+            _forget_switched_off(app)
         else:
             _expire_leftovers(app)
     if not telemetry.recording:
@@ -249,6 +262,15 @@ def _has_leftovers(app: str) -> bool:
     except OSError:
         return False
     return any(name.endswith(".jsonl") or ".jsonl.claimed." in name for name in names)
+
+
+def _forget_switched_off(app: str) -> None:
+    try:
+        from optel import spool
+
+        spool.delete_all(app)
+    except Exception as exc:
+        _log("optel: deleting the spool after an off switch failed: %r", exc)
 
 
 def _forget_withdrawn(app: str, project_dir: str | None) -> None:
@@ -387,7 +409,7 @@ def flush(telemetry: Telemetry, *, final: bool) -> int:
     """Clean what was recorded and hand it to the spool; returns the records delivered."""
     try:
         with _flush_lock:
-            from optel.record.flush import Summary, session_records, to_dicts
+            from optel.record.flush import Summary, session_records, to_dicts, uptime_record
 
             if telemetry._summary is None and telemetry.recording:
                 telemetry._summary = Summary()
@@ -403,6 +425,9 @@ def flush(telemetry: Telemetry, *, final: bool) -> int:
                 records.extend(session_records(telemetry._summary, telemetry._started_ns, time_ns()))
             if not records:
                 return 0
+            if telemetry._summary is not None:
+                # With every flush that carries something, so that a server's uptime is known while it runs.
+                records.append(uptime_record(telemetry._started_ns, time_ns()))
             from optel import spool
 
             spool.deliver(

@@ -123,19 +123,69 @@ def _names(value: object) -> frozenset[str]:
     return frozenset(str(n) for n in names)
 
 
+def _notice(value: object, policy: str) -> object:
+    if value == "terminal" or value == "stderr" or (callable(value) and not isinstance(value, str)):
+        if value != "terminal" and policy != "opt-out":
+            raise ValueError("optel.init(): notice is the opt-out policy's notice; it needs policy='opt-out'")
+        return value
+    raise ValueError(
+        f"optel.init(): notice must be 'terminal', 'stderr' or a function that logs a line, not {value!r}"
+    )
+
+
+def _off_switches(value: object) -> tuple[object, ...]:
+    from optel.consent.declared import OffSwitch
+
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes, OffSwitch)) or not _iterable(value):
+        raise TypeError(f"optel.init(): off_switches must be a sequence of optel.OffSwitch, not {value!r}")
+    switches: tuple[object, ...] = tuple(value)  # type: ignore[arg-type]
+    for switch in switches:
+        if not isinstance(switch, OffSwitch):
+            raise TypeError(
+                f"optel.init(): {switch!r} is not an optel.OffSwitch (OffSwitch.env(...) or OffSwitch.file(...))"
+            )
+    return switches
+
+
+def _answers(value: object, modes: tuple[str, ...]) -> dict[str, str] | None:
+    if value is None:
+        return None
+    items = getattr(value, "items", None)
+    if items is None:
+        raise TypeError(f"optel.init(): answers must map what the user types to a mode, not {value!r}")
+    answers: dict[str, str] = {}
+    for word, mode in items():
+        if not isinstance(word, str) or not word.strip():
+            # Enter is off, always: an empty answer cannot be given another meaning.
+            raise ValueError(f"optel.init(): an answer must be a non-empty word, not {word!r}")
+        if mode != "later" and (mode not in MODES or (mode != "off" and mode not in modes)):
+            raise ValueError(
+                f"optel.init(): answer {word!r} must mean 'later' or a mode the app offers ({', '.join(modes)}), "
+                f"not {mode!r}"
+            )
+        answers[word.strip().lower()] = str(mode)
+    return answers or None
+
+
 class Settings:
     """What the host asked for in ``optel.init()``, checked (see ``Settings.check``)."""
 
     __slots__ = (
+        "answers",
         "app",
         "ask_percent",
         "attributes",
+        "confirm_flag",
         "consent_version",
         "endpoint",
         "flush_interval",
         "headers",
         "log_file",
         "modes",
+        "notice",
+        "off_switches",
         "policy",
         "project_dir",
         "sample_percent",
@@ -161,6 +211,10 @@ class Settings:
     scrub: object
     attributes: frozenset[str]
     project_dir: str | None
+    notice: object
+    off_switches: tuple[object, ...]
+    answers: dict[str, str] | None
+    confirm_flag: bool
 
     @classmethod
     def check(
@@ -182,6 +236,10 @@ class Settings:
         scrub: object = None,
         attributes: object = None,
         project_dir: object = None,
+        notice: object = "terminal",
+        off_switches: object = None,
+        answers: object = None,
+        confirm_flag: object = False,
     ) -> Settings:
         """Check every argument; TypeError for a wrong type, ValueError for a wrong value."""
         self = cls.__new__(cls)
@@ -229,7 +287,24 @@ class Settings:
         self.scrub = scrub
         self.attributes = _names(attributes)
         self.project_dir = _path("project_dir", project_dir)
+        self.notice = _notice(notice, policy)
+        self.off_switches = _off_switches(off_switches)
+        self.answers = _answers(answers, self.modes)
+        if not isinstance(confirm_flag, bool):
+            raise TypeError(f"optel.init(): confirm_flag must be True or False, not {confirm_flag!r}")
+        self.confirm_flag = confirm_flag
         return self
+
+    def declarations(self) -> object:
+        """The consent settings beyond the defaults, as ``optel.consent`` takes them."""
+        from optel.consent.declared import Declarations
+
+        return Declarations(
+            notice=self.notice,
+            off_switches=self.off_switches,  # type: ignore[arg-type]
+            answers=self.answers,
+            confirm_flag=self.confirm_flag,
+        )
 
     def __repr__(self) -> str:
         shown = ", ".join(

@@ -19,11 +19,12 @@ from optel.consent import (
     recorded_app_settings,
     utc_now,
 )
+from optel.consent.declared import Declarations
 from optel.consent.howto import embedded, error_prefix, recorded_usage, telemetry_command
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from typing import TextIO
 
 EXIT_OK = 0
@@ -89,10 +90,12 @@ def status(
     project_dir: str | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    off_switches: Sequence[object] = (),
 ) -> int:
     """Print the decision, where it came from, the files, the endpoint, the spool. Never prompts.
 
-    ``endpoint`` is the app's ``init(endpoint=)``, known when a host embeds the command.
+    ``endpoint`` is the app's ``init(endpoint=)``, known when a host embeds the command, as are
+    its declared ``off_switches``.
     ``policy`` and ``consent_version`` left as None are the ones the app last decided with
     (recorded in the user file), so that the standalone ``optel status`` tells what the app does.
     """
@@ -105,6 +108,7 @@ def status(
         sample_percent=sample_percent,
         environ=env,
         project_dir=project_dir,
+        declared=Declarations(off_switches=off_switches) if off_switches else None,  # type: ignore[arg-type]
     )
     state: dict[str, object] | Broken = {}
     if consent.user_file:

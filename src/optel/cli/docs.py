@@ -15,6 +15,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--policy", choices=("opt-in", "opt-out"), default="opt-in", help="the policy the app passes to init()"
     )
+    parser.add_argument(
+        "--notice",
+        choices=("terminal", "stderr", "log"),
+        default="terminal",
+        help="opt-out only: where the one-time notice goes, as init(notice=...) says "
+        "(terminal: only shown on one, else off; stderr or log: for users who never see a terminal)",
+    )
+    parser.add_argument(
+        "--off-env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an environment variable the app declares as an off switch (init(off_switches=[OffSwitch.env(NAME)])); repeatable",
+    )
     parser.add_argument("--endpoint", help="where the app sends its data (the collector's public URL)")
     parser.add_argument("--operator", help="who runs that collector (your project or company name)")
     parser.add_argument(
@@ -37,6 +51,8 @@ def render_telemetry_page(
     *,
     tool: str | None = None,
     policy: str = "opt-in",
+    notice: str = "terminal",
+    off_env: tuple[str, ...] | list[str] = (),
     endpoint: str | None = None,
     operator: str | None = None,
     contact: str | None = None,
@@ -66,10 +82,16 @@ def render_telemetry_page(
         w("you once (pressing Enter, Ctrl-C, or not answering within 30 seconds means no). In CI, in a")
         w("coding agent, or when the input or output is not a terminal, it never asks, and sends nothing")
         w("unless you agreed before on this machine (your choice is stored for your user, not per run).")
-    else:
+    elif notice == "terminal":
         w(f"{tool} sends anonymous usage data unless you turn it off. The first time it runs in a")
         w("terminal it prints a notice saying so and how to turn it off. In CI, in a coding agent, or")
         w("without a terminal, it sends nothing until that notice has been shown to you once.")
+    else:
+        where = "on its standard error" if notice == "stderr" else "in its log"
+        w(f"{tool} sends anonymous usage data unless you turn it off. Its users often never see a")
+        w(f"terminal (a server, a container), so the first time it runs it writes a notice {where}")
+        w("saying so and how to turn it off, once, and sends from then on, with or without a terminal.")
+        w("In CI or in a coding agent it sends nothing unless that notice was shown on this machine before.")
     w("")
     w("The modes are:")
     w("")
@@ -86,6 +108,8 @@ def render_telemetry_page(
     w("- set `DO_NOT_TRACK=1` in your environment (any value but empty or a false word: `0`, `false`,")
     w("  `no`, `off`, `n`, `f`, in any case);")
     w(f"- set `{env}_TELEMETRY=off` in your environment;")
+    for name in off_env:
+        w(f"- set `{name}=1` in your environment (any value but empty, `0` or another false word);")
     w(f"- pass `--no-telemetry` to a single run of {tool};")
     w("- set `OTEL_SDK_DISABLED=true`;")
     w(f"- put `mode = \"off\"` in a project file `.{app}/telemetry.toml` in your project or a parent")
@@ -188,6 +212,8 @@ def run(args: argparse.Namespace) -> int:
         args.app,
         tool=args.tool,
         policy=args.policy,
+        notice=args.notice,
+        off_env=args.off_env,
         endpoint=args.endpoint,
         operator=args.operator,
         contact=args.contact,

@@ -63,6 +63,7 @@ INIT_SETTINGS = frozenset(
     (
         "version", "endpoint", "policy", "ask_percent", "sample_percent", "modes", "headers",
         "log_file", "flush_interval", "consent_version", "scrub", "attributes", "project_dir",
+        "notice", "off_switches", "answers", "confirm_flag",
     )
 )  # fmt: skip
 
@@ -88,6 +89,7 @@ def run_command(app: str, command: str, settings: Mapping[str, Any], **options: 
             sample_percent=settings.get("sample_percent", 100.0),
             endpoint=settings.get("endpoint"),
             project_dir=None if project_dir is None else os.fspath(project_dir),
+            off_switches=tuple(settings.get("off_switches") or ()),
         )
     if command == "enable":
         return cc.enable(

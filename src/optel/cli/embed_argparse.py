@@ -34,16 +34,29 @@ __all__ = ["add_argparse"]
 
 
 def add_argparse(
-    parser: argparse.ArgumentParser, app: str, *, command_name: str | None = None, **settings: Any
+    parser: argparse.ArgumentParser,
+    app: str,
+    *,
+    command_name: str | None = None,
+    flag_names: Mapping[str, Any] | None = None,
+    **settings: Any,
 ) -> None:
     """Add ``--telemetry/--no-telemetry`` and the telemetry commands to ``parser``: the
     ``telemetry`` sub-command when it has sub-commands, else ``--telemetry-command COMMAND``.
-    ``command_name``: what the user types to run the tool, if not ``app``."""
+    ``command_name``: what the user types to run the tool, if not ``app``. ``flag_names``
+    renames the flags and adds a tool's own (``optel.cli.flags``): for aider, ``{"on":
+    "--analytics", "off": "--no-analytics", "disable": "--analytics-disable", "log":
+    "--analytics-log"}``."""
     import argparse
 
     settings = _checked(settings)
     host = host_module(type(parser)) or _caller_module()
-    _add_flags(parser, app, settings, host)
+    if flag_names is None:
+        _add_flags(parser, app, settings, host)
+    else:
+        from optel.cli.flags import add_named_flags
+
+        add_named_flags(parser, app, flag_names, settings, host)
     commands = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
     words = command_name or app
     if commands is None:

@@ -32,6 +32,7 @@ _DECIDED_BY = {
     "error": "{app}'s question could not be shown or read{when} (the default is off)",
     "enable": "you chose {answer} with `{command}`{when}",
     "disable": "you turned telemetry off with `{command}`{when}",
+    "later": "you asked {app} to ask again next time (nothing is stored; off for this run)",
 }
 
 
@@ -62,8 +63,8 @@ def show_notice(facts: _Facts, store: UserStore, stream: TextIO, version: int) -
     install_id = str(table["install_id"])
     notice = (
         f"{app} sends anonymous usage telemetry ({recorded_usage()}; never files, prompts, paths or "
-        f"personal data). Turn it off with `{telemetry_command(app, 'disable')}`, {off_variable(app)} "
-        "or DO_NOT_TRACK=1. This notice is shown once."
+        f"personal data). Turn it off with `{telemetry_command(app, 'disable')}`, {off_variable(app)}"
+        f"{', ' + facts.off_hint if facts.off_hint else ''} or DO_NOT_TRACK=1. This notice is shown once."
     )
     try:
         stream.write(notice + "\n")
@@ -86,6 +87,23 @@ def show_notice(facts: _Facts, store: UserStore, stream: TextIO, version: int) -
     return facts.on(
         "opt_out_notice", "anonymous", notice_reason(app, "was just shown"), install_id, None
     )
+
+
+class LogStream:
+    """The tool's log as the opt-out notice's stream: ``notice=logger.warning`` in ``init()``."""
+
+    def __init__(self, write_line: object) -> None:
+        self._write_line = write_line
+        self._text = ""
+
+    def write(self, text: str) -> int:
+        self._text += text
+        return len(text)
+
+    def flush(self) -> None:
+        text, self._text = self._text.rstrip("\n"), ""
+        if text:
+            self._write_line(text)  # type: ignore[operator]
 
 
 def notice_reason(app: str, shown: str) -> str:
@@ -112,8 +130,11 @@ def ask_and_store(
         timeout=timeout,
         stdin=sys.stdin if stdin is None else stdin,
         stdout=sys.stdout if stdout is None else stdout,
+        answers=facts.answers,
     )
     reason = decided_reason(facts.app, answer.mode, answer.how, "", timeout)
+    if answer.how == "later":
+        return facts.off("prompt", reason, install_id)
     try:
         store.update(
             mode=answer.mode,

@@ -23,7 +23,9 @@ from optel.consent.asking import (
     show_notice,
     stored_when,
 )
+from optel.consent.declared import NONE, Declarations, switched_off
 from optel.consent.detect import can_prompt, detect_agent, detect_ci, is_tty
+from optel.consent.howto import session_flag as session_flag_name
 from optel.consent.howto import telemetry_command
 from optel.consent.ids import in_sample, new_install_id
 from optel.consent.store import (
@@ -49,10 +51,12 @@ class _Facts:
 
     __slots__ = (
         "agent_name",
+        "answers",
         "app",
         "ci_name",
         "consent_version",
         "modes",
+        "off_hint",
         "path_problem",
         "project_cap",
         "project_file",
@@ -90,6 +94,9 @@ class _Facts:
         self.consent_version = consent_version
         self.sample_percent = sample_percent
         self.modes = tuple(modes)
+        self.answers: dict[str, str] | None = None
+        # The tool's own off variable, named in its opt-out notice next to optel's.
+        self.off_hint: str | None = None
 
     def off(self, source: str, reason: str, install_id: str | None = None) -> Consent:
         return Consent(
@@ -192,21 +199,28 @@ def _decide(
     stdout: TextIO | None,
     stderr: TextIO | None,
     live: bool,
+    declared: Declarations = NONE,
 ) -> Consent:
     env = os.environ if environ is None else environ
     facts = _Facts(app, env, project_dir, consent_version, sample_percent, modes)
+    facts.answers = declared.answers
+    facts.off_hint = next((f"{s.where}=1" for s in declared.off_switches if s.kind == "env"), None)
 
     # Rows 1-4: the environment and this run's flag.
     source, reason, raised = _env_rows(app, env)
     if source and raised is None:
         return facts.off(source, reason)
+    # The tool's own off switches (docs/porting.md): declared, they only ever turn it off.
+    switch = switched_off(declared.off_switches, env, project_dir)
+    if switch:
+        return facts.off("off_switch", f"{switch}, which {app} declares as an off switch")
     raise_source, raise_reason, raise_to = source, reason, raised
     if session_flag is not None:
         if not session_flag:
-            return facts.off("session_flag", "telemetry was turned off for this run (--no-telemetry)")
+            return facts.off("session_flag", f"telemetry was turned off for this run ({session_flag_name(app, False)})")
         if not raise_source:
             raise_source, raise_to = "session_flag", "on"
-            raise_reason = "telemetry was turned on for this run (--telemetry)"
+            raise_reason = f"telemetry was turned on for this run ({session_flag_name(app, True)})"
 
     # Row 5: a project file can only restrict.
     if facts.project_file is not None:
@@ -259,6 +273,12 @@ def _decide(
     if stored_mode in ("anonymous", "identified") and not current:
         stale = f"your choice was made for consent version {stored_version}; {app} now asks for {consent_version}"
 
+    if raise_source == "session_flag" and declared.confirm_flag and stored_mode is None and live:
+        # The tool confirms the first --telemetry (aider): on a terminal the flag asks the
+        # question and the answer is stored; without one it holds for this run, as always.
+        confirmed = _confirm_flag(facts, store, install_id, stdin, stdout, interactive, prompt_timeout)
+        if confirmed is not None:
+            return confirmed
     if raise_source:
         if raise_to == "identified":
             mode = "identified" if stored_user_id else "anonymous"
@@ -314,6 +334,10 @@ def _decide(
     if stdout is None:
         stdout = sys.stdout
     tty = interactive if interactive is not None else can_prompt(stdin, stdout)
+    if opt_out and declared.headless_notice and (not tty or (interactive is None and not is_tty(stderr or sys.stderr))):
+        # The maintainer declared that the tool's users never see a terminal (a server, a
+        # container): the notice goes once to stderr or the tool's log, then telemetry is on.
+        return show_notice(facts, store, _notice_stream(declared.notice, stderr), max(consent_version, stored_version))
     if not tty:
         cause = "stdin or stdout is not a terminal this process may read (redirected, or a background job)"
         return facts.off("not_a_tty", _unasked(stale, cause, nobody), install_id)
@@ -351,6 +375,36 @@ def _decide(
             install_id,
         )
     return ask_and_store(facts, store, install_id, stdin, stdout, prompt_timeout)
+
+
+def _notice_stream(notice: object, stderr: TextIO | None) -> TextIO:
+    if callable(notice):
+        from optel.consent.asking import LogStream
+
+        return LogStream(notice)  # type: ignore[return-value]
+    return sys.stderr if stderr is None else stderr
+
+
+def _confirm_flag(
+    facts: _Facts,
+    store: UserStore | None,
+    install_id: str | None,
+    stdin: TextIO | None,
+    stdout: TextIO | None,
+    interactive: bool | None,
+    timeout: float,
+) -> Consent | None:
+    if store is None or facts.ci_name or facts.agent_name:
+        return None
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+    if not (interactive if interactive is not None else can_prompt(stdin, stdout)):
+        return None
+    try:
+        install_id = install_id or store.install_id()
+    except Exception:
+        return None
+    return ask_and_store(facts, store, install_id, stdin, stdout, timeout)
 
 
 def _install_id(facts: _Facts, store: UserStore | None, live: bool) -> str | None:
@@ -421,11 +475,13 @@ def resolve(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    declared: Declarations | None = None,
 ) -> Consent:
     """Decide this process's consent (SPEC §3); may prompt on a terminal. Never raises.
 
     ``interactive`` overrides the terminal check (None: stdin and stdout must both be TTYs).
-    ``policy`` other than ``opt-out`` is read as ``opt-in``, the stricter one.
+    ``policy`` other than ``opt-out`` is read as ``opt-in``, the stricter one. ``declared`` holds
+    what the maintainer declared beyond the defaults (off switches, answers, where the notice goes).
     """
     try:
         return _decide(
@@ -444,6 +500,7 @@ def resolve(
             stdout=stdout,
             stderr=stderr,
             live=True,
+            declared=NONE if declared is None else declared,
         )
     except Exception as exc:
         return _failed(app, exc, consent_version)
@@ -459,6 +516,7 @@ def preview(
     consent_version: int | None = None,
     environ: Mapping[str, str] | None = None,
     project_dir: str | None = None,
+    declared: Declarations | None = None,
 ) -> Consent:
     """The decision as it stands, without prompting, printing or writing anything (``optel status``).
 
@@ -487,6 +545,7 @@ def preview(
             stdout=None,
             stderr=None,
             live=False,
+            declared=NONE if declared is None else declared,
         )
     except Exception as exc:
         return _failed(app, exc, version)

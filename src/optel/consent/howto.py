@@ -33,6 +33,20 @@ def set_telemetry_command(app: str, words: str) -> None:
         _registered.pop(app, None)
 
 
+# app -> the host's own names for the session flags (on, off), e.g. ("--analytics", "--no-analytics").
+_flags: dict[str, tuple[str, str]] = {}
+
+
+def set_session_flags(app: str, on: str, off: str) -> None:
+    """Record the names ``app``'s users type for the session flag (``optel.cli`` flag_names)."""
+    _flags[app] = (on, off)
+
+
+def session_flag(app: str, on: bool) -> str:
+    """What the user of ``app`` typed to turn telemetry on (or off) for one run: ``--telemetry``."""
+    return _flags.get(app, ("--telemetry", "--no-telemetry"))[0 if on else 1]
+
+
 def telemetry_command(app: str, command: str) -> str:
     """What the user of ``app`` types to run the telemetry command ``command`` (``"disable"``)."""
     words = _registered.get(app)

@@ -13,7 +13,7 @@ from optel.consent.howto import off_variable, recorded_usage, telemetry_command
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from typing import TextIO
 
 MAX_ANSWER = 1024
@@ -39,9 +39,13 @@ class Answer:
         return f"Answer({self.mode!r}, {self.how!r}, user_id={self.user_id!r})"
 
 
-def prompt_text(app: str, modes: Sequence[str], timeout: float) -> str:
+def prompt_text(
+    app: str, modes: Sequence[str], timeout: float, answers: Mapping[str, str] | None = None
+) -> str:
     """The question, naming the app, what it records, and how to change the answer later."""
     offered = [m for m in ("anonymous", "identified") if m in modes] + ["off"]
+    if answers:
+        return _declared_text(app, modes, timeout, answers)
     lines = [
         f"{app} would like to send anonymous usage telemetry to its developers:",
         f"{recorded_usage()};",
@@ -57,15 +61,39 @@ def prompt_text(app: str, modes: Sequence[str], timeout: float) -> str:
     return "\n".join(lines)
 
 
+_LATER = "ask me again next time (nothing is stored)"
+
+
+def _declared_text(app: str, modes: Sequence[str], timeout: float, answers: Mapping[str, str]) -> str:
+    """The question with the tool's own numbered or lettered answers (Pipelex's ``[1] off``)."""
+    lines = [
+        f"{app} would like to send anonymous usage telemetry to its developers:",
+        f"{recorded_usage()};",
+        "never file contents, prompts, paths or other personal data.",
+    ]
+    for word, mode in answers.items():
+        if mode == "later" or mode == "off" or mode in modes:
+            lines.append(f"  [{word}] {mode:<11} {_LATER if mode == 'later' else _DESCRIPTIONS[mode]}")
+    lines += [
+        f"Every field: `{telemetry_command(app, 'show')}`. "
+        f"{off_variable(app)} turns it off wherever it is set.",
+        f"Enter your choice (Enter for off{f', {int(timeout)} s' if timeout >= 1 else ''}): ",
+    ]
+    return "\n".join(lines)
+
+
 def _choices(offered: Sequence[str], timeout: float) -> str:
     choices = "/".join(m.upper() if m == "off" else m for m in offered)
     wait = f", {int(timeout)} s" if timeout >= 1 else ""
     return f"[{choices}{wait}]"
 
 
-def interpret(text: str, modes: Sequence[str]) -> str | None:
-    """The mode an answer names (a mode, a prefix of one, yes/no), or None when it names none."""
+def interpret(text: str, modes: Sequence[str], answers: Mapping[str, str] | None = None) -> str | None:
+    """The mode an answer names (a declared answer, a mode, a prefix of one, yes/no), ``later``
+    for a declared ask-me-later answer, or None when it names none."""
     word = text.strip().lower()
+    if answers and word in answers:
+        return answers[word]
     offered = [m for m in ("anonymous", "identified") if m in modes]
     if word in ("y", "yes", "on", "1", "true") and offered:
         return offered[0]
@@ -82,20 +110,24 @@ def ask(
     timeout: float,
     stdin: TextIO,
     stdout: TextIO,
+    answers: Mapping[str, str] | None = None,
 ) -> Answer:
-    """Ask; Enter, EOF, the timeout or a second unknown answer mean off.
+    """Ask; Enter, EOF, the timeout or a second unknown answer mean off. ``answers`` maps the
+    words the tool declared to a mode or ``later`` (off for this run, nothing stored).
 
     Ctrl-C raises KeyboardInterrupt into the host, as it would without optel: nothing is decided.
     What was typed before the question appeared is discarded, so it never counts as an answer.
     """
     try:
-        status, text = _put(stdin, stdout, prompt_text(app, modes, timeout), timeout)
-        if status == "line" and text.strip() and interpret(text, modes) is None:
+        status, text = _put(stdin, stdout, prompt_text(app, modes, timeout, answers), timeout)
+        if status == "line" and text.strip() and interpret(text, modes, answers) is None:
             # A typo is not a no: ask once more, then take an unknown answer as off.
             offered = [m for m in ("anonymous", "identified") if m in modes] + ["off"]
             again = f"Please answer {', '.join(offered)} (or Enter for off) {_choices(offered, timeout)}: "
+            if answers:
+                again = f"Please answer {', '.join(answers)} (or Enter for off): "
             status, text = _put(stdin, stdout, again, timeout)
-        return _finish(stdout, app, _answer(stdin, stdout, status, text, modes, timeout))
+        return _finish(stdout, app, _answer(stdin, stdout, status, text, modes, timeout, answers))
     except KeyboardInterrupt:
         try:
             stdout.write("\n")
@@ -107,15 +139,25 @@ def ask(
         return Answer("off", "error")
 
 
-def _answer(stdin: TextIO, stdout: TextIO, status: str, text: str, modes: Sequence[str], timeout: float) -> Answer:
+def _answer(
+    stdin: TextIO,
+    stdout: TextIO,
+    status: str,
+    text: str,
+    modes: Sequence[str],
+    timeout: float,
+    answers: Mapping[str, str] | None = None,
+) -> Answer:
     if status != "line":
         stdout.write("\n")
         return Answer("off", status)
     if not text.strip():
         return Answer("off", "enter")
-    mode = interpret(text, modes)
+    mode = interpret(text, modes, answers)
     if mode is None:
         return Answer("off", "unknown")
+    if mode == "later":
+        return Answer("off", "later")
     if mode != "identified":
         return Answer(mode, "answer")
     stdout.write("User id to send with your telemetry (Enter for none): ")
@@ -169,7 +211,9 @@ def _discard_console_input() -> None:
 
 
 def _finish(stdout: TextIO, app: str, answer: Answer) -> Answer:
-    if answer.mode == "off":
+    if answer.how == "later":
+        stdout.write(f"Telemetry for {app} is off for this run; you will be asked again next time.\n")
+    elif answer.mode == "off":
         stdout.write(f"Telemetry for {app} is off. `{telemetry_command(app, 'enable')}` turns it on.\n")
     else:
         stdout.write(

@@ -30,6 +30,7 @@ METRIC = "metric"
 
 COUNTER = "counter"
 HISTOGRAM = "histogram"
+GAUGE = "gauge"
 
 
 class Attribute:
@@ -48,7 +49,7 @@ class Attribute:
 
 
 class Metric:
-    """One instrument: kind (counter or histogram), unit, attributes and explicit buckets."""
+    """One instrument: kind (counter, histogram or gauge), unit, attributes and explicit buckets."""
 
     __slots__ = ("attributes", "buckets", "description", "instrument", "name", "unit")
 
@@ -204,6 +205,7 @@ METRICS: dict[str, Metric] = {
         Metric("optel.cli.user.inputs", COUNTER, "{input}", "User inputs (answers, prompts typed), counted with `optel.count_input()`.", ()),
         Metric("optel.cli.errors", COUNTER, "{error}", "Exceptions raised through a command, step, LLM call or timed request (each exception counts once), and commands that ended with a non-zero exit code (typed by the code).", ("error.type",)),
         Metric("optel.cli.session.duration", HISTOGRAM, "s", "From `optel.init()` to `optel.shutdown()`, once per process.", (), SECONDS_BUCKETS),
+        Metric("process.uptime", GAUGE, "s", "Seconds since `optel.init()`, with every flush that carries records: at shutdown, and while a long-running process (`flush_interval`) is active (semantic conventions).", ()),
         Metric("optel.request.duration", HISTOGRAM, "s", "How long a `@optel.timed(name)` call ran.", ("request.name", "error.type"), SECONDS_BUCKETS),
         Metric("gen_ai.client.operation.duration", HISTOGRAM, "s", "GenAI operation duration (semantic conventions).", (*_GENAI_METRIC_ATTRS, "error.type"), GENAI_DURATION_BUCKETS),
         Metric("gen_ai.client.operation.time_to_first_chunk", HISTOGRAM, "s", "Streamed GenAI requests: time from the request to the first chunk of the response (semantic conventions).", _GENAI_METRIC_ATTRS, GENAI_DURATION_BUCKETS),

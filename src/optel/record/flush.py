@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from optel.privacy.exceptions import encodable as _encodable
 from optel.privacy.modes import FORBIDDEN_KEYS, USER_ID
+from optel.record import custom as _custom
 from optel.record import dictionary as _dictionary
 from optel.record import provider_errors as _provider_errors
 from optel.record.spans import Measurement, SpanHandle, read_usage
@@ -25,6 +26,11 @@ MAX_STRING = 1024
 MAX_ARRAY = 64
 _SPAN_NAMES = _dictionary.names_in(_dictionary.SPAN)
 _EVENT_NAMES = _dictionary.names_in(_dictionary.EVENT)
+# Names the maintainer declares (a command, a step, a timed request: the attributes that name a
+# span family) are not personal data (SPEC §9): kept as written, only bounded. Values are scrubbed.
+DECLARED_NAMES = frozenset(
+    s.name[1:-1] for s in _dictionary.SPANS if s.name[:1] == "{" and s.name.count("{") == 1 and " " not in s.name
+)
 _TYPES = {name: a.type for name, a in _dictionary.ATTRIBUTES.items()}
 _KINDS = frozenset(_dictionary.SPAN_KINDS)
 _SCALARS = (str, bool, int, float)
@@ -150,7 +156,8 @@ def clean_attributes(
                 del out[key]
     if "exception.message" in out:
         out["exception.message"] = scrub.message(str(out["exception.message"]))
-    return scrub.attributes(out)
+    names = {key: out.pop(key) for key in DECLARED_NAMES if key in out}
+    return {**scrub.attributes(out), **names}
 
 
 def family(attributes: Mapping[str, object]) -> str:
@@ -243,7 +250,7 @@ def _span_name(handle: SpanHandle, attrs: Mapping[str, object], scrub: Scrubber)
         operation = attrs.get("gen_ai.operation.name")
         model = attrs.get("gen_ai.request.model")
         return f"{operation} {model}" if model else str(operation)
-    return scrub.text(_cut(str(handle.name)))
+    return _cut(str(handle.name))
 
 
 def stacktrace(frames: Iterable[object]) -> str:
@@ -284,7 +291,7 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
             event_attrs = _with_stacktrace(event_attrs)
         events.append(
             {
-                "name": scrub.text(_cut(str(name))),
+                "name": _cut(str(name)),
                 "time_ns": at_ns,
                 "attributes": clean_attributes(event_attrs, _EVENT_NAMES, host, scrub),
             }
@@ -373,7 +380,7 @@ def derived_metrics(span: Mapping[str, object]) -> list[Record]:
 
 def measurement_dict(record: Measurement, host: Collection[str], scrub: Scrubber) -> Record | None:
     """The spool dict of a measurement; None for an undeclared metric or a non-numeric value."""
-    metric = _dictionary.METRICS.get(record.name)
+    metric = _dictionary.METRICS.get(record.name) or _custom.declared(record.name)
     value = record.value
     if metric is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -416,6 +423,11 @@ def to_dicts(
         for item in out:
             summary.add(item)
     return out
+
+
+def uptime_record(start_ns: int, now_ns: int) -> Record:
+    """``process.uptime`` now: a long-running process reports it with each flush, not only at exit."""
+    return _metric("process.uptime", max(now_ns - start_ns, 0) / 1e9, {}, now_ns)
 
 
 def session_records(
