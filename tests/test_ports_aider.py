@@ -50,7 +50,7 @@ def how_often_features_and_commands_are_used() -> None:
     # The in-chat command is a declared name, kept as written (not `<path>`); its argument is not sent.
     assert "/add" in done.events()
     assert "secret_plans" not in done.text()
-    assert done.metrics("cli.command.invocations")[0]["attributes"]["command.name"] == "chat"
+    assert done.metrics("optel.cli.command.invocations")[0]["attributes"]["command.name"] == "chat"
 
 
 def information_about_exceptions_and_errors() -> None:

@@ -85,9 +85,9 @@ def user_identifier_generated_at_startup() -> None:
 
 def how_long_a_request_took() -> None:
     done = serve()
-    names = sorted(m["attributes"]["request.name"] for m in done.metrics("app.request.duration"))
+    names = sorted(m["attributes"]["request.name"] for m in done.metrics("optel.request.duration"))
     assert names == ["run_model", "upload_model"]
-    assert all(m["value"] > 0 for m in done.metrics("app.request.duration"))
+    assert all(m["value"] > 0 for m in done.metrics("optel.request.duration"))
 
 
 def model_sizes_and_names() -> None:
@@ -97,7 +97,7 @@ def model_sizes_and_names() -> None:
 
 def hardware_cores_and_memory() -> None:
     resource = serve().resource
-    assert resource["host.cpu.count"] == os.cpu_count() and resource["host.memory.gib"] >= 0
+    assert resource["optel.host.cpu.count"] == os.cpu_count() and resource["optel.host.memory.gib"] >= 0
 
 
 def never_identity_ip_email_urls_or_uploaded_data() -> None:

@@ -27,7 +27,7 @@ def config(text: str) -> None:
 
 
 def summary(done) -> dict[str, object]:
-    (session,) = done.spans("cli.session")
+    (session,) = done.spans("optel.cli.session")
     return session["attributes"]
 
 
@@ -46,29 +46,29 @@ def the_notice_is_written_once() -> None:
 
 def total_runtime() -> None:
     done = pilot()
-    assert done.metrics("cli.session.duration")[0]["value"] > 0
+    assert done.metrics("optel.cli.session.duration")[0]["value"] > 0
     assert done.metrics("process.uptime")[0]["value"] > 0
 
 
 def command_runs() -> None:
     done = pilot()
-    assert summary(done)["cli.summary.commands"] == 1
-    assert done.metrics("cli.command.invocations")[0]["attributes"]["command.name"] == "create"
+    assert summary(done)["optel.cli.summary.commands"] == 1
+    assert done.metrics("optel.cli.command.invocations")[0]["attributes"]["command.name"] == "create"
 
 
 def development_steps() -> None:
     done = pilot("--steps", "3")
-    assert summary(done)["cli.summary.steps"] == 3 and len(done.spans("development step")) == 3
+    assert summary(done)["optel.cli.summary.steps"] == 3 and len(done.spans("development step")) == 3
 
 
 def llm_requests() -> None:
     done = pilot("--steps", "3")
-    assert summary(done)["cli.summary.llm_requests"] == 3
+    assert summary(done)["optel.cli.summary.llm_requests"] == 3
 
 
 def user_inputs() -> None:
     done = pilot()
-    assert summary(done)["cli.summary.user_inputs"] == 1 and done.metrics("cli.user.inputs")
+    assert summary(done)["optel.cli.summary.user_inputs"] == 1 and done.metrics("optel.cli.user.inputs")
 
 
 def operating_system_and_linux_distro() -> None:
@@ -88,11 +88,11 @@ def gpt_pilot_version() -> None:
 
 def llm_model_used_for_the_session() -> None:
     done = pilot("--model", "gpt-4o-mini")
-    assert summary(done)["cli.summary.models"] == ["gpt-4o-mini"]
+    assert summary(done)["optel.cli.summary.models"] == ["gpt-4o-mini"]
 
 
 def time_to_generate_a_project() -> None:
-    (duration,) = pilot().metrics("cli.command.duration")
+    (duration,) = pilot().metrics("optel.cli.command.duration")
     assert duration["attributes"]["command.name"] == "create" and duration["value"] > 0
 
 

@@ -78,7 +78,7 @@ def enter_means_off() -> None:
 def anonymous_collects_which_commands_are_run() -> None:
     stored_anonymous()
     done = pipelex("run", "hello")
-    assert done.metrics("cli.command.invocations")[0]["attributes"] == {"command.name": "run", "outcome": "success"}
+    assert done.metrics("optel.cli.command.invocations")[0]["attributes"] == {"command.name": "run", "outcome": "success"}
 
 
 def anonymous_collects_pipeline_success_failure_and_performance() -> None:
@@ -89,7 +89,7 @@ def anonymous_collects_pipeline_success_failure_and_performance() -> None:
     assert outcomes == ["success", "failure"]
     (step,) = failed.spans("pipe")
     assert step["attributes"]["error.type"] == "ValueError"
-    assert ok.metrics("cli.command.duration") and ok.metrics("cli.step.duration")
+    assert ok.metrics("optel.cli.command.duration") and ok.metrics("optel.cli.step.duration")
 
 
 def anonymous_collects_feature_usage() -> None:
