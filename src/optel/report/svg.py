@@ -7,6 +7,7 @@ from the data, which anything may have written: it is escaped.
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 TYPE_CHECKING = False
@@ -66,7 +67,9 @@ def columns(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]
     parts.append(
         f'<line x1="56" y1="{plot_h + 10}" x2="{width - 10}" y2="{plot_h + 10}" stroke="#888"/>'
     )
-    label_every = max(1, round(count / 12))
+    # Tick labels are ~6 px a character at 10 px: skip enough of them not to overlap.
+    widest = max((len(label) for label in x_labels), default=1)
+    label_every = max(1, math.ceil((widest * 6 + 8) / step))
     for i, label in enumerate(x_labels):
         x = 60 + i * step
         base = plot_h + 10.0
