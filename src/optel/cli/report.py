@@ -135,6 +135,7 @@ def report_files(paths: list[str], fmt: str, output: str | None, out: TextIO, er
     from optel.report.progress import Progress
     from optel.report.read import input_files, read_lines, records
 
+    progress = None
     try:
         files = [f for p in paths for f in input_files(p)]
         progress = Progress(err, sum(os.path.getsize(f) for f in files))
@@ -146,11 +147,13 @@ def report_files(paths: list[str], fmt: str, output: str | None, out: TextIO, er
             summary = summarise(_both(stream, tally))
         else:
             summary = summarise(stream)
-        progress.done()
     except OSError as exc:
         where = exc.filename if isinstance(exc.filename, str) else paths[0]
         err.write(f"optel: error: cannot read {shown(where, PATH_LIMIT)}: {shown(exc.strerror or exc)}\n")
         return 1
+    finally:
+        if progress is not None:
+            progress.done()  # the bar's line is cleared before any message or output
     label = ", ".join(paths)
     if summary.bad_lines and not (summary.records or summary.flushes):
         err.write(f"optel: error: {shown(label, PATH_LIMIT)} is not an optel audit log, spool or OTLP JSON file (no line is a telemetry record)\n")
