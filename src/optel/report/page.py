@@ -108,14 +108,14 @@ def version_adoption(tally: Tally) -> str:
     return legend([s[0] for s in series]) + columns([_day(d)[5:] for d in days], series)
 
 
-def _runs(usages: Mapping[str, Usage]) -> str:
+def _runs(usages: Mapping[str, Usage], noun: str = "runs") -> str:
     if not usages:
         return _empty()
     rows = [
         (
             name,
             (u.runs - u.failures, u.failures),
-            f"{u.runs:,} runs, {100 * u.failures / u.runs:.1f}% failed",
+            f"{u.runs:,} {noun}, {100 * u.failures / u.runs:.1f}% failed",
         )
         for name, u in sorted(usages.items(), key=lambda kv: (-kv[1].runs, kv[0]))
     ]
@@ -159,7 +159,7 @@ def _models(tally: Tally) -> dict[str, Usage]:
 
 
 def llm_calls(tally: Tally) -> str:
-    return _runs(_models(tally)).replace(" runs,", " calls,")
+    return _runs(_models(tally), "calls")
 
 
 def llm_tokens(tally: Tally) -> str:
