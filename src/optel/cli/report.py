@@ -1,8 +1,8 @@
-"""`optel report FILE`: a readable summary of an audit log (spans, metrics, commands, errors, time range)."""
+"""`optel report`: an audit log, a spool or a collector's OTLP JSON file as an HTML page of plots or a text summary."""
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 from datetime import datetime, timezone
 
@@ -12,22 +12,33 @@ from optel.record import names as n
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from typing import TextIO
+
+    from optel.report.tally import Tally
 
 CELL_LIMIT = 80
 MAX_ROWS = 100
 MAX_APPS = 10
 
-HELP = "summarise an audit log (log_file= / <APP>_TELEMETRY_LOG): spans, metrics, commands, errors"
+HELP = "show what optel recorded (audit log, spool, collector's OTLP JSON file) as an HTML page or a text summary"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", help="the audit log, one JSON record per line")
+    parser.add_argument(
+        "files", metavar="FILE", nargs="+",
+        help="an audit log, a spool file or directory, or a collector file exporter's OTLP JSON lines",
+    )  # fmt: skip
+    parser.add_argument(
+        "--format", choices=("text", "html"), default=None,
+        help="text (the default without -o) or html (the default with -o): one self-contained page of plots",
+    )  # fmt: skip
+    parser.add_argument("-o", "--output", metavar="PAGE", help="write the report to PAGE instead of stdout")
 
 
 def run(args: argparse.Namespace) -> int:
-    return report(args.file, sys.stdout, sys.stderr)
+    fmt = args.format or ("html" if args.output else "text")
+    return report_files(args.files, fmt, args.output, sys.stdout, sys.stderr)
 
 
 class Summary:
@@ -99,7 +110,7 @@ class Summary:
                 row_m[1] += number
         elif kind == "end":
             pass
-        else:
+        else:  # not a record (BAD from the reader, or an unknown kind)
             self.bad_lines += 1
 
     def _error(self, error_type: object) -> None:
@@ -107,31 +118,73 @@ class Summary:
         self.errors[key] = self.errors.get(key, 0) + 1
 
 
-def summarise(lines: Iterable[str]) -> Summary:
-    """Count an audit log's lines; lines that are not records are counted as bad, not fatal."""
+def summarise(records: Iterable[Mapping[str, object]]) -> Summary:
+    """Count records; values that are not records are counted as bad lines, not fatal."""
     summary = Summary()
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            summary.add(json.loads(line))
-        except ValueError:
-            summary.bad_lines += 1
+    for record in records:
+        summary.add(record)
     return summary
 
 
 def report(path: str, out: TextIO, err: TextIO) -> int:
-    """Print the summary of the audit log at `path`; a one-line error (exit 1) when it is unusable."""
+    """Print the text summary of the file at `path`; a one-line error (exit 1) when it is unusable."""
+    return report_files([path], "text", None, out, err)
+
+
+def report_files(paths: list[str], fmt: str, output: str | None, out: TextIO, err: TextIO) -> int:
+    """Read every input once, streaming, and write the text summary or the HTML page."""
+    from optel.report.progress import Progress
+    from optel.report.read import input_files, read_lines, records
+
+    progress = None
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            summary = summarise(f)
+        files = [f for p in paths for f in input_files(p)]
+        progress = Progress(err, sum(os.path.getsize(f) for f in files))
+        stream = records(read_lines(files, progress.advanced))
+        if fmt == "html":
+            from optel.report.tally import Tally
+
+            tally = Tally()
+            summary = summarise(_both(stream, tally))
+        else:
+            summary = summarise(stream)
     except OSError as exc:
-        err.write(f"optel: error: cannot read {shown(path, PATH_LIMIT)}: {shown(exc.strerror or exc)}\n")
+        where = exc.filename if isinstance(exc.filename, str) else paths[0]
+        err.write(f"optel: error: cannot read {shown(where, PATH_LIMIT)}: {shown(exc.strerror or exc)}\n")
         return 1
+    finally:
+        if progress is not None:
+            progress.done()  # the bar's line is cleared before any message or output
+    label = ", ".join(paths)
     if summary.bad_lines and not (summary.records or summary.flushes):
-        err.write(f"optel: error: {shown(path, PATH_LIMIT)} is not an optel audit log (no line is a telemetry record)\n")
+        err.write(f"optel: error: {shown(label, PATH_LIMIT)} is not an optel audit log, spool or OTLP JSON file (no line is a telemetry record)\n")
         return 1
-    out.write(render(path, summary))
+    if fmt == "html":
+        from optel.report.page import render as render_page
+
+        text = render_page(tally, [shown(p, PATH_LIMIT) for p in paths])
+    else:
+        text = render(label, summary)
+    return _write(text, output, out, err)
+
+
+def _both(stream: Iterable[Mapping[str, object]], tally: Tally) -> Iterable[Mapping[str, object]]:
+    # One pass feeds the text counts (used for the unusable-input check) and the plots.
+    for record in stream:
+        tally.add(record)
+        yield record
+
+
+def _write(text: str, output: str | None, out: TextIO, err: TextIO) -> int:
+    if output is None:
+        out.write(text)
+        return 0
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        err.write(f"optel: error: cannot write {shown(output, PATH_LIMIT)}: {shown(exc.strerror or exc)}\n")
+        return 1
     return 0
 
 
@@ -164,7 +217,7 @@ def _table(title: str, headings: list[str], rows: list[list[str]]) -> list[str]:
 
 def render(path: str, summary: Summary) -> str:
     """The human-readable report."""
-    lines = [f"Audit log {shown(path, PATH_LIMIT)}: {summary.records} records in {summary.flushes} flushes"]
+    lines = [f"{shown(path, PATH_LIMIT)}: {summary.records} records in {summary.flushes} flushes"]
     if summary.apps:
         apps = sorted(summary.apps)
         more = f" and {len(apps) - MAX_APPS} more" if len(apps) > MAX_APPS else ""
