@@ -79,6 +79,9 @@ def metric_rows(request: Any) -> dict[str, list[dict[str, Any]]]:
                     "MetricDescription": metric.description, "MetricUnit": metric.unit,
                 }  # fmt: skip
                 kind = metric.WhichOneof("data")
+                if kind not in ("sum", "histogram"):
+                    # A gauge (process.uptime) goes to otel_metrics_gauge, which no query reads.
+                    continue
                 data = getattr(metric, kind)
                 for point in data.data_points:
                     row = dict(base, Attributes=attributes(point.attributes),

@@ -5,7 +5,7 @@ SELECT
     Attributes['outcome'] AS outcome,
     sum(Value) AS runs
 FROM otel_metrics_sum
-WHERE MetricName = 'cli.command.invocations'
+WHERE MetricName = 'optel.cli.command.invocations'
   AND TimeUnix >= now() - INTERVAL 30 DAY
 GROUP BY app, command, outcome
 ORDER BY runs DESC
