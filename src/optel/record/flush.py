@@ -12,6 +12,7 @@ from __future__ import annotations
 from optel.privacy.exceptions import encodable as _encodable
 from optel.privacy.modes import FORBIDDEN_KEYS, USER_ID
 from optel.record import dictionary as _dictionary
+from optel.record import http as _http
 from optel.record import provider_errors as _provider_errors
 from optel.record.spans import Measurement, SpanHandle, read_usage
 
@@ -157,6 +158,8 @@ def family(attributes: Mapping[str, object]) -> str:
     """Which kind of span (data dictionary ``SPANS``) the attributes make: llm, command, step, ..."""
     if "gen_ai.operation.name" in attributes:
         return "llm"
+    if _http.METHOD in attributes:
+        return "http"
     if "command.name" in attributes:
         return "command"
     if "step.name" in attributes:
@@ -277,7 +280,7 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
         # An LLM call's token counts, left for now (optel.testing's capture cleans each record
         # as it ends, without spans.take()).
         read_usage(handle)
-    attrs = clean_attributes(handle.attributes, _SPAN_NAMES, host, scrub)
+    attrs = _declared_host_only(clean_attributes(handle.attributes, _SPAN_NAMES, host, scrub))
     events: list[dict[str, object]] = []
     for name, at_ns, event_attrs in handle.events or ():
         if event_attrs and type(event_attrs.get("exception.stacktrace")) is tuple:
@@ -307,6 +310,20 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
     }
 
 
+def _declared_host_only(attrs: dict[str, object]) -> dict[str, object]:
+    """Drop ``server.address`` (and its port) unless the maintainer declared that host.
+
+    The HTTP instrumentors only ever set a declared one; this holds for every other way a value
+    could get there (``optel.event(..., **{"server.address": ...})``), checked where records leave.
+    """
+    if _http.SERVER_ADDRESS in attrs and attrs[_http.SERVER_ADDRESS] not in _http.declared_hosts():
+        del attrs[_http.SERVER_ADDRESS]
+        attrs.pop(_http.SERVER_PORT, None)
+    elif _http.SERVER_PORT in attrs and _http.SERVER_ADDRESS not in attrs:
+        del attrs[_http.SERVER_PORT]
+    return attrs
+
+
 def _metric(name: str, value: float, attributes: dict[str, object], at_ns: int) -> Record:
     return {"t": "metric", "name": name, "value": value, "attributes": attributes, "time_ns": at_ns}
 
@@ -320,7 +337,7 @@ def derived_metrics(span: Mapping[str, object]) -> list[Record]:
     attrs = span["attributes"]
     assert isinstance(attrs, dict)
     kind = family(attrs)
-    if kind not in ("command", "step", "request", "llm"):
+    if kind not in ("command", "step", "request", "llm", "http"):
         return []
     end_ns = span["end_ns"]
     start_ns = span["start_ns"]
@@ -340,6 +357,8 @@ def derived_metrics(span: Mapping[str, object]) -> list[Record]:
         out.append(_metric("cli.step.duration", seconds, _pick(attrs, metrics["cli.step.duration"].attributes), end_ns))
     elif kind == "request":
         out.append(_metric("app.request.duration", seconds, _pick(attrs, metrics["app.request.duration"].attributes), end_ns))
+    elif kind == "http":
+        out.append(_metric(_http.DURATION_METRIC, seconds, _pick(attrs, metrics[_http.DURATION_METRIC].attributes), end_ns))
     else:
         out.append(
             _metric(

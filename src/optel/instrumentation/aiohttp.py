@@ -1,0 +1,67 @@
+"""HTTP client spans for ``aiohttp`` (3.8 and later 3.x): every ``ClientSession`` request, streams included.
+
+``ClientSession._request`` is patched, the coroutine behind ``session.get/post/request(...)``:
+it returns once the response headers arrived, before the body is read, which is where the span
+ends. It follows redirects itself, so a redirected request is one span (with the final status),
+unlike httpx and requests where each hop is its own.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any
+
+    from optel.instrumentation.patching import Patched
+
+TARGET = "aiohttp"
+
+_patched: Patched | None = None
+
+
+def instrument(module: ModuleType) -> None:
+    """Wrap ``aiohttp.client.ClientSession._request``."""
+    global _patched
+    if _patched is not None:
+        return
+    from optel.instrumentation._http import async_request
+    from optel.instrumentation.patching import PatchSite, patch
+
+    _patched = patch(
+        PatchSite(
+            "aiohttp.client", "ClientSession._request", async_request(_describe, _status, TARGET)
+        )
+    )
+
+
+def uninstrument(module: ModuleType) -> None:
+    """Put the session's original ``_request`` back."""
+    global _patched
+    patched, _patched = _patched, None
+    if patched is not None:
+        patched.undo()
+
+
+def _describe(instance: Any, args: Any, kwargs: Any) -> tuple[str, Any, Any, Any]:
+    from urllib.parse import urlsplit
+
+    method = args[0] if args else kwargs["method"]
+    target = args[1] if len(args) > 1 else kwargs["str_or_url"]
+    url = urlsplit(str(target))
+    host = url.hostname
+    try:
+        port = url.port
+    except ValueError:
+        port = None
+    scheme = url.scheme
+    if host is None:
+        # A path relative to the session's base_url.
+        base = getattr(instance, "_base_url", None)
+        if base is not None:
+            host, port, scheme = base.host, base.explicit_port, base.scheme
+    return str(method).upper(), host, port, scheme
+
+
+def _status(response: Any) -> object:
+    return response.status

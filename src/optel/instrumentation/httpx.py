@@ -1,0 +1,59 @@
+"""HTTP client spans for ``httpx`` (>= 0.23): ``Client`` and ``AsyncClient``, streams included.
+
+The default transports are patched (``HTTPTransport.handle_request`` and
+``AsyncHTTPTransport.handle_async_request``): each request that goes on the wire is one span,
+a redirect a new one, and each ends when the response headers arrived, whether the caller then
+reads the body at once or streams it (``client.stream(...)``). A client given its own transport
+class (``httpx.Client(transport=...)`` with something else than these two) is not recorded.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any
+
+    from optel.instrumentation.patching import Patched
+
+TARGET = "httpx"
+
+_patched: Patched | None = None
+
+
+def instrument(module: ModuleType) -> None:
+    """Wrap the two default transports of httpx."""
+    global _patched
+    if _patched is not None:
+        return
+    from optel.instrumentation._http import async_request, sync_request
+    from optel.instrumentation.patching import PatchSite, patch
+
+    _patched = patch(
+        PatchSite(
+            "httpx", "HTTPTransport.handle_request", sync_request(_describe, _status, TARGET)
+        ),
+        PatchSite(
+            "httpx",
+            "AsyncHTTPTransport.handle_async_request",
+            async_request(_describe, _status, TARGET),
+        ),
+    )
+
+
+def uninstrument(module: ModuleType) -> None:
+    """Put the transports' original methods back."""
+    global _patched
+    patched, _patched = _patched, None
+    if patched is not None:
+        patched.undo()
+
+
+def _describe(instance: Any, args: Any, kwargs: Any) -> tuple[str, Any, Any, Any]:
+    request = args[0] if args else kwargs["request"]
+    url = request.url
+    return request.method, url.host, url.port, url.scheme
+
+
+def _status(response: Any) -> object:
+    return response.status_code

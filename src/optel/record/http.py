@@ -1,0 +1,135 @@
+"""HTTP client spans for the httpx, requests and aiohttp instrumentors (semantic conventions).
+
+``start`` opens a CLIENT span named after the request method; ``finish`` adds the status code or
+the error and ends it. The metric ``http.client.request.duration`` is derived from the ended span
+at flush (``optel.record.flush``), like the GenAI metrics, so a span and its metric agree.
+
+What a request may say about where it went is decided here, once: never its URL, path or query,
+and its host (``server.address``, ``server.port``) only when the maintainer declared that host
+(``optel.instrument("httpx", http_hosts=["api.example.com"])``). A request made while an LLM
+span of optel is open is that LLM call's own traffic and is not recorded again.
+"""
+
+from __future__ import annotations
+
+from optel.record import spans
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from optel.record.spans import SpanHandle
+
+# Names from the HTTP semantic conventions (http-spans.md, http-metrics.md).
+METHOD = "http.request.method"
+STATUS_CODE = "http.response.status_code"
+SERVER_ADDRESS = "server.address"
+SERVER_PORT = "server.port"
+ERROR_TYPE = "error.type"
+DURATION_METRIC = "http.client.request.duration"
+# The conventions' known methods; any other becomes _OTHER and the span is named HTTP.
+KNOWN_METHODS = frozenset(
+    ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "QUERY")
+)
+OTHER_METHOD = "_OTHER"
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+_LLM_MARK = "gen_ai.operation.name"
+
+# The hosts a maintainer declared (lower case, no trailing dot): only these are ever recorded.
+_hosts: frozenset[str] = frozenset()
+
+
+def declare_hosts(hosts: Iterable[str]) -> None:
+    """Add host names whose requests may carry ``server.address``; raises for anything else.
+
+    A host is a bare DNS name as the URL spells it (``api.example.com``): no scheme, port, path
+    or wildcard. Raises TypeError for a non-string and ValueError for a malformed one, before
+    anything is declared.
+    """
+    global _hosts
+    if isinstance(hosts, (str, bytes)) or not hasattr(hosts, "__iter__"):
+        raise TypeError(f"http_hosts must be a list of host names, not {hosts!r}")
+    added = {_host_name(h) for h in hosts}
+    _hosts = _hosts | added
+
+
+def declared_hosts() -> frozenset[str]:
+    """The host names declared so far."""
+    return _hosts
+
+
+def _host_name(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"http_hosts: a host name is a string, not {value!r}")
+    host = value.strip().lower().rstrip(".")
+    if not host or any(c in host for c in "/:@?#*[] \t") or host.startswith("."):
+        raise ValueError(
+            f"http_hosts: {value!r} is not a bare host name; declare it as the URL spells its "
+            "host, without scheme, port, path or wildcard (e.g. 'api.example.com')"
+        )
+    return host
+
+
+def in_llm_call() -> bool:
+    """Whether the caller runs inside an open LLM span of optel (its requests are that call's)."""
+    span = spans._current.get()
+    while span is not None:
+        if _LLM_MARK in span.attributes and not span.end_ns:
+            return True
+        span = span.parent
+    return False
+
+
+def start(method: str, host: str | None, port: int | None, scheme: str | None) -> SpanHandle | None:
+    """Open an HTTP client span (not made current: nothing runs under it); None when not recorded."""
+    if not spans._on or in_llm_call():
+        return None
+    try:
+        if method not in KNOWN_METHODS:
+            method = OTHER_METHOD
+        attrs: dict[str, object] = {METHOD: method}
+        if host is not None and _hosts:
+            name = host.lower().rstrip(".")
+            if name in _hosts:
+                attrs[SERVER_ADDRESS] = name
+                if port is None and scheme is not None:
+                    port = DEFAULT_PORTS.get(scheme.lower())
+                if port is not None:
+                    attrs[SERVER_PORT] = port
+        return spans.begin("HTTP" if method == OTHER_METHOD else method, "client", attrs)
+    except Exception:
+        return None
+
+
+def responded(handle: SpanHandle | None, status: object) -> None:
+    """End the span of a request that got a response; 4xx and 5xx are errors typed by the code."""
+    if handle is None:
+        return
+    try:
+        if isinstance(status, int) and not isinstance(status, bool):
+            handle.attributes[STATUS_CODE] = status
+            if status >= 400:
+                # A response is not an exception: the span fails, cli.errors does not count it.
+                handle.status = "error"
+                handle.attributes[ERROR_TYPE] = str(status)
+    except Exception:
+        pass
+    handle.end()
+
+
+def failed(handle: SpanHandle | None, exc: BaseException, error_type: str) -> None:
+    """End the span of a request that raised ``exc``, keeping its type and never its message.
+
+    An HTTP library's error quotes the URL (``Max retries exceeded with url: /path?q=``) and the
+    host: the message is forgotten here and wherever the exception is recorded later.
+    """
+    if handle is None:
+        return  # not recording, or an LLM call's request: that call records its own error
+    try:
+        from optel.record import provider_errors
+
+        provider_errors.remember(exc)
+    except Exception:
+        pass
+    handle.fail(error_type, None, error_id=id(exc))
+    handle.end()

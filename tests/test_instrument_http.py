@@ -1,0 +1,187 @@
+"""The httpx, requests and aiohttp instrumentors, end to end: a real host process makes real
+requests to a local server on 127.0.0.1, its spool goes through the uploader to a real receiver.
+
+One client span per request (kind CLIENT, named by the method), with the method, the status code
+or the error type, and the host and port only for the host the maintainer declared; the metric
+``http.client.request.duration`` with the conventions' buckets. No URL, path, query, or host that
+was not declared appears in the spool file, the audit log or the bytes the receiver got. A call
+through the instrumented openai SDK (which sends with httpx) is one LLM span and no HTTP span.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import http_host
+import optel.upload
+from fake_llm_api import FakeLLMAPI
+from host_process import consent
+from http_status_server import BODY_DELAY, StatusServer
+from optel import _paths
+from optel.record.dictionary import HTTP_DURATION_BUCKETS
+from optel.spool.launch import TOKEN_ENV, acquire_lock
+from otlp_receiver import OTLPReceiver
+from stalling_server import StallingServer
+
+APP = "httptool"
+HTTP_KEYS = {
+    "http.request.method",
+    "http.response.status_code",
+    "server.address",
+    "server.port",
+    "error.type",
+}
+# What each library's requests that fail without a response are typed as (refused, timed out).
+FAILURES = {
+    "httpx": {"httpx.ConnectError", "httpx.ReadTimeout"},
+    "requests": {"requests.ConnectionError", "requests.ReadTimeout"},
+    "aiohttp": {
+        "aiohttp.ClientConnectorError",
+        "aiohttp.ConnectionTimeoutError",
+        "aiohttp.SocketTimeoutError",
+        "TimeoutError",
+    },
+}
+FORBIDDEN = (http_host.SECRET_PATH, http_host.SECRET_QUERY, "query-secret", "/status/", "127.0.0.1")
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_host(home: Path, lib: str, receiver: OTLPReceiver) -> dict[str, Any]:
+    """One host process; then its spool, audit log and what the receiver got from the upload."""
+    consent(APP, home)
+    spool = _paths.spool_dir(APP)
+    os.makedirs(spool, mode=0o700, exist_ok=True)
+    audit = home / "audit.jsonl"
+    token = f"t{os.getpid()}"
+    # Holding the uploader lock, the host starts no uploader: its spool file stays for us to read.
+    assert acquire_lock(spool, os.getpid(), token)
+    with StatusServer() as server, StallingServer("silent", lasts=5) as stall, FakeLLMAPI() as api:
+        argv = [APP, lib, str(server.port), str(stall.port), str(closed_port()), str(audit)]
+        argv.append(api.openai_base_url.replace("127.0.0.1", "localhost"))
+        env = dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join(
+                filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])
+            ),
+        )
+        done = subprocess.run(
+            [sys.executable, http_host.__file__, *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+    assert (done.returncode, done.stderr) == (0, "")
+    (name,) = [n for n in os.listdir(spool) if n.endswith(".jsonl")]
+    spooled = Path(spool, name).read_text(encoding="utf-8")
+    os.environ[TOKEN_ENV] = token
+    try:
+        assert optel.upload.upload(APP).files_sent == 1
+    finally:
+        os.environ.pop(TOKEN_ENV, None)
+    return {
+        "port": server.port,
+        "texts": {
+            "spool file": records_only(spooled),
+            "audit log": records_only(audit.read_text(encoding="utf-8")),
+            "receiver bytes": b"".join(r.body for r in receiver.accepted()).decode("latin-1"),
+        },
+        "spans": [s for s in receiver.spans() if s["name"] != "cli.session"],
+        "metrics": receiver.metrics(),
+    }
+
+
+def records_only(text: str) -> str:
+    """The record lines of a spool file or audit log, without the headers that name the endpoint
+    the uploader sends to (the receiver, on 127.0.0.1)."""
+    return "\n".join(line for line in text.splitlines() if '"schema"' not in line[:12])
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch):
+    with OTLPReceiver() as r:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", r.url)
+        yield r
+
+
+def http_spans(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [s for s in spans if "http.request.method" in s["attributes"]]
+
+
+def assert_nothing_undeclared_leaves(texts: dict[str, str]) -> None:
+    for where, text in texts.items():
+        for forbidden in FORBIDDEN:
+            assert forbidden not in text, f"{forbidden!r} in the {where}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lib", ["httpx", "requests", "aiohttp"])
+def test_each_request_is_one_client_span_with_method_status_and_only_a_declared_host(
+    isolated_home: Path, receiver: OTLPReceiver, lib: str
+) -> None:
+    got = run_host(isolated_home, lib, receiver)
+    port = got["port"]
+    spans = http_spans(got["spans"])
+    declared = {
+        "http.request.method": "GET",
+        "http.response.status_code": 200,
+        "server.address": "localhost",
+        "server.port": port,
+    }
+    ok = [s for s in spans if s["attributes"] == declared]
+    # Plain, streamed, and a second client kind (async httpx, module-level requests, a new session).
+    assert len(ok) == 3, spans
+    assert all(s["kind"] == "client" and s["name"] == "GET" and s["status"] == "unset" for s in ok)
+    streamed = max(ok, key=lambda s: s["end_ns"] - s["start_ns"])
+    assert (streamed["end_ns"] - streamed["start_ns"]) / 1e9 < BODY_DELAY, (
+        "a span ends at the headers"
+    )
+    for code in (404, 500):
+        (failed,) = [s for s in spans if s["attributes"].get("http.response.status_code") == code]
+        assert failed["attributes"] == {
+            "http.request.method": "GET",
+            "http.response.status_code": code,
+            "error.type": str(code),
+        }
+        assert failed["status"] == "error"
+    raised = [s for s in spans if "http.response.status_code" not in s["attributes"]]
+    assert len(raised) == (3 if lib == "requests" else 2), raised
+    for span in raised:
+        assert set(span["attributes"]) == {"http.request.method", "error.type"}
+        assert span["attributes"]["error.type"] in FAILURES[lib], span
+        assert (span["status"], span["status_message"], span["events"]) == ("error", "", [])
+    assert len({s["attributes"]["error.type"] for s in raised}) == 2, "refused and timed out differ"
+
+    points = [m for m in got["metrics"] if m["name"] == "http.client.request.duration"]
+    assert sum(p["count"] for p in points) == len(spans)
+    for point in points:
+        assert (point["type"], point["unit"]) == ("histogram", "s")
+        assert point["explicit_bounds"] == list(HTTP_DURATION_BUCKETS)
+        assert set(point["attributes"]) <= HTTP_KEYS
+    assert_nothing_undeclared_leaves(got["texts"])
+
+
+@pytest.mark.slow
+def test_an_openai_call_is_one_llm_span_and_its_own_requests_no_http_span(
+    isolated_home: Path, receiver: OTLPReceiver
+) -> None:
+    got = run_host(isolated_home, "openai", receiver)
+    llm = [s for s in got["spans"] if "gen_ai.operation.name" in s["attributes"]]
+    assert [s["name"] for s in llm] == ["chat gpt-4o"]
+    # The one HTTP span is the host's own httpx request after the call, not the SDK's.
+    (http,) = http_spans(got["spans"])
+    assert http["attributes"]["http.response.status_code"] == 200
+    assert http["start_ns"] > llm[0]["end_ns"]
+    assert_nothing_undeclared_leaves(got["texts"])
