@@ -185,3 +185,100 @@ def test_an_openai_call_is_one_llm_span_and_its_own_requests_no_http_span(
     assert http["attributes"]["http.response.status_code"] == 200
     assert http["start_ns"] > llm[0]["end_ns"]
     assert_nothing_undeclared_leaves(got["texts"])
+
+
+# --- in this process: the parts that need no host process -----------------------------------
+
+
+@pytest.fixture
+def status_server():
+    with StatusServer() as server:
+        yield server
+
+
+@pytest.fixture
+def instrumented():
+    optel.instrument("httpx", "requests", "aiohttp")
+    yield
+    optel.uninstrument("httpx", "requests", "aiohttp")
+
+
+def test_a_host_name_is_declared_bare_or_instrument_raises_before_patching_anything() -> None:
+    from optel.record import http
+
+    for wrong in ("https://api.example.com", "api.example.com:443", "api.example.com/v1", "*.example.com", ""):
+        with pytest.raises(ValueError, match="bare host name"):
+            optel.instrument("httpx", http_hosts=[wrong])
+    for wrong in ("api.example.com", 3, [3]):
+        with pytest.raises(TypeError):
+            optel.instrument("httpx", http_hosts=wrong)  # type: ignore[arg-type]
+    assert "httpx" not in optel.instrumentation.instrumented()
+    assert "api.example.com" not in http.declared_hosts()
+
+
+def test_a_server_address_that_was_not_declared_never_leaves_whatever_set_it() -> None:
+    import optel.testing
+
+    with optel.testing.capture() as records:
+        optel.event("probe", **{"server.address": "db.internal.example", "server.port": 5432})
+    (span,) = [r for r in records if r["t"] == "span"]
+    assert "server.address" not in span["attributes"] and "server.port" not in span["attributes"]
+
+
+def test_requests_inside_an_llm_call_of_optel_are_not_recorded_again(status_server, instrumented):
+    import httpx
+
+    import optel.testing
+
+    url = f"http://127.0.0.1:{status_server.port}/status/200/x"
+
+    @optel.llm_call(provider="openai")
+    def ask(model: str) -> None:
+        httpx.get(url)
+        httpx.get(url)
+
+    with optel.testing.capture() as records:
+        ask(model="gpt-4o")
+        httpx.get(url)
+    spans = [r for r in records if r["t"] == "span"]
+    assert [s["name"] for s in spans] == ["chat gpt-4o", "GET"]
+
+
+def test_uninstrument_gives_the_libraries_their_own_methods_back(instrumented):
+    import aiohttp.client
+    import httpx
+    import requests.adapters
+
+    owners = [
+        (httpx.HTTPTransport, "handle_request"),
+        (httpx.AsyncHTTPTransport, "handle_async_request"),
+        (requests.adapters.HTTPAdapter, "send"),
+        (aiohttp.client.ClientSession, "_request"),
+    ]
+    patched = [vars(owner)[name] for owner, name in owners]
+    assert all(hasattr(p, "__wrapped__") for p in patched)
+    optel.uninstrument("httpx", "requests", "aiohttp")
+    assert [vars(owner)[name] for owner, name in owners] == [p.__wrapped__ for p in patched]
+    optel.instrument("httpx", "requests", "aiohttp")
+
+
+def test_not_recording_an_async_request_is_the_librarys_own_coroutine(status_server, instrumented):
+    import asyncio
+
+    import httpx
+
+    from optel.record import spans
+
+    assert not spans.recording()
+    transport = httpx.AsyncHTTPTransport()
+    request = httpx.Request("GET", f"http://127.0.0.1:{status_server.port}/status/200/x")
+    coroutine = transport.handle_async_request(request)
+    assert coroutine.cr_code is vars(httpx.AsyncHTTPTransport)["handle_async_request"].__wrapped__.__code__
+
+    async def run() -> int:
+        response = await coroutine
+        await response.aclose()
+        await transport.aclose()
+        return response.status_code
+
+    assert asyncio.run(run()) == 200
