@@ -1,17 +1,18 @@
 """A host app that makes HTTP requests with one client library (tests/test_instrument_http.py).
 
 ``python http_host.py APP LIB PORT STALL_PORT REFUSED_PORT LOG_FILE [OPENAI_URL]``: instruments
-httpx, requests, aiohttp and openai (declaring the host ``localhost`` only) before any of them is
+httpx, httpx2, requests, aiohttp and openai (declaring the host ``localhost`` only) before any of them is
 imported, then, inside a command, asks the local status server (tests/http_status_server.py) for
 a 200 by the declared name, a streamed 200 whose body comes late, a 404 and a 500 by address, and
 makes a request that is refused and one that times out (STALL_PORT never answers). Every URL
 carries a secret path and query. LIB ``openai`` makes one chat call through the fake API instead
-(by the declared name), then one plain httpx request.
+(by the declared name; the SDK sends with httpx2), then one plain httpx2 request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 
 import optel
@@ -33,8 +34,8 @@ def urls(port: int, stall: int, refused: int) -> dict[str, str]:
     }
 
 
-def with_httpx(u: dict[str, str]) -> None:
-    import httpx
+def with_httpx(u: dict[str, str], name: str = "httpx") -> None:
+    httpx = importlib.import_module(name)
 
     with httpx.Client(timeout=TIMEOUT) as client:
         assert client.get(u["ok"]).status_code == 200
@@ -44,11 +45,11 @@ def with_httpx(u: dict[str, str]) -> None:
         client.get(u["server_error"])
         for key in ("refused", "timeout"):
             fails(lambda key=key: client.get(u[key]))
-    asyncio.run(with_httpx_async(u))
+    asyncio.run(with_httpx_async(u, name))
 
 
-async def with_httpx_async(u: dict[str, str]) -> None:
-    import httpx
+async def with_httpx_async(u: dict[str, str], name: str) -> None:
+    httpx = importlib.import_module(name)
 
     async with httpx.AsyncClient(timeout=TIMEOUT) as client:
         assert (await client.get(u["ok"])).status_code == 200
@@ -96,12 +97,14 @@ async def _aiohttp(u: dict[str, str]) -> None:
 
 
 def with_openai(openai_url: str, u: dict[str, str]) -> None:
-    import httpx
+    import httpx2
     import openai
 
     with openai.OpenAI(base_url=openai_url, api_key="test", max_retries=0) as client:
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
-    httpx.get(u["ok"])
+    # The SDK sends with httpx2: the same client, used by the host itself, is recorded.
+    assert isinstance(client._client, httpx2.Client)
+    httpx2.get(u["ok"])
 
 
 def fails(request) -> None:
@@ -117,7 +120,12 @@ def fetch(lib: str, u: dict[str, str], openai_url: str) -> None:
     if lib == "openai":
         with_openai(openai_url, u)
     else:
-        {"httpx": with_httpx, "requests": with_requests, "aiohttp": with_aiohttp}[lib](u)
+        {
+            "httpx": with_httpx,
+            "httpx2": lambda u: with_httpx(u, "httpx2"),
+            "requests": with_requests,
+            "aiohttp": with_aiohttp,
+        }[lib](u)
     refused_through_a_step(lib, u)
 
 
@@ -136,8 +144,9 @@ def refused_through_a_step(lib: str, u: dict[str, str]) -> None:
 def main(argv: list[str]) -> int:
     app, lib, port, stall, refused, log_file = argv[:6]
     openai_url = argv[6] if len(argv) > 6 else ""
-    optel.instrument("httpx", "requests", "aiohttp", "openai", http_hosts=["localhost"])
-    assert not {"httpx", "requests", "aiohttp", "openai"} & set(sys.modules)
+    libraries = ("httpx", "httpx2", "requests", "aiohttp", "openai")
+    optel.instrument(*libraries, http_hosts=["localhost"])
+    assert not set(libraries) & set(sys.modules)
     optel.init(app, log_file=log_file)
     u = urls(int(port), int(stall), int(refused))
     try:

@@ -31,6 +31,7 @@ from otlp_receiver import OTLPReceiver
 from stalling_server import StallingServer
 
 APP = "httptool"
+LIBRARIES = ("httpx", "httpx2", "requests", "aiohttp")
 HTTP_KEYS = {
     "http.request.method",
     "http.response.status_code",
@@ -41,6 +42,7 @@ HTTP_KEYS = {
 # What each library's requests that fail without a response are typed as (refused, timed out).
 FAILURES = {
     "httpx": {"httpx.ConnectError", "httpx.ReadTimeout"},
+    "httpx2": {"httpx2.ConnectError", "httpx2.ReadTimeout"},
     "requests": {"requests.ConnectionError", "requests.ReadTimeout"},
     "aiohttp": {
         "aiohttp.ClientConnectorError",
@@ -127,7 +129,7 @@ def assert_nothing_undeclared_leaves(texts: dict[str, str]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lib", ["httpx", "requests", "aiohttp"])
+@pytest.mark.parametrize("lib", ["httpx", "httpx2", "requests", "aiohttp"])
 def test_each_request_is_one_client_span_with_method_status_and_only_a_declared_host(
     isolated_home: Path, receiver: OTLPReceiver, lib: str
 ) -> None:
@@ -180,7 +182,8 @@ def test_an_openai_call_is_one_llm_span_and_its_own_requests_no_http_span(
     got = run_host(isolated_home, "openai", receiver)
     llm = [s for s in got["spans"] if "gen_ai.operation.name" in s["attributes"]]
     assert [s["name"] for s in llm] == ["chat gpt-4o"]
-    # The one HTTP span is the host's own httpx request after the call, not the SDK's.
+    # The SDK sends with httpx2, instrumented: the one HTTP span is the host's own httpx2
+    # request after the call, not the SDK's.
     (http,) = http_spans(got["spans"])
     assert http["attributes"]["http.response.status_code"] == 200
     assert http["start_ns"] > llm[0]["end_ns"]
@@ -198,15 +201,21 @@ def status_server():
 
 @pytest.fixture
 def instrumented():
-    optel.instrument("httpx", "requests", "aiohttp")
+    optel.instrument(*LIBRARIES)
     yield
-    optel.uninstrument("httpx", "requests", "aiohttp")
+    optel.uninstrument(*LIBRARIES)
 
 
 def test_a_host_name_is_declared_bare_or_instrument_raises_before_patching_anything() -> None:
     from optel.record import http
 
-    for wrong in ("https://api.example.com", "api.example.com:443", "api.example.com/v1", "*.example.com", ""):
+    for wrong in (
+        "https://api.example.com",
+        "api.example.com:443",
+        "api.example.com/v1",
+        "*.example.com",
+        "",
+    ):
         with pytest.raises(ValueError, match="bare host name"):
             optel.instrument("httpx", http_hosts=[wrong])
     for wrong in ("api.example.com", 3, [3]):
@@ -247,9 +256,11 @@ def test_requests_inside_an_llm_call_of_optel_are_not_recorded_again(status_serv
 def test_uninstrument_gives_the_libraries_their_own_methods_back(instrumented):
     import aiohttp.client
     import httpx
+    import httpx2
     import requests.adapters
 
     owners = [
+        (httpx2.HTTPTransport, "handle_request"),
         (httpx.HTTPTransport, "handle_request"),
         (httpx.AsyncHTTPTransport, "handle_async_request"),
         (requests.adapters.HTTPAdapter, "send"),
@@ -257,9 +268,9 @@ def test_uninstrument_gives_the_libraries_their_own_methods_back(instrumented):
     ]
     patched = [vars(owner)[name] for owner, name in owners]
     assert all(hasattr(p, "__wrapped__") for p in patched)
-    optel.uninstrument("httpx", "requests", "aiohttp")
+    optel.uninstrument(*LIBRARIES)
     assert [vars(owner)[name] for owner, name in owners] == [p.__wrapped__ for p in patched]
-    optel.instrument("httpx", "requests", "aiohttp")
+    optel.instrument(*LIBRARIES)
 
 
 def test_not_recording_an_async_request_is_the_librarys_own_coroutine(status_server, instrumented):
@@ -273,7 +284,10 @@ def test_not_recording_an_async_request_is_the_librarys_own_coroutine(status_ser
     transport = httpx.AsyncHTTPTransport()
     request = httpx.Request("GET", f"http://127.0.0.1:{status_server.port}/status/200/x")
     coroutine = transport.handle_async_request(request)
-    assert coroutine.cr_code is vars(httpx.AsyncHTTPTransport)["handle_async_request"].__wrapped__.__code__
+    assert (
+        coroutine.cr_code
+        is vars(httpx.AsyncHTTPTransport)["handle_async_request"].__wrapped__.__code__
+    )
 
     async def run() -> int:
         response = await coroutine

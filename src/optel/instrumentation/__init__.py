@@ -31,6 +31,7 @@ BUILTIN = {
     "typer": "typer",
     "argparse": "argparse",
     "httpx": "httpx",
+    "httpx2": "httpx2",
     "requests": "requests",
     "aiohttp": "aiohttp",
 }

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any
 
-    from optel.instrumentation.patching import Patched
+    from optel.instrumentation.patching import Patched, PatchSite
 
 TARGET = "httpx"
 
@@ -24,19 +24,25 @@ _patched: Patched | None = None
 def instrument(module: ModuleType) -> None:
     """Wrap the two default transports of httpx."""
     global _patched
-    if _patched is not None:
-        return
-    from optel.instrumentation._http import async_request, sync_request
-    from optel.instrumentation.patching import PatchSite, patch
+    if _patched is None:
+        from optel.instrumentation.patching import patch
 
-    _patched = patch(
+        _patched = patch(*transport_sites(TARGET))
+
+
+def transport_sites(package: str) -> tuple[PatchSite, ...]:
+    """The send methods of the default transports of ``package`` (httpx, or httpx2: the same API)."""
+    from optel.instrumentation._http import async_request, sync_request
+    from optel.instrumentation.patching import PatchSite
+
+    return (
         PatchSite(
-            "httpx", "HTTPTransport.handle_request", sync_request(_describe, _status, TARGET)
+            package, "HTTPTransport.handle_request", sync_request(_describe, _status, package)
         ),
         PatchSite(
-            "httpx",
+            package,
             "AsyncHTTPTransport.handle_async_request",
-            async_request(_describe, _status, TARGET),
+            async_request(_describe, _status, package),
         ),
     )
 
