@@ -10,6 +10,7 @@ through the instrumented openai SDK (which sends with httpx) is one LLM span and
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -296,3 +297,30 @@ def test_not_recording_an_async_request_is_the_librarys_own_coroutine(status_ser
         return response.status_code
 
     assert asyncio.run(run()) == 200
+
+
+def test_aiohttp_raising_for_a_status_records_the_status_and_no_url(status_server, instrumented):
+    import asyncio
+
+    import aiohttp
+
+    import optel.testing
+
+    url = f"http://127.0.0.1:{status_server.port}/status/404/{http_host.SECRET_PATH}"
+
+    @optel.command()
+    async def fetch() -> None:
+        async with aiohttp.ClientSession(raise_for_status=True) as session:
+            async with session.get(url):
+                pass
+
+    with optel.testing.capture() as records, pytest.raises(aiohttp.ClientResponseError):
+        asyncio.run(fetch())
+    request, command = [r for r in records if r["t"] == "span"]
+    assert request["attributes"] == {
+        "http.request.method": "GET",
+        "http.response.status_code": 404,
+        "error.type": "404",
+    }
+    assert command["attributes"]["error.type"] == "aiohttp.client_exceptions.ClientResponseError"
+    assert http_host.SECRET_PATH not in json.dumps(records)

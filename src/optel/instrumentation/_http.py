@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     # (instance, args, kwargs) -> (method, host, port, scheme)
     Describe = Callable[[Any, tuple[Any, ...], dict[str, Any]], tuple[str, Any, Any, Any]]
-    StatusOf = Callable[[Any], object]
+    StatusOf = Callable[[Any], object]  # a response (or an exception) -> its status, or None
 
 
 def _start(describe: Describe, instance: Any, args: Any, kwargs: Any) -> SpanHandle | None:
@@ -46,15 +46,28 @@ def _ended(handle: SpanHandle, response: Any, status_of: StatusOf) -> None:
     http.responded(handle, status)
 
 
-def _raised(handle: SpanHandle, exc: BaseException, package: str) -> None:
+def _raised(
+    handle: SpanHandle, exc: BaseException, package: str, error_status: StatusOf | None
+) -> None:
     try:
-        http.failed(handle, exc, error_type(exc, package))
+        status = None if error_status is None else error_status(exc)
+        if isinstance(status, int):
+            # Raised for a response that came (aiohttp's raise_for_status): typed by its code.
+            http.forget(exc)
+            http.responded(handle, status)
+        else:
+            http.failed(handle, exc, error_type(exc, package))
     except Exception:
         handle.end()
 
 
-def sync_request(describe: Describe, status_of: StatusOf, package: str) -> Callable[..., Any]:
-    """A wrapper for a method that sends one request and returns once its headers arrived."""
+def sync_request(
+    describe: Describe, status_of: StatusOf, package: str, error_status: StatusOf | None = None
+) -> Callable[..., Any]:
+    """A wrapper for a method that sends one request and returns once its headers arrived.
+
+    ``error_status(exc)`` is the status of a response the library raised for, else None.
+    """
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if not spans._on:
@@ -65,7 +78,7 @@ def sync_request(describe: Describe, status_of: StatusOf, package: str) -> Calla
         try:
             response = wrapped(*args, **kwargs)
         except BaseException as exc:
-            _raised(handle, exc, package)
+            _raised(handle, exc, package, error_status)
             raise
         _ended(handle, response, status_of)
         return response
@@ -73,14 +86,16 @@ def sync_request(describe: Describe, status_of: StatusOf, package: str) -> Calla
     return wrapper
 
 
-def async_request(describe: Describe, status_of: StatusOf, package: str) -> Callable[..., Any]:
+def async_request(
+    describe: Describe, status_of: StatusOf, package: str, error_status: StatusOf | None = None
+) -> Callable[..., Any]:
     """The same for an ``async def`` method; unrecorded, it returns the library's own coroutine."""
 
     async def traced(handle: SpanHandle, wrapped: Any, args: Any, kwargs: Any) -> Any:
         try:
             response = await wrapped(*args, **kwargs)
         except BaseException as exc:
-            _raised(handle, exc, package)
+            _raised(handle, exc, package, error_status)
             raise
         _ended(handle, response, status_of)
         return response

@@ -30,7 +30,9 @@ def instrument(module: ModuleType) -> None:
 
     _patched = patch(
         PatchSite(
-            "aiohttp.client", "ClientSession._request", async_request(_describe, _status, TARGET)
+            "aiohttp.client",
+            "ClientSession._request",
+            async_request(_describe, _status, TARGET, _error_status),
         )
     )
 
@@ -65,3 +67,10 @@ def _describe(instance: Any, args: Any, kwargs: Any) -> tuple[str, Any, Any, Any
 
 def _status(response: Any) -> object:
     return response.status
+
+
+def _error_status(exc: BaseException) -> object:
+    """The status a session with ``raise_for_status`` raised ClientResponseError for."""
+    from aiohttp import ClientResponseError
+
+    return exc.status if isinstance(exc, ClientResponseError) else None

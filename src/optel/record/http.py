@@ -118,18 +118,23 @@ def responded(handle: SpanHandle | None, status: object) -> None:
 
 
 def failed(handle: SpanHandle | None, exc: BaseException, error_type: str) -> None:
-    """End the span of a request that raised ``exc``, keeping its type and never its message.
-
-    An HTTP library's error quotes the URL (``Max retries exceeded with url: /path?q=``) and the
-    host: the message is forgotten here and wherever the exception is recorded later.
-    """
+    """End the span of a request that raised ``exc``, keeping its type and never its message."""
     if handle is None:
         return  # not recording, or an LLM call's request: that call records its own error
+    forget(exc)
+    handle.fail(error_type, None, error_id=id(exc))
+    handle.end()
+
+
+def forget(exc: BaseException) -> None:
+    """Keep no message of ``exc`` anywhere it is recorded later (optel.record.provider_errors).
+
+    An HTTP library's error quotes the URL (``Max retries exceeded with url: /path?q=``,
+    ``404, message='Not Found', url='...'``) and the host, which no scrubber can be trusted with.
+    """
     try:
         from optel.record import provider_errors
 
         provider_errors.remember(exc)
     except Exception:
         pass
-    handle.fail(error_type, None, error_id=id(exc))
-    handle.end()
