@@ -208,7 +208,7 @@ def instrumented():
 
 
 def test_a_host_name_is_declared_bare_or_instrument_raises_before_patching_anything() -> None:
-    from optel.record import http
+    from optel.record import hosts as http
 
     for wrong in (
         "https://api.example.com",
@@ -310,9 +310,8 @@ def test_aiohttp_raising_for_a_status_records_the_status_and_no_url(status_serve
 
     @optel.command()
     async def fetch() -> None:
-        async with aiohttp.ClientSession(raise_for_status=True) as session:
-            async with session.get(url):
-                pass
+        async with aiohttp.ClientSession(raise_for_status=True) as session, session.get(url):
+            pass
 
     with optel.testing.capture() as records, pytest.raises(aiohttp.ClientResponseError):
         asyncio.run(fetch())

@@ -88,7 +88,7 @@ def instrument(*names: str, http_hosts: Iterable[str] | None = None) -> None:
     requests to any other host record no host at all (optel.record.http).
     """
     if http_hosts is not None:
-        from optel.record.http import declare_hosts
+        from optel.record.hosts import declare_hosts
 
         declare_hosts(http_hosts)
     wanted = [_normal(name) for name in names] if names else list(BUILTIN)

@@ -25,16 +25,11 @@ def instrument(module: ModuleType) -> None:
     global _patched
     if _patched is not None:
         return
-    from optel.instrumentation._http import async_request
+    from optel.instrumentation._http import Library, async_request
     from optel.instrumentation.patching import PatchSite, patch
 
-    _patched = patch(
-        PatchSite(
-            "aiohttp.client",
-            "ClientSession._request",
-            async_request(_describe, _status, TARGET, _error_status),
-        )
-    )
+    library = Library(TARGET, _request, _address, _status, _error_status)
+    _patched = patch(PatchSite("aiohttp.client", "ClientSession._request", async_request(library)))
 
 
 def uninstrument(module: ModuleType) -> None:
@@ -45,24 +40,27 @@ def uninstrument(module: ModuleType) -> None:
         patched.undo()
 
 
-def _describe(instance: Any, args: Any, kwargs: Any) -> tuple[str, Any, Any, Any]:
+def _request(instance: Any, args: Any, kwargs: Any) -> tuple[str, Any]:
+    method = args[0] if args else kwargs["method"]
+    url = args[1] if len(args) > 1 else kwargs["str_or_url"]
+    return str(method).upper(), url
+
+
+def _address(instance: Any, url: Any) -> tuple[Any, Any, Any]:
     from urllib.parse import urlsplit
 
-    method = args[0] if args else kwargs["method"]
-    target = args[1] if len(args) > 1 else kwargs["str_or_url"]
-    url = urlsplit(str(target))
-    host = url.hostname
+    parts = urlsplit(str(url))
+    host, scheme = parts.hostname, parts.scheme
     try:
-        port = url.port
+        port = parts.port
     except ValueError:
         port = None
-    scheme = url.scheme
     if host is None:
         # A path relative to the session's base_url.
         base = getattr(instance, "_base_url", None)
         if base is not None:
             host, port, scheme = base.host, base.explicit_port, base.scheme
-    return str(method).upper(), host, port, scheme
+    return host, port, scheme
 
 
 def _status(response: Any) -> object:

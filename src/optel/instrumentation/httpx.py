@@ -32,18 +32,13 @@ def instrument(module: ModuleType) -> None:
 
 def transport_sites(package: str) -> tuple[PatchSite, ...]:
     """The send methods of the default transports of ``package`` (httpx, or httpx2: the same API)."""
-    from optel.instrumentation._http import async_request, sync_request
+    from optel.instrumentation._http import Library, async_request, sync_request
     from optel.instrumentation.patching import PatchSite
 
+    library = Library(package, _request, _address, _status)
     return (
-        PatchSite(
-            package, "HTTPTransport.handle_request", sync_request(_describe, _status, package)
-        ),
-        PatchSite(
-            package,
-            "AsyncHTTPTransport.handle_async_request",
-            async_request(_describe, _status, package),
-        ),
+        PatchSite(package, "HTTPTransport.handle_request", sync_request(library)),
+        PatchSite(package, "AsyncHTTPTransport.handle_async_request", async_request(library)),
     )
 
 
@@ -55,10 +50,13 @@ def uninstrument(module: ModuleType) -> None:
         patched.undo()
 
 
-def _describe(instance: Any, args: Any, kwargs: Any) -> tuple[str, Any, Any, Any]:
+def _request(instance: Any, args: Any, kwargs: Any) -> tuple[str, Any]:
     request = args[0] if args else kwargs["request"]
-    url = request.url
-    return request.method, url.host, url.port, url.scheme
+    return request.method, request.url
+
+
+def _address(instance: Any, url: Any) -> tuple[Any, Any, Any]:
+    return url.host, url.port, url.scheme
 
 
 def _status(response: Any) -> object:

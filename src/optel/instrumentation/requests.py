@@ -25,12 +25,11 @@ def instrument(module: ModuleType) -> None:
     global _patched
     if _patched is not None:
         return
-    from optel.instrumentation._http import sync_request
+    from optel.instrumentation._http import Library, sync_request
     from optel.instrumentation.patching import PatchSite, patch
 
-    _patched = patch(
-        PatchSite("requests.adapters", "HTTPAdapter.send", sync_request(_describe, _status, TARGET))
-    )
+    library = Library(TARGET, _request, _address, _status)
+    _patched = patch(PatchSite("requests.adapters", "HTTPAdapter.send", sync_request(library)))
 
 
 def uninstrument(module: ModuleType) -> None:
@@ -41,16 +40,20 @@ def uninstrument(module: ModuleType) -> None:
         patched.undo()
 
 
-def _describe(instance: Any, args: Any, kwargs: Any) -> tuple[str, Any, Any, Any]:
+def _request(instance: Any, args: Any, kwargs: Any) -> tuple[str, Any]:
+    request = args[0] if args else kwargs["request"]
+    return request.method, request.url
+
+
+def _address(instance: Any, url: Any) -> tuple[Any, Any, Any]:
     from urllib.parse import urlsplit
 
-    request = args[0] if args else kwargs["request"]
-    url = urlsplit(request.url)
+    parts = urlsplit(url)
     try:
-        port = url.port
+        port = parts.port
     except ValueError:
         port = None
-    return request.method, url.hostname, port, url.scheme
+    return parts.hostname, port, parts.scheme
 
 
 def _status(response: Any) -> object:

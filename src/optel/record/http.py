@@ -12,12 +12,22 @@ span of optel is open is that LLM call's own traffic and is not recorded again.
 
 from __future__ import annotations
 
+from optel.record import hosts as _declared
 from optel.record import spans
+from optel.record.hosts import declare_hosts, declared_hosts
+
+__all__ = [
+    "declare_hosts",
+    "declared_hosts",
+    "failed",
+    "forget",
+    "in_llm_call",
+    "responded",
+    "start",
+]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from optel.record.spans import SpanHandle
 
 # Names from the HTTP semantic conventions (http-spans.md, http-metrics.md).
@@ -34,40 +44,6 @@ KNOWN_METHODS = frozenset(
 OTHER_METHOD = "_OTHER"
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _LLM_MARK = "gen_ai.operation.name"
-
-# The hosts a maintainer declared (lower case, no trailing dot): only these are ever recorded.
-_hosts: frozenset[str] = frozenset()
-
-
-def declare_hosts(hosts: Iterable[str]) -> None:
-    """Add host names whose requests may carry ``server.address``; raises for anything else.
-
-    A host is a bare DNS name as the URL spells it (``api.example.com``): no scheme, port, path
-    or wildcard. Raises TypeError for a non-string and ValueError for a malformed one, before
-    anything is declared.
-    """
-    global _hosts
-    if isinstance(hosts, (str, bytes)) or not hasattr(hosts, "__iter__"):
-        raise TypeError(f"http_hosts must be a list of host names, not {hosts!r}")
-    added = {_host_name(h) for h in hosts}
-    _hosts = _hosts | added
-
-
-def declared_hosts() -> frozenset[str]:
-    """The host names declared so far."""
-    return _hosts
-
-
-def _host_name(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"http_hosts: a host name is a string, not {value!r}")
-    host = value.strip().lower().rstrip(".")
-    if not host or any(c in host for c in "/:@?#*[] \t") or host.startswith("."):
-        raise ValueError(
-            f"http_hosts: {value!r} is not a bare host name; declare it as the URL spells its "
-            "host, without scheme, port, path or wildcard (e.g. 'api.example.com')"
-        )
-    return host
 
 
 def in_llm_call() -> bool:
@@ -88,9 +64,9 @@ def start(method: str, host: str | None, port: int | None, scheme: str | None) -
         if method not in KNOWN_METHODS:
             method = OTHER_METHOD
         attrs: dict[str, object] = {METHOD: method}
-        if host is not None and _hosts:
+        if host is not None and _declared.hosts:
             name = host.lower().rstrip(".")
-            if name in _hosts:
+            if name in _declared.hosts:
                 attrs[SERVER_ADDRESS] = name
                 if port is None and scheme is not None:
                     port = DEFAULT_PORTS.get(scheme.lower())
