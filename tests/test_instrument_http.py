@@ -323,3 +323,28 @@ def test_aiohttp_raising_for_a_status_records_the_status_and_no_url(status_serve
     }
     assert command["attributes"]["error.type"] == "aiohttp.client_exceptions.ClientResponseError"
     assert http_host.SECRET_PATH not in json.dumps(records)
+
+
+def test_a_declared_host_is_sent_as_written_whatever_the_scrubbing_rules(
+    status_server, instrumented
+):
+    import httpx
+
+    import optel.testing
+    from optel import privacy
+    from optel.record import hosts
+
+    # A rule that rewrites host names (the maintainer's own here; a built-in one would do the same).
+    optel.instrument("httpx", http_hosts=["localhost"])
+    privacy.configure([(r"\blocalhost\b", "<host>")])
+    try:
+        with optel.testing.capture() as records:
+            httpx.get(f"http://localhost:{status_server.port}/status/200/x")
+            optel.event("other", **{"server.address": "localhost.evil", "server.port": 1})
+    finally:
+        privacy.configure()
+        hosts.hosts = hosts.hosts - {"localhost"}
+    request, event = [r for r in records if r["t"] == "span"]
+    assert request["attributes"]["server.address"] == "localhost"
+    assert request["attributes"]["server.port"] == status_server.port
+    assert "server.address" not in event["attributes"] and "server.port" not in event["attributes"]

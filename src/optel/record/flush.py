@@ -280,7 +280,9 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
         # An LLM call's token counts, left for now (optel.testing's capture cleans each record
         # as it ends, without spans.take()).
         read_usage(handle)
-    attrs = _declared_host_only(clean_attributes(handle.attributes, _SPAN_NAMES, host, scrub))
+    attrs = clean_attributes(handle.attributes, _SPAN_NAMES, host, scrub)
+    if _http.SERVER_ADDRESS in handle.attributes or _http.SERVER_PORT in attrs:
+        attrs = _declared_host_only(handle.attributes, attrs)
     events: list[dict[str, object]] = []
     for name, at_ns, event_attrs in handle.events or ():
         if event_attrs and type(event_attrs.get("exception.stacktrace")) is tuple:
@@ -310,17 +312,19 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
     }
 
 
-def _declared_host_only(attrs: dict[str, object]) -> dict[str, object]:
-    """Drop ``server.address`` (and its port) unless the maintainer declared that host.
+def _declared_host_only(raw: Mapping[str, object], attrs: dict[str, object]) -> dict[str, object]:
+    """``server.address`` as written when the maintainer declared that host, else no host at all.
 
     The HTTP instrumentors only ever set a declared one; this holds for every other way a value
-    could get there (``optel.event(..., **{"server.address": ...})``), checked where records leave.
+    could get there (``optel.event(..., **{"server.address": ...})``), checked where records
+    leave. A declared name is not personal data, so no scrubbing rule for host names rewrites it.
     """
-    if _http.SERVER_ADDRESS in attrs and attrs[_http.SERVER_ADDRESS] not in _http.declared_hosts():
-        del attrs[_http.SERVER_ADDRESS]
+    address = raw.get(_http.SERVER_ADDRESS)
+    if type(address) is str and address in _http.declared_hosts():
+        attrs[_http.SERVER_ADDRESS] = address
+    else:
+        attrs.pop(_http.SERVER_ADDRESS, None)
         attrs.pop(_http.SERVER_PORT, None)
-    elif _http.SERVER_PORT in attrs and _http.SERVER_ADDRESS not in attrs:
-        del attrs[_http.SERVER_PORT]
     return attrs
 
 
