@@ -80,3 +80,25 @@ def test_misuse_raises_at_once():
         PatchSite("m", "x", "not callable")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         patch(("m", "x", shout))  # type: ignore[arg-type]
+
+
+def test_a_patch_set_is_an_instrumentors_instrument_and_uninstrument():
+    from optel.instrumentation.patching import PatchSet
+
+    module = add_module("patching_probe_set")
+    original = vars(module.Client)["fetch"]
+    built = []
+
+    def sites():
+        built.append(1)
+        return [PatchSite("patching_probe_set", "Client.fetch", shout)]
+
+    patches = PatchSet(sites)
+    try:
+        patches.instrument(module)
+        patches.instrument(module)
+        assert module.Client().fetch("d") == "D!" and built == [1]
+        patches.uninstrument(module)
+        assert vars(module.Client)["fetch"] is original and patches.patched is None
+    finally:
+        del sys.modules["patching_probe_set"]

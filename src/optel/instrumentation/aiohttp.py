@@ -8,36 +8,23 @@ unlike httpx and requests where each hop is its own.
 
 from __future__ import annotations
 
+from optel.instrumentation.patching import PatchSet
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from types import ModuleType
     from typing import Any
 
-    from optel.instrumentation.patching import Patched
+    from optel.instrumentation.patching import PatchSite
 
 TARGET = "aiohttp"
 
-_patched: Patched | None = None
 
-
-def instrument(module: ModuleType) -> None:
-    """Wrap ``aiohttp.client.ClientSession._request``."""
-    global _patched
-    if _patched is not None:
-        return
+def _sites() -> tuple[PatchSite, ...]:
     from optel.instrumentation._http import Library, async_request
-    from optel.instrumentation.patching import PatchSite, patch
+    from optel.instrumentation.patching import PatchSite
 
     library = Library(TARGET, _request, _address, _status, _error_status)
-    _patched = patch(PatchSite("aiohttp.client", "ClientSession._request", async_request(library)))
-
-
-def uninstrument(module: ModuleType) -> None:
-    """Put the session's original ``_request`` back."""
-    global _patched
-    patched, _patched = _patched, None
-    if patched is not None:
-        patched.undo()
+    return (PatchSite("aiohttp.client", "ClientSession._request", async_request(library)),)
 
 
 def _request(instance: Any, args: Any, kwargs: Any) -> tuple[str, Any]:
@@ -72,3 +59,7 @@ def _error_status(exc: BaseException) -> object:
     from aiohttp import ClientResponseError
 
     return exc.status if isinstance(exc, ClientResponseError) else None
+
+
+_patches = PatchSet(_sites)
+instrument, uninstrument = _patches.instrument, _patches.uninstrument

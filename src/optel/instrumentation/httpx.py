@@ -9,25 +9,15 @@ class (``httpx.Client(transport=...)`` with something else than these two) is no
 
 from __future__ import annotations
 
+from optel.instrumentation.patching import PatchSet
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from types import ModuleType
     from typing import Any
 
-    from optel.instrumentation.patching import Patched, PatchSite
+    from optel.instrumentation.patching import PatchSite
 
 TARGET = "httpx"
-
-_patched: Patched | None = None
-
-
-def instrument(module: ModuleType) -> None:
-    """Wrap the two default transports of httpx."""
-    global _patched
-    if _patched is None:
-        from optel.instrumentation.patching import patch
-
-        _patched = patch(*transport_sites(TARGET))
 
 
 def transport_sites(package: str) -> tuple[PatchSite, ...]:
@@ -42,14 +32,6 @@ def transport_sites(package: str) -> tuple[PatchSite, ...]:
     )
 
 
-def uninstrument(module: ModuleType) -> None:
-    """Put the transports' original methods back."""
-    global _patched
-    patched, _patched = _patched, None
-    if patched is not None:
-        patched.undo()
-
-
 def _request(instance: Any, args: Any, kwargs: Any) -> tuple[str, Any]:
     request = args[0] if args else kwargs["request"]
     return request.method, request.url
@@ -61,3 +43,7 @@ def _address(instance: Any, url: Any) -> tuple[Any, Any, Any]:
 
 def _status(response: Any) -> object:
     return response.status_code
+
+
+_patches = PatchSet(lambda: transport_sites(TARGET))
+instrument, uninstrument = _patches.instrument, _patches.uninstrument

@@ -4,7 +4,7 @@ An instrumentor for a library optel does not know is a module with ``TARGET`` (t
 for), ``instrument(module)`` and ``uninstrument(module)``, registered in the ``optel.instrumentors``
 entry-point group (docs/guide.md, "Instrumenting another library"). Its ``instrument`` names the
 attributes to wrap as ``PatchSite``s and hands them to ``patch``; ``uninstrument`` calls ``undo()``
-on what ``patch`` returned. A wrapper has wrapt's signature, ``wrapper(wrapped, instance, args,
+on what ``patch`` returned; ``PatchSet`` writes that pair for you. A wrapper has wrapt's signature, ``wrapper(wrapped, instance, args,
 kwargs)``, and must call ``wrapped(*args, **kwargs)`` exactly once and return what it returned.
 
 Nothing is imported here beyond the standard library: the target's modules are patched by a
@@ -15,13 +15,13 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from types import ModuleType
     from typing import Any
 
     Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
-__all__ = ["PatchSite", "Patched", "patch"]
+__all__ = ["PatchSet", "PatchSite", "Patched", "patch"]
 
 
 class PatchSite:
@@ -134,3 +134,36 @@ def patch(*sites: PatchSite) -> Patched:
 
         done._cancels.append(when_imported(site.module, hook))
     return done
+
+
+class PatchSet:
+    """An instrumentor's ``instrument`` and ``uninstrument``, for the sites ``make_sites()`` builds.
+
+    ``make_sites`` runs at the first ``instrument`` (when the target has been imported), so the
+    wrappers it builds may import what they need then::
+
+        _patches = PatchSet(lambda: [PatchSite("theirlib", "Client.fetch", wrapper)])
+        instrument, uninstrument = _patches.instrument, _patches.uninstrument
+    """
+
+    __slots__ = ("_make_sites", "_patched")
+
+    def __init__(self, make_sites: Callable[[], Iterable[PatchSite]]) -> None:
+        self._make_sites = make_sites
+        self._patched: Patched | None = None
+
+    def instrument(self, module: ModuleType | None = None) -> None:
+        """Patch the sites (now or when their modules load); idempotent."""
+        if self._patched is None:
+            self._patched = patch(*self._make_sites())
+
+    def uninstrument(self, module: ModuleType | None = None) -> None:
+        """Take every wrapper off again."""
+        patched, self._patched = self._patched, None
+        if patched is not None:
+            patched.undo()
+
+    @property
+    def patched(self) -> Patched | None:
+        """What the last ``instrument`` patched (``applied``, ``missing``), or None."""
+        return self._patched

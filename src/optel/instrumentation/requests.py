@@ -8,36 +8,23 @@ own that does not derive from ``HTTPAdapter`` is not recorded.
 
 from __future__ import annotations
 
+from optel.instrumentation.patching import PatchSet
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from types import ModuleType
     from typing import Any
 
-    from optel.instrumentation.patching import Patched
+    from optel.instrumentation.patching import PatchSite
 
 TARGET = "requests"
 
-_patched: Patched | None = None
 
-
-def instrument(module: ModuleType) -> None:
-    """Wrap ``requests.adapters.HTTPAdapter.send``."""
-    global _patched
-    if _patched is not None:
-        return
+def _sites() -> tuple[PatchSite, ...]:
     from optel.instrumentation._http import Library, sync_request
-    from optel.instrumentation.patching import PatchSite, patch
+    from optel.instrumentation.patching import PatchSite
 
     library = Library(TARGET, _request, _address, _status)
-    _patched = patch(PatchSite("requests.adapters", "HTTPAdapter.send", sync_request(library)))
-
-
-def uninstrument(module: ModuleType) -> None:
-    """Put the adapter's original ``send`` back."""
-    global _patched
-    patched, _patched = _patched, None
-    if patched is not None:
-        patched.undo()
+    return (PatchSite("requests.adapters", "HTTPAdapter.send", sync_request(library)),)
 
 
 def _request(instance: Any, args: Any, kwargs: Any) -> tuple[str, Any]:
@@ -58,3 +45,7 @@ def _address(instance: Any, url: Any) -> tuple[Any, Any, Any]:
 
 def _status(response: Any) -> object:
     return response.status_code
+
+
+_patches = PatchSet(_sites)
+instrument, uninstrument = _patches.instrument, _patches.uninstrument
