@@ -1,7 +1,7 @@
-"""HTTP client spans for the httpx, requests and aiohttp instrumentors (semantic conventions).
+"""HTTP client spans for the httpx, httpx2, requests and aiohttp instrumentors (semantic conventions).
 
-``start`` opens a CLIENT span named after the request method; ``finish`` adds the status code or
-the error and ends it. The metric ``http.client.request.duration`` is derived from the ended span
+``start`` opens a CLIENT span named after the request method; ``responded`` adds the status code
+and ends it, ``failed`` the error type. The metric ``http.client.request.duration`` is derived from the ended span
 at flush (``optel.record.flush``), like the GenAI metrics, so a span and its metric agree.
 
 What a request may say about where it went is decided here, once: never its URL, path or query,
@@ -58,9 +58,11 @@ def in_llm_call() -> bool:
 
 def start(method: str, host: str | None, port: int | None, scheme: str | None) -> SpanHandle | None:
     """Open an HTTP client span (not made current: nothing runs under it); None when not recorded."""
-    if not spans._on or in_llm_call():
+    if not spans._on:
         return None
     try:
+        if in_llm_call():
+            return None
         if method not in KNOWN_METHODS:
             method = OTHER_METHOD
         attrs: dict[str, object] = {METHOD: method}
