@@ -7,7 +7,8 @@
    interleaved batches; medians per call and ratios to the unpatched call (budget: 1.05).
 2. The same for a GET with httpx, requests and aiohttp against a local server on 127.0.0.1
    (tests/http_status_server.py), each client kept open (keep-alive), as a tool would.
-3. The same patch on a method that does nothing: the layer's own cost, without network noise.
+3. The same patches on a method that does nothing: each layer's own cost, without network noise
+   (on a loaded machine the request figures above swing by more than the patch costs).
 4. ``optel.instrument(<everything instrumentable>, http_hosts=[...])`` in a fresh interpreter
    where none of the targets is imported yet, with telemetry on and off (budgets: 2 ms on,
    1 ms off), with bytecode cached as in an installed package.
@@ -209,6 +210,52 @@ def bench_layer(rounds: int, calls: int = 20000) -> None:
         print(f"  {name:<24} {median * 1e9:9.0f} ns   (+{(median - base) * 1e9:.0f} ns)")
 
 
+def bench_http_layer(rounds: int, calls: int = 20000) -> None:
+    """The HTTP wrapper alone, on a transport whose send does nothing: its cost without I/O noise."""
+    import httpx
+
+    from optel.instrumentation._http import Library, sync_request
+    from optel.instrumentation.httpx import _address, _request, _status
+    from optel.instrumentation.patching import PatchSite, patch
+    from optel.record import spans
+
+    response = httpx.Response(200)
+
+    class Transport:
+        def handle_request(self, request: object) -> object:
+            return response
+
+    transport = Transport()
+    request = httpx.Request("GET", "http://127.0.0.1:8080/bench")
+    wrapper = sync_request(Library("httpx", _request, _address, _status))
+    probe = type(sys)("bench_http_probe")
+    probe.Transport = Transport  # type: ignore[attr-defined]
+    sys.modules["bench_http_probe"] = probe
+
+    def batch() -> float:
+        start = time.perf_counter()
+        for _ in range(calls):
+            transport.handle_request(request)
+        return (time.perf_counter() - start) / calls
+
+    results: dict[str, list[float]] = {"unpatched": [], "patched, telemetry off": [], "patched, telemetry on": []}
+    modes = list(results)
+    for i in range(rounds):
+        for mode in modes[i % 3 :] + modes[: i % 3]:
+            done = patch(PatchSite("bench_http_probe", "Transport.handle_request", wrapper)) if mode != "unpatched" else None
+            spans.set_recording(mode == "patched, telemetry on")
+            results[mode].append(batch())
+            spans.set_recording(False)
+            spans.take()
+            if done is not None:
+                done.undo()
+    base = statistics.median(results["unpatched"])
+    print(f"the HTTP wrapper alone, on a send that does nothing ({rounds} rounds x {calls} calls, medians per call):")
+    for name, values in results.items():
+        median = statistics.median(values)
+        print(f"  {name:<24} {median * 1e9:9.0f} ns   (+{(median - base) * 1e9:.0f} ns)")
+
+
 def bench_startup(runs: int) -> None:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -240,6 +287,7 @@ def main() -> None:
     bench_calls(args.rounds, args.calls)
     bench_http(args.rounds, args.calls)
     bench_layer(args.rounds)
+    bench_http_layer(args.rounds)
     bench_startup(args.startup_runs)
 
 
