@@ -65,7 +65,12 @@ def start(method: str, host: str | None, port: int | None, scheme: str | None) -
             return None
         if method not in KNOWN_METHODS:
             method = OTHER_METHOD
-        attrs: dict[str, object] = {METHOD: method}
+        handle = spans.begin("HTTP" if method == OTHER_METHOD else method, "client")
+        if handle is None:
+            return None
+        # Filled in place: begin() would copy a dict passed to it, on every request.
+        attrs = handle.attributes
+        attrs[METHOD] = method
         if host is not None and _declared.hosts:
             name = host.lower().rstrip(".")
             if name in _declared.hosts:
@@ -74,7 +79,7 @@ def start(method: str, host: str | None, port: int | None, scheme: str | None) -
                     port = DEFAULT_PORTS.get(scheme.lower())
                 if port is not None:
                     attrs[SERVER_PORT] = port
-        return spans.begin("HTTP" if method == OTHER_METHOD else method, "client", attrs)
+        return handle
     except Exception:
         return None
 
