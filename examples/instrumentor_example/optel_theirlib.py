@@ -19,7 +19,7 @@ def _sites() -> list[PatchSite]:
     """Built at the first instrument(), once theirlib is imported."""
     import optel
 
-    # @optel.timed records a span named "theirlib.fetch" and the app.request.duration metric,
+    # @optel.timed records a span named "theirlib.fetch" and the timed-request duration metric,
     # and only calls through when telemetry is off.
     @optel.timed("theirlib.fetch")
     def timed_call(wrapped: Any, args: Any, kwargs: Any) -> Any:
