@@ -51,8 +51,21 @@ def test_spec_metrics_are_declared_with_their_instruments_and_units():
         "optel.spool.dropped": ("counter", "{record}"),
         # Not in SPEC §4: a server's uptime while it runs (BlindAI's seed page, issue 14).
         "process.uptime": ("gauge", "s"),
+        # Issue 17: request latency of the instrumented HTTP clients (semantic conventions).
+        "http.client.request.duration": ("histogram", "s"),
     }
     assert {n: (m.instrument, m.unit) for n, m in d.METRICS.items()} == expected
+
+
+def test_http_client_duration_uses_the_semantic_conventions_buckets_and_attributes():
+    metric = d.METRICS["http.client.request.duration"]
+    assert metric.buckets == (
+        0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+    )  # fmt: skip
+    assert set(metric.attributes) == {
+        "http.request.method", "http.response.status_code", "server.address", "server.port",
+        "error.type",
+    }  # fmt: skip
 
 
 def test_genai_metrics_use_the_semantic_conventions_buckets():

@@ -15,7 +15,7 @@ from optel.instrumentation._hook import when_imported
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from types import ModuleType
 
 __all__ = ["BUILTIN", "UnknownInstrumentorError", "instrument", "uninstrument", "when_imported"]
@@ -30,6 +30,10 @@ BUILTIN = {
     "click": "click",
     "typer": "typer",
     "argparse": "argparse",
+    "httpx": "httpx",
+    "httpx2": "httpx2",
+    "requests": "requests",
+    "aiohttp": "aiohttp",
 }
 
 
@@ -90,12 +94,18 @@ class _Active:
 _active: dict[str, _Active] = {}
 
 
-def instrument(*names: str) -> None:
+def instrument(*names: str, http_hosts: Iterable[str] | None = None) -> None:
     """Patch the named libraries (all built-in ones when no name is given), now or on import.
 
     Idempotent: a name already switched on is left as it is. Raises UnknownInstrumentorError
-    for a name that no instrumentor answers to, before anything is patched.
+    for a name that no instrumentor answers to, before anything is patched. ``http_hosts``
+    declares the hosts whose name the HTTP client spans may record (``server.address``);
+    requests to any other host record no host at all (optel.record.http).
     """
+    if http_hosts is not None:
+        from optel.record.hosts import declare_hosts
+
+        declare_hosts(http_hosts)
     wanted = [_normal(name) for name in names] if names else list(BUILTIN)
     resolved = [(name, *_resolve(name)) for name in wanted if name not in _active]
     if any(name in CLI_FRAMEWORKS for name in wanted):

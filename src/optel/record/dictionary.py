@@ -109,6 +109,8 @@ GENAI_DURATION_BUCKETS = (
 GENAI_TOKEN_BUCKETS = (
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
 )  # fmt: skip
+# The HTTP semantic conventions' advisory bucket boundaries (http-metrics.md).
+HTTP_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 # Commands and steps of a CLI last from milliseconds (a --help) to an hour (a long agent run);
 # the SDK's default buckets are made for milliseconds and would put every command in the last one.
 SECONDS_BUCKETS = (
@@ -173,7 +175,10 @@ ATTRIBUTES: dict[str, Attribute] = {
         Attribute("gen_ai.response.finish_reasons", STRING_ARRAY, _S, "Why the model stopped: `stop`, `length`, `tool_calls`, `end_turn`, ..."),
         Attribute("gen_ai.token.type", STRING, _M, "`input` or `output`."),
         Attribute("reason", STRING, _M, "Why the spool dropped records: `size`, `age`, `corrupt`, `invalid`, `rejected_<HTTP status>`."),
-        Attribute("http.response.status_code", INT, _S, "The HTTP status of a failed LLM API call (`429`, `500`, ...)."),
+        Attribute("http.response.status_code", INT, _SM, "The HTTP status of a request made with an instrumented HTTP client, or of a failed LLM API call (`429`, `500`, ...)."),
+        Attribute("http.request.method", STRING, _SM, "The HTTP method of a request made with an instrumented HTTP client (`GET`, `POST`, ...; `_OTHER` for a method the semantic conventions do not know). Never its URL, path or query."),
+        Attribute("server.address", STRING, _SM, "The host a request went to, only when the maintainer declared that host (`optel.instrument(..., http_hosts=[...])`); absent for any other host."),
+        Attribute("server.port", INT, _SM, "The port of a request to a declared host (`server.address`), `443` for https unless the URL says otherwise."),
         Attribute("optel.cli.summary.commands", INT, _S, "Commands run in this process."),
         Attribute("optel.cli.summary.steps", INT, _S, "Steps run in this process."),
         Attribute("optel.cli.summary.llm_requests", INT, _S, "LLM requests made in this process."),
@@ -207,6 +212,7 @@ METRICS: dict[str, Metric] = {
         Metric("optel.cli.session.duration", HISTOGRAM, "s", "From `optel.init()` to `optel.shutdown()`, once per process.", (), SECONDS_BUCKETS),
         Metric("process.uptime", GAUGE, "s", "Seconds since `optel.init()`, with every flush that carries records: at shutdown, and while a long-running process (`flush_interval`) is active (semantic conventions).", ()),
         Metric("optel.request.duration", HISTOGRAM, "s", "How long a `@optel.timed(name)` call ran.", ("request.name", "error.type"), SECONDS_BUCKETS),
+        Metric("http.client.request.duration", HISTOGRAM, "s", "HTTP client request duration (semantic conventions): from sending the request to receiving the response headers, per request an instrumented HTTP client made (not those an instrumented LLM call made).", ("http.request.method", "http.response.status_code", "server.address", "server.port", "error.type"), HTTP_DURATION_BUCKETS),
         Metric("gen_ai.client.operation.duration", HISTOGRAM, "s", "GenAI operation duration (semantic conventions).", (*_GENAI_METRIC_ATTRS, "error.type"), GENAI_DURATION_BUCKETS),
         Metric("gen_ai.client.operation.time_to_first_chunk", HISTOGRAM, "s", "Streamed GenAI requests: time from the request to the first chunk of the response (semantic conventions).", _GENAI_METRIC_ATTRS, GENAI_DURATION_BUCKETS),
         Metric("optel.spool.dropped", COUNTER, "{record}", "Records the spool dropped before they could be sent (over its size or age bound, rejected by the collector, corrupt), reported with the next successful upload.", ("reason",)),
@@ -218,6 +224,7 @@ SPANS: tuple[SpanFamily, ...] = (
     SpanFamily("command", "{command.name}", "internal", "One per `@optel.command()` call (or per command an instrumented CLI framework runs); the root of its trace. Named by the command path, as the CLI semantic conventions allow; `process.executable.name` is on the resource, and the conventions' `process.pid` is not sent (it says nothing about how a tool is used, and could tie a run to local logs).", ("command.name", "optel.cli.command.options", "process.exit.code", "error.type")),
     SpanFamily("step", "{step.name}", "internal", "One per `@optel.step()` call, a child of the span around it.", ("step.name", "error.type")),
     SpanFamily("llm", "{gen_ai.operation.name} {gen_ai.request.model}", "client", "One per LLM request (`@optel.llm_call()` or an instrumented client), as the GenAI semantic conventions name it.", ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "gen_ai.request.max_tokens", "gen_ai.request.stream", "gen_ai.response.model", "gen_ai.response.id", "gen_ai.response.time_to_first_chunk", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.reasoning.output_tokens", "gen_ai.response.finish_reasons", "http.response.status_code", "error.type")),
+    SpanFamily("http", "{http.request.method}", "client", "One per request an instrumented HTTP client (httpx, requests, aiohttp) made outside an instrumented LLM call, ending when the response headers arrived; named by the method (`HTTP` for `_OTHER`), as the HTTP semantic conventions name it without a URL template.", ("http.request.method", "http.response.status_code", "server.address", "server.port", "error.type")),
     SpanFamily("request", "{request.name}", "internal", "One per `@optel.timed(name)` call.", ("request.name", "error.type")),
     SpanFamily("event", "{event name}", "internal", "A zero-length span for `optel.event()` called outside any span (inside one it is a span event instead); carries only attributes the host declared.", ()),
     SpanFamily("session", "optel.cli.session", "internal", "One per process, at `optel.shutdown()`, from `init()` to shutdown: the session summary.", ("optel.cli.summary.commands", "optel.cli.summary.steps", "optel.cli.summary.llm_requests", "optel.cli.summary.input_tokens", "optel.cli.summary.output_tokens", "optel.cli.summary.user_inputs", "optel.cli.summary.errors", "optel.cli.summary.models")),

@@ -13,6 +13,7 @@ from optel.privacy.exceptions import encodable as _encodable
 from optel.privacy.modes import FORBIDDEN_KEYS, USER_ID
 from optel.record import custom as _custom
 from optel.record import dictionary as _dictionary
+from optel.record import http as _http
 from optel.record import provider_errors as _provider_errors
 from optel.record.spans import Measurement, SpanHandle, read_usage
 
@@ -164,6 +165,8 @@ def family(attributes: Mapping[str, object]) -> str:
     """Which kind of span (data dictionary ``SPANS``) the attributes make: llm, command, step, ..."""
     if "gen_ai.operation.name" in attributes:
         return "llm"
+    if _http.METHOD in attributes:
+        return "http"
     if "command.name" in attributes:
         return "command"
     if "step.name" in attributes:
@@ -285,6 +288,8 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
         # as it ends, without spans.take()).
         read_usage(handle)
     attrs = clean_attributes(handle.attributes, _SPAN_NAMES, host, scrub)
+    if _http.SERVER_ADDRESS in handle.attributes or _http.SERVER_PORT in attrs:
+        attrs = _declared_host_only(handle.attributes, attrs)
     events: list[dict[str, object]] = []
     for name, at_ns, event_attrs in handle.events or ():
         if event_attrs and type(event_attrs.get("exception.stacktrace")) is tuple:
@@ -314,6 +319,22 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
     }
 
 
+def _declared_host_only(raw: Mapping[str, object], attrs: dict[str, object]) -> dict[str, object]:
+    """``server.address`` as written when the maintainer declared that host, else no host at all.
+
+    The HTTP instrumentors only ever set a declared one; this holds for every other way a value
+    could get there (``optel.event(..., **{"server.address": ...})``), checked where records
+    leave. A declared name is not personal data, so no scrubbing rule for host names rewrites it.
+    """
+    address = raw.get(_http.SERVER_ADDRESS)
+    if type(address) is str and address in _http.declared_hosts():
+        attrs[_http.SERVER_ADDRESS] = address
+    else:
+        attrs.pop(_http.SERVER_ADDRESS, None)
+        attrs.pop(_http.SERVER_PORT, None)
+    return attrs
+
+
 def _metric(name: str, value: float, attributes: dict[str, object], at_ns: int) -> Record:
     return {"t": "metric", "name": name, "value": value, "attributes": attributes, "time_ns": at_ns}
 
@@ -327,7 +348,7 @@ def derived_metrics(span: Mapping[str, object]) -> list[Record]:
     attrs = span["attributes"]
     assert isinstance(attrs, dict)
     kind = family(attrs)
-    if kind not in ("command", "step", "request", "llm"):
+    if kind not in ("command", "step", "request", "llm", "http"):
         return []
     end_ns = span["end_ns"]
     start_ns = span["start_ns"]
@@ -347,6 +368,8 @@ def derived_metrics(span: Mapping[str, object]) -> list[Record]:
         out.append(_metric("optel.cli.step.duration", seconds, _pick(attrs, metrics["optel.cli.step.duration"].attributes), end_ns))
     elif kind == "request":
         out.append(_metric("optel.request.duration", seconds, _pick(attrs, metrics["optel.request.duration"].attributes), end_ns))
+    elif kind == "http":
+        out.append(_metric(_http.DURATION_METRIC, seconds, _pick(attrs, metrics[_http.DURATION_METRIC].attributes), end_ns))
     else:
         out.append(
             _metric(
