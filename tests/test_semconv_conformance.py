@@ -303,6 +303,7 @@ def test_metrics_have_the_conventions_instruments_units_buckets_and_required_att
         names.GEN_AI_CLIENT_OPERATION_DURATION,
         names.GEN_AI_CLIENT_TOKEN_USAGE,
         names.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+        names.PROCESS_UPTIME,
     }
 
 

@@ -14,6 +14,7 @@ from optel.privacy.modes import FORBIDDEN_KEYS, USER_ID
 from optel.record import custom as _custom
 from optel.record import dictionary as _dictionary
 from optel.record import http as _http
+from optel.record import names as n
 from optel.record import provider_errors as _provider_errors
 from optel.record.spans import Measurement, SpanHandle, read_usage
 
@@ -450,7 +451,7 @@ def to_dicts(
 
 def uptime_record(start_ns: int, now_ns: int) -> Record:
     """``process.uptime`` now: a long-running process reports it with each flush, not only at exit."""
-    return _metric("process.uptime", max(now_ns - start_ns, 0) / 1e9, {}, now_ns)
+    return _metric(n.PROCESS_UPTIME, max(now_ns - start_ns, 0) / 1e9, {}, now_ns)
 
 
 def session_records(

@@ -13,6 +13,7 @@ span of optel is open is that LLM call's own traffic and is not recorded again.
 from __future__ import annotations
 
 from optel.record import hosts as _declared
+from optel.record import names as n
 from optel.record import spans
 from optel.record.hosts import declare_hosts, declared_hosts
 
@@ -31,12 +32,12 @@ if TYPE_CHECKING:
     from optel.record.spans import SpanHandle
 
 # Names from the HTTP semantic conventions (http-spans.md, http-metrics.md).
-METHOD = "http.request.method"
-STATUS_CODE = "http.response.status_code"
-SERVER_ADDRESS = "server.address"
-SERVER_PORT = "server.port"
-ERROR_TYPE = "error.type"
-DURATION_METRIC = "http.client.request.duration"
+METHOD = n.HTTP_REQUEST_METHOD
+STATUS_CODE = n.HTTP_RESPONSE_STATUS_CODE
+SERVER_ADDRESS = n.SERVER_ADDRESS
+SERVER_PORT = n.SERVER_PORT
+ERROR_TYPE = n.ERROR_TYPE
+DURATION_METRIC = n.HTTP_CLIENT_REQUEST_DURATION
 # The conventions' known methods; any other becomes _OTHER and the span is named HTTP.
 KNOWN_METHODS = frozenset(
     ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "QUERY")
