@@ -8,8 +8,11 @@ Every rule replaces what it finds by a marker that keeps nothing of the original
 from __future__ import annotations
 
 from optel.privacy.fastpath import KEY_HINTS, LONG_RUN, SECRET_PREFIXES
+from optel.privacy.hosts import DOTTED, HOST, scrub_hosts
 from optel.privacy.identity import current_identity
 from optel.privacy.keys import is_sensitive_key
+from optel.privacy.numbers import MAC, NUMBER, scrub_numbers
+from optel.privacy.table import SHAPES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,7 +27,7 @@ SECRET = "<secret>"
 USER = "<user>"
 # What a value becomes when scrubbing itself failed: nothing of it can be trusted.
 REDACTED = "<redacted>"
-MARKERS = (PATH, URL, EMAIL, IP, SECRET, USER, REDACTED)
+MARKERS = (PATH, URL, EMAIL, IP, SECRET, USER, HOST, NUMBER, MAC, REDACTED)
 
 # A path segment: anything but whitespace, separators and the punctuation that ends a path in prose.
 _SEG = r"""[^\s/\\<>"'`|;,()\[\]{}*?=&:]"""
@@ -34,6 +37,11 @@ _SEG = r"""[^\s/\\<>"'`|;,()\[\]{}*?=&:]"""
 # after it.
 _INNER = _SEG + r"+(?: [A-Z0-9(][^\s/\\<>\"'`|;,\[\]{}*?=&:]*){0,3}"
 _EXT = r"\.[A-Za-z][A-Za-z0-9]{0,7}"
+# An escape as repr() or JSON writes it inside a path ("caf\\xe9", "\\udcff", "a\\nb"): part of a
+# segment, where a separator or the end of the match would leave the rest of the name outside.
+_ESC = r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}\s]*\}|[0-7]{1,3}|[ntrabfv])"
+_SEG_ESC = r"(?:" + _SEG + r"|" + _ESC + r")"
+_INNER_ESC = _SEG_ESC + r"+(?: [A-Z0-9(][^\s/\\<>\"'`|;,\[\]{}*?=&:]*){0,3}"
 # A word of a file name written with spaces: no separator, no "@" (an e-mail after a path is prose)
 # and no "~" (so that no path can start inside the name).
 _WORD = r"""[^\s/\\<>"'`|;,()\[\]{}*?=&:@~]"""
@@ -55,7 +63,9 @@ _SOURCES: dict[str, str] = {
     r"(?:[a-z][a-z0-9+.-]{1,19}:(?://|\\/\\/)|www\.)[^\s<>\"'`]*"
     # scp-style remotes (git@host:team/repo.git, deploy@10.0.0.5:/srv): user, host and path in one.
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*:(?=[\w~./-])[^\s<>\"'`]*"
-    r")",
+    r")"
+    # and remotes without a scheme: gitlab.com/org/repo/, registry.acme.io:5000/team/image
+    r"|(?<![\w.@/\\-])" + DOTTED + r"(?::\d+)?/[^\s<>\"'`]*",
     "path": "|".join(
         (
             # UNC, also as repr() writes it: \\server\share\... or \\\\server\\share
@@ -64,16 +74,18 @@ _SOURCES: dict[str, str] = {
             r"(?<![\w])[A-Za-z]:[/\\]+(?:" + _INNER + r"[/\\]+)*" + _SEG + r"*",
             # absolute POSIX (a//b is one path) and forward-slash UNC (//server/share); a lone "/"
             # says nothing and is prose ("a / b")
-            _NOT_AFTER + r"/{1,2}(?=" + _SEG + r")(?:" + _INNER + r"/+)*" + _SEG + r"*",
+            _NOT_AFTER + r"/{1,2}(?=" + _SEG_ESC + r")(?:" + _INNER_ESC + r"/+)*" + _SEG_ESC + r"*",
             # absolute POSIX as JSON escapes it: \/home\/alice\/x
             # (the backslash before the look-behind: most positions fail on it, and cheaply)
-            r"\\(?<![\w.\\]\\)/(?=" + _SEG + r")(?:" + _SEG + r"+\\/)+" + _SEG + r"*",
+            r"\\(?<![\w.\\]\\)/(?=" + _SEG_ESC + r")(?:" + _SEG_ESC + r"+\\/)+" + _SEG_ESC + r"*",
             # home-relative and dot-relative: ~/x, ~alice/x, ./x, ../x
             _NOT_AFTER + r"(?:~[\w.-]*|\.{1,2})(?:[/\\](?:" + _INNER + r"(?=[/\\])|" + _SEG + r"*))+",
             # "~" alone, as scrub_home leaves a bare home directory
             _NOT_AFTER + r"~(?![\w/\\])",
             # relative with two or more separators (a/b/c, a\b\c), but not a date (11/23/2026)
             _NOT_AFTER + r"(?!\d+/\d+/\d+(?![\w/]))" + _SEG + r"+(?:[/\\]" + _SEG + r"+){2,}(?![/\\]|" + _SEG + r")",
+            # relative ending in a separator, as a directory is written: org/project-name/
+            _NOT_AFTER + _SEG + r"+(?:[/\\]" + _SEG + r"+)+[/\\](?![/\\]|" + _SEG + r")",
             # relative with one separator and a file extension: src/main.py
             _NOT_AFTER + _SEG + r"+[/\\]" + _SEG + r"*" + _EXT + r"(?![\w.])",
         )
@@ -96,20 +108,8 @@ _SOURCES: dict[str, str] = {
     "private_key": r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
     "auth_header": r"(?i)(?<![\w-])((?:proxy-)?authorization|(?:set-)?cookie|x-api-key|x-auth-token)(\s*:\s*)[^\r\n]*",
     "auth_scheme": r"(?i)(?<![\w-])(bearer|basic|digest|token)(\s+)([A-Za-z0-9._~+/=_-]{8,})",
-    "token_prefix": r"(?<![A-Za-z0-9])(?:"
-    r"sk-ant-[A-Za-z0-9_-]{8,}"
-    r"|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}"
-    r"|(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}"
-    r"|gh[pousr]_[A-Za-z0-9]{16,}"
-    r"|github_pat_[A-Za-z0-9_]{16,}"
-    r"|xox[abposre]-[A-Za-z0-9-]{8,}"
-    r"|(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{12,}"
-    r"|AIza[0-9A-Za-z_-]{20,}"
-    r"|glpat-[A-Za-z0-9_-]{16,}"
-    r"|hf_[A-Za-z0-9]{20,}"
-    r"|npm_[A-Za-z0-9]{20,}"
-    r"|pypi-[A-Za-z0-9_-]{20,}"
-    r")",
+    # Every shape of the one table (table.SHAPES), which the fast path and the gateway share.
+    "token_prefix": r"(?<![A-Za-z0-9])(?:" + "|".join(shape.pattern for shape in SHAPES) + r")",
     "jwt": r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
     "key_value": r"(?i)(?<![A-Za-z0-9_.-])"
     r"(?P<dash>--?)?"
@@ -119,7 +119,11 @@ _SOURCES: dict[str, str] = {
     r"(?P<q>[\"']?)"
     r"(?P<sep>\s*(?:=>|[:=])\s*|(?(dash)[ \t]+|(?!)))"
     r"(?P<scheme>(?:bearer|basic|token)[ \t]+)?"
-    r"(?P<val>\"[^\"\n]*\"?|'[^'\n]*'?|[^\s,;&'\"<>)\]}]+)",
+    # The whole value, as a shell reads a word: a quoted value to its closing quote (spaces and
+    # escaped quotes included), else up to whitespace; `&`, `;`, `,` or `)` do not end it, nor does a
+    # quoted part without spaces (abc"def"). A lone quote does: in prose it closes a quotation.
+    r"(?P<val>(?:\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|[^\s\"'])"
+    r"(?:[^\s\"']|\"[^\"\s]*\"|'[^'\s]*')*)",
     "long_hex": r"(?<![A-Za-z0-9])[0-9A-Fa-f]{32,}(?![A-Za-z0-9])",
     "long_run": r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])",
     "wordish": r"(?:[A-Z]?[a-z]+|[A-Z]+|\d+[A-Za-z]?){1,3}",
@@ -205,6 +209,7 @@ def scrub_urls(text: str) -> str:
         and ":\\/\\/" not in text
         and ("@" not in text or ":" not in text)
         and "www." not in text.lower()
+        and ("/" not in text or "." not in text)
     ):
         return text
     return pattern("url").sub(_url_match, text)
@@ -374,9 +379,12 @@ def _key_value_match(match: re.Match[str]) -> str:
     if not is_sensitive_key(key) and not (escaped and is_sensitive_key(key[1:])):
         # The value was consumed by this match; give it its own chance (`x: password=...`).
         return head + scrub_key_values(value)
-    quote = value[0] if value[:1] in ("'", '"') else ""
-    closing = quote if quote and len(value) > 1 and value.endswith(quote) else ""
-    return head + quote + SECRET + closing
+    # Closing punctuation belongs to the sentence or the structure around the pair ("x=1, y",
+    # "f(password=x)", '"key": "x",'): kept outside the marker, it tells nothing of the value.
+    kept = value.rstrip(".,;:!?)]}>")
+    quote = kept[0] if kept[:1] in ("'", '"') else ""
+    closing = quote if quote and len(kept) > 1 and kept.endswith(quote) else ""
+    return head + quote + SECRET + closing + value[len(kept) :]
 
 
 def scrub_key_values(text: str) -> str:
@@ -542,15 +550,18 @@ SECRET_RULES: tuple[Callable[[str], str], ...] = (
 # The order matters: the home before paths (see scrub_home), and before URLs so that a home with
 # spaces inside file:///Users/Alice Smith/x goes too (the home rule never takes a slash of "://",
 # so the URL stays one marker); URLs before paths so a URL is one marker; paths before the shape
-# detectors so a path holding a hash is one marker; the login last, to catch it wherever the rules
-# before left it.
+# detectors so a path holding a hash is one marker; e-mails and IPs before host names (a domain after
+# "@" is the e-mail's, "1.2.3.4" no host); numbers after secrets (a key may hold a digit run); the
+# login last, to catch it wherever the rules before left it.
 BUILTIN_RULES: tuple[Callable[[str], str], ...] = (
     scrub_home,
     scrub_urls,
     scrub_paths,
     scrub_emails,
     scrub_ips,
+    scrub_hosts,
     scrub_secrets,
+    scrub_numbers,
     scrub_login,
 )
 
