@@ -20,11 +20,18 @@ MAC = "<mac>"
 MIN_DIGITS = 9
 
 _SOURCES = {
-    "mac": r"(?i)(?<![\w:.-])[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}(?![\w:-])",
-    "card": r"(?<![\w.+-])\d(?:[ -]?\d){12,18}(?![\w-]|[ -]\d)",
+    # Not inside a longer run of hex groups (an IPv6 address): no hex group joined on either side.
+    "mac": r"(?i)(?<![\w.-])(?<![0-9a-f]:)[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}(?![\w-]|:[0-9a-f])",
+    # A run of 13-19 digits, or groups of four (Amex: 4-6-5) with one separator throughout.
+    "card": r"(?<![\w.+-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5})"
+    r"(?![\w-])",
     "ssn": r"(?<![\w.-])\d{3}-\d{2}-\d{4}(?![\w-]|\.\d)",
-    "phone": r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){2,6}(?![\w-]|\.\d)"
-    r"|(?<![\w(-])(?:\(\d{3}\)\s?|\d{3}[-.])\d{3}[-.]\d{4}(?![\w-]|\.\d)",
+    # +49 30 1234567, +1 (555) 123-4567, +4930123456: a separator between groups (parentheses
+    # only around the first),
+    # so that digits run on after the number ("+49 30 1234567 2024") are not taken into it.
+    "phone": r"(?<![\w+])\+(?:\d{8,15}|\d{1,3}(?:[ .-]?\(\d{1,5}\)[ .-]?\d{1,5})?(?:[ .-]\d{1,5}){1,6})"
+    r"(?![\w-]|\.\d)"
+    r"|(?:(?<!\w)\(\d{3}\)\s?|(?<![\w.-])\d{3}[-.])\d{3}[-.]\d{4}(?![\w-]|\.\d)",
 }
 _compiled: dict[str, re.Pattern[str]] = {}
 
@@ -55,8 +62,17 @@ def _card_match(match: re.Match[str]) -> str:
 
 
 def _phone_match(match: re.Match[str]) -> str:
-    digits = sum(1 for char in match.group() if char.isdigit())
-    return NUMBER if 8 <= digits <= 15 else match.group()
+    found = match.group()
+    # A phone number has at most 15 digits: what the groups took beyond that ("+49 30 1234567
+    # 123-45-6789") is cut off at a separator and left to the rules after this one.
+    # A space is the likelier end of one number and start of the next: cut there first.
+    for separators in (" ", " -."):
+        cut = len(found)
+        while cut > 0 and sum(1 for char in found[:cut] if char.isdigit()) > 15:
+            cut = max(found.rfind(separator, 0, cut) for separator in separators)
+        if cut > 0 and sum(1 for char in found[:cut] if char.isdigit()) >= 8:
+            return NUMBER + found[cut:]
+    return found
 
 
 def scrub_numbers(text: str) -> str:
@@ -66,7 +82,12 @@ def scrub_numbers(text: str) -> str:
     if not any(char.isdigit() for char in text):
         return text
     if "+" in text or "(" in text or "-" in text or "." in text:
-        text = _pattern("phone").sub(_phone_match, text)
+        for _ in range(3):
+            # Again over what a cut left (see _phone_match): it may start the next number.
+            scrubbed = _pattern("phone").sub(_phone_match, text)
+            if scrubbed == text:
+                break
+            text = scrubbed
     if "-" in text:
         text = _pattern("ssn").sub(NUMBER, text)
     return _pattern("card").sub(_card_match, text)
