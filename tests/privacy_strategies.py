@@ -452,7 +452,7 @@ def injections(
 ) -> st.SearchStrategy[Injection]:
     """Any one planted value of `classes` (default: all of ``CLASSES``); with `login` or `machine`,
     mentions of the login or machine name too (they are classes "login" and "machine")."""
-    chosen = list(CLASSES) + ["login", "machine"] if classes is None else list(classes)
+    chosen = [*CLASSES, "login", "machine"] if classes is None else list(classes)
     kinds = [CLASSES[name]() for name in chosen if name in CLASSES]
     if login and "login" in chosen:
         kinds.append(login_mentions(login))

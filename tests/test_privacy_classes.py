@@ -23,7 +23,9 @@ from optel.privacy.rules import apply_builtin_rules
 from optel.record.dictionary import ATTRIBUTES, METRICS
 from privacy_strategies import CLASSES, assert_scrubbed, injected_texts, login_env, logins
 
-PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 NEW_CLASSES = ("whole_value_secrets", "host_names", "repr_paths", "personal_numbers")
 
 
@@ -92,17 +94,29 @@ def test_key_value_secrets_lose_their_whole_value(text: str, expected: str) -> N
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("HTTPSConnectionPool(host='api.acme.internal', port=443)", "HTTPSConnectionPool(host='<host>', port=443)"),
+        (
+            "HTTPSConnectionPool(host='api.acme.internal', port=443)",
+            "HTTPSConnectionPool(host='<host>', port=443)",
+        ),
         ("Name or service not known: db7", "Name or service not known: <host>"),
-        ('could not translate host name "db-primary" to address', 'could not translate host name "<host>" to address'),
-        ("ssh: Could not resolve hostname bastion: Name", "ssh: Could not resolve hostname <host>: Name"),
+        (
+            'could not translate host name "db-primary" to address',
+            'could not translate host name "<host>" to address',
+        ),
+        (
+            "ssh: Could not resolve hostname bastion: Name",
+            "ssh: Could not resolve hostname <host>: Name",
+        ),
         ("redis.ns.svc.cluster.local:6379 down", "<host>:6379 down"),
         ("clone gitlab.com/org/repo/ failed", "clone <url> failed"),
         ("Error -2 connecting to redis-master:6379.", "Error -2 connecting to <host>:6379."),
         ("getaddrinfo ENOTFOUND db.prod", "getaddrinfo ENOTFOUND <host>"),
         ("dial tcp: lookup db on 127.0.0.53:53", "dial tcp: lookup <host> on <ip>:53"),
         ("BUILD.ACME.COM failed", "<host> failed"),
-        ("calling api.openai.com and api.anthropic.com", "calling api.openai.com and api.anthropic.com"),
+        (
+            "calling api.openai.com and api.anthropic.com",
+            "calling api.openai.com and api.anthropic.com",
+        ),
         ("Host: localhost", "Host: localhost"),
     ],
 )
@@ -128,7 +142,9 @@ def test_no_name_of_the_data_dictionary_reads_as_a_host() -> None:
     for metric in METRICS.values():
         names.update(metric.attributes)
     assert len(names) > 20
-    assert {name: apply_builtin_rules(name) for name in names if apply_builtin_rules(name) != name} == {}
+    assert {
+        name: apply_builtin_rules(name) for name in names if apply_builtin_rules(name) != name
+    } == {}
 
 
 def test_the_machines_own_name_and_fqdn_become_host(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,7 +164,9 @@ def test_the_kernels_node_name_is_a_machine_name() -> None:
 
 
 @pytest.mark.parametrize("name", ["localhost", "ubuntu", "vm"])
-def test_generic_machine_names_are_no_personal_data(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+def test_generic_machine_names_are_no_personal_data(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
     monkeypatch.setenv("HOSTNAME", name)
     assert name not in machine_names()
 
@@ -158,7 +176,13 @@ def test_generic_machine_names_are_no_personal_data(monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.parametrize(
     "raw",
-    ["/srv/data/caf\udce9/notes.txt", "/srv/a\x1bb/secret.txt", "/srv/line\nname.txt", "/srv/da\tta/x", "/srv/x/caf\xe9.txt"],
+    [
+        "/srv/data/caf\udce9/notes.txt",
+        "/srv/a\x1bb/secret.txt",
+        "/srv/line\nname.txt",
+        "/srv/da\tta/x",
+        "/srv/x/caf\xe9.txt",
+    ],
 )
 def test_paths_written_by_repr_lose_their_file_name(raw: str) -> None:
     assert apply_builtin_rules(f"open {raw!r} failed") == "open '<path>' failed"
@@ -173,8 +197,12 @@ def test_relative_directories_with_a_trailing_slash_become_path() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["gpt-4o", "claude-3-5-sonnet", "llama-3.1-8b", "gemini-1.5-pro", "mistral-large"]),
-       st.integers(10**8, 10**14))
+@given(
+    st.sampled_from(
+        ["gpt-4o", "claude-3-5-sonnet", "llama-3.1-8b", "gemini-1.5-pro", "mistral-large"]
+    ),
+    st.integers(10**8, 10**14),
+)
 def test_model_names_with_a_long_numeric_suffix_are_custom(family: str, suffix: int) -> None:
     assert public_model_name(f"{family}-{suffix}") == "custom"
 
@@ -211,11 +239,24 @@ def test_numbers_that_name_no_one_survive(text: str) -> None:
 
 def test_endpoint_credentials_are_redacted_and_the_endpoint_kept() -> None:
     url = "https://bob:hunter2@telemetry.example.com:4318/v1?api_key=abc123&region=eu#frag"
-    assert redact_endpoint(url) == "https://<secret>@telemetry.example.com:4318/v1?api_key=<secret>&region=<secret>#<secret>"
+    assert (
+        redact_endpoint(url)
+        == "https://<secret>@telemetry.example.com:4318/v1?api_key=<secret>&region=<secret>#<secret>"
+    )
     assert redact_endpoint("http://127.0.0.1:4318") == "http://127.0.0.1:4318"
     assert redact_endpoint("not a url with pw") == "<secret>"
-    shown = redact_export({"endpoint": url, "headers": {"authorization": "Bearer x"}, "signal_endpoints": {"traces": url}})
-    assert "hunter2" not in repr(shown) and "abc123" not in repr(shown) and "Bearer x" not in repr(shown)
+    shown = redact_export(
+        {
+            "endpoint": url,
+            "headers": {"authorization": "Bearer x"},
+            "signal_endpoints": {"traces": url},
+        }
+    )
+    assert (
+        "hunter2" not in repr(shown)
+        and "abc123" not in repr(shown)
+        and "Bearer x" not in repr(shown)
+    )
 
 
 def test_random_query_values_never_survive_endpoint_redaction() -> None:

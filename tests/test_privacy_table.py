@@ -21,7 +21,9 @@ from optel.privacy.rules import apply_builtin_rules, pattern
 ROOT = Path(__file__).resolve().parent.parent
 GATEWAY_FILE = ROOT / "collector" / "gateway.yaml"
 
-_spec = importlib.util.spec_from_file_location("optel_collector_validate_table", ROOT / "collector" / "validate.py")
+_spec = importlib.util.spec_from_file_location(
+    "optel_collector_validate_table", ROOT / "collector" / "validate.py"
+)
 assert _spec is not None and _spec.loader is not None
 validate = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = validate
@@ -38,14 +40,20 @@ def _gateway_apply(rules: list, value: str) -> str:
 
 def test_the_checked_in_gateway_file_is_what_the_generator_writes() -> None:
     current = GATEWAY_FILE.read_text(encoding="utf-8")
-    assert gateway.render(current) == current, "stale: run python -m optel.privacy.gateway collector/gateway.yaml"
+    assert gateway.render(current) == current, (
+        "stale: run python -m optel.privacy.gateway collector/gateway.yaml"
+    )
 
 
 def test_the_generator_reports_a_stale_file_and_rewrites_it(tmp_path: Path) -> None:
     stale = tmp_path / "gateway.yaml"
-    stale.write_text(GATEWAY_FILE.read_text(encoding="utf-8").replace(r"\\bhf_", r"\\bhug_"), encoding="utf-8")
+    stale.write_text(
+        GATEWAY_FILE.read_text(encoding="utf-8").replace(r"\\bhf_", r"\\bhug_"), encoding="utf-8"
+    )
     command = [sys.executable, "-m", "optel.privacy.gateway"]
-    check = subprocess.run([*command, "--check", str(stale)], capture_output=True, text=True, timeout=60)
+    check = subprocess.run(
+        [*command, "--check", str(stale)], capture_output=True, text=True, timeout=60
+    )
     assert check.returncode == 1 and "stale" in check.stderr
     assert subprocess.run([*command, str(stale)], timeout=60).returncode == 0
     assert stale.read_text(encoding="utf-8") == GATEWAY_FILE.read_text(encoding="utf-8")
@@ -76,7 +84,10 @@ def test_every_shape_is_scrubbed_by_the_gateway(name: str) -> None:
     for group in validate.scrub_rules(config):
         for target in {rule.target for rule in group}:
             rules = [rule for rule in group if rule.target == target]
-            assert _gateway_apply(rules, f"failed with {shape.example} now") == "failed with <secret> now", target
+            assert (
+                _gateway_apply(rules, f"failed with {shape.example} now")
+                == "failed with <secret> now"
+            ), target
     blocked = config["processors"]["redaction/secrets"]["blocked_values"]
     assert any(re.search(validate.to_python_regex(p), f"x {shape.example} y") for p in blocked)
 
@@ -100,7 +111,10 @@ print(fastpath.plainly_safe(example, ()), rules.apply_builtin_rules("a " + examp
 
 def test_a_shape_added_to_the_table_alone_reaches_client_fast_path_and_gateway() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(NEW_SHAPE)], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", textwrap.dedent(NEW_SHAPE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "a", "<secret>", "b", "False", "True"]

@@ -20,12 +20,12 @@ def redact_endpoint(url: str) -> str:
     rest, hash_sign, _fragment = rest.partition("#")
     rest, question, query = rest.partition("?")
     authority, slash, path = rest.partition("/")
-    userinfo, at, host = authority.rpartition("@")
+    _userinfo, at, host = authority.rpartition("@")
     shown = scheme + "://" + (SECRET + "@" if at else "") + host + slash + path
     if question:
         pairs = []
         for pair in query.split("&"):
-            key, equals, value = pair.partition("=")
+            key, equals, _value = pair.partition("=")
             pairs.append(key + "=" + SECRET if equals else (SECRET if key else key))
         shown += "?" + "&".join(pairs)
     if hash_sign:
@@ -43,5 +43,7 @@ def redact_export(export: dict[str, object]) -> dict[str, object]:
         elif "endpoint" in key and isinstance(value, str):
             shown[key] = redact_endpoint(value)
         elif "endpoint" in key and isinstance(value, dict):
-            shown[key] = {name: redact_endpoint(v) if isinstance(v, str) else v for name, v in value.items()}
+            shown[key] = {
+                name: redact_endpoint(v) if isinstance(v, str) else v for name, v in value.items()
+            }
     return shown

@@ -42,7 +42,7 @@ def _chain(triggers: tuple[str, ...]) -> Callable[[str], bool]:
     return found
 
 
-SECRET_PREFIXES = tuple(dict.fromkeys(t for shape in SHAPES for t in shape.triggers)) + (PRIVATE_KEY_TRIGGER,)
+SECRET_PREFIXES = (*dict.fromkeys(t for shape in SHAPES for t in shape.triggers), PRIVATE_KEY_TRIGGER)
 UNDERSCORE_PREFIXES, DASH_PREFIXES, UPPER_PREFIXES, OTHER_PREFIXES = _grouped(SECRET_PREFIXES)
 _underscore_prefix = _chain(UNDERSCORE_PREFIXES)
 _dash_prefix = _chain(DASH_PREFIXES)

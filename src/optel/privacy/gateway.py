@@ -19,7 +19,10 @@ END = "  # END generated"
 # (OTTL context, function, statement group) in the order the gateway applies them; the resource
 # gets all rules but the long-run one (optel's own ids are long and hex).
 _TRACE_GROUPS = (
-    (("span.attributes", "replace_all_patterns", False), ("span.status.message", "replace_pattern", False)),
+    (
+        ("span.attributes", "replace_all_patterns", False),
+        ("span.status.message", "replace_pattern", False),
+    ),
     (("spanevent.attributes", "replace_all_patterns", False),),
     (("resource.attributes", "replace_all_patterns", True),),
 )
@@ -51,9 +54,11 @@ def _statement(target: str, function: str, pattern: str, marker: str) -> str:
     return yaml_single(call)
 
 
-def _groups(groups: tuple[tuple[tuple[str, str, bool], ...], ...], first_extra: str | None) -> list[str]:
+def _groups(
+    groups: tuple[tuple[tuple[str, str, bool], ...], ...], first_extra: str | None
+) -> list[str]:
     lines: list[str] = []
-    for index, group in enumerate(groups):
+    for group in groups:
         lines.append("      - statements:")
         if first_extra and group[0][0] == "spanevent.attributes":
             lines.append("          - " + first_extra)
@@ -106,7 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     check = "--check" in args
     paths = [arg for arg in args if arg != "--check"]
     if len(paths) != 1:
-        print("usage: python -m optel.privacy.gateway [--check] collector/gateway.yaml", file=sys.stderr)
+        print(
+            "usage: python -m optel.privacy.gateway [--check] collector/gateway.yaml",
+            file=sys.stderr,
+        )
         return 2
     with open(paths[0], encoding="utf-8") as f:
         current = f.read()
@@ -117,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if check:
         if fresh != current:
-            print(f"{paths[0]} is stale: run python -m optel.privacy.gateway {paths[0]}", file=sys.stderr)
+            print(
+                f"{paths[0]} is stale: run python -m optel.privacy.gateway {paths[0]}",
+                file=sys.stderr,
+            )
             return 1
         return 0
     if fresh != current:

@@ -35,16 +35,29 @@ class Shape:
 SHAPES: tuple[Shape, ...] = (
     Shape("anthropic", ("sk-",), r"sk-ant-[A-Za-z0-9_-]{8,}", "sk-ant-api03-Xq7Lm2Vb9Rt4"),
     Shape(
-        "openai", ("sk-",), r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}", "sk-proj-Xq7Lm2Vb9Rt4Ws8Yc1Nd"
+        "openai",
+        ("sk-",),
+        r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}",
+        "sk-proj-Xq7Lm2Vb9Rt4Ws8Yc1Nd",
     ),
-    Shape("stripe", ("sk_", "rk_", "pk_"), r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}", "rk_live_Xq7Lm2Vb9Rt4"),
+    Shape(
+        "stripe",
+        ("sk_", "rk_", "pk_"),
+        r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}",
+        "rk_live_Xq7Lm2Vb9Rt4",
+    ),
     Shape(
         "github",
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
         r"gh[pousr]_[A-Za-z0-9]{16,}",
         "ghs_Xq7Lm2Vb9Rt4Ws8Yc1Nd6P",
     ),
-    Shape("github-pat", ("github_pat_",), r"github_pat_[A-Za-z0-9_]{16,}", "github_pat_11ABCDEFG0123456789_xyz"),
+    Shape(
+        "github-pat",
+        ("github_pat_",),
+        r"github_pat_[A-Za-z0-9_]{16,}",
+        "github_pat_11ABCDEFG0123456789_xyz",
+    ),
     Shape(
         "slack",
         ("xox",),
