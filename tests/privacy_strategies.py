@@ -306,7 +306,9 @@ def personal_numbers(draw: st.DrawFn) -> Injection:
         sep = rnd.choice((" ", "-", "."))
         text = "+" + sep.join(groups)
         digits = "".join(groups)
-        return Injection(text, (NUMBER,), vanish=(text, digits, sep.join(groups[1:])))
+        # "+48.61.22.88" is also an IPv4 address, and the IP rule runs first.
+        markers = (NUMBER, IP) if sep == "." else (NUMBER,)
+        return Injection(text, markers, vanish=(text, digits, sep.join(groups[1:])))
     if kind == "nanp":
         area, exchange, line = rnd.randint(200, 999), rnd.randint(200, 999), rnd.randint(1000, 9999)
         text = rnd.choice((f"({area}) {exchange}-{line}", f"{area}-{exchange}-{line}", f"{area}.{exchange}.{line}"))
