@@ -32,7 +32,8 @@ NEW_CLASSES = ("whole_value_secrets", "host_names", "repr_paths", "personal_numb
 @st.composite
 def class_sample(draw: st.DrawFn, name: str) -> tuple[str, str, list]:
     login = draw(logins())
-    machine = draw(logins().filter(lambda m: m != login and login not in m and m not in login))
+    # Neither name in the other, nor the machine's first label (a name of its own) in the login.
+    machine = draw(logins().filter(lambda m: login not in m and m.partition(".")[0] not in login))
     classes = [name] if name not in ("machine",) else ["machine"]
     text, planted = draw(injected_texts(login=login, machine=machine, classes=classes))
     return login, machine, text, planted  # type: ignore[return-value]

@@ -93,8 +93,11 @@ def planted(draw: st.DrawFn, baseline: str, classes: tuple[str, ...] | None = No
     # A login or machine name that already occurs in what optel sends anyway ("linux", a metric's
     # description) would be a false alarm, not a leak.
     login = draw(logins().filter(lambda name: name not in baseline))
+    # Neither name in the other, nor the machine's first label (a name of its own) in the login.
     machine = draw(
-        logins().filter(lambda name: name not in baseline and login not in name and name not in login)
+        logins().filter(
+            lambda name: name not in baseline and login not in name and name.partition(".")[0] not in login
+        )
     )
     texts = {
         name: draw(injected_texts(login=login, machine=machine, classes=classes))
