@@ -267,3 +267,17 @@ def test_random_query_values_never_survive_endpoint_redaction() -> None:
         user = "".join(rnd.choice("abcdef0123") for _ in range(rnd.randint(1, 8)))
         shown = redact_endpoint(f"https://{user}:{value}@h.example.com/p?k={value}&t={value}")
         assert value not in shown.replace("h.example.com/p", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("paid with 4623 0123 8360 773 1.2.3", "paid with <number> 1.2.3"),
+        ("card 3782 822463 10005 7 days", "card <number> 7 days"),
+        ("+49 30 1234567 123-45-6789", "<number> <number>"),
+        ("call (555) 123-4567 or 555.123.4567", "call <number> or <number>"),
+        ("mac 00-1A-2B-3C-4D-5E: down", "mac <mac>: down"),
+    ],
+)
+def test_numbers_next_to_other_numbers_are_each_found(text: str, expected: str) -> None:
+    assert apply_builtin_rules(text) == expected

@@ -106,6 +106,20 @@ def has_dotted_host(text: str) -> bool:
     return False
 
 
+def tld_after_a_dot(text: str) -> bool:
+    """Whether the label right after some dot in `text` is a known top-level domain: what any
+    dotted host name holds (a True may still be no host; a False never is one)."""
+    for part in text.split(".")[1:]:
+        end = 0
+        for char in part[:12]:
+            if not (char.isalnum() or char == "-"):
+                break
+            end += 1
+        if part[:end] in TLD_LABELS:
+            return True
+    return False
+
+
 def scrub_machine_name(text: str) -> str:
     """This machine's name (``socket.gethostname()``, ``HOSTNAME``), as a word in any case and with
     any domain after it -> ``<host>``."""
@@ -138,6 +152,6 @@ def scrub_hosts(text: str) -> str:
             if hint in lowered:
                 text = _pattern("context").sub(_context_match, text)
                 break
-        if "." in text:
+        if "." in text and tld_after_a_dot(text):
             text = _pattern("dotted").sub(_dotted_match, text)
     return scrub_machine_name(text)

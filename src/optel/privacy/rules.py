@@ -8,7 +8,7 @@ Every rule replaces what it finds by a marker that keeps nothing of the original
 from __future__ import annotations
 
 from optel.privacy.fastpath import KEY_HINTS, LONG_RUN, SECRET_PREFIXES
-from optel.privacy.hosts import DOTTED, HOST, scrub_hosts
+from optel.privacy.hosts import DOTTED, HOST, scrub_hosts, tld_after_a_dot
 from optel.privacy.identity import current_identity
 from optel.privacy.keys import is_sensitive_key
 from optel.privacy.numbers import MAC, NUMBER, scrub_numbers
@@ -57,16 +57,11 @@ _NOT_AFTER = r"(?<![\w./\\~@+-])"
 _HEXDIGITS = frozenset("0123456789abcdefABCDEF")
 _VOWELS = frozenset("aeiouyAEIOUY")
 
-_SOURCES: dict[str, str] = {
-    "url": r"(?i)(?<![\w.+-])(?:"
-    # JSON writes "/" as "\/": https:\/\/host\/x is as much a URL as https://host/x.
-    r"(?:[a-z][a-z0-9+.-]{1,19}:(?://|\\/\\/)|www\.)[^\s<>\"'`]*"
-    # scp-style remotes (git@host:team/repo.git, deploy@10.0.0.5:/srv): user, host and path in one.
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*:(?=[\w~./-])[^\s<>\"'`]*"
-    r")"
-    # and remotes without a scheme: gitlab.com/org/repo/, registry.acme.io:5000/team/image
-    r"|(?<![\w.@/\\-])" + DOTTED + r"(?::\d+)?/[^\s<>\"'`]*",
-    "path": "|".join(
+
+
+def _path_source(seg: str, inner: str) -> str:
+    """The path pattern; `seg` and `inner` are the POSIX segments (with escapes, or without)."""
+    return "|".join(
         (
             # UNC, also as repr() writes it: \\server\share\... or \\\\server\\share
             r"(?<![\w\\])\\{2,4}(?=" + _SEG + r")(?:" + _INNER + r"\\+)*" + _SEG + r"*",
@@ -74,22 +69,38 @@ _SOURCES: dict[str, str] = {
             r"(?<![\w])[A-Za-z]:[/\\]+(?:" + _INNER + r"[/\\]+)*" + _SEG + r"*",
             # absolute POSIX (a//b is one path) and forward-slash UNC (//server/share); a lone "/"
             # says nothing and is prose ("a / b")
-            _NOT_AFTER + r"/{1,2}(?=" + _SEG_ESC + r")(?:" + _INNER_ESC + r"/+)*" + _SEG_ESC + r"*",
+            _NOT_AFTER + r"/{1,2}(?=" + seg + r")(?:" + inner + r"/+)*" + seg + r"*",
             # absolute POSIX as JSON escapes it: \/home\/alice\/x
             # (the backslash before the look-behind: most positions fail on it, and cheaply)
-            r"\\(?<![\w.\\]\\)/(?=" + _SEG_ESC + r")(?:" + _SEG_ESC + r"+\\/)+" + _SEG_ESC + r"*",
+            r"\\(?<![\w.\\]\\)/(?=" + seg + r")(?:" + seg + r"+\\/)+" + seg + r"*",
             # home-relative and dot-relative: ~/x, ~alice/x, ./x, ../x
             _NOT_AFTER + r"(?:~[\w.-]*|\.{1,2})(?:[/\\](?:" + _INNER + r"(?=[/\\])|" + _SEG + r"*))+",
             # "~" alone, as scrub_home leaves a bare home directory
             _NOT_AFTER + r"~(?![\w/\\])",
-            # relative with two or more separators (a/b/c, a\b\c), but not a date (11/23/2026)
-            _NOT_AFTER + r"(?!\d+/\d+/\d+(?![\w/]))" + _SEG + r"+(?:[/\\]" + _SEG + r"+){2,}(?![/\\]|" + _SEG + r")",
-            # relative ending in a separator, as a directory is written: org/project-name/
-            _NOT_AFTER + _SEG + r"+(?:[/\\]" + _SEG + r"+)+[/\\](?![/\\]|" + _SEG + r")",
+            # relative: a directory written with a trailing separator (org/project-name/), or two or
+            # more separators (a/b/c, a\b\c) but not a date (11/23/2026)
+            _NOT_AFTER + r"(?!\d+/\d+/\d+(?![\w/]))" + _SEG + r"+[/\\]" + _SEG + r"+(?:[/\\](?![/\\]|" + _SEG
+            + r")|(?:[/\\]" + _SEG + r"+)+[/\\]?(?![/\\]|" + _SEG + r"))",
             # relative with one separator and a file extension: src/main.py
             _NOT_AFTER + _SEG + r"+[/\\]" + _SEG + r"*" + _EXT + r"(?![\w.])",
         )
-    ),
+    )
+
+
+_SOURCES: dict[str, str] = {
+    "url": r"(?i)(?<![\w.+-])(?:"
+    # JSON writes "/" as "\/": https:\/\/host\/x is as much a URL as https://host/x.
+    r"(?:[a-z][a-z0-9+.-]{1,19}:(?://|\\/\\/)|www\.)[^\s<>\"'`]*"
+    # scp-style remotes (git@host:team/repo.git, deploy@10.0.0.5:/srv): user, host and path in one.
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*:(?=[\w~./-])[^\s<>\"'`]*"
+    r")",
+    # Remotes without a scheme: gitlab.com/org/repo/, registry.acme.io:5000/team/image (a pattern of
+    # its own: it runs only where a dot is followed by a top-level domain).
+    "remote": r"(?i)(?<![\w.@/\\-])" + DOTTED + r"(?::\d+)?/[^\s<>\"'`]*",
+    "path": _path_source(_SEG, _INNER),
+    # The same, with repr()'s and JSON's escapes inside POSIX segments: for texts with a backslash
+    # only, since an alternation per character costs twice a character class.
+    "path_esc": _path_source(_SEG_ESC, _INNER_ESC),
     # The rest of a file name written with spaces, right after a path whose last segment is a plain
     # word: " Smith CV.pdf" after "~/Bob". It ends in the extension of a document people name in
     # words (a cut there would leave the name's tail outside the marker), and the words before it
@@ -200,19 +211,16 @@ def _url_match(match: re.Match[str]) -> str:
 
 def scrub_urls(text: str) -> str:
     """Any ``scheme://...`` (http, https, ws, wss, file, ftp, postgres, s3...), its JSON-escaped
-    ``scheme:\\/\\/...``, ``www.`` or scp-style ``user@host:path`` URL -> ``<url>``.
+    ``scheme:\\/\\/...``, ``www.``, scp-style ``user@host:path`` URL or scheme-less remote
+    (``gitlab.com/org/repo``) -> ``<url>``.
 
     Nothing of host, path, query or credentials is kept.
     """
-    if (
-        "://" not in text
-        and ":\\/\\/" not in text
-        and ("@" not in text or ":" not in text)
-        and "www." not in text.lower()
-        and ("/" not in text or "." not in text)
-    ):
-        return text
-    return pattern("url").sub(_url_match, text)
+    if "://" in text or ":\\/\\/" in text or ("@" in text and ":" in text) or "www." in text.lower():
+        text = pattern("url").sub(_url_match, text)
+    if "/" in text and "." in text and tld_after_a_dot(text):
+        text = pattern("remote").sub(_url_match, text)
+    return text
 
 
 def scrub_paths(text: str) -> str:
@@ -227,12 +235,13 @@ def scrub_paths(text: str) -> str:
     """
     if "/" not in text and "\\" not in text and "~" not in text:
         return text
+    paths = pattern("path_esc" if "\\" in text else "path")
     if " " not in text or "." not in text or pattern("spaced_doc").search(text) is None:
         # No file name with spaces anywhere: the plain substitution, at C speed.
-        return pattern("path").sub(PATH, text)
+        return paths.sub(PATH, text)
     pieces: list[str] = []
     taken = 0
-    for match in pattern("path").finditer(text):
+    for match in paths.finditer(text):
         start, end = match.span()
         if start < taken:
             # Inside a file name taken with its spaces. Its words hold no separator, so no path
