@@ -62,7 +62,8 @@ _SOURCES = {
     r"|\bENOTFOUND\s+"  # getaddrinfo ENOTFOUND db
     r"|\bconnect(?:ing|ed)?\s+to\s+(?:host\s+)?(?=[\w.-]+:\d)"  # connecting to redis-master:6379
     r"|\blookup\s+(?=[\w.-]+(?::\d+)?(?: on |: no such host))"  # Go: lookup db on 10.0.0.2:53
-    r")(?P<q>[\"']?)(?P<host>" + _TOKEN + r")(?P=q)",
+    # A whole word; one followed by "=" is the key of a pair, not a host ("not known: password=x").
+    r")(?P<q>[\"']?)(?P<host>" + _TOKEN + r")(?P=q)(?![\w-])(?!\s*=)",
     "dotted": r"(?<![\w.@/\\-])" + DOTTED,
 }
 _compiled: dict[str, re.Pattern[str]] = {}

@@ -560,16 +560,17 @@ SECRET_RULES: tuple[Callable[[str], str], ...] = (
 # spaces inside file:///Users/Alice Smith/x goes too (the home rule never takes a slash of "://",
 # so the URL stays one marker); URLs before paths so a URL is one marker; paths before the shape
 # detectors so a path holding a hash is one marker; e-mails and IPs before host names (a domain after
-# "@" is the e-mail's, "1.2.3.4" no host); numbers after secrets (a key may hold a digit run); the
-# login last, to catch it wherever the rules before left it.
+# "@" is the e-mail's, "1.2.3.4" no host); secrets before host names ("not known: password=x" must
+# keep its key for the key/value rule) and numbers (a key may hold a digit run); the login last, to
+# catch it wherever the rules before left it.
 BUILTIN_RULES: tuple[Callable[[str], str], ...] = (
     scrub_home,
     scrub_urls,
     scrub_paths,
     scrub_emails,
     scrub_ips,
-    scrub_hosts,
     scrub_secrets,
+    scrub_hosts,
     scrub_numbers,
     scrub_login,
 )
