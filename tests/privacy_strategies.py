@@ -192,7 +192,8 @@ def whole_value_secrets(draw: st.DrawFn) -> Injection:
     elif form == "double-spaces":
         text = f'{key}="{head} {tail}"'
     elif form == "single-spaces":
-        text = f"{key}: '{head} {tail}'"
+        # "X-Api-Key: ..." is also a header, which runs to the end of its line.
+        text = f"{key}: '{head} {tail}'" + ("\n" if key == "x-api-key" else "")
     elif form == "json-spaces":
         text = f'"{key}": "{head} \\"{tail}"'
     else:
@@ -302,7 +303,8 @@ def personal_numbers(draw: st.DrawFn) -> Injection:
         text = f"{rnd.randint(100, 899)}-{rnd.randint(10, 99)}-{rnd.randint(1000, 9999)}"
         return Injection(text, (NUMBER,), vanish=(text, text.replace("-", "")))
     if kind == "phone":
-        groups = [str(rnd.randint(1, 99))] + [_chars(rnd, string.digits, rnd.randint(2, 4)) for _ in range(3)]
+        # A country code, then area, exchange and line: eight digits or more, as every number is.
+        groups = [str(rnd.randint(1, 99))] + [_chars(rnd, string.digits, rnd.randint(low, 4)) for low in (2, 3, 2)]
         sep = rnd.choice((" ", "-", "."))
         text = "+" + sep.join(groups)
         digits = "".join(groups)
