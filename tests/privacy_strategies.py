@@ -35,7 +35,10 @@ EMAIL = "<email>"
 IP = "<ip>"
 SECRET = "<secret>"
 USER = "<user>"
-MARKERS = (PATH, URL, EMAIL, IP, SECRET, USER, "<redacted>")
+HOST = "<host>"
+NUMBER = "<number>"
+MAC = "<mac>"
+MARKERS = (PATH, URL, EMAIL, IP, SECRET, USER, HOST, NUMBER, MAC, "<redacted>")
 
 # Ordinary words around the injections: no key/value hint words, no "root" (the login of the CI
 # container), nothing that a rule would touch.
@@ -173,6 +176,151 @@ def key_value_secrets(draw: st.DrawFn) -> Injection:
     return Injection(text, (SECRET,), vanish=(value,), windows=(value,))
 
 
+@st.composite
+def whole_value_secrets(draw: st.DrawFn) -> Injection:
+    """``key=value`` secrets whose value holds what used to end the match (``&;,)}<>``), a quoted value
+    with spaces, or quoted parts run together as a shell reads them (``ab"cd"``)."""
+    rnd = draw(_seeds)
+    key = draw(st.sampled_from(SENSITIVE_KEYS))
+    head = _chars(rnd, _B62, rnd.randint(6, 10)) + rnd.choice(string.digits)
+    tail = _chars(rnd, _B62, rnd.randint(6, 10)) + rnd.choice(string.digits)
+    form = draw(st.sampled_from(("special", "special-flag", "double-spaces", "single-spaces", "json-spaces", "concat")))
+    if form == "special":
+        text = f"{key}={head}{rnd.choice('&;,)}<>')}{tail}"
+    elif form == "special-flag":
+        text = f"--{key} {head}{rnd.choice('&;,)}<>')}{tail}"
+    elif form == "double-spaces":
+        text = f'{key}="{head} {tail}"'
+    elif form == "single-spaces":
+        # "X-Api-Key: ..." is also a header, which runs to the end of its line.
+        text = f"{key}: '{head} {tail}'" + ("\n" if key == "x-api-key" else "")
+    elif form == "json-spaces":
+        text = f'"{key}": "{head} \\"{tail}"'
+    else:
+        text = f'{key}={head}"{tail}"'
+    return Injection(text, (SECRET,), vanish=(head, tail), windows=(head, tail))
+
+
+_TLDS = ("com", "io", "internal", "local", "corp", "lan", "dev", "net", "org", "cloud", "co.uk", "svc.cluster.local")
+
+
+@st.composite
+def host_names(draw: st.DrawFn) -> Injection:
+    """A private host name: dotted with a known top-level domain, with a port, a Kubernetes service,
+    a scheme-less remote, or an undotted name where a message says it is a host."""
+    rnd = draw(_seeds)
+    name = _name(rnd, 4, 9)
+    if rnd.random() < 0.3:
+        name += "-" + _name(rnd, 3, 6)
+    sub = _name(rnd, 3, 6)
+    host = f"{name}.{sub}.{rnd.choice(_TLDS)}" if rnd.random() < 0.5 else f"{name}.{rnd.choice(_TLDS)}"
+    form = draw(
+        st.sampled_from(
+            ("dotted", "port", "k8s", "pool", "resolve", "quoted", "not-known", "connecting", "remote", "upper")
+        )
+    )
+    markers: tuple[str, ...] = (HOST,)
+    vanish = [name]
+    if form == "dotted":
+        text = host
+    elif form == "upper":
+        text = host.upper()
+    elif form == "port":
+        text = f"{host}:{rnd.randint(1, 65535)}"
+    elif form == "k8s":
+        text = f"{name}.{sub}.svc.cluster.local:{rnd.randint(1, 65535)}"
+        vanish.append(sub)
+    elif form == "pool":
+        text = f"HTTPSConnectionPool(host='{name}', port=443)"
+    elif form == "resolve":
+        text = f"ssh: Could not resolve hostname {name}: Name or service not known"
+    elif form == "quoted":
+        text = f'could not translate host name "{name}" to address'
+    elif form == "not-known":
+        text = f"Name or service not known: {name}"
+    elif form == "connecting":
+        text = f"Error -2 connecting to {name}:{rnd.randint(1000, 65535)}."
+    else:
+        org, repo = _name(rnd), _name(rnd)
+        text = f"{host}/{org}/{repo}/"
+        vanish += [org, repo]
+        markers = (URL,)
+    return Injection(text, markers, vanish=vanish)
+
+
+def machine_mentions(machine: str) -> st.SearchStrategy[Injection]:
+    """The machine's own name (see ``login_env``), alone or with a domain or a port."""
+    forms = (machine, machine.upper(), f"{machine}.local", f"{machine}.corp.example.com", f"{machine}:8080")
+    return st.sampled_from(forms).map(lambda text: Injection(text, (HOST,), vanish=(machine,)))
+
+
+_ESCAPES = ("\\udcff", "\\udce9", "\\x1b", "\\n", "\\t", "\\xe9", "\\x00", "\\r")
+
+
+@st.composite
+def repr_paths(draw: st.DrawFn) -> Injection:
+    """A path as ``repr()`` writes it, an escape inside its file name (``'/srv/x/caf\\xe9.txt'``), or
+    a relative directory written with a trailing slash (``org/project-name/``)."""
+    rnd = draw(_seeds)
+    first, second, third = _name(rnd), _name(rnd), _name(rnd)
+    kind = draw(st.sampled_from(("posix", "home", "tilde", "trailing-slash")))
+    escape = rnd.choice(_ESCAPES)
+    if kind == "posix":
+        text = f"'/{rnd.choice(('srv', 'var/lib', 'opt', 'mnt'))}/{first}/{second}{escape}{third}.txt'"
+    elif kind == "home":
+        text = f"'{home_dir()}/{first}/{second}{escape}{third}'"
+    elif kind == "tilde":
+        text = f"'~/{first}{escape}{second}/{third}.log'"
+    else:
+        text = f"{first}/{second}-{third}/"
+    return Injection(text, (PATH,), vanish=(first, second, third))
+
+
+def _luhn_completed(digits: str) -> str:
+    for check in "0123456789":
+        candidate = digits + check
+        total = 0
+        for index, char in enumerate(reversed(candidate)):
+            value = int(char) * (2 if index % 2 else 1)
+            total += value - 9 if value > 9 else value
+        if total % 10 == 0:
+            return candidate
+    raise AssertionError("unreachable")
+
+
+@st.composite
+def personal_numbers(draw: st.DrawFn) -> Injection:
+    """A payment card number (Luhn-valid), a US social security number, a phone number in
+    international or North American form, or a MAC address."""
+    rnd = draw(_seeds)
+    kind = draw(st.sampled_from(("card", "ssn", "phone", "nanp", "mac")))
+    if kind == "card":
+        number = _luhn_completed(rnd.choice("3456") + _chars(rnd, string.digits, rnd.choice((12, 14, 15)) - 1))
+        sep = rnd.choice(("", " ", "-"))
+        text = sep.join(number[i : i + 4] for i in range(0, len(number), 4)) if sep else number
+        return Injection(text, (NUMBER,), vanish=(text, number), windows=(number,))
+    if kind == "ssn":
+        text = f"{rnd.randint(100, 899)}-{rnd.randint(10, 99)}-{rnd.randint(1000, 9999)}"
+        return Injection(text, (NUMBER,), vanish=(text, text.replace("-", "")))
+    if kind == "phone":
+        # A country code, then area, exchange and line: eight digits or more, as every number is.
+        groups = [str(rnd.randint(1, 99))] + [_chars(rnd, string.digits, rnd.randint(low, 4)) for low in (2, 3, 2)]
+        sep = rnd.choice((" ", "-", "."))
+        text = "+" + sep.join(groups)
+        digits = "".join(groups)
+        # "+48.61.22.88" is also an IPv4 address, and the IP rule runs first.
+        markers = (NUMBER, IP) if sep == "." else (NUMBER,)
+        return Injection(text, markers, vanish=(text, digits, sep.join(groups[1:])))
+    if kind == "nanp":
+        area, exchange, line = rnd.randint(200, 999), rnd.randint(200, 999), rnd.randint(1000, 9999)
+        text = rnd.choice((f"({area}) {exchange}-{line}", f"{area}-{exchange}-{line}", f"{area}.{exchange}.{line}"))
+        return Injection(text, (NUMBER,), vanish=(text, f"{exchange}-{line}", f"{exchange}.{line}"))
+    octets = [f"{rnd.randrange(256):02x}" for _ in range(6)]
+    text = rnd.choice((":", "-")).join(octets)
+    text = text.upper() if rnd.random() < 0.5 else text
+    return Injection(text, (MAC,), vanish=(text, ":".join(octets[3:]), "-".join(octets[3:])))
+
+
 def _name(rnd: random.Random, low: int = 3, high: int = 8) -> str:
     """A lower-case name with a digit, so it cannot collide with the surrounding words."""
     return _chars(rnd, string.ascii_lowercase, rnd.randint(low, high)) + str(rnd.randint(0, 99))
@@ -289,20 +437,44 @@ def login_mentions(login: str) -> st.SearchStrategy[Injection]:
     return st.sampled_from(forms).map(lambda text: Injection(text, (USER,), vanish=(login,)))
 
 
-def injections(login: str | None = None) -> st.SearchStrategy[Injection]:
-    """Any one planted value; with `login`, mentions of it too."""
-    kinds = [secret_tokens(), key_value_secrets(), emails(), urls(), ip_addresses(), paths()]
-    if login:
+CLASSES = {
+    "secret_tokens": secret_tokens,
+    "key_value_secrets": key_value_secrets,
+    "whole_value_secrets": whole_value_secrets,
+    "emails": emails,
+    "urls": urls,
+    "ip_addresses": ip_addresses,
+    "paths": paths,
+    "repr_paths": repr_paths,
+    "host_names": host_names,
+    "personal_numbers": personal_numbers,
+}
+
+
+def injections(
+    login: str | None = None, machine: str | None = None, classes: Sequence[str] | None = None
+) -> st.SearchStrategy[Injection]:
+    """Any one planted value of `classes` (default: all of ``CLASSES``); with `login` or `machine`,
+    mentions of the login or machine name too (they are classes "login" and "machine")."""
+    chosen = [*CLASSES, "login", "machine"] if classes is None else list(classes)
+    kinds = [CLASSES[name]() for name in chosen if name in CLASSES]
+    if login and "login" in chosen:
         kinds.append(login_mentions(login))
+    if machine and "machine" in chosen:
+        kinds.append(machine_mentions(machine))
     return st.one_of(*kinds)
 
 
 @st.composite
 def injected_texts(
-    draw: st.DrawFn, login: str | None = None, max_injections: int = 3
+    draw: st.DrawFn,
+    login: str | None = None,
+    max_injections: int = 3,
+    machine: str | None = None,
+    classes: Sequence[str] | None = None,
 ) -> tuple[str, list[Injection]]:
     """Ordinary words with 1..max_injections planted values, joined by prose separators."""
-    planted = draw(st.lists(injections(login), min_size=1, max_size=max_injections))
+    planted = draw(st.lists(injections(login, machine, classes), min_size=1, max_size=max_injections))
     parts: list[str] = list(draw(st.lists(st.sampled_from(WORDS), min_size=0, max_size=6)))
     for injection in planted:
         position = draw(st.integers(0, len(parts)))
@@ -316,11 +488,14 @@ def injected_texts(
 
 
 @contextmanager
-def login_env(login: str) -> Iterator[None]:
-    """USER (and LOGNAME) set to `login` for the block, restored after."""
-    saved = {name: os.environ.get(name) for name in ("USER", "LOGNAME")}
+def login_env(login: str, machine: str | None = None) -> Iterator[None]:
+    """USER (and LOGNAME) set to `login` for the block, and HOSTNAME (a name of the machine, as
+    containers set it) to `machine`; restored after."""
+    saved = {name: os.environ.get(name) for name in ("USER", "LOGNAME", "HOSTNAME")}
     os.environ["USER"] = login
     os.environ["LOGNAME"] = login
+    if machine is not None:
+        os.environ["HOSTNAME"] = machine
     try:
         yield
     finally:

@@ -3,8 +3,10 @@
 Every string attribute, event attribute, exception message and resource value passes
 ``scrub_text`` once, when records are flushed. The built-in rules replace home directories and
 other paths with ``<path>``, URLs with ``<url>``, e-mail addresses with ``<email>``, IPv4/IPv6
-addresses with ``<ip>``, keys and tokens with ``<secret>``, and the user's login name with
-``<user>``; the values of credential-like keys are replaced whole (``optel.privacy.keys``).
+addresses with ``<ip>``, host names with ``<host>`` (``hosts``), keys and tokens with ``<secret>``
+(their shapes in one table, ``table``), card, phone and social security numbers with ``<number>``
+and MAC addresses with ``<mac>`` (``numbers``), and the user's login name with ``<user>``; the
+values of credential-like keys are replaced whole (``optel.privacy.keys``).
 
 Importing this package does not import ``re``: the rules compile on first need, and strings made
 only of plain name characters are recognised without any regex (``optel.privacy.fastpath``).

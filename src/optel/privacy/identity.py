@@ -8,8 +8,11 @@ import sys
 _account: tuple[str, str] | None = None
 _cached_key: tuple[object, ...] | None = None
 _cached: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+_cached_machine: tuple[str, ...] = ()
+_cached_watch: tuple[str, ...] = ()
+_node: str | None = None
 
-_ENV_KEYS = ("HOME", "USERPROFILE", "USER", "LOGNAME", "USERNAME")
+_ENV_KEYS = ("HOME", "USERPROFILE", "USER", "LOGNAME", "USERNAME", "HOSTNAME", "COMPUTERNAME")
 # Accounts that systems, images and CI runners create for whoever runs them: they identify no one,
 # and as "login names" they are common words ("user root", "find_root", "node", "app") that the
 # login rule would turn into "<user>". Their home directories are still scrubbed as paths.
@@ -23,6 +26,12 @@ SHARED_ACCOUNTS = frozenset(
         "system", "service",
     )
 )  # fmt: skip
+
+
+# Names that images and installers give every machine: they identify no one, and are words.
+SHARED_MACHINE_NAMES = SHARED_ACCOUNTS | frozenset(
+    ("localhost", "localhost.localdomain", "raspberrypi", "host", "server", "desktop", "laptop", "computer", "machine")
+)
 
 
 def _system_account() -> tuple[str, str]:
@@ -57,8 +66,8 @@ def _environment_key() -> tuple[object, ...]:
             encode = getattr(os.environ, "encodekey", lambda name: name)
             _raw_keys.extend(encode(name) for name in _ENV_KEYS)
         get = data.get
-        home, profile, user, logname, username = _raw_keys
-        return (get(home), get(profile), get(user), get(logname), get(username))
+        home, profile, user, logname, username, hostname, computername = _raw_keys
+        return (get(home), get(profile), get(user), get(logname), get(username), get(hostname), get(computername))
     return tuple(os.environ.get(name) for name in _ENV_KEYS)
 
 
@@ -81,7 +90,7 @@ def current_identity() -> tuple[tuple[str, ...], tuple[str, ...]]:
     database as a fallback that is asked once. Homes come longest first, so that a home nested in
     another is replaced whole.
     """
-    global _cached_key, _cached
+    global _cached_key, _cached, _cached_machine, _cached_watch
     key = _environment_key()
     if key == _cached_key:
         return _cached
@@ -102,4 +111,41 @@ def current_identity() -> tuple[tuple[str, ...], tuple[str, ...]]:
             logins.append(login)
     _cached_key = key
     _cached = (tuple(homes), tuple(logins))
+    _cached_machine = _machine_names(values[5], values[6])
+    _cached_watch = _cached[1] + _cached_machine
     return _cached
+
+
+def _node_name() -> str:
+    """``socket.gethostname()`` without importing socket: the kernel's node name, read once."""
+    global _node
+    if _node is None:
+        try:
+            _node = os.uname().nodename
+        except (AttributeError, OSError):  # Windows has no uname; COMPUTERNAME stands in
+            _node = ""
+    return _node
+
+
+def _machine_names(*from_env: str | None) -> tuple[str, ...]:
+    names: list[str] = []
+    for candidate in (_node_name(), *from_env):
+        full = (candidate or "").strip().lower().rstrip(".")
+        # The full name (a FQDN when it holds dots) and its first label: either may be written alone.
+        for name in (full, full.partition(".")[0]):
+            if len(name) >= 3 and name not in SHARED_MACHINE_NAMES and name not in names:
+                names.append(name)
+    return tuple(sorted(names, key=len, reverse=True))
+
+
+def machine_names() -> tuple[str, ...]:
+    """Lower-cased names of this machine (node name, ``HOSTNAME``, ``COMPUTERNAME``) and their
+    first labels, longest first; generic names (``localhost``) and names under 3 letters left out."""
+    current_identity()
+    return _cached_machine
+
+
+def watch_words() -> tuple[str, ...]:
+    """Login and machine names: the words the fast path must send to the full chain."""
+    current_identity()
+    return _cached_watch

@@ -65,6 +65,19 @@ BEDROCK_REGIONS = ("us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "c
 
 _cache: dict[tuple[str, str | None], str] = {}
 _CACHE_LIMIT = 512
+def _public_number(digits: str) -> bool:
+    """A version, size or release date: up to four digits (0125, 2407, 405), or a date written
+    YYMMDD or YYYYMMDD (20241022). A longer run (gpt-4o-1234567890) numbers a private deployment."""
+    if len(digits) <= 4:
+        return True
+    if len(digits) == 6:
+        digits = "20" + digits
+    if len(digits) != 8 or digits[:2] not in ("19", "20"):
+        return False
+    month, day = int(digits[4:6]), int(digits[6:8])
+    return 1 <= month <= 12 and 1 <= day <= 31
+
+
 def _public_word(word: str) -> bool:
     if not word or word in WORDS:
         return True
@@ -72,10 +85,14 @@ def _public_word(word: str) -> bool:
     core = word
     if core[0] in "va" and len(core) > 1 and core[1].isdigit():
         core = core[1:]
-    core = core.replace(".", "").replace("x", "", 1)
+    if "." in core:
+        # A dotted version: each part is a short number (1.5, 0.3.1).
+        parts = core.split(".")
+        return all(part.isdigit() and len(part) <= 4 for part in parts if part) and any(parts)
+    core = core.replace("x", "", 1)
     if core.isdigit():
-        return True
-    return len(core) > 1 and core[:-1].isdigit() and core[-1] in "bmket"
+        return _public_number(core)
+    return 1 < len(core) <= 5 and core[:-1].isdigit() and core[-1] in "bmket"
 
 
 def _public_after_family(rest: str) -> bool:

@@ -8,8 +8,11 @@ Every rule replaces what it finds by a marker that keeps nothing of the original
 from __future__ import annotations
 
 from optel.privacy.fastpath import KEY_HINTS, LONG_RUN, SECRET_PREFIXES
+from optel.privacy.hosts import DOTTED, HOST, scrub_hosts, tld_after_a_dot
 from optel.privacy.identity import current_identity
 from optel.privacy.keys import is_sensitive_key
+from optel.privacy.numbers import MAC, NUMBER, scrub_numbers
+from optel.privacy.table import SHAPES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,7 +27,7 @@ SECRET = "<secret>"
 USER = "<user>"
 # What a value becomes when scrubbing itself failed: nothing of it can be trusted.
 REDACTED = "<redacted>"
-MARKERS = (PATH, URL, EMAIL, IP, SECRET, USER, REDACTED)
+MARKERS = (PATH, URL, EMAIL, IP, SECRET, USER, HOST, NUMBER, MAC, REDACTED)
 
 # A path segment: anything but whitespace, separators and the punctuation that ends a path in prose.
 _SEG = r"""[^\s/\\<>"'`|;,()\[\]{}*?=&:]"""
@@ -34,6 +37,11 @@ _SEG = r"""[^\s/\\<>"'`|;,()\[\]{}*?=&:]"""
 # after it.
 _INNER = _SEG + r"+(?: [A-Z0-9(][^\s/\\<>\"'`|;,\[\]{}*?=&:]*){0,3}"
 _EXT = r"\.[A-Za-z][A-Za-z0-9]{0,7}"
+# An escape as repr() or JSON writes it inside a path ("caf\\xe9", "\\udcff", "a\\nb"): part of a
+# segment, where a separator or the end of the match would leave the rest of the name outside.
+_ESC = r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}\s]*\}|[0-7]{1,3}|[ntrabfv])"
+_SEG_ESC = r"(?:" + _SEG + r"|" + _ESC + r")"
+_INNER_ESC = _SEG_ESC + r"+(?: [A-Z0-9(][^\s/\\<>\"'`|;,\[\]{}*?=&:]*){0,3}"
 # A word of a file name written with spaces: no separator, no "@" (an e-mail after a path is prose)
 # and no "~" (so that no path can start inside the name).
 _WORD = r"""[^\s/\\<>"'`|;,()\[\]{}*?=&:@~]"""
@@ -49,14 +57,11 @@ _NOT_AFTER = r"(?<![\w./\\~@+-])"
 _HEXDIGITS = frozenset("0123456789abcdefABCDEF")
 _VOWELS = frozenset("aeiouyAEIOUY")
 
-_SOURCES: dict[str, str] = {
-    "url": r"(?i)(?<![\w.+-])(?:"
-    # JSON writes "/" as "\/": https:\/\/host\/x is as much a URL as https://host/x.
-    r"(?:[a-z][a-z0-9+.-]{1,19}:(?://|\\/\\/)|www\.)[^\s<>\"'`]*"
-    # scp-style remotes (git@host:team/repo.git, deploy@10.0.0.5:/srv): user, host and path in one.
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*:(?=[\w~./-])[^\s<>\"'`]*"
-    r")",
-    "path": "|".join(
+
+
+def _path_source(seg: str, inner: str) -> str:
+    """The path pattern; `seg` and `inner` are the POSIX segments (with escapes, or without)."""
+    return "|".join(
         (
             # UNC, also as repr() writes it: \\server\share\... or \\\\server\\share
             r"(?<![\w\\])\\{2,4}(?=" + _SEG + r")(?:" + _INNER + r"\\+)*" + _SEG + r"*",
@@ -64,20 +69,38 @@ _SOURCES: dict[str, str] = {
             r"(?<![\w])[A-Za-z]:[/\\]+(?:" + _INNER + r"[/\\]+)*" + _SEG + r"*",
             # absolute POSIX (a//b is one path) and forward-slash UNC (//server/share); a lone "/"
             # says nothing and is prose ("a / b")
-            _NOT_AFTER + r"/{1,2}(?=" + _SEG + r")(?:" + _INNER + r"/+)*" + _SEG + r"*",
+            _NOT_AFTER + r"/{1,2}(?=" + seg + r")(?:" + inner + r"/+)*" + seg + r"*",
             # absolute POSIX as JSON escapes it: \/home\/alice\/x
             # (the backslash before the look-behind: most positions fail on it, and cheaply)
-            r"\\(?<![\w.\\]\\)/(?=" + _SEG + r")(?:" + _SEG + r"+\\/)+" + _SEG + r"*",
+            r"\\(?<![\w.\\]\\)/(?=" + seg + r")(?:" + seg + r"+\\/)+" + seg + r"*",
             # home-relative and dot-relative: ~/x, ~alice/x, ./x, ../x
             _NOT_AFTER + r"(?:~[\w.-]*|\.{1,2})(?:[/\\](?:" + _INNER + r"(?=[/\\])|" + _SEG + r"*))+",
             # "~" alone, as scrub_home leaves a bare home directory
             _NOT_AFTER + r"~(?![\w/\\])",
-            # relative with two or more separators (a/b/c, a\b\c), but not a date (11/23/2026)
-            _NOT_AFTER + r"(?!\d+/\d+/\d+(?![\w/]))" + _SEG + r"+(?:[/\\]" + _SEG + r"+){2,}(?![/\\]|" + _SEG + r")",
+            # relative: a directory written with a trailing separator (org/project-name/), or two or
+            # more separators (a/b/c, a\b\c) but not a date (11/23/2026)
+            _NOT_AFTER + r"(?!\d+/\d+/\d+(?![\w/]))" + _SEG + r"+[/\\]" + _SEG + r"+(?:[/\\](?![/\\]|" + _SEG
+            + r")|(?:[/\\]" + _SEG + r"+)+[/\\]?(?![/\\]|" + _SEG + r"))",
             # relative with one separator and a file extension: src/main.py
             _NOT_AFTER + _SEG + r"+[/\\]" + _SEG + r"*" + _EXT + r"(?![\w.])",
         )
-    ),
+    )
+
+
+_SOURCES: dict[str, str] = {
+    "url": r"(?i)(?<![\w.+-])(?:"
+    # JSON writes "/" as "\/": https:\/\/host\/x is as much a URL as https://host/x.
+    r"(?:[a-z][a-z0-9+.-]{1,19}:(?://|\\/\\/)|www\.)[^\s<>\"'`]*"
+    # scp-style remotes (git@host:team/repo.git, deploy@10.0.0.5:/srv): user, host and path in one.
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*:(?=[\w~./-])[^\s<>\"'`]*"
+    r")",
+    # Remotes without a scheme: gitlab.com/org/repo/, registry.acme.io:5000/team/image (a pattern of
+    # its own: it runs only where a dot is followed by a top-level domain).
+    "remote": r"(?i)(?<![\w.@/\\-])" + DOTTED + r"(?::\d+)?/[^\s<>\"'`]*",
+    "path": _path_source(_SEG, _INNER),
+    # The same, with repr()'s and JSON's escapes inside POSIX segments: for texts with a backslash
+    # only, since an alternation per character costs twice a character class.
+    "path_esc": _path_source(_SEG_ESC, _INNER_ESC),
     # The rest of a file name written with spaces, right after a path whose last segment is a plain
     # word: " Smith CV.pdf" after "~/Bob". It ends in the extension of a document people name in
     # words (a cut there would leave the name's tail outside the marker), and the words before it
@@ -96,20 +119,8 @@ _SOURCES: dict[str, str] = {
     "private_key": r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
     "auth_header": r"(?i)(?<![\w-])((?:proxy-)?authorization|(?:set-)?cookie|x-api-key|x-auth-token)(\s*:\s*)[^\r\n]*",
     "auth_scheme": r"(?i)(?<![\w-])(bearer|basic|digest|token)(\s+)([A-Za-z0-9._~+/=_-]{8,})",
-    "token_prefix": r"(?<![A-Za-z0-9])(?:"
-    r"sk-ant-[A-Za-z0-9_-]{8,}"
-    r"|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}"
-    r"|(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}"
-    r"|gh[pousr]_[A-Za-z0-9]{16,}"
-    r"|github_pat_[A-Za-z0-9_]{16,}"
-    r"|xox[abposre]-[A-Za-z0-9-]{8,}"
-    r"|(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{12,}"
-    r"|AIza[0-9A-Za-z_-]{20,}"
-    r"|glpat-[A-Za-z0-9_-]{16,}"
-    r"|hf_[A-Za-z0-9]{20,}"
-    r"|npm_[A-Za-z0-9]{20,}"
-    r"|pypi-[A-Za-z0-9_-]{20,}"
-    r")",
+    # Every shape of the one table (table.SHAPES), which the fast path and the gateway share.
+    "token_prefix": r"(?<![A-Za-z0-9])(?:" + "|".join(shape.pattern for shape in SHAPES) + r")",
     "jwt": r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
     "key_value": r"(?i)(?<![A-Za-z0-9_.-])"
     r"(?P<dash>--?)?"
@@ -119,7 +130,11 @@ _SOURCES: dict[str, str] = {
     r"(?P<q>[\"']?)"
     r"(?P<sep>\s*(?:=>|[:=])\s*|(?(dash)[ \t]+|(?!)))"
     r"(?P<scheme>(?:bearer|basic|token)[ \t]+)?"
-    r"(?P<val>\"[^\"\n]*\"?|'[^'\n]*'?|[^\s,;&'\"<>)\]}]+)",
+    # The whole value, as a shell reads a word: a quoted value to its closing quote (spaces and
+    # escaped quotes included), else up to whitespace; `&`, `;`, `,` or `)` do not end it, nor does a
+    # quoted part without spaces (abc"def"). A lone quote does: in prose it closes a quotation.
+    r"(?P<val>(?:\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|[^\s\"'])"
+    r"(?:[^\s\"']|\"[^\"\s]*\"|'[^'\s]*')*)",
     "long_hex": r"(?<![A-Za-z0-9])[0-9A-Fa-f]{32,}(?![A-Za-z0-9])",
     "long_run": r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])",
     "wordish": r"(?:[A-Z]?[a-z]+|[A-Z]+|\d+[A-Za-z]?){1,3}",
@@ -196,18 +211,16 @@ def _url_match(match: re.Match[str]) -> str:
 
 def scrub_urls(text: str) -> str:
     """Any ``scheme://...`` (http, https, ws, wss, file, ftp, postgres, s3...), its JSON-escaped
-    ``scheme:\\/\\/...``, ``www.`` or scp-style ``user@host:path`` URL -> ``<url>``.
+    ``scheme:\\/\\/...``, ``www.``, scp-style ``user@host:path`` URL or scheme-less remote
+    (``gitlab.com/org/repo``) -> ``<url>``.
 
     Nothing of host, path, query or credentials is kept.
     """
-    if (
-        "://" not in text
-        and ":\\/\\/" not in text
-        and ("@" not in text or ":" not in text)
-        and "www." not in text.lower()
-    ):
-        return text
-    return pattern("url").sub(_url_match, text)
+    if "://" in text or ":\\/\\/" in text or ("@" in text and ":" in text) or "www." in text.lower():
+        text = pattern("url").sub(_url_match, text)
+    if "/" in text and "." in text and tld_after_a_dot(text):
+        text = pattern("remote").sub(_url_match, text)
+    return text
 
 
 def scrub_paths(text: str) -> str:
@@ -222,12 +235,13 @@ def scrub_paths(text: str) -> str:
     """
     if "/" not in text and "\\" not in text and "~" not in text:
         return text
+    paths = pattern("path_esc" if "\\" in text else "path")
     if " " not in text or "." not in text or pattern("spaced_doc").search(text) is None:
         # No file name with spaces anywhere: the plain substitution, at C speed.
-        return pattern("path").sub(PATH, text)
+        return paths.sub(PATH, text)
     pieces: list[str] = []
     taken = 0
-    for match in pattern("path").finditer(text):
+    for match in paths.finditer(text):
         start, end = match.span()
         if start < taken:
             # Inside a file name taken with its spaces. Its words hold no separator, so no path
@@ -374,9 +388,12 @@ def _key_value_match(match: re.Match[str]) -> str:
     if not is_sensitive_key(key) and not (escaped and is_sensitive_key(key[1:])):
         # The value was consumed by this match; give it its own chance (`x: password=...`).
         return head + scrub_key_values(value)
-    quote = value[0] if value[:1] in ("'", '"') else ""
-    closing = quote if quote and len(value) > 1 and value.endswith(quote) else ""
-    return head + quote + SECRET + closing
+    # Closing punctuation belongs to the sentence or the structure around the pair ("x=1, y",
+    # "f(password=x)", '"key": "x",'): kept outside the marker, it tells nothing of the value.
+    kept = value.rstrip(".,;:!?)]}>")
+    quote = kept[0] if kept[:1] in ("'", '"') else ""
+    closing = quote if quote and len(kept) > 1 and kept.endswith(quote) else ""
+    return head + quote + SECRET + closing + value[len(kept) :]
 
 
 def scrub_key_values(text: str) -> str:
@@ -542,8 +559,10 @@ SECRET_RULES: tuple[Callable[[str], str], ...] = (
 # The order matters: the home before paths (see scrub_home), and before URLs so that a home with
 # spaces inside file:///Users/Alice Smith/x goes too (the home rule never takes a slash of "://",
 # so the URL stays one marker); URLs before paths so a URL is one marker; paths before the shape
-# detectors so a path holding a hash is one marker; the login last, to catch it wherever the rules
-# before left it.
+# detectors so a path holding a hash is one marker; e-mails and IPs before host names (a domain after
+# "@" is the e-mail's, "1.2.3.4" no host); secrets before host names ("not known: password=x" must
+# keep its key for the key/value rule) and numbers (a key may hold a digit run); the login last, to
+# catch it wherever the rules before left it.
 BUILTIN_RULES: tuple[Callable[[str], str], ...] = (
     scrub_home,
     scrub_urls,
@@ -551,6 +570,8 @@ BUILTIN_RULES: tuple[Callable[[str], str], ...] = (
     scrub_emails,
     scrub_ips,
     scrub_secrets,
+    scrub_hosts,
+    scrub_numbers,
     scrub_login,
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from optel.privacy import exceptions as _exceptions
 from optel.privacy.fastpath import plainly_safe
-from optel.privacy.identity import current_identity
+from optel.privacy.identity import watch_words
 from optel.privacy.keys import is_sensitive_key
 from optel.privacy.rules import REDACTED, SECRET, apply_builtin_rules
 
@@ -149,7 +149,7 @@ class Scrubber:
                     raise TypeError(f"scrub rule {rule!r} returned {type(text).__name__}, not str")
             if self._builtin:
                 if logins is None:
-                    logins = current_identity()[1]
+                    logins = watch_words()
                 if not plainly_safe(text, logins):
                     text = apply_builtin_rules(text)
             return text
@@ -213,7 +213,7 @@ class Scrubber:
             items = list(attributes.items())
         except Exception:
             return {}
-        logins = current_identity()[1]
+        logins = watch_words()
         return {str(key): self._value(str(key), value, logins) for key, value in items}
 
     def describe_exception(

@@ -69,13 +69,14 @@ def _background_uploading(app: str) -> bool:
 
 
 def public_header(header: Mapping[str, object]) -> dict[str, object]:
-    """The header as a user may see it: collector header values (tokens) are masked."""
+    """The header as a user may see it: collector header values (tokens) and the credentials of
+    endpoint URLs (``user:pass@``, query values) are masked."""
     shown = dict(header)
     export = shown.get("export")
-    if isinstance(export, dict) and isinstance(export.get("headers"), dict):
-        export = dict(export)
-        export["headers"] = {str(key): "<secret>" for key in export["headers"]}
-        shown["export"] = export
+    if isinstance(export, dict):
+        from optel.privacy.endpoints import redact_export
+
+        shown["export"] = redact_export(export)
     return shown
 
 

@@ -1,0 +1,120 @@
+"""Issue 11, item 5: one rule table. The client's token regex, the fast path's pre-filter and the
+gateway's processors derive from ``optel.privacy.table``; the checked-in gateway file is what the
+generator writes, and every shape's trigger stops the fast path."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from optel.privacy import gateway, scrub_text, table
+from optel.privacy.fastpath import SECRET_PREFIXES, plainly_safe
+from optel.privacy.rules import apply_builtin_rules, pattern
+
+ROOT = Path(__file__).resolve().parent.parent
+GATEWAY_FILE = ROOT / "collector" / "gateway.yaml"
+
+_spec = importlib.util.spec_from_file_location(
+    "optel_collector_validate_table", ROOT / "collector" / "validate.py"
+)
+assert _spec is not None and _spec.loader is not None
+validate = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = validate
+_spec.loader.exec_module(validate)
+
+SHAPES = {shape.name: shape for shape in table.SHAPES}
+
+
+def _gateway_apply(rules: list, value: str) -> str:
+    for rule in rules:
+        value = re.sub(validate.to_python_regex(rule.regex), rule.replacement, value)
+    return value
+
+
+def test_the_checked_in_gateway_file_is_what_the_generator_writes() -> None:
+    current = GATEWAY_FILE.read_text(encoding="utf-8")
+    assert gateway.render(current) == current, (
+        "stale: run python -m optel.privacy.gateway collector/gateway.yaml"
+    )
+
+
+def test_the_generator_reports_a_stale_file_and_rewrites_it(tmp_path: Path) -> None:
+    stale = tmp_path / "gateway.yaml"
+    stale.write_text(
+        GATEWAY_FILE.read_text(encoding="utf-8").replace(r"\\bhf_", r"\\bhug_"), encoding="utf-8"
+    )
+    command = [sys.executable, "-m", "optel.privacy.gateway"]
+    check = subprocess.run(
+        [*command, "--check", str(stale)], capture_output=True, text=True, timeout=60
+    )
+    assert check.returncode == 1 and "stale" in check.stderr
+    assert subprocess.run([*command, str(stale)], timeout=60).returncode == 0
+    assert stale.read_text(encoding="utf-8") == GATEWAY_FILE.read_text(encoding="utf-8")
+    assert subprocess.run([*command, "--check", str(stale)], timeout=60).returncode == 0
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_every_shapes_trigger_stops_the_fast_path(name: str) -> None:
+    shape = SHAPES[name]
+    assert any(trigger in shape.example for trigger in shape.triggers)
+    assert set(shape.triggers) <= set(SECRET_PREFIXES)
+    for text in (shape.example, f"key {shape.example} then", f"{shape.example}:x"):
+        assert not plainly_safe(text, ()), text
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_every_shape_is_scrubbed_by_the_client(name: str) -> None:
+    shape = SHAPES[name]
+    assert pattern("token_prefix").fullmatch(shape.example)
+    assert apply_builtin_rules(f"failed with {shape.example} now") == "failed with <secret> now"
+    assert scrub_text(shape.example) == "<secret>"
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_every_shape_is_scrubbed_by_the_gateway(name: str) -> None:
+    shape = SHAPES[name]
+    config = yaml.safe_load(GATEWAY_FILE.read_text(encoding="utf-8"))
+    for group in validate.scrub_rules(config):
+        for target in {rule.target for rule in group}:
+            rules = [rule for rule in group if rule.target == target]
+            assert (
+                _gateway_apply(rules, f"failed with {shape.example} now")
+                == "failed with <secret> now"
+            ), target
+    blocked = config["processors"]["redaction/secrets"]["blocked_values"]
+    assert any(re.search(validate.to_python_regex(p), f"x {shape.example} y") for p in blocked)
+
+
+def test_every_shape_pattern_is_valid_re2() -> None:
+    for shape in table.SHAPES:
+        assert validate._regex_problem(r"\b" + shape.pattern) is None, shape
+
+
+NEW_SHAPE = """
+import optel.privacy.table as table
+table.SHAPES += (table.Shape("acme", ("acme_",), r"acme_[a-z0-9]{20,}", "acme_" + "k3y" * 8),)
+import importlib, optel.privacy.fastpath as fastpath, optel.privacy.rules as rules, optel.privacy.gateway as gateway
+importlib.reload(fastpath)
+importlib.reload(rules)
+example = table.SHAPES[-1].example
+print(fastpath.plainly_safe(example, ()), rules.apply_builtin_rules("a " + example + " b"),
+      example in rules.apply_builtin_rules(example), "acme_[a-z0-9]{20,}" in gateway.generated_block())
+"""
+
+
+def test_a_shape_added_to_the_table_alone_reaches_client_fast_path_and_gateway() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(NEW_SHAPE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "a", "<secret>", "b", "False", "True"]
