@@ -35,15 +35,19 @@ def redact_endpoint(url: str) -> str:
 
 def redact_export(export: dict[str, object]) -> dict[str, object]:
     """A copy of a spool header's ``export`` section with credentials gone: header values masked,
-    and every endpoint (a string, or a map of per-signal strings) passed through ``redact_endpoint``."""
-    shown = dict(export)
-    for key, value in export.items():
+    and every endpoint passed through ``redact_endpoint``: a string under a key that names an
+    endpoint, at any depth (``user_endpoints`` maps each signal to its own ``endpoint``)."""
+    return _redacted(export, False)
+
+
+def _redacted(section: dict[str, object], under_endpoint: bool) -> dict[str, object]:
+    shown = dict(section)
+    for key, value in section.items():
+        named = under_endpoint or "endpoint" in str(key)
         if key == "headers" and isinstance(value, dict):
             shown[key] = {str(name): SECRET for name in value}
-        elif "endpoint" in key and isinstance(value, str):
-            shown[key] = redact_endpoint(value)
-        elif "endpoint" in key and isinstance(value, dict):
-            shown[key] = {
-                name: redact_endpoint(v) if isinstance(v, str) else v for name, v in value.items()
-            }
+        elif named and isinstance(value, str):
+            shown[key] = redact_endpoint(value) if "://" in value or "endpoint" in str(key) else value
+        elif isinstance(value, dict):
+            shown[key] = _redacted(value, named)
     return shown
