@@ -340,8 +340,9 @@ def test_a_failing_collector_leaves_the_host_unchanged_backs_off_and_then_gets_e
     reference = matrix.reference("r1")
     with OTLPReceiver() as receiver:
         UPLOADER_FAULTS[fault](receiver)
-        # A short export timeout, inherited by the detached uploader, bounds the hanging case.
-        timeout = {"OTEL_EXPORTER_OTLP_TIMEOUT": "0.5"}
+        # A short export timeout (milliseconds, as the specification says), inherited by the
+        # detached uploader, bounds the hanging case: the endpoint is the user's (the variable).
+        timeout = {"OTEL_EXPORTER_OTLP_TIMEOUT": "500"}
         assert matrix.host("r1", endpoint=receiver.url, **timeout) == reference
         matrix.settle()
         assert receiver.requests, "the detached uploader tried the collector"
@@ -370,7 +371,7 @@ def test_an_uploader_killed_mid_export_holds_up_nothing_and_its_claim_arrives_on
     reference = matrix.reference("r1")
     with OTLPReceiver() as receiver:
         receiver.hang()
-        assert matrix.host("r1", endpoint=receiver.url, OTEL_EXPORTER_OTLP_TIMEOUT="60") == reference
+        assert matrix.host("r1", endpoint=receiver.url, OTEL_EXPORTER_OTLP_TIMEOUT="60000") == reference
         assert receiver.wait_for(lambda r: len(r.requests) == 1)
         info = read_lock(matrix.spool.path)
         assert info is not None and process_running(info.pid)

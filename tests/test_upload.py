@@ -294,7 +294,7 @@ def test_failures_in_the_host_process_print_nothing(capfd: pytest.CaptureFixture
 def test_a_hanging_collector_is_given_up_within_the_timeout(receiver: OTLPReceiver) -> None:
     spool_file(receiver.url, spans(1))
     receiver.hang()
-    summary = upload(APP, environ={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_EXPORTER_OTLP_TIMEOUT": "0.3"})
+    summary = upload(APP, environ={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_EXPORTER_OTLP_TIMEOUT": "300"})
     assert summary.files_kept == 1
     assert summary.error and "timed out" in summary.error
     assert len(waiting()) == 1

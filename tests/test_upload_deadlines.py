@@ -60,7 +60,7 @@ def _timed_upload(env: dict[str, str], *flags: str) -> tuple[float, subprocess.C
 
 def _user_endpoint(url: str, **extra: str) -> dict[str, str]:
     # The user's own timeout is a minute: only the run's own bound can end it in time.
-    return {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": url, "OTEL_EXPORTER_OTLP_TIMEOUT": "60", **extra}
+    return {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": url, "OTEL_EXPORTER_OTLP_TIMEOUT": "60000", **extra}
 
 
 @pytest.mark.parametrize("detached", [False, True], ids=["optel upload", "detached"])

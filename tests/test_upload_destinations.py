@@ -116,7 +116,7 @@ def test_a_file_written_during_a_run_is_not_held_back_by_the_spool_wide_backoff(
     with OTLPReceiver() as live, OTLPReceiver() as hanging:
         hanging.hang()
         spool_in_order((hanging.url, "h1"))
-        run = threading.Thread(target=upload, args=(APP,), kwargs={"environ": {"OTEL_EXPORTER_OTLP_TIMEOUT": "1"}})
+        run = threading.Thread(target=upload, args=(APP,), kwargs={"environ": {"OTEL_EXPORTER_OTLP_TIMEOUT": "1000"}})
         run.start()
         assert hanging.wait_for(lambda r: len(r.requests) == 1)
         spool_in_order((live.url, "l1"))  # a host's flush while the run waits on the dead collector

@@ -299,7 +299,7 @@ def test_a_collector_that_never_answers_is_given_up_on_within_the_uploaders_dead
     spool = _spool_one()
     collector.answer("hang", "hang")
     # The exporter's own timeout is a minute; the uploader's deadline is what bounds the call.
-    env = _grpc_env(collector.url, OTEL_EXPORTER_OTLP_TIMEOUT="60")
+    env = _grpc_env(collector.url, OTEL_EXPORTER_OTLP_TIMEOUT="60000")
     result: list[Any] = []
     runner = threading.Thread(target=lambda: result.append(upload(APP, environ=env, max_seconds=1.0)))
     runner.start()
