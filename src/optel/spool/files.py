@@ -521,6 +521,18 @@ class Spool:
             _unlink(tmp)
             raise
 
+    def waiting_bytes(self) -> int:
+        """The spool's size as the tally says (0 when it is older than `TALLY_TRUSTED_S`): the
+        delivery policy's size rule, without a `stat` of every file."""
+        tally = self._read_tally()
+        if tally is None or not 0 <= time.time_ns() - tally[0] <= TALLY_TRUSTED_S * 1e9:
+            return 0
+        return tally[1]
+
+    def forget_tally(self) -> None:
+        """Remove the tally (an uploader sent and deleted files): the next writer takes a full look."""
+        _unlink(self._join(_TALLY))
+
     def drop_expired(self, max_age: float = MAX_AGE_S) -> dict[str, int]:
         """Apply the age bound alone, looking at the files only when the tally cannot vouch that
         none is too old. For runs that write nothing (consent off): data waits 14 days at most."""
