@@ -19,7 +19,13 @@ import pytest
 
 from host_process import drain, receiver_for, settle
 from optel.spool import Spool
-from optel.spool.launch import DELIVERY_INTERVAL_S, DUE_BYTES, INTERVAL_ENV, delivery_due, delivery_interval
+from optel.spool.launch import (
+    DELIVERY_INTERVAL_S,
+    DUE_BYTES,
+    INTERVAL_ENV,
+    delivery_due,
+    delivery_interval,
+)
 
 APP = "policy-test"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="posix_spawn and /proc")
