@@ -36,7 +36,9 @@ QUARANTINE_DIR = "quarantine"
 # A claim older than this is taken back even when its pid looks alive: the pid may have been reused.
 CLAIM_STALE_S = 15 * 60.0
 BACKOFF_BASE_S = 30.0
-BACKOFF_CAP_S = 3600.0
+# As long as the delivery interval (launch.DELIVERY_INTERVAL_S): a collector down all day costs the
+# hosts' runs a failing uploader (~250 ms of CPU) every few hours, not every hour.
+BACKOFF_CAP_S = 4 * 3600.0
 RETRY_AFTER_CAP_S = 24 * 3600.0
 
 _CLAIMED = SUFFIX + ".claimed."
@@ -832,7 +834,7 @@ class Spool:
     def record_failure(self, retry_after: float | None = None, destination: str | None = None) -> float:
         """An upload failed (retryable): back off exponentially with jitter; returns the new `until`.
 
-        The delay is 30 s doubled per failure in a row, capped at an hour, times a random factor
+        The delay is 30 s doubled per failure in a row, capped at 4 hours, times a random factor
         in [0.5, 1); a server's `Retry-After` (capped at a day) is never undercut.
         """
         failures = self.failures(destination) + 1
