@@ -172,3 +172,17 @@ def test_a_run_leaves_nothing_in_the_config_dir(isolated_home: Path, tmp_path: P
         assert sorted(os.listdir(config)) == ["telemetry.toml"]
         after = (config / "telemetry.toml").stat()
         assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+@pytest.mark.parametrize("host_gc", ["on", "off"])
+def test_the_exit_flush_leaves_the_hosts_gc_as_it_found_it(isolated_home: Path, tmp_path: Path, host_gc: str) -> None:
+    # The exit flush pauses the cyclic GC (it would collect the host's heap to free what exit frees).
+    script = tmp_path / "host.py"
+    script.write_text(
+        HOST.format(app=APP)
+        + f"import gc\n{'gc.disable()' if host_gc == 'off' else ''}\noptel.shutdown()\nprint(gc.isenabled())\n"
+    )
+    with receiver_for(APP, isolated_home) as receiver:
+        done = subprocess.run([sys.executable, str(script), receiver.url], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"{host_gc == 'on'}\n", "")
+    assert len(Spool(APP).files()) == 1
