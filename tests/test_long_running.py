@@ -128,9 +128,8 @@ print(f"ticks {ticks}", flush=True)
 
 
 def test_a_collector_that_never_answers_does_not_keep_the_last_flush_from_the_detached_uploader(
-    host_script: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    host_script: Path, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")  # an uploader at every flush (the test is about its faults)
     script = tmp_path / "hanging_host.py"
     script.write_text(HANGING_HOST)
     spool = Spool(APP)

@@ -451,8 +451,22 @@ def shutdown() -> None:
         # Off first: nothing recorded after the last take() would ever be flushed.
         _spans.set_recording(False)
         _flush_without_gc(telemetry)
+        if stop is not None and telemetry.sending:
+            _hand_over_last_flush(telemetry.app)
     finally:
         _sigterm.release(held)
+
+
+def _hand_over_last_flush(app: str) -> None:
+    """A long-running host (`flush_interval`) shipped its flushes from its own thread: its last one
+    goes to a detached uploader at once, whatever the delivery policy says of a CLI's runs (one
+    uploader per long run; the next start of a service may be days away)."""
+    try:
+        from optel import spool
+
+        spool.start_uploader(app)
+    except Exception as exc:
+        _log("optel: handing the last flush to the uploader failed: %r", exc)
 
 
 def _flush_without_gc(telemetry: Telemetry) -> None:
