@@ -94,9 +94,14 @@ print("done")
 """
 
 
-def test_a_host_app_delivers_through_the_detached_uploader_and_rotel(tmp_path: Any, python: str) -> None:
+def test_a_host_app_delivers_through_the_detached_uploader_and_rotel(
+    tmp_path: Any, python: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import os
     import subprocess
+
+    # The delivery interval 0: this host's one run starts the uploader (docs/internals.md §6).
+    monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")
 
     script = tmp_path / "host.py"
     script.write_text(HOST_APP)

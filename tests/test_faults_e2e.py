@@ -32,6 +32,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name != "posix", reason="P
 APP = "fault-matrix"
 INSTALL_ID = "3f1d0c9e-0000-4000-8000-00000000f417"
 
+
+@pytest.fixture(autouse=True)
+def _an_uploader_at_every_flush(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about what the detached uploader does with faults, not about when it starts:
+    with the delivery interval 0, every host's flush starts one (docs/internals.md §6)."""
+    monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")
+
+
 # The host: `host.py RUN [commands=N] [steps=N] [fork=1] [signal=TERM|INT at=before|writing|written]`.
 # Each run records `commands` commands of `steps` steps, all named after RUN; it prints one line on
 # each stream (flushed, so that a death by signal loses no output) and exits 3.

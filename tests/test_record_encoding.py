@@ -7,6 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from optel import _paths
 from optel.privacy.exceptions import encodable
 from otlp_receiver import OTLPReceiver
@@ -44,8 +46,9 @@ print("done")
 
 
 def test_a_non_utf8_file_name_in_names_attributes_and_messages_still_reaches_the_receiver(
-    tmp_path: Path, python: str
+    tmp_path: Path, python: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")  # the run's own uploader delivers (docs/internals.md §6)
     script = tmp_path / "host.py"
     script.write_text(HOST)
     with OTLPReceiver() as backend:

@@ -282,8 +282,9 @@ print("host output")
 @pytest.mark.slow
 @posix_only
 def test_collector_down_then_up_every_record_arrives_once_through_the_detached_uploader(
-    python: str, isolated_home: Path
+    python: str, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")  # an uploader at every flush (the test is about its faults)
     import importlib.util
     import socket
 

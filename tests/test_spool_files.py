@@ -14,7 +14,7 @@ import pytest
 
 from optel import _paths
 from optel.spool import Claim, CorruptSpoolFile, Spool, delete_all, describe, write
-from optel.spool.files import TALLY_TRUSTED_S
+from optel.spool.files import BACKOFF_CAP_S, TALLY_TRUSTED_S
 
 APP = "spool-test"
 
@@ -243,7 +243,8 @@ def test_backoff_is_capped_and_honours_retry_after(isolated_home: Path) -> None:
     spool = Spool(APP)
     for _ in range(30):
         until = spool.record_failure()
-    assert until <= time.time() + 3600
+    assert until <= time.time() + BACKOFF_CAP_S
+    assert BACKOFF_CAP_S <= 4 * 3600  # no longer than the delivery interval: data waits at most that much more
     assert spool.record_failure(retry_after=7200) >= time.time() + 7199
     assert spool.record_failure(retry_after=10**9) <= time.time() + 86400
 

@@ -22,6 +22,15 @@ from optel.spool.launch import LOCK_NAME, uploader_running
 from otlp_receiver import OTLPReceiver
 
 APP = "safe-tool"
+
+
+@pytest.fixture(autouse=True)
+def _an_uploader_at_every_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about what a run's uploader does with unsafe dirs and broken state, not
+    about when it starts: with the delivery interval 0, every run starts one (docs/internals.md §6)."""
+    monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")
+
+
 INSTALL_ID = "3f1d0c9e-0000-4000-8000-0000000012a1"
 HOST = """\
 import os, sys, time, optel

@@ -39,6 +39,14 @@ SPAN = {
 }  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def _an_uploader_at_every_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about what a run's uploader does with unsafe dirs and broken state, not
+    about when it starts: with the delivery interval 0, every run starts one (docs/internals.md §6)."""
+    monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")
+
+
+
 @pytest.fixture
 def shared_cache(monkeypatch: pytest.MonkeyPatch):
     """XDG_CACHE_HOME in a fresh directory like /tmp: mode 1777, so every user can create in it."""

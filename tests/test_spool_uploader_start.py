@@ -13,7 +13,7 @@ import pytest
 import optel
 from optel import _paths
 from optel.spool import Spool, start_uploader, uploader_lock, write
-from optel.spool.launch import LOCK_NAME, TOKEN_ENV, read_lock
+from optel.spool.launch import DELIVERY_INTERVAL_S, LOCK_NAME, TOKEN_ENV, read_lock
 
 APP = "launch-test"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="posix_spawn and /proc")
@@ -21,6 +21,15 @@ posix_only = pytest.mark.skipif(os.name != "posix", reason="posix_spawn and /pro
 
 def flush() -> None:
     write(APP, {"app": APP}, [{"t": "metric", "name": "m", "value": 1, "attributes": {}, "time_ns": 1}])
+
+
+def age_spool(seconds: float) -> None:
+    """Make every flush of the spool `seconds` older (its name carries its creation time)."""
+    directory = Spool(APP).path
+    for name in os.listdir(directory):
+        if name.endswith(".jsonl"):
+            stamp, rest = name.split("-", 1)
+            os.rename(os.path.join(directory, name), os.path.join(directory, f"{int(stamp) - int(seconds * 1e9)}-{rest}"))
 
 
 @pytest.fixture
@@ -191,6 +200,7 @@ def test_the_detached_uploader_inherits_the_lock_through_its_token(
 def test_drain_leftovers_starts_an_uploader_for_old_files(python: str, fake_python: tuple[Path, Path]) -> None:
     script, report = fake_python
     flush()
+    age_spool(DELIVERY_INTERVAL_S + 1)
     done = host(
         python,
         f"""\
@@ -204,6 +214,25 @@ def test_drain_leftovers_starts_an_uploader_for_old_files(python: str, fake_pyth
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert "\x1f--detached\x1f" in wait_for(report)["argv"]
+
+
+@posix_only
+def test_drain_leftovers_leaves_fresh_files_for_later(python: str, fake_python: tuple[Path, Path]) -> None:
+    script, report = fake_python
+    flush()
+    age_spool(DELIVERY_INTERVAL_S - 60)
+    done = host(
+        python,
+        f"""\
+        from optel.spool import drain_leftovers
+        drain_leftovers({APP!r})
+        """,
+        script,
+        LOCKFILE="/dev/null",
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    time.sleep(0.5)
+    assert not report.exists() and read_lock(Spool(APP).path) is None
 
 
 @posix_only

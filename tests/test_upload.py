@@ -520,7 +520,10 @@ def test_a_host_with_consent_off_writes_no_spool_and_connects_to_nothing(
     assert receiver.connections == 0
 
 
-def test_a_host_with_consent_on_is_received_exactly_once(receiver: OTLPReceiver, tmp_path: Any) -> None:
+def test_a_host_with_consent_on_is_received_exactly_once(
+    receiver: OTLPReceiver, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")  # an uploader at every flush (the test is about its faults)
     script = tmp_path / "host.py"
     script.write_text(HOST)
     for _ in range(2):

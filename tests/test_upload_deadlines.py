@@ -128,7 +128,10 @@ def _uploader_pid(timeout: float = 10.0) -> Any:
     return None
 
 
-def test_the_uploader_a_host_starts_gives_a_dripping_collector_one_request_timeout() -> None:
+def test_the_uploader_a_host_starts_gives_a_dripping_collector_one_request_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")  # the run starts its uploader (docs/internals.md §6)
     # The app's endpoint drips; the uploader's request may last the default 5 s in all, not the
     # minutes a drip would make of a per-read timeout.
     from optel.upload.export import DEFAULT_TIMEOUT

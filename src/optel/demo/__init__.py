@@ -78,15 +78,15 @@ def run_demo(out: TextIO = sys.stdout, *, keep: bool = False, timeout: float = 3
                 out.write(f"$ llm-cli {' '.join(args)}  -> exit {done.returncode} in {took:.0f} ms\n")
                 for line in (done.stdout + done.stderr).splitlines():
                     out.write(f"    {line}\n")
-            # The example's own exit already started a detached uploader; run one in the foreground too,
-            # so the demo does not depend on timing. Each spool file is claimed by one of them only.
+            # The runs' data waits in the spool until it is due (docs/internals.md §6): `optel upload`
+            # sends it now, in the foreground, so the demo does not depend on timing.
             # Not `python -m optel`: that would import an `optel/` (or `argparse.py`) from the cwd.
             upload = subprocess.run(
                 optel_command(["--app", DEMO_APP, "upload"], cwd=str(root)),
                 env=env, capture_output=True, text=True, timeout=timeout,
             )
             out.write(f"\n$ optel upload  -> {upload.stdout.strip() or upload.stderr.strip()}\n")
-            out.write("    (each run's exit started a detached uploader already; this one sends what they left)\n")
+            out.write("    (a run starts an uploader only when the spool is due: data 4 hours old; this sends it now)\n")
             _wait_for_delivery(receiver, Path(env["XDG_CACHE_HOME"]), timeout)
             out.write("\n")
             render_summary(receiver.spans(), receiver.metric_points(), out)

@@ -22,6 +22,7 @@ from optel.spool.files import (
 from optel.spool.launch import (
     DETACHED_FLAG,
     UploaderLock,
+    delivery_due,
     drain_leftovers,
     start_uploader,
     uploader_lock,
@@ -41,6 +42,7 @@ __all__ = [
     "UploaderLock",
     "delete_all",
     "deliver",
+    "delivery_due",
     "describe",
     "drain_leftovers",
     "dumps",

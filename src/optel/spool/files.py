@@ -36,7 +36,9 @@ QUARANTINE_DIR = "quarantine"
 # A claim older than this is taken back even when its pid looks alive: the pid may have been reused.
 CLAIM_STALE_S = 15 * 60.0
 BACKOFF_BASE_S = 30.0
-BACKOFF_CAP_S = 3600.0
+# As long as the delivery interval (launch.DELIVERY_INTERVAL_S): a collector down all day costs the
+# hosts' runs a failing uploader (~250 ms of CPU) every few hours, not every hour.
+BACKOFF_CAP_S = 4 * 3600.0
 RETRY_AFTER_CAP_S = 24 * 3600.0
 
 _CLAIMED = SUFFIX + ".claimed."
@@ -521,6 +523,18 @@ class Spool:
             _unlink(tmp)
             raise
 
+    def waiting_bytes(self) -> int:
+        """The spool's size as the tally says (0 when it is older than `TALLY_TRUSTED_S`): the
+        delivery policy's size rule, without a `stat` of every file."""
+        tally = self._read_tally()
+        if tally is None or not 0 <= time.time_ns() - tally[0] <= TALLY_TRUSTED_S * 1e9:
+            return 0
+        return tally[1]
+
+    def forget_tally(self) -> None:
+        """Remove the tally (an uploader sent and deleted files): the next writer takes a full look."""
+        _unlink(self._join(_TALLY))
+
     def drop_expired(self, max_age: float = MAX_AGE_S) -> dict[str, int]:
         """Apply the age bound alone, looking at the files only when the tally cannot vouch that
         none is too old. For runs that write nothing (consent off): data waits 14 days at most."""
@@ -820,7 +834,7 @@ class Spool:
     def record_failure(self, retry_after: float | None = None, destination: str | None = None) -> float:
         """An upload failed (retryable): back off exponentially with jitter; returns the new `until`.
 
-        The delay is 30 s doubled per failure in a row, capped at an hour, times a random factor
+        The delay is 30 s doubled per failure in a row, capped at 4 hours, times a random factor
         in [0.5, 1); a server's `Retry-After` (capped at a day) is never undercut.
         """
         failures = self.failures(destination) + 1

@@ -14,6 +14,8 @@ import time
 from optel import _fs, _paths
 from optel.spool.files import SUFFIX, Spool, created_ns, pid_alive
 
+_CLAIMED_MARK = SUFFIX + ".claimed."
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import TracebackType
@@ -226,10 +228,13 @@ class UploaderLock:
     ) -> None:
         if self.held:
             _held_here.discard(self.token)
+            # The tally counts what this run sent and deleted: the next writer looks afresh, and
+            # the delivery policy's size rule does not start another uploader for sent bytes.
+            Spool.at(self.directory).forget_tally()
             _release_lock(self.directory, self.token)
             self.held = False
             if self.since_ns and self.app and _written_since(self.directory, self.since_ns):
-                start_uploader(self.app, directory=self.directory)
+                start_uploader(self.app, directory=self.directory, when_due=True)
 
 
 def _written_since(directory: str, since_ns: int) -> bool:
@@ -298,6 +303,55 @@ def uploader_command(app: str, directory: str | None = None) -> list[str]:
     return optel_command(args, cwd=directory or _paths.spool_dir(app))
 
 
+# The delivery policy (docs/internals.md §6): an uploader imports the OpenTelemetry SDK and protobuf
+# (~250-350 ms of CPU), far more than a run of a CLI costs, so a host starts one only when the
+# spool's oldest waiting flush is this old, or when the spool holds this much; until then flushes
+# wait on disk and later runs add theirs. `optel upload` always sends at once.
+DELIVERY_INTERVAL_S = 4 * 3600.0
+DUE_BYTES = 256 * 1024
+# Seconds; 0 starts an uploader at every flush (the behaviour before the policy: tests, demos).
+INTERVAL_ENV = "OPTEL_UPLOAD_INTERVAL"
+# A flush stamped further ahead than this was written before the clock was set back: its age says
+# nothing, and waiting for the clock to catch up could hold it for as long as the jump.
+_FUTURE_NS = 24 * 3600 * 10**9
+
+
+def delivery_interval() -> float:
+    """The interval in force: `OPTEL_UPLOAD_INTERVAL` (seconds, >= 0) when it is a number, else the default."""
+    text = os.environ.get(INTERVAL_ENV, "").strip()
+    try:
+        value = float(text) if text else DELIVERY_INTERVAL_S
+    except ValueError:
+        return DELIVERY_INTERVAL_S
+    return value if 0.0 <= value < float("inf") else DELIVERY_INTERVAL_S
+
+
+def _oldest_waiting_ns(names: list[str]) -> int | None:
+    stamps = [created_ns(name) for name in names if name.endswith(SUFFIX) or _CLAIMED_MARK in name]
+    known = [stamp for stamp in stamps if stamp is not None]
+    if len(known) < len(stamps):
+        return 0  # a flush with no readable time: as good as old
+    return min(known) if known else None
+
+
+def delivery_due(spool: Spool, names: list[str] | None = None) -> bool:
+    """Whether the spool is due for delivery: its oldest waiting flush (claimed ones included) is
+    `delivery_interval()` old, or stamped a day ahead (the clock went back), or it holds
+    `DUE_BYTES`. One listdir (skipped when the caller has the names) and at most one small read."""
+    if names is None:
+        try:
+            names = os.listdir(spool.path)
+        except OSError:
+            return False
+    oldest = _oldest_waiting_ns(names)
+    if oldest is None:
+        return False
+    age = time.time_ns() - oldest
+    if age >= delivery_interval() * 1e9 or age < -_FUTURE_NS:
+        return True
+    return spool.waiting_bytes() >= DUE_BYTES
+
+
 # One start at a time in this process (see start_uploader).
 _starting = _thread.allocate_lock()
 # A spawn takes milliseconds; a start stuck longer than this is not worth the host's exit.
@@ -314,9 +368,12 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def start_uploader(app: str, *, directory: str | None = None, destination: str | None = None) -> bool:
+def start_uploader(
+    app: str, *, directory: str | None = None, destination: str | None = None, when_due: bool = False
+) -> bool:
     """Start the detached uploader when the spool has files, none runs and the backoff has elapsed:
-    that of `destination` (where the caller's flush goes), else the spool-wide one.
+    that of `destination` (where the caller's flush goes), else the spool-wide one. With
+    `when_due` (a host's flush, init, a successor), only when the spool is due (`delivery_due`).
 
     Returns whether one was started. Never raises, never waits, prints nothing.
     """
@@ -327,6 +384,8 @@ def start_uploader(app: str, *, directory: str | None = None, destination: str |
         except OSError:
             return False  # no spool yet: the common first run, not worth a log line
         if not any(name.endswith(".jsonl") or ".jsonl.claimed." in name for name in names):
+            return False
+        if when_due and not delivery_due(spool, names):
             return False
         if spool.backoff_until(destination) is not None:
             return False
@@ -454,9 +513,10 @@ def _spawn_with_subprocess(argv: list[str], env: dict[str, str]) -> int | None:
 
 
 def drain_leftovers(app: str) -> None:
-    """At init, on a background thread: start an uploader for files earlier runs left. Never raises."""
+    """At init, on a background thread: start an uploader for files earlier runs left, when they
+    are due (`delivery_due`). Never raises."""
     try:
-        start_uploader(app)
+        start_uploader(app, when_due=True)
     except BaseException:
         pass
 

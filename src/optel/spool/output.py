@@ -46,7 +46,7 @@ def deliver(
                 write(app, header, records)
             if not _background_uploading(app):
                 # Gated by this flush's own destination: another collector's backoff never delays it.
-                start_uploader(app, destination=destination(header.get("export")))
+                start_uploader(app, destination=destination(header.get("export")), when_due=True)
     except BaseException as exc:
         # Also KeyboardInterrupt and SystemExit: this runs at exit, where a traceback is noise.
         log_failure("delivering telemetry", exc)

@@ -1,0 +1,188 @@
+"""The delivery policy (issue 19): a host starts an uploader only when the spool is due.
+
+Real host processes against a real OTLP receiver on 127.0.0.1: a run whose spool holds only fresh
+data starts no uploader and leaves its flush on disk; the first run after the oldest flush is
+`DELIVERY_INTERVAL_S` old (or once the spool holds `DUE_BYTES`) starts one, which sends every
+run's data once. `optel upload` sends at once whatever the policy says. A run leaves nothing in
+the config dir when the user's choice does not change.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from host_process import drain, receiver_for, settle
+from optel.spool import Spool
+from optel.spool.launch import (
+    DELIVERY_INTERVAL_S,
+    DUE_BYTES,
+    INTERVAL_ENV,
+    delivery_due,
+    delivery_interval,
+)
+
+APP = "policy-test"
+posix_only = pytest.mark.skipif(os.name != "posix", reason="posix_spawn and /proc")
+
+HOST = """\
+import sys
+import optel
+optel.init({app!r}, endpoint=sys.argv[1], version="1.0.0")
+
+@optel.command()
+def hello():
+    return 42
+
+hello()
+"""
+
+
+def hellos(receiver: object) -> list[str]:
+    """Span ids of the runs' `hello` commands the receiver got."""
+    return [span["span_id"] for span in receiver.spans() if "hello" in span["name"]]  # type: ignore[attr-defined]
+
+
+def run_host(script: Path, endpoint: str) -> None:
+    done = subprocess.run([sys.executable, str(script), endpoint], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def age_spool(seconds: float) -> None:
+    """Make every flush `seconds` older: its name carries its creation time, as the policy reads it."""
+    directory = Spool(APP).path
+    for name in os.listdir(directory):
+        if ".jsonl" in name and not name.endswith(".tmp"):
+            stamp, rest = name.split("-", 1)
+            older = f"{int(stamp) - int(seconds * 1e9)}-{rest}"
+            os.rename(os.path.join(directory, name), os.path.join(directory, older))
+
+
+def no_uploader_for(seconds: float) -> bool:
+    """Whether no uploader took the lock during `seconds` (a spawned one takes it before it starts)."""
+    lock = Path(Spool(APP).path) / "uploader.lock"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if lock.exists():
+            return False
+        time.sleep(0.02)
+    return True
+
+
+@posix_only
+def test_fresh_data_waits_and_the_first_run_past_the_interval_sends_everything_once(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "host.py"
+    script.write_text(HOST.format(app=APP))
+    spool = Spool(APP)
+    with receiver_for(APP, isolated_home) as receiver:
+        for _ in range(3):
+            run_host(script, receiver.url)
+            assert no_uploader_for(0.5), "a run with only fresh data in the spool started an uploader"
+        assert len(spool.files()) == 3 and receiver.spans() == []
+
+        age_spool(DELIVERY_INTERVAL_S + 1)
+        run_host(script, receiver.url)
+        assert receiver.wait_for(lambda r: not spool.files() and len(hellos(r)) == 4, timeout=30), spool.files()
+        settle(spool)
+        time.sleep(0.3)
+        ids = hellos(receiver)
+        assert len(ids) == len(set(ids)) == 4
+
+
+@posix_only
+def test_a_spool_over_the_size_rule_is_due_at_once(isolated_home: Path, tmp_path: Path) -> None:
+    script = tmp_path / "host.py"
+    script.write_text(HOST.format(app=APP))
+    spool = Spool(APP)
+    with receiver_for(APP, isolated_home) as receiver:
+        run_host(script, receiver.url)
+        assert no_uploader_for(0.3)
+        # What the tally would say after many runs' worth of flushes (their bytes, not their age).
+        checked, _, oldest = spool._read_tally() or (0, 0, 0)
+        spool._write_tally(checked, DUE_BYTES, oldest)
+        assert delivery_due(spool)
+        run_host(script, receiver.url)
+        assert receiver.wait_for(lambda r: len(hellos(r)) == 2, timeout=30)
+        settle(spool)
+        # The uploader forgot the tally: the bytes it sent no longer make the next run due.
+        assert not delivery_due(spool)
+
+
+@posix_only
+def test_optel_upload_sends_fresh_data_at_once(isolated_home: Path, tmp_path: Path) -> None:
+    script = tmp_path / "host.py"
+    script.write_text(HOST.format(app=APP))
+    with receiver_for(APP, isolated_home) as receiver:
+        run_host(script, receiver.url)
+        assert no_uploader_for(0.3) and receiver.spans() == []
+        drain(APP, dict(os.environ))  # `optel upload`
+        assert len(hellos(receiver)) == 1
+
+
+@posix_only
+def test_an_interval_of_zero_starts_an_uploader_at_every_run(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(INTERVAL_ENV, "0")
+    script = tmp_path / "host.py"
+    script.write_text(HOST.format(app=APP))
+    spool = Spool(APP)
+    with receiver_for(APP, isolated_home) as receiver:
+        run_host(script, receiver.url)
+        assert receiver.wait_for(lambda r: not spool.files() and len(hellos(r)) == 1, timeout=30)
+
+
+def test_the_interval_setting_takes_only_sane_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    for text, expected in (("", DELIVERY_INTERVAL_S), ("0", 0.0), ("90.5", 90.5), ("-1", DELIVERY_INTERVAL_S),
+                           ("nan", DELIVERY_INTERVAL_S), ("inf", DELIVERY_INTERVAL_S), ("soon", DELIVERY_INTERVAL_S)):
+        monkeypatch.setenv(INTERVAL_ENV, text)
+        assert delivery_interval() == expected, text
+
+
+def test_a_flush_stamped_far_ahead_is_due(isolated_home: Path) -> None:
+    # The clock was set back since it was written: waiting for the clock to catch up could take years.
+    spool = Spool(APP)
+    future = time.time_ns() + 3 * 24 * 3600 * 10**9
+    assert delivery_due(spool, [f"{future}-123-abcdef01.jsonl"])
+    soon = time.time_ns() + 3600 * 10**9
+    assert not delivery_due(spool, [f"{soon}-123-abcdef01.jsonl"])
+    assert not delivery_due(spool, ["tally", "uploader.lock"])
+
+
+@posix_only
+def test_a_run_leaves_nothing_in_the_config_dir(isolated_home: Path, tmp_path: Path) -> None:
+    script = tmp_path / "host.py"
+    script.write_text(HOST.format(app=APP))
+    config = isolated_home / ".config" / APP
+    with receiver_for(APP, isolated_home) as receiver:
+        # A stored choice without an install id: the first run adds the id (once), nothing else.
+        (config / "telemetry.toml").write_text('mode = "anonymous"\ndecided_at = "2026-11-23T18:00:00Z"\nconsent_version = 1\n')
+        run_host(script, receiver.url)
+        assert sorted(os.listdir(config)) == ["telemetry.toml"]
+        assert "install_id" in (config / "telemetry.toml").read_text()
+        before = (config / "telemetry.toml").stat()
+        run_host(script, receiver.url)
+        assert sorted(os.listdir(config)) == ["telemetry.toml"]
+        after = (config / "telemetry.toml").stat()
+        assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+@pytest.mark.parametrize("host_gc", ["on", "off"])
+def test_the_exit_flush_leaves_the_hosts_gc_as_it_found_it(isolated_home: Path, tmp_path: Path, host_gc: str) -> None:
+    # The exit flush pauses the cyclic GC (it would collect the host's heap to free what exit frees).
+    script = tmp_path / "host.py"
+    script.write_text(
+        HOST.format(app=APP)
+        + f"import gc\n{'gc.disable()' if host_gc == 'off' else ''}\noptel.shutdown()\nprint(gc.isenabled())\n"
+    )
+    with receiver_for(APP, isolated_home) as receiver:
+        done = subprocess.run([sys.executable, str(script), receiver.url], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"{host_gc == 'on'}\n", "")
+    assert len(Spool(APP).files()) == 1
