@@ -1,7 +1,7 @@
 """A local HTTP server on 127.0.0.1 that answers like the OpenAI and Anthropic APIs, for real clients.
 
 Routes: ``POST /v1/chat/completions``, ``/v1/responses``, ``/v1/embeddings`` (OpenAI) and
-``/v1/messages`` (Anthropic), as JSON or, with ``"stream": true``, as server-sent events whose final
+``/v1/messages`` (Anthropic), and those of tests/fake_sdk_apis.py (Ollama, Mistral, ...), as JSON or, with ``"stream": true``, as server-sent events whose final
 chunk carries the token usage. A request header ``x-fake-status: 429`` (or 500, ...) makes the
 server answer with that error in the provider's error format (with ``x-fake-echo: 1`` its message
 quotes the request's text back, as real APIs do for refused content); ``x-fake-stream-error: 1`` makes an
@@ -73,6 +73,14 @@ class FakeLLMAPI:
     def anthropic_base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def ollama_host(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def mistral_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mistral"
+
     def start(self) -> FakeLLMAPI:
         self._thread.start()
         return self
@@ -136,6 +144,13 @@ class _Handler(BaseHTTPRequestHandler):
             echoed = _prompt_of(body) if self.headers.get("x-fake-echo") else None
             return self._error(status, anthropic, echoed)
         path = self.path.split("?")[0]
+        import fake_sdk_apis  # here: it imports this module's texts
+
+        other = fake_sdk_apis.answer(path, body)
+        if other is not None:
+            return self._send(200, other[0], other[1])
+        mistral = path.startswith(fake_sdk_apis.MISTRAL_PREFIX)
+        path = path.removeprefix(fake_sdk_apis.MISTRAL_PREFIX)
         deployment = None
         if "/deployments/" in path:
             # Azure OpenAI: /openai/deployments/<deployment>/chat/completions, the model in the path.
@@ -152,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(404, {"error": {"message": "no such route", "type": "not_found"}})
         model = deployment or str(body.get("model", "unknown"))
         if body.get("stream"):
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            include_usage = mistral or bool((body.get("stream_options") or {}).get("include_usage"))
             events = route(body, model, True, include_usage)
             if anthropic and self.headers.get("x-fake-stream-error"):
                 # The API reports an error found mid-stream as an SSE event, after a 200.
@@ -183,9 +198,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(status, payload, extra)
 
     def _json(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
+        self._send(status, "application/json", json.dumps(payload).encode(), headers)
+
+    def _send(
+        self, status: int, content_type: str, data: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
-        self.send_header("content-type", "application/json")
+        self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)

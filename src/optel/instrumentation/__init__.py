@@ -1,7 +1,7 @@
 """Switch instrumentors on and off; each patches its library only once the host imports it.
 
 An instrumentor is a module with ``TARGET`` (the module to wait for), ``instrument(module)`` and
-``uninstrument(module)``. The five built-in ones live next to this file; others are found through
+``uninstrument(module)``. The built-in ones live next to this file; others are found through
 the ``optel.instrumentors`` entry-point group (``name = "package.module"``).
 Neither the target library nor wrapt is imported here: a post-import hook applies the patches
 when the host imports the target, so calling ``instrument()`` early costs next to nothing.
@@ -30,6 +30,9 @@ BUILTIN = {
     "click": "click",
     "typer": "typer",
     "argparse": "argparse",
+    "litellm": "litellm",
+    "ollama": "ollama",
+    "mistralai": "mistralai",
 }
 
 
@@ -43,7 +46,7 @@ class UnknownInstrumentorError(ValueError):
 # Built-in instrumentors whose patches use wrapt (the LLM SDKs): applied once something may be
 # recorded, so that a run with telemetry off, or one that never decides (`tool --version`),
 # never imports wrapt (wrapt 2 brings asyncio and importlib.metadata) nor walks the SDK.
-WHEN_RECORDING = frozenset(("openai", "anthropic"))
+WHEN_RECORDING = frozenset(("openai", "anthropic", "litellm", "ollama", "mistralai"))
 
 
 class _Active:

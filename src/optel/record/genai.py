@@ -114,8 +114,8 @@ def _count(value: object) -> int | None:
 def read_response(result: object, out: dict[str, object]) -> object:
     """Write the response model, id and finish reasons of ``result`` into ``out``; return its usage.
 
-    OpenAI chat completions (``choices[].finish_reason``), Anthropic messages (``stop_reason``)
-    and OpenAI Responses (``object == "response"``: the reasons come from its output items).
+    OpenAI chat completions (``choices[].finish_reason``), Anthropic messages (``stop_reason``),
+    Ollama responses (``done_reason``; their counts are on the response itself) and OpenAI Responses (``object == "response"``: the reasons come from its output items).
     """
     model = _get(result, "model")
     if isinstance(model, str) and model:
@@ -123,8 +123,8 @@ def read_response(result: object, out: dict[str, object]) -> object:
     response_id = _get(result, "id")
     if isinstance(response_id, str) and response_id:
         out[n.GEN_AI_RESPONSE_ID] = response_id
-    stop = _get(result, "stop_reason")
-    if isinstance(stop, str):
+    stop = _first(result, _STOP_REASONS)
+    if isinstance(stop, str) and stop:
         out[n.GEN_AI_RESPONSE_FINISH_REASONS] = [stop]
     elif _get(result, "object") == "response":
         reasons = _response_output_reasons(result)
@@ -168,9 +168,12 @@ def add_finish_reason(out: dict[str, object], reason: object) -> None:
 
 # --- the usage reader ------------------------------------------------------------------------
 
-# Each count, as the SDKs name it, first match wins.
-_INPUT = ("input_tokens", "prompt_tokens")
-_OUTPUT = ("output_tokens", "completion_tokens")
+# A whole response's one finish reason: Anthropic, Ollama.
+_STOP_REASONS = ("stop_reason", "done_reason")
+# Each count, as the SDKs name it, first match wins: OpenAI's Responses API and Anthropic,
+# OpenAI's chat completions (mistralai, litellm), Ollama.
+_INPUT = ("input_tokens", "prompt_tokens", "prompt_eval_count")
+_OUTPUT = ("output_tokens", "completion_tokens", "eval_count")
 # Counts reported beside the input count, not in it (Anthropic): added to it.
 _CACHE_READ_BESIDE = "cache_read_input_tokens"
 _CACHE_WRITE_BESIDE = "cache_creation_input_tokens"

@@ -1,0 +1,62 @@
+"""The other providers' APIs that tests/fake_llm_api.py answers as, for the real SDKs.
+
+- Ollama: ``POST /api/chat``, ``/api/generate``, ``/api/embed``; JSON, or with ``"stream": true``
+  (Ollama's default) newline-delimited JSON whose last line (``"done": true``) carries the counts.
+- Mistral, under ``/mistral`` (``Mistral(server_url=api.mistral_base_url)``): ``/v1/chat/completions``
+  and ``/v1/embeddings`` as OpenAI's, except that a stream always ends with its usage, as
+  Mistral's do.
+
+``answer(path, body)`` returns ``(content type, payload)`` or None for a path that is not theirs;
+a request header ``x-fake-status`` fails them as it does OpenAI's routes.
+"""
+
+from __future__ import annotations
+
+import json
+
+from fake_llm_api import RESPONSE_TEXT
+
+OLLAMA_USAGE = {"prompt_eval_count": 21, "eval_count": 8}
+OLLAMA_EMBED_USAGE = {"prompt_eval_count": 6}
+MISTRAL_PREFIX = "/mistral"
+
+
+def answer(path: str, body: dict[str, object]) -> tuple[str, bytes] | None:
+    route = {"/api/chat": _ollama_chat, "/api/generate": _ollama_generate, "/api/embed": _ollama_embed}
+    handler = route.get(path)
+    if handler is None:
+        return None
+    lines = handler(body)
+    if body.get("stream", True) is False or handler is _ollama_embed:
+        return "application/json", json.dumps(lines[-1]).encode()
+    return "application/x-ndjson", b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+
+
+def _ollama_lines(body: dict[str, object], key: str, text: object) -> list[dict[str, object]]:
+    base = {"model": body.get("model"), "created_at": "2026-01-01T00:00:00Z"}
+    pieces = (RESPONSE_TEXT[:10], RESPONSE_TEXT[10:])
+    lines: list[dict[str, object]] = [{**base, key: text(piece), "done": False} for piece in pieces]
+    last = {
+        **base,
+        key: text(""),
+        "done": True,
+        "done_reason": "stop",
+        "total_duration": 1000,
+        "load_duration": 10,
+        "prompt_eval_duration": 100,
+        "eval_duration": 500,
+        **OLLAMA_USAGE,
+    }
+    return [*lines, last] if body.get("stream", True) else [{**last, key: text(RESPONSE_TEXT)}]
+
+
+def _ollama_chat(body: dict[str, object]) -> list[dict[str, object]]:
+    return _ollama_lines(body, "message", lambda t: {"role": "assistant", "content": t})
+
+
+def _ollama_generate(body: dict[str, object]) -> list[dict[str, object]]:
+    return _ollama_lines(body, "response", lambda t: t)
+
+
+def _ollama_embed(body: dict[str, object]) -> list[dict[str, object]]:
+    return [{"model": body.get("model"), "embeddings": [[0.25, -0.5, 1.0]], **OLLAMA_EMBED_USAGE}]
