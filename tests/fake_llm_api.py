@@ -354,6 +354,7 @@ def _embeddings(body: dict[str, object], model: str, stream: bool, include_usage
     inputs = body.get("input")
     count = len(inputs) if isinstance(inputs, list) and inputs and isinstance(inputs[0], str) else 1
     return {
+        "id": "embd-1",  # Mistral's SDK requires it; OpenAI's ignores it
         "object": "list",
         "model": model + RESPONSE_MODEL_SUFFIX,
         "data": [{"object": "embedding", "index": i, "embedding": encoded} for i in range(count)],
