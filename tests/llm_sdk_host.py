@@ -21,10 +21,11 @@ ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "MISTRAL_API_KEY": "test", "OPENA
 
 
 def _ollama(base: str, prompt: str) -> None:
+    os.environ["OLLAMA_HOST"] = base  # for the default client behind ollama.chat
     import ollama
 
     messages = [{"role": "user", "content": prompt}]
-    ollama.Client(host=base).chat("llama3", messages=messages)
+    ollama.chat("llama3", messages=messages)
     for _ in ollama.Client(host=base).chat("llama3", messages=messages, stream=True):
         pass
     ollama.Client(host=base, headers=REFUSED).chat("llama3", messages=messages)
@@ -95,7 +96,7 @@ def run(sdk: str, base: str, prompt: str, receiver: Any, tmp: Path) -> list[dict
         except ProcessLookupError:
             pass
     assert host.returncode == 0, err
-    assert out.startswith("refused:"), (out, err)
+    assert "refused:" in out, (out, err)  # litellm prints its own advice first
     drain(APP, env)
     return [s for s in receiver.spans() if s["name"] != "optel.cli.session"]
 

@@ -21,6 +21,7 @@ from optel.record import spans
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from types import ModuleType
     from typing import Any
 
     from optel.instrumentation._llm import Reader
@@ -66,7 +67,9 @@ class Sdk:
         self._patches: Any = None
         self._cancels: list[Callable[[], None]] = []
 
-    def instrument(self) -> None:
+    def instrument(self, target: ModuleType) -> None:
+        """Patch the sites of ``target`` (the SDK's top module, just imported) now, the others
+        when their modules load."""
         if self._patches is not None:
             return
         from optel.instrumentation import when_imported
@@ -74,7 +77,11 @@ class Sdk:
 
         self._patches = Patches()
         for module_name in dict.fromkeys(site.module for site in self.sites):
-            self._cancels.append(when_imported(module_name, self._patcher(module_name)))
+            if module_name == target.__name__:
+                # Its import hook is running: waiting for it to load would wait forever.
+                self._patcher(module_name)(target)
+            else:
+                self._cancels.append(when_imported(module_name, self._patcher(module_name)))
 
     def uninstrument(self) -> None:
         while self._cancels:

@@ -35,7 +35,7 @@ _FUNCTIONS = (
 
 def instrument(module: ModuleType) -> None:
     """Wrap litellm's call functions, where hosts and litellm itself look them up."""
-    _sdk().instrument()
+    _sdk().instrument(module)
 
 
 def uninstrument(module: ModuleType) -> None:

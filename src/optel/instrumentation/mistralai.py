@@ -33,7 +33,7 @@ _METHODS = (
 
 def instrument(module: ModuleType) -> None:
     """Wrap the chat and embeddings calls now, or when their modules load."""
-    _sdk().instrument()
+    _sdk().instrument(module)
 
 
 def uninstrument(module: ModuleType) -> None:

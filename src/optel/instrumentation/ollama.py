@@ -26,7 +26,7 @@ _CALLS = (("chat", "chat"), ("generate", "text_completion"), ("embed", "embeddin
 
 def instrument(module: ModuleType) -> None:
     """Wrap the clients' calls and the module's functions bound to its default client."""
-    _sdk().instrument()
+    _sdk().instrument(module)
 
 
 def uninstrument(module: ModuleType) -> None:
