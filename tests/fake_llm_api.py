@@ -78,6 +78,10 @@ class FakeLLMAPI:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def google_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def mistral_base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/mistral"
 
@@ -113,14 +117,14 @@ def _prompt_of(body: dict[str, object]) -> str:
         if isinstance(value, str):
             texts.append(value)
         elif isinstance(value, dict):
-            for key in ("content", "text", "input"):
+            for key in ("content", "text", "input", "parts"):
                 if key in value:
                     walk(value[key])
         elif isinstance(value, list):
             for item in value:
                 walk(item)
 
-    for key in ("messages", "input", "prompt"):
+    for key in ("messages", "input", "prompt", "contents"):
         walk(body.get(key))
     return " ".join(texts)
 

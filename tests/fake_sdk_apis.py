@@ -2,6 +2,9 @@
 
 - Ollama: ``POST /api/chat``, ``/api/generate``, ``/api/embed``; JSON, or with ``"stream": true``
   (Ollama's default) newline-delimited JSON whose last line (``"done": true``) carries the counts.
+- Google's Gemini API (``genai.Client(http_options={"base_url": api.google_base_url})``):
+  ``/v1beta/models/MODEL:generateContent`` (or ``/v1/...``, as google-genai 3 asks), ``:streamGenerateContent`` (server-sent events, each
+  chunk with the usage so far) and ``:batchEmbedContents``.
 - Mistral, under ``/mistral`` (``Mistral(server_url=api.mistral_base_url)``): ``/v1/chat/completions``
   and ``/v1/embeddings`` as OpenAI's, except that a stream always ends with its usage, as
   Mistral's do.
@@ -17,11 +20,19 @@ import json
 from fake_llm_api import RESPONSE_TEXT
 
 OLLAMA_USAGE = {"prompt_eval_count": 21, "eval_count": 8}
+GEMINI_USAGE = {
+    "promptTokenCount": 19,
+    "candidatesTokenCount": 6,
+    "cachedContentTokenCount": 4,
+    "thoughtsTokenCount": 3,
+}
 OLLAMA_EMBED_USAGE = {"prompt_eval_count": 6}
 MISTRAL_PREFIX = "/mistral"
 
 
 def answer(path: str, body: dict[str, object]) -> tuple[str, bytes] | None:
+    if path.startswith(("/v1beta/models/", "/v1/models/")) and ":" in path:
+        return _gemini(path.rpartition("/")[2], body)
     route = {"/api/chat": _ollama_chat, "/api/generate": _ollama_generate, "/api/embed": _ollama_embed}
     handler = route.get(path)
     if handler is None:
@@ -60,3 +71,28 @@ def _ollama_generate(body: dict[str, object]) -> list[dict[str, object]]:
 
 def _ollama_embed(body: dict[str, object]) -> list[dict[str, object]]:
     return [{"model": body.get("model"), "embeddings": [[0.25, -0.5, 1.0]], **OLLAMA_EMBED_USAGE}]
+
+
+def _gemini(target: str, body: dict[str, object]) -> tuple[str, bytes]:
+    model, _, method = target.partition(":")
+    if method == "batchEmbedContents":
+        requests = body.get("requests") or [None]
+        vectors = [{"values": [0.25, -0.5, 1.0]} for _ in requests]  # type: ignore[union-attr]
+        return "application/json", json.dumps({"embeddings": vectors}).encode()
+    base = {"modelVersion": model + "-001", "responseId": "gemini-1"}
+    usage = {**GEMINI_USAGE, "totalTokenCount": sum(GEMINI_USAGE.values())}
+
+    def candidate(text: str, done: bool) -> dict[str, object]:
+        found: dict[str, object] = {"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}
+        if done:
+            found["finishReason"] = "STOP"
+        return found
+
+    if method == "generateContent":
+        whole = {**base, "candidates": [candidate(RESPONSE_TEXT, True)], "usageMetadata": usage}
+        return "application/json", json.dumps(whole).encode()
+    first = {**base, "candidates": [candidate(RESPONSE_TEXT[:10], False)],
+             "usageMetadata": {"promptTokenCount": GEMINI_USAGE["promptTokenCount"]}}
+    last = {**base, "candidates": [candidate(RESPONSE_TEXT[10:], True)], "usageMetadata": usage}
+    events = b"".join(b"data: " + json.dumps(e).encode() + b"\r\n\r\n" for e in (first, last))
+    return "text/event-stream", events

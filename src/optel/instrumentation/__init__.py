@@ -33,6 +33,7 @@ BUILTIN = {
     "litellm": "litellm",
     "ollama": "ollama",
     "mistralai": "mistralai",
+    "google_genai": "google.genai",
 }
 
 
@@ -46,7 +47,7 @@ class UnknownInstrumentorError(ValueError):
 # Built-in instrumentors whose patches use wrapt (the LLM SDKs): applied once something may be
 # recorded, so that a run with telemetry off, or one that never decides (`tool --version`),
 # never imports wrapt (wrapt 2 brings asyncio and importlib.metadata) nor walks the SDK.
-WHEN_RECORDING = frozenset(("openai", "anthropic", "litellm", "ollama", "mistralai"))
+WHEN_RECORDING = frozenset(("openai", "anthropic", "litellm", "ollama", "mistralai", "google_genai"))
 
 
 class _Active:

@@ -5,7 +5,8 @@ records as a ``Site``: the module that defines it, the class (or ``""`` for a mo
 function), the method, the GenAI operation, whether it is ``async def`` and whether it always
 streams. Its ``arguments(site, args, kwargs)`` turns the call's arguments into what the one GenAI
 reader understands (``model``, ``max_tokens``, ``stream``; ``provider`` when it depends on the
-call, as litellm's does), never the prompt. The span, its end, the streams and the errors are
+call or its client, as litellm's and google-genai's do), never the prompt; it returns None for
+a call that is not an LLM request (botocore's ``_make_api_call`` of another service). The span, its end, the streams and the errors are
 ``_llm.Call``'s, so every SDK is recorded the same way; a call made inside another instrumented
 call (litellm through the openai SDK) is recorded once, by the outer one.
 """
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
     from optel.instrumentation._llm import Reader
 
-    Arguments = Callable[["Site", tuple[Any, ...], dict[str, Any]], "Mapping[str, Any] | None"]
+    Arguments = Callable[["Site", Any, tuple[Any, ...], dict[str, Any]], "Mapping[str, Any] | None"]
 
 
 class Site(NamedTuple):
@@ -40,7 +41,9 @@ class Site(NamedTuple):
     stream: bool = False  # the method always streams (mistralai's ``chat.stream``)
 
 
-def keyword_arguments(site: Site, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Mapping[str, Any]:
+def keyword_arguments(
+    site: Site, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Mapping[str, Any]:
     """The SDKs whose calls take keyword arguments only."""
     return kwargs
 
@@ -104,10 +107,12 @@ class Sdk:
 
         return patch
 
-    def start(self, site: Site, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
+    def start(
+        self, site: Site, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Call | None:
         """The call's span, or None when it is not one to record."""
         try:
-            request = self.arguments(site, args, kwargs)
+            request = self.arguments(site, instance, args, kwargs)
         except Exception:
             request = None
         if request is None:
@@ -131,7 +136,7 @@ class Sdk:
         def sync(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
             if not spans.recording() or _inside.get():
                 return wrapped(*args, **kwargs)
-            call = sdk.start(site, args, kwargs)
+            call = sdk.start(site, instance, args, kwargs)
             if call is None:
                 return wrapped(*args, **kwargs)
             token = _inside.set(True)
@@ -144,8 +149,8 @@ class Sdk:
                 _inside.reset(token)
             return call.returned(result, sdk.stream_types(), is_async=False)
 
-        async def traced(wrapped: Any, args: Any, kwargs: Any) -> Any:
-            call = sdk.start(site, args, kwargs)
+        async def traced(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            call = sdk.start(site, instance, args, kwargs)
             if call is None:
                 return await wrapped(*args, **kwargs)
             token = _inside.set(True)
@@ -161,7 +166,7 @@ class Sdk:
         def asynchronous(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
             if not spans.recording() or _inside.get():
                 return wrapped(*args, **kwargs)
-            return traced(wrapped, args, kwargs)
+            return traced(wrapped, instance, args, kwargs)
 
         return asynchronous if site.is_async else sync
 

@@ -67,7 +67,9 @@ def _stream_types() -> tuple[type, ...]:
     return loaded_types(("litellm.litellm_core_utils.streaming_handler", "CustomStreamWrapper"))
 
 
-def _arguments(site: Site, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Mapping[str, Any]:
+def _arguments(
+    site: Site, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Mapping[str, Any]:
     """The model and provider litellm resolves (``completion("ollama/llama3", messages)``)."""
     model = args[0] if args else kwargs.get("model")
     request = dict(kwargs)

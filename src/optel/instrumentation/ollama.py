@@ -63,7 +63,9 @@ def _stream_types() -> tuple[type, ...]:
     return (types.GeneratorType, types.AsyncGeneratorType)
 
 
-def _arguments(site: Site, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Mapping[str, Any]:
+def _arguments(
+    site: Site, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Mapping[str, Any]:
     """``chat("llama3", messages)``: the model is the first positional argument."""
     model = args[0] if args else kwargs.get("model")
     options = kwargs.get("options")

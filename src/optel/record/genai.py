@@ -115,12 +115,13 @@ def read_response(result: object, out: dict[str, object]) -> object:
     """Write the response model, id and finish reasons of ``result`` into ``out``; return its usage.
 
     OpenAI chat completions (``choices[].finish_reason``), Anthropic messages (``stop_reason``),
-    Ollama responses (``done_reason``; their counts are on the response itself) and OpenAI Responses (``object == "response"``: the reasons come from its output items).
+    Ollama responses (``done_reason``; their counts are on the response itself), Gemini's
+    (``candidates[].finish_reason``, ``model_version``, ``usage_metadata``) and OpenAI Responses (``object == "response"``: the reasons come from its output items).
     """
-    model = _get(result, "model")
+    model = _first(result, ("model", "model_version"))
     if isinstance(model, str) and model:
         out[n.GEN_AI_RESPONSE_MODEL] = model
-    response_id = _get(result, "id")
+    response_id = _first(result, ("id", "response_id"))
     if isinstance(response_id, str) and response_id:
         out[n.GEN_AI_RESPONSE_ID] = response_id
     stop = _first(result, _STOP_REASONS)
@@ -131,12 +132,24 @@ def read_response(result: object, out: dict[str, object]) -> object:
         if reasons:
             out[n.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
     else:
-        choices = _get(result, "choices")
+        choices = _first(result, ("choices", "candidates"))
         if isinstance(choices, (list, tuple)) and choices:
-            reasons = [r for r in (_get(c, "finish_reason") for c in choices) if isinstance(r, str)]
+            found = (_reason(_get(c, "finish_reason")) for c in choices)
+            reasons = [r for r in found if r]
             if reasons:
                 out[n.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
-    return _get(result, "usage")
+    return _first(result, ("usage", "usage_metadata"))
+
+
+def _reason(value: object) -> str | None:
+    """A finish reason as a string: Gemini's are enum members (``FinishReason.STOP``), said as
+    the conventions' lower-case values (``stop``, ``max_tokens``)."""
+    if isinstance(value, str) and value and type(value) is str:
+        return value
+    member = getattr(value, "value", None)
+    if isinstance(member, str) and member:
+        return member.lower()
+    return None
 
 
 def _response_output_reasons(response: object) -> list[str]:
@@ -172,8 +185,12 @@ def add_finish_reason(out: dict[str, object], reason: object) -> None:
 _STOP_REASONS = ("stop_reason", "done_reason")
 # Each count, as the SDKs name it, first match wins: OpenAI's Responses API and Anthropic,
 # OpenAI's chat completions (mistralai, litellm), Ollama.
-_INPUT = ("input_tokens", "prompt_tokens", "prompt_eval_count")
-_OUTPUT = ("output_tokens", "completion_tokens", "eval_count")
+_INPUT = ("input_tokens", "prompt_tokens", "prompt_eval_count", "prompt_token_count")
+_OUTPUT = ("output_tokens", "completion_tokens", "eval_count", "candidates_token_count")
+# Gemini: cached tokens inside the input count; thinking tokens beside the output count (the
+# conventions' output count includes them, as OpenAI's does): added to it.
+_CACHE_READ_INSIDE = "cached_content_token_count"
+_REASONING_BESIDE = "thoughts_token_count"
 # Counts reported beside the input count, not in it (Anthropic): added to it.
 _CACHE_READ_BESIDE = "cache_read_input_tokens"
 _CACHE_WRITE_BESIDE = "cache_creation_input_tokens"
@@ -186,6 +203,8 @@ USAGE_FIELDS = (
     *_OUTPUT,
     _CACHE_READ_BESIDE,
     _CACHE_WRITE_BESIDE,
+    _CACHE_READ_INSIDE,
+    _REASONING_BESIDE,
     *_INPUT_DETAILS,
     *_OUTPUT_DETAILS,
 )
@@ -221,7 +240,13 @@ def usage_attributes(usage: object, out: dict[str, object]) -> None:
         input_tokens += (cache_read or 0) + (cache_write or 0)
     if cache_read is None:
         cache_read = _count(_get(_first(usage, _INPUT_DETAILS), "cached_tokens"))
+    if cache_read is None:
+        cache_read = _count(_get(usage, _CACHE_READ_INSIDE))
     reasoning = _count(_get(_first(usage, _OUTPUT_DETAILS), "reasoning_tokens"))
+    thoughts = _count(_get(usage, _REASONING_BESIDE))
+    if thoughts is not None:
+        reasoning = thoughts
+        output_tokens = (output_tokens or 0) + thoughts
     for key, value in (
         (n.GEN_AI_USAGE_INPUT_TOKENS, input_tokens),
         (n.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens),
