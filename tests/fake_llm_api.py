@@ -82,6 +82,10 @@ class FakeLLMAPI:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def bedrock_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def mistral_base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/mistral"
 
@@ -146,13 +150,15 @@ class _Handler(BaseHTTPRequestHandler):
         anthropic = self.path.startswith("/v1/messages")
         if status != 200:
             echoed = _prompt_of(body) if self.headers.get("x-fake-echo") else None
+            if self.path.startswith("/model/"):
+                return self._bedrock_error(status, echoed)
             return self._error(status, anthropic, echoed)
         path = self.path.split("?")[0]
         import fake_sdk_apis  # here: it imports this module's texts
 
         other = fake_sdk_apis.answer(path, body)
         if other is not None:
-            return self._send(200, other[0], other[1])
+            return self._send(200, *other)
         mistral = path.startswith(fake_sdk_apis.MISTRAL_PREFIX)
         path = path.removeprefix(fake_sdk_apis.MISTRAL_PREFIX)
         deployment = None
@@ -200,6 +206,12 @@ class _Handler(BaseHTTPRequestHandler):
             payload = {"error": {"message": message, "type": kind, "code": None}}
         extra = {"retry-after": "0"} if status == 429 else {}
         self._json(status, payload, extra)
+
+    def _bedrock_error(self, status: int, echoed: str | None) -> None:
+        """AWS's JSON protocol: the error code in a header, the message in the body."""
+        kind = {429: "ThrottlingException", 500: "InternalServerException"}.get(status, "ValidationException")
+        message = f"fake {status}" if echoed is None else f"Invalid content: '{echoed}' violates policy"
+        self._json(status, {"message": message}, {"x-amzn-errortype": f"{kind}:http://internal.amazon.com/"})
 
     def _json(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
         self._send(status, "application/json", json.dumps(payload).encode(), headers)

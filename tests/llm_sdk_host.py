@@ -18,6 +18,15 @@ APP = "llmsdkhost"
 REFUSED = {"x-fake-status": "400", "x-fake-echo": "1"}
 # The SDK's ordinary clients refuse to start without these; litellm must not fetch its price list.
 ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "MISTRAL_API_KEY": "test", "OPENAI_API_KEY": "test"}
+# Fake AWS credentials and region: boto3 signs requests, and asks no one for them.
+AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 
 
 def _ollama(base: str, prompt: str) -> None:
@@ -70,7 +79,25 @@ def _google_genai(base: str, prompt: str) -> None:
     refused.models.generate_content(model="gemini-2.0-flash", contents=prompt)
 
 
+def _bedrock(base: str, prompt: str) -> None:
+    import boto3
+
+    client = boto3.client("bedrock-runtime", endpoint_url=base)
+    model = "anthropic.claude-3-haiku-20240307-v1:0"
+    messages = [{"role": "user", "content": [{"text": prompt}]}]
+    client.converse(modelId=model, messages=messages)
+    for _ in client.converse_stream(modelId=model, messages=messages)["stream"]:
+        pass
+
+    def refuse(request: Any, **kwargs: Any) -> None:
+        request.headers.update(REFUSED)
+
+    client.meta.events.register("before-send.bedrock-runtime.Converse", refuse)
+    client.converse(modelId=model, messages=messages)
+
+
 CALLS = {
+    "bedrock": _bedrock,
     "ollama": _ollama,
     "mistralai": _mistralai,
     "litellm": _litellm,
@@ -98,7 +125,7 @@ def run(sdk: str, base: str, prompt: str, receiver: Any, tmp: Path) -> list[dict
     """Run the host once; the spans the receiver got from it (the session span left out)."""
     from host_process import drain
 
-    env = {**os.environ, **ENV, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+    env = {**os.environ, **ENV, **AWS, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
     host = subprocess.Popen(
         [sys.executable, __file__, sdk, base, prompt],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

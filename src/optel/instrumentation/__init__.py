@@ -34,6 +34,7 @@ BUILTIN = {
     "ollama": "ollama",
     "mistralai": "mistralai",
     "google_genai": "google.genai",
+    "bedrock": "botocore.client",
 }
 
 
@@ -47,7 +48,7 @@ class UnknownInstrumentorError(ValueError):
 # Built-in instrumentors whose patches use wrapt (the LLM SDKs): applied once something may be
 # recorded, so that a run with telemetry off, or one that never decides (`tool --version`),
 # never imports wrapt (wrapt 2 brings asyncio and importlib.metadata) nor walks the SDK.
-WHEN_RECORDING = frozenset(("openai", "anthropic", "litellm", "ollama", "mistralai", "google_genai"))
+WHEN_RECORDING = frozenset(("openai", "anthropic", "litellm", "ollama", "mistralai", "google_genai", "bedrock"))
 
 
 class _Active:

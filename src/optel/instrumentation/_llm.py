@@ -401,13 +401,16 @@ class StreamProxy(_Proxy):
     def __init__(self, stream: Any, call: Call) -> None:
         super().__init__(stream)
         self._self_call = call
+        # An iterable that is not its own iterator (botocore's EventStream) is read through one.
+        has_next = hasattr(type(stream), "__next__")
+        self._self_next = stream.__next__ if has_next else iter(stream).__next__
 
     def __iter__(self) -> StreamProxy:
         return self
 
     def __next__(self) -> Any:
         try:
-            item = self.__wrapped__.__next__()
+            item = self._self_next()
         except StopIteration:
             self._self_call.finish()
             raise

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from optel.instrumentation._llm import Reader
 
+    Returned = Callable[[Call, Any], Any]
     Arguments = Callable[["Site", Any, tuple[Any, ...], dict[str, Any]], "Mapping[str, Any] | None"]
 
 
@@ -60,6 +61,7 @@ class Sdk:
         readers: Mapping[str, tuple[Reader, Reader]],
         stream_types: Callable[[], tuple[type, ...]],
         arguments: Arguments = keyword_arguments,
+        returned: Returned | None = None,
     ) -> None:
         self.package = package  # where its public exceptions live: they name error.type
         self.provider = provider
@@ -67,6 +69,9 @@ class Sdk:
         self.readers = readers
         self.stream_types = stream_types
         self.arguments = arguments
+        # What to hand back for a result that holds a stream, rather than is one (botocore's
+        # ``{"stream": EventStream, ...}``): ``returned(call, result)``.
+        self.returned = returned
         self._patches: Any = None
         self._cancels: list[Callable[[], None]] = []
 
@@ -147,6 +152,8 @@ class Sdk:
                 raise
             finally:
                 _inside.reset(token)
+            if sdk.returned is not None:
+                return sdk.returned(call, result)
             return call.returned(result, sdk.stream_types(), is_async=False)
 
         async def traced(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:

@@ -182,18 +182,18 @@ def add_finish_reason(out: dict[str, object], reason: object) -> None:
 # --- the usage reader ------------------------------------------------------------------------
 
 # A whole response's one finish reason: Anthropic, Ollama.
-_STOP_REASONS = ("stop_reason", "done_reason")
+_STOP_REASONS = ("stop_reason", "done_reason", "stopReason")  # Bedrock's Converse: the last
 # Each count, as the SDKs name it, first match wins: OpenAI's Responses API and Anthropic,
 # OpenAI's chat completions (mistralai, litellm), Ollama.
-_INPUT = ("input_tokens", "prompt_tokens", "prompt_eval_count", "prompt_token_count")
-_OUTPUT = ("output_tokens", "completion_tokens", "eval_count", "candidates_token_count")
+_INPUT = ("input_tokens", "prompt_tokens", "prompt_eval_count", "prompt_token_count", "inputTokens")
+_OUTPUT = ("output_tokens", "completion_tokens", "eval_count", "candidates_token_count", "outputTokens")
 # Gemini: cached tokens inside the input count; thinking tokens beside the output count (the
 # conventions' output count includes them, as OpenAI's does): added to it.
 _CACHE_READ_INSIDE = "cached_content_token_count"
 _REASONING_BESIDE = "thoughts_token_count"
-# Counts reported beside the input count, not in it (Anthropic): added to it.
-_CACHE_READ_BESIDE = "cache_read_input_tokens"
-_CACHE_WRITE_BESIDE = "cache_creation_input_tokens"
+# Counts reported beside the input count, not in it (Anthropic; Bedrock's Converse): added to it.
+_CACHE_READ_BESIDE = ("cache_read_input_tokens", "cacheReadInputTokens")
+_CACHE_WRITE_BESIDE = ("cache_creation_input_tokens", "cacheWriteInputTokens")
 # Details objects: ``cached_tokens`` inside the input count (OpenAI), ``reasoning_tokens``
 # inside the output count.
 _INPUT_DETAILS = ("prompt_tokens_details", "input_tokens_details")
@@ -201,8 +201,8 @@ _OUTPUT_DETAILS = ("completion_tokens_details", "output_tokens_details")
 USAGE_FIELDS = (
     *_INPUT,
     *_OUTPUT,
-    _CACHE_READ_BESIDE,
-    _CACHE_WRITE_BESIDE,
+    *_CACHE_READ_BESIDE,
+    *_CACHE_WRITE_BESIDE,
     _CACHE_READ_INSIDE,
     _REASONING_BESIDE,
     *_INPUT_DETAILS,
@@ -234,8 +234,8 @@ def usage_attributes(usage: object, out: dict[str, object]) -> None:
         return
     input_tokens = _count(_first(usage, _INPUT))
     output_tokens = _count(_first(usage, _OUTPUT))
-    cache_read = _count(_get(usage, _CACHE_READ_BESIDE))
-    cache_write = _count(_get(usage, _CACHE_WRITE_BESIDE))
+    cache_read = _count(_first(usage, _CACHE_READ_BESIDE))
+    cache_write = _count(_first(usage, _CACHE_WRITE_BESIDE))
     if input_tokens is not None and (cache_read or cache_write):
         input_tokens += (cache_read or 0) + (cache_write or 0)
     if cache_read is None:
