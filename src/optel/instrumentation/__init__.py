@@ -45,10 +45,12 @@ class UnknownInstrumentorError(ValueError):
     """``instrument()`` was given a name that is neither built in nor an installed entry point."""
 
 
-# Built-in instrumentors whose patches use wrapt (the LLM SDKs): applied once something may be
+# The built-in instrumentors of LLM SDKs (the consent question names models and token counts for
+# them: optel.consent.howto). Their patches use wrapt, and are applied once something may be
 # recorded, so that a run with telemetry off, or one that never decides (`tool --version`),
 # never imports wrapt (wrapt 2 brings asyncio and importlib.metadata) nor walks the SDK.
-WHEN_RECORDING = frozenset(("openai", "anthropic", "litellm", "ollama", "mistralai", "google_genai", "bedrock"))
+LLM_SDKS = ("openai", "anthropic", "litellm", "ollama", "mistralai", "google_genai", "bedrock")
+WHEN_RECORDING = frozenset(LLM_SDKS)
 
 
 class _Active:

@@ -76,11 +76,6 @@ class Usage:
 _inside: ContextVar[bool] = ContextVar("optel_inside_llm_call", default=False)
 
 
-def inside_llm_call() -> bool:
-    """Whether an instrumented LLM call is being made in this context (its request not sent yet)."""
-    return _inside.get()
-
-
 def _log_failure(what: str) -> None:
     from optel._logger import logger
 
