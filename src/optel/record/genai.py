@@ -101,9 +101,31 @@ def _get(obj: object, key: str) -> object:
     if isinstance(obj, dict):
         return obj.get(key)
     try:
+        fields = getattr(obj, "__dict__", None)
+        if fields is not None and key in fields:
+            return fields[key]
+        if getattr(type(obj), "__pydantic_fields__", None) is not None:
+            # A pydantic model's fields are in its __dict__; what is not there is an extra field
+            # or nothing. Asking getattr for a missing name costs a pydantic model ~3 us (its
+            # __getattr__ raises), and the reader asks for every SDK's names.
+            extra = getattr(obj, "__pydantic_extra__", None)
+            return extra.get(key) if isinstance(extra, dict) else None
         return getattr(obj, key, None)
     except Exception:
         return None
+
+
+def _view(obj: object) -> object:
+    """A pydantic model's fields as a dict (read many times below: a dict lookup is cheap),
+    anything else as it is."""
+    try:
+        if getattr(type(obj), "__pydantic_fields__", None) is not None:
+            fields = obj.__dict__
+            extra = getattr(obj, "__pydantic_extra__", None)
+            return {**fields, **extra} if extra else fields
+    except Exception:
+        pass
+    return obj
 
 
 def _count(value: object) -> int | None:
@@ -118,6 +140,7 @@ def read_response(result: object, out: dict[str, object]) -> object:
     Ollama responses (``done_reason``; their counts are on the response itself), Gemini's
     (``candidates[].finish_reason``, ``model_version``, ``usage_metadata``) and OpenAI Responses (``object == "response"``: the reasons come from its output items).
     """
+    result = _view(result)
     model = _first(result, ("model", "model_version"))
     if isinstance(model, str) and model:
         out[n.GEN_AI_RESPONSE_MODEL] = model
@@ -222,6 +245,7 @@ def merge_usage(into: dict[str, object], usage: object) -> None:
     """Keep in ``into`` every count ``usage`` reports (a stream's later events win)."""
     if usage is None:
         return
+    usage = _view(usage)
     for field in USAGE_FIELDS:
         value = _get(usage, field)
         if value is not None:
@@ -232,6 +256,7 @@ def usage_attributes(usage: object, out: dict[str, object]) -> None:
     """Write the conventions' token counts of ``usage`` (an SDK object or a dict) into ``out``."""
     if usage is None:
         return
+    usage = _view(usage)
     input_tokens = _count(_first(usage, _INPUT))
     output_tokens = _count(_first(usage, _OUTPUT))
     cache_read = _count(_first(usage, _CACHE_READ_BESIDE))
