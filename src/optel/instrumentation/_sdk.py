@@ -1,5 +1,8 @@
 """Patch sites of the LLM SDKs whose calls are not openai's ``create``: any method or module function.
 
+An instrumentor module builds one ``Sdk`` when it is loaded (that is, once its target is imported
+and something records) and exposes its ``instrument`` and ``uninstrument`` as its own.
+
 An SDK module (``litellm``, ``ollama``, ``mistralai``, ``google_genai``) describes each call it
 records as a ``Site``: the module that defines it, the class (or ``""`` for a module-level
 function), the method, the GenAI operation, whether it is ``async def`` and whether it always
@@ -91,7 +94,8 @@ class Sdk:
             else:
                 self._cancels.append(when_imported(module_name, self._patcher(module_name)))
 
-    def uninstrument(self) -> None:
+    def uninstrument(self, target: object = None) -> None:
+        """Put every original back (``target``: as an instrumentor's ``uninstrument`` is called)."""
         while self._cancels:
             self._cancels.pop()()
         if self._patches is not None:

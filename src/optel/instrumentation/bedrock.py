@@ -15,51 +15,20 @@ with their HTTP status, never their message.
 
 from __future__ import annotations
 
+from optel.instrumentation._sdk import Sdk, Site
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from types import ModuleType
     from typing import Any
 
     from optel.instrumentation._llm import Call, Usage
-    from optel.instrumentation._sdk import Sdk, Site
 
 TARGET = "botocore.client"
 PROVIDER = "aws.bedrock"
 SERVICE = "bedrock-runtime"
 _OPERATIONS = frozenset(("Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream"))
 _METRICS_KEY = b"amazon-bedrock-invocationMetrics"
-
-
-def instrument(module: ModuleType) -> None:
-    """Wrap ``BaseClient._make_api_call``."""
-    _sdk().instrument(module)
-
-
-def uninstrument(module: ModuleType) -> None:
-    """Put botocore's original method back."""
-    _sdk().uninstrument()
-
-
-_patches: Sdk | None = None
-
-
-def _sdk() -> Sdk:
-    global _patches
-    if _patches is None:
-        from optel.instrumentation._sdk import Sdk, Site
-
-        site = Site(TARGET, "BaseClient", "_make_api_call", "chat", False)
-        _patches = Sdk(
-            "botocore.exceptions",
-            PROVIDER,
-            (site,),
-            {"chat": (_read, _observe)},
-            _stream_types,
-            _arguments,
-            _returned,
-        )
-    return _patches
 
 
 def _stream_types() -> tuple[type, ...]:
@@ -122,3 +91,12 @@ def _observe(event: Any, usage: Usage) -> None:
             usage.add_usage(
                 {"inputTokens": metrics.get("inputTokenCount"), "outputTokens": metrics.get("outputTokenCount")}
             )
+
+
+_SITE = Site(TARGET, "BaseClient", "_make_api_call", "chat", False)
+_READERS = {"chat": (_read, _observe)}
+_SDK = Sdk(
+    "botocore.exceptions", PROVIDER, (_SITE,), _READERS, _stream_types, _arguments, _returned
+)
+instrument = _SDK.instrument
+uninstrument = _SDK.uninstrument

@@ -11,14 +11,14 @@ client made with ``vertexai=True`` is recorded as ``gcp.vertex_ai``, any other a
 
 from __future__ import annotations
 
+from optel.instrumentation._sdk import Sdk, Site
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from types import ModuleType
     from typing import Any
 
     from optel.instrumentation._llm import Usage
-    from optel.instrumentation._sdk import Sdk, Site
 
 TARGET = "google.genai"
 PROVIDER = "gcp.gemini"
@@ -27,34 +27,6 @@ _METHODS = (
     ("generate_content_stream", "generate_content", True),
     ("embed_content", "embeddings", False),
 )
-
-
-def instrument(module: ModuleType) -> None:
-    """Wrap ``Models`` and ``AsyncModels`` now, or when ``google.genai.models`` loads."""
-    _sdk().instrument(module)
-
-
-def uninstrument(module: ModuleType) -> None:
-    """Put the SDK's original methods back."""
-    _sdk().uninstrument()
-
-
-_patches: Sdk | None = None
-
-
-def _sdk() -> Sdk:
-    global _patches
-    if _patches is None:
-        from optel.instrumentation._sdk import Sdk, Site
-
-        sites = tuple(
-            Site("google.genai.models", owner, method, operation, is_async, stream)
-            for method, operation, stream in _METHODS
-            for owner, is_async in (("Models", False), ("AsyncModels", True))
-        )
-        readers = {op: (_read, _read) for op in ("generate_content", "embeddings")}
-        _patches = Sdk("google.genai.errors", PROVIDER, sites, readers, _stream_types, _arguments)
-    return _patches
 
 
 def _stream_types() -> tuple[type, ...]:
@@ -86,3 +58,14 @@ def _read(response: Any, usage: Usage) -> None:
     """A GenerateContentResponse (whole, or a streamed chunk: its usage is the total so far), or
     an EmbedContentResponse (which reports no tokens on the Gemini API)."""
     usage.read(response)
+
+
+_SITES = tuple(
+    Site("google.genai.models", owner, method, operation, is_async, stream)
+    for method, operation, stream in _METHODS
+    for owner, is_async in (("Models", False), ("AsyncModels", True))
+)
+_READERS = {op: (_read, _read) for op in ("generate_content", "embeddings")}
+_SDK = Sdk("google.genai.errors", PROVIDER, _SITES, _READERS, _stream_types, _arguments)
+instrument = _SDK.instrument
+uninstrument = _SDK.uninstrument

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import sys
 
+from optel.instrumentation._sdk import Sdk, Site
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from types import ModuleType
     from typing import Any
 
     from optel.instrumentation._llm import Usage
-    from optel.instrumentation._sdk import Sdk, Site
 
 TARGET = "litellm"
 PROVIDER = "litellm"  # only when litellm cannot resolve the provider
@@ -31,34 +31,6 @@ _FUNCTIONS = (
     ("embedding", "embeddings", False),
     ("aembedding", "embeddings", True),
 )
-
-
-def instrument(module: ModuleType) -> None:
-    """Wrap litellm's call functions, where hosts and litellm itself look them up."""
-    _sdk().instrument(module)
-
-
-def uninstrument(module: ModuleType) -> None:
-    """Put litellm's original functions back."""
-    _sdk().uninstrument()
-
-
-_patches: Sdk | None = None
-
-
-def _sdk() -> Sdk:
-    global _patches
-    if _patches is None:
-        from optel.instrumentation._sdk import Sdk, Site
-
-        sites = tuple(
-            Site(module, "", name, operation, is_async)
-            for module in ("litellm.main", "litellm")
-            for name, operation, is_async in _FUNCTIONS
-        )
-        readers = {"chat": (_read, _observe), "embeddings": (_read, _observe)}
-        _patches = Sdk("litellm", PROVIDER, sites, readers, _stream_types, _arguments)
-    return _patches
 
 
 def _stream_types() -> tuple[type, ...]:
@@ -103,3 +75,14 @@ def _observe(chunk: Any, usage: Usage) -> None:
     for choice in getattr(chunk, "choices", None) or ():
         usage.add_finish_reason(getattr(choice, "finish_reason", None))
     usage.add_usage(getattr(chunk, "usage", None))
+
+
+_SITES = tuple(
+    Site(module, "", name, operation, is_async)
+    for module in ("litellm.main", "litellm")
+    for name, operation, is_async in _FUNCTIONS
+)
+_READERS = {"chat": (_read, _observe), "embeddings": (_read, _observe)}
+_SDK = Sdk("litellm", PROVIDER, _SITES, _READERS, _stream_types, _arguments)
+instrument = _SDK.instrument
+uninstrument = _SDK.uninstrument

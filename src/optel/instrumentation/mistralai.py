@@ -10,13 +10,13 @@ by the one GenAI reader; errors are named by their class in ``mistralai.client.e
 
 from __future__ import annotations
 
+from optel.instrumentation._sdk import Sdk, Site
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from types import ModuleType
     from typing import Any
 
     from optel.instrumentation._llm import Usage
-    from optel.instrumentation._sdk import Sdk
 
 TARGET = "mistralai"
 PROVIDER = "mistral_ai"
@@ -29,34 +29,6 @@ _METHODS = (
     ("embeddings", "Embeddings", "create", "embeddings", False, False),
     ("embeddings", "Embeddings", "create_async", "embeddings", True, False),
 )
-
-
-def instrument(module: ModuleType) -> None:
-    """Wrap the chat and embeddings calls now, or when their modules load."""
-    _sdk().instrument(module)
-
-
-def uninstrument(module: ModuleType) -> None:
-    """Put the SDK's original methods back."""
-    _sdk().uninstrument()
-
-
-_patches: Sdk | None = None
-
-
-def _sdk() -> Sdk:
-    global _patches
-    if _patches is None:
-        from optel.instrumentation._sdk import Sdk, Site
-
-        sites = tuple(
-            Site(f"{layout}.{module}", owner, method, operation, is_async, stream)
-            for layout in _LAYOUTS
-            for module, owner, method, operation, is_async, stream in _METHODS
-        )
-        readers = {"chat": (_read, _observe), "embeddings": (_read, _observe)}
-        _patches = Sdk("mistralai.client.errors", PROVIDER, sites, readers, _stream_types)
-    return _patches
 
 
 def _stream_types() -> tuple[type, ...]:
@@ -83,3 +55,14 @@ def _observe(event: Any, usage: Usage) -> None:
     for choice in getattr(chunk, "choices", None) or ():
         usage.add_finish_reason(getattr(choice, "finish_reason", None))
     usage.add_usage(getattr(chunk, "usage", None))
+
+
+_SITES = tuple(
+    Site(f"{layout}.{module}", owner, method, operation, is_async, stream)
+    for layout in _LAYOUTS
+    for module, owner, method, operation, is_async, stream in _METHODS
+)
+_READERS = {"chat": (_read, _observe), "embeddings": (_read, _observe)}
+_SDK = Sdk("mistralai.client.errors", PROVIDER, _SITES, _READERS, _stream_types)
+instrument = _SDK.instrument
+uninstrument = _SDK.uninstrument

@@ -10,50 +10,18 @@ model name and the token limit (``options={"num_predict": N}``) are read, never 
 
 from __future__ import annotations
 
+from optel.instrumentation._sdk import Sdk, Site
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from types import ModuleType
     from typing import Any
 
     from optel.instrumentation._llm import Usage
-    from optel.instrumentation._sdk import Sdk, Site
 
 TARGET = "ollama"
 PROVIDER = "ollama"
 _CALLS = (("chat", "chat"), ("generate", "text_completion"), ("embed", "embeddings"))
-
-
-def instrument(module: ModuleType) -> None:
-    """Wrap the clients' calls and the module's functions bound to its default client."""
-    _sdk().instrument(module)
-
-
-def uninstrument(module: ModuleType) -> None:
-    """Put the SDK's original methods back."""
-    _sdk().uninstrument()
-
-
-_patches: Sdk | None = None
-
-
-def _sdk() -> Sdk:
-    global _patches
-    if _patches is None:
-        from optel.instrumentation._sdk import Sdk, Site
-
-        sites = [
-            Site(module, owner, method, operation, is_async)
-            for method, operation in _CALLS
-            for module, owner, is_async in (
-                ("ollama._client", "Client", False),
-                ("ollama._client", "AsyncClient", True),
-                ("ollama", "", False),
-            )
-        ]
-        readers = {op: (_read, _read) for op in ("chat", "text_completion", "embeddings")}
-        _patches = Sdk("ollama", PROVIDER, tuple(sites), readers, _stream_types, _arguments)
-    return _patches
 
 
 def _stream_types() -> tuple[type, ...]:
@@ -82,3 +50,18 @@ def _read(result: Any, usage: Usage) -> None:
     counts and ``done_reason`` ride on the response itself (on a stream's last chunk)."""
     usage.read(result)
     usage.add_usage(result)
+
+
+_SITES = tuple(
+    Site(module, owner, method, operation, is_async)
+    for method, operation in _CALLS
+    for module, owner, is_async in (
+        ("ollama._client", "Client", False),
+        ("ollama._client", "AsyncClient", True),
+        ("ollama", "", False),
+    )
+)
+_READERS = {op: (_read, _read) for op in ("chat", "text_completion", "embeddings")}
+_SDK = Sdk("ollama", PROVIDER, _SITES, _READERS, _stream_types, _arguments)
+instrument = _SDK.instrument
+uninstrument = _SDK.uninstrument
