@@ -229,6 +229,31 @@ class Call:
             _log_failure("ending a GenAI span")
 
 
+def send(call: Call, wrapped: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    """Make the SDK call that ``call`` records: a failure ends its span and is raised as it was;
+    an instrumented SDK called meanwhile records nothing of its own (``_inside``)."""
+    token = _inside.set(True)
+    try:
+        return wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.failed(exc)
+        raise
+    finally:
+        _inside.reset(token)
+
+
+async def send_async(call: Call, wrapped: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    """``send`` for an ``async def`` SDK method."""
+    token = _inside.set(True)
+    try:
+        return await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.failed(exc)
+        raise
+    finally:
+        _inside.reset(token)
+
+
 # The request arguments a stream helper's span needs when its context is entered.
 _KEPT_ARGUMENTS = ("model", "max_tokens", "max_completion_tokens", "max_output_tokens")
 
@@ -256,15 +281,7 @@ def sync_call(
         call = Call.start(provider, operation, kwargs, read, observe, _client_of(instance))
         if call is None:
             return wrapped(*args, **kwargs)
-        token = _inside.set(True)
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.failed(exc)
-            raise
-        finally:
-            _inside.reset(token)
-        return call.returned(result, stream_types())
+        return call.returned(send(call, wrapped, args, kwargs), stream_types())
 
     return wrapper
 
@@ -282,15 +299,7 @@ def async_call(
         call = Call.start(provider, operation, kwargs, read, observe, _client_of(instance))
         if call is None:
             return await wrapped(*args, **kwargs)
-        token = _inside.set(True)
-        try:
-            result = await wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.failed(exc)
-            raise
-        finally:
-            _inside.reset(token)
-        return call.returned(result, stream_types())
+        return call.returned(await send_async(call, wrapped, args, kwargs), stream_types())
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if not spans.recording() or _inside.get():

@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 from typing import NamedTuple
 
-from optel.instrumentation._llm import Call, _inside
+from optel.instrumentation._llm import Call, _inside, send, send_async
 from optel.record import spans
 
 TYPE_CHECKING = False
@@ -148,14 +148,7 @@ class Sdk:
             call = sdk.start(site, instance, args, kwargs)
             if call is None:
                 return wrapped(*args, **kwargs)
-            token = _inside.set(True)
-            try:
-                result = wrapped(*args, **kwargs)
-            except BaseException as exc:
-                call.failed(exc)
-                raise
-            finally:
-                _inside.reset(token)
+            result = send(call, wrapped, args, kwargs)
             if sdk.returned is not None:
                 return sdk.returned(call, result)
             return call.returned(result, sdk.stream_types(), is_async=False)
@@ -164,14 +157,7 @@ class Sdk:
             call = sdk.start(site, instance, args, kwargs)
             if call is None:
                 return await wrapped(*args, **kwargs)
-            token = _inside.set(True)
-            try:
-                result = await wrapped(*args, **kwargs)
-            except BaseException as exc:
-                call.failed(exc)
-                raise
-            finally:
-                _inside.reset(token)
+            result = await send_async(call, wrapped, args, kwargs)
             return call.returned(result, sdk.stream_types(), is_async=True)
 
         def asynchronous(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
