@@ -232,6 +232,8 @@ USAGE_FIELDS = (
     *_OUTPUT_DETAILS,
 )
 
+_USAGE_NAMES = frozenset(USAGE_FIELDS)
+
 
 def _first(usage: object, fields: Iterable[str]) -> object:
     for field in fields:
@@ -246,6 +248,13 @@ def merge_usage(into: dict[str, object], usage: object) -> None:
     if usage is None:
         return
     usage = _view(usage)
+    if isinstance(usage, dict):
+        # Only the names it has (most SDKs report a few of USAGE_FIELDS): one set operation.
+        for field in usage.keys() & _USAGE_NAMES:
+            value = usage[field]
+            if value is not None:
+                into[field] = value
+        return
     for field in USAGE_FIELDS:
         value = _get(usage, field)
         if value is not None:
