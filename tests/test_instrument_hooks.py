@@ -41,8 +41,14 @@ def test_instrument_imports_neither_the_targets_nor_wrapt_until_the_host_does(py
         """
         import json, sys
         import optel
-        optel.instrument("openai", "anthropic", "click", "typer", "argparse")
-        watched = ("openai", "anthropic", "click", "typer", "argparse", "wrapt")
+        optel.instrument(
+            "openai", "anthropic", "click", "typer", "argparse",
+            "litellm", "ollama", "mistralai", "google_genai", "bedrock",
+        )
+        watched = (
+            "openai", "anthropic", "click", "typer", "argparse", "wrapt",
+            "litellm", "ollama", "mistralai", "google.genai", "botocore", "botocore.client",
+        )
         before = [m for m in watched if m in sys.modules]
         import click
         after = [m for m in watched if m in sys.modules]
@@ -55,6 +61,7 @@ def test_instrument_imports_neither_the_targets_nor_wrapt_until_the_host_does(py
     assert before == []
     # The CLI frameworks are patched without wrapt: it would cost every start of a CLI ~140 ms.
     assert "click" in after and "wrapt" not in after and "openai" not in after
+    assert not {"litellm", "ollama", "botocore"} & set(after)
     assert wrapped is True
     assert loader == "SourceFileLoader"
 
