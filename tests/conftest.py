@@ -14,6 +14,10 @@ import pytest
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
+# Tests reach 127.0.0.1 only: litellm fetches its price list from the internet when imported
+# unless told to use the copy it ships.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
 _CLEARED_PREFIXES = ("OTEL_", "OPTEL_", "XDG_", "ROTEL_")
 _CLEARED = {
     "DO_NOT_TRACK", "CI", "CONTINUOUS_INTEGRATION", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE",

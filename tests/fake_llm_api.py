@@ -1,7 +1,7 @@
 """A local HTTP server on 127.0.0.1 that answers like the OpenAI and Anthropic APIs, for real clients.
 
 Routes: ``POST /v1/chat/completions``, ``/v1/responses``, ``/v1/embeddings`` (OpenAI) and
-``/v1/messages`` (Anthropic), as JSON or, with ``"stream": true``, as server-sent events whose final
+``/v1/messages`` (Anthropic), and those of tests/fake_sdk_apis.py (Ollama, Mistral, ...), as JSON or, with ``"stream": true``, as server-sent events whose final
 chunk carries the token usage. A request header ``x-fake-status: 429`` (or 500, ...) makes the
 server answer with that error in the provider's error format (with ``x-fake-echo: 1`` its message
 quotes the request's text back, as real APIs do for refused content); ``x-fake-stream-error: 1`` makes an
@@ -73,6 +73,22 @@ class FakeLLMAPI:
     def anthropic_base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def ollama_host(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def google_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def bedrock_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def mistral_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mistral"
+
     def start(self) -> FakeLLMAPI:
         self._thread.start()
         return self
@@ -105,14 +121,14 @@ def _prompt_of(body: dict[str, object]) -> str:
         if isinstance(value, str):
             texts.append(value)
         elif isinstance(value, dict):
-            for key in ("content", "text", "input"):
+            for key in ("content", "text", "input", "parts"):
                 if key in value:
                     walk(value[key])
         elif isinstance(value, list):
             for item in value:
                 walk(item)
 
-    for key in ("messages", "input", "prompt"):
+    for key in ("messages", "input", "prompt", "contents"):
         walk(body.get(key))
     return " ".join(texts)
 
@@ -134,8 +150,17 @@ class _Handler(BaseHTTPRequestHandler):
         anthropic = self.path.startswith("/v1/messages")
         if status != 200:
             echoed = _prompt_of(body) if self.headers.get("x-fake-echo") else None
+            if self.path.startswith("/model/"):
+                return self._bedrock_error(status, echoed)
             return self._error(status, anthropic, echoed)
         path = self.path.split("?")[0]
+        import fake_sdk_apis  # here: it imports this module's texts
+
+        other = fake_sdk_apis.answer(path, body)
+        if other is not None:
+            return self._send(200, *other)
+        mistral = path.startswith(fake_sdk_apis.MISTRAL_PREFIX)
+        path = path.removeprefix(fake_sdk_apis.MISTRAL_PREFIX)
         deployment = None
         if "/deployments/" in path:
             # Azure OpenAI: /openai/deployments/<deployment>/chat/completions, the model in the path.
@@ -152,7 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(404, {"error": {"message": "no such route", "type": "not_found"}})
         model = deployment or str(body.get("model", "unknown"))
         if body.get("stream"):
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            include_usage = mistral or bool((body.get("stream_options") or {}).get("include_usage"))
             events = route(body, model, True, include_usage)
             if anthropic and self.headers.get("x-fake-stream-error"):
                 # The API reports an error found mid-stream as an SSE event, after a 200.
@@ -182,10 +207,20 @@ class _Handler(BaseHTTPRequestHandler):
         extra = {"retry-after": "0"} if status == 429 else {}
         self._json(status, payload, extra)
 
+    def _bedrock_error(self, status: int, echoed: str | None) -> None:
+        """AWS's JSON protocol: the error code in a header, the message in the body."""
+        kind = {429: "ThrottlingException", 500: "InternalServerException"}.get(status, "ValidationException")
+        message = f"fake {status}" if echoed is None else f"Invalid content: '{echoed}' violates policy"
+        self._json(status, {"message": message}, {"x-amzn-errortype": f"{kind}:http://internal.amazon.com/"})
+
     def _json(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
+        self._send(status, "application/json", json.dumps(payload).encode(), headers)
+
+    def _send(
+        self, status: int, content_type: str, data: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
-        self.send_header("content-type", "application/json")
+        self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -335,6 +370,7 @@ def _embeddings(body: dict[str, object], model: str, stream: bool, include_usage
     inputs = body.get("input")
     count = len(inputs) if isinstance(inputs, list) and inputs and isinstance(inputs[0], str) else 1
     return {
+        "id": "embd-1",  # Mistral's SDK requires it; OpenAI's ignores it
         "object": "list",
         "model": model + RESPONSE_MODEL_SUFFIX,
         "data": [{"object": "embedding", "index": i, "embedding": encoded} for i in range(count)],

@@ -135,9 +135,14 @@ HOST = (
         ("", False),
         ("optel.instrument('click', 'argparse')", False),
         ("optel.instrument('openai')", True),
+        ("optel.instrument('litellm', 'click')", True),
+        ("optel.instrument('bedrock')", True),
         ("@optel.llm_call(provider='openai')\ndef ask(model): return {{}}", True),
     ],
-    ids=["nothing-declared", "cli-only", "openai-instrumented", "llm-call-decorator"],
+    ids=[
+        "nothing-declared", "cli-only", "openai-instrumented", "litellm-instrumented",
+        "bedrock-instrumented", "llm-call-decorator",
+    ],
 )
 def test_prompt_mentions_llm_token_counts_only_for_an_app_that_makes_llm_calls(setup, llm):
     _, screen = run_on_terminal([b"\n"], code=HOST.format(app=APP, setup=setup))

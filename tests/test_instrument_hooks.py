@@ -41,8 +41,14 @@ def test_instrument_imports_neither_the_targets_nor_wrapt_until_the_host_does(py
         """
         import json, sys
         import optel
-        optel.instrument("openai", "anthropic", "click", "typer", "argparse")
-        watched = ("openai", "anthropic", "click", "typer", "argparse", "wrapt")
+        optel.instrument(
+            "openai", "anthropic", "click", "typer", "argparse",
+            "litellm", "ollama", "mistralai", "google_genai", "bedrock",
+        )
+        watched = (
+            "openai", "anthropic", "click", "typer", "argparse", "wrapt",
+            "litellm", "ollama", "mistralai", "google.genai", "botocore", "botocore.client",
+        )
         before = [m for m in watched if m in sys.modules]
         import click
         after = [m for m in watched if m in sys.modules]
@@ -55,6 +61,7 @@ def test_instrument_imports_neither_the_targets_nor_wrapt_until_the_host_does(py
     assert before == []
     # The CLI frameworks are patched without wrapt: it would cost every start of a CLI ~140 ms.
     assert "click" in after and "wrapt" not in after and "openai" not in after
+    assert not {"litellm", "ollama", "botocore"} & set(after)
     assert wrapped is True
     assert loader == "SourceFileLoader"
 
@@ -281,3 +288,25 @@ def test_the_llm_sdk_patches_wait_for_recording_to_start(python):
     costs nothing); optel.init() deciding to record applies the patch."""
     loaded_off, patched_on = json.loads(run(python, LLM_SDK_WAITS))
     assert (loaded_off, patched_on) == (False, True)
+
+
+def test_a_hook_on_a_namespace_package_runs_when_it_is_imported(python, tmp_path):
+    # A package without __init__.py (mistralai 2.x): its finder gives its spec no loader.
+    (tmp_path / "nspkg" / "sub").mkdir(parents=True)
+    (tmp_path / "nspkg" / "sub" / "mod.py").write_text("VALUE = 1\n")
+    out = run(
+        python,
+        """
+        import json, sys
+        from optel.instrumentation import when_imported
+        seen = []
+        when_imported("nspkg", lambda m: seen.append((m.__name__, list(m.__path__))))
+        from nspkg.sub import mod
+        print(json.dumps([seen, type(sys.modules["nspkg"].__spec__.loader).__name__, mod.VALUE]))
+        """,
+        PYTHONPATH=str(tmp_path),
+    )
+    seen, loader, value = json.loads(out)
+    assert seen == [["nspkg", [str(tmp_path / "nspkg")]]]
+    assert loader == "NamespaceLoader"  # ours was taken off again
+    assert value == 1

@@ -71,7 +71,6 @@ def error_prefix(app: str) -> str:
     return words.split()[0] if words else "optel"
 
 
-LLM_INSTRUMENTORS = ("openai", "anthropic")
 FRAMEWORK_INSTRUMENTORS = ("click", "typer", "argparse")
 
 
@@ -82,12 +81,14 @@ def recorded_usage() -> str:
     instrumentor is named by its name."""
     usage = "which commands run, how long they take, error types"
     names: list[str] = []
+    llm_sdks: tuple[str, ...] = ()
     instrumentation = sys.modules.get("optel.instrumentation")
     if instrumentation is not None:
         names = list(instrumentation.instrumented())
+        llm_sdks = instrumentation.LLM_SDKS
     api = sys.modules.get("optel.record.api")
-    llm = "llm" in getattr(api, "declared", ()) or any(n in LLM_INSTRUMENTORS for n in names)
-    others = [n for n in names if n not in LLM_INSTRUMENTORS + FRAMEWORK_INSTRUMENTORS]
+    llm = "llm" in getattr(api, "declared", ()) or any(n in llm_sdks for n in names)
+    others = [n for n in names if n not in llm_sdks + FRAMEWORK_INSTRUMENTORS]
     if llm:
         usage += ", and for LLM calls the model and token counts"
     if others:

@@ -1,7 +1,7 @@
 """Switch instrumentors on and off; each patches its library only once the host imports it.
 
 An instrumentor is a module with ``TARGET`` (the module to wait for), ``instrument(module)`` and
-``uninstrument(module)``. The five built-in ones live next to this file; others are found through
+``uninstrument(module)``. The built-in ones live next to this file; others are found through
 the ``optel.instrumentors`` entry-point group (``name = "package.module"``).
 Neither the target library nor wrapt is imported here: a post-import hook applies the patches
 when the host imports the target, so calling ``instrument()`` early costs next to nothing.
@@ -34,6 +34,11 @@ BUILTIN = {
     "httpx2": "httpx2",
     "requests": "requests",
     "aiohttp": "aiohttp",
+    "litellm": "litellm",
+    "ollama": "ollama",
+    "mistralai": "mistralai",
+    "google_genai": "google.genai",
+    "bedrock": "botocore.client",
 }
 
 
@@ -44,10 +49,12 @@ class UnknownInstrumentorError(ValueError):
     """``instrument()`` was given a name that is neither built in nor an installed entry point."""
 
 
-# Built-in instrumentors whose patches use wrapt (the LLM SDKs): applied once something may be
+# The built-in instrumentors of LLM SDKs (the consent question names models and token counts for
+# them: optel.consent.howto). Their patches use wrapt, and are applied once something may be
 # recorded, so that a run with telemetry off, or one that never decides (`tool --version`),
 # never imports wrapt (wrapt 2 brings asyncio and importlib.metadata) nor walks the SDK.
-WHEN_RECORDING = frozenset(("openai", "anthropic"))
+LLM_SDKS = ("openai", "anthropic", "litellm", "ollama", "mistralai", "google_genai", "bedrock")
+WHEN_RECORDING = frozenset(LLM_SDKS)
 
 
 class _Active:

@@ -131,12 +131,29 @@ class _PostImportFinder:
         else:
             return None
         loader = getattr(spec, "loader", None)
+        if loader is None:
+            loader = _namespace_loader(spec)
         if loader is None or not hasattr(loader, "exec_module"):
             return spec
         spec.loader = _HookLoader(loader)  # type: ignore[assignment]
         return spec
 
     def invalidate_caches(self) -> None:
+        return None
+
+
+def _namespace_loader(spec: ModuleSpec) -> Any:
+    """The loader Python gives a namespace package (``mistralai`` 2.x has no ``__init__.py``),
+    which its finder leaves out of the spec: given now, it can be hooked like any other."""
+    locations = spec.submodule_search_locations
+    if locations is None:
+        return None
+    try:
+        from importlib import machinery
+
+        make = getattr(machinery, "NamespaceLoader", None)  # public from Python 3.11 on
+        return None if make is None else make(spec.name, locations, machinery.PathFinder._get_spec)  # type: ignore[attr-defined]
+    except Exception:
         return None
 
 

@@ -14,6 +14,7 @@ stream object is followed like the stream of ``create(stream=True)``.
 from __future__ import annotations
 
 import sys
+from contextvars import ContextVar
 from time import time_ns
 
 import wrapt
@@ -69,6 +70,12 @@ class Usage:
         return out
 
 
+# True while an instrumented SDK call is being made: an SDK called by another one (litellm calls
+# the openai SDK, or its own ``completion`` from ``acompletion``) is part of that call, recorded
+# once, by the outer span. Context-local: a thread or task of its own is a call of its own.
+_inside: ContextVar[bool] = ContextVar("optel_inside_llm_call", default=False)
+
+
 def _log_failure(what: str) -> None:
     from optel._logger import logger
 
@@ -82,6 +89,27 @@ def sdk_error_type(exc: BaseException, package: str) -> str | None:
     if module is not None and getattr(module, cls.__name__, None) is cls:
         return f"{package}.{cls.__name__}"
     return None
+
+
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status an SDK error carries: ``status_code`` (openai, anthropic, mistralai,
+    ollama, litellm), ``code`` (google-genai) or a botocore ``ClientError``'s response metadata."""
+    for value in (
+        getattr(exc, "status_code", None),
+        getattr(exc, "code", None),
+        _get_path(getattr(exc, "response", None), ("ResponseMetadata", "HTTPStatusCode")),
+    ):
+        if type(value) is int and 100 <= value <= 599:
+            return value
+    return None
+
+
+def _get_path(value: object, keys: tuple[str, ...]) -> object:
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
 
 
 class Call:
@@ -107,12 +135,14 @@ class Call:
         observe: Reader,
         client: object = None,
         stream: bool = False,
+        provider: str | None = None,
     ) -> Call | None:
-        """Open the span of a request made through ``package``'s ``client`` with ``kwargs``."""
+        """Open the span of a request made through ``package``'s ``client`` with ``kwargs``
+        (to ``provider``, when the SDK's package or client does not say which)."""
         try:
             streamed = stream or kwargs.get("stream") is True
             handle = genai.start(
-                genai.client_provider(package, client),
+                provider or genai.client_provider(package, client),
                 operation,
                 attributes=genai.request_attributes(kwargs, streamed),
             )
@@ -121,11 +151,15 @@ class Call:
             return None
         return None if handle is None else cls(handle, package, read, observe)
 
-    def returned(self, result: Any, stream_types: tuple[type, ...]) -> Any:
-        """The object to hand back: ``result`` itself, or a proxy of it when it is a stream."""
+    def returned(
+        self, result: Any, stream_types: tuple[type, ...], is_async: bool | None = None
+    ) -> Any:
+        """The object to hand back: ``result`` itself, or a proxy of it when it is a stream
+        (``is_async`` says which kind, for a stream class that is both, as litellm's is)."""
         if isinstance(result, stream_types):
             self._detach()
-            is_async = hasattr(type(result), "__anext__")
+            if is_async is None:
+                is_async = hasattr(type(result), "__anext__")
             return (AsyncStreamProxy if is_async else StreamProxy)(result, self)
         try:
             self._read(result, self.usage)
@@ -173,8 +207,8 @@ class Call:
     def failed(self, exc: BaseException) -> None:
         """End the span for a call that raised ``exc`` (the SDK's exception, re-raised by the caller)."""
         try:
-            status = getattr(exc, "status_code", None)
-            if isinstance(status, int) and not isinstance(status, bool):
+            status = http_status(exc)
+            if status is not None:
                 self._handle.set(HTTP_RESPONSE_STATUS_CODE, status)
         except Exception:
             _log_failure("recording an HTTP status")
@@ -193,6 +227,31 @@ class Call:
             )
         except Exception:
             _log_failure("ending a GenAI span")
+
+
+def send(call: Call, wrapped: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    """Make the SDK call that ``call`` records: a failure ends its span and is raised as it was;
+    an instrumented SDK called meanwhile records nothing of its own (``_inside``)."""
+    token = _inside.set(True)
+    try:
+        return wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.failed(exc)
+        raise
+    finally:
+        _inside.reset(token)
+
+
+async def send_async(call: Call, wrapped: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    """``send`` for an ``async def`` SDK method."""
+    token = _inside.set(True)
+    try:
+        return await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.failed(exc)
+        raise
+    finally:
+        _inside.reset(token)
 
 
 # The request arguments a stream helper's span needs when its context is entered.
@@ -217,17 +276,12 @@ def sync_call(
     """A wrapt wrapper for a synchronous SDK method that makes one request."""
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if not spans.recording():
+        if not spans.recording() or _inside.get():
             return wrapped(*args, **kwargs)
         call = Call.start(provider, operation, kwargs, read, observe, _client_of(instance))
         if call is None:
             return wrapped(*args, **kwargs)
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.failed(exc)
-            raise
-        return call.returned(result, stream_types())
+        return call.returned(send(call, wrapped, args, kwargs), stream_types())
 
     return wrapper
 
@@ -245,15 +299,10 @@ def async_call(
         call = Call.start(provider, operation, kwargs, read, observe, _client_of(instance))
         if call is None:
             return await wrapped(*args, **kwargs)
-        try:
-            result = await wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.failed(exc)
-            raise
-        return call.returned(result, stream_types())
+        return call.returned(await send_async(call, wrapped, args, kwargs), stream_types())
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if not spans.recording():
+        if not spans.recording() or _inside.get():
             # The SDK's own coroutine, untouched: awaiting it is the unpatched call.
             return wrapped(*args, **kwargs)
         return traced(wrapped, instance, args, kwargs)
@@ -356,13 +405,16 @@ class StreamProxy(_Proxy):
     def __init__(self, stream: Any, call: Call) -> None:
         super().__init__(stream)
         self._self_call = call
+        # An iterable that is not its own iterator (botocore's EventStream) is read through one.
+        has_next = hasattr(type(stream), "__next__")
+        self._self_next = stream.__next__ if has_next else iter(stream).__next__
 
     def __iter__(self) -> StreamProxy:
         return self
 
     def __next__(self) -> Any:
         try:
-            item = self.__wrapped__.__next__()
+            item = self._self_next()
         except StopIteration:
             self._self_call.finish()
             raise

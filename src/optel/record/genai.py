@@ -101,9 +101,31 @@ def _get(obj: object, key: str) -> object:
     if isinstance(obj, dict):
         return obj.get(key)
     try:
+        fields = getattr(obj, "__dict__", None)
+        if fields is not None and key in fields:
+            return fields[key]
+        if getattr(type(obj), "__pydantic_fields__", None) is not None:
+            # A pydantic model's fields are in its __dict__; what is not there is an extra field
+            # or nothing. Asking getattr for a missing name costs a pydantic model ~3 us (its
+            # __getattr__ raises), and the reader asks for every SDK's names.
+            extra = getattr(obj, "__pydantic_extra__", None)
+            return extra.get(key) if isinstance(extra, dict) else None
         return getattr(obj, key, None)
     except Exception:
         return None
+
+
+def _view(obj: object) -> object:
+    """A pydantic model's fields as a dict (read many times below: a dict lookup is cheap),
+    anything else as it is."""
+    try:
+        if getattr(type(obj), "__pydantic_fields__", None) is not None:
+            fields = obj.__dict__
+            extra = getattr(obj, "__pydantic_extra__", None)
+            return {**fields, **extra} if extra else fields
+    except Exception:
+        pass
+    return obj
 
 
 def _count(value: object) -> int | None:
@@ -114,29 +136,43 @@ def _count(value: object) -> int | None:
 def read_response(result: object, out: dict[str, object]) -> object:
     """Write the response model, id and finish reasons of ``result`` into ``out``; return its usage.
 
-    OpenAI chat completions (``choices[].finish_reason``), Anthropic messages (``stop_reason``)
-    and OpenAI Responses (``object == "response"``: the reasons come from its output items).
+    OpenAI chat completions (``choices[].finish_reason``), Anthropic messages (``stop_reason``),
+    Ollama responses (``done_reason``; their counts are on the response itself), Gemini's
+    (``candidates[].finish_reason``, ``model_version``, ``usage_metadata``) and OpenAI Responses (``object == "response"``: the reasons come from its output items).
     """
-    model = _get(result, "model")
+    result = _view(result)
+    model = _first(result, ("model", "model_version"))
     if isinstance(model, str) and model:
         out[n.GEN_AI_RESPONSE_MODEL] = model
-    response_id = _get(result, "id")
+    response_id = _first(result, ("id", "response_id"))
     if isinstance(response_id, str) and response_id:
         out[n.GEN_AI_RESPONSE_ID] = response_id
-    stop = _get(result, "stop_reason")
-    if isinstance(stop, str):
+    stop = _first(result, _STOP_REASONS)
+    if isinstance(stop, str) and stop:
         out[n.GEN_AI_RESPONSE_FINISH_REASONS] = [stop]
     elif _get(result, "object") == "response":
         reasons = _response_output_reasons(result)
         if reasons:
             out[n.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
     else:
-        choices = _get(result, "choices")
+        choices = _first(result, ("choices", "candidates"))
         if isinstance(choices, (list, tuple)) and choices:
-            reasons = [r for r in (_get(c, "finish_reason") for c in choices) if isinstance(r, str)]
+            found = (_reason(_get(c, "finish_reason")) for c in choices)
+            reasons = [r for r in found if r]
             if reasons:
                 out[n.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
-    return _get(result, "usage")
+    return _first(result, ("usage", "usage_metadata"))
+
+
+def _reason(value: object) -> str | None:
+    """A finish reason as a string: Gemini's are enum members (``FinishReason.STOP``), said as
+    the conventions' lower-case values (``stop``, ``max_tokens``)."""
+    if isinstance(value, str) and value and type(value) is str:
+        return value
+    member = getattr(value, "value", None)
+    if isinstance(member, str) and member:
+        return member.lower()
+    return None
 
 
 def _response_output_reasons(response: object) -> list[str]:
@@ -168,12 +204,19 @@ def add_finish_reason(out: dict[str, object], reason: object) -> None:
 
 # --- the usage reader ------------------------------------------------------------------------
 
-# Each count, as the SDKs name it, first match wins.
-_INPUT = ("input_tokens", "prompt_tokens")
-_OUTPUT = ("output_tokens", "completion_tokens")
-# Counts reported beside the input count, not in it (Anthropic): added to it.
-_CACHE_READ_BESIDE = "cache_read_input_tokens"
-_CACHE_WRITE_BESIDE = "cache_creation_input_tokens"
+# A whole response's one finish reason: Anthropic, Ollama.
+_STOP_REASONS = ("stop_reason", "done_reason", "stopReason")  # Bedrock's Converse: the last
+# Each count, as the SDKs name it, first match wins: OpenAI's Responses API and Anthropic,
+# OpenAI's chat completions (mistralai, litellm), Ollama.
+_INPUT = ("input_tokens", "prompt_tokens", "prompt_eval_count", "prompt_token_count", "inputTokens")
+_OUTPUT = ("output_tokens", "completion_tokens", "eval_count", "candidates_token_count", "outputTokens")
+# Gemini: cached tokens inside the input count; thinking tokens beside the output count (the
+# conventions' output count includes them, as OpenAI's does): added to it.
+_CACHE_READ_INSIDE = "cached_content_token_count"
+_REASONING_BESIDE = "thoughts_token_count"
+# Counts reported beside the input count, not in it (Anthropic; Bedrock's Converse): added to it.
+_CACHE_READ_BESIDE = ("cache_read_input_tokens", "cacheReadInputTokens")
+_CACHE_WRITE_BESIDE = ("cache_creation_input_tokens", "cacheWriteInputTokens")
 # Details objects: ``cached_tokens`` inside the input count (OpenAI), ``reasoning_tokens``
 # inside the output count.
 _INPUT_DETAILS = ("prompt_tokens_details", "input_tokens_details")
@@ -181,11 +224,15 @@ _OUTPUT_DETAILS = ("completion_tokens_details", "output_tokens_details")
 USAGE_FIELDS = (
     *_INPUT,
     *_OUTPUT,
-    _CACHE_READ_BESIDE,
-    _CACHE_WRITE_BESIDE,
+    *_CACHE_READ_BESIDE,
+    *_CACHE_WRITE_BESIDE,
+    _CACHE_READ_INSIDE,
+    _REASONING_BESIDE,
     *_INPUT_DETAILS,
     *_OUTPUT_DETAILS,
 )
+
+_USAGE_NAMES = frozenset(USAGE_FIELDS)
 
 
 def _first(usage: object, fields: Iterable[str]) -> object:
@@ -200,6 +247,14 @@ def merge_usage(into: dict[str, object], usage: object) -> None:
     """Keep in ``into`` every count ``usage`` reports (a stream's later events win)."""
     if usage is None:
         return
+    usage = _view(usage)
+    if isinstance(usage, dict):
+        # Only the names it has (most SDKs report a few of USAGE_FIELDS): one set operation.
+        for field in usage.keys() & _USAGE_NAMES:
+            value = usage[field]
+            if value is not None:
+                into[field] = value
+        return
     for field in USAGE_FIELDS:
         value = _get(usage, field)
         if value is not None:
@@ -210,15 +265,22 @@ def usage_attributes(usage: object, out: dict[str, object]) -> None:
     """Write the conventions' token counts of ``usage`` (an SDK object or a dict) into ``out``."""
     if usage is None:
         return
+    usage = _view(usage)
     input_tokens = _count(_first(usage, _INPUT))
     output_tokens = _count(_first(usage, _OUTPUT))
-    cache_read = _count(_get(usage, _CACHE_READ_BESIDE))
-    cache_write = _count(_get(usage, _CACHE_WRITE_BESIDE))
+    cache_read = _count(_first(usage, _CACHE_READ_BESIDE))
+    cache_write = _count(_first(usage, _CACHE_WRITE_BESIDE))
     if input_tokens is not None and (cache_read or cache_write):
         input_tokens += (cache_read or 0) + (cache_write or 0)
     if cache_read is None:
         cache_read = _count(_get(_first(usage, _INPUT_DETAILS), "cached_tokens"))
+    if cache_read is None:
+        cache_read = _count(_get(usage, _CACHE_READ_INSIDE))
     reasoning = _count(_get(_first(usage, _OUTPUT_DETAILS), "reasoning_tokens"))
+    thoughts = _count(_get(usage, _REASONING_BESIDE))
+    if thoughts is not None:
+        reasoning = thoughts
+        output_tokens = (output_tokens or 0) + thoughts
     for key, value in (
         (n.GEN_AI_USAGE_INPUT_TOKENS, input_tokens),
         (n.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens),
