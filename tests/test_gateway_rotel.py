@@ -360,3 +360,55 @@ def test_gateway_yaml_drops_the_same_identity_keys_as_the_table() -> None:
     assert [
         key for key in table.GATEWAY_INSTALL_ID_KEYS if any(f'["{key}"]' in s for s in statements)
     ] == list(table.GATEWAY_INSTALL_ID_KEYS)
+
+
+# --- bad settings: one clear line, exit 2, and rotel is never started ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (
+            ["--exporter-endpoint", "ftp://127.0.0.1:1"],
+            {},
+            "--exporter-endpoint must be an http:// or https:// URL",
+        ),
+        (
+            ["--exporter-endpoint", "http://127.0.0.1:1", "--http-endpoint", "4318"],
+            {},
+            "--http-endpoint must be HOST:PORT",
+        ),
+        (
+            ["--exporter-endpoint", "http://127.0.0.1:1", "--allowed-services", "("],
+            {},
+            "is not a regular expression",
+        ),
+        (
+            ["--exporter-endpoint", "http://127.0.0.1:1"],
+            {"OPTEL_INSTALL_ID_SALT": "a:b"},
+            "letters and digits only",
+        ),
+    ],
+)
+def test_bad_gateway_settings_are_one_clear_line(
+    argv: list[str], env: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "optel",
+            "gateway",
+            *argv,
+            "--pid-file",
+            str(tmp_path / "rotel.pid"),
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done
+    assert done.stderr.startswith("optel gateway: ") and message in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert not (tmp_path / "rotel.pid").exists()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-import sysconfig
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -87,8 +86,9 @@ def environment(
     env = dict(os.environ if base is None else base)
     # rotel reads ROTEL_* as options: only the command line decides.
     env = {key: value for key, value in env.items() if not key.startswith("ROTEL_")}
-    package_root = str(Path(__file__).resolve().parents[2])
-    paths = [package_root, sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    # The processors import optel and the standard library only: the directory optel is in (src/
+    # or site-packages) is all rotel's interpreter needs.
+    paths = [str(Path(__file__).resolve().parents[2])]
     if env.get("PYTHONPATH"):
         paths.append(env["PYTHONPATH"])
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
