@@ -55,6 +55,10 @@ PLANTED = {
 def _kv(key: str, value: object) -> KeyValue:
     if isinstance(value, int):
         return KeyValue(key=key, value=AnyValue(int_value=value))
+    if isinstance(value, list):
+        array = AnyValue()
+        array.array_value.values.extend(AnyValue(string_value=v) for v in value)
+        return KeyValue(key=key, value=array)
     return KeyValue(key=key, value=AnyValue(string_value=str(value)))
 
 
@@ -139,6 +143,8 @@ def _send_traces(base: str, service: str = "leaktool") -> None:
             _kv("user.name", "alice"),
             _kv("note", "not in the dictionary"),
             _kv("gen_ai.response.id", "chatcmpl-1"),
+            _kv("optel.cli.command.options", ["--verbose", HOME_PATH]),
+            _kv("gen_ai.response.finish_reasons", ["stop", "length"]),
         ]
     )
     span.status.code, span.status.message = 2, " and ".join(PLANTED.values())
@@ -235,7 +241,10 @@ def test_planted_values_sent_straight_to_the_gateway_arrive_scrubbed(
         "command.name",
         "process.exit.code",
         "gen_ai.response.id",
+        "gen_ai.response.finish_reasons",
     }
+    # An array passes whole (optel's hold names) or, when scrubbing would change it, not at all.
+    assert sorted(span["attributes"]["gen_ai.response.finish_reasons"]) == ["length", "stop"]
     assert span["attributes"]["process.exit.code"] == 3
     assert span["attributes"]["command.name"] == "deploy <path>"
     assert "<secret>" in span["attributes"]["error.type"]

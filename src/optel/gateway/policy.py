@@ -24,6 +24,9 @@ SALT_ENV = "OPTEL_INSTALL_ID_SALT"
 SERVICES_ENV = "OPTEL_GATEWAY_ALLOWED_SERVICES"
 ALLOW_ENV = "OPTEL_GATEWAY_ALLOW_ATTRIBUTES"
 SECRET = "<secret>"
+# What Policy.value answers for an attribute that must go whole.
+DROP = object()
+_SCALARS = (str, bool, int, float)
 _SALT_SHAPE = re.compile(r"[A-Za-z0-9]+")
 
 # Scopes: where an attribute list sits. A span's status message is scrubbed as a span value.
@@ -90,9 +93,19 @@ class Policy:
         return text
 
     def value(self, scope: str, key: str, value: object) -> object:
-        """The value to send for an attribute that is kept (strings only are rewritten)."""
-        if not isinstance(value, str):
+        """The value to send for an attribute that is kept: the same object when nothing changes, a
+        new string, or DROP. An array (a tuple here) passes whole or not at all: optel's arrays hold
+        names, so one that scrubbing would change is not optel's and is dropped; so is anything that
+        is not a scalar or an array of scalars (bytes, key/value lists)."""
+        if isinstance(value, (bool, int, float)):
             return value
+        if isinstance(value, tuple):
+            if self.secret_key.search(key) or not all(isinstance(v, _SCALARS) for v in value):
+                return DROP
+            same = all(self.value(scope, key, v) == v for v in value)
+            return value if same else DROP
+        if not isinstance(value, str):
+            return DROP
         if self.secret_key.search(key):
             return SECRET
         value = self.scrub(value, resource=scope == RESOURCE)

@@ -12,10 +12,21 @@ from typing import Any
 
 from rotel_sdk.open_telemetry.common.v1 import KeyValue  # type: ignore[import-not-found]
 
-from optel.gateway.policy import Policy
+from optel.gateway.policy import DROP, Policy
 from optel.record.dictionary import EVENT, METRIC, RESOURCE, SPAN
 
 POLICY = Policy.from_environment()
+
+
+def _plain(value: Any) -> Any:
+    """A rotel value as Python: scalars as they are, an ArrayValue as a tuple of its elements'
+    values (bytes arrive as a list of ints and key/value lists as their own type: both dropped)."""
+    if value is None or isinstance(value, (str, bool, int, float, list)):
+        return value
+    try:
+        return tuple(item.value for item in value)
+    except (TypeError, AttributeError):
+        return value
 
 
 def _cleaned(scope: str, attributes: Any) -> list[Any]:
@@ -23,8 +34,10 @@ def _cleaned(scope: str, attributes: Any) -> list[Any]:
     for kv in attributes:
         if not POLICY.keeps(scope, kv.key):
             continue
-        value = kv.value.value if kv.value is not None else None
+        value = _plain(kv.value.value) if kv.value is not None else None
         new = POLICY.value(scope, kv.key, value)
+        if new is DROP:
+            continue
         kept.append(kv if new is value else KeyValue.new_string_value(kv.key, new))
     return kept
 
