@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -289,6 +291,24 @@ def test_data_of_apps_the_gateway_does_not_serve_is_dropped(
         assert receiver.wait_for(lambda r: r.spans(), timeout=20)
         time.sleep(0.5)
     assert {s["resource"]["service.name"] for s in receiver.spans()} == {"leaktool"}
+
+
+def test_logs_are_refused_since_nothing_would_clean_them(
+    receiver: OTLPReceiver, tmp_path: Path
+) -> None:
+    request = ExportLogsServiceRequest()
+    resource_logs = request.resource_logs.add()
+    _resource(resource_logs)
+    record = resource_logs.scope_logs.add().log_records.add()
+    record.body.string_value = " ".join(PLANTED.values())
+    with running_gateway(receiver.url, log_dir=tmp_path) as gateway:
+        with contextlib.suppress(urllib.error.HTTPError):
+            _post(gateway + "/v1/logs", request)
+        # Traces sent after the logs arrive: by then the logs would have been forwarded too.
+        _send_traces(gateway)
+        assert receiver.wait_for(lambda r: r.spans(), timeout=20)
+        time.sleep(0.3)
+    assert [r.path for r in receiver.requests if r.path != "/v1/traces"] == []
 
 
 HOST = textwrap.dedent(

@@ -62,6 +62,8 @@ def command(
         "--otlp-grpc-endpoint", _endpoint(grpc_endpoint, "--grpc-endpoint"),
         "--otlp-with-trace-processor", str(PROCESSOR),
         "--otlp-with-metrics-processor", str(PROCESSOR),
+        # optel sends no logs, and nothing would clean them: refuse them, as gateway.yaml does.
+        "--otlp-receiver-logs-disabled",
         "--exporter", "otlp",
         "--otlp-exporter-endpoint", exporter_endpoint,
         "--otlp-exporter-protocol", exporter_protocol,
