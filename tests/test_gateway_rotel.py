@@ -66,9 +66,10 @@ def _kv(key: str, value: object) -> KeyValue:
 
 @contextlib.contextmanager
 def running_gateway(
-    receiver_url: str, *options: str, salt: str | None = SALT, log_dir: Path
+    receiver_url: str, *options: str, salt: str | None = SALT, log_dir: Path, grpc: bool = False
 ) -> Iterator[str]:
-    """`python -m optel gateway` on free loopback ports; yields its OTLP/HTTP base URL."""
+    """`python -m optel gateway` on free loopback ports; yields its OTLP/HTTP base URL (with
+    ``grpc=True``, the ``http://127.0.0.1:PORT`` of its OTLP/gRPC receiver)."""
     http_port, grpc_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ROTEL_", "OTEL_", "OPTEL_"))}
     if salt is not None:
@@ -96,7 +97,7 @@ def running_gateway(
                     f"gateway did not start ({process.poll()}):\n{log_path.read_text()[-2000:]}"
                 )
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{http_port}"
+        yield f"http://127.0.0.1:{grpc_port if grpc else http_port}"
     finally:
         process.terminate()
         try:
@@ -291,6 +292,36 @@ def test_data_of_apps_the_gateway_does_not_serve_is_dropped(
         assert receiver.wait_for(lambda r: r.spans(), timeout=20)
         time.sleep(0.5)
     assert {s["resource"]["service.name"] for s in receiver.spans()} == {"leaktool"}
+
+
+def test_what_arrives_over_grpc_is_cleaned_too(receiver: OTLPReceiver, tmp_path: Path) -> None:
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    with running_gateway(receiver.url, log_dir=tmp_path, grpc=True) as gateway:
+        resource = Resource(
+            {
+                "service.name": "leaktool",
+                "host.name": "alices-laptop",
+                "optel.install.id": INSTALL_ID,
+            }
+        )
+        provider = TracerProvider(resource=resource)
+        provider.add_span_processor(
+            SimpleSpanProcessor(OTLPSpanExporter(endpoint=gateway, insecure=True))
+        )
+        with provider.get_tracer("t").start_as_current_span(
+            "cmd", attributes={"error.type": HOME_PATH, "note": "x"}
+        ):
+            pass
+        provider.shutdown()
+        assert receiver.wait_for(lambda r: r.spans(), timeout=20)
+    (span,) = receiver.spans()
+    assert span["attributes"] == {"error.type": "<path>"}
+    assert "host.name" not in span["resource"]
+    assert span["resource"]["optel.install.id"] == _hashed(INSTALL_ID)
 
 
 def test_logs_are_refused_since_nothing_would_clean_them(
