@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import socket
 import subprocess
@@ -12,16 +11,7 @@ import time
 from pathlib import Path
 from typing import Iterator, Optional
 
-
-def rotel_binary() -> Path:
-    """The rotel-agent executable shipped inside the ``rotel`` wheel (found without importing it)."""
-    spec = importlib.util.find_spec("rotel")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("rotel is not installed (pip install rotel)")
-    binary = Path(spec.origin).parent / "rotel-agent"
-    if not binary.is_file():
-        raise RuntimeError(f"rotel is installed but {binary} is missing")
-    return binary
+from optel.gateway.launcher import rotel_binary
 
 
 def free_port() -> int:

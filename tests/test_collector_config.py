@@ -485,3 +485,112 @@ def test_gateway_pseudonymizes_the_install_id_under_both_its_names() -> None:
             for key in re.findall(r'^set\(resource\.attributes\["([^"]+)"\], SHA256', statement)
         }
         assert hashed == {names.APP_INSTALLATION_ID, names.OPTEL_INSTALL_ID}, kind
+
+
+# ----------------------------------------------------------------------------- gateway-proxy.conf
+# nginx in front of `optel gateway` (rotel has no TLS or auth). No nginx here: parse it offline.
+
+# Directives nginx accepts in the contexts the file uses (a typo is an unknown directive).
+NGINX_DIRECTIVES = {
+    "http": {"map", "log_format", "server"},
+    "map": {"default", "include"},
+    "server": {
+        "listen", "http2", "server_name", "ssl_certificate", "ssl_certificate_key", "ssl_protocols",
+        "ssl_prefer_server_ciphers", "access_log", "client_max_body_size", "location",
+    },
+    "location": {
+        "if", "limit_except", "proxy_pass", "proxy_http_version", "proxy_set_header", "grpc_pass",
+        "grpc_set_header", "return",
+    },
+    "if": {"return"},
+    "limit_except": {"deny"},
+}  # fmt: skip
+
+
+def nginx_parse(text: str) -> list[tuple[str, list[str], list]]:
+    """nginx's grammar: `name args;` or `name args { ... }`, with quotes and # comments."""
+    tokens = re.findall(r'#[^\n]*|"(?:[^"\\]|\\.)*"|\'[^\']*\'|[{};]|[^\s{};"\']+', text)
+    tokens = [t for t in tokens if not t.startswith("#")]
+    position = 0
+
+    def block(closing: bool) -> list[tuple[str, list[str], list]]:
+        nonlocal position
+        out: list[tuple[str, list[str], list]] = []
+        words: list[str] = []
+        while position < len(tokens):
+            token = tokens[position]
+            position += 1
+            if token == ";":
+                assert words, "an empty statement"
+                out.append((words[0], words[1:], []))
+                words = []
+            elif token == "{":
+                assert words, "a block without a name"
+                out.append((words[0], words[1:], block(True)))
+                words = []
+            elif token == "}":
+                assert closing and not words, f"unexpected }} after {words}"
+                return out
+            else:
+                words.append(token)
+        assert not closing, "a block is not closed"
+        assert not words, f"a statement without its ';': {words}"
+        return out
+
+    return block(False)
+
+
+def nginx_walk(tree: list, context: str = "http") -> list[tuple[str, str, list[str], list]]:
+    found = []
+    for name, args, children in tree:
+        found.append((context, name, args, children))
+        child = "map" if name == "map" else name
+        found.extend(nginx_walk(children, child))
+    return found
+
+
+def test_gateway_proxy_conf_parses_and_uses_only_known_directives() -> None:
+    tree = nginx_parse((COLLECTOR / "gateway-proxy.conf").read_text(encoding="utf-8"))
+    for context, name, _args, _ in nginx_walk(tree):
+        if context == "map":
+            continue  # a map's lines are its values: "default" and includes are checked below
+        assert name in NGINX_DIRECTIVES[context], f"{name} is not an nginx directive in {context}"
+
+
+def test_gateway_proxy_terminates_tls_and_checks_the_token_before_every_upstream() -> None:
+    from optel.cli.main import build_parser
+
+    tree = nginx_parse((COLLECTOR / "gateway-proxy.conf").read_text(encoding="utf-8"))
+    (token_map,) = [(args, children) for name, args, children in tree if name == "map"]
+    assert token_map[0] == ["$http_authorization", "$optel_token_ok"]
+    assert ("default", ["0"], []) in token_map[1]  # fail closed: an unknown token is refused
+    (server,) = [children for name, _, children in tree if name == "server"]
+    directives = {name: args for name, args, _ in server}
+    assert all("ssl" in args for name, args, _ in server if name == "listen")
+    assert {"ssl_certificate", "ssl_certificate_key"} <= set(directives)
+    assert set(directives["ssl_protocols"]) <= {"TLSv1.2", "TLSv1.3"}
+    # The upstreams are the gateway's own defaults, on loopback.
+    defaults = build_parser().parse_args(["gateway", "--exporter-endpoint", "http://127.0.0.1:1"])
+    upstreams = {"proxy_pass": f"http://{defaults.http_endpoint}", "grpc_pass": f"grpc://{defaults.grpc_endpoint}"}
+    proxied = 0
+    for name, args, children in server:
+        if name != "location":
+            continue
+        passes = [(n, a) for n, a, _ in children if n in upstreams]
+        if not passes:
+            assert ("return", ["404"], []) in children, args
+            continue
+        proxied += 1
+        ((kind, target),) = passes
+        assert target == [upstreams[kind]]
+        assert children[0] == ("if", ["($optel_token_ok", "=", "0)"], [("return", ["401"], [])]), args
+        header = "proxy_set_header" if kind == "proxy_pass" else "grpc_set_header"
+        cleared = {a[0] for n, a, _ in children if n == header and a[1:] == ['""']}
+        assert {"X-Forwarded-For", "Authorization"} <= cleared, args
+    assert proxied == 2
+
+
+def test_nginx_parser_rejects_what_nginx_rejects() -> None:
+    for bad in ("server { listen 443 ssl }", "server { listen 443;", "listen 443 ssl; }", "map $a $b { default 0; "):
+        with pytest.raises(AssertionError):
+            nginx_parse(bad)

@@ -26,6 +26,7 @@ COMMANDS = [
     "demo",
     "docs",
     "show",
+    "gateway",
 ]
 
 DEFAULT_APP = "optel"

@@ -129,3 +129,23 @@ def gateway_scrub_rules(*, resource: bool) -> tuple[tuple[str, str], ...]:
 def gateway_blocked_values() -> tuple[str, ...]:
     """The redaction processor's value patterns: every shape, then credential key/value pairs."""
     return (*(r"\b" + shape.pattern for shape in SHAPES), GATEWAY_KEY_VALUE)
+
+# Keys the gateway deletes whatever they hold (SPEC section 4: never host name, user name, IP or
+# paths). collector/gateway.yaml's attributes/ and resource/drop_identifying list the same keys (a
+# test pins them to these), and optel's rotel gateway (optel.gateway) deletes them too.
+GATEWAY_IDENTITY_KEYS = (
+    "client.address", "net.peer.ip", "net.host.ip", "host.name", "user.name", "user.email",
+    "user.full_name",
+)  # fmt: skip
+GATEWAY_RESOURCE_IDENTITY_KEYS = (
+    "host.name", "host.id", "host.ip", "host.mac", "user.name", "user.email", "user.full_name",
+    "process.owner", "process.command", "process.command_line", "process.command_args",
+    "process.executable.path", "client.address", "net.peer.ip",
+)  # fmt: skip
+GATEWAY_NETWORK_KEY = (
+    r"^(client|source|network\.peer|network\.local|net\.sock\.peer|net\.sock\.host|net\.peer|net\.host)"
+    r"\.(address|addr|ip|name)$"
+)
+GATEWAY_IP_KEY = r"(^|[._-])(ip|ipv4|ipv6|ip_address|client_ip|remote_addr|remote_ip)$"
+# The install ids the gateway pseudonymises, as sha256("<salt>:<id>"), when given a salt.
+GATEWAY_INSTALL_ID_KEYS = ("optel.install.id", "app.installation.id")
