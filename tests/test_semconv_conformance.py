@@ -201,6 +201,7 @@ def _isolated_env(home: Path) -> dict[str, str]:
     env.update(
         HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache")
     )
+    env["OPTEL_UPLOAD_INTERVAL"] = "0"  # the run's own detached uploader delivers what it recorded
     return env
 
 
