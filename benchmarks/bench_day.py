@@ -38,6 +38,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 sys.path.insert(0, os.path.join(HERE, "..", "src"))
 
+from bench_exit import clean_env  # noqa: E402
+from bench_exit import user_file as _stored_choice  # noqa: E402
+
 from otlp_receiver import OTLPReceiver  # noqa: E402
 
 APP = "bench-day"
@@ -76,23 +79,7 @@ def cli_source(with_optel: bool) -> str:
 
 
 def user_file(config_home: Path, mode: str) -> None:
-    directory = config_home / APP
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "telemetry.toml").write_text(
-        f'mode = "{mode}"\ninstall_id = "5b0e2c1e-6a43-4c38-9d2e-bench0000001"\n'
-        'decided_at = "2026-11-23T18:00:00Z"\nconsent_version = 1\n'
-    )
-
-
-def clean_env(home: Path, config_home: Path, cache_home: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not (k.startswith(("OTEL_", "OPTEL_", "XDG_")) or "_TELEMETRY" in k or k in ("DO_NOT_TRACK", "CI"))
-    }
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # users run with compiled bytecode
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(config_home), XDG_CACHE_HOME=str(cache_home))
-    return env
+    _stored_choice(config_home, mode, APP)
 
 
 def shift_spool(directory: Path, seconds: float) -> None:

@@ -85,8 +85,9 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def user_file(config_home: Path, mode: str) -> None:
-    directory = config_home / APP
+def user_file(config_home: Path, mode: str, app: str = APP) -> None:
+    """A stored choice for `app` (bench_day.py uses it for its own app)."""
+    directory = config_home / app
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "telemetry.toml").write_text(
         f'mode = "{mode}"\ninstall_id = "5b0e2c1e-6a43-4c38-9d2e-bench0000001"\n'
