@@ -20,7 +20,9 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff: lint and import order."""
     session.install("ruff")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "collector", "noxfile.py")
+    session.run(
+        "ruff", "check", "src", "tests", "benchmarks", "examples", "collector", "noxfile.py"
+    )
 
 
 @nox.session

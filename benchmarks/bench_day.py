@@ -102,7 +102,9 @@ def shift_spool(directory: Path, seconds: float) -> None:
 
 def waiting(directory: Path) -> int:
     try:
-        return sum(1 for name in os.listdir(directory) if ".jsonl" in name and not name.endswith(".tmp"))
+        return sum(
+            1 for name in os.listdir(directory) if ".jsonl" in name and not name.endswith(".tmp")
+        )
     except OSError:
         return 0
 
@@ -171,7 +173,9 @@ def closed_port() -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--hours", type=float, default=24.0, help="the runs are spread evenly over this")
+    parser.add_argument(
+        "--hours", type=float, default=24.0, help="the runs are spread evenly over this"
+    )
     options = parser.parse_args()
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
@@ -184,7 +188,12 @@ def main() -> int:
     bare_script, optel_script = tmp / "cli_bare.py", tmp / "cli_optel.py"
     bare_script.write_text(cli_source(False))
     optel_script.write_text(cli_source(True))
-    for name, mode in (("bare", "off"), ("off", "off"), ("on", "anonymous"), ("offline", "anonymous")):
+    for name, mode in (
+        ("bare", "off"),
+        ("off", "off"),
+        ("on", "anonymous"),
+        ("offline", "anonymous"),
+    ):
         user_file(tmp / f"config-{name}", mode)
 
     def env(name: str) -> dict[str, str]:
@@ -196,7 +205,12 @@ def main() -> int:
             Variant("bare python (no optel)", bare_script, env("bare"), receiver.url),
             Variant("optel, telemetry off", optel_script, env("off"), receiver.url),
             Variant("optel on, collector up", optel_script, env("on"), receiver.url),
-            Variant("optel on, offline", optel_script, env("offline"), f"http://127.0.0.1:{offline_port}"),
+            Variant(
+                "optel on, offline",
+                optel_script,
+                env("offline"),
+                f"http://127.0.0.1:{offline_port}",
+            ),
         ]
         for variant in variants:  # warm-up: bytecode, page cache; then a clean spool
             variant.run(0.0)
@@ -214,14 +228,23 @@ def main() -> int:
     bare, off, on, offline = variants
     # Recovery: the offline variant's collector comes up; `optel upload` sends what waits.
     with OTLPReceiver(port=offline_port) as late:
-        subprocess.run([sys.executable, "-m", "optel", "upload", "--app", APP], env=offline.env, capture_output=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "optel", "upload", "--app", APP],
+            env=offline.env,
+            capture_output=True,
+            timeout=120,
+        )
         recovered = len([s for s in late.spans() if s["name"].endswith("build")])
     base = statistics.mean(bare.host_cpu) * 1000
 
-    print(f"A simulated day: {options.runs} runs over {options.hours:g} h (one every {gap / 60:.0f} min), "
-          f"load average {load:.1f} -> {load_after:.1f}; CPU from wait4, ms")
-    print(f"  {'variant':26} {'host med':>8} {'host-off':>8} {'uploaders':>9} {'upl ms ea':>9} {'per run':>8} "
-          f"{'- bare':>7} {'host RSS':>9} {'upl RSS':>8} {'B/run':>6}")
+    print(
+        f"A simulated day: {options.runs} runs over {options.hours:g} h (one every {gap / 60:.0f} min), "
+        f"load average {load:.1f} -> {load_after:.1f}; CPU from wait4, ms"
+    )
+    print(
+        f"  {'variant':26} {'host med':>8} {'host-off':>8} {'uploaders':>9} {'upl ms ea':>9} {'per run':>8} "
+        f"{'- bare':>7} {'host RSS':>9} {'upl RSS':>8} {'B/run':>6}"
+    )
     for v in variants:
         med = statistics.median(v.host_cpu) * 1000
         each = statistics.mean(v.uploader_cpu) * 1000 if v.uploader_cpu else 0.0
@@ -232,10 +255,14 @@ def main() -> int:
             f" {statistics.mean(v.written):6.0f}"
         )
     if on.delays:
-        print(f"  age of data at arrival (on, simulated): median {statistics.median(on.delays) / 3600:.1f} h, "
-              f"max {max(on.delays) / 3600:.1f} h; {len(on.pending)} runs' data still waits at the day's end")
-    print(f"  commands received: on {arrived_on} during the day (+{waiting(on.spool)} files waiting); "
-          f"offline after recovery {recovered}/{options.runs}")
+        print(
+            f"  age of data at arrival (on, simulated): median {statistics.median(on.delays) / 3600:.1f} h, "
+            f"max {max(on.delays) / 3600:.1f} h; {len(on.pending)} runs' data still waits at the day's end"
+        )
+    print(
+        f"  commands received: on {arrived_on} during the day (+{waiting(on.spool)} files waiting); "
+        f"offline after recovery {recovered}/{options.runs}"
+    )
     return 0 if recovered == options.runs else 1
 
 

@@ -71,7 +71,10 @@ def _sdk_cases() -> dict[str, object]:
         with off_tracer.start_as_current_span("work"):
             return work(x)
 
-    return {"otel sdk span, BatchSpanProcessor": sdk_batch, "otel sdk span, sampled out": sdk_sampled_out}
+    return {
+        "otel sdk span, BatchSpanProcessor": sdk_batch,
+        "otel sdk span, sampled out": sdk_sampled_out,
+    }
 
 
 def main(calls: int = 20_000, repeats: int = 25) -> None:
@@ -98,7 +101,11 @@ def main(calls: int = 20_000, repeats: int = 25) -> None:
         for name, (fn, on) in cases.items():
             spans.set_recording(on)
             # The common shape: steps and LLM calls run inside a command's span.
-            parent = spans.start("command", "internal", {"command.name": "c"}) if "in a command" in name else None
+            parent = (
+                spans.start("command", "internal", {"command.name": "c"})
+                if "in a command" in name
+                else None
+            )
             if fn is llm_ask:
                 seconds = timeit.timeit(lambda fn=fn: fn(model="gpt-4o"), number=calls)  # type: ignore[misc]
             else:
@@ -132,10 +139,15 @@ def decorating(repeats: int) -> None:
         return a
 
     number = 2000
-    results: dict[str, list[float]] = {"@optel.step on (a, b=1)": [], "@optel.step on (a, *rest, **options)": [],
-                                       "@optel.llm_call on (a, b=1)": []}
+    results: dict[str, list[float]] = {
+        "@optel.step on (a, b=1)": [],
+        "@optel.step on (a, *rest, **options)": [],
+        "@optel.llm_call on (a, b=1)": [],
+    }
     for _ in range(repeats):
-        results["@optel.step on (a, b=1)"].append(timeit.timeit(lambda: optel.step(two), number=number) / number)
+        results["@optel.step on (a, b=1)"].append(
+            timeit.timeit(lambda: optel.step(two), number=number) / number
+        )
         results["@optel.step on (a, *rest, **options)"].append(
             timeit.timeit(lambda: optel.step(packs), number=number) / number
         )

@@ -99,7 +99,11 @@ def clean_env(home: Path, config_home: Path, cache_home: Path) -> dict[str, str]
     env = {
         k: v
         for k, v in os.environ.items()
-        if not (k.startswith(("OTEL_", "OPTEL_", "XDG_")) or "_TELEMETRY" in k or k in ("DO_NOT_TRACK", "CI"))
+        if not (
+            k.startswith(("OTEL_", "OPTEL_", "XDG_"))
+            or "_TELEMETRY" in k
+            or k in ("DO_NOT_TRACK", "CI")
+        )
     }
     # Users run with compiled bytecode; this harness may not.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -115,7 +119,9 @@ def uploader_done(cache_home: Path, timeout: float = 20.0) -> None:
 
 
 class Variant:
-    def __init__(self, label: str, script: Path, env: dict[str, str], *, fresh_cache: bool = False) -> None:
+    def __init__(
+        self, label: str, script: Path, env: dict[str, str], *, fresh_cache: bool = False
+    ) -> None:
         self.label = label
         self.script = script
         self.env = env
@@ -129,7 +135,9 @@ class Variant:
         if self.fresh_cache:
             shutil.rmtree(cache, ignore_errors=True)
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, str(self.script)], env=self.env, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, str(self.script)], env=self.env, capture_output=True, text=True
+        )
         self.times.append(time.perf_counter() - start)
         if done.stdout or done.stderr:
             self.printed.append((done.stdout + done.stderr).strip().splitlines()[-1][:120])
@@ -146,7 +154,9 @@ class Variant:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--sdk-runs", type=int, default=3, help="the SDK waits out its export retries at exit")
+    parser.add_argument(
+        "--sdk-runs", type=int, default=3, help="the SDK waits out its export retries at exit"
+    )
     options = parser.parse_args()
 
     recorder = importlib.util.find_spec("optel._runtime") is not None
@@ -156,11 +166,18 @@ def main() -> int:
     try:
         home = tmp / "home"
         home.mkdir()
-        for name, mode in (("on", "anonymous"), ("first", "anonymous"), ("off", "off"), ("sdk", "off")):
+        for name, mode in (
+            ("on", "anonymous"),
+            ("first", "anonymous"),
+            ("off", "off"),
+            ("sdk", "off"),
+        ):
             user_file(tmp / f"config-{name}", mode)
         scripts = {
             "bare": "pass\n",
-            "optel": (OPTEL_HOST if recorder else SPOOL_ONLY_HOST).format(app=APP, endpoint=endpoint),
+            "optel": (OPTEL_HOST if recorder else SPOOL_ONLY_HOST).format(
+                app=APP, endpoint=endpoint
+            ),
             "sdk": SDK_HOST.format(app=APP, endpoint=endpoint),
         }
         paths = {}
@@ -173,7 +190,9 @@ def main() -> int:
 
         bare = Variant("bare python", paths["bare"], env("off"))
         on = Variant("(a) optel on", paths["optel"], env("on"))
-        first = Variant("(a') optel on, no backoff yet", paths["optel"], env("first"), fresh_cache=True)
+        first = Variant(
+            "(a') optel on, no backoff yet", paths["optel"], env("first"), fresh_cache=True
+        )
         off = Variant("(b) optel off", paths["optel"], env("off"))
         sdk = Variant("(c) OTel SDK default setup", paths["sdk"], env("sdk"))
         quick = [bare, on, first, off]
@@ -187,9 +206,13 @@ def main() -> int:
         for _ in range(options.sdk_runs):
             sdk.run_once()
 
-        print(f"Exit with the collector unreachable ({endpoint}), medians of {options.runs} runs"
-              f" ({options.sdk_runs} for the SDK); recorder: {'optel.init + @optel.command' if recorder else 'MISSING, spool delivery only'}")
-        print(f"  {'variant':34} {'median ms':>10} {'min ms':>8} {'x bare':>8} {'x (b)':>8}  printed")
+        print(
+            f"Exit with the collector unreachable ({endpoint}), medians of {options.runs} runs"
+            f" ({options.sdk_runs} for the SDK); recorder: {'optel.init + @optel.command' if recorder else 'MISSING, spool delivery only'}"
+        )
+        print(
+            f"  {'variant':34} {'median ms':>10} {'min ms':>8} {'x bare':>8} {'x (b)':>8}  printed"
+        )
         for variant in [bare, on, first, off, sdk]:
             printed = f"yes: {variant.printed[0]!r}" if variant.printed else "nothing"
             if variant.failed:
@@ -202,8 +225,10 @@ def main() -> int:
         delta = on.median_ms - off.median_ms
         delta_first = first.median_ms - off.median_ms
         silent = not (on.printed or first.printed or off.printed)
-        print(f"  (a) - (b) = {delta:.1f} ms; (a') - (b) = {delta_first:.1f} ms (bar: < 20 ms): "
-              f"{'PASS' if max(delta, delta_first) < 20 and silent else 'FAIL'}")
+        print(
+            f"  (a) - (b) = {delta:.1f} ms; (a') - (b) = {delta_first:.1f} ms (bar: < 20 ms): "
+            f"{'PASS' if max(delta, delta_first) < 20 and silent else 'FAIL'}"
+        )
         print(f"  (c) / (a) = {sdk.median_ms / on.median_ms:.0f}x")
         return deliver_afterwards(tmp, port, env("on"), options.runs + 1)
     finally:
@@ -225,17 +250,26 @@ def deliver_afterwards(tmp: Path, port: int, env: dict[str, str], runs: int) -> 
 
     spool = Spool.at(str(Path(env["XDG_CACHE_HOME"]) / APP / "telemetry-spool"))
     spooled = sum(
-        sum(1 for line in (Path(spool.path) / name).read_text().splitlines() if '"t":"span"' in line)
+        sum(
+            1 for line in (Path(spool.path) / name).read_text().splitlines() if '"t":"span"' in line
+        )
         for name in spool.files()
     )
     with OTLPReceiver(port=port) as receiver:
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "optel", "upload", "--app", APP], env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "optel", "upload", "--app", APP],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         took = time.perf_counter() - start
         received = len(receiver.spans())
     ok = received == spooled and spooled >= runs and not spool.files()
-    print(f"  receiver up: `optel upload` sent {received} of {spooled} spooled spans from {runs} runs in {took * 1000:.0f} ms"
-          f" ({done.stdout.strip() or done.stderr.strip()[-200:]}): {'PASS' if ok else 'FAIL'}")
+    print(
+        f"  receiver up: `optel upload` sent {received} of {spooled} spooled spans from {runs} runs in {took * 1000:.0f} ms"
+        f" ({done.stdout.strip() or done.stderr.strip()[-200:]}): {'PASS' if ok else 'FAIL'}"
+    )
     return 0 if ok else 1
 
 

@@ -58,7 +58,11 @@ first_seen = "2026-01-01T00:00:00Z"
 
 
 def _env(home: str, on: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OPTEL_", "XDG_")) and "TELEMETRY" not in k}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OTEL_", "OPTEL_", "XDG_")) and "TELEMETRY" not in k
+    }
     # An installed package has its .pyc files; the warm-up run writes them here.
     for name in ("DO_NOT_TRACK", "CI", "GITHUB_ACTIONS", "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
@@ -105,7 +109,10 @@ def main(runs: int = 30) -> None:
         _hold_uploader_lock(home)
         cases = {
             "bare python -c pass": ([sys.executable, "-c", "pass"], _env(home, False)),
-            "bare python, os._exit(0)": ([sys.executable, "-c", "import os; os._exit(0)"], _env(home, False)),
+            "bare python, os._exit(0)": (
+                [sys.executable, "-c", "import os; os._exit(0)"],
+                _env(home, False),
+            ),
             "import+init, telemetry off": ([sys.executable, "-c", INIT_ONLY], _env(home, False)),
             "import+init, telemetry on": ([sys.executable, "-c", INIT_ONLY], _env(home, True)),
             "whole run, telemetry off": ([sys.executable, "-c", SCRIPT], _env(home, False)),
@@ -133,7 +140,11 @@ def main(runs: int = 30) -> None:
     print(f"{runs} runs each, interleaved; medians; init-only runs against bare with os._exit(0)")
     print(f"{'case':<28} {'wall':>9} {'over bare':>10} {'ratio':>6} {'cpu':>9} {'over bare':>10}")
     for name, values in times.items():
-        base = times["bare python, os._exit(0)" if "_exit" in name or "init," in name else "bare python -c pass"]
+        base = times[
+            "bare python, os._exit(0)"
+            if "_exit" in name or "init," in name
+            else "bare python -c pass"
+        ]
         base_wall = statistics.median(w for w, _ in base)
         base_cpu = statistics.median(c for _, c in base)
         wall = statistics.median(w for w, _ in values)
@@ -142,7 +153,9 @@ def main(runs: int = 30) -> None:
             f"{name:<28} {wall * 1e3:6.2f} ms {(wall - base_wall) * 1e3:+7.2f} ms {wall / base_wall:5.2f}x"
             f" {cpu * 1e3:6.2f} ms {(cpu - base_cpu) * 1e3:+7.2f} ms"
         )
-    print(f"spool files written by the whole 'on' runs: {written} (expected {runs + 1}; init-only runs write none)")
+    print(
+        f"spool files written by the whole 'on' runs: {written} (expected {runs + 1}; init-only runs write none)"
+    )
 
 
 if __name__ == "__main__":

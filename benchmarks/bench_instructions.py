@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 
-CASE = r'''
+CASE = r"""
 import gc, sys
 import optel
 from optel.record import spans
@@ -72,7 +72,7 @@ call = calls[case]
 for _ in range(n):
     call()
 spans.set_recording(False)
-'''
+"""
 
 CASES = {
     "bare": "bare call",
@@ -88,7 +88,15 @@ CASES = {
 
 def instructions(script: str, case: str, n: int) -> int:
     out = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, script, case, str(n)],
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            script,
+            case,
+            str(n),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -107,9 +115,14 @@ def main(calls: int = 3000) -> int:
         script = os.path.join(tmp, "case.py")
         with open(script, "w") as f:
             f.write(CASE)
-        per_call = {case: (instructions(script, case, calls) - instructions(script, case, 0)) / calls for case in CASES}
+        per_call = {
+            case: (instructions(script, case, calls) - instructions(script, case, 0)) / calls
+            for case in CASES
+        }
     bare, sdk = per_call["bare"], per_call["sdk-batch"]
-    print(f"callgrind, {calls} calls against 0 in a fresh interpreter each, gc off; instructions per call")
+    print(
+        f"callgrind, {calls} calls against 0 in a fresh interpreter each, gc off; instructions per call"
+    )
     print(f"{'case':<36} {'instr':>8} {'over bare':>10} {'x sdk batch':>12}")
     for case, label in CASES.items():
         value = per_call[case]

@@ -36,8 +36,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 INSTRUMENTORS = (
-    "openai", "anthropic", "click", "typer", "argparse",
-    "litellm", "ollama", "mistralai", "google_genai", "bedrock",
+    "openai",
+    "anthropic",
+    "click",
+    "typer",
+    "argparse",
+    "litellm",
+    "ollama",
+    "mistralai",
+    "google_genai",
+    "bedrock",
 )
 STARTUP = """
 import time
@@ -72,17 +80,27 @@ def _sdk_calls(api: Any) -> dict[str, Callable[[], object]]:
     base = api.openai_base_url
     return {
         "openai": lambda: oai.chat.completions.create(model="gpt-4o-mini", messages=messages),
-        "litellm": lambda: litellm.completion("openai/gpt-4o-mini", messages=messages, api_base=base, api_key="b"),
+        "litellm": lambda: litellm.completion(
+            "openai/gpt-4o-mini", messages=messages, api_base=base, api_key="b"
+        ),
         "ollama": lambda: oll.chat("llama3", messages=messages),
         "mistralai": lambda: mis.chat.complete(model="mistral-small-latest", messages=messages),
-        "google_genai": lambda: goo.models.generate_content(model="gemini-2.0-flash", contents="hello"),
-        "bedrock": lambda: aws.converse(modelId="anthropic.claude-3-haiku-20240307-v1:0", messages=aws_messages),
+        "google_genai": lambda: goo.models.generate_content(
+            model="gemini-2.0-flash", contents="hello"
+        ),
+        "bedrock": lambda: aws.converse(
+            modelId="anthropic.claude-3-haiku-20240307-v1:0", messages=aws_messages
+        ),
     }
 
 
 def bench_calls(rounds: int, calls: int) -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price list from the internet
-    for name, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"), ("AWS_DEFAULT_REGION", "us-east-1")):
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "bench"),
+        ("AWS_SECRET_ACCESS_KEY", "bench"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
         os.environ.setdefault(name, value)
     from fake_llm_api import FakeLLMAPI
 
@@ -129,9 +147,7 @@ def _bench_call(sdk: str, call: Callable[[], object], rounds: int, calls: int) -
     optel.uninstrument(sdk)
 
     base = statistics.median(results["unpatched"])
-    print(
-        f"{sdk} chat call against 127.0.0.1 ({rounds} rounds x {calls} calls, medians per call):"
-    )
+    print(f"{sdk} chat call against 127.0.0.1 ({rounds} rounds x {calls} calls, medians per call):")
     for name, values in results.items():
         median = statistics.median(values)
         print(

@@ -28,7 +28,9 @@ FAST = {
     "error.type": "ValueError",
     "cli.duration": 1.25,
 }
-ONE_SLOW = dict(FAST, **{"exception.message": "cannot open /home/alice/project/config.toml: denied"})
+ONE_SLOW = dict(
+    FAST, **{"exception.message": "cannot open /home/alice/project/config.toml: denied"}
+)
 ONE_SLOW.pop("cli.duration")
 ALL_SLOW = {
     "command.name": "deploy to prod",
@@ -67,7 +69,9 @@ def _importtime_us(module: str) -> int:
     for _ in range(11):
         out = subprocess.run(
             [sys.executable, "-X", "importtime", "-c", f"import {module}"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stderr
         for line in out.splitlines():
             parts = [p.strip() for p in line.split("|")]
@@ -82,7 +86,11 @@ def _first_slow_call_us() -> float:
         "p.scrub_text('cannot open /home/alice/x: denied'); print((time.perf_counter_ns() - s) / 1000)"
     )
     samples = [
-        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )
         for _ in range(IMPORT_RUNS)
     ]
     return statistics.median(samples)
@@ -115,7 +123,9 @@ def main() -> None:
     with_re = _median_wall_ms("import re")
     first_call = _first_slow_call_us()
 
-    print(f"scrub_attributes, 8 attributes, all fast path   : {fast:8.2f} µs (median of {ROUNDS}x{INNER})")
+    print(
+        f"scrub_attributes, 8 attributes, all fast path   : {fast:8.2f} µs (median of {ROUNDS}x{INNER})"
+    )
     print(f"scrub_attributes, 8 attributes, 1 slow string   : {one_slow:8.2f} µs")
     print(f"scrub_attributes, 8 attributes, 8 slow strings  : {all_slow:8.2f} µs")
     if span is not None:
@@ -129,7 +139,9 @@ def main() -> None:
         f"python -c pass: {bare:.2f} ms; import optel.privacy: {with_privacy:.2f} ms "
         f"(+{with_privacy - bare:.2f} ms); import re: {with_re:.2f} ms (+{with_re - bare:.2f} ms)"
     )
-    print(f"-X importtime cumulative: optel.privacy {_importtime_us('optel.privacy')} µs, re {_importtime_us('re')} µs")
+    print(
+        f"-X importtime cumulative: optel.privacy {_importtime_us('optel.privacy')} µs, re {_importtime_us('re')} µs"
+    )
 
 
 if __name__ == "__main__":

@@ -60,7 +60,9 @@ def peak_rss_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 """
 
-CHILD_UPLOAD = PEAK_RSS + r"""
+CHILD_UPLOAD = (
+    PEAK_RSS
+    + r"""
 import json, sys, time
 start = time.perf_counter()
 # What the uploader imports when it finds work, timed apart from the throughput.
@@ -76,8 +78,11 @@ print(json.dumps({"spans": summary.sent_spans, "points": summary.sent_metrics, "
                   "kept": summary.files_kept, "error": summary.error, "import_s": imported - start,
                   "wall_s": done - imported, "cpu_s": cpu, "maxrss_kib": peak_rss_kib()}))
 """
+)
 
-CHILD_SDK = PEAK_RSS + r"""
+CHILD_SDK = (
+    PEAK_RSS
+    + r"""
 import json, sys, time
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -104,8 +109,11 @@ cpu = time.process_time() - cpu
 done = time.perf_counter()
 print(json.dumps({"spans": n, "wall_s": done - start, "cpu_s": cpu, "maxrss_kib": peak_rss_kib()}))
 """
+)
 
-WRITE_SPOOL = PEAK_RSS + r"""
+WRITE_SPOOL = (
+    PEAK_RSS
+    + r"""
 import json, sys
 from optel.spool.files import Spool
 spans, per_file, metrics, t0 = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", int(sys.argv[4])
@@ -129,10 +137,13 @@ for first in range(0, spans, per_file):
     spool.write(header, records, max_bytes=1 << 40)
 print(json.dumps({"maxrss_kib": peak_rss_kib()}))
 """
+)
 
 
 def child(code: str, env: dict[str, str], *args: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", code, *args], env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
@@ -164,14 +175,22 @@ class Shape:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--shape", action="append", metavar="SPANS/PER_FILE",
-                        help="a spool of SPANS spans in files of PER_FILE (repeatable; default 100000/2000 and 20000/20)")
+    parser.add_argument(
+        "--shape",
+        action="append",
+        metavar="SPANS/PER_FILE",
+        help="a spool of SPANS spans in files of PER_FILE (repeatable; default 100000/2000 and 20000/20)",
+    )
     parser.add_argument("--spans", type=int, help="with --per-file: one shape")
     parser.add_argument("--per-file", type=int)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--compression", default="none", help="comma-separated: none, gzip")
-    parser.add_argument("--metrics", action="store_true", help="also: files with one measurement per span")
-    parser.add_argument("--before", metavar="SRC", help="also: the uploader of the optel package under SRC")
+    parser.add_argument(
+        "--metrics", action="store_true", help="also: files with one measurement per span"
+    )
+    parser.add_argument(
+        "--before", metavar="SRC", help="also: the uploader of the optel package under SRC"
+    )
     args = parser.parse_args()
     compressions = [c.strip() for c in args.compression.split(",") if c.strip()]
     if args.shape:
@@ -188,19 +207,32 @@ def main() -> int:
         modes.insert(1, "before none")
     if args.metrics:
         modes.append("uploader+metrics none")
-    runs: dict[tuple[str, str], list[dict[str, float]]] = {(sh.name, m): [] for sh in shapes for m in modes}
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {
+        (sh.name, m): [] for sh in shapes for m in modes
+    }
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as home:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "DO_NOT_TRACK"))}
         base.update(HOME=home, XDG_CONFIG_HOME=os.path.join(home, "cfg"))
-        base["PYTHONPATH"] = os.path.join(HERE, "..", "src") + os.pathsep + base.get("PYTHONPATH", "")
+        base["PYTHONPATH"] = (
+            os.path.join(HERE, "..", "src") + os.pathsep + base.get("PYTHONPATH", "")
+        )
         templates: dict[tuple[str, bool], str] = {}
         writer: dict[str, dict[str, float]] = {}
         for shape in shapes:
             for metrics in sorted({mode.startswith("uploader+metrics") for mode in modes}):
-                cache = os.path.join(home, f"template-{shape.per_file}-{shape.spans}-{int(metrics)}")
+                cache = os.path.join(
+                    home, f"template-{shape.per_file}-{shape.spans}-{int(metrics)}"
+                )
                 env = dict(base, XDG_CACHE_HOME=cache)
-                out = child(WRITE_SPOOL, env, str(shape.spans), str(shape.per_file), "1" if metrics else "0", str(T0))
+                out = child(
+                    WRITE_SPOOL,
+                    env,
+                    str(shape.spans),
+                    str(shape.per_file),
+                    "1" if metrics else "0",
+                    str(T0),
+                )
                 if not metrics:
                     writer[shape.name] = out
                 templates[(shape.name, metrics)] = cache
@@ -215,19 +247,32 @@ def main() -> int:
                             env["OTEL_EXPORTER_OTLP_COMPRESSION"] = compression
                         if kind == "sdk":
                             per_request = shape.per_request(CHUNK_SPANS)
-                            run = child(CHILD_SDK, env, str(shape.spans), str(per_request), receiver.url, str(T0))
+                            run = child(
+                                CHILD_SDK,
+                                env,
+                                str(shape.spans),
+                                str(per_request),
+                                receiver.url,
+                                str(T0),
+                            )
                         else:
                             cache = os.path.join(home, "cache")
                             shutil.rmtree(cache, ignore_errors=True)
-                            shutil.copytree(templates[(shape.name, kind == "uploader+metrics")], cache)
+                            shutil.copytree(
+                                templates[(shape.name, kind == "uploader+metrics")], cache
+                            )
                             env["XDG_CACHE_HOME"] = cache
                             if kind == "before":
-                                env["PYTHONPATH"] = os.path.abspath(args.before) + os.pathsep + env["PYTHONPATH"]
+                                env["PYTHONPATH"] = (
+                                    os.path.abspath(args.before) + os.pathsep + env["PYTHONPATH"]
+                                )
                             run = child(CHILD_UPLOAD, env, APP)
                         received = received_spans(receiver)
                         run["requests"] = len(receiver.accepted("/v1/traces"))
                     if run["spans"] != shape.spans or received != shape.spans:
-                        print(f"{shape.name} {mode}: sent {run['spans']}, receiver got {received} of {shape.spans}: {run}")
+                        print(
+                            f"{shape.name} {mode}: sent {run['spans']}, receiver got {received} of {shape.spans}: {run}"
+                        )
                         return 1
                     runs[(shape.name, mode)].append(run)
     load_after = os.getloadavg()
@@ -248,7 +293,9 @@ def main() -> int:
             f"\n{shape.spans} spans in {shape.files} spool files of {shape.per_file}, "
             f"up to {CHUNK_SPANS} spans per request"
         )
-        print(f"  {'':<24} {'spans/s (wall)':>24} {'spans/CPU-s':>24} {'requests':>9} {'peak RSS MiB':>13}")
+        print(
+            f"  {'':<24} {'spans/s (wall)':>24} {'spans/CPU-s':>24} {'requests':>9} {'peak RSS MiB':>13}"
+        )
         for mode in modes:
             rows = runs[(shape.name, mode)]
             rss = statistics.median(r["maxrss_kib"] for r in rows) / 1024
@@ -267,14 +314,32 @@ def main() -> int:
             )
         if args.before:
             wall = [u / s for u, s in zip(rates(shape, "before none"), rates(shape, "sdk none"))]
-            cpu = [u / s for u, s in zip(rates(shape, "before none", "cpu_s"), rates(shape, "sdk none", "cpu_s"))]
-            print(f"  ratio before / SDK alone (none):    wall {spread(wall, '{:.2f}')}   CPU {spread(cpu, '{:.2f}')}")
-        print(f"  peak RSS of the process writing the spool: {writer[shape.name]['maxrss_kib'] / 1024:.1f} MiB")
+            cpu = [
+                u / s
+                for u, s in zip(
+                    rates(shape, "before none", "cpu_s"), rates(shape, "sdk none", "cpu_s")
+                )
+            ]
+            print(
+                f"  ratio before / SDK alone (none):    wall {spread(wall, '{:.2f}')}   CPU {spread(cpu, '{:.2f}')}"
+            )
+        print(
+            f"  peak RSS of the process writing the spool: {writer[shape.name]['maxrss_kib'] / 1024:.1f} MiB"
+        )
         best = statistics.median(rates(shape, f"uploader {compressions[0]}"))
         verdicts.append(f"{shape.name} {'PASS' if best >= 20_000 else 'FAIL'} ({best:,.0f})")
-    imports = [r["import_s"] * 1000 for (_, mode), rows in runs.items() if mode.startswith("uploader") for r in rows]
-    print(f"\nuploader's SDK import before the clock starts: {statistics.median(imports):.0f} ms (median)")
-    print(f"bar >= 20,000 spans/s (uploader, {compressions[0]}, wall median): {', '.join(verdicts)}")
+    imports = [
+        r["import_s"] * 1000
+        for (_, mode), rows in runs.items()
+        if mode.startswith("uploader")
+        for r in rows
+    ]
+    print(
+        f"\nuploader's SDK import before the clock starts: {statistics.median(imports):.0f} ms (median)"
+    )
+    print(
+        f"bar >= 20,000 spans/s (uploader, {compressions[0]}, wall median): {', '.join(verdicts)}"
+    )
     return 0
 
 

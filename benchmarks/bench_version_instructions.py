@@ -25,7 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from tool_wrappers import BARE, WRAPPERS
 
-STORED_CHOICE = 'mode = "anonymous"\ninstall_id = "0b7f3c52-7d36-4c5e-9d2a-6f1f7f0f7a10"\nconsent_version = 1\n'
+STORED_CHOICE = (
+    'mode = "anonymous"\ninstall_id = "0b7f3c52-7d36-4c5e-9d2a-6f1f7f0f7a10"\nconsent_version = 1\n'
+)
 
 
 def script(tool: str, wrapped: bool) -> str:
@@ -56,7 +58,12 @@ def measure(tool: str) -> tuple[int, float, float]:
         }  # fmt: skip
         off = {**env, "DO_NOT_TRACK": "1"}
         for wrapped in (False, True):  # bytecode compiled before anything is counted
-            subprocess.run([sys.executable, "-c", script(tool, wrapped)], env=off, capture_output=True, check=False)
+            subprocess.run(
+                [sys.executable, "-c", script(tool, wrapped)],
+                env=off,
+                capture_output=True,
+                check=False,
+            )
         bare = instructions(script(tool, False), env)
         wrapped_off = instructions(script(tool, True), off)
         os.makedirs(f"{home}/config/{tool}")
@@ -69,10 +76,14 @@ def measure(tool: str) -> tuple[int, float, float]:
 
 def main() -> int:
     if shutil.which("valgrind") is None:
-        print("bench_version_instructions: valgrind is not installed (apt-get install valgrind); skipped")
+        print(
+            "bench_version_instructions: valgrind is not installed (apt-get install valgrind); skipped"
+        )
         return 0
     tools = sys.argv[1:] or sorted(WRAPPERS)
-    print("a real CLI's --version under callgrind: instructions of the whole process, wrapped / bare (bar: <= 1.02x)")
+    print(
+        "a real CLI's --version under callgrind: instructions of the whole process, wrapped / bare (bar: <= 1.02x)"
+    )
     for tool in tools:
         try:
             bare, off, on = measure(tool)

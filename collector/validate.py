@@ -185,7 +185,9 @@ def check_structure(config: Any, release: Release) -> List[str]:
     problems = []
     for key in config:
         if key not in TOP_LEVEL:
-            problems.append(f"{key}: unknown top-level section (expected one of {', '.join(TOP_LEVEL)})")
+            problems.append(
+                f"{key}: unknown top-level section (expected one of {', '.join(TOP_LEVEL)})"
+            )
     for kind in KINDS:
         section = config.get(kind)
         if section is None:
@@ -252,9 +254,13 @@ def check_references(config: Mapping[str, Any]) -> List[str]:
             if key == "authenticator":
                 name = resolve(value)
                 if name not in defined["extensions"]:
-                    problems.append(f"{path}: authenticator {name!r} is not defined under extensions")
+                    problems.append(
+                        f"{path}: authenticator {name!r} is not defined under extensions"
+                    )
                 elif name not in enabled_extensions:
-                    problems.append(f"{path}: authenticator {name!r} is not listed in service.extensions")
+                    problems.append(
+                        f"{path}: authenticator {name!r} is not listed in service.extensions"
+                    )
     return problems
 
 
@@ -288,7 +294,9 @@ def check_exposure(config: Mapping[str, Any]) -> List[str]:
         shown = host if host is not None else "an address set only at run time"
         tls = value.get("tls")
         if not (isinstance(tls, Mapping) and tls.get("cert_file") and tls.get("key_file")):
-            problems.append(f"{path}: binds to {shown or '0.0.0.0'} without tls.cert_file and tls.key_file")
+            problems.append(
+                f"{path}: binds to {shown or '0.0.0.0'} without tls.cert_file and tls.key_file"
+            )
         auth = value.get("auth")
         if not (isinstance(auth, Mapping) and auth.get("authenticator")):
             problems.append(f"{path}: binds to {shown or '0.0.0.0'} without auth.authenticator")
@@ -335,7 +343,9 @@ def check_secrets(config: Any, text: str) -> List[str]:
     for lineno, line in enumerate(text.splitlines(), 1):
         for label, shape in _SECRET_SHAPES:
             if shape.search(line):
-                problems.append(f"line {lineno}: looks like {label}; keep secrets in the environment")
+                problems.append(
+                    f"line {lineno}: looks like {label}; keep secrets in the environment"
+                )
     return problems
 
 
@@ -458,7 +468,9 @@ def check_patterns(config: Mapping[str, Any]) -> List[str]:
                     for args in ottl_calls(statement, function):
                         for index in indexes:
                             if index >= len(args):
-                                problems.append(f"{where}.{path}: {function} needs a regex argument")
+                                problems.append(
+                                    f"{where}.{path}: {function} needs a regex argument"
+                                )
                                 continue
                             try:
                                 patterns.append((f"{where}.{path}", ottl_unquote(args[index])))
@@ -471,7 +483,9 @@ def check_patterns(config: Mapping[str, Any]) -> List[str]:
     return problems
 
 
-def scrub_rules(config: Mapping[str, Any], processor_id: str = "transform/scrub") -> List[List[ScrubRule]]:
+def scrub_rules(
+    config: Mapping[str, Any], processor_id: str = "transform/scrub"
+) -> List[List[ScrubRule]]:
     """The OTTL replacements of a transform processor, one list per statement group, in order."""
     body = _section(_section(config, "processors"), processor_id)
     groups: List[List[ScrubRule]] = []
@@ -483,10 +497,19 @@ def scrub_rules(config: Mapping[str, Any], processor_id: str = "transform/scrub"
                 statement = expand_defaults(str(raw))
                 for args in ottl_calls(statement, "replace_all_patterns"):
                     rules.append(
-                        ScrubRule("replace_all_patterns", args[0], ottl_unquote(args[2]), ottl_unquote(args[3]))
+                        ScrubRule(
+                            "replace_all_patterns",
+                            args[0],
+                            ottl_unquote(args[2]),
+                            ottl_unquote(args[3]),
+                        )
                     )
                 for args in ottl_calls(statement, "replace_pattern"):
-                    rules.append(ScrubRule("replace_pattern", args[0], ottl_unquote(args[1]), ottl_unquote(args[2])))
+                    rules.append(
+                        ScrubRule(
+                            "replace_pattern", args[0], ottl_unquote(args[1]), ottl_unquote(args[2])
+                        )
+                    )
             groups.append(rules)
     return groups
 
@@ -544,7 +567,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(problem)
     if problems:
         return 1
-    print(f"{len(paths)} collector config(s) valid for otelcol-contrib {release.version}", file=sys.stderr)
+    print(
+        f"{len(paths)} collector config(s) valid for otelcol-contrib {release.version}",
+        file=sys.stderr,
+    )
     return 0
 
 

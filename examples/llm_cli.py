@@ -38,17 +38,29 @@ class _Completion:
 def _fake_model(model: str, prompt: str, answer: str, latency: float) -> _Completion:
     # A local stand-in for a hosted model: the demo never touches the network.
     time.sleep(latency)
-    return _Completion(model, answer, prompt_tokens=len(prompt.split()) * 3, completion_tokens=len(answer.split()) * 2)
+    return _Completion(
+        model,
+        answer,
+        prompt_tokens=len(prompt.split()) * 3,
+        completion_tokens=len(answer.split()) * 2,
+    )
 
 
 @optel.llm_call(provider="openai", model="gpt-4o-mini")
 def ask_planner(task: str) -> _Completion:
-    return _fake_model("gpt-4o-mini-2024-07-18", f"Plan the change: {task}", "1. parse flag 2. print json 3. test", 0.03)
+    return _fake_model(
+        "gpt-4o-mini-2024-07-18",
+        f"Plan the change: {task}",
+        "1. parse flag 2. print json 3. test",
+        0.03,
+    )
 
 
 @optel.llm_call(provider="anthropic", model="claude-3-5-sonnet-20241022")
 def ask_coder(plan: str) -> _Completion:
-    return _fake_model("claude-3-5-sonnet-20241022", f"Write code for: {plan}", "def main(): print('{}')", 0.05)
+    return _fake_model(
+        "claude-3-5-sonnet-20241022", f"Write code for: {plan}", "def main(): print('{}')", 0.05
+    )
 
 
 @optel.timed("fetch-docs")

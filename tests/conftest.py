@@ -20,10 +20,28 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 _CLEARED_PREFIXES = ("OTEL_", "OPTEL_", "XDG_", "ROTEL_")
 _CLEARED = {
-    "DO_NOT_TRACK", "CI", "CONTINUOUS_INTEGRATION", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE",
-    "JENKINS_URL", "TF_BUILD", "CIRCLECI", "TRAVIS", "TEAMCITY_VERSION", "BITBUCKET_BUILD_NUMBER",
-    "CODEBUILD_BUILD_ID", "DRONE", "APPVEYOR", "BUILD_ID", "RUN_ID", "CLAUDECODE", "CURSOR_AGENT",
-    "GEMINI_CLI", "AIDER", "REPL_ID",
+    "DO_NOT_TRACK",
+    "CI",
+    "CONTINUOUS_INTEGRATION",
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "BUILDKITE",
+    "JENKINS_URL",
+    "TF_BUILD",
+    "CIRCLECI",
+    "TRAVIS",
+    "TEAMCITY_VERSION",
+    "BITBUCKET_BUILD_NUMBER",
+    "CODEBUILD_BUILD_ID",
+    "DRONE",
+    "APPVEYOR",
+    "BUILD_ID",
+    "RUN_ID",
+    "CLAUDECODE",
+    "CURSOR_AGENT",
+    "GEMINI_CLI",
+    "AIDER",
+    "REPL_ID",
 }
 
 
@@ -78,7 +96,12 @@ def as_nobody():
             assert setpriv, "setpriv is needed to drop root's privileges"
             os.chown(home, 65534, 65534)
             prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-        env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": f"{home}/.config", "XDG_CACHE_HOME": f"{home}/.cache"}
+        env = {
+            **os.environ,
+            "HOME": home,
+            "XDG_CONFIG_HOME": f"{home}/.config",
+            "XDG_CACHE_HOME": f"{home}/.cache",
+        }
         proc = subprocess.run(
             [*prefix, sys.executable, "-c", code], cwd=home, env=env,
             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,

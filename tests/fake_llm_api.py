@@ -209,9 +209,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _bedrock_error(self, status: int, echoed: str | None) -> None:
         """AWS's JSON protocol: the error code in a header, the message in the body."""
-        kind = {429: "ThrottlingException", 500: "InternalServerException"}.get(status, "ValidationException")
-        message = f"fake {status}" if echoed is None else f"Invalid content: '{echoed}' violates policy"
-        self._json(status, {"message": message}, {"x-amzn-errortype": f"{kind}:http://internal.amazon.com/"})
+        kind = {429: "ThrottlingException", 500: "InternalServerException"}.get(
+            status, "ValidationException"
+        )
+        message = (
+            f"fake {status}" if echoed is None else f"Invalid content: '{echoed}' violates policy"
+        )
+        self._json(
+            status,
+            {"message": message},
+            {"x-amzn-errortype": f"{kind}:http://internal.amazon.com/"},
+        )
 
     def _json(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
         self._send(status, "application/json", json.dumps(payload).encode(), headers)

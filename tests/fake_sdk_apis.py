@@ -27,7 +27,12 @@ import struct
 
 from fake_llm_api import RESPONSE_TEXT
 
-BEDROCK_USAGE = {"inputTokens": 15, "outputTokens": 5, "cacheReadInputTokens": 2, "cacheWriteInputTokens": 1}
+BEDROCK_USAGE = {
+    "inputTokens": 15,
+    "outputTokens": 5,
+    "cacheReadInputTokens": 2,
+    "cacheWriteInputTokens": 1,
+}
 OLLAMA_USAGE = {"prompt_eval_count": 21, "eval_count": 8}
 GEMINI_USAGE = {
     "promptTokenCount": 19,
@@ -39,12 +44,18 @@ OLLAMA_EMBED_USAGE = {"prompt_eval_count": 6}
 MISTRAL_PREFIX = "/mistral"
 
 
-def answer(path: str, body: dict[str, object]) -> tuple[str, bytes] | tuple[str, bytes, dict[str, str]] | None:
+def answer(
+    path: str, body: dict[str, object]
+) -> tuple[str, bytes] | tuple[str, bytes, dict[str, str]] | None:
     if path.startswith("/model/"):
         return _bedrock(path, body)
     if path.startswith(("/v1beta/models/", "/v1/models/")) and ":" in path:
         return _gemini(path.rpartition("/")[2], body)
-    route = {"/api/chat": _ollama_chat, "/api/generate": _ollama_generate, "/api/embed": _ollama_embed}
+    route = {
+        "/api/chat": _ollama_chat,
+        "/api/generate": _ollama_generate,
+        "/api/embed": _ollama_embed,
+    }
     handler = route.get(path)
     if handler is None:
         return None
@@ -94,7 +105,10 @@ def _gemini(target: str, body: dict[str, object]) -> tuple[str, bytes]:
     usage = {**GEMINI_USAGE, "totalTokenCount": sum(GEMINI_USAGE.values())}
 
     def candidate(text: str, done: bool) -> dict[str, object]:
-        found: dict[str, object] = {"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}
+        found: dict[str, object] = {
+            "content": {"role": "model", "parts": [{"text": text}]},
+            "index": 0,
+        }
         if done:
             found["finishReason"] = "STOP"
         return found
@@ -102,19 +116,29 @@ def _gemini(target: str, body: dict[str, object]) -> tuple[str, bytes]:
     if method == "generateContent":
         whole = {**base, "candidates": [candidate(RESPONSE_TEXT, True)], "usageMetadata": usage}
         return "application/json", json.dumps(whole).encode()
-    first = {**base, "candidates": [candidate(RESPONSE_TEXT[:10], False)],
-             "usageMetadata": {"promptTokenCount": GEMINI_USAGE["promptTokenCount"]}}
+    first = {
+        **base,
+        "candidates": [candidate(RESPONSE_TEXT[:10], False)],
+        "usageMetadata": {"promptTokenCount": GEMINI_USAGE["promptTokenCount"]},
+    }
     last = {**base, "candidates": [candidate(RESPONSE_TEXT[10:], True)], "usageMetadata": usage}
     events = b"".join(b"data: " + json.dumps(e).encode() + b"\r\n\r\n" for e in (first, last))
     return "text/event-stream", events
 
 
-def _bedrock(path: str, body: dict[str, object]) -> tuple[str, bytes] | tuple[str, bytes, dict[str, str]]:
+def _bedrock(
+    path: str, body: dict[str, object]
+) -> tuple[str, bytes] | tuple[str, bytes, dict[str, str]]:
     operation = path.rpartition("/")[2]
     usage = {**BEDROCK_USAGE, "totalTokens": sum(BEDROCK_USAGE.values())}
     message = {"role": "assistant", "content": [{"text": RESPONSE_TEXT}]}
     if operation == "converse":
-        whole = {"output": {"message": message}, "stopReason": "end_turn", "usage": usage, "metrics": {"latencyMs": 12}}
+        whole = {
+            "output": {"message": message},
+            "stopReason": "end_turn",
+            "usage": usage,
+            "metrics": {"latencyMs": 12},
+        }
         return "application/json", json.dumps(whole).encode()
     if operation == "converse-stream":
         events = [
@@ -127,14 +151,21 @@ def _bedrock(path: str, body: dict[str, object]) -> tuple[str, bytes] | tuple[st
         ]
         return "application/vnd.amazon.eventstream", b"".join(_event(n, p) for n, p in events)
     # invoke_model: the model's own format (here Anthropic's); Bedrock's counts in headers.
-    reply = {"type": "message", "role": "assistant", "content": [{"type": "text", "text": RESPONSE_TEXT}]}
+    reply = {
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "text", "text": RESPONSE_TEXT}],
+    }
     counts = {
         "x-amzn-bedrock-input-token-count": str(BEDROCK_USAGE["inputTokens"]),
         "x-amzn-bedrock-output-token-count": str(BEDROCK_USAGE["outputTokens"]),
     }
     if operation == "invoke":
         return "application/json", json.dumps(reply).encode(), counts
-    metrics = {"inputTokenCount": BEDROCK_USAGE["inputTokens"], "outputTokenCount": BEDROCK_USAGE["outputTokens"]}
+    metrics = {
+        "inputTokenCount": BEDROCK_USAGE["inputTokens"],
+        "outputTokenCount": BEDROCK_USAGE["outputTokens"],
+    }
     chunks = [reply, {"type": "message_stop", "amazon-bedrock-invocationMetrics": metrics}]
     encoded = [{"bytes": base64.b64encode(json.dumps(c).encode()).decode()} for c in chunks]
     return "application/vnd.amazon.eventstream", b"".join(_event("chunk", c) for c in encoded)
@@ -143,7 +174,11 @@ def _bedrock(path: str, body: dict[str, object]) -> tuple[str, bytes] | tuple[st
 def _event(event_type: str, payload: dict[str, object]) -> bytes:
     """One message of AWS's event-stream framing: prelude, its CRC, headers, payload, CRC."""
     headers = b""
-    for name, value in ((":event-type", event_type), (":content-type", "application/json"), (":message-type", "event")):
+    for name, value in (
+        (":event-type", event_type),
+        (":content-type", "application/json"),
+        (":message-type", "event"),
+    ):
         raw = value.encode()
         headers += bytes([len(name)]) + name.encode() + b"\x07" + struct.pack(">H", len(raw)) + raw
     data = json.dumps(payload).encode()

@@ -57,13 +57,21 @@ def _litellm(base: str, prompt: str) -> None:
     messages = [{"role": "user", "content": prompt}]
     litellm.completion("openai/gpt-4o", messages=messages, api_base=base, api_key="test")
     stream = litellm.completion(
-        "openai/gpt-4o", messages=messages, api_base=base, api_key="test", stream=True,
+        "openai/gpt-4o",
+        messages=messages,
+        api_base=base,
+        api_key="test",
+        stream=True,
         stream_options={"include_usage": True},
     )
     for _ in stream:
         pass
     litellm.completion(
-        "openai/gpt-4o", messages=messages, api_base=base, api_key="test", extra_headers=REFUSED,
+        "openai/gpt-4o",
+        messages=messages,
+        api_base=base,
+        api_key="test",
+        extra_headers=REFUSED,
         num_retries=0,
     )
 
@@ -128,7 +136,10 @@ def run(sdk: str, base: str, prompt: str, receiver: Any, tmp: Path) -> list[dict
     env = {**os.environ, **ENV, **AWS, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
     host = subprocess.Popen(
         [sys.executable, __file__, sdk, base, prompt],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     try:
@@ -162,7 +173,10 @@ def check(
         assert span["attributes"]["gen_ai.request.model"] == model
     for span in (plain, streamed):
         attributes = span["attributes"]
-        assert (attributes["gen_ai.usage.input_tokens"], attributes["gen_ai.usage.output_tokens"]) == usage
+        assert (
+            attributes["gen_ai.usage.input_tokens"],
+            attributes["gen_ai.usage.output_tokens"],
+        ) == usage
         assert span["status"] != "error"
     assert streamed["attributes"]["gen_ai.request.stream"] is True
     assert refused["attributes"]["http.response.status_code"] == 400

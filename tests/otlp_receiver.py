@@ -41,7 +41,14 @@ _MESSAGES: dict[str, tuple[type[Any], type[Any]]] = {
     "/v1/logs": (ExportLogsServiceRequest, ExportLogsServiceResponse),
 }
 
-_SPAN_KINDS = {0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
+_SPAN_KINDS = {
+    0: "unspecified",
+    1: "internal",
+    2: "server",
+    3: "client",
+    4: "producer",
+    5: "consumer",
+}
 _STATUS_CODES = {0: "unset", 1: "ok", 2: "error"}
 _TEMPORALITIES = {0: "unspecified", 1: "delta", 2: "cumulative"}
 
@@ -51,7 +58,9 @@ class ReceivedRequest:
 
     __slots__ = ("body", "headers", "message", "path", "status")
 
-    def __init__(self, path: str, headers: dict[str, str], body: bytes, message: Any, status: int) -> None:
+    def __init__(
+        self, path: str, headers: dict[str, str], body: bytes, message: Any, status: int
+    ) -> None:
         self.path = path
         self.headers = headers  # lower-cased names
         self.body = body  # decompressed
@@ -194,7 +203,9 @@ def _parse_otlp_json(body: bytes, message: Any) -> None:
     def ids(value: Any) -> Any:
         if isinstance(value, dict):
             return {
-                k: base64.b64encode(bytes.fromhex(v)).decode() if k in ("traceId", "spanId", "parentSpanId") else ids(v)
+                k: base64.b64encode(bytes.fromhex(v)).decode()
+                if k in ("traceId", "spanId", "parentSpanId")
+                else ids(v)
                 for k, v in value.items()
             }
         if isinstance(value, list):
@@ -215,7 +226,9 @@ class OTLPReceiver:
         self.connections = 0
         self._server = _Server((host, port), _Handler)
         self._server.receiver = self
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), daemon=True
+        )
 
     # lifecycle -----------------------------------------------------------------------------------
     def start(self) -> OTLPReceiver:
@@ -326,7 +339,9 @@ class OTLPReceiver:
                                 "start_ns": span.start_time_unix_nano,
                                 "end_ns": span.end_time_unix_nano,
                                 "attributes": attributes(span.attributes),
-                                "status": _STATUS_CODES.get(span.status.code, str(span.status.code)),
+                                "status": _STATUS_CODES.get(
+                                    span.status.code, str(span.status.code)
+                                ),
                                 "status_message": span.status.message,
                                 "events": [
                                     {

@@ -49,7 +49,9 @@ class Run:
         return self.headers[-1]["resource"] if self.headers else {}
 
     def spans(self, name: str | None = None) -> list[dict[str, Any]]:
-        return [r for r in self.records if r.get("t") == "span" and (name is None or r["name"] == name)]
+        return [
+            r for r in self.records if r.get("t") == "span" and (name is None or r["name"] == name)
+        ]
 
     def metrics(self, name: str) -> list[dict[str, Any]]:
         return [r for r in self.records if r.get("t") == "metric" and r["name"] == name]
@@ -84,7 +86,12 @@ def fresh_log() -> Path:
 
 
 def run(
-    seed: str, app: str, *argv: str, env: dict[str, str] | None = None, cwd: str | None = None, timeout: float = 60
+    seed: str,
+    app: str,
+    *argv: str,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    timeout: float = 60,
 ) -> Run:
     """The port run with stdin, stdout and stderr not a terminal (a script, a container)."""
     log = fresh_log()
@@ -101,7 +108,11 @@ def run(
 
 
 def run_on_terminal(
-    seed: str, app: str, *argv: str, answers: list[tuple[bytes, bytes]] = (), env: dict[str, str] | None = None  # type: ignore[assignment]
+    seed: str,
+    app: str,
+    *argv: str,
+    answers: list[tuple[bytes, bytes]] = (),
+    env: dict[str, str] | None = None,  # type: ignore[assignment]
 ) -> tuple[Run, str]:
     """The port run on a pseudo-terminal; each (prompt text, answer) is typed once the text shows."""
     import pty
@@ -148,7 +159,10 @@ def store(app: str, **values: object) -> None:
     """Write the user file as optel would have (an earlier run's choice, a chosen install id)."""
     path = user_file(app)
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"{k} = {json.dumps(v)}" if not isinstance(v, bool) else f"{k} = {str(v).lower()}" for k, v in values.items()]
+    lines = [
+        f"{k} = {json.dumps(v)}" if not isinstance(v, bool) else f"{k} = {str(v).lower()}"
+        for k, v in values.items()
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -43,11 +43,49 @@ MARKERS = (PATH, URL, EMAIL, IP, SECRET, USER, HOST, NUMBER, MAC, "<redacted>")
 # Ordinary words around the injections: no key/value hint words, no "root" (the login of the CI
 # container), nothing that a rule would touch.
 WORDS = (
-    "failed", "while", "calling", "the", "model", "deploy", "command", "retry", "after",
-    "reading", "config", "from", "could", "not", "open", "request", "to", "returned", "status",
-    "and", "with", "user", "input", "was", "empty", "value", "error", "in", "step", "build",
-    "version", "1.2.3", "v2.10.0rc1", "a1b2c3d", "gpt-4o-mini", "claude-3-5-sonnet-20241022",
-    "1.5s", "250ms", "mytool.commands.Deploy", "builtins.ValueError", "init", "run", "--fast",
+    "failed",
+    "while",
+    "calling",
+    "the",
+    "model",
+    "deploy",
+    "command",
+    "retry",
+    "after",
+    "reading",
+    "config",
+    "from",
+    "could",
+    "not",
+    "open",
+    "request",
+    "to",
+    "returned",
+    "status",
+    "and",
+    "with",
+    "user",
+    "input",
+    "was",
+    "empty",
+    "value",
+    "error",
+    "in",
+    "step",
+    "build",
+    "version",
+    "1.2.3",
+    "v2.10.0rc1",
+    "a1b2c3d",
+    "gpt-4o-mini",
+    "claude-3-5-sonnet-20241022",
+    "1.5s",
+    "250ms",
+    "mytool.commands.Deploy",
+    "builtins.ValueError",
+    "init",
+    "run",
+    "--fast",
 )
 SEPARATORS = (" ", " ", " ", "\n", ", ", " (", ") ", "; ", " '", "' ", ' "', '" ', ": ", "\t")
 
@@ -91,8 +129,19 @@ def secret_tokens(draw: st.DrawFn) -> Injection:
     kind = draw(
         st.sampled_from(
             (
-                "openai", "openai-project", "anthropic", "github", "github-pat", "slack", "aws",
-                "google", "stripe", "jwt", "hex", "base64", "base64url",
+                "openai",
+                "openai-project",
+                "anthropic",
+                "github",
+                "github-pat",
+                "slack",
+                "aws",
+                "google",
+                "stripe",
+                "jwt",
+                "hex",
+                "base64",
+                "base64url",
             )
         )
     )
@@ -108,8 +157,14 @@ def secret_tokens(draw: st.DrawFn) -> Injection:
         token = "github_pat_" + _chars(rnd, _B62, 22) + "_" + _chars(rnd, _B62, 59)
     elif kind == "slack":
         token = (
-            "xox" + rnd.choice("abpr") + "-" + _chars(rnd, string.digits, 12) + "-"
-            + _chars(rnd, string.digits, 12) + "-" + _chars(rnd, _B62, 24)
+            "xox"
+            + rnd.choice("abpr")
+            + "-"
+            + _chars(rnd, string.digits, 12)
+            + "-"
+            + _chars(rnd, string.digits, 12)
+            + "-"
+            + _chars(rnd, _B62, 24)
         )
     elif kind == "aws":
         token = rnd.choice(("AKIA", "ASIA")) + _chars(rnd, _UPPER_DIGITS, 16)
@@ -121,7 +176,13 @@ def secret_tokens(draw: st.DrawFn) -> Injection:
         header = base64.urlsafe_b64encode(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
         claims = {"sub": _chars(rnd, _B62, 10), "iat": rnd.randint(10**9, 2 * 10**9)}
         payload = base64.urlsafe_b64encode(json.dumps(claims).encode())
-        token = header.decode().rstrip("=") + "." + payload.decode().rstrip("=") + "." + _b64url(rnd, 32)
+        token = (
+            header.decode().rstrip("=")
+            + "."
+            + payload.decode().rstrip("=")
+            + "."
+            + _b64url(rnd, 32)
+        )
     elif kind == "hex":
         token = _chars(rnd, _HEX, rnd.choice((32, 40, 48, 64)))
         if rnd.random() < 0.3:
@@ -136,8 +197,19 @@ def secret_tokens(draw: st.DrawFn) -> Injection:
 
 
 SENSITIVE_KEYS = (
-    "password", "passwd", "secret", "token", "api_key", "apiKey", "auth_token", "client_secret",
-    "access_token", "DB_PASSWORD", "private_key", "x-api-key", "session",
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "apiKey",
+    "auth_token",
+    "client_secret",
+    "access_token",
+    "DB_PASSWORD",
+    "private_key",
+    "x-api-key",
+    "session",
 )
 
 
@@ -146,8 +218,27 @@ def key_value_secrets(draw: st.DrawFn) -> Injection:
     """``password=...``, ``token: ...``, ``"api_key": "..."``, ``--password ...``, an
     ``Authorization: Bearer ...`` header or a bare ``Bearer ...``."""
     rnd = draw(_seeds)
-    value = _chars(rnd, _B62, rnd.randint(6, 10)) + rnd.choice(string.digits) + _chars(rnd, _B62, rnd.randint(1, 12))
-    form = draw(st.sampled_from(("eq", "colon", "spaced", "json", "single", "flag", "flag-eq", "header", "bearer", "cookie")))
+    value = (
+        _chars(rnd, _B62, rnd.randint(6, 10))
+        + rnd.choice(string.digits)
+        + _chars(rnd, _B62, rnd.randint(1, 12))
+    )
+    form = draw(
+        st.sampled_from(
+            (
+                "eq",
+                "colon",
+                "spaced",
+                "json",
+                "single",
+                "flag",
+                "flag-eq",
+                "header",
+                "bearer",
+                "cookie",
+            )
+        )
+    )
     key = draw(st.sampled_from(SENSITIVE_KEYS))
     if form == "eq":
         text = f"{key}={value}"
@@ -184,7 +275,11 @@ def whole_value_secrets(draw: st.DrawFn) -> Injection:
     key = draw(st.sampled_from(SENSITIVE_KEYS))
     head = _chars(rnd, _B62, rnd.randint(6, 10)) + rnd.choice(string.digits)
     tail = _chars(rnd, _B62, rnd.randint(6, 10)) + rnd.choice(string.digits)
-    form = draw(st.sampled_from(("special", "special-flag", "double-spaces", "single-spaces", "json-spaces", "concat")))
+    form = draw(
+        st.sampled_from(
+            ("special", "special-flag", "double-spaces", "single-spaces", "json-spaces", "concat")
+        )
+    )
     if form == "special":
         text = f"{key}={head}{rnd.choice('&;,)}<>')}{tail}"
     elif form == "special-flag":
@@ -201,7 +296,20 @@ def whole_value_secrets(draw: st.DrawFn) -> Injection:
     return Injection(text, (SECRET,), vanish=(head, tail), windows=(head, tail))
 
 
-_TLDS = ("com", "io", "internal", "local", "corp", "lan", "dev", "net", "org", "cloud", "co.uk", "svc.cluster.local")
+_TLDS = (
+    "com",
+    "io",
+    "internal",
+    "local",
+    "corp",
+    "lan",
+    "dev",
+    "net",
+    "org",
+    "cloud",
+    "co.uk",
+    "svc.cluster.local",
+)
 
 
 @st.composite
@@ -213,10 +321,23 @@ def host_names(draw: st.DrawFn) -> Injection:
     if rnd.random() < 0.3:
         name += "-" + _name(rnd, 3, 6)
     sub = _name(rnd, 3, 6)
-    host = f"{name}.{sub}.{rnd.choice(_TLDS)}" if rnd.random() < 0.5 else f"{name}.{rnd.choice(_TLDS)}"
+    host = (
+        f"{name}.{sub}.{rnd.choice(_TLDS)}" if rnd.random() < 0.5 else f"{name}.{rnd.choice(_TLDS)}"
+    )
     form = draw(
         st.sampled_from(
-            ("dotted", "port", "k8s", "pool", "resolve", "quoted", "not-known", "connecting", "remote", "upper")
+            (
+                "dotted",
+                "port",
+                "k8s",
+                "pool",
+                "resolve",
+                "quoted",
+                "not-known",
+                "connecting",
+                "remote",
+                "upper",
+            )
         )
     )
     markers: tuple[str, ...] = (HOST,)
@@ -250,7 +371,13 @@ def host_names(draw: st.DrawFn) -> Injection:
 
 def machine_mentions(machine: str) -> st.SearchStrategy[Injection]:
     """The machine's own name (see ``login_env``), alone or with a domain or a port."""
-    forms = (machine, machine.upper(), f"{machine}.local", f"{machine}.corp.example.com", f"{machine}:8080")
+    forms = (
+        machine,
+        machine.upper(),
+        f"{machine}.local",
+        f"{machine}.corp.example.com",
+        f"{machine}:8080",
+    )
     return st.sampled_from(forms).map(lambda text: Injection(text, (HOST,), vanish=(machine,)))
 
 
@@ -266,7 +393,9 @@ def repr_paths(draw: st.DrawFn) -> Injection:
     kind = draw(st.sampled_from(("posix", "home", "tilde", "trailing-slash")))
     escape = rnd.choice(_ESCAPES)
     if kind == "posix":
-        text = f"'/{rnd.choice(('srv', 'var/lib', 'opt', 'mnt'))}/{first}/{second}{escape}{third}.txt'"
+        text = (
+            f"'/{rnd.choice(('srv', 'var/lib', 'opt', 'mnt'))}/{first}/{second}{escape}{third}.txt'"
+        )
     elif kind == "home":
         text = f"'{home_dir()}/{first}/{second}{escape}{third}'"
     elif kind == "tilde":
@@ -295,7 +424,9 @@ def personal_numbers(draw: st.DrawFn) -> Injection:
     rnd = draw(_seeds)
     kind = draw(st.sampled_from(("card", "ssn", "phone", "nanp", "mac")))
     if kind == "card":
-        number = _luhn_completed(rnd.choice("3456") + _chars(rnd, string.digits, rnd.choice((12, 14, 15)) - 1))
+        number = _luhn_completed(
+            rnd.choice("3456") + _chars(rnd, string.digits, rnd.choice((12, 14, 15)) - 1)
+        )
         sep = rnd.choice(("", " ", "-"))
         text = sep.join(number[i : i + 4] for i in range(0, len(number), 4)) if sep else number
         return Injection(text, (NUMBER,), vanish=(text, number), windows=(number,))
@@ -304,7 +435,9 @@ def personal_numbers(draw: st.DrawFn) -> Injection:
         return Injection(text, (NUMBER,), vanish=(text, text.replace("-", "")))
     if kind == "phone":
         # A country code, then area, exchange and line: eight digits or more, as every number is.
-        groups = [str(rnd.randint(1, 99))] + [_chars(rnd, string.digits, rnd.randint(low, 4)) for low in (2, 3, 2)]
+        groups = [str(rnd.randint(1, 99))] + [
+            _chars(rnd, string.digits, rnd.randint(low, 4)) for low in (2, 3, 2)
+        ]
         sep = rnd.choice((" ", "-", "."))
         text = "+" + sep.join(groups)
         digits = "".join(groups)
@@ -313,7 +446,13 @@ def personal_numbers(draw: st.DrawFn) -> Injection:
         return Injection(text, markers, vanish=(text, digits, sep.join(groups[1:])))
     if kind == "nanp":
         area, exchange, line = rnd.randint(200, 999), rnd.randint(200, 999), rnd.randint(1000, 9999)
-        text = rnd.choice((f"({area}) {exchange}-{line}", f"{area}-{exchange}-{line}", f"{area}.{exchange}.{line}"))
+        text = rnd.choice(
+            (
+                f"({area}) {exchange}-{line}",
+                f"{area}-{exchange}-{line}",
+                f"{area}.{exchange}.{line}",
+            )
+        )
         return Injection(text, (NUMBER,), vanish=(text, f"{exchange}-{line}", f"{exchange}.{line}"))
     octets = [f"{rnd.randrange(256):02x}" for _ in range(6)]
     text = rnd.choice((":", "-")).join(octets)
@@ -385,7 +524,11 @@ def home_dir() -> str:
 def paths(draw: st.DrawFn) -> Injection:
     """A path under the test's HOME, another POSIX path, a Windows or UNC path, ``~/...`` or ``./...``."""
     rnd = draw(_seeds)
-    kind = draw(st.sampled_from(("home", "home-file-url", "posix", "windows", "windows-spaces", "unc", "tilde", "dot")))
+    kind = draw(
+        st.sampled_from(
+            ("home", "home-file-url", "posix", "windows", "windows-spaces", "unc", "tilde", "dot")
+        )
+    )
     segs = _segments(rnd, rnd.randint(1, 4))
     home = home_dir()
     vanish: list[str] = []
@@ -398,7 +541,9 @@ def paths(draw: st.DrawFn) -> Injection:
         vanish.append(home)
         markers = (URL,)
     elif kind == "posix":
-        root = rnd.choice(("/var/lib", "/srv", "/opt", "/Users/" + _name(rnd), "/home/" + _name(rnd), "/mnt/data"))
+        root = rnd.choice(
+            ("/var/lib", "/srv", "/opt", "/Users/" + _name(rnd), "/home/" + _name(rnd), "/mnt/data")
+        )
         path = root + "/" + "/".join(segs)
         vanish.append(root)
     elif kind == "windows":
@@ -433,7 +578,14 @@ def logins(draw: st.DrawFn) -> str:
 
 
 def login_mentions(login: str) -> st.SearchStrategy[Injection]:
-    forms = (login, login.capitalize(), login.upper(), f"{login}'s", f"{login}_notes", f"by {login}.")
+    forms = (
+        login,
+        login.capitalize(),
+        login.upper(),
+        f"{login}'s",
+        f"{login}_notes",
+        f"by {login}.",
+    )
     return st.sampled_from(forms).map(lambda text: Injection(text, (USER,), vanish=(login,)))
 
 
@@ -474,7 +626,9 @@ def injected_texts(
     classes: Sequence[str] | None = None,
 ) -> tuple[str, list[Injection]]:
     """Ordinary words with 1..max_injections planted values, joined by prose separators."""
-    planted = draw(st.lists(injections(login, machine, classes), min_size=1, max_size=max_injections))
+    planted = draw(
+        st.lists(injections(login, machine, classes), min_size=1, max_size=max_injections)
+    )
     parts: list[str] = list(draw(st.lists(st.sampled_from(WORDS), min_size=0, max_size=6)))
     for injection in planted:
         position = draw(st.integers(0, len(parts)))

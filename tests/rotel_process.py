@@ -53,18 +53,30 @@ def running_rotel(
         command = [
             str(rotel_binary()),
             "start",
-            "--otlp-http-endpoint", f"127.0.0.1:{http_port}",
-            "--otlp-grpc-endpoint", f"127.0.0.1:{grpc_port}",
-            "--exporter", "otlp",
-            "--otlp-exporter-endpoint", forward_to_url,
-            "--otlp-exporter-protocol", "http",
-            "--batch-timeout", batch_timeout,
+            "--otlp-http-endpoint",
+            f"127.0.0.1:{http_port}",
+            "--otlp-grpc-endpoint",
+            f"127.0.0.1:{grpc_port}",
+            "--exporter",
+            "otlp",
+            "--otlp-exporter-endpoint",
+            forward_to_url,
+            "--otlp-exporter-protocol",
+            "http",
+            "--batch-timeout",
+            batch_timeout,
             # rotel's defaults are fixed paths under /tmp: parallel runs would share them.
-            "--pid-file", str(log_dir / "rotel.pid"),
-            "--log-file", str(log_dir / "rotel-agent.log"),
+            "--pid-file",
+            str(log_dir / "rotel.pid"),
+            "--log-file",
+            str(log_dir / "rotel-agent.log"),
         ]
         # Only what rotel needs: no ROTEL_* or OTEL_* setting of the developer leaks in.
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("ROTEL_", "OTEL_"))}
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("ROTEL_", "OTEL_"))
+        }
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env

@@ -15,7 +15,9 @@ import socket
 import threading
 import time
 
-_ANSWER_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 4096\r\n\r\n"
+_ANSWER_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 4096\r\n\r\n"
+)
 MODES = ("silent", "drip", "drip-body")
 
 
@@ -65,7 +67,9 @@ class StallingServer:
             conn.settimeout(0.2)
             self._read_some(conn)
             if self.mode == "silent":
-                while not self._stop.is_set() and time.monotonic() < until and self._read_some(conn):
+                while (
+                    not self._stop.is_set() and time.monotonic() < until and self._read_some(conn)
+                ):
                     pass
                 return
             payload = _ANSWER_HEAD + b"\0" * 4096

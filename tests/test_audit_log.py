@@ -15,7 +15,9 @@ from optel.spool import deliver, describe
 
 APP = "audit-test"
 HEADER = {
-    "schema": "optel.spool/1", "app": APP, "created_ns": 1_700_000_000_000_000_000,
+    "schema": "optel.spool/1",
+    "app": APP,
+    "created_ns": 1_700_000_000_000_000_000,
     "export": {"endpoint": None, "headers": {"x-api-key": "k-123"}},
 }
 T0 = 1_700_000_000_000_000_000
@@ -27,18 +29,54 @@ def command_records(name: str = "chat", *, failed: bool = False) -> list[dict[st
     if failed:
         attrs["error.type"] = "ValueError"
     return [
-        {"t": "span", "trace_id": "1" * 32, "span_id": "a" * 16, "parent_span_id": None, "name": f"cli {name}",
-         "kind": "internal", "start_ns": T0, "end_ns": T0 + 250_000_000, "attributes": attrs,
-         "status": status, "status_message": None, "events": []},
-        {"t": "span", "trace_id": "1" * 32, "span_id": "b" * 16, "parent_span_id": "a" * 16, "name": "chat gpt-4o",
-         "kind": "client", "start_ns": T0 + 1, "end_ns": T0 + 100_000_001, "attributes": {}, "status": "unset",
-         "status_message": None, "events": []},
-        {"t": "metric", "name": "gen_ai.client.token.usage", "value": 120, "attributes": {}, "time_ns": T0 + 2},
-        {"t": "metric", "name": "optel.cli.command.duration", "value": 0.25, "attributes": {}, "time_ns": T0 + 3_000_000_000},
+        {
+            "t": "span",
+            "trace_id": "1" * 32,
+            "span_id": "a" * 16,
+            "parent_span_id": None,
+            "name": f"cli {name}",
+            "kind": "internal",
+            "start_ns": T0,
+            "end_ns": T0 + 250_000_000,
+            "attributes": attrs,
+            "status": status,
+            "status_message": None,
+            "events": [],
+        },
+        {
+            "t": "span",
+            "trace_id": "1" * 32,
+            "span_id": "b" * 16,
+            "parent_span_id": "a" * 16,
+            "name": "chat gpt-4o",
+            "kind": "client",
+            "start_ns": T0 + 1,
+            "end_ns": T0 + 100_000_001,
+            "attributes": {},
+            "status": "unset",
+            "status_message": None,
+            "events": [],
+        },
+        {
+            "t": "metric",
+            "name": "gen_ai.client.token.usage",
+            "value": 120,
+            "attributes": {},
+            "time_ns": T0 + 2,
+        },
+        {
+            "t": "metric",
+            "name": "optel.cli.command.duration",
+            "value": 0.25,
+            "attributes": {},
+            "time_ns": T0 + 3_000_000_000,
+        },
     ]
 
 
-def test_every_record_is_appended_as_a_json_line_also_when_sending_is_off(isolated_home: Path) -> None:
+def test_every_record_is_appended_as_a_json_line_also_when_sending_is_off(
+    isolated_home: Path,
+) -> None:
     log = isolated_home / "logs" / "deep" / "audit.jsonl"
     deliver(APP, HEADER, command_records(), send=False, debug=False, log_file=str(log))
     deliver(APP, HEADER, command_records("ask"), send=False, debug=False, log_file=str(log))
@@ -91,19 +129,30 @@ def test_report_summarises_commands_spans_metrics_errors_and_time(isolated_home:
 def test_report_through_the_cli_and_its_one_line_errors(python: str, isolated_home: Path) -> None:
     log = isolated_home / "audit.jsonl"
     deliver(APP, HEADER, command_records(), send=False, debug=False, log_file=str(log))
-    done = subprocess.run([python, "-m", "optel", "report", str(log)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [python, "-m", "optel", "report", str(log)], capture_output=True, text=True, timeout=60
+    )
     assert (done.returncode, done.stderr) == (0, "") and "Spans" in done.stdout
 
     missing = subprocess.run(
-        [python, "-m", "optel", "report", str(isolated_home / "nope.jsonl")], capture_output=True, text=True, timeout=60
+        [python, "-m", "optel", "report", str(isolated_home / "nope.jsonl")],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert missing.returncode == 1 and missing.stdout == ""
     assert missing.stderr.count("\n") == 1 and "cannot read" in missing.stderr
 
     garbled = isolated_home / "garbled.jsonl"
     garbled.write_bytes(b"\x00\xffnot json at all\n{{{\n")
-    done = subprocess.run([python, "-m", "optel", "report", str(garbled)], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "not an optel audit log" in done.stderr
+    done = subprocess.run(
+        [python, "-m", "optel", "report", str(garbled)], capture_output=True, text=True, timeout=60
+    )
+    assert (
+        done.returncode == 1
+        and done.stderr.count("\n") == 1
+        and "not an optel audit log" in done.stderr
+    )
 
 
 def test_report_skips_damaged_lines_and_says_so(isolated_home: Path) -> None:
@@ -135,7 +184,9 @@ DELIVER = (
 
 def deliver_in_a_process(log: Path, records: list[dict[str, object]]) -> None:
     code = DELIVER.format(records=records, app=APP, header=HEADER)
-    done = subprocess.run([sys.executable, "-c", code, str(log)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(log)], capture_output=True, text=True, timeout=60
+    )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), "a failed write is silent"
 
 
@@ -154,7 +205,10 @@ def test_a_writer_after_a_torn_line_starts_on_a_new_line_and_the_reader_skips_on
     deliver_in_a_process(log, command_records("ask"))
     lines = log.read_bytes().split(b"\n")
     assert lines[5] == b'{"t": "span", "name": "cli cha' and lines[-1] == b""
-    assert [json.loads(line)["name"] for line in lines[6:-1] if b'"t":"span"' in line] == ["cli ask", "chat gpt-4o"]
+    assert [json.loads(line)["name"] for line in lines[6:-1] if b'"t":"span"' in line] == [
+        "cli ask",
+        "chat gpt-4o",
+    ]
     out = io.StringIO()
     assert report(str(log), out, io.StringIO()) == 0
     assert "8 records in 2 flushes" in out.getvalue() and "Skipped 1 line(s)" in out.getvalue()
@@ -170,20 +224,26 @@ KILLED_MID_WRITE = (
 )
 
 
-def test_a_writer_killed_mid_write_leaves_a_torn_line_that_the_next_writer_steps_over(isolated_home: Path) -> None:
+def test_a_writer_killed_mid_write_leaves_a_torn_line_that_the_next_writer_steps_over(
+    isolated_home: Path,
+) -> None:
     import signal
 
     log = isolated_home / "audit.jsonl"
     deliver_in_a_process(log, command_records())
     limit = log.stat().st_size + 300
     code = KILLED_MID_WRITE.format(app=APP, header=HEADER, records=command_records("torn"))
-    killed = subprocess.run([sys.executable, "-c", code, str(log), str(limit)], capture_output=True, timeout=60)
+    killed = subprocess.run(
+        [sys.executable, "-c", code, str(log), str(limit)], capture_output=True, timeout=60
+    )
     assert killed.returncode == -signal.SIGXFSZ
     assert log.stat().st_size == limit and not log.read_bytes().endswith(b"\n"), "killed mid-line"
 
     deliver_in_a_process(log, command_records("ask"))
     lines = log.read_bytes().split(b"\n")
-    assert lines[-1] == b"" and lines[-6].startswith(b'{"schema"'), "the next flush starts on a line of its own"
+    assert lines[-1] == b"" and lines[-6].startswith(b'{"schema"'), (
+        "the next flush starts on a line of its own"
+    )
     torn = []
     for line in lines[:-1]:
         try:
@@ -199,7 +259,9 @@ def test_a_writer_killed_mid_write_leaves_a_torn_line_that_the_next_writer_steps
 def test_a_full_disk_mid_write_leaves_no_torn_line(isolated_home: Path) -> None:
     disk = isolated_home / "small-disk"
     disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True
+    )
     assert mounted.returncode == 0, mounted.stderr  # the suite runs as root
     try:
         log = disk / "audit.jsonl"
@@ -212,8 +274,13 @@ def test_a_full_disk_mid_write_leaves_no_torn_line(isolated_home: Path) -> None:
                     f.write(b"\0" * 1024)
             except OSError:
                 pass  # the disk is full
-        os.truncate(filler, max(os.path.getsize(filler) - 6000, 0))  # room for a part of the next flush
-        big = [{**record, "attributes": {"command.name": "x" * 900}} for record in command_records() * 5]
+        os.truncate(
+            filler, max(os.path.getsize(filler) - 6000, 0)
+        )  # room for a part of the next flush
+        big = [
+            {**record, "attributes": {"command.name": "x" * 900}}
+            for record in command_records() * 5
+        ]
         deliver_in_a_process(log, big)
         assert log.read_bytes() == kept, "the flush that did not fit was taken back whole"
         os.unlink(filler)
@@ -236,7 +303,11 @@ def test_a_fifo_named_as_the_audit_log_never_hangs_the_host(isolated_home: Path)
         "print('done')\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "done\n"

@@ -16,11 +16,18 @@ from optel.consent import UserStore, resolve
 APP = "cli-app"
 
 
-def run_cli(python: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    python: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = dict(os.environ)
     full_env.update(env or {})
     return subprocess.run(
-        [python, "-m", "optel", *args], capture_output=True, text=True, env=full_env, timeout=60, stdin=subprocess.DEVNULL
+        [python, "-m", "optel", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -82,7 +89,11 @@ def test_enable_disable_enable_round_trip(capsys):
     assert resolve(APP, session_flag=True).mode == "off", "a stored off outranks --telemetry"
     assert main(["--app", APP, "enable", "--user-id", "alice"]) == 0
     last = stored()
-    assert (last["mode"], last["user_id"], last["install_id"]) == ("identified", "alice", first["install_id"])
+    assert (last["mode"], last["user_id"], last["install_id"]) == (
+        "identified",
+        "alice",
+        first["install_id"],
+    )
     assert "identified as alice" in capsys.readouterr().out
 
 
@@ -178,7 +189,10 @@ def test_unusable_home_status_works_and_enable_fails_cleanly(python):
 def test_status_shows_the_endpoint_from_the_environment(capsys, monkeypatch):
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
     main(["--app", APP, "status"])
-    assert fields(capsys.readouterr().out)["endpoint"] == "http://127.0.0.1:4318 (from OTEL_EXPORTER_OTLP_ENDPOINT)"
+    assert (
+        fields(capsys.readouterr().out)["endpoint"]
+        == "http://127.0.0.1:4318 (from OTEL_EXPORTER_OTLP_ENDPOINT)"
+    )
 
 
 def test_status_shows_the_project_file(capsys, tmp_path, monkeypatch):
@@ -222,7 +236,12 @@ def test_usage_errors_exit_2_and_help_exits_0(capsys):
 def test_commands_are_embeddable_with_their_own_streams():
     out, err = io.StringIO(), io.StringIO()
     assert consent_commands.enable("host-tool", stdout=out, stderr=err) == 0
-    assert consent_commands.status("host-tool", policy="opt-out", consent_version=1, stdout=out, stderr=err) == 0
+    assert (
+        consent_commands.status(
+            "host-tool", policy="opt-out", consent_version=1, stdout=out, stderr=err
+        )
+        == 0
+    )
     assert "mode: anonymous" in out.getvalue()
     assert consent_commands.disable("host-tool", stdout=out, stderr=err) == 0
     assert consent_commands.reset("host-tool", stdout=out, stderr=err) == 0
@@ -245,7 +264,9 @@ def test_enable_uses_the_consent_version_the_app_last_decided_with(python):
     assert "no choice is stored" not in host.reason
     assert f"your choice was made for consent version 1; {APP} now asks for 2" in host.reason
     status = fields(run_cli(python, "--app", APP, "status").stdout)
-    assert status["mode"] == "off" and "consent version 1" in status["why"], "status uses the app's version"
+    assert status["mode"] == "off" and "consent version 1" in status["why"], (
+        "status uses the app's version"
+    )
     assert run_cli(python, "--app", APP, "enable").returncode == 0
     assert stored()["consent_version"] == 2
     again = resolve(APP, consent_version=2, environ={}, interactive=False)
@@ -254,14 +275,22 @@ def test_enable_uses_the_consent_version_the_app_last_decided_with(python):
 
 
 @pytest.mark.parametrize("app", ["{tmp}/victim", "../escape", "", ".", "a/b"])
-def test_app_names_that_are_not_a_directory_name_are_refused_before_any_change(python, tmp_path, app):
+def test_app_names_that_are_not_a_directory_name_are_refused_before_any_change(
+    python, tmp_path, app
+):
     victim = tmp_path / "victim"
     (victim / "telemetry-spool").mkdir(parents=True)
     keep = victim / "telemetry-spool" / "1700000000000000000-1-0123abcd.jsonl"
     keep.write_text("{}\n")
     app = app.replace("{tmp}", str(tmp_path))
     for command in ("reset", "disable", "enable", "status"):
-        proc = run_cli(python, "--app", app, command, env={"XDG_CONFIG_HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path)})
+        proc = run_cli(
+            python,
+            "--app",
+            app,
+            command,
+            env={"XDG_CONFIG_HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path)},
+        )
         assert proc.returncode == 2, (command, proc.stdout, proc.stderr)
         assert proc.stdout == ""
         assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("optel: error: --app ")

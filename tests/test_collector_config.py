@@ -14,7 +14,9 @@ import yaml
 
 COLLECTOR = Path(__file__).resolve().parent.parent / "collector"
 
-_spec = importlib.util.spec_from_file_location("optel_collector_validate", COLLECTOR / "validate.py")
+_spec = importlib.util.spec_from_file_location(
+    "optel_collector_validate", COLLECTOR / "validate.py"
+)
 assert _spec is not None and _spec.loader is not None
 validate = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = validate
@@ -93,17 +95,25 @@ def test_component_list_records_the_release_it_came_from() -> None:
     text = (COLLECTOR / "components.toml").read_text(encoding="utf-8")
     assert re.search(r'^release = "0\.\d+\.\d+"', text, re.M)
     assert "distributions/otelcol-contrib/manifest.yaml" in text
-    for kind, name in [("receivers", "otlp"), ("processors", "redaction"), ("processors", "transform"),
-                       ("exporters", "otlphttp"), ("exporters", "loadbalancing"),
-                       ("extensions", "bearertokenauth"), ("extensions", "health_check"),
-                       ("connectors", "spanmetrics")]:
+    for kind, name in [
+        ("receivers", "otlp"),
+        ("processors", "redaction"),
+        ("processors", "transform"),
+        ("exporters", "otlphttp"),
+        ("exporters", "loadbalancing"),
+        ("extensions", "bearertokenauth"),
+        ("extensions", "health_check"),
+        ("connectors", "spanmetrics"),
+    ]:
         assert name in RELEASE.types[kind]
 
 
 def test_validate_script_exits_zero_for_the_shipped_configs() -> None:
     result = subprocess.run(
         [sys.executable, str(COLLECTOR / "validate.py"), *map(str, SHIPPED)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
@@ -111,10 +121,14 @@ def test_validate_script_exits_zero_for_the_shipped_configs() -> None:
 
 def test_validate_script_prints_one_line_per_problem_and_exits_nonzero(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(textwrap.dedent(GOOD.replace("[otlp]", "[otlp/missing]").replace("${env:KEY}", "${KEY}")))
+    bad.write_text(
+        textwrap.dedent(GOOD.replace("[otlp]", "[otlp/missing]").replace("${env:KEY}", "${KEY}"))
+    )
     result = subprocess.run(
         [sys.executable, str(COLLECTOR / "validate.py"), str(bad)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     lines = result.stdout.splitlines()
@@ -126,21 +140,31 @@ def test_validate_script_prints_one_line_per_problem_and_exits_nonzero(tmp_path:
 
 
 def test_dangling_pipeline_reference_is_reported() -> None:
-    assert_reported(broken("[memory_limiter, batch]", "[memory_limiter, transform/nope, batch]"),
-                    "service.pipelines.traces.processors", "'transform/nope' is not defined")
+    assert_reported(
+        broken("[memory_limiter, batch]", "[memory_limiter, transform/nope, batch]"),
+        "service.pipelines.traces.processors",
+        "'transform/nope' is not defined",
+    )
 
 
 def test_dangling_exporter_reference_is_reported() -> None:
-    assert_reported(broken("exporters: [debug]", "exporters: [otlphttp]"), "'otlphttp' is not defined")
+    assert_reported(
+        broken("exporters: [debug]", "exporters: [otlphttp]"), "'otlphttp' is not defined"
+    )
 
 
 def test_extension_enabled_but_not_defined_is_reported() -> None:
-    assert_reported(broken("[health_check, bearertokenauth]", "[health_check, bearertokenauth, pprof]"),
-                    "service.extensions", "'pprof' is not defined")
+    assert_reported(
+        broken("[health_check, bearertokenauth]", "[health_check, bearertokenauth, pprof]"),
+        "service.extensions",
+        "'pprof' is not defined",
+    )
 
 
 def test_unknown_component_type_is_reported() -> None:
-    assert_reported(broken("  debug:\n", "  debugg:\n"), "exporters.debugg", "unknown exporter type 'debugg'")
+    assert_reported(
+        broken("  debug:\n", "  debugg:\n"), "exporters.debugg", "unknown exporter type 'debugg'"
+    )
 
 
 def test_component_type_from_another_distribution_is_reported() -> None:
@@ -150,53 +174,81 @@ def test_component_type_from_another_distribution_is_reported() -> None:
 
 def test_receiver_on_all_interfaces_without_auth_is_reported() -> None:
     problems = broken("            auth:\n              authenticator: bearertokenauth\n", "")
-    assert_reported(problems, "receivers.otlp.protocols.http", "0.0.0.0", "without auth.authenticator")
+    assert_reported(
+        problems, "receivers.otlp.protocols.http", "0.0.0.0", "without auth.authenticator"
+    )
 
 
 def test_receiver_on_all_interfaces_without_tls_is_reported() -> None:
-    problems = broken("            tls:\n              cert_file: ${env:CERT}\n              key_file: ${env:KEY}\n", "")
+    problems = broken(
+        "            tls:\n              cert_file: ${env:CERT}\n              key_file: ${env:KEY}\n",
+        "",
+    )
     assert_reported(problems, "receivers.otlp.protocols.http", "without tls.cert_file")
 
 
 def test_receiver_with_empty_host_counts_as_all_interfaces() -> None:
     problems = validate.check_text(
-        textwrap.dedent(GOOD.replace("0.0.0.0:4318", ":4318").replace(
-            "            auth:\n              authenticator: bearertokenauth\n", "")), RELEASE)
+        textwrap.dedent(
+            GOOD.replace("0.0.0.0:4318", ":4318").replace(
+                "            auth:\n              authenticator: bearertokenauth\n", ""
+            )
+        ),
+        RELEASE,
+    )
     assert_reported(problems, "receivers.otlp.protocols.http", "without auth.authenticator")
 
 
 def test_receiver_whose_address_is_only_known_at_run_time_must_be_protected() -> None:
     problems = validate.check_text(
-        textwrap.dedent(GOOD.replace("0.0.0.0:4318", "${env:ENDPOINT}").replace(
-            "            auth:\n              authenticator: bearertokenauth\n", "")), RELEASE)
+        textwrap.dedent(
+            GOOD.replace("0.0.0.0:4318", "${env:ENDPOINT}").replace(
+                "            auth:\n              authenticator: bearertokenauth\n", ""
+            )
+        ),
+        RELEASE,
+    )
     assert_reported(problems, "set only at run time", "without auth.authenticator")
 
 
 def test_loopback_receiver_needs_neither_tls_nor_auth() -> None:
     text = GOOD.replace("0.0.0.0:4318", "${env:ENDPOINT:-127.0.0.1:4318}")
     text = text.replace("            auth:\n              authenticator: bearertokenauth\n", "")
-    text = text.replace("            tls:\n              cert_file: ${env:CERT}\n              key_file: ${env:KEY}\n", "")
+    text = text.replace(
+        "            tls:\n              cert_file: ${env:CERT}\n              key_file: ${env:KEY}\n",
+        "",
+    )
     assert "cert_file" not in text and "authenticator" not in text
     assert validate.check_text(textwrap.dedent(text), RELEASE) == []
 
 
 def test_authenticator_that_is_not_defined_is_reported() -> None:
-    assert_reported(broken("authenticator: bearertokenauth", "authenticator: oidc"),
-                    "receivers.otlp.protocols.http.auth.authenticator", "'oidc' is not defined")
+    assert_reported(
+        broken("authenticator: bearertokenauth", "authenticator: oidc"),
+        "receivers.otlp.protocols.http.auth.authenticator",
+        "'oidc' is not defined",
+    )
 
 
 def test_authenticator_not_enabled_in_service_is_reported() -> None:
-    assert_reported(broken("[health_check, bearertokenauth]", "[health_check]"),
-                    "'bearertokenauth' is not listed in service.extensions")
+    assert_reported(
+        broken("[health_check, bearertokenauth]", "[health_check]"),
+        "'bearertokenauth' is not listed in service.extensions",
+    )
 
 
 def test_placeholder_without_env_scheme_is_reported() -> None:
-    assert_reported(broken("${env:TOKEN}", "${TOKEN}"),
-                    "extensions.bearertokenauth.token", "placeholder ${TOKEN} must read ${env:NAME}")
+    assert_reported(
+        broken("${env:TOKEN}", "${TOKEN}"),
+        "extensions.bearertokenauth.token",
+        "placeholder ${TOKEN} must read ${env:NAME}",
+    )
 
 
 def test_placeholder_with_default_but_without_env_scheme_is_reported() -> None:
-    assert_reported(broken("${env:CERT}", "${CERT:-/etc/cert.pem}"), "placeholder ${CERT:-/etc/cert.pem}")
+    assert_reported(
+        broken("${env:CERT}", "${CERT:-/etc/cert.pem}"), "placeholder ${CERT:-/etc/cert.pem}"
+    )
 
 
 def test_bare_dollar_variable_is_reported() -> None:
@@ -208,18 +260,27 @@ def test_escaped_dollar_and_regex_anchor_are_not_placeholders() -> None:
 
 
 def test_memory_limiter_not_first_is_reported() -> None:
-    assert_reported(broken("[memory_limiter, batch]", "[batch, memory_limiter]"),
-                    "memory_limiter must be the first processor")
+    assert_reported(
+        broken("[memory_limiter, batch]", "[batch, memory_limiter]"),
+        "memory_limiter must be the first processor",
+    )
 
 
 def test_missing_memory_limiter_is_reported() -> None:
-    assert_reported(broken("[memory_limiter, batch]", "[batch]"), "memory_limiter must be the first processor")
+    assert_reported(
+        broken("[memory_limiter, batch]", "[batch]"), "memory_limiter must be the first processor"
+    )
 
 
 def test_batch_not_last_is_reported() -> None:
     problems = validate.check_text(
-        textwrap.dedent(GOOD.replace("      batch:\n", "      batch:\n      filter:\n").replace(
-            "[memory_limiter, batch]", "[memory_limiter, batch, filter]")), RELEASE)
+        textwrap.dedent(
+            GOOD.replace("      batch:\n", "      batch:\n      filter:\n").replace(
+                "[memory_limiter, batch]", "[memory_limiter, batch, filter]"
+            )
+        ),
+        RELEASE,
+    )
     assert_reported(problems, "batch must be the last processor")
 
 
@@ -228,44 +289,63 @@ def test_missing_batch_is_reported() -> None:
 
 
 def test_inline_token_is_reported() -> None:
-    assert_reported(broken("token: ${env:TOKEN}", "token: hunter2hunter2"),
-                    "extensions.bearertokenauth.token", "credential is written inline")
+    assert_reported(
+        broken("token: ${env:TOKEN}", "token: hunter2hunter2"),
+        "extensions.bearertokenauth.token",
+        "credential is written inline",
+    )
 
 
 def test_inline_authorization_header_is_reported() -> None:
-    problems = broken("      debug:\n",
-                      "      debug:\n      otlphttp:\n        endpoint: https://x.invalid\n"
-                      "        headers:\n          Authorization: Basic dXNlcjpwYXNz\n")
-    assert_reported(problems, "exporters.otlphttp.headers.Authorization", "credential is written inline")
+    problems = broken(
+        "      debug:\n",
+        "      debug:\n      otlphttp:\n        endpoint: https://x.invalid\n"
+        "        headers:\n          Authorization: Basic dXNlcjpwYXNz\n",
+    )
+    assert_reported(
+        problems, "exporters.otlphttp.headers.Authorization", "credential is written inline"
+    )
 
 
 def test_authorization_header_from_env_with_scheme_is_accepted() -> None:
-    problems = broken("      debug:\n",
-                      "      debug:\n      otlphttp:\n        endpoint: https://x.invalid\n"
-                      "        headers:\n          authorization: Bearer ${env:BACKEND_TOKEN}\n")
+    problems = broken(
+        "      debug:\n",
+        "      debug:\n      otlphttp:\n        endpoint: https://x.invalid\n"
+        "        headers:\n          authorization: Bearer ${env:BACKEND_TOKEN}\n",
+    )
     assert problems == []
 
 
 def test_secret_shape_in_a_comment_is_reported() -> None:
     token = "ghp_" + "A1b2C3d4E5" * 4
-    assert_reported(broken("    exporters:\n", f"    # old token {token}\n    exporters:\n"),
-                    "looks like a GitHub token")
+    assert_reported(
+        broken("    exporters:\n", f"    # old token {token}\n    exporters:\n"),
+        "looks like a GitHub token",
+    )
 
 
 def test_single_backslash_in_ottl_string_is_reported() -> None:
-    problems = broken("      batch:\n", "      batch:\n      transform:\n        trace_statements:\n"
-                      "          - 'replace_pattern(span.name, \"\\d+\", \"<n>\")'\n")
+    problems = broken(
+        "      batch:\n",
+        "      batch:\n      transform:\n        trace_statements:\n"
+        '          - \'replace_pattern(span.name, "\\d+", "<n>")\'\n',
+    )
     assert_reported(problems, "processors.transform", "invalid escape")
 
 
 def test_lookahead_regex_is_reported_as_not_re2() -> None:
-    problems = broken("      batch:\n", "      batch:\n      redaction:\n        allow_all_keys: true\n"
-                      "        blocked_values: ['secret(?=x)']\n")
+    problems = broken(
+        "      batch:\n",
+        "      batch:\n      redaction:\n        allow_all_keys: true\n"
+        "        blocked_values: ['secret(?=x)']\n",
+    )
     assert_reported(problems, "processors.redaction.blocked_values[0]", "RE2")
 
 
 def test_unknown_top_level_section_is_reported() -> None:
-    assert_reported(problems_of(GOOD + "    recievers: {}\n"), "recievers: unknown top-level section")
+    assert_reported(
+        problems_of(GOOD + "    recievers: {}\n"), "recievers: unknown top-level section"
+    )
 
 
 def test_file_that_is_not_yaml_is_reported() -> None:
@@ -299,18 +379,31 @@ def test_gateway_pipelines_filter_unknown_apps_before_anything_else_sees_them() 
     pattern = re.compile(validate.to_python_regex(validate.ottl_unquote(args[1])))
     assert pattern.search("my-tool") and pattern.search("other-tool")
     assert not pattern.search("my-tool-fork") and not pattern.search("evil")
-    unset = re.compile(validate.to_python_regex(validate.ottl_unquote(
-        validate.ottl_calls(validate.expand_defaults(condition), "IsMatch")[0][1])))
+    unset = re.compile(
+        validate.to_python_regex(
+            validate.ottl_unquote(
+                validate.ottl_calls(validate.expand_defaults(condition), "IsMatch")[0][1]
+            )
+        )
+    )
     assert not unset.search("my-tool"), "an unset allow-list must drop everything"
 
 
 def test_gateway_deletes_host_user_and_network_identity() -> None:
     gateway = load("gateway.yaml")
-    span_keys = {a.get("key") for a in gateway["processors"]["attributes/drop_identifying"]["actions"]}
-    resource_keys = {a.get("key") for a in gateway["processors"]["resource/drop_identifying"]["attributes"]}
+    span_keys = {
+        a.get("key") for a in gateway["processors"]["attributes/drop_identifying"]["actions"]
+    }
+    resource_keys = {
+        a.get("key") for a in gateway["processors"]["resource/drop_identifying"]["attributes"]
+    }
     assert {"client.address", "net.peer.ip", "host.name", "user.name"} <= span_keys
     assert {"host.name", "user.name", "client.address", "process.command_line"} <= resource_keys
-    patterns = [a["pattern"] for a in gateway["processors"]["attributes/drop_identifying"]["actions"] if "pattern" in a]
+    patterns = [
+        a["pattern"]
+        for a in gateway["processors"]["attributes/drop_identifying"]["actions"]
+        if "pattern" in a
+    ]
     for key in ("source.address", "network.peer.address", "http.client_ip", "peer.ip"):
         assert any(re.search(p, key) for p in patterns), key
     for key in ("server.address", "gen_ai.provider.name", "description"):
@@ -356,10 +449,24 @@ SCRUB_CASES = [
     ("sha " + "0123456789abcdef" * 4, "sha <secret>"),
     ("write to jürgen.müller@firma.de", "write to <email>"),
     ("peer 2001:0db8:0000:0000:0000:ff00:0042:8329 up", "peer <ip> up"),
-    ("error body: https:\\/\\/internal.acme.corp\\/api\\/v1 not found", "error body: <url> not found"),
+    (
+        "error body: https:\\/\\/internal.acme.corp\\/api\\/v1 not found",
+        "error body: <url> not found",
+    ),
 ]
-KEPT = ["cli.command", "gpt-4o-mini", "3.11.4", "input", "2024-05-01T12:30:45Z", "my-tool", "at 10:30:00 UTC",
-        "ValueError", "anthropic", "application/json", "4f3c2a10-9b7e-4c1d-8e2f-0a1b2c3d4e5f"]
+KEPT = [
+    "cli.command",
+    "gpt-4o-mini",
+    "3.11.4",
+    "input",
+    "2024-05-01T12:30:45Z",
+    "my-tool",
+    "at 10:30:00 UTC",
+    "ValueError",
+    "anthropic",
+    "application/json",
+    "4f3c2a10-9b7e-4c1d-8e2f-0a1b2c3d4e5f",
+]
 
 
 def apply(rules: list, value: str) -> str:
@@ -370,7 +477,9 @@ def apply(rules: list, value: str) -> str:
 
 @pytest.mark.parametrize(("raw", "scrubbed"), SCRUB_CASES)
 def test_gateway_scrubs_span_attributes_like_the_client_scrubber(raw: str, scrubbed: str) -> None:
-    span_rules = [r for r in validate.scrub_rules(load("gateway.yaml"))[0] if r.target == "span.attributes"]
+    span_rules = [
+        r for r in validate.scrub_rules(load("gateway.yaml"))[0] if r.target == "span.attributes"
+    ]
     assert apply(span_rules, raw) == scrubbed
 
 
@@ -435,14 +544,27 @@ def test_every_environment_variable_the_configs_read_is_documented() -> None:
     readme = (COLLECTOR / "README.md").read_text(encoding="utf-8")
     names = set()
     for path in SHIPPED:
-        names |= set(re.findall(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)", path.read_text(encoding="utf-8")))
+        names |= set(
+            re.findall(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)", path.read_text(encoding="utf-8"))
+        )
     assert names
     missing = sorted(name for name in names if f"`{name}`" not in readme)
     assert missing == []
 
 
 @pytest.mark.parametrize(
-    "key", ["PGPASSWORD", "DB_PASS", "auth_token", "x-auth", "session", "github.token", "id_token", "accessToken", "token"]
+    "key",
+    [
+        "PGPASSWORD",
+        "DB_PASS",
+        "auth_token",
+        "x-auth",
+        "session",
+        "github.token",
+        "id_token",
+        "accessToken",
+        "token",
+    ],
 )
 def test_gateway_masks_values_of_secret_named_keys(key: str) -> None:
     (pattern,) = load("gateway.yaml")["processors"]["redaction/secrets"]["blocked_key_patterns"]
@@ -571,7 +693,10 @@ def test_gateway_proxy_terminates_tls_and_checks_the_token_before_every_upstream
     assert set(directives["ssl_protocols"]) <= {"TLSv1.2", "TLSv1.3"}
     # The upstreams are the gateway's own defaults, on loopback.
     defaults = build_parser().parse_args(["gateway", "--exporter-endpoint", "http://127.0.0.1:1"])
-    upstreams = {"proxy_pass": f"http://{defaults.http_endpoint}", "grpc_pass": f"grpc://{defaults.grpc_endpoint}"}
+    upstreams = {
+        "proxy_pass": f"http://{defaults.http_endpoint}",
+        "grpc_pass": f"grpc://{defaults.grpc_endpoint}",
+    }
     proxied = 0
     for name, args, children in server:
         if name != "location":
@@ -583,7 +708,9 @@ def test_gateway_proxy_terminates_tls_and_checks_the_token_before_every_upstream
         proxied += 1
         ((kind, target),) = passes
         assert target == [upstreams[kind]]
-        assert children[0] == ("if", ["($optel_token_ok", "=", "0)"], [("return", ["401"], [])]), args
+        assert children[0] == ("if", ["($optel_token_ok", "=", "0)"], [("return", ["401"], [])]), (
+            args
+        )
         header = "proxy_set_header" if kind == "proxy_pass" else "grpc_set_header"
         cleared = {a[0] for n, a, _ in children if n == header and a[1:] == ['""']}
         assert {"X-Forwarded-For", "Authorization"} <= cleared, args
@@ -591,6 +718,11 @@ def test_gateway_proxy_terminates_tls_and_checks_the_token_before_every_upstream
 
 
 def test_nginx_parser_rejects_what_nginx_rejects() -> None:
-    for bad in ("server { listen 443 ssl }", "server { listen 443;", "listen 443 ssl; }", "map $a $b { default 0; "):
+    for bad in (
+        "server { listen 443 ssl }",
+        "server { listen 443;",
+        "listen 443 ssl; }",
+        "map $a $b { default 0; ",
+    ):
         with pytest.raises(AssertionError):
             nginx_parse(bad)

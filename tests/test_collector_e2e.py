@@ -34,7 +34,9 @@ RESOURCE = {
 def send_a_span(endpoint: str) -> None:
     # A provider of its own: the process-wide OpenTelemetry globals stay untouched.
     provider = TracerProvider(resource=Resource.create(RESOURCE))
-    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces", timeout=5)))
+    provider.add_span_processor(
+        SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces", timeout=5))
+    )
     with provider.get_tracer("optel").start_as_current_span("cli.command") as span:
         span.set_attribute("command.name", "init")
     provider.shutdown()
@@ -44,11 +46,16 @@ def send_a_counter(endpoint: str) -> None:
     exporter = OTLPMetricExporter(
         endpoint=f"{endpoint}/v1/metrics",
         timeout=5,
-        preferred_temporality={Counter: AggregationTemporality.DELTA, Histogram: AggregationTemporality.DELTA},
+        preferred_temporality={
+            Counter: AggregationTemporality.DELTA,
+            Histogram: AggregationTemporality.DELTA,
+        },
     )
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=60_000)
     provider = MeterProvider(resource=Resource.create(RESOURCE), metric_readers=[reader])
-    provider.get_meter("optel").create_counter("optel.cli.command.invocations").add(1, {"command.name": "init"})
+    provider.get_meter("optel").create_counter("optel.cli.command.invocations").add(
+        1, {"command.name": "init"}
+    )
     provider.shutdown()  # collects and exports once
 
 
@@ -56,7 +63,9 @@ def test_span_and_metric_pass_through_rotel_with_resource_attributes_intact() ->
     with OTLPReceiver() as receiver, running_rotel(receiver.url) as endpoint:
         send_a_span(endpoint)
         send_a_counter(endpoint)
-        assert receiver.wait_for(lambda r: bool(r.spans() and r.metrics()), timeout=15), receiver.requests
+        assert receiver.wait_for(lambda r: bool(r.spans() and r.metrics()), timeout=15), (
+            receiver.requests
+        )
 
     spans = receiver.spans()
     assert [span["name"] for span in spans] == ["cli.command"]

@@ -38,7 +38,9 @@ DO_NOT_TRACK = [
 ]
 
 
-@pytest.mark.parametrize(("value", "off", "why"), DO_NOT_TRACK, ids=[repr(v[0]) for v in DO_NOT_TRACK])
+@pytest.mark.parametrize(
+    ("value", "off", "why"), DO_NOT_TRACK, ids=[repr(v[0]) for v in DO_NOT_TRACK]
+)
 def test_do_not_track_rule(value: str, off: bool, why: str) -> None:
     consent = resolve("dnt-app", environ={"DO_NOT_TRACK": value}, session_flag=True)
     assert (consent.mode == "off") is off, why
@@ -48,14 +50,21 @@ def test_do_not_track_rule(value: str, off: bool, why: str) -> None:
 def test_do_not_track_turns_a_real_process_off_over_a_stored_choice() -> None:
     code = "import optel; t = optel.init('dnt-proc', session_flag=True); print(t.consent.mode, t.consent.source)"
     env = {**os.environ, "DO_NOT_TRACK": "1"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30
+    )
     assert out.stdout.split() == ["off", "DO_NOT_TRACK"]
 
 
 def test_env_switch_is_off_for_anything_but_empty_or_a_false_word() -> None:
     switches = Declarations(off_switches=[OffSwitch.env("TOOL_DISABLE_TELEMETRY")])
     for value, off in (("1", True), ("yes", True), ("0", False), ("", False), ("false", False)):
-        consent = resolve("sw-app", environ={"TOOL_DISABLE_TELEMETRY": value}, session_flag=True, declared=switches)
+        consent = resolve(
+            "sw-app",
+            environ={"TOOL_DISABLE_TELEMETRY": value},
+            session_flag=True,
+            declared=switches,
+        )
         assert (consent.mode == "off") is off, value
 
 
@@ -80,16 +89,24 @@ def test_a_switch_never_turns_telemetry_on(tmp_path: Path) -> None:
         ("c.json", "{broken", "telemetry.enabled", False, True),
     ],
 )
-def test_file_switches(tmp_path: Path, name: str, text: str, key: str, off: object, is_off: bool) -> None:
+def test_file_switches(
+    tmp_path: Path, name: str, text: str, key: str, off: object, is_off: bool
+) -> None:
     (tmp_path / name).write_text(text)
     declared = Declarations(off_switches=[OffSwitch.file(name, key, off=off)])
-    consent = resolve("sw-app", environ={}, session_flag=True, project_dir=str(tmp_path), declared=declared)
+    consent = resolve(
+        "sw-app", environ={}, session_flag=True, project_dir=str(tmp_path), declared=declared
+    )
     assert (consent.source == "off_switch") is is_off, consent.reason
 
 
 def test_a_missing_switch_file_is_no_answer(tmp_path: Path) -> None:
-    declared = Declarations(off_switches=[OffSwitch.file("absent.yml", "telemetry.id", off=OffSwitch.ABSENT)])
-    consent = resolve("sw-app", environ={}, session_flag=True, project_dir=str(tmp_path), declared=declared)
+    declared = Declarations(
+        off_switches=[OffSwitch.file("absent.yml", "telemetry.id", off=OffSwitch.ABSENT)]
+    )
+    consent = resolve(
+        "sw-app", environ={}, session_flag=True, project_dir=str(tmp_path), declared=declared
+    )
     assert consent.mode == "anonymous"
 
 
@@ -100,12 +117,25 @@ def test_flat_yaml_skips_lists_and_reads_nested_keys() -> None:
 
 @pytest.mark.parametrize(
     ("typed", "mode", "how"),
-    [("1\n", "off", "answer"), ("2\n", "anonymous", "answer"), ("q\n", "off", "later"), ("\n", "off", "enter"), ("Q\n", "off", "later")],
+    [
+        ("1\n", "off", "answer"),
+        ("2\n", "anonymous", "answer"),
+        ("q\n", "off", "later"),
+        ("\n", "off", "enter"),
+        ("Q\n", "off", "later"),
+    ],
 )
 def test_declared_answers(typed: str, mode: str, how: str) -> None:
     answers = {"1": "off", "2": "anonymous", "3": "identified", "q": "later"}
     out = io.StringIO()
-    answer = ask("a", ("off", "anonymous", "identified"), timeout=5, stdin=io.StringIO(typed), stdout=out, answers=answers)
+    answer = ask(
+        "a",
+        ("off", "anonymous", "identified"),
+        timeout=5,
+        stdin=io.StringIO(typed),
+        stdout=out,
+        answers=answers,
+    )
     assert (answer.mode, answer.how) == (mode, how)
     assert "[1] off" in out.getvalue() and "[q] later" in out.getvalue()
 
@@ -124,7 +154,13 @@ def test_a_notice_that_cannot_be_logged_leaves_telemetry_off() -> None:
     def broken(line: str) -> None:
         raise OSError("log is full")
 
-    consent = resolve("log-app2", policy="opt-out", environ={}, interactive=False, declared=Declarations(notice=broken))
+    consent = resolve(
+        "log-app2",
+        policy="opt-out",
+        environ={},
+        interactive=False,
+        declared=Declarations(notice=broken),
+    )
     assert consent.mode == "off"
 
 

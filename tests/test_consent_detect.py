@@ -30,27 +30,52 @@ def test_no_markers_no_ci_no_agent():
     assert detect_agent({"HOME": "/x", "PATH": "/bin"}) is None
 
 
-@pytest.mark.parametrize(("var", "name"), [*list(AGENT_MARKERS), ("CODEX_SANDBOX", "codex"), ("CODEX_MANAGED_BY_NPM", "codex")])
+@pytest.mark.parametrize(
+    ("var", "name"),
+    [*list(AGENT_MARKERS), ("CODEX_SANDBOX", "codex"), ("CODEX_MANAGED_BY_NPM", "codex")],
+)
 def test_each_coding_agent_is_detected_by_name(var, name):
     assert detect_agent({var: "1"}) == name
 
 
 @pytest.mark.parametrize(
     "env",
-    [{"CI": "true"}, {"JENKINS_URL": "http://ci"}, {"CLAUDECODE": "1"}, {"CODEX_SANDBOX": "seatbelt"}, {"AIDER": "1"}],
+    [
+        {"CI": "true"},
+        {"JENKINS_URL": "http://ci"},
+        {"CLAUDECODE": "1"},
+        {"CODEX_SANDBOX": "seatbelt"},
+        {"AIDER": "1"},
+    ],
 )
 def test_ci_and_agents_are_never_asked_even_when_interactive(env):
     import io
 
     out = io.StringIO()
-    consent = resolve(APP, environ=env, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=out)
+    consent = resolve(
+        APP, environ=env, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=out
+    )
     assert consent.mode == "off"
     assert consent.source in ("ci", "agent")
     assert out.getvalue() == ""
 
 
 TRUE_SPELLINGS = ["1", "true", "yes", "on", "y", "t", "TRUE", "True", " yes ", "On", "\tY\n", "T"]
-FALSE_SPELLINGS = ["0", "false", "no", "off", "n", "f", "", "FALSE", " No ", "OFF", "\tn\n", "F", "   "]
+FALSE_SPELLINGS = [
+    "0",
+    "false",
+    "no",
+    "off",
+    "n",
+    "f",
+    "",
+    "FALSE",
+    " No ",
+    "OFF",
+    "\tn\n",
+    "F",
+    "   ",
+]
 
 
 @pytest.mark.parametrize("value", [*TRUE_SPELLINGS, "anything", "2", "please"])
@@ -72,7 +97,9 @@ def test_otel_sdk_disabled_true_spellings(value):
     assert (consent.mode, consent.source) == ("off", "OTEL_SDK_DISABLED")
 
 
-@pytest.mark.parametrize("value", [*FALSE_SPELLINGS, *(v for v in TRUE_SPELLINGS if v.lower() != "true"), "anything"])
+@pytest.mark.parametrize(
+    "value", [*FALSE_SPELLINGS, *(v for v in TRUE_SPELLINGS if v.lower() != "true"), "anything"]
+)
 def test_otel_sdk_disabled_other_values_do_not_disable(value, caplog):
     caplog.set_level("WARNING", logger="optel")
     consent = resolve(APP, environ={"OTEL_SDK_DISABLED": value}, session_flag=True)

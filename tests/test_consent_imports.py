@@ -12,10 +12,34 @@ import pytest
 from optel import _paths
 
 COSTLY = {
-    "re", "json", "typing", "dataclasses", "enum", "functools", "inspect", "pathlib", "tomllib",
-    "tomli", "tomli_w", "platformdirs", "hashlib", "subprocess", "threading", "logging", "uuid",
-    "random", "datetime", "tempfile", "contextlib", "select", "fcntl", "opentelemetry", "wrapt",
-    "google", "grpc", "optel.consent.prompt",
+    "re",
+    "json",
+    "typing",
+    "dataclasses",
+    "enum",
+    "functools",
+    "inspect",
+    "pathlib",
+    "tomllib",
+    "tomli",
+    "tomli_w",
+    "platformdirs",
+    "hashlib",
+    "subprocess",
+    "threading",
+    "logging",
+    "uuid",
+    "random",
+    "datetime",
+    "tempfile",
+    "contextlib",
+    "select",
+    "fcntl",
+    "opentelemetry",
+    "wrapt",
+    "google",
+    "grpc",
+    "optel.consent.prompt",
 }
 
 PROBE = textwrap.dedent(
@@ -31,11 +55,20 @@ PROBE = textwrap.dedent(
 )
 
 
-def probe(python: str, env: dict[str, str] | None = None, kwargs: str = "") -> tuple[str, str, set[str]]:
+def probe(
+    python: str, env: dict[str, str] | None = None, kwargs: str = ""
+) -> tuple[str, str, set[str]]:
     full = dict(os.environ)
     full.update(env or {})
     code = PROBE.replace("{kwargs}", "dict(" + kwargs + ")")
-    proc = subprocess.run([python, "-c", code], capture_output=True, text=True, env=full, stdin=subprocess.DEVNULL, timeout=60)
+    proc = subprocess.run(
+        [python, "-c", code],
+        capture_output=True,
+        text=True,
+        env=full,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     mode, source, new = json.loads(proc.stdout.splitlines()[-1])
     return mode, source, set(new)

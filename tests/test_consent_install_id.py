@@ -21,7 +21,12 @@ HOST = (
 def run_host(**env: str) -> list[str]:
     full = {**os.environ, "ID_APP_TELEMETRY_DEBUG": "1", **env}
     proc = subprocess.run(
-        [sys.executable, "-c", HOST], env=full, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", HOST],
+        env=full,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     return next(line.split()[1:] for line in proc.stdout.splitlines() if line.startswith("RESULT"))
@@ -48,7 +53,7 @@ def test_runs_raised_by_the_env_var_share_one_install_id_stored_once():
     assert isinstance(table, dict) and table["install_id"] == first[2]
     # The id is not a choice: without the variable, nothing is stored and nobody answered yet.
     assert "mode" not in table
-    assert run_host() [:2] == ["off", "not_a_tty"]
+    assert run_host()[:2] == ["off", "not_a_tty"]
 
 
 def test_the_session_flag_and_the_env_var_use_the_same_id():
@@ -83,8 +88,12 @@ def test_reset_removes_the_install_id_and_the_next_raised_run_gets_a_new_one():
 def test_concurrent_first_runs_agree_on_one_id():
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", HOST], env={**os.environ, "ID_APP_TELEMETRY": "on", "ID_APP_TELEMETRY_DEBUG": "1"},
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            [sys.executable, "-c", HOST],
+            env={**os.environ, "ID_APP_TELEMETRY": "on", "ID_APP_TELEMETRY_DEBUG": "1"},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         for _ in range(4)
     ]

@@ -118,7 +118,9 @@ def test_status_follows_an_app_that_moved_from_opt_out_to_opt_in():
     # The same app, now opt-in: the notice is no consent, and it records that it has changed.
     assert resolve(APP, policy="opt-in", environ={}, interactive=False).mode == "off"
     assert preview(APP, environ={}).mode == "off"
-    assert preview(APP, policy="opt-out", environ={}).mode == "anonymous", "an explicit policy still wins"
+    assert preview(APP, policy="opt-out", environ={}).mode == "anonymous", (
+        "an explicit policy still wins"
+    )
 
 
 def test_notice_shown_by_an_older_optel_reads_as_opt_out_in_status():
@@ -126,8 +128,15 @@ def test_notice_shown_by_an_older_optel_reads_as_opt_out_in_status():
     path = _paths.user_config_file(APP)
     os.makedirs(os.path.dirname(path))
     with open(path, "w") as f:
-        f.write('install_id = "55555555-5555-4555-8555-555555555555"\nconsent_version = 1\nnotice_shown = true\n')
-    assert (preview(APP, environ={}).mode, preview(APP, environ={}).source) == ("anonymous", "opt_out_notice")
+        f.write(
+            'install_id = "55555555-5555-4555-8555-555555555555"\nconsent_version = 1\nnotice_shown = true\n'
+        )
+    assert (preview(APP, environ={}).mode, preview(APP, environ={}).source) == (
+        "anonymous",
+        "opt_out_notice",
+    )
     resolve(APP, policy="opt-out", environ={}, interactive=False)
     with open(path) as f:
-        assert "app_policy" not in f.read(), "an app whose state is already told truly writes nothing"
+        assert "app_policy" not in f.read(), (
+            "an app whose state is already told truly writes nothing"
+        )

@@ -54,65 +54,555 @@ PROJECT = {
 
 # (id, env, session_flag, project, user, policy, tty answer or None for no TTY, expected mode, source)
 MATRIX = [
-    ("dnt-beats-stored-identified", {"DO_NOT_TRACK": "1"}, None, None, "identified", "opt-in", None, "off", "DO_NOT_TRACK"),
-    ("dnt-beats-session-flag", {"DO_NOT_TRACK": "1"}, True, None, None, "opt-in", None, "off", "DO_NOT_TRACK"),
-    ("dnt-beats-app-env-on", {"DO_NOT_TRACK": "1", VAR: "on"}, None, None, None, "opt-in", None, "off", "DO_NOT_TRACK"),
-    ("dnt-beats-opt-out-policy", {"DO_NOT_TRACK": "1"}, None, None, None, "opt-out", "", "off", "DO_NOT_TRACK"),
-    ("dnt-false-word-is-no-answer", {"DO_NOT_TRACK": "0"}, None, None, "anonymous", "opt-in", None, "anonymous", "user_file"),
-    ("dnt-empty-is-no-answer", {"DO_NOT_TRACK": ""}, None, None, "anonymous", "opt-in", None, "anonymous", "user_file"),
-    ("dnt-reported-before-otel", {"DO_NOT_TRACK": "1", "OTEL_SDK_DISABLED": "true"}, None, None, None, "opt-in", None, "off", "DO_NOT_TRACK"),
-    ("otel-sdk-disabled-beats-stored", {"OTEL_SDK_DISABLED": "true"}, None, None, "anonymous", "opt-in", None, "off", "OTEL_SDK_DISABLED"),
-    ("otel-sdk-disabled-beats-flag", {"OTEL_SDK_DISABLED": "true"}, True, None, None, "opt-in", None, "off", "OTEL_SDK_DISABLED"),
-    ("otel-sdk-disabled-false-is-no-answer", {"OTEL_SDK_DISABLED": "false"}, None, None, "anonymous", "opt-in", None, "anonymous", "user_file"),
-    ("app-env-off-beats-session-flag-on", {VAR: "off"}, True, None, None, "opt-in", None, "off", "app_env"),
-    ("app-env-off-beats-stored", {VAR: "0"}, None, None, "identified", "opt-in", None, "off", "app_env"),
-    ("app-env-unknown-value-fails-closed", {VAR: "maybe"}, None, None, "anonymous", "opt-in", None, "off", "app_env"),
-    ("session-flag-off-beats-app-env-on", {VAR: "on"}, False, None, None, "opt-in", None, "off", "session_flag"),
-    ("session-flag-off-beats-stored", {}, False, None, "anonymous", "opt-in", None, "off", "session_flag"),
-    ("session-flag-off-beats-prompt", {}, False, None, None, "opt-in", "anonymous", "off", "session_flag"),
-    ("app-env-on-raises-nothing-stored", {VAR: "on"}, None, None, None, "opt-in", None, "anonymous", "app_env"),
-    ("app-env-identified-without-user-id", {VAR: "identified"}, None, None, None, "opt-in", None, "anonymous", "app_env"),
-    ("app-env-identified-with-stored-user-id", {VAR: "identified"}, None, None, "identified", "opt-in", None, "identified", "app_env"),
-    ("app-env-anonymous-lowers-identified", {VAR: "anonymous"}, None, None, "identified", "opt-in", None, "anonymous", "app_env"),
-    ("app-env-on-keeps-stored-mode", {VAR: "yes"}, None, None, "identified", "opt-in", None, "identified", "app_env"),
-    ("app-env-beats-session-flag-on", {VAR: "anonymous"}, True, None, None, "opt-in", None, "anonymous", "app_env"),
-    ("session-flag-raises-nothing-stored", {}, True, None, None, "opt-in", None, "anonymous", "session_flag"),
-    ("session-flag-raises-in-ci", {"CI": "true"}, True, None, None, "opt-in", None, "anonymous", "session_flag"),
-    ("session-flag-raises-without-prompt", {}, True, None, None, "opt-in", "off", "anonymous", "session_flag"),
-    ("session-flag-never-over-stored-off", {}, True, None, "off", "opt-in", None, "off", "user_file"),
-    ("app-env-never-over-stored-off", {VAR: "on"}, None, None, "off", "opt-in", None, "off", "user_file"),
-    ("session-flag-never-over-project-off", {}, True, "off", None, "opt-in", None, "off", "project_file"),
-    ("session-flag-never-over-broken-file", {}, True, None, "broken", "opt-in", None, "off", "broken_user_file"),
-    ("project-off-beats-stored-on", {}, None, "off", "identified", "opt-in", None, "off", "project_file"),
-    ("project-anonymous-limits-identified", {}, None, "anonymous", "identified", "opt-in", None, "anonymous", "project_file"),
-    ("project-anonymous-limits-a-raise", {VAR: "identified"}, None, "anonymous", "identified", "opt-in", None, "anonymous", "project_file"),
+    (
+        "dnt-beats-stored-identified",
+        {"DO_NOT_TRACK": "1"},
+        None,
+        None,
+        "identified",
+        "opt-in",
+        None,
+        "off",
+        "DO_NOT_TRACK",
+    ),
+    (
+        "dnt-beats-session-flag",
+        {"DO_NOT_TRACK": "1"},
+        True,
+        None,
+        None,
+        "opt-in",
+        None,
+        "off",
+        "DO_NOT_TRACK",
+    ),
+    (
+        "dnt-beats-app-env-on",
+        {"DO_NOT_TRACK": "1", VAR: "on"},
+        None,
+        None,
+        None,
+        "opt-in",
+        None,
+        "off",
+        "DO_NOT_TRACK",
+    ),
+    (
+        "dnt-beats-opt-out-policy",
+        {"DO_NOT_TRACK": "1"},
+        None,
+        None,
+        None,
+        "opt-out",
+        "",
+        "off",
+        "DO_NOT_TRACK",
+    ),
+    (
+        "dnt-false-word-is-no-answer",
+        {"DO_NOT_TRACK": "0"},
+        None,
+        None,
+        "anonymous",
+        "opt-in",
+        None,
+        "anonymous",
+        "user_file",
+    ),
+    (
+        "dnt-empty-is-no-answer",
+        {"DO_NOT_TRACK": ""},
+        None,
+        None,
+        "anonymous",
+        "opt-in",
+        None,
+        "anonymous",
+        "user_file",
+    ),
+    (
+        "dnt-reported-before-otel",
+        {"DO_NOT_TRACK": "1", "OTEL_SDK_DISABLED": "true"},
+        None,
+        None,
+        None,
+        "opt-in",
+        None,
+        "off",
+        "DO_NOT_TRACK",
+    ),
+    (
+        "otel-sdk-disabled-beats-stored",
+        {"OTEL_SDK_DISABLED": "true"},
+        None,
+        None,
+        "anonymous",
+        "opt-in",
+        None,
+        "off",
+        "OTEL_SDK_DISABLED",
+    ),
+    (
+        "otel-sdk-disabled-beats-flag",
+        {"OTEL_SDK_DISABLED": "true"},
+        True,
+        None,
+        None,
+        "opt-in",
+        None,
+        "off",
+        "OTEL_SDK_DISABLED",
+    ),
+    (
+        "otel-sdk-disabled-false-is-no-answer",
+        {"OTEL_SDK_DISABLED": "false"},
+        None,
+        None,
+        "anonymous",
+        "opt-in",
+        None,
+        "anonymous",
+        "user_file",
+    ),
+    (
+        "app-env-off-beats-session-flag-on",
+        {VAR: "off"},
+        True,
+        None,
+        None,
+        "opt-in",
+        None,
+        "off",
+        "app_env",
+    ),
+    (
+        "app-env-off-beats-stored",
+        {VAR: "0"},
+        None,
+        None,
+        "identified",
+        "opt-in",
+        None,
+        "off",
+        "app_env",
+    ),
+    (
+        "app-env-unknown-value-fails-closed",
+        {VAR: "maybe"},
+        None,
+        None,
+        "anonymous",
+        "opt-in",
+        None,
+        "off",
+        "app_env",
+    ),
+    (
+        "session-flag-off-beats-app-env-on",
+        {VAR: "on"},
+        False,
+        None,
+        None,
+        "opt-in",
+        None,
+        "off",
+        "session_flag",
+    ),
+    (
+        "session-flag-off-beats-stored",
+        {},
+        False,
+        None,
+        "anonymous",
+        "opt-in",
+        None,
+        "off",
+        "session_flag",
+    ),
+    (
+        "session-flag-off-beats-prompt",
+        {},
+        False,
+        None,
+        None,
+        "opt-in",
+        "anonymous",
+        "off",
+        "session_flag",
+    ),
+    (
+        "app-env-on-raises-nothing-stored",
+        {VAR: "on"},
+        None,
+        None,
+        None,
+        "opt-in",
+        None,
+        "anonymous",
+        "app_env",
+    ),
+    (
+        "app-env-identified-without-user-id",
+        {VAR: "identified"},
+        None,
+        None,
+        None,
+        "opt-in",
+        None,
+        "anonymous",
+        "app_env",
+    ),
+    (
+        "app-env-identified-with-stored-user-id",
+        {VAR: "identified"},
+        None,
+        None,
+        "identified",
+        "opt-in",
+        None,
+        "identified",
+        "app_env",
+    ),
+    (
+        "app-env-anonymous-lowers-identified",
+        {VAR: "anonymous"},
+        None,
+        None,
+        "identified",
+        "opt-in",
+        None,
+        "anonymous",
+        "app_env",
+    ),
+    (
+        "app-env-on-keeps-stored-mode",
+        {VAR: "yes"},
+        None,
+        None,
+        "identified",
+        "opt-in",
+        None,
+        "identified",
+        "app_env",
+    ),
+    (
+        "app-env-beats-session-flag-on",
+        {VAR: "anonymous"},
+        True,
+        None,
+        None,
+        "opt-in",
+        None,
+        "anonymous",
+        "app_env",
+    ),
+    (
+        "session-flag-raises-nothing-stored",
+        {},
+        True,
+        None,
+        None,
+        "opt-in",
+        None,
+        "anonymous",
+        "session_flag",
+    ),
+    (
+        "session-flag-raises-in-ci",
+        {"CI": "true"},
+        True,
+        None,
+        None,
+        "opt-in",
+        None,
+        "anonymous",
+        "session_flag",
+    ),
+    (
+        "session-flag-raises-without-prompt",
+        {},
+        True,
+        None,
+        None,
+        "opt-in",
+        "off",
+        "anonymous",
+        "session_flag",
+    ),
+    (
+        "session-flag-never-over-stored-off",
+        {},
+        True,
+        None,
+        "off",
+        "opt-in",
+        None,
+        "off",
+        "user_file",
+    ),
+    (
+        "app-env-never-over-stored-off",
+        {VAR: "on"},
+        None,
+        None,
+        "off",
+        "opt-in",
+        None,
+        "off",
+        "user_file",
+    ),
+    (
+        "session-flag-never-over-project-off",
+        {},
+        True,
+        "off",
+        None,
+        "opt-in",
+        None,
+        "off",
+        "project_file",
+    ),
+    (
+        "session-flag-never-over-broken-file",
+        {},
+        True,
+        None,
+        "broken",
+        "opt-in",
+        None,
+        "off",
+        "broken_user_file",
+    ),
+    (
+        "project-off-beats-stored-on",
+        {},
+        None,
+        "off",
+        "identified",
+        "opt-in",
+        None,
+        "off",
+        "project_file",
+    ),
+    (
+        "project-anonymous-limits-identified",
+        {},
+        None,
+        "anonymous",
+        "identified",
+        "opt-in",
+        None,
+        "anonymous",
+        "project_file",
+    ),
+    (
+        "project-anonymous-limits-a-raise",
+        {VAR: "identified"},
+        None,
+        "anonymous",
+        "identified",
+        "opt-in",
+        None,
+        "anonymous",
+        "project_file",
+    ),
     ("project-cannot-switch-on", {}, None, "identified", None, "opt-in", None, "off", "not_a_tty"),
-    ("project-identified-keeps-anonymous", {}, None, "identified", "anonymous", "opt-in", None, "anonymous", "user_file"),
-    ("empty-project-file-restricts-nothing", {}, None, "empty", "anonymous", "opt-in", None, "anonymous", "user_file"),
-    ("unknown-project-mode-restricts", {}, None, "unknown-mode", "anonymous", "opt-in", None, "off", "project_file"),
-    ("broken-project-file-restricts", {}, None, "broken", "anonymous", "opt-in", None, "off", "project_file"),
+    (
+        "project-identified-keeps-anonymous",
+        {},
+        None,
+        "identified",
+        "anonymous",
+        "opt-in",
+        None,
+        "anonymous",
+        "user_file",
+    ),
+    (
+        "empty-project-file-restricts-nothing",
+        {},
+        None,
+        "empty",
+        "anonymous",
+        "opt-in",
+        None,
+        "anonymous",
+        "user_file",
+    ),
+    (
+        "unknown-project-mode-restricts",
+        {},
+        None,
+        "unknown-mode",
+        "anonymous",
+        "opt-in",
+        None,
+        "off",
+        "project_file",
+    ),
+    (
+        "broken-project-file-restricts",
+        {},
+        None,
+        "broken",
+        "anonymous",
+        "opt-in",
+        None,
+        "off",
+        "project_file",
+    ),
     ("stored-off-is-final", {}, None, None, "off", "opt-in", "anonymous", "off", "user_file"),
     ("stored-anonymous", {}, None, None, "anonymous", "opt-in", None, "anonymous", "user_file"),
     ("stored-identified", {}, None, None, "identified", "opt-in", None, "identified", "user_file"),
-    ("stored-without-version-is-version-1", {}, None, None, "anonymous_v1_no_version", "opt-in", None, "anonymous", "user_file"),
-    ("stored-choice-beats-ci", {"GITHUB_ACTIONS": "true"}, None, None, "anonymous", "opt-in", None, "anonymous", "user_file"),
-    ("stored-choice-beats-agent", {"CLAUDECODE": "1"}, None, None, "anonymous", "opt-in", None, "anonymous", "user_file"),
-    ("broken-user-file-is-off", {}, None, None, "broken", "opt-in", "anonymous", "off", "broken_user_file"),
+    (
+        "stored-without-version-is-version-1",
+        {},
+        None,
+        None,
+        "anonymous_v1_no_version",
+        "opt-in",
+        None,
+        "anonymous",
+        "user_file",
+    ),
+    (
+        "stored-choice-beats-ci",
+        {"GITHUB_ACTIONS": "true"},
+        None,
+        None,
+        "anonymous",
+        "opt-in",
+        None,
+        "anonymous",
+        "user_file",
+    ),
+    (
+        "stored-choice-beats-agent",
+        {"CLAUDECODE": "1"},
+        None,
+        None,
+        "anonymous",
+        "opt-in",
+        None,
+        "anonymous",
+        "user_file",
+    ),
+    (
+        "broken-user-file-is-off",
+        {},
+        None,
+        None,
+        "broken",
+        "opt-in",
+        "anonymous",
+        "off",
+        "broken_user_file",
+    ),
     ("ci-nothing-stored", {"CI": "true"}, None, None, None, "opt-in", "anonymous", "off", "ci"),
-    ("ci-beats-opt-out-policy", {"GITLAB_CI": "true"}, None, None, None, "opt-out", "", "off", "ci"),
-    ("agent-nothing-stored", {"CLAUDECODE": "1"}, None, None, None, "opt-in", "anonymous", "off", "agent"),
-    ("agent-beats-opt-out-policy", {"CURSOR_AGENT": "1"}, None, None, None, "opt-out", "", "off", "agent"),
+    (
+        "ci-beats-opt-out-policy",
+        {"GITLAB_CI": "true"},
+        None,
+        None,
+        None,
+        "opt-out",
+        "",
+        "off",
+        "ci",
+    ),
+    (
+        "agent-nothing-stored",
+        {"CLAUDECODE": "1"},
+        None,
+        None,
+        None,
+        "opt-in",
+        "anonymous",
+        "off",
+        "agent",
+    ),
+    (
+        "agent-beats-opt-out-policy",
+        {"CURSOR_AGENT": "1"},
+        None,
+        None,
+        None,
+        "opt-out",
+        "",
+        "off",
+        "agent",
+    ),
     ("no-tty-opt-in", {}, None, None, None, "opt-in", None, "off", "not_a_tty"),
     ("no-tty-opt-out", {}, None, None, None, "opt-out", None, "off", "not_a_tty"),
     ("tty-opt-in-asks", {}, None, None, None, "opt-in", "anonymous", "anonymous", "prompt"),
     ("tty-opt-in-enter-is-off", {}, None, None, None, "opt-in", "", "off", "prompt"),
     ("tty-opt-out-notice", {}, None, None, None, "opt-out", "", "anonymous", "opt_out_notice"),
-    ("opt-out-notice-already-shown", {}, None, None, "notice_shown", "opt-out", None, "anonymous", "opt_out_notice"),
-    ("opt-out-notice-shown-covers-ci", {"CI": "true"}, None, None, "notice_shown", "opt-out", None, "anonymous", "opt_out_notice"),
-    ("dnt-beats-notice-shown", {"DO_NOT_TRACK": "1"}, None, None, "notice_shown", "opt-out", None, "off", "DO_NOT_TRACK"),
-    ("stale-consent-raise-is-anonymous", {VAR: "on"}, None, None, "identified_stale", "opt-in", None, "anonymous", "app_env"),
-    ("notice-does-not-count-as-opt-in-consent", {}, None, None, "notice_shown", "opt-in", None, "off", "not_a_tty"),
-    ("project-off-beats-notice", {}, None, "off", "notice_shown", "opt-out", None, "off", "project_file"),
+    (
+        "opt-out-notice-already-shown",
+        {},
+        None,
+        None,
+        "notice_shown",
+        "opt-out",
+        None,
+        "anonymous",
+        "opt_out_notice",
+    ),
+    (
+        "opt-out-notice-shown-covers-ci",
+        {"CI": "true"},
+        None,
+        None,
+        "notice_shown",
+        "opt-out",
+        None,
+        "anonymous",
+        "opt_out_notice",
+    ),
+    (
+        "dnt-beats-notice-shown",
+        {"DO_NOT_TRACK": "1"},
+        None,
+        None,
+        "notice_shown",
+        "opt-out",
+        None,
+        "off",
+        "DO_NOT_TRACK",
+    ),
+    (
+        "stale-consent-raise-is-anonymous",
+        {VAR: "on"},
+        None,
+        None,
+        "identified_stale",
+        "opt-in",
+        None,
+        "anonymous",
+        "app_env",
+    ),
+    (
+        "notice-does-not-count-as-opt-in-consent",
+        {},
+        None,
+        None,
+        "notice_shown",
+        "opt-in",
+        None,
+        "off",
+        "not_a_tty",
+    ),
+    (
+        "project-off-beats-notice",
+        {},
+        None,
+        "off",
+        "notice_shown",
+        "opt-out",
+        None,
+        "off",
+        "project_file",
+    ),
 ]
 
 
@@ -165,14 +655,30 @@ def test_decisions_without_an_answer_write_nothing(env):
 
 def test_stored_off_wins_over_raised_consent_version():
     write_user_file('mode = "off"\nconsent_version = 1\n')
-    consent = resolve(APP, consent_version=2, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=io.StringIO())
+    consent = resolve(
+        APP,
+        consent_version=2,
+        environ={},
+        interactive=True,
+        stdin=io.StringIO("anonymous\n"),
+        stdout=io.StringIO(),
+    )
     assert (consent.mode, consent.source) == ("off", "user_file")
 
 
 def test_raised_consent_version_asks_again_and_stores_the_new_version():
-    path = write_user_file('mode = "anonymous"\ninstall_id = "77777777-7777-4777-8777-777777777777"\nconsent_version = 1\n')
+    path = write_user_file(
+        'mode = "anonymous"\ninstall_id = "77777777-7777-4777-8777-777777777777"\nconsent_version = 1\n'
+    )
     out = io.StringIO()
-    consent = resolve(APP, consent_version=2, environ={}, interactive=True, stdin=io.StringIO("identified\nbob\n"), stdout=out)
+    consent = resolve(
+        APP,
+        consent_version=2,
+        environ={},
+        interactive=True,
+        stdin=io.StringIO("identified\nbob\n"),
+        stdout=out,
+    )
     assert (consent.mode, consent.source, consent.user_id) == ("identified", "prompt", "bob")
     assert "Send usage telemetry?" in out.getvalue()
     table = UserStore(path).read()
@@ -190,7 +696,9 @@ def test_raised_consent_version_without_a_terminal_is_off_until_asked():
 
 def test_prompt_answer_is_stored_with_time_and_version():
     out = io.StringIO()
-    consent = resolve(APP, consent_version=3, environ={}, interactive=True, stdin=io.StringIO("a\n"), stdout=out)
+    consent = resolve(
+        APP, consent_version=3, environ={}, interactive=True, stdin=io.StringIO("a\n"), stdout=out
+    )
     assert consent.mode == "anonymous"
     table = UserStore(_paths.user_config_file(APP)).read()
     assert isinstance(table, dict)
@@ -199,13 +707,26 @@ def test_prompt_answer_is_stored_with_time_and_version():
     assert isinstance(table["decided_at"], str) and table["decided_at"].endswith("Z")
     assert table["install_id"] == consent.install_id
     assert len(str(table["salt"])) == 32
-    again = resolve(APP, consent_version=3, environ={}, interactive=True, stdin=io.StringIO("off\n"), stdout=io.StringIO())
-    assert (again.mode, again.source, again.install_id) == ("anonymous", "user_file", consent.install_id)
+    again = resolve(
+        APP,
+        consent_version=3,
+        environ={},
+        interactive=True,
+        stdin=io.StringIO("off\n"),
+        stdout=io.StringIO(),
+    )
+    assert (again.mode, again.source, again.install_id) == (
+        "anonymous",
+        "user_file",
+        consent.install_id,
+    )
 
 
 def test_prompt_off_answer_is_stored_so_nobody_is_asked_twice():
     resolve(APP, environ={}, interactive=True, stdin=io.StringIO("\n"), stdout=io.StringIO())
-    again = resolve(APP, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=io.StringIO())
+    again = resolve(
+        APP, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=io.StringIO()
+    )
     assert (again.mode, again.source) == ("off", "user_file")
 
 
@@ -240,14 +761,37 @@ def test_ask_percent_sample_is_drawn_from_the_stored_install_id():
     import hashlib
 
     bucket = int(hashlib.sha256(install_id.encode()).hexdigest()[:8], 16) / 2**32 * 100
-    outside = resolve(APP, ask_percent=bucket, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=io.StringIO())
+    outside = resolve(
+        APP,
+        ask_percent=bucket,
+        environ={},
+        interactive=True,
+        stdin=io.StringIO("anonymous\n"),
+        stdout=io.StringIO(),
+    )
     assert (outside.mode, outside.source) == ("off", "not_asked")
-    inside = resolve(APP, ask_percent=bucket + 1e-6, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=io.StringIO())
+    inside = resolve(
+        APP,
+        ask_percent=bucket + 1e-6,
+        environ={},
+        interactive=True,
+        stdin=io.StringIO("anonymous\n"),
+        stdout=io.StringIO(),
+    )
     assert (inside.mode, inside.source) == ("anonymous", "prompt")
 
 
 def test_ask_percent_creates_and_stores_the_install_id_so_the_sample_is_stable():
-    results = {resolve(APP, ask_percent=50.0, environ={}, interactive=True, stdin=io.StringIO("\n"), stdout=io.StringIO()).install_id}
+    results = {
+        resolve(
+            APP,
+            ask_percent=50.0,
+            environ={},
+            interactive=True,
+            stdin=io.StringIO("\n"),
+            stdout=io.StringIO(),
+        ).install_id
+    }
     table = UserStore(_paths.user_config_file(APP)).read()
     assert isinstance(table, dict)
     assert results == {table["install_id"]}
@@ -255,7 +799,14 @@ def test_ask_percent_creates_and_stores_the_install_id_so_the_sample_is_stable()
 
 def test_ask_percent_zero_asks_nobody():
     out = io.StringIO()
-    consent = resolve(APP, ask_percent=0.0, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=out)
+    consent = resolve(
+        APP,
+        ask_percent=0.0,
+        environ={},
+        interactive=True,
+        stdin=io.StringIO("anonymous\n"),
+        stdout=out,
+    )
     assert (consent.mode, consent.source) == ("off", "not_asked")
     assert out.getvalue() == ""
 
@@ -275,12 +826,16 @@ def test_sampled_follows_the_spec_formula(percent):
 
     for n in range(200):
         install_id = f"{n:08x}-0000-4000-8000-000000000000"
-        expected = int(hashlib.sha256(install_id.encode()).hexdigest()[:8], 16) / 2**32 * 100 < percent
+        expected = (
+            int(hashlib.sha256(install_id.encode()).hexdigest()[:8], 16) / 2**32 * 100 < percent
+        )
         assert in_sample(install_id, percent) is expected
 
 
 def test_modes_offered_by_the_app_limit_a_stored_mode():
-    write_user_file('mode = "identified"\nuser_id = "bob"\ninstall_id = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"\n')
+    write_user_file(
+        'mode = "identified"\nuser_id = "bob"\ninstall_id = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"\n'
+    )
     consent = resolve(APP, modes=("off", "anonymous"), environ={}, interactive=False)
     assert (consent.mode, consent.user_id) == ("anonymous", None)
     only_off = resolve(APP, modes=("off",), environ={}, interactive=False)
@@ -295,7 +850,9 @@ def test_identified_consent_carries_the_stored_user_id():
 
 def test_ci_and_agent_names_are_reported():
     write_user_file(USER["anonymous"])
-    consent = resolve(APP, environ={"GITHUB_ACTIONS": "true", "CI": "true", "CLAUDECODE": "1"}, interactive=False)
+    consent = resolve(
+        APP, environ={"GITHUB_ACTIONS": "true", "CI": "true", "CLAUDECODE": "1"}, interactive=False
+    )
     assert (consent.ci_name, consent.agent_name) == ("github-actions", "claude-code")
 
 
@@ -322,15 +879,23 @@ def test_app_name_derives_the_env_var():
 
 
 def test_reasons_are_sentences_a_user_understands():
-    assert resolve(APP, environ={"DO_NOT_TRACK": "1"}).reason == "DO_NOT_TRACK=1 is set in the environment"
-    assert resolve(APP, environ={"OTEL_SDK_DISABLED": "TRUE"}).reason == "OTEL_SDK_DISABLED=TRUE is set in the environment"
+    assert (
+        resolve(APP, environ={"DO_NOT_TRACK": "1"}).reason
+        == "DO_NOT_TRACK=1 is set in the environment"
+    )
+    assert (
+        resolve(APP, environ={"OTEL_SDK_DISABLED": "TRUE"}).reason
+        == "OTEL_SDK_DISABLED=TRUE is set in the environment"
+    )
 
 
 def test_unusable_home_decides_off_without_a_traceback(monkeypatch, capsys):
     # A relative HOME is as unusable as none: _paths raises OSError for it.
     monkeypatch.setenv("HOME", "not/absolute")
     monkeypatch.delenv("XDG_CONFIG_HOME")
-    consent = resolve(APP, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=io.StringIO())
+    consent = resolve(
+        APP, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=io.StringIO()
+    )
     assert (consent.mode, consent.source, consent.user_file) == ("off", "no_config_dir", "")
     raised = resolve(APP, session_flag=True, environ={})
     assert (raised.mode, raised.source) == ("anonymous", "session_flag")
@@ -342,7 +907,9 @@ def test_unwritable_config_dir_is_off_and_not_asked(tmp_path, monkeypatch):
     blocker.write_text("")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(blocker))
     out = io.StringIO()
-    consent = resolve(APP, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=out)
+    consent = resolve(
+        APP, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=out
+    )
     assert (consent.mode, consent.source) == ("off", "no_config_dir")
     assert out.getvalue() == ""
 
@@ -424,7 +991,9 @@ def test_broken_project_file_warns_once_and_is_left_untouched(tmp_path):
     path = write_project_file(str(tmp_path), PROJECT["broken"])
     err = io.StringIO()
     for _ in range(2):
-        assert resolve(APP, environ={}, project_dir=str(tmp_path), stderr=err).source == "project_file"
+        assert (
+            resolve(APP, environ={}, project_dir=str(tmp_path), stderr=err).source == "project_file"
+        )
     assert err.getvalue().count("\n") == 1 and path in err.getvalue()
     with open(path) as f:
         assert f.read() == PROJECT["broken"]

@@ -101,7 +101,12 @@ def stored() -> dict[str, object]:
 
 @pytest.mark.parametrize(
     ("typed", "mode"),
-    [(b"anonymous\n", "anonymous"), (b"a\n", "anonymous"), (b"yes\n", "anonymous"), (b"OFF\n", "off")],
+    [
+        (b"anonymous\n", "anonymous"),
+        (b"a\n", "anonymous"),
+        (b"yes\n", "anonymous"),
+        (b"OFF\n", "off"),
+    ],
 )
 def test_prompt_answer_on_a_terminal_is_used_and_stored(typed, mode):
     result, _ = run_on_terminal([typed])
@@ -140,8 +145,12 @@ HOST = (
         ("@optel.llm_call(provider='openai')\ndef ask(model): return {{}}", True),
     ],
     ids=[
-        "nothing-declared", "cli-only", "openai-instrumented", "litellm-instrumented",
-        "bedrock-instrumented", "llm-call-decorator",
+        "nothing-declared",
+        "cli-only",
+        "openai-instrumented",
+        "litellm-instrumented",
+        "bedrock-instrumented",
+        "llm-call-decorator",
     ],
 )
 def test_prompt_mentions_llm_token_counts_only_for_an_app_that_makes_llm_calls(setup, llm):
@@ -166,7 +175,9 @@ def test_prompt_identified_asks_for_the_user_id():
 
 
 def test_prompt_offers_only_the_apps_modes():
-    result, screen = run_on_terminal([b"identified\n", (b"Please answer", b"\n")], modes=("off", "anonymous"))
+    result, screen = run_on_terminal(
+        [b"identified\n", (b"Please answer", b"\n")], modes=("off", "anonymous")
+    )
     assert "[anonymous/OFF, 30 s]" in screen
     assert "plus a user id" not in screen
     assert result == "RESULT off prompt None"
@@ -250,16 +261,23 @@ def test_status_tells_how_the_stored_choice_was_made(python, typed, said):
 
 
 def test_status_after_ctrl_c_says_nothing_is_stored_and_the_app_asks_again(python):
-    run_on_terminal([b"\x03"], code=f"import optel.consent as c\nc.resolve({APP!r})\n", expect_exit=-2)
+    run_on_terminal(
+        [b"\x03"], code=f"import optel.consent as c\nc.resolve({APP!r})\n", expect_exit=-2
+    )
     proc = subprocess.run(
         [python, "-m", "optel", "--app", APP, "status"], capture_output=True, text=True, timeout=60
     )
-    assert "no choice is stored yet" in proc.stdout and "asks on its next interactive run" in proc.stdout
+    assert (
+        "no choice is stored yet" in proc.stdout
+        and "asks on its next interactive run" in proc.stdout
+    )
     result, _ = run_on_terminal([b"yes\n"])
     assert result == "RESULT anonymous prompt None"
 
 
-@pytest.mark.parametrize("marker", ["CI", "GITHUB_ACTIONS", "CLAUDECODE", "CURSOR_AGENT", "GEMINI_CLI", "CODEX_SANDBOX"])
+@pytest.mark.parametrize(
+    "marker", ["CI", "GITHUB_ACTIONS", "CLAUDECODE", "CURSOR_AGENT", "GEMINI_CLI", "CODEX_SANDBOX"]
+)
 def test_ci_and_agents_are_never_asked_even_on_a_terminal(monkeypatch, marker):
     monkeypatch.setenv(marker, "1")
     result, screen = run_on_terminal([])
@@ -277,11 +295,19 @@ def test_a_redirected_stdin_or_stdout_is_never_asked(python, redirected):
     code = CHILD.format(app=APP, timeout=30.0, modes=("off", "anonymous", "identified"))
     try:
         if redirected == "stdin":
-            proc = subprocess.run([python, "-c", code], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, timeout=20)
+            proc = subprocess.run(
+                [python, "-c", code],
+                stdin=subprocess.DEVNULL,
+                stdout=slave,
+                stderr=slave,
+                timeout=20,
+            )
             ready, _, _ = select.select([master], [], [], 5)
             screen = os.read(master, 65536).decode() if ready else ""
         else:
-            proc = subprocess.run([python, "-c", code], stdin=slave, capture_output=True, timeout=20)
+            proc = subprocess.run(
+                [python, "-c", code], stdin=slave, capture_output=True, timeout=20
+            )
             screen = proc.stdout.decode() + proc.stderr.decode()
     finally:
         os.close(master)
@@ -321,16 +347,28 @@ def test_a_background_job_on_the_terminal_is_never_asked(python):
 
 
 def test_stringio_answer_works_without_a_file_descriptor():
-    consent = resolve(APP, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=io.StringIO())
+    consent = resolve(
+        APP, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=io.StringIO()
+    )
     assert consent.mode == "anonymous"
 
 
 @pytest.mark.parametrize(
     ("text", "mode"),
     [
-        ("anonymous", "anonymous"), ("AN", "anonymous"), ("identified", "identified"), ("i", "identified"),
-        ("y", "anonymous"), ("yes", "anonymous"), ("n", "off"), ("no", "off"), ("off", "off"), ("o", "off"),
-        ("", None), ("maybe", None), ("anonymousx", None),
+        ("anonymous", "anonymous"),
+        ("AN", "anonymous"),
+        ("identified", "identified"),
+        ("i", "identified"),
+        ("y", "anonymous"),
+        ("yes", "anonymous"),
+        ("n", "off"),
+        ("no", "off"),
+        ("off", "off"),
+        ("o", "off"),
+        ("", None),
+        ("maybe", None),
+        ("anonymousx", None),
     ],
 )
 def test_answers_are_read_as_modes(text, mode):
@@ -338,4 +376,6 @@ def test_answers_are_read_as_modes(text, mode):
 
 
 def test_prompt_text_shows_off_as_the_default():
-    assert "[anonymous/identified/OFF, 30 s]" in prompt_text("x", ("off", "anonymous", "identified"), 30.0)
+    assert "[anonymous/identified/OFF, 30 s]" in prompt_text(
+        "x", ("off", "anonymous", "identified"), 30.0
+    )

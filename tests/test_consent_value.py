@@ -37,13 +37,20 @@ def test_consent_equality_hash_and_repr():
     assert make() != make(sampled=False)
     assert make() != "anonymous"
     text = repr(make())
-    assert text.startswith("Consent(mode='anonymous', reason='you chose anonymous', source='user_file'")
+    assert text.startswith(
+        "Consent(mode='anonymous', reason='you chose anonymous', source='user_file'"
+    )
     assert "install_id='4f3c0000-0000-4000-8000-000000000000'" in text
 
 
 @pytest.mark.parametrize(
     ("mode", "sampled", "sending"),
-    [("anonymous", True, True), ("identified", True, True), ("anonymous", False, False), ("off", True, False)],
+    [
+        ("anonymous", True, True),
+        ("identified", True, True),
+        ("anonymous", False, False),
+        ("off", True, False),
+    ],
 )
 def test_sending_needs_a_mode_and_the_sample(mode, sampled, sending):
     assert make(mode=mode, sampled=sampled).sending is sending
@@ -71,8 +78,13 @@ def test_replace_and_pickle_keep_the_value():
 
 
 def test_install_id_may_be_given_fourth_as_the_spec_writes_the_fields():
-    consent = Consent("anonymous", "you chose anonymous", "user_file", "4f3c0000-0000-4000-8000-000000000000")
+    consent = Consent(
+        "anonymous", "you chose anonymous", "user_file", "4f3c0000-0000-4000-8000-000000000000"
+    )
     assert consent.install_id == "4f3c0000-0000-4000-8000-000000000000"
     assert consent == Consent(
-        "anonymous", "you chose anonymous", "user_file", install_id="4f3c0000-0000-4000-8000-000000000000"
+        "anonymous",
+        "you chose anonymous",
+        "user_file",
+        install_id="4f3c0000-0000-4000-8000-000000000000",
     )

@@ -11,7 +11,9 @@ from optel import _paths
 from optel.consent import howto
 
 APP = "warn-app"
-HOST = "import optel, optel.consent.howto as h\n{setup}\nprint(optel.init({app!r}).consent.source)\n"
+HOST = (
+    "import optel, optel.consent.howto as h\n{setup}\nprint(optel.init({app!r}).consent.source)\n"
+)
 
 
 def run_host(setup: str = "", cwd: str | None = None) -> tuple[str, str]:

@@ -30,14 +30,22 @@ def run(python: str, *, send: bool, debug: bool) -> subprocess.CompletedProcess[
     return subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=30)
 
 
-def test_debug_prints_the_header_and_each_record_as_json_lines_and_spools_nothing(python: str) -> None:
+def test_debug_prints_the_header_and_each_record_as_json_lines_and_spools_nothing(
+    python: str,
+) -> None:
     done = run(python, send=True, debug=True)
     assert done.returncode == 0 and done.stdout == "host output\n"
     lines = [json.loads(line) for line in done.stderr.splitlines()]
     assert lines[0]["app"] == APP
     assert lines[1:] == [
         {"t": "span", "name": "run", "attributes": {"n": 1.5}},
-        {"t": "metric", "name": "optel.cli.user.inputs", "value": 1, "attributes": {}, "time_ns": 5},
+        {
+            "t": "metric",
+            "name": "optel.cli.user.inputs",
+            "value": 1,
+            "attributes": {},
+            "time_ns": 5,
+        },
     ]
     assert not os.path.exists(_paths.spool_dir(APP))
 
@@ -45,7 +53,9 @@ def test_debug_prints_the_header_and_each_record_as_json_lines_and_spools_nothin
 def test_debug_output_never_shows_the_collector_token(python: str) -> None:
     done = run(python, send=False, debug=True)
     assert "sk-secret" not in done.stderr
-    assert json.loads(done.stderr.splitlines()[0])["export"]["headers"] == {"authorization": "<secret>"}
+    assert json.loads(done.stderr.splitlines()[0])["export"]["headers"] == {
+        "authorization": "<secret>"
+    }
 
 
 def test_without_debug_nothing_is_printed(python: str, isolated_home: Path) -> None:
@@ -62,6 +72,8 @@ def test_sending_without_debug_spools_silently(python: str) -> None:
 
 
 def test_a_closed_stderr_does_not_break_the_host(python: str) -> None:
-    code = "import sys, os\nsys.stderr.close()\n" + HOST.replace("SEND", "False").replace("DEBUG", "True")
+    code = "import sys, os\nsys.stderr.close()\n" + HOST.replace("SEND", "False").replace(
+        "DEBUG", "True"
+    )
     done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=30)
     assert (done.returncode, done.stdout) == (0, "host output\n")

@@ -391,7 +391,9 @@ def test_command_ending_with_sys_exit_two_is_a_failure_with_its_code():
     span = only_span(records)
     assert span["status"] == "error"
     assert span["attributes"]["process.exit.code"] == 2
-    assert metrics(records, "optel.cli.command.invocations")[0]["attributes"]["outcome"] == "failure"
+    assert (
+        metrics(records, "optel.cli.command.invocations")[0]["attributes"]["outcome"] == "failure"
+    )
 
 
 def test_timed_records_request_duration():

@@ -61,7 +61,10 @@ def test_a_usage_dict_the_host_changes_after_the_call_is_recorded_as_returned(re
     ask()
     totals["prompt_tokens"] += 100
     (span,) = taken_spans()
-    assert (span.attributes["gen_ai.usage.input_tokens"], span.attributes["gen_ai.usage.output_tokens"]) == (3, 4)
+    assert (
+        span.attributes["gen_ai.usage.input_tokens"],
+        span.attributes["gen_ai.usage.output_tokens"],
+    ) == (3, 4)
     assert span.attributes["gen_ai.response.finish_reasons"] == ["stop"]
 
 
@@ -89,7 +92,9 @@ def test_usage_objects_are_read_at_flush_too(recording):
 
 def test_work_for_a_span_still_open_at_a_flush_is_done_by_that_flush(recording):
     handle = spans.start("chat", "client", {})
-    spans.later(handle, lambda h, value: h.attributes.update(value), {"gen_ai.usage.output_tokens": 1})
+    spans.later(
+        handle, lambda h, value: h.attributes.update(value), {"gen_ai.usage.output_tokens": 1}
+    )
     assert spans.take() == []
     assert handle.attributes == {"gen_ai.usage.output_tokens": 1}
     handle.end()

@@ -49,7 +49,9 @@ def hellos(receiver: object) -> list[str]:
 
 
 def run_host(script: Path, endpoint: str) -> None:
-    done = subprocess.run([sys.executable, str(script), endpoint], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(script), endpoint], capture_output=True, text=True, timeout=60
+    )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
 
@@ -84,12 +86,16 @@ def test_fresh_data_waits_and_the_first_run_past_the_interval_sends_everything_o
     with receiver_for(APP, isolated_home) as receiver:
         for _ in range(3):
             run_host(script, receiver.url)
-            assert no_uploader_for(0.5), "a run with only fresh data in the spool started an uploader"
+            assert no_uploader_for(0.5), (
+                "a run with only fresh data in the spool started an uploader"
+            )
         assert len(spool.files()) == 3 and receiver.spans() == []
 
         age_spool(DELIVERY_INTERVAL_S + 1)
         run_host(script, receiver.url)
-        assert receiver.wait_for(lambda r: not spool.files() and len(hellos(r)) == 4, timeout=30), spool.files()
+        assert receiver.wait_for(lambda r: not spool.files() and len(hellos(r)) == 4, timeout=30), (
+            spool.files()
+        )
         settle(spool)
         time.sleep(0.3)
         ids = hellos(receiver)
@@ -140,8 +146,15 @@ def test_an_interval_of_zero_starts_an_uploader_at_every_run(
 
 
 def test_the_interval_setting_takes_only_sane_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
-    for text, expected in (("", DELIVERY_INTERVAL_S), ("0", 0.0), ("90.5", 90.5), ("-1", DELIVERY_INTERVAL_S),
-                           ("nan", DELIVERY_INTERVAL_S), ("inf", DELIVERY_INTERVAL_S), ("soon", DELIVERY_INTERVAL_S)):
+    for text, expected in (
+        ("", DELIVERY_INTERVAL_S),
+        ("0", 0.0),
+        ("90.5", 90.5),
+        ("-1", DELIVERY_INTERVAL_S),
+        ("nan", DELIVERY_INTERVAL_S),
+        ("inf", DELIVERY_INTERVAL_S),
+        ("soon", DELIVERY_INTERVAL_S),
+    ):
         monkeypatch.setenv(INTERVAL_ENV, text)
         assert delivery_interval() == expected, text
 
@@ -163,7 +176,9 @@ def test_a_run_leaves_nothing_in_the_config_dir(isolated_home: Path, tmp_path: P
     config = isolated_home / ".config" / APP
     with receiver_for(APP, isolated_home) as receiver:
         # A stored choice without an install id: the first run adds the id (once), nothing else.
-        (config / "telemetry.toml").write_text('mode = "anonymous"\ndecided_at = "2026-11-23T18:00:00Z"\nconsent_version = 1\n')
+        (config / "telemetry.toml").write_text(
+            'mode = "anonymous"\ndecided_at = "2026-11-23T18:00:00Z"\nconsent_version = 1\n'
+        )
         run_host(script, receiver.url)
         assert sorted(os.listdir(config)) == ["telemetry.toml"]
         assert "install_id" in (config / "telemetry.toml").read_text()
@@ -175,7 +190,9 @@ def test_a_run_leaves_nothing_in_the_config_dir(isolated_home: Path, tmp_path: P
 
 
 @pytest.mark.parametrize("host_gc", ["on", "off"])
-def test_the_exit_flush_leaves_the_hosts_gc_as_it_found_it(isolated_home: Path, tmp_path: Path, host_gc: str) -> None:
+def test_the_exit_flush_leaves_the_hosts_gc_as_it_found_it(
+    isolated_home: Path, tmp_path: Path, host_gc: str
+) -> None:
     # The exit flush pauses the cyclic GC (it would collect the host's heap to free what exit frees).
     script = tmp_path / "host.py"
     script.write_text(
@@ -183,6 +200,8 @@ def test_the_exit_flush_leaves_the_hosts_gc_as_it_found_it(isolated_home: Path, 
         + f"import gc\n{'gc.disable()' if host_gc == 'off' else ''}\noptel.shutdown()\nprint(gc.isenabled())\n"
     )
     with receiver_for(APP, isolated_home) as receiver:
-        done = subprocess.run([sys.executable, str(script), receiver.url], capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, str(script), receiver.url], capture_output=True, text=True, timeout=60
+        )
     assert (done.returncode, done.stdout, done.stderr) == (0, f"{host_gc == 'on'}\n", "")
     assert len(Spool(APP).files()) == 1

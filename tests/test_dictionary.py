@@ -94,7 +94,10 @@ def test_python_m_writes_and_prints_the_same_text(tmp_path):
     out = tmp_path / "data.md"
     subprocess.run([sys.executable, "-m", "optel.record.dictionary", str(out)], check=True)
     printed = subprocess.run(
-        [sys.executable, "-m", "optel.record.dictionary"], check=True, capture_output=True, text=True
+        [sys.executable, "-m", "optel.record.dictionary"],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     assert out.read_text(encoding="utf-8") == printed == d.render()
 

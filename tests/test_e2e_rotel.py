@@ -22,10 +22,19 @@ def _header(endpoint: str) -> dict[str, Any]:
     return {
         "app": APP,
         "created_ns": T0,
-        "resource": {"service.name": APP, "service.version": "2.0.0", "optel.install.id": "install-1"},
+        "resource": {
+            "service.name": APP,
+            "service.version": "2.0.0",
+            "optel.install.id": "install-1",
+        },
         "consent": {"mode": "anonymous", "source": "user_file", "install_id": "install-1"},
         "export": {"endpoint": endpoint, "headers": None},
-        "settings": {"policy": "opt-in", "sample_percent": 100.0, "consent_version": 1, "version_module": None},
+        "settings": {
+            "policy": "opt-in",
+            "sample_percent": 100.0,
+            "consent_version": 1,
+            "version_module": None,
+        },
     }
 
 
@@ -65,7 +74,12 @@ def test_spooled_records_reach_a_backend_through_rotel_unchanged() -> None:
     assert metrics["optel.cli.command.invocations"]["temporality"] == "delta"
     assert metrics["optel.cli.command.invocations"]["value"] == 1
     tokens = metrics["gen_ai.client.token.usage"]
-    assert (tokens["type"], tokens["count"], tokens["sum"], tokens["unit"]) == ("histogram", 1, 120, "{token}")
+    assert (tokens["type"], tokens["count"], tokens["sum"], tokens["unit"]) == (
+        "histogram",
+        1,
+        120,
+        "{token}",
+    )
     assert Spool(APP).files() == []
 
 
@@ -107,12 +121,20 @@ def test_a_host_app_delivers_through_the_detached_uploader_and_rotel(
     script.write_text(HOST_APP)
     with OTLPReceiver() as backend, running_rotel(backend.url) as collector:
         result = subprocess.run(
-            [python, str(script), collector], capture_output=True, text=True, timeout=60, env=dict(os.environ)
+            [python, str(script), collector],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=dict(os.environ),
         )
         assert (result.returncode, result.stdout, result.stderr) == (0, "done\n", "")
         # The host exits at once; its detached uploader delivers in the background.
-        assert backend.wait_for(lambda r: {"deploy", "plan"} <= {s["name"] for s in r.spans()}, timeout=30)
-        assert backend.wait_for(lambda r: any(m["name"] == "optel.cli.command.invocations" for m in r.metrics()))
+        assert backend.wait_for(
+            lambda r: {"deploy", "plan"} <= {s["name"] for s in r.spans()}, timeout=30
+        )
+        assert backend.wait_for(
+            lambda r: any(m["name"] == "optel.cli.command.invocations" for m in r.metrics())
+        )
     spans = {s["name"]: s for s in backend.spans()}
     assert spans["plan"]["parent_span_id"] == spans["deploy"]["span_id"]
     assert spans["plan"]["trace_id"] == spans["deploy"]["trace_id"]

@@ -11,12 +11,16 @@ import pytest
 from optel import _env, _paths
 
 
-@pytest.mark.parametrize("value", ["1", "true", "yes", "on", "y", "t", "TRUE", " Yes ", "\tON\n", "T"])
+@pytest.mark.parametrize(
+    "value", ["1", "true", "yes", "on", "y", "t", "TRUE", " Yes ", "\tON\n", "T"]
+)
 def test_parse_bool_true_words(value):
     assert _env.parse_bool(value) is True
 
 
-@pytest.mark.parametrize("value", ["0", "false", "no", "off", "n", "f", "", "  ", "FALSE", " No ", "Off", "F"])
+@pytest.mark.parametrize(
+    "value", ["0", "false", "no", "off", "n", "f", "", "  ", "FALSE", " No ", "Off", "F"]
+)
 def test_parse_bool_false_words_and_empty(value):
     assert _env.parse_bool(value) is False
 
@@ -28,7 +32,16 @@ def test_parse_bool_anything_else_is_none(value):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(None, False), ("", False), ("0", False), (" false ", False), ("NO", False), ("1", True), ("anything", True), ("true", True)],
+    [
+        (None, False),
+        ("", False),
+        ("0", False),
+        (" false ", False),
+        ("NO", False),
+        ("1", True),
+        ("anything", True),
+        ("true", True),
+    ],
 )
 def test_do_not_track(value, expected):
     env = {} if value is None else {"DO_NOT_TRACK": value}
@@ -72,8 +85,12 @@ def test_paths_equal_platformdirs_under_the_same_environment(monkeypatch, tmp_pa
             monkeypatch.setenv(var, "relative/dir")
     assert _paths.user_config_dir(app) == platformdirs.user_config_dir(app, appauthor=False)
     assert _paths.user_cache_dir(app) == platformdirs.user_cache_dir(app, appauthor=False)
-    assert _paths.user_config_file(app) == os.path.join(platformdirs.user_config_dir(app, appauthor=False), "telemetry.toml")
-    assert _paths.spool_dir(app) == os.path.join(platformdirs.user_cache_dir(app, appauthor=False), "telemetry-spool")
+    assert _paths.user_config_file(app) == os.path.join(
+        platformdirs.user_config_dir(app, appauthor=False), "telemetry.toml"
+    )
+    assert _paths.spool_dir(app) == os.path.join(
+        platformdirs.user_cache_dir(app, appauthor=False), "telemetry-spool"
+    )
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="HOME is not how Windows finds the profile")

@@ -90,7 +90,9 @@ def _exception_events(record: dict) -> list[dict]:
     return [e["attributes"] for e in record["events"] if e["name"] == "exception"]
 
 
-def test_a_host_packages_exception_events_carry_its_own_frames_only_and_no_locals(tmp_path: Path) -> None:
+def test_a_host_packages_exception_events_carry_its_own_frames_only_and_no_locals(
+    tmp_path: Path,
+) -> None:
     package = tmp_path / "hosttool"
     package.mkdir()
     (package / "__init__.py").write_text("")
@@ -133,7 +135,9 @@ def test_a_host_packages_exception_events_carry_its_own_frames_only_and_no_local
         f"hosttool.__main__:main:{main_line}\nhosttool.work:parse_yaml:{yaml_line}"
     )
 
-    for frame in "\n".join(e["exception.stacktrace"] for e in (decode, parse, command)).splitlines():
+    for frame in "\n".join(
+        e["exception.stacktrace"] for e in (decode, parse, command)
+    ).splitlines():
         module, function, line = frame.split(":")
         assert module.startswith("hosttool.") and function.isidentifier() and line.isdigit()
     assert "LOCAL-" not in text
@@ -187,7 +191,9 @@ def test_a_host_script_run_by_path_records_its_frames_as_main(tmp_path: Path) ->
     (event,) = _exception_events(run)
     main_line = _line(HOST_SCRIPT, "FAILS-HERE-main")
     helper_line = _line(HOST_SCRIPT, "FAILS-HERE-helper")
-    assert event["exception.stacktrace"] == f"__main__:main:{main_line}\n__main__:helper:{helper_line}"
+    assert (
+        event["exception.stacktrace"] == f"__main__:main:{main_line}\n__main__:helper:{helper_line}"
+    )
     assert "LOCAL-" not in text and str(tmp_path) not in text and ".py" not in text
 
 

@@ -27,7 +27,10 @@ from optel.spool import Spool
 from optel.spool.launch import read_lock
 from otlp_receiver import OTLPReceiver
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name != "posix", reason="POSIX processes and signals")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.name != "posix", reason="POSIX processes and signals"),
+]
 
 APP = "fault-matrix"
 INSTALL_ID = "3f1d0c9e-0000-4000-8000-00000000f417"
@@ -136,7 +139,11 @@ class Result:
         self.rc, self.out, self.err = rc, out, err
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Result) and (self.rc, self.out, self.err) == (other.rc, other.out, other.err)
+        return isinstance(other, Result) and (self.rc, self.out, self.err) == (
+            other.rc,
+            other.out,
+            other.err,
+        )
 
     def __repr__(self) -> str:
         return f"Result(rc={self.rc}, out={self.out!r}, err={self.err!r})"
@@ -157,7 +164,9 @@ class Matrix:
         env.update(extra)
         return env
 
-    def start(self, run: str, *opts: str, endpoint: str | None, **extra: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, run: str, *opts: str, endpoint: str | None, **extra: str
+    ) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [sys.executable, str(self.script), run, *opts],
             stdout=subprocess.PIPE,
@@ -217,7 +226,7 @@ class Matrix:
             path = os.path.join(self.spool.path, name)
             with open(path, "rb") as f:
                 data = f.read()
-            assert data.endswith(b'}\n') and b'"t":"end"' in data.rsplit(b"\n", 2)[-2], name
+            assert data.endswith(b"}\n") and b'"t":"end"' in data.rsplit(b"\n", 2)[-2], name
 
 
 def process_running(pid: int) -> bool:
@@ -271,7 +280,9 @@ def closed_port() -> int:
     return port
 
 
-def assert_received_once(receiver: OTLPReceiver, names: list[str], lost: tuple[str, ...] = ()) -> None:
+def assert_received_once(
+    receiver: OTLPReceiver, names: list[str], lost: tuple[str, ...] = ()
+) -> None:
     """Each name arrived exactly once, nothing arrived twice, and nothing of a `lost` run arrived at all."""
     spans = receiver.spans()
     counts = collections.Counter(span["name"] for span in spans)
@@ -279,7 +290,9 @@ def assert_received_once(receiver: OTLPReceiver, names: list[str], lost: tuple[s
     ids = [span["span_id"] for span in spans]
     assert len(ids) == len(set(ids)), "a span arrived twice"
     for run in lost:
-        assert not [n for n in counts if f" {run}-" in n], f"records of run {run} cannot have been written"
+        assert not [n for n in counts if f" {run}-" in n], (
+            f"records of run {run} cannot have been written"
+        )
     # The delta metrics of a file go out with its spans: a file sent twice would count twice.
     invocations: dict[str, float] = collections.defaultdict(float)
     for point in receiver.metrics():
@@ -296,7 +309,9 @@ def mounted_cache(isolated_home: Path, options: str) -> Iterator[Path]:
     cache.mkdir(exist_ok=True)
     if os.geteuid() != 0:
         pytest.skip("mounting a size-limited or read-only tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(cache)], capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(cache)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         pytest.skip(f"mount -t tmpfs is not permitted here: {done.stderr.strip()}")
     try:
@@ -311,7 +326,9 @@ def mounted_cache(isolated_home: Path, options: str) -> Iterator[Path]:
 # -- the collector ----------------------------------------------------------------------------------
 
 
-def test_collector_down_the_host_is_unchanged_and_everything_arrives_once_when_it_is_back(matrix: Matrix) -> None:
+def test_collector_down_the_host_is_unchanged_and_everything_arrives_once_when_it_is_back(
+    matrix: Matrix,
+) -> None:
     port = closed_port()
     url = f"http://127.0.0.1:{port}"
     reference = matrix.reference("r1")
@@ -375,11 +392,16 @@ def test_a_failing_collector_leaves_the_host_unchanged_backs_off_and_then_gets_e
         assert_received_once(receiver, expected_names("r1") + expected_names("r2"))
 
 
-def test_an_uploader_killed_mid_export_holds_up_nothing_and_its_claim_arrives_once(matrix: Matrix) -> None:
+def test_an_uploader_killed_mid_export_holds_up_nothing_and_its_claim_arrives_once(
+    matrix: Matrix,
+) -> None:
     reference = matrix.reference("r1")
     with OTLPReceiver() as receiver:
         receiver.hang()
-        assert matrix.host("r1", endpoint=receiver.url, OTEL_EXPORTER_OTLP_TIMEOUT="60000") == reference
+        assert (
+            matrix.host("r1", endpoint=receiver.url, OTEL_EXPORTER_OTLP_TIMEOUT="60000")
+            == reference
+        )
         assert receiver.wait_for(lambda r: len(r.requests) == 1)
         info = read_lock(matrix.spool.path)
         assert info is not None and process_running(info.pid)
@@ -428,7 +450,9 @@ def test_full_disk_the_host_is_unchanged_and_only_the_flush_that_did_not_fit_is_
         assert matrix.host("r2", *big, endpoint=url) == big_reference
         assert matrix.host("r3", endpoint=url) == reference
         matrix.settle()
-        assert not [n for n in os.listdir(matrix.spool.path) if n.endswith(".tmp")], "a partial file was left"
+        assert not [n for n in os.listdir(matrix.spool.path) if n.endswith(".tmp")], (
+            "a partial file was left"
+        )
         assert len(matrix.spool.files()) == 2
         matrix.assert_complete_files_only()
         with OTLPReceiver(port=port) as receiver:
@@ -437,7 +461,9 @@ def test_full_disk_the_host_is_unchanged_and_only_the_flush_that_did_not_fit_is_
     assert_received_once(receiver, expected_names("r1") + expected_names("r3"), lost=("r2",))
 
 
-def test_corrupt_and_truncated_spool_files_are_quarantined_and_the_rest_arrives_once(matrix: Matrix) -> None:
+def test_corrupt_and_truncated_spool_files_are_quarantined_and_the_rest_arrives_once(
+    matrix: Matrix,
+) -> None:
     port = closed_port()
     url = f"http://127.0.0.1:{port}"
     reference = matrix.reference("r1")

@@ -82,7 +82,9 @@ def _resources(receiver: OTLPReceiver) -> list[dict[str, Any]]:
     return [s["resource"] for s in receiver.spans() if s["name"] == "build"]
 
 
-def test_the_first_upload_stores_the_version_and_sends_it_and_later_runs_keep_it(receiver: OTLPReceiver) -> None:
+def test_the_first_upload_stores_the_version_and_sends_it_and_later_runs_keep_it(
+    receiver: OTLPReceiver,
+) -> None:
     _write_user_file()
     _record_run(version="1.4.0")
     summary = _upload()
@@ -100,7 +102,9 @@ def test_the_first_upload_stores_the_version_and_sends_it_and_later_runs_keep_it
     assert _stored()["first_version"] == "1.4.0"
 
 
-def test_batches_recorded_before_the_first_upload_all_get_the_oldest_version(receiver: OTLPReceiver) -> None:
+def test_batches_recorded_before_the_first_upload_all_get_the_oldest_version(
+    receiver: OTLPReceiver,
+) -> None:
     _write_user_file()
     _record_run(version="1.0.0")
     _record_run(version="1.1.0")
@@ -111,7 +115,9 @@ def test_batches_recorded_before_the_first_upload_all_get_the_oldest_version(rec
     assert _stored()["first_version"] == "1.0.0"
 
 
-def test_nothing_is_stored_or_sent_when_consent_was_withdrawn_before_the_upload(receiver: OTLPReceiver) -> None:
+def test_nothing_is_stored_or_sent_when_consent_was_withdrawn_before_the_upload(
+    receiver: OTLPReceiver,
+) -> None:
     _write_user_file()
     _record_run(version="1.4.0")
     _write_user_file(USER_FILE.replace('mode = "anonymous"', 'mode = "off"'))
@@ -131,7 +137,9 @@ def test_nothing_is_stored_when_the_version_is_unknown(receiver: OTLPReceiver) -
     assert "first_version" not in _stored()
 
 
-def test_a_run_raised_by_the_session_flag_is_one_install_with_its_first_version(receiver: OTLPReceiver) -> None:
+def test_a_run_raised_by_the_session_flag_is_one_install_with_its_first_version(
+    receiver: OTLPReceiver,
+) -> None:
     # The raised run stores the install id (issue 13: one id per install), never a choice.
     _record_run(version="1.4.0", session_flag=True)
     assert _upload().files_sent == 1

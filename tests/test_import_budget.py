@@ -87,7 +87,9 @@ def _consent_anonymous_without_uploader(app: str) -> str:
     path = _paths.user_config_file(app)
     os.makedirs(os.path.dirname(path))
     with open(path, "w", encoding="utf-8") as f:
-        f.write('mode = "anonymous"\ninstall_id = "0b7f3c52-7d36-4c5e-9d2a-6f1f7f0f7a10"\nconsent_version = 1\nsalt = "ab"\n')
+        f.write(
+            'mode = "anonymous"\ninstall_id = "0b7f3c52-7d36-4c5e-9d2a-6f1f7f0f7a10"\nconsent_version = 1\nsalt = "ab"\n'
+        )
     # The detached uploader would start at exit; a held lock keeps this test to the host side.
     from optel.spool.launch import acquire_lock
 
@@ -98,7 +100,17 @@ def _consent_anonymous_without_uploader(app: str) -> str:
 
 
 # `gc`: built into the interpreter (nothing read from disk); the exit flush pauses the cyclic GC.
-ON_ALLOWED = {"__future__", "contextvars", "_contextvars", "atexit", "_json", "_sha256", "_sha2", "pwd", "gc"}
+ON_ALLOWED = {
+    "__future__",
+    "contextvars",
+    "_contextvars",
+    "atexit",
+    "_json",
+    "_sha256",
+    "_sha2",
+    "pwd",
+    "gc",
+}
 
 
 @pytest.mark.slow
@@ -125,9 +137,24 @@ def test_telemetry_on_with_an_llm_call_never_loads_the_sdk():
     assert _hits(added, NEVER) == []
     # optel.privacy.models checks model names with a regex: `re` (and what it pulls in: enum,
     # functools) is the one expensive import left on this path.
-    regex = {"re", "enum", "functools", "types", "operator", "collections", "copyreg", "keyword", "reprlib", "itertools"}
-    assert _hits(added, EXPENSIVE) == [m for m in _hits(added, EXPENSIVE) if m.split(".")[0] in regex]
-    others = {m for m in added if not m.startswith("optel") and m.lstrip("_").split(".")[0] not in regex}
+    regex = {
+        "re",
+        "enum",
+        "functools",
+        "types",
+        "operator",
+        "collections",
+        "copyreg",
+        "keyword",
+        "reprlib",
+        "itertools",
+    }
+    assert _hits(added, EXPENSIVE) == [
+        m for m in _hits(added, EXPENSIVE) if m.split(".")[0] in regex
+    ]
+    others = {
+        m for m in added if not m.startswith("optel") and m.lstrip("_").split(".")[0] not in regex
+    }
     assert others <= ON_ALLOWED | {"_sre", "_functools", "_operator", "_collections"}, others
     files = [n for n in os.listdir(spool) if n.endswith(".jsonl")]
     with open(os.path.join(spool, files[0]), encoding="utf-8") as f:

@@ -181,8 +181,9 @@ def test_the_beta_stream_helper_and_beta_create_are_recorded(client, recorded):
 
 
 def test_a_stream_helper_whose_request_fails_records_the_sdk_error_and_raises_it(client, recorded):
-    with pytest.raises(anthropic.RateLimitError), stream_helper(
-        client, extra_headers={"x-fake-status": "429"}
+    with (
+        pytest.raises(anthropic.RateLimitError),
+        stream_helper(client, extra_headers={"x-fake-status": "429"}),
     ):
         pass
     (span,) = recorded()

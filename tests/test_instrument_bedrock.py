@@ -19,7 +19,9 @@ from optel.record import spans
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 MESSAGES = [{"role": "user", "content": [{"text": PROMPT_TEXT}]}]
-BODY = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20, "messages": MESSAGES})
+BODY = json.dumps(
+    {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20, "messages": MESSAGES}
+)
 REQUEST = {
     "gen_ai.operation.name": "chat",
     "gen_ai.provider.name": "aws.bedrock",
@@ -70,14 +72,18 @@ def test_converse_records_one_genai_span_with_its_usage_and_stop_reason(client, 
     assert_no_text([span])
 
 
-def test_converse_stream_ends_its_span_with_the_event_stream_and_its_metadata_usage(client, recorded):
+def test_converse_stream_ends_its_span_with_the_event_stream_and_its_metadata_usage(
+    client, recorded
+):
     response = client.converse_stream(modelId=MODEL, messages=MESSAGES)
     assert spans.current() is None, "a stream being read must not parent the host's spans"
     assert recorded() == []
 
     events = list(response["stream"])
 
-    text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+    text = "".join(
+        e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e
+    )
     assert text == RESPONSE_TEXT
     (span,) = recorded()
     assert streamed_facts(span) == CONVERSE

@@ -117,7 +117,10 @@ def test_an_api_error_records_its_class_and_status_never_its_message(api, record
 def test_with_telemetry_off_calls_behave_as_unpatched_and_record_nothing(client):
     def calls():
         reply = client.models.generate_content(model=MODEL, contents="x")
-        return [reply.text, [c.text for c in client.models.generate_content_stream(model=MODEL, contents="x")]]
+        return [
+            reply.text,
+            [c.text for c in client.models.generate_content_stream(model=MODEL, contents="x")],
+        ]
 
     models = type(client.models)
     spans.set_recording(False)
@@ -138,6 +141,8 @@ def test_with_telemetry_off_calls_behave_as_unpatched_and_record_nothing(client)
 @pytest.mark.slow
 def test_a_host_process_sends_its_gemini_calls_to_the_collector(api, isolated_home, tmp_path):
     with receiver_for(llm_sdk_host.APP, isolated_home) as receiver:
-        sent = llm_sdk_host.run("google_genai", api.google_base_url, PROMPT_TEXT, receiver, tmp_path)
+        sent = llm_sdk_host.run(
+            "google_genai", api.google_base_url, PROMPT_TEXT, receiver, tmp_path
+        )
     counts = (GEMINI_USAGE["promptTokenCount"], GEMINI_USAGE["candidatesTokenCount"] + THOUGHTS)
     llm_sdk_host.check(sent, "gcp.gemini", MODEL, counts, "google.genai.errors.ClientError")

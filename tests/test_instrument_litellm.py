@@ -78,7 +78,10 @@ def test_an_ollama_model_is_recorded_with_provider_ollama(api, recorded):
 
 def test_a_stream_ends_its_span_when_exhausted_with_its_last_chunks_usage(openai_args, recorded):
     stream = litellm.completion(
-        "openai/gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True},
+        "openai/gpt-4o",
+        messages=MESSAGES,
+        stream=True,
+        stream_options={"include_usage": True},
         **openai_args,
     )
     assert spans.current() is None, "a stream being read must not parent the host's spans"
@@ -100,8 +103,11 @@ def test_acompletion_and_async_streams_are_one_span_each(openai_args, recorded):
     async def main():
         await litellm.acompletion("openai/gpt-4o-mini", messages=MESSAGES, **openai_args)
         stream = await litellm.acompletion(
-            "openai/gpt-4o-mini", messages=MESSAGES, stream=True,
-            stream_options={"include_usage": True}, **openai_args,
+            "openai/gpt-4o-mini",
+            messages=MESSAGES,
+            stream=True,
+            stream_options={"include_usage": True},
+            **openai_args,
         )
         async for _ in stream:
             pass
@@ -111,7 +117,9 @@ def test_acompletion_and_async_streams_are_one_span_each(openai_args, recorded):
     plain, streamed = recorded()
     assert plain["attributes"]["gen_ai.request.model"] == "gpt-4o-mini"
     assert plain["attributes"]["gen_ai.usage.input_tokens"] == OPENAI_USAGE["prompt_tokens"]
-    assert streamed_facts(streamed)["gen_ai.usage.output_tokens"] == OPENAI_USAGE["completion_tokens"]
+    assert (
+        streamed_facts(streamed)["gen_ai.usage.output_tokens"] == OPENAI_USAGE["completion_tokens"]
+    )
 
 
 def test_embeddings_are_recorded(openai_args, recorded):
@@ -145,7 +153,11 @@ def test_with_telemetry_off_calls_behave_as_unpatched_and_record_nothing(openai_
     def calls():
         reply = litellm.completion("openai/gpt-4o", messages=MESSAGES, **openai_args)
         stream = litellm.completion("openai/gpt-4o", messages=MESSAGES, stream=True, **openai_args)
-        return [reply.choices[0].message.content, type(stream), [c.choices[0].delta.content for c in stream]]
+        return [
+            reply.choices[0].message.content,
+            type(stream),
+            [c.choices[0].delta.content for c in stream],
+        ]
 
     original = litellm.completion
     spans.set_recording(False)

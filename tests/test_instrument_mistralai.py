@@ -56,7 +56,9 @@ def test_a_stream_ends_its_span_when_exhausted_with_its_last_chunks_usage(client
     assert spans.current() is None, "a stream being read must not parent the host's spans"
     assert recorded() == []
 
-    text = "".join(event.data.choices[0].delta.content or "" for event in stream if event.data.choices)
+    text = "".join(
+        event.data.choices[0].delta.content or "" for event in stream if event.data.choices
+    )
 
     assert text == RESPONSE_TEXT
     (span,) = recorded()

@@ -34,7 +34,9 @@ def recorded():
         yield ended
 
 
-def test_a_chat_records_one_genai_span_with_the_model_counts_limit_and_done_reason(client, recorded):
+def test_a_chat_records_one_genai_span_with_the_model_counts_limit_and_done_reason(
+    client, recorded
+):
     reply = client.chat("llama3", messages=MESSAGES, options={"num_predict": 64})
 
     assert reply.message.content == RESPONSE_TEXT
@@ -88,7 +90,9 @@ def test_the_module_functions_and_generate_and_embed_are_recorded(api, recorded,
     assert generate["attributes"]["gen_ai.operation.name"] == "text_completion"
     assert generate["attributes"]["gen_ai.usage.input_tokens"] == OLLAMA_USAGE["prompt_eval_count"]
     assert embed["attributes"]["gen_ai.operation.name"] == "embeddings"
-    assert embed["attributes"]["gen_ai.usage.input_tokens"] == OLLAMA_EMBED_USAGE["prompt_eval_count"]
+    assert (
+        embed["attributes"]["gen_ai.usage.input_tokens"] == OLLAMA_EMBED_USAGE["prompt_eval_count"]
+    )
     assert "gen_ai.usage.output_tokens" not in embed["attributes"]
 
 
@@ -132,13 +136,19 @@ def test_an_api_error_records_its_class_and_status_never_its_message(api, record
 
 def test_with_telemetry_off_calls_behave_as_unpatched_and_record_nothing(client):
     spans.set_recording(False)
-    unpatched = [client.chat("llama3", messages=MESSAGES), list(client.generate("llama3", "x", stream=True))]
+    unpatched = [
+        client.chat("llama3", messages=MESSAGES),
+        list(client.generate("llama3", "x", stream=True)),
+    ]
     spans.set_recording(True)
     optel.instrument("ollama")  # patched now: something records
     spans.set_recording(False)
     try:
         assert ollama.Client.chat.__wrapped__
-        patched = [client.chat("llama3", messages=MESSAGES), list(client.generate("llama3", "x", stream=True))]
+        patched = [
+            client.chat("llama3", messages=MESSAGES),
+            list(client.generate("llama3", "x", stream=True)),
+        ]
         assert type(client.chat("llama3", messages=MESSAGES, stream=True)).__name__ == "generator"
     finally:
         optel.uninstrument("ollama")

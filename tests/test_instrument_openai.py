@@ -78,7 +78,10 @@ def test_a_streamed_chat_span_ends_when_the_stream_is_exhausted_with_the_final_c
     assert span["attributes"]["gen_ai.response.model"] == "gpt-4o-2025-01-01"
     assert span["attributes"]["gen_ai.response.finish_reasons"] == ["stop"]
     assert span["attributes"]["gen_ai.response.id"] == "chatcmpl-1"
-    assert streamed_facts(span)["gen_ai.usage.reasoning.output_tokens"] == OPENAI_USAGE["reasoning_tokens"]
+    assert (
+        streamed_facts(span)["gen_ai.usage.reasoning.output_tokens"]
+        == OPENAI_USAGE["reasoning_tokens"]
+    )
     assert_no_text([span])
 
 
@@ -91,9 +94,7 @@ def test_a_stream_without_include_usage_records_no_token_counts(client, recorded
 
 
 def test_a_stream_closed_early_ends_its_span_at_close(client, recorded):
-    with client.chat.completions.create(
-        model="gpt-4o", messages=MESSAGES, stream=True
-    ) as stream:
+    with client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True) as stream:
         next(iter(stream))
         assert recorded() == []
     (span,) = recorded()
@@ -104,7 +105,9 @@ def test_a_stream_closed_early_ends_its_span_at_close(client, recorded):
 def test_the_responses_api_is_recorded_plain_and_streamed(client, recorded):
     response = client.responses.create(model="gpt-4o", input=PROMPT_TEXT)
     assert response.output_text == RESPONSE_TEXT
-    events = [e.type for e in client.responses.create(model="gpt-4o", input=PROMPT_TEXT, stream=True)]
+    events = [
+        e.type for e in client.responses.create(model="gpt-4o", input=PROMPT_TEXT, stream=True)
+    ]
     assert events[-1] == "response.completed"
 
     plain, streamed = recorded()
@@ -112,8 +115,14 @@ def test_the_responses_api_is_recorded_plain_and_streamed(client, recorded):
         assert span["attributes"]["gen_ai.operation.name"] == "chat"
         assert span["attributes"]["gen_ai.usage.input_tokens"] == RESPONSES_USAGE["input_tokens"]
         assert span["attributes"]["gen_ai.usage.output_tokens"] == RESPONSES_USAGE["output_tokens"]
-        assert span["attributes"]["gen_ai.usage.cache_read.input_tokens"] == RESPONSES_USAGE["cached_tokens"]
-        assert span["attributes"]["gen_ai.usage.reasoning.output_tokens"] == RESPONSES_USAGE["reasoning_tokens"]
+        assert (
+            span["attributes"]["gen_ai.usage.cache_read.input_tokens"]
+            == RESPONSES_USAGE["cached_tokens"]
+        )
+        assert (
+            span["attributes"]["gen_ai.usage.reasoning.output_tokens"]
+            == RESPONSES_USAGE["reasoning_tokens"]
+        )
         assert span["attributes"]["gen_ai.response.id"] == "resp_1"
         # From the output items (a message): what stopped the model, not the response's status.
         assert span["attributes"]["gen_ai.response.finish_reasons"] == ["stop"]
@@ -123,7 +132,11 @@ def test_the_responses_api_is_recorded_plain_and_streamed(client, recorded):
 
 
 def test_a_responses_finish_reason_says_tool_calls_or_length_from_its_output(client, recorded):
-    tool = {"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {}}}
+    tool = {
+        "type": "function",
+        "name": "lookup",
+        "parameters": {"type": "object", "properties": {}},
+    }
     client.responses.create(model="gpt-4o", input=PROMPT_TEXT, tools=[tool])
     client.responses.create(model="gpt-4o", input=PROMPT_TEXT, max_output_tokens=1)
     called, cut = recorded()

@@ -27,7 +27,7 @@ APP = "long-runner"
 # `host.py STOPFILE`: records `tick N` commands until STOPFILE exists, then says how many it recorded
 # and whether the SDK was loaded in this process (by the background uploader thread, never by the
 # main thread's recording).
-HOST = r'''
+HOST = r"""
 import os
 import sys
 import time
@@ -48,7 +48,7 @@ while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:
     time.sleep(0.01)
 print(f"ticks {ticks}", flush=True)
 print(f"sdk at init: {loaded_at_init}; sdk at exit: {'opentelemetry.sdk' in sys.modules}", flush=True)
-'''
+"""
 
 
 @pytest.fixture
@@ -68,13 +68,18 @@ def test_a_long_running_host_ships_while_it_runs_and_everything_arrives_exactly_
     with OTLPReceiver() as receiver:
         env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
         host = subprocess.Popen(
-            [sys.executable, str(host_script), str(stop)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+            [sys.executable, str(host_script), str(stop)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
         )
         try:
             # Several flush intervals' worth of data must arrive before the host is told to stop.
             got_while_running = receiver.wait_for(
-                lambda r: len({s["name"] for s in r.spans() if s["name"].startswith("tick ")}) >= 20
-                and host.poll() is None,
+                lambda r: (
+                    len({s["name"] for s in r.spans() if s["name"].startswith("tick ")}) >= 20
+                    and host.poll() is None
+                ),
                 timeout=20,
             )
             running_still = host.poll() is None
@@ -106,7 +111,7 @@ def test_a_long_running_host_ships_while_it_runs_and_everything_arrives_exactly_
     assert not [n for n in os.listdir(spool.path) if ".jsonl" in n]
 
 
-HANGING_HOST = r'''
+HANGING_HOST = r"""
 import sys
 import time
 
@@ -124,7 +129,7 @@ while time.monotonic() < end:
     ticks += 1
     time.sleep(0.01)
 print(f"ticks {ticks}", flush=True)
-'''
+"""
 
 
 def test_a_collector_that_never_answers_does_not_keep_the_last_flush_from_the_detached_uploader(
@@ -138,7 +143,9 @@ def test_a_collector_that_never_answers_does_not_keep_the_last_flush_from_the_de
         # that upload is still in flight.
         receiver.hang(times=1, path="/v1/traces")
         env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
-        done = subprocess.run([sys.executable, str(script)], capture_output=True, env=env, timeout=60)
+        done = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, env=env, timeout=60
+        )
         assert (done.returncode, done.stderr) == (0, b"")
         ticks = int(done.stdout.split()[1])
         settle(spool)

@@ -26,7 +26,10 @@ def opt_in_only_collected_if_you_agree() -> None:
 def anonymous_uuid4_user_identifier() -> None:
     done = aider("--analytics", "-m", "hello")
     assert done.mode == "anonymous"
-    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", done.resource["optel.install.id"])
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+        done.resource["optel.install.id"],
+    )
     assert "user.id" not in done.resource
 
 
@@ -62,7 +65,11 @@ def information_about_exceptions_and_errors() -> None:
 
 
 def never_code_chat_messages_keys_or_personal_info() -> None:
-    done = aider("--analytics", "-m", "my key is sk-proj-abcdefghijklmnopqrstuvwxyz0123456789 and code def f(): pass")
+    done = aider(
+        "--analytics",
+        "-m",
+        "my key is sk-proj-abcdefghijklmnopqrstuvwxyz0123456789 and code def f(): pass",
+    )
     text = done.text()
     assert done.records and "sk-proj" not in text and "def f()" not in text and "my key" not in text
 
@@ -90,7 +97,9 @@ def analytics_has_no_effect_after_analytics_disable() -> None:
 
 
 def first_analytics_asks_to_confirm_and_stores_yes() -> None:
-    done, screen = run_on_terminal(SEED, APP, "--analytics", "-m", "hi", answers=[(QUESTION, b"yes\n")])
+    done, screen = run_on_terminal(
+        SEED, APP, "--analytics", "-m", "hi", answers=[(QUESTION, b"yes\n")]
+    )
     assert "never file contents, prompts, paths or other personal data" in screen
     assert done.mode == "anonymous" and done.source == "prompt"
     assert stored(APP)["mode"] == "anonymous"
@@ -110,7 +119,10 @@ def no_analytics_turns_off_for_the_current_session() -> None:
     done = aider("--no-analytics", "-m", "hi")
     assert done.mode == "off" and done.source == "session_flag"
     assert stored(APP)["mode"] == "anonymous"
-    assert "for this run (--no-analytics)" in aider("--no-analytics", "-m", "hi", "--show-reason").stdout
+    assert (
+        "for this run (--no-analytics)"
+        in aider("--no-analytics", "-m", "hi", "--show-reason").stdout
+    )
 
 
 def without_a_flag_a_random_subset_is_asked() -> None:
@@ -165,23 +177,56 @@ def the_prompt_default_is_off_not_yes() -> None:
 
 ROWS: list[tuple[str, Callable[[], None]]] = [
     ("Opt-in: analytics are only collected if you agree", opt_in_only_collected_if_you_agree),
-    ("associated with an anonymous, randomly generated UUID4 user identifier", anonymous_uuid4_user_identifier),
+    (
+        "associated with an anonymous, randomly generated UUID4 user identifier",
+        anonymous_uuid4_user_identifier,
+    ),
     ("which LLMs are used and with how many tokens", which_llms_with_how_many_tokens),
     ("which edit formats are used", which_edit_formats_are_used),
     ("how often features and commands are used", how_often_features_and_commands_are_used),
     ("information about exceptions and errors", information_about_exceptions_and_errors),
-    ("never collects your code, chat messages, keys or personal info", never_code_chat_messages_keys_or_personal_info),
+    (
+        "never collects your code, chat messages, keys or personal info",
+        never_code_chat_messages_keys_or_personal_info,
+    ),
     ("--analytics-disable: opt out of analytics forever", analytics_disable_opts_out_forever),
-    ("--analytics turns on analytics for the current session", analytics_turns_on_for_the_current_session),
-    ("--analytics has no effect if permanently disabled", analytics_has_no_effect_after_analytics_disable),
-    ("the first --analytics confirms you wish to opt in", first_analytics_asks_to_confirm_and_stores_yes),
-    ("if you say no, analytics will be permanently disabled", saying_no_disables_analytics_permanently),
-    ("--no-analytics turns off analytics for the current session", no_analytics_turns_off_for_the_current_session),
-    ("no flag: randomly selected users are asked to opt in", without_a_flag_a_random_subset_is_asked),
+    (
+        "--analytics turns on analytics for the current session",
+        analytics_turns_on_for_the_current_session,
+    ),
+    (
+        "--analytics has no effect if permanently disabled",
+        analytics_has_no_effect_after_analytics_disable,
+    ),
+    (
+        "the first --analytics confirms you wish to opt in",
+        first_analytics_asks_to_confirm_and_stores_yes,
+    ),
+    (
+        "if you say no, analytics will be permanently disabled",
+        saying_no_disables_analytics_permanently,
+    ),
+    (
+        "--no-analytics turns off analytics for the current session",
+        no_analytics_turns_off_for_the_current_session,
+    ),
+    (
+        "no flag: randomly selected users are asked to opt in",
+        without_a_flag_a_random_subset_is_asked,
+    ),
     ("no flag: the other users are not asked", without_a_flag_the_others_are_never_asked),
-    ("never enabled at random after --analytics-disable", never_enabled_at_random_after_analytics_disable),
-    ("--analytics-log FILE: a full log of the analytics collected", analytics_log_writes_what_is_collected),
-    ("--analytics-log FILE --no-analytics: log without reporting", analytics_log_with_no_analytics_logs_without_reporting),
+    (
+        "never enabled at random after --analytics-disable",
+        never_enabled_at_random_after_analytics_disable,
+    ),
+    (
+        "--analytics-log FILE: a full log of the analytics collected",
+        analytics_log_writes_what_is_collected,
+    ),
+    (
+        "--analytics-log FILE --no-analytics: log without reporting",
+        analytics_log_with_no_analytics_logs_without_reporting,
+    ),
     ("deviation: the confirmation's default is off, not [Yes]", the_prompt_default_is_off_not_yes),
 ]
 

@@ -27,9 +27,9 @@ def run_status(env: dict[str, str]) -> str:
 
 
 def attributes_of(done, event: str) -> dict[str, object]:
-    (found,) = [e["attributes"] for s in done.spans() for e in s["events"] if e["name"] == event] or [
-        s["attributes"] for s in done.spans(event)
-    ]
+    (found,) = [
+        e["attributes"] for s in done.spans() for e in s["events"] if e["name"] == event
+    ] or [s["attributes"] for s in done.spans(event)]
     return found
 
 
@@ -68,7 +68,9 @@ def platform_os_type_version_release_and_architecture() -> None:
 def server_version_and_client_user_agents() -> None:
     done = serve()
     assert done.resource["service.version"] == "0.5.2"
-    assert attributes_of(done, "model.uploaded")["blindai.client.user_agent"] == "blindai-python/0.5.2"
+    assert (
+        attributes_of(done, "model.uploaded")["blindai.client.user_agent"] == "blindai-python/0.5.2"
+    )
 
 
 def running_mode() -> None:
@@ -92,19 +94,29 @@ def how_long_a_request_took() -> None:
 
 def model_sizes_and_names() -> None:
     uploaded = attributes_of(serve(), "model.uploaded")
-    assert (uploaded["blindai.model.name"], uploaded["blindai.model.size"]) == ("resnet18", 46_827_520)
+    assert (uploaded["blindai.model.name"], uploaded["blindai.model.size"]) == (
+        "resnet18",
+        46_827_520,
+    )
 
 
 def hardware_cores_and_memory() -> None:
     resource = serve().resource
-    assert resource["optel.host.cpu.count"] == os.cpu_count() and resource["optel.host.memory.gib"] >= 0
+    assert (
+        resource["optel.host.cpu.count"] == os.cpu_count()
+        and resource["optel.host.memory.gib"] >= 0
+    )
 
 
 def never_identity_ip_email_urls_or_uploaded_data() -> None:
     done = serve()
     text = done.text()
     assert "user.id" not in done.resource
-    assert "hospital.example" not in text and "patient" not in text and "weights of a private model" not in text
+    assert (
+        "hospital.example" not in text
+        and "patient" not in text
+        and "weights of a private model" not in text
+    )
 
 
 def uptime_of_the_server_and_time_of_the_event_while_it_runs() -> None:
@@ -118,7 +130,9 @@ def uptime_of_the_server_and_time_of_the_event_while_it_runs() -> None:
     try:
         deadline = time.monotonic() + 5
         records: list[dict[str, object]] = []
-        while time.monotonic() < deadline and not any(r["name"] == "process.uptime" for r in records):
+        while time.monotonic() < deadline and not any(
+            r["name"] == "process.uptime" for r in records
+        ):
             time.sleep(0.2)
             _, records = read_log(log)
         assert server.poll() is None, "the server had already stopped"
@@ -131,19 +145,37 @@ def uptime_of_the_server_and_time_of_the_event_while_it_runs() -> None:
 
 
 ROWS: list[tuple[str, Callable[[], None]]] = [
-    ("collects anonymous usage data (on, also in Docker: notice in the server log)", on_by_default_the_notice_goes_to_the_server_log),
+    (
+        "collects anonymous usage data (on, also in Docker: notice in the server log)",
+        on_by_default_the_notice_goes_to_the_server_log,
+    ),
     ("optel: the notice is logged once", the_notice_is_logged_once),
-    ("BLINDAI_DISABLE_TELEMETRY=1 disables telemetry (Docker -e or export)", disable_telemetry_environment_variable),
+    (
+        "BLINDAI_DISABLE_TELEMETRY=1 disables telemetry (Docker -e or export)",
+        disable_telemetry_environment_variable,
+    ),
     ("BLINDAI_DISABLE_TELEMETRY=0 is not a disable", disable_variable_set_to_0_does_not_disable),
-    ("platform: OS type, version and release, architecture", platform_os_type_version_release_and_architecture),
+    (
+        "platform: OS type, version and release, architecture",
+        platform_os_type_version_release_and_architecture,
+    ),
     ("version of the server and client user agents", server_version_and_client_user_agents),
     ("running mode (hardware, simulation, dcsv3)", running_mode),
-    ("deviation: user identifier generated once per install, not per startup", user_identifier_generated_at_startup),
+    (
+        "deviation: user identifier generated once per install, not per startup",
+        user_identifier_generated_at_startup,
+    ),
     ("how long a request took and other performance information", how_long_a_request_took),
     ("model sizes and names", model_sizes_and_names),
     ("hardware: number of cores, memory", hardware_cores_and_memory),
-    ("never: user identity, IP or e-mail addresses, URLs, models or data uploaded", never_identity_ip_email_urls_or_uploaded_data),
-    ("uptime of the server and time of the event, sent every 2 seconds while it runs", uptime_of_the_server_and_time_of_the_event_while_it_runs),
+    (
+        "never: user identity, IP or e-mail addresses, URLs, models or data uploaded",
+        never_identity_ip_email_urls_or_uploaded_data,
+    ),
+    (
+        "uptime of the server and time of the event, sent every 2 seconds while it runs",
+        uptime_of_the_server_and_time_of_the_event_while_it_runs,
+    ),
 ]
 
 

@@ -53,12 +53,16 @@ def total_runtime() -> None:
 def command_runs() -> None:
     done = pilot()
     assert summary(done)["optel.cli.summary.commands"] == 1
-    assert done.metrics("optel.cli.command.invocations")[0]["attributes"]["command.name"] == "create"
+    assert (
+        done.metrics("optel.cli.command.invocations")[0]["attributes"]["command.name"] == "create"
+    )
 
 
 def development_steps() -> None:
     done = pilot("--steps", "3")
-    assert summary(done)["optel.cli.summary.steps"] == 3 and len(done.spans("development step")) == 3
+    assert (
+        summary(done)["optel.cli.summary.steps"] == 3 and len(done.spans("development step")) == 3
+    )
 
 
 def llm_requests() -> None:
@@ -68,7 +72,9 @@ def llm_requests() -> None:
 
 def user_inputs() -> None:
     done = pilot()
-    assert summary(done)["optel.cli.summary.user_inputs"] == 1 and done.metrics("optel.cli.user.inputs")
+    assert summary(done)["optel.cli.summary.user_inputs"] == 1 and done.metrics(
+        "optel.cli.user.inputs"
+    )
 
 
 def operating_system_and_linux_distro() -> None:
@@ -132,7 +138,10 @@ def unreadable_config_is_off() -> None:
 
 
 ROWS: list[tuple[str, Callable[[], None]]] = [
-    ("anonymous telemetry is gathered (on by default, also without a terminal)", on_by_default_without_a_terminal),
+    (
+        "anonymous telemetry is gathered (on by default, also without a terminal)",
+        on_by_default_without_a_terminal,
+    ),
     ("optel: the notice that says so is written once, on stderr", the_notice_is_written_once),
     ("Total Runtime", total_runtime),
     ("Command Runs", command_runs),
@@ -145,8 +154,14 @@ ROWS: list[tuple[str, Callable[[], None]]] = [
     ("LLM Model used for the session", llm_model_used_for_the_session),
     ("Time: how long it took to generate a project", time_to_generate_a_project),
     ("no personal information, completely anonymized", anonymous_and_no_personal_information),
-    ("opt out: telemetry.enabled false in ~/.gpt-pilot/config.json", opt_out_with_telemetry_enabled_false),
-    ("after the update, no longer collects telemetry from your machine", after_the_update_no_more_data_leaves),
+    (
+        "opt out: telemetry.enabled false in ~/.gpt-pilot/config.json",
+        opt_out_with_telemetry_enabled_false,
+    ),
+    (
+        "after the update, no longer collects telemetry from your machine",
+        after_the_update_no_more_data_leaves,
+    ),
     ("telemetry.enabled true keeps it on", telemetry_enabled_true_leaves_it_on),
     ("deviation: a config.json that cannot be parsed means off", unreadable_config_is_off),
 ]

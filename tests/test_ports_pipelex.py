@@ -18,7 +18,9 @@ def pipelex(*argv: str, env: dict[str, str] | None = None):
 
 
 def on_terminal(*answers: bytes, argv: tuple[str, ...] = ("run", "hello")):
-    return run_on_terminal(SEED, APP, *argv, answers=[(CHOICE, answers[0]), *((b"User id", a) for a in answers[1:])])
+    return run_on_terminal(
+        SEED, APP, *argv, answers=[(CHOICE, answers[0]), *((b"User id", a) for a in answers[1:])]
+    )
 
 
 def stored_anonymous() -> None:
@@ -78,14 +80,23 @@ def enter_means_off() -> None:
 def anonymous_collects_which_commands_are_run() -> None:
     stored_anonymous()
     done = pipelex("run", "hello")
-    assert done.metrics("optel.cli.command.invocations")[0]["attributes"] == {"command.name": "run", "outcome": "success"}
+    assert done.metrics("optel.cli.command.invocations")[0]["attributes"] == {
+        "command.name": "run",
+        "outcome": "success",
+    }
 
 
 def anonymous_collects_pipeline_success_failure_and_performance() -> None:
     stored_anonymous()
     ok, failed = pipelex("run", "hello"), pipelex("run", "broken_pipe")
     assert failed.returncode == 1
-    outcomes = [e["attributes"]["pipelex.pipe.outcome"] for r in (ok, failed) for s in r.spans("run") for e in s["events"] if e["name"] == "pipeline.result"]
+    outcomes = [
+        e["attributes"]["pipelex.pipe.outcome"]
+        for r in (ok, failed)
+        for s in r.spans("run")
+        for e in s["events"]
+        if e["name"] == "pipeline.result"
+    ]
     assert outcomes == ["success", "failure"]
     (step,) = failed.spans("pipe")
     assert step["attributes"]["error.type"] == "ValueError"
@@ -104,7 +115,13 @@ def anonymous_has_no_identification_prompts_responses_paths_or_urls() -> None:
     done = pipelex("run", "hello", "--input", "/home/ada/private/plan.txt")
     url = pipelex("run", "hello", "--input", "https://intranet.example/doc?id=42")
     assert "user.id" not in done.resource
-    inputs = [e["attributes"]["pipelex.input"] for r in (done, url) for s in r.spans("run") for e in s["events"] if e["name"] == "pipeline"]
+    inputs = [
+        e["attributes"]["pipelex.input"]
+        for r in (done, url)
+        for s in r.spans("run")
+        for e in s["events"]
+        if e["name"] == "pipeline"
+    ]
     assert inputs == ["<path>", "<url>"]
     assert "plan.txt" not in done.text() and "intranet" not in url.text()
 
@@ -144,23 +161,50 @@ def deleting_the_configuration_file_brings_the_prompt_back() -> None:
 
 
 ROWS: list[tuple[str, Callable[[], None]]] = [
-    ("first run of a command after init: the telemetry prompt with its choices", first_command_prompts_with_numbered_choices),
+    (
+        "first run of a command after init: the telemetry prompt with its choices",
+        first_command_prompts_with_numbered_choices,
+    ),
     ("pipelex init itself does not prompt", init_never_prompts),
     ("[1] off: no telemetry data collected", answer_1_is_off),
     ("[2] anonymous: anonymous usage data only", answer_2_is_anonymous),
     ("[3] identified: usage data with a user identifier", answer_3_is_identified_with_a_user_id),
-    ("deviation: identified with no user_id given is anonymous", identified_without_a_user_id_is_anonymous),
+    (
+        "deviation: identified with no user_id given is anonymous",
+        identified_without_a_user_id_is_anonymous,
+    ),
     ("[q] exit without configuring: asked again next time", answer_q_asks_again_next_time),
     ("deviation: Enter is an answer, off", enter_means_off),
-    ("anonymous: command usage (which commands are run)", anonymous_collects_which_commands_are_run),
-    ("anonymous: pipeline success/failure rates and performance", anonymous_collects_pipeline_success_failure_and_performance),
+    (
+        "anonymous: command usage (which commands are run)",
+        anonymous_collects_which_commands_are_run,
+    ),
+    (
+        "anonymous: pipeline success/failure rates and performance",
+        anonymous_collects_pipeline_success_failure_and_performance,
+    ),
     ("anonymous: feature usage patterns", anonymous_collects_feature_usage),
-    ("anonymous: no identification, prompts, responses, file paths or URLs", anonymous_has_no_identification_prompts_responses_paths_or_urls),
-    ("DO_NOT_TRACK set: disabled regardless of configuration", do_not_track_disables_regardless_of_configuration),
+    (
+        "anonymous: no identification, prompts, responses, file paths or URLs",
+        anonymous_has_no_identification_prompts_responses_paths_or_urls,
+    ),
+    (
+        "DO_NOT_TRACK set: disabled regardless of configuration",
+        do_not_track_disables_regardless_of_configuration,
+    ),
     ("DO_NOT_TRACK=false or 0: not disabled", do_not_track_false_or_0_does_not_disable),
-    ("deviation: DO_NOT_TRACK=no, off or empty does not disable", do_not_track_no_off_or_empty_does_not_disable),
-    ("change the settings by editing the configuration file", editing_the_configuration_file_changes_the_setting),
-    ("delete the configuration file and the prompt appears next time", deleting_the_configuration_file_brings_the_prompt_back),
+    (
+        "deviation: DO_NOT_TRACK=no, off or empty does not disable",
+        do_not_track_no_off_or_empty_does_not_disable,
+    ),
+    (
+        "change the settings by editing the configuration file",
+        editing_the_configuration_file_changes_the_setting,
+    ),
+    (
+        "delete the configuration file and the prompt appears next time",
+        deleting_the_configuration_file_brings_the_prompt_back,
+    ),
 ]
 
 

@@ -38,7 +38,11 @@ def tracked_project() -> str:
 
 
 def counts(done) -> dict[str, object]:
-    return {r["name"]: (r["value"], r["attributes"]) for r in done.records if r["name"].startswith("piperider.")}
+    return {
+        r["name"]: (r["value"], r["attributes"])
+        for r in done.records
+        if r["name"].startswith("piperider.")
+    }
 
 
 def user_telemetry_on_by_default() -> None:
@@ -103,8 +107,12 @@ def no_location_and_no_device_id() -> None:
     # Deliberate deviation (docs/porting.md): no IP, country, region or device id, ever.
     done = piperider("run", cwd=tracked_project())
     keys = set(done.resource)
-    assert not {k for k in keys if "ip" in k.split(".") or "geo" in k or "country" in k or "device" in k}
-    machine_id = Path("/etc/machine-id").read_text().strip() if Path("/etc/machine-id").exists() else "none"
+    assert not {
+        k for k in keys if "ip" in k.split(".") or "geo" in k or "country" in k or "device" in k
+    }
+    machine_id = (
+        Path("/etc/machine-id").read_text().strip() if Path("/etc/machine-id").exists() else "none"
+    )
     assert machine_id not in done.text()
 
 
@@ -152,18 +160,33 @@ def an_event_is_a_piperider_command() -> None:
 
 ROWS: list[tuple[str, Callable[[], None]]] = [
     ("CLI gathers telemetry per user (on unless opted out)", user_telemetry_on_by_default),
-    ("anonymous_tracking: false in ~/.piperider/profile.yml opts out of all tracking", anonymous_tracking_false_opts_out_of_all_tracking),
+    (
+        "anonymous_tracking: false in ~/.piperider/profile.yml opts out of all tracking",
+        anonymous_tracking_false_opts_out_of_all_tracking,
+    ),
     ("anonymous_tracking: true keeps tracking", anonymous_tracking_true_keeps_tracking),
-    ("each project created gets a telemetry ID (Project ID)", creating_a_project_creates_its_telemetry_id),
-    ("per project opt-out: remove the telemetry ID from .piperider/config.yml", removing_the_projects_telemetry_id_opts_the_project_out),
+    (
+        "each project created gets a telemetry ID (Project ID)",
+        creating_a_project_creates_its_telemetry_id,
+    ),
+    (
+        "per project opt-out: remove the telemetry ID from .piperider/config.yml",
+        removing_the_projects_telemetry_id_opts_the_project_out,
+    ),
     ("First seen: the date you first used PipeRider", first_seen),
     ("Last seen: the date of the last time you used PipeRider", last_seen),
     ("deviation: no Location (via IP) and no Device ID", no_location_and_no_device_id),
     ("Platform (operating system) and Python version", platform_and_python_version),
     ("Current and initial PipeRider version", current_and_initial_piperider_version),
     ("Data source type", data_source_type),
-    ("per event: tables, columns, rows, built-in/custom/passed/failed assertions", counts_per_event),
-    ("an event is a PipeRider command (run, generate-assertions, generate-report)", an_event_is_a_piperider_command),
+    (
+        "per event: tables, columns, rows, built-in/custom/passed/failed assertions",
+        counts_per_event,
+    ),
+    (
+        "an event is a PipeRider command (run, generate-assertions, generate-report)",
+        an_event_is_a_piperider_command,
+    ),
 ]
 
 

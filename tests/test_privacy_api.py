@@ -36,7 +36,12 @@ def default_scrubber():
 
 def test_scrub_value_scrubs_strings_and_lists_and_keeps_other_scalars() -> None:
     assert scrub_value("command.args", "/etc/hosts") == "<path>"
-    assert scrub_value("command.args", ["init", "/etc/hosts", 3, None]) == ["init", "<path>", 3, None]
+    assert scrub_value("command.args", ["init", "/etc/hosts", 3, None]) == [
+        "init",
+        "<path>",
+        3,
+        None,
+    ]
     assert scrub_value("command.args", ("a@b.io",)) == ("<email>",)
     assert scrub_value("gen_ai.usage.input_tokens", 120) == 120
     assert scrub_value("ratio", 0.5) == 0.5
@@ -69,10 +74,18 @@ def test_scrub_value_redacts_an_object_whose_str_raises() -> None:
 
 
 def test_scrub_attributes_returns_a_new_dict_and_leaves_the_input_alone() -> None:
-    original = {"command.name": "deploy", "error.message": "open /var/x failed", "db.password": "pw"}
+    original = {
+        "command.name": "deploy",
+        "error.message": "open /var/x failed",
+        "db.password": "pw",
+    }
     copy = dict(original)
     scrubbed = scrub_attributes(original)
-    assert scrubbed == {"command.name": "deploy", "error.message": "open <path> failed", "db.password": "<secret>"}
+    assert scrubbed == {
+        "command.name": "deploy",
+        "error.message": "open <path> failed",
+        "db.password": "<secret>",
+    }
     assert original == copy
     assert scrubbed is not original
     assert scrub_attributes(None) == {}
@@ -106,11 +119,36 @@ def test_scrub_text_returns_safe_strings_unchanged_and_identical() -> None:
 @pytest.mark.parametrize(
     "key",
     [
-        "password", "db.password", "DB_PASSWORD", "passwd", "user.secret", "token", "auth",
-        "auth_token", "x-auth-token", "github.token", "api_key", "apiKey", "X-Api-Key", "apikey",
-        "http.request.header.authorization", "http.request.header.cookie", "set-cookie", "session",
-        "session_token", "sessionid", "credentials", "aws.credential", "private_key", "privateKey",
-        "ssh.private.key", "client_secret", "oauth", "accessToken", "refresh_token", "jwt",
+        "password",
+        "db.password",
+        "DB_PASSWORD",
+        "passwd",
+        "user.secret",
+        "token",
+        "auth",
+        "auth_token",
+        "x-auth-token",
+        "github.token",
+        "api_key",
+        "apiKey",
+        "X-Api-Key",
+        "apikey",
+        "http.request.header.authorization",
+        "http.request.header.cookie",
+        "set-cookie",
+        "session",
+        "session_token",
+        "sessionid",
+        "credentials",
+        "aws.credential",
+        "private_key",
+        "privateKey",
+        "ssh.private.key",
+        "client_secret",
+        "oauth",
+        "accessToken",
+        "refresh_token",
+        "jwt",
     ],
 )
 def test_sensitive_keys(key: str) -> None:
@@ -120,10 +158,22 @@ def test_sensitive_keys(key: str) -> None:
 @pytest.mark.parametrize(
     "key",
     [
-        "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.token.type",
-        "gen_ai.request.max_tokens", "optel.cli.session.duration", "session.id", "session.previous_id",
-        "command.name", "error.type", "author", "keyboard.layout", "cache.key", "tokens",
-        "myapp.token.count", "auth.method", "user.id",
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.output_tokens",
+        "gen_ai.token.type",
+        "gen_ai.request.max_tokens",
+        "optel.cli.session.duration",
+        "session.id",
+        "session.previous_id",
+        "command.name",
+        "error.type",
+        "author",
+        "keyboard.layout",
+        "cache.key",
+        "tokens",
+        "myapp.token.count",
+        "auth.method",
+        "user.id",
     ],
 )
 def test_telemetry_keys_that_merely_mention_a_word_are_not_sensitive(key: str) -> None:
@@ -131,13 +181,22 @@ def test_telemetry_keys_that_merely_mention_a_word_are_not_sensitive(key: str) -
 
 
 def test_key_words_split_on_punctuation_and_camel_case() -> None:
-    assert key_words("http.request.header.X-Api-Key") == ["http", "request", "header", "x", "api", "key"]
+    assert key_words("http.request.header.X-Api-Key") == [
+        "http",
+        "request",
+        "header",
+        "x",
+        "api",
+        "key",
+    ]
     assert key_words("accessToken2FA") == ["access", "token2", "fa"]
 
 
 def test_allow_listing_a_key_exempts_it_from_no_sensitive_word() -> None:
     # A host attribute is only recorded when allow-listed: an exemption would protect none of them.
-    scrubber = Scrubber(attributes=["myapp.session.owner", "myapp.db.password", "myapp.session.kind"])
+    scrubber = Scrubber(
+        attributes=["myapp.session.owner", "myapp.db.password", "myapp.session.kind"]
+    )
     assert scrubber.scrub_value("myapp.session.owner", "team-a") == "<secret>"
     assert scrubber.scrub_value("myapp.db.password", "pw") == "<secret>"
     assert scrubber.scrub_value("myapp.session.kind", "team-a") == "team-a"
@@ -162,7 +221,9 @@ def test_describe_exception_gives_type_scrubbed_message_and_own_frames() -> None
     assert described["error.type"] == "test_privacy_api.DeployError"
     assert described["exception.message"] == "cannot write <path> for <email>"
     lines = described["exception.stacktrace"].splitlines()
-    assert lines[0].startswith("test_privacy_api:test_describe_exception_gives_type_scrubbed_message_and_own_frames:")
+    assert lines[0].startswith(
+        "test_privacy_api:test_describe_exception_gives_type_scrubbed_message_and_own_frames:"
+    )
     assert lines[-1].startswith("test_privacy_api:_raise_in_here:")
     assert all(re.fullmatch(r"test_privacy_api:\w+:\d+", line) for line in lines)
 
@@ -174,7 +235,9 @@ def test_describe_exception_names_builtins_without_module_and_skips_foreign_fram
         described = describe_exception(exc)
         foreign = describe_exception(exc, "someone_else")
     assert described["error.type"] == "ValueError"
-    assert described["exception.message"] == "invalid literal for int() with base 10: 'not a number'"
+    assert (
+        described["exception.message"] == "invalid literal for int() with base 10: 'not a number'"
+    )
     assert described["exception.stacktrace"] == ""
     assert foreign["exception.stacktrace"] == ""
 
@@ -240,21 +303,66 @@ def test_describe_exception_zero_bound_gives_empty_message() -> None:
 @pytest.mark.parametrize(
     "model",
     [
-        "gpt-4o", "gpt-4o-mini", "gpt-4o-2024-08-06", "gpt-4.1-nano", "gpt-3.5-turbo-0125", "gpt-5",
-        "gpt-oss-120b", "o1", "o1-preview", "o3-mini-high", "o4-mini", "chatgpt-4o-latest",
-        "text-embedding-3-small", "text-embedding-ada-002", "dall-e-3", "whisper-1", "tts-1-hd",
-        "claude-3-5-sonnet-20241022", "claude-3-opus-latest", "claude-sonnet-4-20250514",
-        "claude-opus-4-1", "claude-instant-1.2", "claude-2.1", "gemini-1.5-pro-002",
-        "gemini-2.0-flash-exp", "gemini-2.5-flash-lite", "gemma-2-9b-it", "gemma3:4b",
-        "llama-3.1-70b-instruct", "llama3.1:8b", "Llama-3.3-70B-Instruct", "codellama:13b",
-        "mistral-large-latest", "mistral-7b-instruct-v0.3", "mixtral-8x7b-instruct",
-        "codestral-latest", "ministral-8b-latest", "deepseek-chat", "deepseek-reasoner",
-        "deepseek-r1-distill-qwen-32b", "qwen2.5-coder:7b-instruct-q4_K_M", "qwen-max", "qwq-32b",
-        "qwen3-235b-a22b", "command-r-plus", "command-r7b-12-2024", "command-a-03-2025", "grok-2",
-        "grok-3-mini", "grok-beta", "phi-3-mini-4k-instruct", "phi4", "amazon.nova-pro-v1:0",
-        "amazon.titan-text-express-v1", "anthropic.claude-3-5-sonnet-20240620-v1:0",
-        "us.anthropic.claude-3-7-sonnet-20250219-v1:0", "meta.llama3-1-70b-instruct-v1:0",
-        "openai/gpt-4o", "meta-llama/Llama-3.1-8B-Instruct", "models/gemini-1.5-pro",
+        "gpt-4o",
+        "gpt-4o-mini",
+        "gpt-4o-2024-08-06",
+        "gpt-4.1-nano",
+        "gpt-3.5-turbo-0125",
+        "gpt-5",
+        "gpt-oss-120b",
+        "o1",
+        "o1-preview",
+        "o3-mini-high",
+        "o4-mini",
+        "chatgpt-4o-latest",
+        "text-embedding-3-small",
+        "text-embedding-ada-002",
+        "dall-e-3",
+        "whisper-1",
+        "tts-1-hd",
+        "claude-3-5-sonnet-20241022",
+        "claude-3-opus-latest",
+        "claude-sonnet-4-20250514",
+        "claude-opus-4-1",
+        "claude-instant-1.2",
+        "claude-2.1",
+        "gemini-1.5-pro-002",
+        "gemini-2.0-flash-exp",
+        "gemini-2.5-flash-lite",
+        "gemma-2-9b-it",
+        "gemma3:4b",
+        "llama-3.1-70b-instruct",
+        "llama3.1:8b",
+        "Llama-3.3-70B-Instruct",
+        "codellama:13b",
+        "mistral-large-latest",
+        "mistral-7b-instruct-v0.3",
+        "mixtral-8x7b-instruct",
+        "codestral-latest",
+        "ministral-8b-latest",
+        "deepseek-chat",
+        "deepseek-reasoner",
+        "deepseek-r1-distill-qwen-32b",
+        "qwen2.5-coder:7b-instruct-q4_K_M",
+        "qwen-max",
+        "qwq-32b",
+        "qwen3-235b-a22b",
+        "command-r-plus",
+        "command-r7b-12-2024",
+        "command-a-03-2025",
+        "grok-2",
+        "grok-3-mini",
+        "grok-beta",
+        "phi-3-mini-4k-instruct",
+        "phi4",
+        "amazon.nova-pro-v1:0",
+        "amazon.titan-text-express-v1",
+        "anthropic.claude-3-5-sonnet-20240620-v1:0",
+        "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+        "meta.llama3-1-70b-instruct-v1:0",
+        "openai/gpt-4o",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "models/gemini-1.5-pro",
         "mistralai/Mistral-7B-Instruct-v0.3",
     ],
 )
@@ -265,8 +373,14 @@ def test_public_model_names_are_kept_as_given(model: str) -> None:
 @pytest.mark.parametrize(
     "model",
     [
-        "ft:gpt-4o:acme::abc123", "ft:gpt-3.5-turbo-0125:personal:my-bot:9abc", "acme-support-bot",
-        "gpt-4o-acme-prod", "claudette", "my-model", "alice/llama-3-8b", "yield-bot",
+        "ft:gpt-4o:acme::abc123",
+        "ft:gpt-3.5-turbo-0125:personal:my-bot:9abc",
+        "acme-support-bot",
+        "gpt-4o-acme-prod",
+        "claudette",
+        "my-model",
+        "alice/llama-3-8b",
+        "yield-bot",
         "TheBloke/Mistral-7B-GGUF",
     ],
 )
@@ -278,7 +392,10 @@ def test_private_model_names_become_custom(model: str) -> None:
 def test_known_provider_prefix_keeps_provider_slash_custom() -> None:
     assert public_model_name("openai/my-finetune") == "openai/custom"
     assert public_model_name("bedrock/acme-model") == "bedrock/custom"
-    assert public_model_name("acme-gateway/our-model", provider="acme-gateway") == "acme-gateway/custom"
+    assert (
+        public_model_name("acme-gateway/our-model", provider="acme-gateway")
+        == "acme-gateway/custom"
+    )
     assert public_model_name("models/our-tuned", provider="google") == "google/custom"
 
 
@@ -288,7 +405,12 @@ def test_public_model_name_of_nothing_is_none() -> None:
 
 
 def test_public_model_names_survive_scrubbing() -> None:
-    for model in ("claude-3-5-sonnet-20241022", "meta-llama/Llama-3.1-8B-Instruct", "openai/custom", "custom"):
+    for model in (
+        "claude-3-5-sonnet-20241022",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "openai/custom",
+        "custom",
+    ):
         assert scrub_text(model) == model
 
 
@@ -306,7 +428,10 @@ RESOURCE = {
 
 
 def test_anonymous_mode_never_carries_user_id_or_identity() -> None:
-    assert apply_mode(RESOURCE, "anonymous", user_id="u-1") == {"service.name": "my-tool", "os.type": "linux"}
+    assert apply_mode(RESOURCE, "anonymous", user_id="u-1") == {
+        "service.name": "my-tool",
+        "os.type": "linux",
+    }
 
 
 def test_identified_mode_adds_only_the_id_the_user_gave() -> None:
@@ -327,7 +452,12 @@ def test_off_mode_allows_nothing() -> None:
 
 
 def test_host_rules_run_before_the_built_ins() -> None:
-    configure(rules=[("ACME-[0-9]+", "<ticket>"), lambda text: text.replace("Project Falcon", "<project>")])
+    configure(
+        rules=[
+            ("ACME-[0-9]+", "<ticket>"),
+            lambda text: text.replace("Project Falcon", "<project>"),
+        ]
+    )
     assert scrub_text("ACME-1234 in Project Falcon at /srv/x") == "<ticket> in <project> at <path>"
 
 
@@ -337,7 +467,10 @@ def test_host_rule_cannot_bring_back_what_built_ins_remove() -> None:
 
 
 def test_host_rule_accepts_a_compiled_pattern_and_a_single_pair() -> None:
-    assert Scrubber([(re.compile(r"cust_\d+"), "<customer>")]).scrub_text("cust_42 ok") == "<customer> ok"
+    assert (
+        Scrubber([(re.compile(r"cust_\d+"), "<customer>")]).scrub_text("cust_42 ok")
+        == "<customer> ok"
+    )
     assert Scrubber((r"cust_\d+", "<customer>")).scrub_text("cust_42") == "<customer>"
     assert Scrubber(str.upper).scrub_text("abc") == "ABC"
 
@@ -350,7 +483,9 @@ def test_an_empty_rule_list_keeps_the_built_in_rules() -> None:
     assert configure(rules=[]).scrub_text("/etc/x") == "<path>"
 
 
-def test_only_the_explicit_switch_disables_built_ins_and_it_warns(caplog: pytest.LogCaptureFixture) -> None:
+def test_only_the_explicit_switch_disables_built_ins_and_it_warns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     privacy.scrubber._warned.discard("builtin-off")
     with caplog.at_level(logging.WARNING, logger="optel"):
         scrubber = Scrubber([("ACME", "<x>")], disable_builtin_rules=True)

@@ -120,7 +120,10 @@ def test_key_value_secrets_lose_their_whole_value(text: str, expected: str) -> N
         ),
         ("Host: localhost", "Host: localhost"),
         # a key after a host context is still the key of its pair
-        ("Name or service not known: password=hunter2x", "Name or service not known: password=<secret>"),
+        (
+            "Name or service not known: password=hunter2x",
+            "Name or service not known: password=<secret>",
+        ),
     ],
 )
 def test_host_names_become_host(text: str, expected: str) -> None:

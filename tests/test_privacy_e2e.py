@@ -67,7 +67,9 @@ USER_FILE = (
 # Ids optel generates (trace and span ids in JSON, the install and project ids): random hex that a
 # planted hex key could share six characters with by chance. They are blanked before the checks.
 _HOST_MODULE = __name__.rpartition(".")[2]
-_ID_KEYS = frozenset({"trace_id", "span_id", "parent_span_id", "install_id", "optel.install.id", "optel.project.id"})
+_ID_KEYS = frozenset(
+    {"trace_id", "span_id", "parent_span_id", "install_id", "optel.install.id", "optel.project.id"}
+)
 # Declared names, one starting with "/" as an in-chat command's does: kept as written, never `<path>`.
 DECLARED_NAMES: dict[str, tuple[str, list[Injection]]] = {
     "step_name": ("/add", []),
@@ -79,9 +81,20 @@ DECLARED_NAMES: dict[str, tuple[str, list[Injection]]] = {
 class Planted:
     """One example's texts, each with what was planted in it, by where they go."""
 
-    __slots__ = ("argument", "attribute", "event_name", "login", "machine", "message", "request_name", "step_name")
+    __slots__ = (
+        "argument",
+        "attribute",
+        "event_name",
+        "login",
+        "machine",
+        "message",
+        "request_name",
+        "step_name",
+    )
 
-    def __init__(self, login: str, machine: str | None = None, **texts: tuple[str, list[Injection]]) -> None:
+    def __init__(
+        self, login: str, machine: str | None = None, **texts: tuple[str, list[Injection]]
+    ) -> None:
         self.login = login
         self.machine = machine
         for name, value in texts.items():
@@ -103,7 +116,9 @@ def planted(draw: st.DrawFn, baseline: str, classes: tuple[str, ...] | None = No
     # Neither name in the other, nor the machine's first label (a name of its own) in the login.
     machine = draw(
         logins().filter(
-            lambda name: name not in baseline and login not in name and name.partition(".")[0] not in login
+            lambda name: (
+                name not in baseline and login not in name and name.partition(".")[0] not in login
+            )
         )
     )
     texts = {
@@ -122,7 +137,9 @@ class Outputs:
     """Everything one run let out of the host: texts to search, and the decoded receipts."""
 
     def __init__(self) -> None:
-        self.texts: dict[str, str] = {}  # where -> its string values (JSON strings decoded), one a line
+        self.texts: dict[
+            str, str
+        ] = {}  # where -> its string values (JSON strings decoded), one a line
         self.spans: list[dict[str, Any]] = []
         self.ids: set[str] = set()
 
@@ -242,14 +259,20 @@ class Pipeline:
                 assert summary.files_sent == 1, summary
                 # Through rotel: wait until everything the uploader sent came out the other side.
                 assert self.receiver.wait_for(
-                    lambda r: len(r.spans()) >= summary.sent_spans and len(r.metrics()) >= summary.sent_metrics,
+                    lambda r: (
+                        len(r.spans()) >= summary.sent_spans
+                        and len(r.metrics()) >= summary.sent_metrics
+                    ),
                     timeout=20,
                 ), (summary, len(self.receiver.spans()), len(self.receiver.metrics()))
                 for index, request in enumerate(self.receiver.accepted()):
-                    out.texts[f"request {index} {request.path}"] = "\n".join(_proto_strings(request.message))
+                    out.texts[f"request {index} {request.path}"] = "\n".join(
+                        _proto_strings(request.message)
+                    )
                 out.spans = self.receiver.spans()
                 out.texts["spool after upload"] = "\n".join(
-                    _file_strings(os.path.join(self.spool, n), out.ids) for n in os.listdir(self.spool)
+                    _file_strings(os.path.join(self.spool, n), out.ids)
+                    for n in os.listdir(self.spool)
                     if os.path.isfile(os.path.join(self.spool, n))
                 )
         finally:
@@ -268,7 +291,11 @@ class Pipeline:
             attributes=HOST_ATTRIBUTES,
             project_dir=self.project,
         )
-        step_name, request_name, event_name = text("step_name"), text("request_name"), text("event_name")
+        step_name, request_name, event_name = (
+            text("step_name"),
+            text("request_name"),
+            text("event_name"),
+        )
         attribute, message = text("attribute"), text("message")
 
         @optel.timed(request_name)
@@ -341,13 +368,17 @@ def test_one_of_each_kind_is_scrubbed_everywhere(pipeline: Pipeline) -> None:
     login = "qzlogin7"
     secret = "sk-proj-" + "Xq7Lm2Vb9Rt4Ws8Yc1Nd6Pk3Jf5Hg0Ze" * 2
     email = Injection("alice.doe@example.org", (EMAIL,), ["alice.doe@example.org", "alice.doe"])
-    url = Injection("https://intranet.corp.example/api?q=plan9", (URL,), ["intranet.corp.example", "plan9"])
+    url = Injection(
+        "https://intranet.corp.example/api?q=plan9", (URL,), ["intranet.corp.example", "plan9"]
+    )
     path = Injection(home + "/work/notes.txt", (PATH,), [home, "notes.txt"])
     ip = Injection("10.20.30.40", (IP,), ["10.20.30.40"])
     user = Injection(f"{login}_notes", (USER,), [login])
     key = Injection(secret, (SECRET,), [secret], [secret])
     values = {"argument": [email, url], "attribute": [path, ip], "message": [key, user]}
-    texts = {k: (f"failed {a.text} and {b.text} while calling", [a, b]) for k, (a, b) in values.items()}
+    texts = {
+        k: (f"failed {a.text} and {b.text} while calling", [a, b]) for k, (a, b) in values.items()
+    }
     sample = Planted(login, **texts, **DECLARED_NAMES)
     out = pipeline.run(sample)
     _check(out, sample)
@@ -359,12 +390,17 @@ def test_one_of_each_kind_is_scrubbed_everywhere(pipeline: Pipeline) -> None:
     (request,) = _received(out, "/run")
     assert request["attributes"]["request.name"] == "/run"
     exception = [e for e in step["events"] if e["name"] == "exception"]
-    assert exception[0]["attributes"]["exception.message"] == "failed <secret> and <user>_notes while calling"
+    assert (
+        exception[0]["attributes"]["exception.message"]
+        == "failed <secret> and <user>_notes while calling"
+    )
     assert step["status_message"] == "failed <secret> and <user>_notes while calling"
     named = [e for s in out.spans for e in s["events"] if e["name"] == "/drop"]
     assert named and named[0]["attributes"]["note"] == "failed <path> and <ip> while calling"
     outside = _received(out, "/drop")
-    assert outside and outside[0]["attributes"]["target"] == "failed <email> and <url> while calling"
+    assert (
+        outside and outside[0]["attributes"]["target"] == "failed <email> and <url> while calling"
+    )
 
     # The same run in debug mode: the records on stderr are scrubbed too.
     _check(pipeline.run(sample, debug=True), sample)
@@ -378,7 +414,9 @@ def test_one_of_each_new_kind_is_scrubbed_everywhere(pipeline: Pipeline) -> None
             Injection("4111 1111 1111 1111", (NUMBER,), ["4111 1111", "1111111111111111"]),
         ],
         "attribute": [
-            Injection("HTTPSConnectionPool(host='db7.acme.internal', port=443)", (HOST,), ["db7", "acme"]),
+            Injection(
+                "HTTPSConnectionPool(host='db7.acme.internal', port=443)", (HOST,), ["db7", "acme"]
+            ),
             Injection("00:1a:2b:3c:4d:5e", (MAC,), ["00:1a:2b", "3c:4d:5e"]),
         ],
         "message": [
@@ -386,26 +424,38 @@ def test_one_of_each_new_kind_is_scrubbed_everywhere(pipeline: Pipeline) -> None
             Injection("'/srv/data/caf\\udce9notes42.txt'", (PATH,), ["notes42", "data"]),
         ],
     }
-    texts = {k: (f"failed {a.text} and {b.text} while calling", [a, b]) for k, (a, b) in values.items()}
+    texts = {
+        k: (f"failed {a.text} and {b.text} while calling", [a, b]) for k, (a, b) in values.items()
+    }
     sample = Planted(login, machine, **texts, **DECLARED_NAMES)
     out = pipeline.run(sample)
     _check(out, sample)
     (step,) = _received(out, "/add")
     exception = [e for e in step["events"] if e["name"] == "exception"]
-    assert exception[0]["attributes"]["exception.message"] == "failed <host> and '<path>' while calling"
+    assert (
+        exception[0]["attributes"]["exception.message"]
+        == "failed <host> and '<path>' while calling"
+    )
     named = [e for s in out.spans for e in s["events"] if e["name"] == "/drop"]
     assert named and named[0]["attributes"]["note"] == (
         "failed HTTPSConnectionPool(host='<host>', port=443) and <mac> while calling"
     )
     outside = _received(out, "/drop")
-    assert outside and outside[0]["attributes"]["target"] == "failed api_token=<secret> and <number> while calling"
+    assert (
+        outside
+        and outside[0]["attributes"]["target"]
+        == "failed api_token=<secret> and <number> while calling"
+    )
     _check(pipeline.run(sample, debug=True), sample)
 
 
 def test_endpoint_credentials_stay_out_of_the_audit_log_and_debug_output(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "https://bob:Hunter2pw@telemetry.example.com/?api_key=Kq9zX7wv")
+    monkeypatch.setenv(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "https://bob:Hunter2pw@telemetry.example.com/?api_key=Kq9zX7wv",
+    )
     out = pipeline.run(None, debug=True)
     for where in ("debug output", "audit log"):
         assert "Hunter2pw" not in out.texts[where] and "Kq9zX7wv" not in out.texts[where], where

@@ -44,7 +44,9 @@ def test_url_whose_user_is_the_home_name_is_one_url_marker(
     assert apply_builtin_rules(text) == "<url>"
 
 
-def test_home_is_still_replaced_after_a_single_colon_and_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_home_is_still_replaced_after_a_single_colon_and_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     _as(monkeypatch, "/root", "root")
     assert apply_builtin_rules("file:/root/x and /root/.ssh/id_rsa") == "file:<path> and <path>"
 
@@ -52,7 +54,10 @@ def test_home_is_still_replaced_after_a_single_colon_and_alone(monkeypatch: pyte
 # -- 2. non-ASCII e-mail addresses -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("address", ["jürgen.müller@firma.de", "josé@example.com", "bob@münchen.de", "zoë@xn--mnchen-3ya.de"])
+@pytest.mark.parametrize(
+    "address",
+    ["jürgen.müller@firma.de", "josé@example.com", "bob@münchen.de", "zoë@xn--mnchen-3ya.de"],
+)
 def test_non_ascii_emails_become_email_marker(address: str) -> None:
     assert apply_builtin_rules(f"contact {address}.") == "contact <email>."
 
@@ -85,7 +90,16 @@ def test_file_name_in_the_home_after_a_colon_does_not_leak(monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize(
-    "text", ["12:30", "at 12:30:45 ok", "ratio 3:2", "a:b", "std::vector", "mytool.cli:main:42", "key:value pairs"]
+    "text",
+    [
+        "12:30",
+        "at 12:30:45 ok",
+        "ratio 3:2",
+        "a:b",
+        "std::vector",
+        "mytool.cli:main:42",
+        "key:value pairs",
+    ],
 )
 def test_colons_without_a_path_survive(text: str) -> None:
     assert apply_builtin_rules(text) == text
@@ -110,7 +124,9 @@ def test_drive_letters_stay_one_path_marker(text: str) -> None:
         ("\\\\fileserver\\share\\Q3 board deck.pptx", "<path>"),
     ],
 )
-def test_last_segment_with_spaces_up_to_an_extension_is_replaced_whole(text: str, expected: str) -> None:
+def test_last_segment_with_spaces_up_to_an_extension_is_replaced_whole(
+    text: str, expected: str
+) -> None:
     assert apply_builtin_rules(text) == expected
 
 
@@ -119,7 +135,10 @@ def test_last_segment_with_spaces_up_to_an_extension_is_replaced_whole(text: str
     [
         ("/tmp/x failed to open", "<path> failed to open"),
         ("see /tmp/a.log and then retry", "see <path> and then retry"),
-        ("cannot write /var/lib/app/state.db for ops@example.com", "cannot write <path> for <email>"),
+        (
+            "cannot write /var/lib/app/state.db for ops@example.com",
+            "cannot write <path> for <email>",
+        ),
         ("/tmp/x then alice.smith left", "<path> then alice.smith left"),
         ("wrote /tmp/out.json in 3.5s", "wrote <path> in 3.5s"),
     ],
@@ -131,9 +150,25 @@ def test_prose_after_a_path_is_not_swallowed(text: str, expected: str) -> None:
 # -- 5. sensitive keys, even when allow-listed -----------------------------------------------------
 
 ALLOW_LISTED_CREDENTIALS = [
-    "access_token", "refresh_token", "api_token", "id_token", "session_token", "sessionToken",
-    "auth_token", "github.token", "session", "x-auth", "token", "password", "secret", "api_key",
-    "auth", "cookie", "credential", "private_key", "myapp.session.owner",
+    "access_token",
+    "refresh_token",
+    "api_token",
+    "id_token",
+    "session_token",
+    "sessionToken",
+    "auth_token",
+    "github.token",
+    "session",
+    "x-auth",
+    "token",
+    "password",
+    "secret",
+    "api_key",
+    "auth",
+    "cookie",
+    "credential",
+    "private_key",
+    "myapp.session.owner",
 ]
 
 
@@ -143,7 +178,9 @@ def test_allow_listed_credential_keys_are_still_sensitive(key: str) -> None:
     assert Scrubber(attributes=[key]).scrub_value(key, "team-a") == "<secret>"
 
 
-@pytest.mark.parametrize("key", ["myapp.session.kind", "auth.method", "myapp.token.count", "cache.key"])
+@pytest.mark.parametrize(
+    "key", ["myapp.session.kind", "auth.method", "myapp.token.count", "cache.key"]
+)
 def test_keys_where_a_word_only_describes_stay_recorded_when_allow_listed(key: str) -> None:
     assert Scrubber(attributes=[key]).scrub_value(key, "team-a") == "team-a"
 
@@ -152,7 +189,12 @@ def test_no_attribute_of_the_data_dictionary_is_sensitive() -> None:
     declared = set(ATTRIBUTES) | set(METRICS)
     for metric in METRICS.values():
         declared.update(metric.attributes)
-    assert {"gen_ai.usage.input_tokens", "gen_ai.token.type", "optel.cli.session.duration", "optel.install.id"} <= declared
+    assert {
+        "gen_ai.usage.input_tokens",
+        "gen_ai.token.type",
+        "optel.cli.session.duration",
+        "optel.install.id",
+    } <= declared
     assert sorted(key for key in declared if is_sensitive_key(key)) == []
     scrubbed = scrub_attributes(dict.fromkeys(declared, "value"))
     assert set(scrubbed.values()) == {"value"}
@@ -179,7 +221,9 @@ def test_run_together_and_short_password_keys_lose_their_value(text: str, expect
     assert apply_builtin_rules(text) == expected
 
 
-@pytest.mark.parametrize("text", ["bypass=true", "compass=north", "pass.count=3", "passes=3", "password"])
+@pytest.mark.parametrize(
+    "text", ["bypass=true", "compass=north", "pass.count=3", "passes=3", "password"]
+)
 def test_words_that_merely_hold_pass_keep_their_value(text: str) -> None:
     assert apply_builtin_rules(text) == text
 
@@ -270,16 +314,26 @@ def test_random_runs_that_happen_to_hold_words_are_still_secrets(text: str) -> N
 def test_random_base64_almost_never_reads_as_camel_case() -> None:
     rnd = random.Random(20240611)
     runs = [base64.b64encode(rnd.randbytes(rnd.randint(24, 64))).decode() for _ in range(5000)]
-    runs += [base64.urlsafe_b64encode(rnd.randbytes(rnd.randint(24, 64))).decode().rstrip("=") for _ in range(5000)]
-    runs += ["".join(rnd.choice(string.ascii_letters + string.digits) for _ in range(40)) for _ in range(5000)]
+    runs += [
+        base64.urlsafe_b64encode(rnd.randbytes(rnd.randint(24, 64))).decode().rstrip("=")
+        for _ in range(5000)
+    ]
+    runs += [
+        "".join(rnd.choice(string.ascii_letters + string.digits) for _ in range(40))
+        for _ in range(5000)
+    ]
     assert [run for run in runs if looks_like_camel_case(run)] == []
 
 
 # -- 9. shared system accounts are not the user's name ---------------------------------------------
 
 
-@pytest.mark.parametrize("login", ["root", "app", "node", "ubuntu", "runner", "admin", "user", "www-data", "nobody"])
-def test_shared_accounts_are_not_treated_as_the_login(monkeypatch: pytest.MonkeyPatch, login: str) -> None:
+@pytest.mark.parametrize(
+    "login", ["root", "app", "node", "ubuntu", "runner", "admin", "user", "www-data", "nobody"]
+)
+def test_shared_accounts_are_not_treated_as_the_login(
+    monkeypatch: pytest.MonkeyPatch, login: str
+) -> None:
     _as(monkeypatch, "/home/someone", login)
     assert login not in current_identity()[1]
     assert apply_builtin_rules(f"user {login} ran find_{login}") == f"user {login} ran find_{login}"
@@ -300,12 +354,58 @@ def test_a_personal_login_is_still_replaced(monkeypatch: pytest.MonkeyPatch) -> 
 # Pieces of the shapes above, so that generated strings come near each new edge; the fast path
 # must send to the chain whatever the chain would change.
 _FRAGMENTS = (
-    "root", "app", "node", "alice", "Alice", "user ", "find_", "pass", "PASS", "PGPASSWORD", "DB_",
-    "=", ":", " ", "_", "-", ".", "Basic ", "basic ", "Token ", "dXNlcjpwYXNz", "Digest ", "12:30",
-    "3:2", "a:b", "file:", "config:", "//", "/", "\\/", "~", "@", "git@", "host:", "team/x.git",
-    "jürgen", "münchen.de", "josé@", "CV.pdf", " Smith", "DataIngestionPipelineOrchestrator",
-    "ProvisionedThroughputExceededException", "UikKfaOddJvpotoudJoobjkzVxtbyHjOzxTWeqtW", "v2",
-    "access", "Token", "session", "auth", "secret", "https:", "www.", "1.2.3.4",
+    "root",
+    "app",
+    "node",
+    "alice",
+    "Alice",
+    "user ",
+    "find_",
+    "pass",
+    "PASS",
+    "PGPASSWORD",
+    "DB_",
+    "=",
+    ":",
+    " ",
+    "_",
+    "-",
+    ".",
+    "Basic ",
+    "basic ",
+    "Token ",
+    "dXNlcjpwYXNz",
+    "Digest ",
+    "12:30",
+    "3:2",
+    "a:b",
+    "file:",
+    "config:",
+    "//",
+    "/",
+    "\\/",
+    "~",
+    "@",
+    "git@",
+    "host:",
+    "team/x.git",
+    "jürgen",
+    "münchen.de",
+    "josé@",
+    "CV.pdf",
+    " Smith",
+    "DataIngestionPipelineOrchestrator",
+    "ProvisionedThroughputExceededException",
+    "UikKfaOddJvpotoudJoobjkzVxtbyHjOzxTWeqtW",
+    "v2",
+    "access",
+    "Token",
+    "session",
+    "auth",
+    "secret",
+    "https:",
+    "www.",
+    "1.2.3.4",
 )
 
 
@@ -315,7 +415,9 @@ _FRAGMENTS = (
     text=st.lists(st.sampled_from(_FRAGMENTS), max_size=10).map("".join)
     | st.lists(st.sampled_from(_FRAGMENTS), max_size=6).map(" ".join)
 )
-def test_fast_path_accepts_only_what_the_chain_leaves_unchanged_near_the_new_shapes(login: str, text: str) -> None:
+def test_fast_path_accepts_only_what_the_chain_leaves_unchanged_near_the_new_shapes(
+    login: str, text: str
+) -> None:
     with pytest.MonkeyPatch.context() as patch:
         _as(patch, "/home/" + login, login)
         if plainly_safe(text, current_identity()[1]):

@@ -64,7 +64,10 @@ def test_home_directory_becomes_tilde_then_path(monkeypatch: pytest.MonkeyPatch)
 
 def test_home_with_spaces_is_replaced_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", "/Users/alice smith")
-    assert apply_builtin_rules("cannot read /Users/alice smith/notes.txt now") == "cannot read <path> now"
+    assert (
+        apply_builtin_rules("cannot read /Users/alice smith/notes.txt now")
+        == "cannot read <path> now"
+    )
 
 
 def test_windows_home_is_replaced_in_any_case_and_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,7 +146,18 @@ def test_paths_become_path_marker(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["and/or", "n/a", "11/23/2026", "a / b", "1/2", "km/h", "openai/custom", "qwen/Qwen2.5-7B", "/"]
+    "text",
+    [
+        "and/or",
+        "n/a",
+        "11/23/2026",
+        "a / b",
+        "1/2",
+        "km/h",
+        "openai/custom",
+        "qwen/Qwen2.5-7B",
+        "/",
+    ],
 )
 def test_things_with_slashes_that_are_not_paths_survive(text: str) -> None:
     assert rules.scrub_paths(text) == text
@@ -153,7 +167,14 @@ def test_things_with_slashes_that_are_not_paths_survive(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["alice@example.com", "first.last+tag@mail.co.uk", "git@github.com", "bob@10.0.0.1", "root@localhost"]
+    "text",
+    [
+        "alice@example.com",
+        "first.last+tag@mail.co.uk",
+        "git@github.com",
+        "bob@10.0.0.1",
+        "root@localhost",
+    ],
 )
 def test_emails_become_email_marker(text: str) -> None:
     assert rules.scrub_emails(f"<{text}>") == "<<email>>"
@@ -170,9 +191,18 @@ def test_at_signs_that_are_not_emails_survive(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "10.0.0.1", "192.168.1.254", "0.0.0.0", "255.255.255.255", "010.001.000.001",
-        "::1", "::", "fe80::1%eth0", "2001:db8::8a2e:370:7334", "2001:0db8:0000:0000:0000:ff00:0042:8329",
-        "::ffff:192.0.2.1", "1::",
+        "10.0.0.1",
+        "192.168.1.254",
+        "0.0.0.0",
+        "255.255.255.255",
+        "010.001.000.001",
+        "::1",
+        "::",
+        "fe80::1%eth0",
+        "2001:db8::8a2e:370:7334",
+        "2001:0db8:0000:0000:0000:ff00:0042:8329",
+        "::ffff:192.0.2.1",
+        "1::",
     ],
 )
 def test_ip_addresses_become_ip_marker(text: str) -> None:
@@ -184,7 +214,17 @@ def test_ip_with_port_and_brackets_keeps_the_port() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["1.2.3", "1.2.3.4.5", "v1.2.3.4", "256.1.1.1", "12:30:45", "aa:bb:cc", "mod:func:12", "std::vector"]
+    "text",
+    [
+        "1.2.3",
+        "1.2.3.4.5",
+        "v1.2.3.4",
+        "256.1.1.1",
+        "12:30:45",
+        "aa:bb:cc",
+        "mod:func:12",
+        "std::vector",
+    ],
 )
 def test_versions_times_and_names_are_not_ips(text: str) -> None:
     assert rules.scrub_ips(text) == text
@@ -224,7 +264,10 @@ def test_vendor_keys_become_secret(token: str) -> None:
     assert rules.scrub_token_prefixes(f"key {token}, then") == "key <secret>, then"
 
 
-@pytest.mark.parametrize("text", ["sk-learn", "task-runner-with-a-long-name", "risk-assessment-for-q3", "AKIA", "ghp_short"])
+@pytest.mark.parametrize(
+    "text",
+    ["sk-learn", "task-runner-with-a-long-name", "risk-assessment-for-q3", "AKIA", "ghp_short"],
+)
 def test_words_that_start_like_keys_survive(text: str) -> None:
     assert rules.scrub_token_prefixes(text) == text
 
@@ -289,8 +332,15 @@ def test_sensitive_key_values_lose_their_value(text: str, expected: str) -> None
 @pytest.mark.parametrize(
     "text",
     [
-        "input_tokens=120", "max_tokens: 4096", "gen_ai.token.type: output", "optel.cli.session.duration=2",
-        "author: Bob", "session.id=abc", "password", "token limit reached", "keyboard=us",
+        "input_tokens=120",
+        "max_tokens: 4096",
+        "gen_ai.token.type: output",
+        "optel.cli.session.duration=2",
+        "author: Bob",
+        "session.id=abc",
+        "password",
+        "token limit reached",
+        "keyboard=us",
     ],
 )
 def test_harmless_key_values_survive(text: str) -> None:
@@ -304,14 +354,27 @@ def test_private_key_block_becomes_secret() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["3f786850e387550fdab836ed7e6dc881de23001b", "D41D8CD98F00B204E9800998ECF8427E", "key-0123456789abcdef0123456789abcdef"]
+    "text",
+    [
+        "3f786850e387550fdab836ed7e6dc881de23001b",
+        "D41D8CD98F00B204E9800998ECF8427E",
+        "key-0123456789abcdef0123456789abcdef",
+    ],
 )
 def test_long_hex_becomes_secret(text: str) -> None:
     assert "<secret>" in rules.scrub_long_hex(text)
     assert "0123456789abcdef0123" not in rules.scrub_long_hex(text)
 
 
-@pytest.mark.parametrize("text", ["a1b2c3d", "deadbeef", "0123456789abcdef0123456789abcde", "550e8400-e29b-41d4-a716-446655440000"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a1b2c3d",
+        "deadbeef",
+        "0123456789abcdef0123456789abcde",
+        "550e8400-e29b-41d4-a716-446655440000",
+    ],
+)
 def test_short_hex_survives(text: str) -> None:
     assert rules.scrub_long_hex(text) == text
 
@@ -390,4 +453,6 @@ def test_rules_compile_nothing_until_needed(python: str) -> None:
         "assert p.public_model_name('ft:gpt-4o:acme::x') == 'custom'; assert 're' not in sys.modules, 'model';"
         "assert p.scrub_text('/etc/x') == '<path>'; assert 're' in sys.modules"
     )
-    subprocess.run([python, "-c", code], check=True, env={"HOME": "/nonexistent-home", "PATH": "/usr/bin"})
+    subprocess.run(
+        [python, "-c", code], check=True, env={"HOME": "/nonexistent-home", "PATH": "/usr/bin"}
+    )

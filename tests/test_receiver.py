@@ -16,8 +16,16 @@ from otlp_receiver import OTLPReceiver
 
 
 def _request(name: str = "cmd") -> bytes:
-    span = Span(trace_id=b"\x01" * 16, span_id=b"\x02" * 8, name=name, start_time_unix_nano=5, end_time_unix_nano=9)
-    resource = Resource(attributes=[KeyValue(key="service.name", value=AnyValue(string_value="tool"))])
+    span = Span(
+        trace_id=b"\x01" * 16,
+        span_id=b"\x02" * 8,
+        name=name,
+        start_time_unix_nano=5,
+        end_time_unix_nano=9,
+    )
+    resource = Resource(
+        attributes=[KeyValue(key="service.name", value=AnyValue(string_value="tool"))]
+    )
     message = ExportTraceServiceRequest(
         resource_spans=[ResourceSpans(resource=resource, scope_spans=[ScopeSpans(spans=[span])])]
     )
@@ -46,7 +54,9 @@ def test_receiver_decodes_spans_with_their_resource(receiver: OTLPReceiver) -> N
 
 
 def test_receiver_decompresses_gzip_bodies(receiver: OTLPReceiver) -> None:
-    response = _post(receiver.url, gzip.compress(_request("zipped")), **{"Content-Encoding": "gzip"})
+    response = _post(
+        receiver.url, gzip.compress(_request("zipped")), **{"Content-Encoding": "gzip"}
+    )
     assert response.status_code == 200
     assert [s["name"] for s in receiver.spans()] == ["zipped"]
 
@@ -87,6 +97,8 @@ def test_receiver_can_hang_without_answering(receiver: OTLPReceiver) -> None:
     assert receiver.requests[0].status == 0
 
 
-def test_receiver_misbehaves_only_after_the_requests_it_was_told_to_let_through(receiver: OTLPReceiver) -> None:
+def test_receiver_misbehaves_only_after_the_requests_it_was_told_to_let_through(
+    receiver: OTLPReceiver,
+) -> None:
     receiver.respond_with(503, times=1, after=2)
     assert [_post(receiver.url, _request()).status_code for _ in range(4)] == [200, 200, 503, 200]

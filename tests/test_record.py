@@ -31,8 +31,18 @@ def test_span_dict_has_the_spool_schema_shape():
         handle.end()
     span = records[0]
     assert set(span) == {
-        "t", "trace_id", "span_id", "parent_span_id", "name", "kind", "start_ns", "end_ns",
-        "attributes", "status", "status_message", "events",
+        "t",
+        "trace_id",
+        "span_id",
+        "parent_span_id",
+        "name",
+        "kind",
+        "start_ns",
+        "end_ns",
+        "attributes",
+        "status",
+        "status_message",
+        "events",
     }
     assert HEX32.match(span["trace_id"]) and HEX16.match(span["span_id"])
     assert span["parent_span_id"] is None
@@ -191,12 +201,20 @@ def test_values_of_the_wrong_type_are_dropped():
         handle.set("myapp.thing", object())
         handle.set("process.exit.code", 3)
         handle.end()
-    assert records[0]["attributes"] == {"gen_ai.response.finish_reasons": ["stop"], "process.exit.code": 3}
+    assert records[0]["attributes"] == {
+        "gen_ai.response.finish_reasons": ["stop"],
+        "process.exit.code": 3,
+    }
 
 
 def test_every_value_is_scrubbed_once_at_flush_and_declared_names_are_kept():
     with capture(attributes={"myapp.note"}) as records:
-        handle = spans.start("/run", attributes={"myapp.note": "see https://internal.example.com/x for sk-abcdefghijklmnopqrstuvwxyz123456"})
+        handle = spans.start(
+            "/run",
+            attributes={
+                "myapp.note": "see https://internal.example.com/x for sk-abcdefghijklmnopqrstuvwxyz123456"
+            },
+        )
         handle.add_event("/add", {"myapp.note": "mail bob@example.com"})
         handle.end()
     span = records[0]
@@ -211,7 +229,13 @@ def test_genai_helpers_end_the_span_and_derive_both_metrics():
     with capture() as records:
         handle = genai.start("anthropic", "chat", request_model="claude-3-5-haiku-20241022")
         assert spans.current() is handle
-        genai.finish(handle, response_model="claude-3-5-haiku-20241022", input_tokens=12, output_tokens=34, finish_reasons=["end_turn"])
+        genai.finish(
+            handle,
+            response_model="claude-3-5-haiku-20241022",
+            input_tokens=12,
+            output_tokens=34,
+            finish_reasons=["end_turn"],
+        )
     assert spans.current() is None
     span, duration, usage_in, usage_out = records
     assert span["name"] == "chat claude-3-5-haiku-20241022"
@@ -253,6 +277,7 @@ def test_start_returns_none_when_not_recording():
 def test_session_summary_counts_what_the_session_did():
     summary = Summary()
     with capture() as records:
+
         @optel.command("c")
         def c():
             s()
@@ -279,7 +304,13 @@ def test_session_summary_counts_what_the_session_did():
         "optel.cli.summary.errors": 0,
         "optel.cli.summary.models": ["gpt-4o"],
     }
-    assert duration == {"t": "metric", "name": "optel.cli.session.duration", "value": 2.5, "attributes": {}, "time_ns": 3_500_000_000}
+    assert duration == {
+        "t": "metric",
+        "name": "optel.cli.session.duration",
+        "value": 2.5,
+        "attributes": {},
+        "time_ns": 3_500_000_000,
+    }
 
 
 def test_to_dicts_skips_spans_that_have_not_ended():

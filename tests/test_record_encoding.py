@@ -48,7 +48,9 @@ print("done")
 def test_a_non_utf8_file_name_in_names_attributes_and_messages_still_reaches_the_receiver(
     tmp_path: Path, python: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")  # the run's own uploader delivers (docs/internals.md §6)
+    monkeypatch.setenv(
+        "OPTEL_UPLOAD_INTERVAL", "0"
+    )  # the run's own uploader delivers (docs/internals.md §6)
     script = tmp_path / "host.py"
     script.write_text(HOST)
     with OTLPReceiver() as backend:

@@ -62,7 +62,9 @@ def read_lines(path: str) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def run_python(code: str, env_extra: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
+def run_python(
+    code: str, env_extra: dict[str, str] | None = None, **kwargs
+) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.update(env_extra or {})
     return subprocess.run(
@@ -152,7 +154,13 @@ def test_do_not_track_wins_over_a_stored_anonymous(monkeypatch):
 def test_shutdown_writes_one_spool_file_with_header_records_and_trailer(tmp_path):
     consent_anonymous("tool")
     hold_uploader_lock("tool")
-    telemetry = optel.init("tool", version="1.2.3", endpoint="http://127.0.0.1:9", headers={"authorization": "Bearer t"}, project_dir=str(tmp_path))
+    telemetry = optel.init(
+        "tool",
+        version="1.2.3",
+        endpoint="http://127.0.0.1:9",
+        headers={"authorization": "Bearer t"},
+        project_dir=str(tmp_path),
+    )
     assert telemetry.consent.mode == "anonymous" and telemetry.sending
 
     @optel.command("build")
@@ -167,16 +175,30 @@ def test_shutdown_writes_one_spool_file_with_header_records_and_trailer(tmp_path
     header, *records, trailer = lines
     assert header["schema"] == "optel.spool/1"
     assert header["app"] == "tool"
-    assert header["consent"] == {"mode": "anonymous", "source": "user_file", "install_id": "0b7f3c52-7d36-4c5e-9d2a-6f1f7f0f7a10"}
-    assert header["export"] == {"endpoint": "http://127.0.0.1:9", "headers": {"authorization": "Bearer t"}}
-    assert header["settings"] == {"policy": "opt-in", "sample_percent": 100.0, "consent_version": 1, "version_module": None}
+    assert header["consent"] == {
+        "mode": "anonymous",
+        "source": "user_file",
+        "install_id": "0b7f3c52-7d36-4c5e-9d2a-6f1f7f0f7a10",
+    }
+    assert header["export"] == {
+        "endpoint": "http://127.0.0.1:9",
+        "headers": {"authorization": "Bearer t"},
+    }
+    assert header["settings"] == {
+        "policy": "opt-in",
+        "sample_percent": 100.0,
+        "consent_version": 1,
+        "version_module": None,
+    }
     res = header["resource"]
     assert res["service.name"] == "tool" and res["service.version"] == "1.2.3"
     assert res["optel.install.id"] == "0b7f3c52-7d36-4c5e-9d2a-6f1f7f0f7a10"
     assert res["optel.consent.mode"] == "anonymous"
     assert res["optel.install.first_version"] == "0.9"
     assert res["optel.install.age_days"] >= 0
-    assert res["optel.project.id"] == resource.project_id(str(tmp_path), "00112233445566778899aabbccddeeff")
+    assert res["optel.project.id"] == resource.project_id(
+        str(tmp_path), "00112233445566778899aabbccddeeff"
+    )
     assert res["process.runtime.version"] == ".".join(map(str, sys.version_info[:3]))
     assert "user.id" not in res
     assert trailer == {"t": "end", "records": len(records)}
@@ -281,7 +303,11 @@ def test_optel_warnings_never_reach_the_terminal_of_a_host_without_logging(tmp_p
     script = tmp_path / "host.py"
     script.write_text(textwrap.dedent(HOST_WITH_A_FAILING_SCRUB_RULE))
     quiet = subprocess.run(
-        [sys.executable, str(script)], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60
+        [sys.executable, str(script)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert quiet.returncode == 0
     assert (quiet.stdout, quiet.stderr) == ("", "")
@@ -326,7 +352,11 @@ def test_atexit_flushes_without_an_explicit_shutdown_and_version_module_is_the_c
     assert header["settings"]["version_module"] == "mytool"
     (command,) = [r for r in records if r.get("name") == "main"]
     assert command["status"] == "error"
-    assert command["attributes"] == {"command.name": "main", "process.exit.code": 3, "error.type": "SystemExit"}
+    assert command["attributes"] == {
+        "command.name": "main",
+        "process.exit.code": 3,
+        "error.type": "SystemExit",
+    }
 
 
 @pytest.mark.slow
@@ -414,5 +444,8 @@ def test_machine_facts_never_name_the_host_or_the_user():
 def test_age_days_counts_whole_days():
     day = 86400
     assert resource.age_days("1970-01-01T23:00:00Z", 10 * day + 5) == 10
-    assert resource.age_days("2026-03-01T12:00:00Z", resource._days_from_civil(2026, 3, 31) * day) == 30
+    assert (
+        resource.age_days("2026-03-01T12:00:00Z", resource._days_from_civil(2026, 3, 31) * day)
+        == 30
+    )
     assert resource.age_days("not a date", 0) is None

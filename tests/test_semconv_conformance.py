@@ -222,8 +222,10 @@ def emitted(tmp_path_factory: pytest.TempPathFactory, api: Any) -> dict[str, Any
         )
         assert (result.returncode, result.stdout) == (0, "done\n"), result.stderr
         arrived = backend.wait_for(
-            lambda r: {"deploy", "broken"} <= {s["name"] for s in r.spans()}
-            and any(m["name"] == names.GEN_AI_CLIENT_OPERATION_DURATION for m in r.metrics()),
+            lambda r: (
+                {"deploy", "broken"} <= {s["name"] for s in r.spans()}
+                and any(m["name"] == names.GEN_AI_CLIENT_OPERATION_DURATION for m in r.metrics())
+            ),
             timeout=60,
         )
         assert arrived, "the host's data did not reach the receiver"

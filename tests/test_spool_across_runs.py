@@ -14,9 +14,27 @@ HOST = "import sys, optel; optel.init({app!r}, session_flag={flag}); sys.exit(0)
 
 
 def _spool_two_runs() -> str:
-    header = {"schema": "optel.spool/1", "app": APP, "created_ns": 1, "resource": {}, "consent": {"mode": "anonymous"}}
+    header = {
+        "schema": "optel.spool/1",
+        "app": APP,
+        "created_ns": 1,
+        "resource": {},
+        "consent": {"mode": "anonymous"},
+    }
     for _ in range(2):
-        assert spool.write(APP, header, [{"t": "metric", "name": "optel.cli.user.inputs", "value": 1, "attributes": {}, "time_ns": 1}])
+        assert spool.write(
+            APP,
+            header,
+            [
+                {
+                    "t": "metric",
+                    "name": "optel.cli.user.inputs",
+                    "value": 1,
+                    "attributes": {},
+                    "time_ns": 1,
+                }
+            ],
+        )
     return _paths.spool_dir(APP)
 
 
@@ -53,7 +71,12 @@ def test_a_run_under_an_opt_out_variable_leaves_earlier_runs_to_the_uploader(pyt
 
 def test_a_run_after_a_stored_opt_out_deletes_the_spool(python):
     directory = _spool_two_runs()
-    subprocess.run([python, "-m", "optel", "--app", APP, "disable"], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [python, "-m", "optel", "--app", APP, "disable"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     # `disable` deletes it too; spool again as a run that raced with it would have.
     directory = _spool_two_runs()
     done = _host(python)
@@ -74,7 +97,9 @@ def test_a_run_started_with_an_endpoint_variable_is_uploaded_there_from_a_shell_
     user_file = _paths.user_config_file(APP)
     os.makedirs(os.path.dirname(user_file), exist_ok=True)
     with open(user_file, "w") as f:
-        f.write('mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-0000000010b1"\nconsent_version = 1\n')
+        f.write(
+            'mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-0000000010b1"\nconsent_version = 1\n'
+        )
     # The app's own endpoint is its production collector; the run points elsewhere, as a
     # maintainer trying a local collector does. Nothing listens there yet.
     script = (
@@ -97,7 +122,10 @@ def test_a_run_started_with_an_endpoint_variable_is_uploaded_there_from_a_shell_
     _wait_for_no_uploader()
     with OTLPReceiver(port=int(port)) as local:
         upload = subprocess.run(
-            [python, "-m", "optel", "--app", APP, "upload"], capture_output=True, text=True, timeout=60
+            [python, "-m", "optel", "--app", APP, "upload"],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert [s["name"] for s in local.spans()].count("go") == 1, upload.stdout + upload.stderr
 

@@ -34,7 +34,9 @@ sys.exit(3)
 """
 
 
-def run_host(python: str, *, n: int = 3, pad: int = 0, log: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_host(
+    python: str, *, n: int = 3, pad: int = 0, log: str | None = None
+) -> subprocess.CompletedProcess[str]:
     code = HOST.format(app=APP, n=n, pad=pad, log=log)
     return subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=30)
 
@@ -43,7 +45,9 @@ def mount_tmpfs(path: Path, options: str) -> bool:
     path.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         return False
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True
+    )
     return done.returncode == 0
 
 
@@ -72,7 +76,9 @@ def test_read_only_cache_dir_leaves_the_host_untouched(python: str, isolated_hom
 
 
 @posix_only
-def test_full_disk_leaves_no_partial_file_and_the_host_untouched(python: str, isolated_home: Path) -> None:
+def test_full_disk_leaves_no_partial_file_and_the_host_untouched(
+    python: str, isolated_home: Path
+) -> None:
     cache = isolated_home / ".cache"
     spool = Spool(APP)
     if mount_tmpfs(cache, "size=64k"):
@@ -87,7 +93,9 @@ def test_full_disk_leaves_no_partial_file_and_the_host_untouched(python: str, is
         return
     # No mount: the kernel's file size limit makes the write fail the way a full disk does.
     code = "import resource, signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-    code += "resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))\n" + HOST.format(app=APP, n=100, pad=1000, log=None)
+    code += "resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))\n" + HOST.format(
+        app=APP, n=100, pad=1000, log=None
+    )
     done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=30)
     assert (done.returncode, done.stdout, done.stderr) == (3, "host output\n", "")
     assert os.listdir(spool.path) == []
@@ -129,10 +137,13 @@ out.close()
 
 
 @pytest.mark.slow
-def test_two_writers_and_two_claimers_every_record_claimed_exactly_once(python: str, tmp_path: Path) -> None:
+def test_two_writers_and_two_claimers_every_record_claimed_exactly_once(
+    python: str, tmp_path: Path
+) -> None:
     files = 60
     writers = [
-        subprocess.Popen([python, "-c", WRITER.format(app=APP, files=files), tag]) for tag in ("a", "b")
+        subprocess.Popen([python, "-c", WRITER.format(app=APP, files=files), tag])
+        for tag in ("a", "b")
     ]
     outs = [tmp_path / "c1", tmp_path / "c2"]
     claimers = [subprocess.Popen([python, "-c", CLAIMER.format(app=APP), str(out)]) for out in outs]
@@ -142,8 +153,12 @@ def test_two_writers_and_two_claimers_every_record_claimed_exactly_once(python: 
     names = [name for _, name in seen]
     assert len(names) == len(set(names)) == 2 * files * 3
     assert {name.rsplit("-", 2)[0] for name in names} == {"a", "b"}
-    assert all(out.read_text() for out in outs), "one claimer got everything: the race was not exercised"
-    assert Spool(APP).files() == [] and not any(".claimed." in n for n in os.listdir(Spool(APP).path))
+    assert all(out.read_text() for out in outs), (
+        "one claimer got everything: the race was not exercised"
+    )
+    assert Spool(APP).files() == [] and not any(
+        ".claimed." in n for n in os.listdir(Spool(APP).path)
+    )
 
 
 LOOPING_WRITER = """\
@@ -163,7 +178,10 @@ def test_a_signal_during_a_write_leaves_complete_files_or_nothing(python: str, s
     spool = Spool(APP)
     for delay in (0.05, 0.13, 0.21):
         proc = subprocess.Popen(
-            [python, "-c", LOOPING_WRITER.format(app=APP)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [python, "-c", LOOPING_WRITER.format(app=APP)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
         time.sleep(delay)
@@ -230,15 +248,19 @@ def test_spool_dir_is_per_app_under_the_cache_dir(isolated_home: Path) -> None:
 
 
 @posix_only
-def test_a_forked_host_child_does_not_deliver_the_parents_records_again(python: str, isolated_home: Path) -> None:
+def test_a_forked_host_child_does_not_deliver_the_parents_records_again(
+    python: str, isolated_home: Path
+) -> None:
     import importlib.util
 
     if importlib.util.find_spec("optel._runtime") is None:
         pytest.skip("the recorder (optel._runtime) has not landed")
     config = isolated_home / ".config" / APP
     config.mkdir(parents=True)
-    (config / "telemetry.toml").write_text('mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-000000000001"\n'
-                                           'decided_at = "2026-11-23T18:00:00Z"\nconsent_version = 1\n')
+    (config / "telemetry.toml").write_text(
+        'mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-000000000001"\n'
+        'decided_at = "2026-11-23T18:00:00Z"\nconsent_version = 1\n'
+    )
     code = textwrap.dedent(
         f"""\
         import os, sys
@@ -259,7 +281,9 @@ def test_a_forked_host_child_does_not_deliver_the_parents_records_again(python: 
     try:
         done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=20)
     except subprocess.TimeoutExpired:
-        pytest.fail("the forked child hung in shutdown (a lock or import lock inherited from another thread)")
+        pytest.fail(
+            "the forked child hung in shutdown (a lock or import lock inherited from another thread)"
+        )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     spool = Spool(APP)
     names = [r.get("name") for c in spool.claim() for r in c.read()[1] if r.get("t") == "span"]
@@ -284,18 +308,25 @@ print("host output")
 def test_collector_down_then_up_every_record_arrives_once_through_the_detached_uploader(
     python: str, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")  # an uploader at every flush (the test is about its faults)
+    monkeypatch.setenv(
+        "OPTEL_UPLOAD_INTERVAL", "0"
+    )  # an uploader at every flush (the test is about its faults)
     import importlib.util
     import socket
 
-    if importlib.util.find_spec("optel._runtime") is None or importlib.util.find_spec("optel.upload") is None:
+    if (
+        importlib.util.find_spec("optel._runtime") is None
+        or importlib.util.find_spec("optel.upload") is None
+    ):
         pytest.skip("the recorder or the uploader has not landed")
     from otlp_receiver import OTLPReceiver
 
     config = isolated_home / ".config" / APP
     config.mkdir(parents=True)
-    (config / "telemetry.toml").write_text('mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-000000000002"\n'
-                                           'decided_at = "2026-11-23T18:00:00Z"\nconsent_version = 1\n')
+    (config / "telemetry.toml").write_text(
+        'mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-000000000002"\n'
+        'decided_at = "2026-11-23T18:00:00Z"\nconsent_version = 1\n'
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -314,7 +345,9 @@ def test_collector_down_then_up_every_record_arrives_once_through_the_detached_u
         spool.record_success()  # the backoff elapsed
         done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=30)
         assert (done.returncode, done.stdout, done.stderr) == (0, "host output\n", "")
-        assert receiver.wait_for(lambda r: not spool.files() and len(r.spans()) >= 3, timeout=30), spool.files()
+        assert receiver.wait_for(lambda r: not spool.files() and len(r.spans()) >= 3, timeout=30), (
+            spool.files()
+        )
         time.sleep(0.3)
         spans = receiver.spans()
     ids = [span["span_id"] for span in spans]

@@ -27,7 +27,12 @@ def header(**extra: object) -> dict[str, object]:
         "resource": {"service.name": APP},
         "consent": {"mode": "anonymous", "source": "user_file", "install_id": "abc"},
         "export": {"endpoint": None, "headers": None},
-        "settings": {"policy": "opt-in", "sample_percent": 100.0, "consent_version": 1, "version_module": None},
+        "settings": {
+            "policy": "opt-in",
+            "sample_percent": 100.0,
+            "consent_version": 1,
+            "version_module": None,
+        },
     }
     value.update(extra)
     return value
@@ -36,9 +41,18 @@ def header(**extra: object) -> dict[str, object]:
 def spans(n: int, tag: str = "s", pad: int = 0) -> list[dict[str, object]]:
     return [
         {
-            "t": "span", "trace_id": "0" * 32, "span_id": f"{i:016x}", "parent_span_id": None,
-            "name": f"{tag}-{i}", "kind": "internal", "start_ns": 1, "end_ns": 2,
-            "attributes": {"pad": "x" * pad}, "status": "unset", "status_message": None, "events": [],
+            "t": "span",
+            "trace_id": "0" * 32,
+            "span_id": f"{i:016x}",
+            "parent_span_id": None,
+            "name": f"{tag}-{i}",
+            "kind": "internal",
+            "start_ns": 1,
+            "end_ns": 2,
+            "attributes": {"pad": "x" * pad},
+            "status": "unset",
+            "status_message": None,
+            "events": [],
         }
         for i in range(n)
     ]
@@ -51,7 +65,11 @@ def dead_pid() -> int:
 
 
 def test_a_flush_follows_the_documented_schema(isolated_home: Path) -> None:
-    path = write(APP, header(), [*spans(2), {"t": "metric", "name": "m", "value": 1, "attributes": {}, "time_ns": 3}])
+    path = write(
+        APP,
+        header(),
+        [*spans(2), {"t": "metric", "name": "m", "value": 1, "attributes": {}, "time_ns": 3}],
+    )
     assert path is not None
     assert os.path.dirname(path) == _paths.spool_dir(APP)
     name = os.path.basename(path)
@@ -94,7 +112,7 @@ def test_oldest_files_are_dropped_first_when_the_size_bound_is_reached(isolated_
     size = os.path.getsize(paths[-1])  # type: ignore[arg-type]
     kept = spool.files()
     assert sum(os.path.getsize(os.path.join(spool.path, n)) for n in kept) <= 4000
-    assert kept == sorted(os.path.basename(p) for p in paths[-len(kept):])  # type: ignore[arg-type]
+    assert kept == sorted(os.path.basename(p) for p in paths[-len(kept) :])  # type: ignore[arg-type]
     assert len(kept) == 4000 // size
     assert spool.take_drop_counts() == {"size": 2 * (6 - len(kept))}
     assert spool.take_drop_counts() == {}
@@ -104,7 +122,9 @@ def test_files_older_than_the_age_bound_are_dropped(isolated_home: Path) -> None
     spool = Spool(APP)
     os.makedirs(spool.path)
     old = os.path.join(spool.path, f"{time.time_ns() - 15 * 86400 * 10**9}-1-abcdef01.jsonl")
-    Path(old).write_bytes(b'{"schema":"optel.spool/1"}\n{"t":"span"}\n{"t":"span"}\n{"t":"end","records":2}\n')
+    Path(old).write_bytes(
+        b'{"schema":"optel.spool/1"}\n{"t":"span"}\n{"t":"span"}\n{"t":"end","records":2}\n'
+    )
     new = spool.write(header(), spans(1))
     assert not os.path.exists(old)
     assert spool.files() == [os.path.basename(new)]  # type: ignore[arg-type]
@@ -198,7 +218,9 @@ def test_drop_deletes_and_counts_records(isolated_home: Path) -> None:
         (lambda data: b"", "truncated"),
     ],
 )
-def test_truncated_or_corrupt_files_are_refused_and_quarantined(isolated_home: Path, mangle, message) -> None:  # type: ignore[no-untyped-def]
+def test_truncated_or_corrupt_files_are_refused_and_quarantined(
+    isolated_home: Path, mangle, message
+) -> None:  # type: ignore[no-untyped-def]
     path = write(APP, header(), spans(3))
     assert path is not None
     Path(path).write_bytes(mangle(Path(path).read_bytes()))
@@ -212,13 +234,17 @@ def test_truncated_or_corrupt_files_are_refused_and_quarantined(isolated_home: P
     assert set(spool.take_drop_counts()) <= {"corrupt"}
 
 
-def test_quarantine_counts_every_file_and_keeps_those_within_the_bounds(isolated_home: Path) -> None:
+def test_quarantine_counts_every_file_and_keeps_those_within_the_bounds(
+    isolated_home: Path,
+) -> None:
     spool = Spool(APP)
     for _ in range(23):
         write(APP, header(), spans(1))
     for claim in spool.claim():
         spool.quarantine(claim, "corrupt")
-    assert len(os.listdir(os.path.join(spool.path, "quarantine"))) == 23, "no count bound: 14 days, 20 MiB"
+    assert len(os.listdir(os.path.join(spool.path, "quarantine"))) == 23, (
+        "no count bound: 14 days, 20 MiB"
+    )
     assert spool.take_drop_counts() == {"corrupt": 23}
     assert spool.prune_quarantine(max_bytes=0) == 23
 
@@ -244,7 +270,9 @@ def test_backoff_is_capped_and_honours_retry_after(isolated_home: Path) -> None:
     for _ in range(30):
         until = spool.record_failure()
     assert until <= time.time() + BACKOFF_CAP_S
-    assert BACKOFF_CAP_S <= 4 * 3600  # no longer than the delivery interval: data waits at most that much more
+    assert (
+        BACKOFF_CAP_S <= 4 * 3600
+    )  # no longer than the delivery interval: data waits at most that much more
     assert spool.record_failure(retry_after=7200) >= time.time() + 7199
     assert spool.record_failure(retry_after=10**9) <= time.time() + 86400
 
@@ -252,7 +280,10 @@ def test_backoff_is_capped_and_honours_retry_after(isolated_home: Path) -> None:
 def test_drop_counts_taken_by_a_dead_uploader_are_not_lost(isolated_home: Path) -> None:
     spool = Spool(APP)
     spool.add_drop_counts({"size": 5})
-    os.rename(os.path.join(spool.path, "dropped"), os.path.join(spool.path, f"dropped.{dead_pid()}.taking"))
+    os.rename(
+        os.path.join(spool.path, "dropped"),
+        os.path.join(spool.path, f"dropped.{dead_pid()}.taking"),
+    )
     spool.add_drop_counts({"size": 1, "rejected": 2})
     assert spool.drop_counts() == {"size": 6, "rejected": 2}
     assert spool.take_drop_counts() == {"size": 6, "rejected": 2}
@@ -273,7 +304,11 @@ def test_describe_reports_files_bytes_age_backoff_and_drops(isolated_home: Path)
     assert info.dropped == {"size": 3}
     assert not info.uploader_running
     text = str(info)
-    assert "2 files" in text and "next upload attempt: in" in text and "dropped since the last upload: 3" in text
+    assert (
+        "2 files" in text
+        and "next upload attempt: in" in text
+        and "dropped since the last upload: 3" in text
+    )
 
 
 def test_delete_all_removes_files_claims_quarantine_and_state(isolated_home: Path) -> None:
@@ -322,7 +357,9 @@ def test_lock_leftovers_of_killed_processes_are_removed(isolated_home: Path) -> 
     assert mine in left and not set(leftovers) & set(left)
 
 
-def test_a_writer_trusts_a_fresh_tally_and_looks_at_every_file_once_it_is_stale(isolated_home: Path) -> None:
+def test_a_writer_trusts_a_fresh_tally_and_looks_at_every_file_once_it_is_stale(
+    isolated_home: Path,
+) -> None:
     spool = Spool(APP)
     first = spool.write(header(), spans(1))
     assert first is not None
@@ -336,13 +373,17 @@ def test_a_writer_trusts_a_fresh_tally_and_looks_at_every_file_once_it_is_stale(
     _, total, _ = (int(p) for p in (Path(spool.path) / "tally").read_text().split())
     assert total == os.path.getsize(first) + os.path.getsize(second)  # type: ignore[arg-type]
     # Once the tally is older than it may be trusted, the next writer looks again.
-    (Path(spool.path) / "tally").write_text(f"{checked - int(TALLY_TRUSTED_S * 1e9) - 1} {total} {oldest}\n")
+    (Path(spool.path) / "tally").write_text(
+        f"{checked - int(TALLY_TRUSTED_S * 1e9) - 1} {total} {oldest}\n"
+    )
     spool.write(header(), spans(1))
     assert not os.path.exists(old)
     assert spool.drop_counts() == {"age": 1}
 
 
-def test_a_tally_near_the_size_bound_makes_the_writer_look_and_count_again(isolated_home: Path) -> None:
+def test_a_tally_near_the_size_bound_makes_the_writer_look_and_count_again(
+    isolated_home: Path,
+) -> None:
     spool = Spool(APP)
     for i in range(2):
         spool.write(header(), spans(2, tag=str(i), pad=400), max_bytes=8000)

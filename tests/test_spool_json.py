@@ -47,12 +47,20 @@ def test_unknown_types_become_null_rather_than_their_repr() -> None:
         def __repr__(self) -> str:
             return "/home/alice/secret"
 
-    assert json.loads(dumps({"a": Secret(), "b": {1, 2}, "c": b"bytes"})) == {"a": None, "b": None, "c": None}
+    assert json.loads(dumps({"a": Secret(), "b": {1, 2}, "c": b"bytes"})) == {
+        "a": None,
+        "b": None,
+        "c": None,
+    }
 
 
 def test_tuples_become_lists_and_scalar_keys_become_strings() -> None:
     assert json.loads(dumps({"t": (1, "x"), 7: "int", True: "bool", None: "none", 2.5: "f"})) == {
-        "t": [1, "x"], "7": "int", "true": "bool", "null": "none", "2.5": "f",
+        "t": [1, "x"],
+        "7": "int",
+        "true": "bool",
+        "null": "none",
+        "2.5": "f",
     }
 
 

@@ -46,7 +46,6 @@ def _an_uploader_at_every_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")
 
 
-
 @pytest.fixture
 def shared_cache(monkeypatch: pytest.MonkeyPatch):
     """XDG_CACHE_HOME in a fresh directory like /tmp: mode 1777, so every user can create in it."""

@@ -20,7 +20,11 @@ posix_only = pytest.mark.skipif(os.name != "posix", reason="posix_spawn and /pro
 
 
 def flush() -> None:
-    write(APP, {"app": APP}, [{"t": "metric", "name": "m", "value": 1, "attributes": {}, "time_ns": 1}])
+    write(
+        APP,
+        {"app": APP},
+        [{"t": "metric", "name": "m", "value": 1, "attributes": {}, "time_ns": 1}],
+    )
 
 
 def age_spool(seconds: float) -> None:
@@ -29,7 +33,10 @@ def age_spool(seconds: float) -> None:
     for name in os.listdir(directory):
         if name.endswith(".jsonl"):
             stamp, rest = name.split("-", 1)
-            os.rename(os.path.join(directory, name), os.path.join(directory, f"{int(stamp) - int(seconds * 1e9)}-{rest}"))
+            os.rename(
+                os.path.join(directory, name),
+                os.path.join(directory, f"{int(stamp) - int(seconds * 1e9)}-{rest}"),
+            )
 
 
 @pytest.fixture
@@ -79,7 +86,9 @@ def wait_for(path: Path) -> dict[str, str]:
     while not path.exists():
         assert time.time() < deadline, "the uploader never started"
         time.sleep(0.02)
-    return dict(line.split(" ", 1) if " " in line else (line, "") for line in path.read_text().splitlines())
+    return dict(
+        line.split(" ", 1) if " " in line else (line, "") for line in path.read_text().splitlines()
+    )
 
 
 @posix_only
@@ -117,10 +126,14 @@ def test_uploader_runs_detached_with_stdio_on_devnull_and_the_host_environment(
 @posix_only
 def test_no_uploader_when_the_spool_is_empty(python: str, fake_python: tuple[Path, Path]) -> None:
     script, report = fake_python
-    done = host(python, f"from optel.spool import start_uploader\nprint(start_uploader({APP!r}))", script)
+    done = host(
+        python, f"from optel.spool import start_uploader\nprint(start_uploader({APP!r}))", script
+    )
     assert done.stdout == "False\n"
     os.makedirs(_paths.spool_dir(APP), exist_ok=True)
-    done = host(python, f"from optel.spool import start_uploader\nprint(start_uploader({APP!r}))", script)
+    done = host(
+        python, f"from optel.spool import start_uploader\nprint(start_uploader({APP!r}))", script
+    )
     assert done.stdout == "False\n"
     time.sleep(0.2)
     assert not report.exists()
@@ -136,9 +149,14 @@ def test_no_uploader_before_the_backoff_elapses(isolated_home: Path) -> None:
 def test_no_second_uploader_while_one_holds_the_lock(python: str) -> None:
     flush()
     holder = subprocess.Popen(
-        [python, "-c", f"from optel.spool import uploader_lock\nimport sys,time\n"
-         f"with uploader_lock({APP!r}) as held:\n print(held, flush=True); time.sleep(30)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            python,
+            "-c",
+            f"from optel.spool import uploader_lock\nimport sys,time\n"
+            f"with uploader_lock({APP!r}) as held:\n print(held, flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "True\n"
@@ -197,7 +215,9 @@ def test_the_detached_uploader_inherits_the_lock_through_its_token(
 
 
 @posix_only
-def test_drain_leftovers_starts_an_uploader_for_old_files(python: str, fake_python: tuple[Path, Path]) -> None:
+def test_drain_leftovers_starts_an_uploader_for_old_files(
+    python: str, fake_python: tuple[Path, Path]
+) -> None:
     script, report = fake_python
     flush()
     age_spool(DELIVERY_INTERVAL_S + 1)
@@ -217,7 +237,9 @@ def test_drain_leftovers_starts_an_uploader_for_old_files(python: str, fake_pyth
 
 
 @posix_only
-def test_drain_leftovers_leaves_fresh_files_for_later(python: str, fake_python: tuple[Path, Path]) -> None:
+def test_drain_leftovers_leaves_fresh_files_for_later(
+    python: str, fake_python: tuple[Path, Path]
+) -> None:
     script, report = fake_python
     flush()
     age_spool(DELIVERY_INTERVAL_S - 60)
@@ -239,7 +261,11 @@ def test_drain_leftovers_leaves_fresh_files_for_later(python: str, fake_python: 
 def test_a_frozen_host_never_spawns_itself(python: str, fake_python: tuple[Path, Path]) -> None:
     script, report = fake_python
     flush()
-    done = host(python, f"sys.frozen = True\nfrom optel.spool import start_uploader\nprint(start_uploader({APP!r}))", script)
+    done = host(
+        python,
+        f"sys.frozen = True\nfrom optel.spool import start_uploader\nprint(start_uploader({APP!r}))",
+        script,
+    )
     assert done.stdout == "False\n"
     time.sleep(0.2)
     assert not report.exists()
@@ -248,7 +274,11 @@ def test_a_frozen_host_never_spawns_itself(python: str, fake_python: tuple[Path,
 
 def test_a_missing_interpreter_releases_the_lock(python: str, tmp_path: Path) -> None:
     flush()
-    done = host(python, f"from optel.spool import start_uploader\nprint(start_uploader({APP!r}))", tmp_path / "nope")
+    done = host(
+        python,
+        f"from optel.spool import start_uploader\nprint(start_uploader({APP!r}))",
+        tmp_path / "nope",
+    )
     assert (done.stdout, done.stderr) == ("False\n", "")
     assert read_lock(_paths.spool_dir(APP)) is None
 
@@ -274,6 +304,17 @@ def test_the_exit_path_stays_within_the_import_budget(python: str) -> None:
     done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=30)
     assert done.stderr == ""
     loaded, files = done.stdout.splitlines()
-    allowed = {"__future__", "_json", "_thread", "time", "contextvars", "atexit", "posix", "errno", "stat", "_stat"}
+    allowed = {
+        "__future__",
+        "_json",
+        "_thread",
+        "time",
+        "contextvars",
+        "atexit",
+        "posix",
+        "errno",
+        "stat",
+        "_stat",
+    }
     assert set(eval(loaded)) <= allowed
     assert files == "2"

@@ -46,7 +46,10 @@ def test_update_creates_install_id_salt_and_first_seen(path):
 
 
 def test_update_keeps_unknown_keys_and_tables(path):
-    put(path, b'mode = "off"\nfavourite = [1, 2]\nwhen = 1979-05-27T07:32:00Z\n\n[extra]\nnote = "kept"\n')
+    put(
+        path,
+        b'mode = "off"\nfavourite = [1, 2]\nwhen = 1979-05-27T07:32:00Z\n\n[extra]\nnote = "kept"\n',
+    )
     table = UserStore(path).update(mode="anonymous")
     with open(path, "rb") as f:
         on_disk = tomllib.load(f)
@@ -101,8 +104,12 @@ def test_broken_file_is_off_warned_once_and_left_untouched(path, data):
     assert isinstance(UserStore(path).read(), Broken)
     err = io.StringIO()
     out = io.StringIO()
-    first = resolve(APP, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=out, stderr=err)
-    second = resolve(APP, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=out, stderr=err)
+    first = resolve(
+        APP, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=out, stderr=err
+    )
+    second = resolve(
+        APP, environ={}, interactive=True, stdin=io.StringIO("anonymous\n"), stdout=out, stderr=err
+    )
     assert first.mode == second.mode == "off"
     assert first.source == "broken_user_file"
     assert out.getvalue() == "", "a broken file never leads to a prompt"

@@ -49,18 +49,69 @@ GOOD_KEYS = st.text(KEY_ALPHABET, min_size=1, max_size=6)
 BAD_KEYS = st.sampled_from(["a.b", '"q"', "k k", "", "é"])
 GOOD_ATOMS = st.sampled_from(
     [
-        '"x"', '""', '"a\\"b"', '"\\\\"', '"\\n\\t\\b\\f\\r"', '"\\u00e9"', '"\\U0001F600"',
-        '"tab\there"', '"é"', '"\u2028"', "true", "false", "0", "-0", "+0", "12", "-7", "+7",
-        "9223372036854775807", "-9223372036854775808", "1.5", "-1.5", "1e5", "1E5", "1e+05",
-        "1e-07", "1.5e3", "-0.0", "0.0001", "1e400",
+        '"x"',
+        '""',
+        '"a\\"b"',
+        '"\\\\"',
+        '"\\n\\t\\b\\f\\r"',
+        '"\\u00e9"',
+        '"\\U0001F600"',
+        '"tab\there"',
+        '"é"',
+        '"\u2028"',
+        "true",
+        "false",
+        "0",
+        "-0",
+        "+0",
+        "12",
+        "-7",
+        "+7",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "1.5",
+        "-1.5",
+        "1e5",
+        "1E5",
+        "1e+05",
+        "1e-07",
+        "1.5e3",
+        "-0.0",
+        "0.0001",
+        "1e400",
     ]
 )
 BAD_ATOMS = st.sampled_from(
     [
-        '"""x"""', "'lit'", '"\\uD800"', '"\\e"', '"\\x41"', '"\\u12"', '"\x01"', '"\x7f"',
-        '"unterminated', "True", "truex", "01", "1_000", "9223372036854775808", "1.", ".5",
-        "inf", "nan", "+inf", "0x1F", "0o7", "0b1", "1979-05-27", "[1, 2]", "{a = 1}", "", "1e",
-        "1.5.5", "--1",
+        '"""x"""',
+        "'lit'",
+        '"\\uD800"',
+        '"\\e"',
+        '"\\x41"',
+        '"\\u12"',
+        '"\x01"',
+        '"\x7f"',
+        '"unterminated',
+        "True",
+        "truex",
+        "01",
+        "1_000",
+        "9223372036854775808",
+        "1.",
+        ".5",
+        "inf",
+        "nan",
+        "+inf",
+        "0x1F",
+        "0o7",
+        "0b1",
+        "1979-05-27",
+        "[1, 2]",
+        "{a = 1}",
+        "",
+        "1e",
+        "1.5.5",
+        "--1",
     ]
 )
 KEYS = st.one_of(GOOD_KEYS, GOOD_KEYS, GOOD_KEYS, BAD_KEYS)
@@ -74,7 +125,9 @@ ENDINGS = st.sampled_from(["\n", "\n", "\n", "\r\n", "\r", ""])
 def lines(draw: st.DrawFn) -> str:
     kind = draw(st.sampled_from(["pair"] * 8 + ["comment", "blank", "table", "raw"]))
     if kind == "pair":
-        text = draw(SPACE) + draw(KEYS) + draw(SPACE) + "=" + draw(SPACE) + draw(ATOMS) + draw(SPACE)
+        text = (
+            draw(SPACE) + draw(KEYS) + draw(SPACE) + "=" + draw(SPACE) + draw(ATOMS) + draw(SPACE)
+        )
         comment = draw(COMMENT)
         return text + comment
     if kind == "comment":

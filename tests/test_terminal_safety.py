@@ -26,7 +26,9 @@ def assert_terminal_safe(text: str, *, max_total: int = 20_000) -> None:
     assert len(text) <= max_total
 
 
-def run(args: list[str], *, cwd: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], *, cwd: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env={**os.environ, **(env or {})},
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
@@ -48,7 +50,7 @@ def toml_escaped(value: str) -> str:
 def test_status_escapes_and_bounds_values_read_from_the_config_file():
     write_user_file(
         f'mode = "identified"\nuser_id = {toml_escaped(EVIL + LONG)}\n'
-        f'install_id = {toml_escaped(EVIL + LONG)}\ndecided_at = {toml_escaped(EVIL + LONG)}\n'
+        f"install_id = {toml_escaped(EVIL + LONG)}\ndecided_at = {toml_escaped(EVIL + LONG)}\n"
     )
     proc = run(["-m", "optel", "--app", APP, "status"])
     assert proc.returncode == 0, proc.stderr
@@ -71,7 +73,10 @@ def test_status_escapes_a_hostile_directory_name_and_environment_value(isolated_
     project = isolated_home / f"repo{EVIL}"
     (project / f".{APP}").mkdir(parents=True)
     (project / f".{APP}" / "telemetry.toml").write_text('mode = "anonymous"\n')
-    env = {"SAFE_APP_TELEMETRY": EVIL + LONG, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9/" + EVIL}
+    env = {
+        "SAFE_APP_TELEMETRY": EVIL + LONG,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9/" + EVIL,
+    }
     proc = run(["-m", "optel", "--app", APP, "status"], cwd=str(project), env=env)
     assert proc.returncode == 0, proc.stderr
     assert "project config: " in proc.stdout

@@ -102,7 +102,9 @@ def test_plugin_changes_nothing_for_a_suite_that_does_not_ask(pytester, tmp_path
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "mine-cache"))
     pytester.makepyfile(test_unrelated=UNRELATED_TESTS)
     pytester.makeini("[pytest]\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--basetemp", str(tmp_path / "base"))
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--basetemp", str(tmp_path / "base")
+    )
     result.assert_outcomes(passed=1)
 
 
@@ -111,7 +113,9 @@ def test_plugin_keeps_host_tests_off_and_gives_records_on_request(pytester, tmp_
     pytester.makepyfile(test_host=HOST_TESTS)
     pytester.makeini("[pytest]\n")
     # The plugin loads through its pytest11 entry point, as in a host's installed environment.
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--basetemp", str(tmp_path / "base"))
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--basetemp", str(tmp_path / "base")
+    )
     result.assert_outcomes(passed=4)
 
 

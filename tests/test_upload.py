@@ -26,14 +26,21 @@ def receiver() -> Iterator[OTLPReceiver]:
         yield r
 
 
-def header(endpoint: str | None, headers: dict[str, str] | None = None, **consent: Any) -> dict[str, Any]:
+def header(
+    endpoint: str | None, headers: dict[str, str] | None = None, **consent: Any
+) -> dict[str, Any]:
     return {
         "app": APP,
         "created_ns": T0,
         "resource": {"service.name": APP, "service.version": "1.0", "optel.install.id": "id-1"},
         "consent": {"mode": "anonymous", "source": "user_file", "install_id": "id-1", **consent},
         "export": {"endpoint": endpoint, "headers": headers},
-        "settings": {"policy": "opt-in", "sample_percent": 100.0, "consent_version": 1, "version_module": None},
+        "settings": {
+            "policy": "opt-in",
+            "sample_percent": 100.0,
+            "consent_version": 1,
+            "version_module": None,
+        },
     }
 
 
@@ -140,7 +147,13 @@ def test_per_signal_endpoint_variable_is_used_as_the_full_url(receiver: OTLPRece
 
 def test_gzip_compression_variable_is_honoured(receiver: OTLPReceiver) -> None:
     spool_file(receiver.url, spans(2))
-    upload(APP, environ={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"})
+    upload(
+        APP,
+        environ={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip",
+        },
+    )
     assert receiver.requests[0].headers.get("content-encoding") == "gzip"
     assert len(receiver.spans()) == 2
 
@@ -161,7 +174,9 @@ def test_an_empty_spool_makes_no_connection(receiver: OTLPReceiver) -> None:
 # consent ---------------------------------------------------------------------------------------------
 
 
-def test_do_not_track_at_upload_time_deletes_the_spool_without_connecting(receiver: OTLPReceiver) -> None:
+def test_do_not_track_at_upload_time_deletes_the_spool_without_connecting(
+    receiver: OTLPReceiver,
+) -> None:
     spool_file(receiver.url, [*spans(2), invocation()])
     summary = upload(APP, environ={"DO_NOT_TRACK": "1"})
     assert summary.withdrawn
@@ -294,7 +309,10 @@ def test_failures_in_the_host_process_print_nothing(capfd: pytest.CaptureFixture
 def test_a_hanging_collector_is_given_up_within_the_timeout(receiver: OTLPReceiver) -> None:
     spool_file(receiver.url, spans(1))
     receiver.hang()
-    summary = upload(APP, environ={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_EXPORTER_OTLP_TIMEOUT": "300"})
+    summary = upload(
+        APP,
+        environ={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_EXPORTER_OTLP_TIMEOUT": "300"},
+    )
     assert summary.files_kept == 1
     assert summary.error and "timed out" in summary.error
     assert len(waiting()) == 1
@@ -334,7 +352,9 @@ def test_resets_mid_body_keep_the_file(receiver: OTLPReceiver) -> None:
     assert len(span_ids(receiver)) == 500
 
 
-def test_corrupt_and_truncated_files_are_quarantined_and_the_rest_sent(receiver: OTLPReceiver) -> None:
+def test_corrupt_and_truncated_files_are_quarantined_and_the_rest_sent(
+    receiver: OTLPReceiver,
+) -> None:
     good = spool_file(receiver.url, spans(2, trace=1))
     truncated = spool_file(receiver.url, spans(2, trace=2))
     with open(truncated, "rb+") as f:
@@ -346,7 +366,9 @@ def test_corrupt_and_truncated_files_are_quarantined_and_the_rest_sent(receiver:
     assert (summary.files_sent, summary.files_quarantined) == (1, 2)
     assert {s["trace_id"] for s in receiver.spans()} == {f"{1:032x}"}
     quarantine = os.path.join(Spool(APP).path, "quarantine")
-    assert sorted(os.listdir(quarantine)) == sorted(os.path.basename(p) for p in (truncated, corrupt))
+    assert sorted(os.listdir(quarantine)) == sorted(
+        os.path.basename(p) for p in (truncated, corrupt)
+    )
     assert os.path.basename(good) not in os.listdir(Spool(APP).path)
 
 
@@ -358,7 +380,9 @@ def _quarantined(name: str, size: int) -> str:
     return name
 
 
-def test_the_quarantine_keeps_no_file_recorded_more_than_14_days_ago(receiver: OTLPReceiver) -> None:
+def test_the_quarantine_keeps_no_file_recorded_more_than_14_days_ago(
+    receiver: OTLPReceiver,
+) -> None:
     day = 86400 * 10**9
     now = time.time_ns()
     old = [_quarantined(f"{now - (15 + i) * day}-1-0000000{i}.jsonl", 100) for i in range(3)]
@@ -369,11 +393,15 @@ def test_the_quarantine_keeps_no_file_recorded_more_than_14_days_ago(receiver: O
     assert not set(old) & set(os.listdir(os.path.join(Spool(APP).path, "quarantine")))
 
 
-def test_the_quarantine_stays_within_the_size_bound_dropping_the_oldest_first(receiver: OTLPReceiver) -> None:
+def test_the_quarantine_stays_within_the_size_bound_dropping_the_oldest_first(
+    receiver: OTLPReceiver,
+) -> None:
     from optel.spool.files import MAX_BYTES
 
     now = time.time_ns()
-    names = [_quarantined(f"{now - (30 - i) * 10**9}-1-{i:08x}.jsonl", MAX_BYTES // 4) for i in range(6)]
+    names = [
+        _quarantined(f"{now - (30 - i) * 10**9}-1-{i:08x}.jsonl", MAX_BYTES // 4) for i in range(6)
+    ]
     corrupt = spool_file(receiver.url, spans(1))
     with open(corrupt, "wb") as f:
         f.write(b"{not json\n")
@@ -381,7 +409,9 @@ def test_the_quarantine_stays_within_the_size_bound_dropping_the_oldest_first(re
     qdir = os.path.join(Spool(APP).path, "quarantine")
     kept = sorted(os.listdir(qdir))
     assert sum(os.path.getsize(os.path.join(qdir, n)) for n in kept) <= MAX_BYTES
-    assert kept == sorted([*names[-3:], os.path.basename(corrupt)]), "the newest stay, the oldest went"
+    assert kept == sorted([*names[-3:], os.path.basename(corrupt)]), (
+        "the newest stay, the oldest went"
+    )
 
 
 def _optel(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -430,7 +460,9 @@ def test_foreground_command_reports_a_dead_collector_quietly_and_exits_0() -> No
     assert err == ""
 
 
-def test_detached_command_prints_nothing_even_when_the_collector_fails(receiver: OTLPReceiver) -> None:
+def test_detached_command_prints_nothing_even_when_the_collector_fails(
+    receiver: OTLPReceiver,
+) -> None:
     spool_file(receiver.url, spans(1))
     receiver.respond_with(500)
     process = _optel("upload", "--app", APP, "--detached")
@@ -442,7 +474,9 @@ def test_detached_command_prints_nothing_even_when_the_collector_fails(receiver:
 
 def test_detached_command_sends_under_do_not_track_nothing(receiver: OTLPReceiver) -> None:
     spool_file(receiver.url, spans(1))
-    process = _optel("upload", "--app", APP, "--detached", env={**os.environ, "DO_NOT_TRACK": "true"})
+    process = _optel(
+        "upload", "--app", APP, "--detached", env={**os.environ, "DO_NOT_TRACK": "true"}
+    )
     assert process.communicate(timeout=30) == ("", "")
     assert receiver.connections == 0
     assert waiting() == []
@@ -470,7 +504,9 @@ class socket_nobody_listens_on:
         pass
 
 
-def test_background_uploader_ships_flushes_from_a_thread_until_stopped(receiver: OTLPReceiver) -> None:
+def test_background_uploader_ships_flushes_from_a_thread_until_stopped(
+    receiver: OTLPReceiver,
+) -> None:
     from optel.upload.background import running, start_background_uploader, stop_background_uploader
 
     assert start_background_uploader(APP, interval=0.05)
@@ -523,13 +559,19 @@ def test_a_host_with_consent_off_writes_no_spool_and_connects_to_nothing(
 def test_a_host_with_consent_on_is_received_exactly_once(
     receiver: OTLPReceiver, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")  # an uploader at every flush (the test is about its faults)
+    monkeypatch.setenv(
+        "OPTEL_UPLOAD_INTERVAL", "0"
+    )  # an uploader at every flush (the test is about its faults)
     script = tmp_path / "host.py"
     script.write_text(HOST)
     for _ in range(2):
-        result = subprocess.run([sys.executable, str(script), receiver.url], capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, str(script), receiver.url], capture_output=True, text=True, timeout=60
+        )
         assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
-    assert receiver.wait_for(lambda r: len([s for s in r.spans() if s["name"] == "go"]) == 2, timeout=30)
+    assert receiver.wait_for(
+        lambda r: len([s for s in r.spans() if s["name"] == "go"]) == 2, timeout=30
+    )
     # Whatever the detached uploaders left (one may have found the other's lock) goes now.
     deadline = time.monotonic() + 30
     while waiting() and time.monotonic() < deadline:
@@ -539,7 +581,9 @@ def test_a_host_with_consent_on_is_received_exactly_once(
     assert len(ids) == len(set(ids))
 
 
-def test_a_failure_after_part_of_a_file_went_out_keeps_only_the_rest(receiver: OTLPReceiver) -> None:
+def test_a_failure_after_part_of_a_file_went_out_keeps_only_the_rest(
+    receiver: OTLPReceiver,
+) -> None:
     spool_file(receiver.url, [*spans(3), invocation()])
     receiver.respond_with(503, path="/v1/metrics", times=1)
     first = upload(APP)
@@ -561,7 +605,9 @@ def test_a_failed_second_chunk_is_the_only_one_sent_again(receiver: OTLPReceiver
     assert len(ids) == len(set(ids)) == CHUNK_SPANS + 5
 
 
-def test_a_file_past_the_age_bound_is_dropped_and_counted_not_sent_late(receiver: OTLPReceiver) -> None:
+def test_a_file_past_the_age_bound_is_dropped_and_counted_not_sent_late(
+    receiver: OTLPReceiver,
+) -> None:
     from optel.spool.files import MAX_AGE_S
 
     path = spool_file(receiver.url, spans(2, trace=1))
@@ -580,7 +626,9 @@ def test_a_file_past_the_age_bound_is_dropped_and_counted_not_sent_late(receiver
     assert [(m["attributes"], m["value"]) for m in dropped] == [({"reason": "age"}, 2)]
 
 
-def test_invalid_records_in_a_readable_file_are_skipped_and_counted_as_drops(receiver: OTLPReceiver) -> None:
+def test_invalid_records_in_a_readable_file_are_skipped_and_counted_as_drops(
+    receiver: OTLPReceiver,
+) -> None:
     good = spans(2, trace=1)
     broken_span = {**spans(1, trace=3)[0], "span_id": "not-hex"}
     broken_metric = {**invocation(), "value": "seven"}

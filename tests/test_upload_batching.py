@@ -79,7 +79,12 @@ def header(endpoint: str | None, version: str = "1.0", mode: str = "anonymous") 
         "resource": {"service.name": APP, "service.version": version, "optel.install.id": "id-1"},
         "consent": {"mode": mode, "source": "user_file", "install_id": "id-1"},
         "export": {"endpoint": endpoint, "headers": None},
-        "settings": {"policy": "opt-in", "sample_percent": 100.0, "consent_version": 1, "version_module": None},
+        "settings": {
+            "policy": "opt-in",
+            "sample_percent": 100.0,
+            "consent_version": 1,
+            "version_module": None,
+        },
     }
 
 
@@ -109,7 +114,9 @@ def spool_files(
     for file in range(count):
         records = spans(per_file, file)
         ids.extend(r["span_id"] for r in records)
-        path = Spool(APP).write(header(endpoint, **header_kw), [*records, *([invocation(file)] if metrics else [])])
+        path = Spool(APP).write(
+            header(endpoint, **header_kw), [*records, *([invocation(file)] if metrics else [])]
+        )
         assert path is not None
         paths.append(path)
     return paths, ids
@@ -142,7 +149,9 @@ def invocations(receiver: OTLPReceiver) -> dict[str, float]:
 
 
 def dropped(receiver: OTLPReceiver) -> list[tuple[dict[str, Any], float]]:
-    return [(m["attributes"], m["value"]) for m in receiver.metrics() if m["name"] == DROPPED_METRIC]
+    return [
+        (m["attributes"], m["value"]) for m in receiver.metrics() if m["name"] == DROPPED_METRIC
+    ]
 
 
 def waiting() -> list[str]:
@@ -152,7 +161,9 @@ def waiting() -> list[str]:
 # batching --------------------------------------------------------------------------------------------
 
 
-def test_many_small_files_go_in_one_span_request_and_one_metric_request(receiver: OTLPReceiver) -> None:
+def test_many_small_files_go_in_one_span_request_and_one_metric_request(
+    receiver: OTLPReceiver,
+) -> None:
     _, written = spool_files(receiver.url, 150, 5)
     summary = upload(APP)
     assert (summary.files_sent, summary.sent_spans, summary.files_kept) == (150, 750, 0)
@@ -164,7 +175,9 @@ def test_many_small_files_go_in_one_span_request_and_one_metric_request(receiver
     assert waiting() == []
 
 
-def test_requests_never_hold_more_than_a_batch_of_spans_and_each_span_arrives_once(receiver: OTLPReceiver) -> None:
+def test_requests_never_hold_more_than_a_batch_of_spans_and_each_span_arrives_once(
+    receiver: OTLPReceiver,
+) -> None:
     _, written = spool_files(receiver.url, 30, 300)
     summary = upload(APP)
     assert (summary.files_sent, summary.sent_spans) == (30, 9000)
@@ -179,7 +192,9 @@ def test_files_heavy_with_measurements_are_batched_by_records_too(receiver: OTLP
     per_batch = BATCH_RECORDS // 1100
     for file in range(2 * per_batch + 1):
         measurements = [invocation(file)] * 1000
-        assert Spool(APP).write(header(receiver.url), [*spans(100, file), *measurements]) is not None
+        assert (
+            Spool(APP).write(header(receiver.url), [*spans(100, file), *measurements]) is not None
+        )
     summary = upload(APP)
     assert summary.files_sent == 2 * per_batch + 1
     assert spans_per_request(receiver) == [per_batch * 100, per_batch * 100, 100]
@@ -187,7 +202,9 @@ def test_files_heavy_with_measurements_are_batched_by_records_too(receiver: OTLP
     assert invocations(receiver) == {f"cmd {i}": 1000 for i in range(2 * per_batch + 1)}
 
 
-def test_files_of_different_resources_share_a_request_each_under_its_own_resource(receiver: OTLPReceiver) -> None:
+def test_files_of_different_resources_share_a_request_each_under_its_own_resource(
+    receiver: OTLPReceiver,
+) -> None:
     for file, version in enumerate(["1.0", "2.0", "1.0"]):
         assert Spool(APP).write(header(receiver.url, version=version), spans(2, file)) is not None
     assert upload(APP).files_sent == 3
@@ -205,7 +222,11 @@ def test_resources_that_differ_only_in_a_value_type_stay_apart(receiver: OTLPRec
         assert Spool(APP).write(head, spans(1, file)) is not None
     assert upload(APP).files_sent == 3
     got = {s["name"]: s["resource"]["test.value"] for s in receiver.spans()}
-    assert [(got[f"step {i} 0"], type(got[f"step {i} 0"])) for i in range(3)] == [(True, bool), (1, int), (1.0, float)]
+    assert [(got[f"step {i} 0"], type(got[f"step {i} 0"])) for i in range(3)] == [
+        (True, bool),
+        (1, int),
+        (1.0, float),
+    ]
 
 
 def test_files_for_another_endpoint_go_in_their_own_request(receiver: OTLPReceiver) -> None:
@@ -219,9 +240,14 @@ def test_files_for_another_endpoint_go_in_their_own_request(receiver: OTLPReceiv
         assert len(other.spans()) == 6 and len(other.accepted("/v1/traces")) == 1
 
 
-def test_a_file_recorded_without_consent_in_a_batch_sends_nothing_and_the_others_go(receiver: OTLPReceiver) -> None:
+def test_a_file_recorded_without_consent_in_a_batch_sends_nothing_and_the_others_go(
+    receiver: OTLPReceiver,
+) -> None:
     _, written = spool_files(receiver.url, 3, 2)
-    assert Spool(APP).write(header(receiver.url, mode="off"), [*spans(2, 9), invocation(9)]) is not None
+    assert (
+        Spool(APP).write(header(receiver.url, mode="off"), [*spans(2, 9), invocation(9)])
+        is not None
+    )
     summary = upload(APP)
     assert (summary.files_sent, summary.sent_spans) == (4, 6)
     assert sorted(span_ids(receiver)) == sorted(written)
@@ -248,7 +274,9 @@ def test_a_500_on_the_metric_request_of_a_batch_keeps_every_file_and_the_next_ru
     assert waiting() == []
 
 
-def test_a_failed_span_request_keeps_the_batch_whole_and_the_next_run_sends_it_once(receiver: OTLPReceiver) -> None:
+def test_a_failed_span_request_keeps_the_batch_whole_and_the_next_run_sends_it_once(
+    receiver: OTLPReceiver,
+) -> None:
     _, written = spool_files(receiver.url, 20, 3)
     receiver.respond_with(503, path="/v1/traces", times=1)
     first = upload(APP)
@@ -260,12 +288,18 @@ def test_a_failed_span_request_keeps_the_batch_whole_and_the_next_run_sends_it_o
     assert invocations(receiver) == {f"cmd {i}": 1 for i in range(20)}
 
 
-def test_a_failure_in_a_later_batch_keeps_only_that_batch_and_the_files_after_it(receiver: OTLPReceiver) -> None:
+def test_a_failure_in_a_later_batch_keeps_only_that_batch_and_the_files_after_it(
+    receiver: OTLPReceiver,
+) -> None:
     _, written = spool_files(receiver.url, 30, 300, metrics=False)
     receiver.respond_with(502, path="/v1/traces", times=1, after=1)
     first = upload(APP)
     per_batch = CHUNK_SPANS // 300
-    assert (first.files_sent, first.files_kept, first.sent_spans) == (per_batch, 30 - per_batch, per_batch * 300)
+    assert (first.files_sent, first.files_kept, first.sent_spans) == (
+        per_batch,
+        30 - per_batch,
+        per_batch * 300,
+    )
     assert len(waiting()) == 30 - per_batch
     assert upload(APP, respect_backoff=False).files_sent == 30 - per_batch
     assert sorted(span_ids(receiver)) == sorted(written)
@@ -298,7 +332,9 @@ def test_a_400_on_the_metric_request_drops_only_that_file_and_sends_no_span_twic
         for file in range(8):
             records = spans(2, file)
             written.extend(r["span_id"] for r in records)
-            metric = invocation(file, name="poison.metric" if file == 3 else "optel.cli.command.invocations")
+            metric = invocation(
+                file, name="poison.metric" if file == 3 else "optel.cli.command.invocations"
+            )
             assert Spool(APP).write(header(receiver.url), [*records, metric]) is not None
         summary = upload(APP)
         assert (summary.files_sent, summary.files_dropped, summary.sent_spans) == (7, 1, 16)
@@ -319,7 +355,9 @@ def test_a_corrupt_file_in_the_middle_of_a_batch_is_quarantined_and_the_rest_go_
     summary = upload(APP)
     assert (summary.files_sent, summary.files_quarantined, summary.sent_spans) == (9, 1, 18)
     assert len(receiver.accepted("/v1/traces")) == 1
-    assert {s["trace_id"] for s in receiver.spans()} == {f"{i + 1:032x}" for i in range(10) if i != 4}
+    assert {s["trace_id"] for s in receiver.spans()} == {
+        f"{i + 1:032x}" for i in range(10) if i != 4
+    }
     assert os.listdir(os.path.join(Spool(APP).path, "quarantine")) == [os.path.basename(paths[4])]
     assert waiting() == []
 
@@ -361,15 +399,23 @@ print(json.dumps({"reads": len(reads), "seconds": time.monotonic() - start, "fil
 """
 
 
-def test_consent_is_asked_again_at_most_every_half_second_not_per_file(receiver: OTLPReceiver) -> None:
-    write_user_file('mode = "anonymous"\ninstall_id = "id-1"\nconsent_version = 1\nfirst_version = "1.0"\n')
+def test_consent_is_asked_again_at_most_every_half_second_not_per_file(
+    receiver: OTLPReceiver,
+) -> None:
+    write_user_file(
+        'mode = "anonymous"\ninstall_id = "id-1"\nconsent_version = 1\nfirst_version = "1.0"\n'
+    )
     for file in range(300):
         # The first version already noted, as the host does once it is stored: no user-file read for it.
         head = header(receiver.url)
         head["resource"]["optel.install.first_version"] = "1.0"
         assert Spool(APP).write(head, spans(1, file)) is not None
     done = subprocess.run(
-        [sys.executable, "-c", COUNT_CONSENT_READS, APP], capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", COUNT_CONSENT_READS, APP],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     run = json.loads(done.stdout)
     assert run["files"] == 300

@@ -79,7 +79,9 @@ def queued_while_identified(tmp_path: Path, url: str) -> None:
     script = tmp_path / "host.py"
     script.write_text(HOST)
     env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": url}
-    host = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env)
+    host = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env
+    )
     assert (host.returncode, host.stdout, host.stderr) == (0, "", "")
     settle()
     spool = Spool(APP)
@@ -91,7 +93,11 @@ def queued_while_identified(tmp_path: Path, url: str) -> None:
 def resources_and_attributes(receiver: OTLPReceiver) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for span in receiver.spans():
-        out += [span["resource"], span["attributes"], *(event["attributes"] for event in span["events"])]
+        out += [
+            span["resource"],
+            span["attributes"],
+            *(event["attributes"] for event in span["events"]),
+        ]
     for point in receiver.metrics():
         out += [point["resource"], point["attributes"]]
     return out
@@ -107,7 +113,9 @@ def upload_to(port: int, **env: str) -> OTLPReceiver:
 
 DOWNGRADES = {
     "optel enable (anonymous)": lambda: optel_cli("enable"),
-    "stored file edited": lambda: store(f'mode = "anonymous"\ninstall_id = "{INSTALL_ID}"\nconsent_version = 1\n'),
+    "stored file edited": lambda: store(
+        f'mode = "anonymous"\ninstall_id = "{INSTALL_ID}"\nconsent_version = 1\n'
+    ),
 }
 
 
@@ -132,7 +140,9 @@ def test_an_anonymous_environment_at_upload_time_strips_the_identity_too(tmp_pat
     port = closed_port()
     queued_while_identified(tmp_path, f"http://127.0.0.1:{port}")
     receiver = upload_to(port, IN_FORCE_APP_TELEMETRY="anonymous")
-    assert receiver.spans() and not [k for attrs in resources_and_attributes(receiver) for k in attrs if k in IDENTITY]
+    assert receiver.spans() and not [
+        k for attrs in resources_and_attributes(receiver) for k in attrs if k in IDENTITY
+    ]
 
 
 def test_identified_then_identified_keeps_the_user_id(tmp_path: Path) -> None:
@@ -155,12 +165,20 @@ def test_optel_disable_deletes_what_was_queued_while_identified(tmp_path: Path) 
     assert Spool(APP).files() == []
 
 
-def test_bring_down_leaves_a_file_recorded_under_no_more_than_the_consent_in_force_untouched() -> None:
+def test_bring_down_leaves_a_file_recorded_under_no_more_than_the_consent_in_force_untouched() -> (
+    None
+):
     header = {"consent": {"mode": "anonymous"}, "resource": {"service.name": "x"}}
     records = [{"t": "span", "attributes": {"a": 1}}]
     assert bring_down(header, records, "identified") == (header, records)
     assert bring_down(header, records, "anonymous")[0] is header
-    identified = {"consent": {"mode": "identified"}, "resource": {"user.id": "u", "optel.consent.mode": "identified"}}
+    identified = {
+        "consent": {"mode": "identified"},
+        "resource": {"user.id": "u", "optel.consent.mode": "identified"},
+    }
     down, _ = bring_down(identified, [], "anonymous")
-    assert down["resource"] == {"optel.consent.mode": "anonymous"} and down["consent"]["mode"] == "anonymous"
+    assert (
+        down["resource"] == {"optel.consent.mode": "anonymous"}
+        and down["consent"]["mode"] == "anonymous"
+    )
     assert identified["resource"]["user.id"] == "u", "the header read is not changed in place"

@@ -42,7 +42,13 @@ def span(**overrides: Any) -> dict[str, Any]:
 
 
 def metric(name: str, value: float, time_ns: int, **attributes: Any) -> dict[str, Any]:
-    return {"t": "metric", "name": name, "value": value, "attributes": attributes, "time_ns": time_ns}
+    return {
+        "t": "metric",
+        "name": name,
+        "value": value,
+        "attributes": attributes,
+        "time_ns": time_ns,
+    }
 
 
 def test_span_keeps_its_trace_span_and_parent_ids() -> None:
@@ -84,7 +90,13 @@ def test_encoded_span_carries_the_original_ids() -> None:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"trace_id": "xyz"}, {"span_id": "0" * 16}, {"start_ns": -1}, {"name": None}, {"parent_span_id": "12"}],
+    [
+        {"trace_id": "xyz"},
+        {"span_id": "0" * 16},
+        {"start_ns": -1},
+        {"name": None},
+        {"parent_span_id": "12"},
+    ],
 )
 def test_malformed_span_record_is_refused(overrides: dict[str, Any]) -> None:
     with pytest.raises(InvalidRecord):
@@ -102,22 +114,39 @@ def test_attributes_otlp_cannot_carry_are_dropped() -> None:
 def test_resource_fills_service_version_from_the_version_module() -> None:
     from importlib.metadata import version
 
-    header = {"app": "tool", "resource": {"os.type": "linux"}, "settings": {"version_module": "pytest"}}
+    header = {
+        "app": "tool",
+        "resource": {"os.type": "linux"},
+        "settings": {"version_module": "pytest"},
+    }
     attributes = dict(resource_for(header).attributes)
-    assert attributes == {"os.type": "linux", "service.name": "tool", "service.version": version("pytest")}
+    assert attributes == {
+        "os.type": "linux",
+        "service.name": "tool",
+        "service.version": version("pytest"),
+    }
 
 
 def test_resource_keeps_a_given_service_version_and_adds_nothing_of_the_sdk() -> None:
     header = {"app": "tool", "resource": {"service.name": "tool", "service.version": "1.2.3"},
               "settings": {"version_module": "pytest"}}  # fmt: skip
-    assert dict(resource_for(header).attributes) == {"service.name": "tool", "service.version": "1.2.3"}
+    assert dict(resource_for(header).attributes) == {
+        "service.name": "tool",
+        "service.version": "1.2.3",
+    }
 
 
 def test_counter_measurements_become_one_delta_monotonic_sum_per_attribute_set() -> None:
     records = [
-        metric("optel.cli.command.invocations", 1, 100, **{"command.name": "a", "outcome": "success"}),
-        metric("optel.cli.command.invocations", 1, 300, **{"command.name": "a", "outcome": "success"}),
-        metric("optel.cli.command.invocations", 1, 200, **{"command.name": "b", "outcome": "failure"}),
+        metric(
+            "optel.cli.command.invocations", 1, 100, **{"command.name": "a", "outcome": "success"}
+        ),
+        metric(
+            "optel.cli.command.invocations", 1, 300, **{"command.name": "a", "outcome": "success"}
+        ),
+        metric(
+            "optel.cli.command.invocations", 1, 200, **{"command.name": "b", "outcome": "failure"}
+        ),
     ]
     data = metrics_from_records(records, RESOURCE)
     assert data is not None
@@ -127,8 +156,16 @@ def test_counter_measurements_become_one_delta_monotonic_sum_per_attribute_set()
     assert m.data.is_monotonic is True
     assert m.unit == dictionary.METRICS["optel.cli.command.invocations"].unit
     points = {p.attributes["command.name"]: p for p in m.data.data_points}
-    assert (points["a"].value, points["a"].start_time_unix_nano, points["a"].time_unix_nano) == (2, 100, 300)
-    assert (points["b"].value, points["b"].start_time_unix_nano, points["b"].time_unix_nano) == (1, 200, 200)
+    assert (points["a"].value, points["a"].start_time_unix_nano, points["a"].time_unix_nano) == (
+        2,
+        100,
+        300,
+    )
+    assert (points["b"].value, points["b"].start_time_unix_nano, points["b"].time_unix_nano) == (
+        1,
+        200,
+        200,
+    )
 
 
 def test_histogram_uses_the_dictionary_buckets_upper_inclusive() -> None:
@@ -141,7 +178,10 @@ def test_histogram_uses_the_dictionary_buckets_upper_inclusive() -> None:
     [m] = data.resource_metrics[0].scope_metrics[0].metrics
     assert isinstance(m.data, Histogram)
     assert m.data.aggregation_temporality is AggregationTemporality.DELTA
-    assert (m.unit, m.description) == ("s", dictionary.METRICS["optel.cli.command.duration"].description)
+    assert (m.unit, m.description) == (
+        "s",
+        dictionary.METRICS["optel.cli.command.duration"].description,
+    )
     [point] = m.data.data_points
     assert list(point.explicit_bounds) == list(bounds)
     expected = [0] * (len(bounds) + 1)
@@ -153,7 +193,9 @@ def test_histogram_uses_the_dictionary_buckets_upper_inclusive() -> None:
 
 
 def test_encoded_metrics_are_delta() -> None:
-    data = metrics_from_records([metric("optel.cli.errors", 1, 5, **{"error.type": "KeyError"})], RESOURCE)
+    data = metrics_from_records(
+        [metric("optel.cli.errors", 1, 5, **{"error.type": "KeyError"})], RESOURCE
+    )
     assert data is not None
     encoded = encode_metrics(data).resource_metrics[0].scope_metrics[0].metrics[0]
     assert encoded.sum.aggregation_temporality == 1  # AGGREGATION_TEMPORALITY_DELTA
@@ -167,7 +209,9 @@ def test_unknown_metric_names_get_a_sensible_aggregation() -> None:
     assert spec_for("plugin.widgets", [1, 2, 3]).kind == "counter"
     assert spec_for("plugin.ratio", [0.25, -1.0]).kind == "histogram"
     assert inferred_spec("plugin.widgets", [1, -2]).kind == "histogram"
-    data = metrics_from_records([metric("plugin.widgets", 2, 1), metric("plugin.widgets", 3, 2)], RESOURCE)
+    data = metrics_from_records(
+        [metric("plugin.widgets", 2, 1), metric("plugin.widgets", 3, 2)], RESOURCE
+    )
     assert data is not None
     [m] = data.resource_metrics[0].scope_metrics[0].metrics
     assert isinstance(m.data, Sum) and m.data.data_points[0].value == 5
@@ -175,7 +219,11 @@ def test_unknown_metric_names_get_a_sensible_aggregation() -> None:
 
 
 def test_malformed_measurements_are_skipped_and_none_left_means_no_data() -> None:
-    records = [metric("optel.cli.errors", float("nan"), 1), metric("optel.cli.errors", True, 1), {"t": "metric", "name": "x"}]
+    records = [
+        metric("optel.cli.errors", float("nan"), 1),
+        metric("optel.cli.errors", True, 1),
+        {"t": "metric", "name": "x"},
+    ]
     assert metrics_from_records(records, RESOURCE) is None
 
 
@@ -193,7 +241,9 @@ def _consent(mode: str, sampled: bool = True) -> Consent:
         (None, Decision.DROP),
     ],
 )
-def test_consent_sampler_drops_unless_consent_allows_sending(consent: Consent | None, decision: Decision) -> None:
+def test_consent_sampler_drops_unless_consent_allows_sending(
+    consent: Consent | None, decision: Decision
+) -> None:
     sampler = ConsentSampler(consent)
     assert sampler.should_sample(None, int(TRACE, 16), "deploy").decision is decision
     assert sampler.metrics_allowed() is (decision is Decision.RECORD_AND_SAMPLE)
@@ -210,15 +260,22 @@ def test_consent_sampler_drops_everything_once_withdrawn() -> None:
 def test_a_spool_file_written_with_the_pre_conventions_names_is_sent_under_todays_names() -> None:
     # What optel 0.x wrote: its own names under the conventions' cli., host. and app. namespaces.
     resource = resource_for(
-        {"app": "tool", "resource": {"service.name": "tool", "host.memory.gib": 16, "optel.install.id": "id-1"}}
+        {
+            "app": "tool",
+            "resource": {"service.name": "tool", "host.memory.gib": 16, "optel.install.id": "id-1"},
+        }
     )
     assert resource.attributes["optel.host.memory.gib"] == 16
     assert "host.memory.gib" not in resource.attributes
     assert resource.attributes["app.installation.id"] == "id-1"
-    session = span_from_record(span(name="cli.session", attributes={"cli.summary.commands": 2}), RESOURCE)
+    session = span_from_record(
+        span(name="cli.session", attributes={"cli.summary.commands": 2}), RESOURCE
+    )
     assert session.name == "optel.cli.session"
     assert dict(session.attributes or {}) == {"optel.cli.summary.commands": 2}
-    (data,) = metrics_from_records([metric("cli.command.duration", 0.5, 1, **{"command.name": "x"})], RESOURCE).resource_metrics
+    (data,) = metrics_from_records(
+        [metric("cli.command.duration", 0.5, 1, **{"command.name": "x"})], RESOURCE
+    ).resource_metrics
     (converted,) = data.scope_metrics[0].metrics
     assert converted.name == "optel.cli.command.duration"
     assert list(converted.data.data_points[0].explicit_bounds) == list(

@@ -33,7 +33,9 @@ def consented() -> None:
     user_file = _paths.user_config_file(APP)
     os.makedirs(os.path.dirname(user_file), exist_ok=True)
     with open(user_file, "w") as f:
-        f.write('mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-0000000030d3"\nconsent_version = 1\n')
+        f.write(
+            'mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-0000000030d3"\nconsent_version = 1\n'
+        )
 
 
 def _spool_one() -> Spool:
@@ -51,8 +53,20 @@ def _spool_one() -> Spool:
     return spool
 
 
-def _timed_upload(env: dict[str, str], *flags: str) -> tuple[float, subprocess.CompletedProcess[str]]:
-    command = [sys.executable, "-m", "optel", "upload", "--app", APP, "--max-seconds", str(MAX_SECONDS), *flags]
+def _timed_upload(
+    env: dict[str, str], *flags: str
+) -> tuple[float, subprocess.CompletedProcess[str]]:
+    command = [
+        sys.executable,
+        "-m",
+        "optel",
+        "upload",
+        "--app",
+        APP,
+        "--max-seconds",
+        str(MAX_SECONDS),
+        *flags,
+    ]
     started = time.monotonic()
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=90)
     return time.monotonic() - started, done
@@ -60,7 +74,12 @@ def _timed_upload(env: dict[str, str], *flags: str) -> tuple[float, subprocess.C
 
 def _user_endpoint(url: str, **extra: str) -> dict[str, str]:
     # The user's own timeout is a minute: only the run's own bound can end it in time.
-    return {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": url, "OTEL_EXPORTER_OTLP_TIMEOUT": "60000", **extra}
+    return {
+        **os.environ,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": url,
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "60000",
+        **extra,
+    }
 
 
 @pytest.mark.parametrize("detached", [False, True], ids=["optel upload", "detached"])
@@ -70,7 +89,9 @@ def test_an_upload_against_a_stalling_collector_ends_within_max_seconds_and_keep
 ) -> None:
     spool = _spool_one()
     with StallingServer(mode) as server:
-        elapsed, done = _timed_upload(_user_endpoint(server.url), *(["--detached"] if detached else []))
+        elapsed, done = _timed_upload(
+            _user_endpoint(server.url), *(["--detached"] if detached else [])
+        )
         assert server.connections >= 1
     assert done.returncode == 0, done.stderr
     assert elapsed <= MAX_SECONDS + SLACK, (elapsed, done.stdout)
@@ -84,7 +105,9 @@ def test_a_grpc_upload_against_a_stalling_collector_ends_within_max_seconds(mode
     pytest.importorskip("opentelemetry.exporter.otlp.proto.grpc")
     spool = _spool_one()
     with StallingServer(mode) as server:
-        elapsed, done = _timed_upload(_user_endpoint(server.url, OTEL_EXPORTER_OTLP_PROTOCOL="grpc"))
+        elapsed, done = _timed_upload(
+            _user_endpoint(server.url, OTEL_EXPORTER_OTLP_PROTOCOL="grpc")
+        )
     assert done.returncode == 0, done.stderr
     assert elapsed <= MAX_SECONDS + SLACK, (elapsed, done.stdout)
     assert "kept 1" in done.stdout, done.stdout
@@ -98,7 +121,9 @@ def test_a_grpc_collector_that_takes_the_call_and_never_answers_is_left_in_time(
     spool = _spool_one()
     with GrpcCollector() as collector:
         collector.answer("hang", "hang")
-        elapsed, done = _timed_upload(_user_endpoint(collector.url, OTEL_EXPORTER_OTLP_PROTOCOL="grpc"))
+        elapsed, done = _timed_upload(
+            _user_endpoint(collector.url, OTEL_EXPORTER_OTLP_PROTOCOL="grpc")
+        )
         assert len(collector.exports) >= 1
     assert done.returncode == 0, done.stderr
     assert elapsed <= MAX_SECONDS + SLACK, (elapsed, done.stdout)
@@ -131,7 +156,9 @@ def _uploader_pid(timeout: float = 10.0) -> Any:
 def test_the_uploader_a_host_starts_gives_a_dripping_collector_one_request_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")  # the run starts its uploader (docs/internals.md §6)
+    monkeypatch.setenv(
+        "OPTEL_UPLOAD_INTERVAL", "0"
+    )  # the run starts its uploader (docs/internals.md §6)
     # The app's endpoint drips; the uploader's request may last the default 5 s in all, not the
     # minutes a drip would make of a per-read timeout.
     from optel.upload.export import DEFAULT_TIMEOUT

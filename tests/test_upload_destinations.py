@@ -116,7 +116,9 @@ def test_a_file_written_during_a_run_is_not_held_back_by_the_spool_wide_backoff(
     with OTLPReceiver() as live, OTLPReceiver() as hanging:
         hanging.hang()
         spool_in_order((hanging.url, "h1"))
-        run = threading.Thread(target=upload, args=(APP,), kwargs={"environ": {"OTEL_EXPORTER_OTLP_TIMEOUT": "1000"}})
+        run = threading.Thread(
+            target=upload, args=(APP,), kwargs={"environ": {"OTEL_EXPORTER_OTLP_TIMEOUT": "1000"}}
+        )
         run.start()
         assert hanging.wait_for(lambda r: len(r.requests) == 1)
         spool_in_order((live.url, "l1"))  # a host's flush while the run waits on the dead collector
@@ -137,7 +139,9 @@ optel.command("run " + sys.argv[1])(lambda: None)()
 
 def host(script: Path, run: str, endpoint: str) -> None:
     env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
-    done = subprocess.run([sys.executable, str(script), run], capture_output=True, text=True, timeout=60, env=env)
+    done = subprocess.run(
+        [sys.executable, str(script), run], capture_output=True, text=True, timeout=60, env=env
+    )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     deadline = time.monotonic() + 30
     while uploader_running(APP):
@@ -172,12 +176,20 @@ def test_a_misconfigured_endpoint_keeps_the_data_backs_off_and_says_why(
 ) -> None:
     with OTLPReceiver() as receiver, OTLPReceiver() as live:
         receiver.respond_with(status)
-        spool_in_order(*[(url, f"{name}{i}") for i in range(3) for url, name in ((receiver.url, "s"), (live.url, "l"))])
+        spool_in_order(
+            *[
+                (url, f"{name}{i}")
+                for i in range(3)
+                for url, name in ((receiver.url, "s"), (live.url, "l"))
+            ]
+        )
         with caplog.at_level(logging.DEBUG, logger="optel"):
             summary = upload(APP)
         assert (summary.files_sent, summary.files_kept, summary.files_dropped) == (3, 3, 0)
         assert len(receiver.requests) == 1 and names(live) == ["l0", "l1", "l2"]
-        assert f"HTTP {status} from {receiver.url}/v1/traces: {MISCONFIGURED_HINT}" in summary.line()
+        assert (
+            f"HTTP {status} from {receiver.url}/v1/traces: {MISCONFIGURED_HINT}" in summary.line()
+        )
         assert [r.getMessage() for r in caplog.records].count(
             f"optel: HTTP {status} from {receiver.url}/v1/traces: {MISCONFIGURED_HINT}; its files are kept for a later run"
         ) == 1
@@ -193,7 +205,10 @@ def test_optel_upload_prints_the_misconfiguration_once() -> None:
         receiver.respond_with(401)
         spool_in_order((receiver.url, "s0"), (receiver.url, "s1"))
         done = subprocess.run(
-            [sys.executable, "-m", "optel", "upload", "--app", APP], capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "optel", "upload", "--app", APP],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.count("\n") == 1 and done.stdout.count("HTTP 401") == 1, done.stdout
@@ -203,5 +218,8 @@ def test_optel_upload_prints_the_misconfiguration_once() -> None:
 def test_a_collector_url_in_a_message_carries_no_credentials_or_query() -> None:
     from optel.upload.uploader import _shown
 
-    assert _shown("https://user:pw@collector.example:4318/v1/traces?api_key=k#x") == "https://collector.example:4318/v1/traces"
+    assert (
+        _shown("https://user:pw@collector.example:4318/v1/traces?api_key=k#x")
+        == "https://collector.example:4318/v1/traces"
+    )
     assert _shown("collector:4317") == "collector:4317"

@@ -67,7 +67,10 @@ def test_endpoint_variables_win_in_the_standard_order() -> None:
 
 
 def test_the_users_headers_go_only_where_the_users_endpoint_is_in_force() -> None:
-    app = {"endpoint": "https://telemetry.example.com", "headers": {"Authorization": "Bearer app", "x-b": "2"}}
+    app = {
+        "endpoint": "https://telemetry.example.com",
+        "headers": {"Authorization": "Bearer app", "x-b": "2"},
+    }
     env = {"OTEL_EXPORTER_OTLP_HEADERS": "Authorization=Bearer%20env,x-a=1"}
     # No endpoint variable: the app's endpoint with the app's headers, none of the environment's.
     assert (resolve("traces", app, env).owner, resolve("traces", app, env).headers) == (
@@ -106,7 +109,10 @@ def test_protocol_and_timeout_variables() -> None:
     assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_PROTOCOL": "thrift"}).notes
     assert resolve("traces", None, mine).timeout == 5.0
     # Milliseconds, as the specification says; the per-signal variable first.
-    assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "1500"}).timeout == 1.5
+    assert (
+        resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "1500"}).timeout
+        == 1.5
+    )
     assert resolve("metrics", None, {**mine, "OTEL_EXPORTER_OTLP_TIMEOUT": "12000"}).timeout == 12.0
     assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_TIMEOUT": "bogus"}).timeout == 5.0
     assert resolve("traces", None, {**mine, "OTEL_EXPORTER_OTLP_TIMEOUT": "0"}).timeout == 5.0
@@ -134,21 +140,26 @@ class _Proxy(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_proxy_variables_are_honoured_on_every_request_of_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_proxy_variables_are_honoured_on_every_request_of_a_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Proxy.seen = []
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     span = span_from_record(
-        {"trace_id": "1" * 32, "span_id": "2" * 16, "name": "x", "start_ns": 1, "end_ns": 2}, Resource({})
+        {"trace_id": "1" * 32, "span_id": "2" * 16, "name": "x", "start_ns": 1, "end_ns": 2},
+        Resource({}),
     )
     exporters = Exporters({})
     try:
         with OTLPReceiver() as receiver:
             for _ in range(2):
                 # The proxy answers for the collector: its name is never resolved here.
-                outcome = exporters.export_spans([span], {"endpoint": "http://collector.invalid:4318"}, 5.0)
+                outcome = exporters.export_spans(
+                    [span], {"endpoint": "http://collector.invalid:4318"}, 5.0
+                )
                 assert outcome.kind == SENT
                 # NO_PROXY is read too: this one goes straight to the receiver.
                 assert exporters.export_spans([span], {"endpoint": receiver.url}, 5.0).kind == SENT
@@ -166,7 +177,10 @@ def test_status_says_where_each_signal_goes_from_the_same_resolution() -> None:
     assert describe({}, None) == "set by the app"
     assert describe({}, "https://t.example.com") == "https://t.example.com (set by the app)"
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
-    assert describe(env, "https://t.example.com") == "http://127.0.0.1:4318 (from OTEL_EXPORTER_OTLP_ENDPOINT)"
+    assert (
+        describe(env, "https://t.example.com")
+        == "http://127.0.0.1:4318 (from OTEL_EXPORTER_OTLP_ENDPOINT)"
+    )
     env = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}
     assert describe(env, "https://t.example.com") == (
         "traces: http://127.0.0.1:4318/v1/traces (from OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); "
@@ -177,22 +191,31 @@ def test_status_says_where_each_signal_goes_from_the_same_resolution() -> None:
 def test_the_recorded_endpoint_keeps_no_credential() -> None:
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "https://me:s3cret@backend.example:4318/otlp"}
     assert recorded(env) == {
-        signal: {"endpoint": f"https://backend.example:4318/otlp/v1/{signal}", "protocol": "http/protobuf"}
+        signal: {
+            "endpoint": f"https://backend.example:4318/otlp/v1/{signal}",
+            "protocol": "http/protobuf",
+        }
         for signal in ("traces", "metrics")
     }
-    grpc = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "k@collector:4317"}
+    grpc = {
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "k@collector:4317",
+    }
     assert recorded(grpc) == {"traces": {"endpoint": "collector:4317", "protocol": "grpc"}}
     assert recorded({"OTEL_EXPORTER_OTLP_HEADERS": "a=b"}) is None
 
 
-def test_what_the_sdk_reads_from_os_environ_never_reaches_the_wire(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_what_the_sdk_reads_from_os_environ_never_reaches_the_wire(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # The SDK's HTTP exporter merges OTEL_EXPORTER_OTLP_HEADERS from os.environ into its requests
     # even when given headers; the uploader's own mapping of the environment is what decides.
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=from-os-environ")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-traces-key=from-os-environ")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
     span = span_from_record(
-        {"trace_id": "1" * 32, "span_id": "2" * 16, "name": "x", "start_ns": 1, "end_ns": 2}, Resource({})
+        {"trace_id": "1" * 32, "span_id": "2" * 16, "name": "x", "start_ns": 1, "end_ns": 2},
+        Resource({}),
     )
     exporters = Exporters({})
     try:

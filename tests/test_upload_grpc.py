@@ -50,7 +50,14 @@ CHILD_ID = "b7ad6b7169203331"
 class Export:
     """One export request as the server saw it."""
 
-    def __init__(self, signal: str, request: Any, metadata: dict[str, str], deadline: float | None, answer: str) -> None:
+    def __init__(
+        self,
+        signal: str,
+        request: Any,
+        metadata: dict[str, str],
+        deadline: float | None,
+        answer: str,
+    ) -> None:
         self.signal = signal
         self.request = request
         self.metadata = metadata
@@ -92,8 +99,12 @@ class GrpcCollector:
             context.abort(grpc.StatusCode.UNAVAILABLE, "stopped")
         if code != "OK":
             if delay is not None:
-                info = RetryInfo(retry_delay=Duration(seconds=int(delay), nanos=int(delay % 1 * 1e9)))
-                context.set_trailing_metadata((("google.rpc.retryinfo-bin", info.SerializeToString()),))
+                info = RetryInfo(
+                    retry_delay=Duration(seconds=int(delay), nanos=int(delay % 1 * 1e9))
+                )
+                context.set_trailing_metadata(
+                    (("google.rpc.retryinfo-bin", info.SerializeToString()),)
+                )
             context.abort(getattr(grpc.StatusCode, code), f"told to answer {code}")
         return response
 
@@ -134,7 +145,9 @@ class _Traces(trace_service_pb2_grpc.TraceServiceServicer):
         self.collector = collector
 
     def Export(self, request: Any, context: Any) -> Any:  # the service's method name
-        return self.collector.handle("traces", request, context, trace_service_pb2.ExportTraceServiceResponse())
+        return self.collector.handle(
+            "traces", request, context, trace_service_pb2.ExportTraceServiceResponse()
+        )
 
 
 class _Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
@@ -142,7 +155,9 @@ class _Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
         self.collector = collector
 
     def Export(self, request: Any, context: Any) -> Any:
-        return self.collector.handle("metrics", request, context, metrics_service_pb2.ExportMetricsServiceResponse())
+        return self.collector.handle(
+            "metrics", request, context, metrics_service_pb2.ExportMetricsServiceResponse()
+        )
 
 
 @pytest.fixture
@@ -158,10 +173,19 @@ def _header(headers: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "app": APP,
         "created_ns": T0,
-        "resource": {"service.name": APP, "service.version": "2.0.0", "optel.install.id": "install-1"},
+        "resource": {
+            "service.name": APP,
+            "service.version": "2.0.0",
+            "optel.install.id": "install-1",
+        },
         "consent": {"mode": "anonymous", "source": "user_file", "install_id": "install-1"},
         "export": {"endpoint": None, "headers": headers},
-        "settings": {"policy": "opt-in", "sample_percent": 100.0, "consent_version": 1, "version_module": None},
+        "settings": {
+            "policy": "opt-in",
+            "sample_percent": 100.0,
+            "consent_version": 1,
+            "version_module": None,
+        },
     }
 
 
@@ -211,7 +235,10 @@ def test_grpc_status_codes_keep_or_drop_the_file(code: str, kind: str) -> None:
 
 
 def test_grpc_endpoints_follow_the_specification_no_path_and_scheme_decides_tls() -> None:
-    env = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317"}
+    env = {
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317",
+    }
     assert resolve("traces", None, env).url == "http://collector:4317"
     assert resolve("metrics", {"endpoint": "https://ignored"}, env).url == "http://collector:4317"
     env["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] = "https://metrics:4317"
@@ -229,11 +256,15 @@ def test_grpc_endpoints_follow_the_specification_no_path_and_scheme_decides_tls(
 
 def test_the_apps_endpoint_is_always_otlp_http_whatever_protocol_the_user_asks_for() -> None:
     # The protocol variable is the user's setting: it applies to the user's own endpoint only.
-    app = resolve("traces", {"endpoint": "https://gateway.example"}, {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+    app = resolve(
+        "traces", {"endpoint": "https://gateway.example"}, {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
+    )
     assert (app.url, app.protocol) == ("https://gateway.example/v1/traces", "http/protobuf")
 
 
-def test_unavailable_keeps_the_file_and_the_next_run_sends_it_exactly_once(collector: GrpcCollector) -> None:
+def test_unavailable_keeps_the_file_and_the_next_run_sends_it_exactly_once(
+    collector: GrpcCollector,
+) -> None:
     spool = _spool_one()
     collector.answer("UNAVAILABLE")
     first = upload(APP, environ=_grpc_env(collector.url))
@@ -301,7 +332,9 @@ def test_a_collector_that_never_answers_is_given_up_on_within_the_uploaders_dead
     # The exporter's own timeout is a minute; the uploader's deadline is what bounds the call.
     env = _grpc_env(collector.url, OTEL_EXPORTER_OTLP_TIMEOUT="60000")
     result: list[Any] = []
-    runner = threading.Thread(target=lambda: result.append(upload(APP, environ=env, max_seconds=1.0)))
+    runner = threading.Thread(
+        target=lambda: result.append(upload(APP, environ=env, max_seconds=1.0))
+    )
     runner.start()
     runner.join(30)
     assert not runner.is_alive(), "the uploader waited on its own timeout, not on its deadline"
@@ -333,7 +366,9 @@ def test_headers_become_grpc_metadata_with_lower_case_keys(collector: GrpcCollec
         assert export.metadata["api-key"] == "k 1"
 
 
-def test_the_signal_endpoints_and_headers_are_read_from_the_given_environment(collector: GrpcCollector) -> None:
+def test_the_signal_endpoints_and_headers_are_read_from_the_given_environment(
+    collector: GrpcCollector,
+) -> None:
     _spool_one()
     env = {
         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc",
@@ -421,7 +456,11 @@ def test_failed_grpc_exports_print_nothing_in_a_process_without_logging_setup(
     for url in (collector.url, f"http://127.0.0.1:{free_port()}"):
         collector.answer("UNAVAILABLE")
         result = subprocess.run(
-            [python, str(script), APP, url], capture_output=True, text=True, timeout=60, env=dict(os.environ)
+            [python, str(script), APP, url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=dict(os.environ),
         )
         assert (result.returncode, result.stderr) == (0, "")
         assert result.stdout.startswith("(1, 'gRPC UNAVAILABLE")
@@ -468,7 +507,9 @@ def test_a_host_apps_records_reach_a_backend_over_grpc_through_rotel(
     # Held while the host runs, so that it starts no detached uploader: the upload below is ours.
     with uploader_lock(HOST) as held:
         assert held
-        host = subprocess.run([python, str(script)], capture_output=True, text=True, timeout=60, env=dict(os.environ))
+        host = subprocess.run(
+            [python, str(script)], capture_output=True, text=True, timeout=60, env=dict(os.environ)
+        )
     assert (host.returncode, host.stdout, host.stderr) == (0, "done\n", "")
     (name,) = spool.files()
     lines = [json.loads(line) for line in Path(spool.path, name).read_text().splitlines()]
@@ -476,9 +517,17 @@ def test_a_host_apps_records_reach_a_backend_over_grpc_through_rotel(
     assert {"summarize", "chat gpt-4o-mini"} <= set(recorded)
 
     with OTLPReceiver() as backend, running_rotel(backend.url, grpc=True) as collector:
-        env = {**os.environ, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": collector}
+        env = {
+            **os.environ,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": collector,
+        }
         result = subprocess.run(
-            [python, "-m", "optel", "upload", "--app", HOST], capture_output=True, text=True, timeout=60, env=env
+            [python, "-m", "optel", "upload", "--app", HOST],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
         )
         assert (result.returncode, result.stderr) == (0, "")
         assert result.stdout.startswith(f"sent {len(recorded)} spans and ")
@@ -510,7 +559,11 @@ def test_a_host_apps_records_reach_a_backend_over_grpc_through_rotel(
     assert {m["resource"]["service.name"] for m in metrics} == {HOST}
     invocations = [m for m in metrics if m["name"] == "optel.cli.command.invocations"]
     assert [(m["value"], m["temporality"]) for m in invocations] == [(1, "delta")]
-    tokens = {m["attributes"]["gen_ai.token.type"]: m for m in metrics if m["name"] == "gen_ai.client.token.usage"}
+    tokens = {
+        m["attributes"]["gen_ai.token.type"]: m
+        for m in metrics
+        if m["name"] == "gen_ai.client.token.usage"
+    }
     assert {kind: (m["count"], m["sum"], m["temporality"]) for kind, m in tokens.items()} == {
         "input": (1, 11, "delta"),
         "output": (1, 7, "delta"),
@@ -540,7 +593,9 @@ def test_a_users_grpc_traces_endpoint_gets_their_headers_and_metrics_stay_on_the
     app = "grpc-settings"
     config = isolated_home / ".config" / app
     config.mkdir(parents=True)
-    (config / "telemetry.toml").write_text(f'mode = "anonymous"\ninstall_id = "{INSTALL_ID}"\nconsent_version = 1\n')
+    (config / "telemetry.toml").write_text(
+        f'mode = "anonymous"\ninstall_id = "{INSTALL_ID}"\nconsent_version = 1\n'
+    )
     script = tmp_path / "host.py"
     script.write_text(SETTINGS_HOST)
     env = {
@@ -551,7 +606,9 @@ def test_a_users_grpc_traces_endpoint_gets_their_headers_and_metrics_stay_on_the
         "OTEL_RESOURCE_ATTRIBUTES": "team=mine",
     }
     with OTLPReceiver() as app_endpoint:
-        host = subprocess.run([python, str(script), app_endpoint.url], capture_output=True, env=env, timeout=60)
+        host = subprocess.run(
+            [python, str(script), app_endpoint.url], capture_output=True, env=env, timeout=60
+        )
         assert (host.returncode, host.stderr) == (0, b"")
         import time
 
@@ -566,7 +623,10 @@ def test_a_users_grpc_traces_endpoint_gets_their_headers_and_metrics_stay_on_the
         (traces,) = collector.accepted("traces")
         assert traces.metadata.get("x-api-key") == "user-secret"
         assert "authorization" not in traces.metadata
-        resource = {kv.key: kv.value.string_value for kv in traces.request.resource_spans[0].resource.attributes}
+        resource = {
+            kv.key: kv.value.string_value
+            for kv in traces.request.resource_spans[0].resource.attributes
+        }
         assert resource["team"] == "mine"
         assert collector.accepted("metrics") == []
         [metrics] = app_endpoint.accepted("/v1/metrics")

@@ -31,7 +31,11 @@ from optel.upload.convert import (
 )
 from optel.upload.sampler import ConsentSampler
 
-HEADER = {"schema": "optel.spool/1", "app": "tool", "resource": {"service.name": "tool", "service.version": "1"}}
+HEADER = {
+    "schema": "optel.spool/1",
+    "app": "tool",
+    "resource": {"service.name": "tool", "service.version": "1"},
+}
 TRAILER = {"t": "end", "records": 1}
 SPAN = {
     "t": "span", "trace_id": "0af7651916cd43dd8448eb211c80319c", "span_id": "b7ad6b7169203331",
@@ -48,11 +52,30 @@ def line_by_line(data: bytes) -> list[object]:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 fragments = st.sampled_from(
-    [" ", "\t", ",", "[", "]", "{", "}", '"', ":", "1", "\ufeff", "\\", "\x00", "NaN", "\u00e9", "\ud800"]
+    [
+        " ",
+        "\t",
+        ",",
+        "[",
+        "]",
+        "{",
+        "}",
+        '"',
+        ":",
+        "1",
+        "\ufeff",
+        "\\",
+        "\x00",
+        "NaN",
+        "\u00e9",
+        "\ud800",
+    ]
 )
 
 
@@ -64,7 +87,9 @@ def spool_bytes(draw: st.DrawFn) -> bytes:
         text = json.dumps(draw(json_values), ensure_ascii=draw(st.booleans()))
         if draw(st.integers(0, 3)) == 0:
             at = draw(st.integers(0, len(text)))
-            text = text[:at] + "".join(draw(st.lists(fragments, min_size=1, max_size=3))) + text[at:]
+            text = (
+                text[:at] + "".join(draw(st.lists(fragments, min_size=1, max_size=3))) + text[at:]
+            )
         lines.append(text)
     return ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass")
 
@@ -104,7 +129,9 @@ def test_lines_the_fast_path_declines_are_still_read(tmp_path: Path, body: bytes
         (b"\n", 2),
     ],
 )
-def test_corrupt_lines_are_reported_as_before(tmp_path: Path, body: bytes, line: int | None) -> None:
+def test_corrupt_lines_are_reported_as_before(
+    tmp_path: Path, body: bytes, line: int | None
+) -> None:
     data = json.dumps(HEADER).encode() + b"\n" + body + json.dumps(TRAILER).encode() + b"\n"
     path = tmp_path / "f.jsonl"
     path.write_bytes(data)
@@ -136,15 +163,27 @@ def naive_span(record: dict[str, Any], resource: Resource) -> ReadableSpan:
     trace_id = int(record["trace_id"], 16)
     flags = TraceFlags(TraceFlags.SAMPLED)
     parent = record["parent_span_id"]
-    status = {"ok": Status(StatusCode.OK), "error": Status(StatusCode.ERROR, record["status_message"])}
+    status = {
+        "ok": Status(StatusCode.OK),
+        "error": Status(StatusCode.ERROR, record["status_message"]),
+    }
     return ReadableSpan(
         name=record["name"],
-        context=SpanContext(trace_id, int(record["span_id"], 16), is_remote=False, trace_flags=flags),
-        parent=SpanContext(trace_id, int(parent, 16), is_remote=False, trace_flags=flags) if parent else None,
+        context=SpanContext(
+            trace_id, int(record["span_id"], 16), is_remote=False, trace_flags=flags
+        ),
+        parent=SpanContext(trace_id, int(parent, 16), is_remote=False, trace_flags=flags)
+        if parent
+        else None,
         resource=resource,
         attributes=dict(record["attributes"]),
-        events=[Event(e["name"], dict(e["attributes"]), timestamp=e["time_ns"]) for e in record["events"]],
-        kind={"client": SpanKind.CLIENT, "server": SpanKind.SERVER}.get(record["kind"], SpanKind.INTERNAL),
+        events=[
+            Event(e["name"], dict(e["attributes"]), timestamp=e["time_ns"])
+            for e in record["events"]
+        ],
+        kind={"client": SpanKind.CLIENT, "server": SpanKind.SERVER}.get(
+            record["kind"], SpanKind.INTERNAL
+        ),
         status=status.get(record["status"], Status(StatusCode.UNSET)),
         start_time=record["start_ns"],
         end_time=record["end_ns"],
@@ -159,7 +198,10 @@ def test_spans_encode_exactly_as_naively_built_ones() -> None:
         {**SPAN, "span_id": "00000000000000ff", "status": "error", "status_message": "ValueError: <path>",
          "events": [{"name": "exception", "time_ns": 15, "attributes": {"exception.type": "ValueError"}}]},
     ]  # fmt: skip
-    header = {"app": "tool", "resource": {"service.name": "tool", "os.type": "linux", "host.cpus": 8}}
+    header = {
+        "app": "tool",
+        "resource": {"service.name": "tool", "os.type": "linux", "host.cpus": 8},
+    }
     fast = encode_spans([span_from_record(r, resource_for(header)) for r in records])
     plain = Resource({"service.name": "tool", "os.type": "linux", "host.cpus": 8})
     naive = encode_spans([naive_span(r, plain) for r in records])
@@ -170,7 +212,12 @@ def test_spans_encode_exactly_as_naively_built_ones() -> None:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"trace_id": "-" + "f" * 31}, {"span_id": "-000000000000001"}, {"end_ns": True}, {"name": b"x"}],
+    [
+        {"trace_id": "-" + "f" * 31},
+        {"span_id": "-000000000000001"},
+        {"end_ns": True},
+        {"name": b"x"},
+    ],
 )
 def test_ids_and_times_that_would_break_encoding_are_refused(overrides: dict[str, Any]) -> None:
     with pytest.raises(InvalidRecord):
@@ -179,7 +226,8 @@ def test_ids_and_times_that_would_break_encoding_are_refused(overrides: dict[str
 
 def test_odd_kind_events_and_end_before_start_still_make_a_span() -> None:
     span = span_from_record(
-        {**SPAN, "kind": ["client"], "events": {"name": "x"}, "end_ns": 5, "attributes": None}, Resource({})
+        {**SPAN, "kind": ["client"], "events": {"name": "x"}, "end_ns": 5, "attributes": None},
+        Resource({}),
     )
     assert span.kind is SpanKind.INTERNAL
     assert span.events == ()
@@ -188,14 +236,26 @@ def test_odd_kind_events_and_end_before_start_still_make_a_span() -> None:
 
 
 def measurement(name: str, value: Any, time_ns: int, **attributes: Any) -> dict[str, Any]:
-    return {"t": "metric", "name": name, "value": value, "attributes": attributes, "time_ns": time_ns}
+    return {
+        "t": "metric",
+        "name": name,
+        "value": value,
+        "attributes": attributes,
+        "time_ns": time_ns,
+    }
 
 
 def test_metric_aggregation_fast_path_matches_the_general_one() -> None:
     records = [
-        measurement("optel.cli.command.invocations", 1, 30, **{"command.name": "a", "outcome": "success"}),
-        measurement("optel.cli.command.invocations", 1, 10, **{"outcome": "success", "command.name": "a"}),
-        measurement("optel.cli.command.invocations", 2, 20, **{"command.name": "b", "outcome": "failure"}),
+        measurement(
+            "optel.cli.command.invocations", 1, 30, **{"command.name": "a", "outcome": "success"}
+        ),
+        measurement(
+            "optel.cli.command.invocations", 1, 10, **{"outcome": "success", "command.name": "a"}
+        ),
+        measurement(
+            "optel.cli.command.invocations", 2, 20, **{"command.name": "b", "outcome": "failure"}
+        ),
         measurement("optel.cli.step.duration", 0.25, 5, **{"step.name": "x"}),
         measurement("optel.cli.step.duration", 7, 50, **{"step.name": "x"}),
         measurement("plugin.tags", 1, 7, tags=["a", "b"]),
@@ -217,16 +277,25 @@ def test_metric_aggregation_fast_path_matches_the_general_one() -> None:
     counter = fast.resource_metrics[0].scope_metrics[0].metrics[0].data
     assert isinstance(counter, Sum)
     points = {dict(p.attributes or {})["command.name"]: p for p in counter.data_points}
-    assert (points["a"].value, points["a"].start_time_unix_nano, points["a"].time_unix_nano) == (2, 10, 30)
+    assert (points["a"].value, points["a"].start_time_unix_nano, points["a"].time_unix_nano) == (
+        2,
+        10,
+        30,
+    )
 
 
 def test_the_sampler_keeps_span_attributes_in_a_tracer_provider() -> None:
     exporter = InMemorySpanExporter()
-    for consent, expected in [(Consent("anonymous", "t", "user_file", install_id="i", sampled=True), 1), (None, 0)]:
+    for consent, expected in [
+        (Consent("anonymous", "t", "user_file", install_id="i", sampled=True), 1),
+        (None, 0),
+    ]:
         exporter.clear()
         provider = TracerProvider(sampler=ConsentSampler(consent))
         provider.add_span_processor(SimpleSpanProcessor(exporter))
-        with provider.get_tracer("t").start_as_current_span("s", attributes={"command.name": "deploy"}):
+        with provider.get_tracer("t").start_as_current_span(
+            "s", attributes={"command.name": "deploy"}
+        ):
             pass
         with provider.get_tracer("t").start_as_current_span("bare"):
             pass

@@ -36,7 +36,9 @@ def consented() -> None:
     user_file = _paths.user_config_file(APP)
     os.makedirs(os.path.dirname(user_file), exist_ok=True)
     with open(user_file, "w") as f:
-        f.write('mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-0000000020c3"\nconsent_version = 1\n')
+        f.write(
+            'mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-0000000020c3"\nconsent_version = 1\n'
+        )
 
 
 def _run(app_url: str, **variables: str) -> None:

@@ -49,7 +49,9 @@ def consented() -> None:
     user_file = _paths.user_config_file(APP)
     os.makedirs(os.path.dirname(user_file), exist_ok=True)
     with open(user_file, "w") as f:
-        f.write('mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-0000000020c2"\nconsent_version = 1\n')
+        f.write(
+            'mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-0000000020c2"\nconsent_version = 1\n'
+        )
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -106,7 +108,9 @@ def test_headers_alone_never_reach_the_apps_endpoint(receivers):
 def test_a_general_endpoint_gets_everything_with_the_users_headers_and_not_the_apps(receivers):
     app, mine = receivers
     run_host_and_its_uploader(
-        app, OTEL_EXPORTER_OTLP_ENDPOINT=mine.url, OTEL_EXPORTER_OTLP_HEADERS=f"x-api-key={USER_KEY}"
+        app,
+        OTEL_EXPORTER_OTLP_ENDPOINT=mine.url,
+        OTEL_EXPORTER_OTLP_HEADERS=f"x-api-key={USER_KEY}",
     )
     assert app.connections == 0
     assert _signals(mine) == {"traces", "metrics"}
@@ -114,7 +118,9 @@ def test_a_general_endpoint_gets_everything_with_the_users_headers_and_not_the_a
     assert _header_values(mine, "authorization") == {None}
 
 
-def test_a_traces_endpoint_takes_the_general_headers_and_metrics_stay_the_apps_without_them(receivers):
+def test_a_traces_endpoint_takes_the_general_headers_and_metrics_stay_the_apps_without_them(
+    receivers,
+):
     app, mine = receivers
     run_host_and_its_uploader(
         app,
@@ -202,7 +208,11 @@ def test_a_later_upload_from_a_shell_without_the_variables_sends_where_the_run_m
     with OTLPReceiver(port=port) as again:
         shell = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
         upload = subprocess.run(
-            [sys.executable, "-m", "optel", "upload", "--app", APP], env=shell, capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "optel", "upload", "--app", APP],
+            env=shell,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert upload.returncode == 0, upload.stderr
         assert _signals(again) == {"traces"}, upload.stdout
@@ -270,7 +280,9 @@ def test_a_timeout_above_five_seconds_takes_effect_at_the_users_endpoint(receive
     # the file acknowledged (each export used to be capped at 5 s whatever the user's timeout).
     app, mine = receivers
     mine.slow(6.0, times=1, path="/v1/traces")
-    run_host_and_its_uploader(app, OTEL_EXPORTER_OTLP_ENDPOINT=mine.url, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT="9000")
+    run_host_and_its_uploader(
+        app, OTEL_EXPORTER_OTLP_ENDPOINT=mine.url, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT="9000"
+    )
     assert _signals(mine) == {"traces", "metrics"}
     assert Spool(APP).files() == []
     assert app.connections == 0
@@ -299,7 +311,9 @@ def test_http_json_is_sent_as_otlp_json_to_the_users_endpoint_only(receivers):
     assert _header_values(app, "content-type") == {"application/x-protobuf"}
 
 
-@pytest.mark.parametrize(("value", "off"), [("TRUE", True), ("true", True), ("1", False), ("yes", False)])
+@pytest.mark.parametrize(
+    ("value", "off"), [("TRUE", True), ("true", True), ("1", False), ("yes", False)]
+)
 def test_otel_sdk_disabled_is_true_only_for_true(receivers, value, off):
     # OpenTelemetry's boolean rule: only "true" (any case) disables; DO_NOT_TRACK=1 is the
     # everyday switch (docs/guide.md).
@@ -311,7 +325,9 @@ def test_otel_sdk_disabled_is_true_only_for_true(receivers, value, off):
 
 def test_exporter_none_at_the_users_endpoint_sends_that_signal_nowhere(receivers):
     app, mine = receivers
-    run_host_and_its_uploader(app, OTEL_EXPORTER_OTLP_ENDPOINT=mine.url, OTEL_TRACES_EXPORTER="none")
+    run_host_and_its_uploader(
+        app, OTEL_EXPORTER_OTLP_ENDPOINT=mine.url, OTEL_TRACES_EXPORTER="none"
+    )
     assert _signals(mine) == {"metrics"}
     assert app.connections == 0
     assert Spool(APP).files() == []
@@ -326,7 +342,9 @@ def test_exporter_none_without_a_users_endpoint_leaves_the_apps_data_alone(recei
 def test_the_users_sampler_applies_at_their_endpoint_only(receivers):
     app, mine = receivers
     run_host_and_its_uploader(
-        app, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=mine.url + "/v1/traces", OTEL_TRACES_SAMPLER="always_off"
+        app,
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=mine.url + "/v1/traces",
+        OTEL_TRACES_SAMPLER="always_off",
     )
     assert mine.connections == 0
     assert _signals(app) == {"metrics"}
@@ -398,7 +416,10 @@ def test_a_cumulative_preference_sends_running_totals_to_the_users_endpoint_only
 
 def test_running_totals_move_only_when_the_collector_took_them(receivers):
     app, mine = receivers
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": mine.url, "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative"}
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": mine.url,
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative",
+    }
     run_host_and_its_uploader(app, **env)
     mine.respond_with(503, times=1, path="/v1/metrics")
     run_host_and_its_uploader(app, **env)  # refused once: the file is kept

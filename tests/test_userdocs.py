@@ -58,9 +58,13 @@ def test_opt_out_policy_page_describes_the_notice() -> None:
     assert "Nothing is sent unless you agree" not in page
 
 
-@pytest.mark.parametrize(("notice", "where"), [("stderr", "on its standard error"), ("log", "in its log")])
+@pytest.mark.parametrize(
+    ("notice", "where"), [("stderr", "on its standard error"), ("log", "in its log")]
+)
 def test_headless_notice_page_says_it_is_on_without_a_terminal(notice: str, where: str) -> None:
-    page = render_telemetry_page("acme-cli", policy="opt-out", notice=notice, off_env=["ACME_DISABLE_TELEMETRY"])
+    page = render_telemetry_page(
+        "acme-cli", policy="opt-out", notice=notice, off_env=["ACME_DISABLE_TELEMETRY"]
+    )
     assert f"writes a notice {where}" in page and "with or without a terminal" in page
     assert "without a terminal, it sends nothing" not in page
     assert "`ACME_DISABLE_TELEMETRY=1`" in page
@@ -69,8 +73,21 @@ def test_headless_notice_page_says_it_is_on_without_a_terminal(notice: str, wher
 def test_optel_docs_command_writes_the_page(tmp_path) -> None:
     target = tmp_path / "TELEMETRY.md"
     done = subprocess.run(
-        [sys.executable, "-m", "optel", "--app", "acme-cli", "docs", "--tool", "acme", "-o", str(target)],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "optel",
+            "--app",
+            "acme-cli",
+            "docs",
+            "--tool",
+            "acme",
+            "-o",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
@@ -79,8 +96,19 @@ def test_optel_docs_command_writes_the_page(tmp_path) -> None:
 
 def test_optel_docs_into_an_unwritable_place_is_one_clear_line(tmp_path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "optel", "--app", "x", "docs", "-o", str(tmp_path / "missing" / "T.md")],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "optel",
+            "--app",
+            "x",
+            "docs",
+            "-o",
+            str(tmp_path / "missing" / "T.md"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "cannot write" in done.stderr
@@ -109,8 +137,18 @@ def test_page_does_not_promise_that_ci_never_sends_when_a_stored_choice_says_oth
 
 
 def test_page_says_how_to_have_sent_data_deleted() -> None:
-    page = render_telemetry_page("acme-cli", tool="acme", operator="Acme Inc", contact="privacy@acme.test", retention="90 days")
+    page = render_telemetry_page(
+        "acme-cli",
+        tool="acme",
+        operator="Acme Inc",
+        contact="privacy@acme.test",
+        retention="90 days",
+    )
     assert "kept for 90 days" in page
-    assert "privacy@acme.test" in page and "acme telemetry status" in page and "acme telemetry reset" in page
+    assert (
+        "privacy@acme.test" in page
+        and "acme telemetry status" in page
+        and "acme telemetry reset" in page
+    )
     default = render_telemetry_page("acme-cli", tool="acme")
     assert "The maintainers of acme decide how long it is kept." in default

@@ -63,15 +63,55 @@ def clashing(_optel_fn, _optel_on=1, wrapper=2, _spans=3):
 
 # (function, calls as (args, kwargs)): good calls and calls that must fail the same way.
 CALLS = [
-    (positional, [((1, 2), {}), ((1,), {"b": 2}), ((), {"a": 1, "b": 2}), ((1,), {}), ((1, 2, 3), {}), ((1, 2), {"a": 1}), ((1, 2), {"z": 1})]),
-    (with_defaults, [((1,), {}), ((1, 5), {}), ((1,), {"c": 7}), ((), {"a": 1, "b": 5, "c": 6}), ((), {}), ((1, 2, 3, 4), {})]),
-    (positional_only, [((1,), {}), ((1, 5, 6), {}), ((1,), {"c": 9}), ((), {"a": 1}), ((1,), {"b": 2})]),
+    (
+        positional,
+        [
+            ((1, 2), {}),
+            ((1,), {"b": 2}),
+            ((), {"a": 1, "b": 2}),
+            ((1,), {}),
+            ((1, 2, 3), {}),
+            ((1, 2), {"a": 1}),
+            ((1, 2), {"z": 1}),
+        ],
+    ),
+    (
+        with_defaults,
+        [
+            ((1,), {}),
+            ((1, 5), {}),
+            ((1,), {"c": 7}),
+            ((), {"a": 1, "b": 5, "c": 6}),
+            ((), {}),
+            ((1, 2, 3, 4), {}),
+        ],
+    ),
+    (
+        positional_only,
+        [((1,), {}), ((1, 5, 6), {}), ((1,), {"c": 9}), ((), {"a": 1}), ((1,), {"b": 2})],
+    ),
     (keyword_only, [((1,), {"b": 2}), ((1,), {"b": 2, "c": 4}), ((1, 2), {}), ((1,), {})]),
     (star_args, [((1,), {}), ((1, 2, 3), {}), ((), {"a": 1}), ((1,), {"rest": 2})]),
     (star_kwargs, [((1,), {}), ((1,), {"x": 2, "y": 3}), ((), {"a": 1, "x": 2}), ((1, 2), {})]),
-    (everything, [((1, 2), {"c": 3}), ((1, 2, 9, 9), {"c": 3, "d": 5, "z": 6}), ((1,), {"b": 2, "c": 3}), ((), {"a": 1, "b": 2, "c": 3})]),
+    (
+        everything,
+        [
+            ((1, 2), {"c": 3}),
+            ((1, 2, 9, 9), {"c": 3, "d": 5, "z": 6}),
+            ((1,), {"b": 2, "c": 3}),
+            ((), {"a": 1, "b": 2, "c": 3}),
+        ],
+    ),
     (nothing, [((), {}), ((1,), {}), ((), {"x": 1})]),
-    (six, [((1, 2, 3, 4, 5), {}), ((1, 2, 3, 4, 5, 0), {}), ((1, 2, 3, 4), {"e": 5, "f": 0}), ((1, 2, 3, 4), {})]),
+    (
+        six,
+        [
+            ((1, 2, 3, 4, 5), {}),
+            ((1, 2, 3, 4, 5, 0), {}),
+            ((1, 2, 3, 4), {"e": 5, "f": 0}),
+            ((1, 2, 3, 4), {}),
+        ],
+    ),
     (seven, [((1, 2, 3, 4, 5, 6), {}), ((1, 2, 3, 4, 5, 6, 0), {}), ((1, 2, 3, 4, 5), {})]),
     (clashing, [((1,), {}), ((1, 2, 3, 4), {}), ((), {"_optel_fn": 1, "_spans": 0})]),
 ]
@@ -112,7 +152,11 @@ def test_signature_metadata_and_defaults_are_the_originals(fn, calls):
     wrapped = optel.step(fn)
     assert inspect.signature(wrapped) == inspect.signature(fn)
     assert wrapped.__wrapped__ is fn
-    assert (wrapped.__name__, wrapped.__qualname__, wrapped.__module__) == (fn.__name__, fn.__qualname__, fn.__module__)
+    assert (wrapped.__name__, wrapped.__qualname__, wrapped.__module__) == (
+        fn.__name__,
+        fn.__qualname__,
+        fn.__module__,
+    )
     own = inspect.signature(wrapped, follow_wrapped=False)
     if own != inspect.signature(fn):
         # Only the *args, **kwargs wrapper may differ, and only for functions that pack anyway.

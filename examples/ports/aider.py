@@ -13,7 +13,12 @@ import optel
 import optel.cli
 
 APP = "aider"
-FLAGS = {"on": "--analytics", "off": "--no-analytics", "disable": "--analytics-disable", "log": "--analytics-log"}
+FLAGS = {
+    "on": "--analytics",
+    "off": "--no-analytics",
+    "disable": "--analytics-disable",
+    "log": "--analytics-log",
+}
 SETTINGS = {
     "version": "0.60.0",
     "policy": "opt-in",
@@ -30,7 +35,10 @@ EDIT_FORMATS = ("whole", "diff", "udiff")
 @optel.llm_call(provider="openai")
 def send(model: str, text: str) -> dict[str, object]:
     # A stand-in for the model call: the text is never recorded, only the model and the tokens.
-    return {"model": model, "usage": {"prompt_tokens": len(text.split()) + 10, "completion_tokens": 7}}
+    return {
+        "model": model,
+        "usage": {"prompt_tokens": len(text.split()) + 10, "completion_tokens": 7},
+    }
 
 
 @optel.command("chat")
@@ -51,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="gpt-4o")
     parser.add_argument("--edit-format", choices=EDIT_FORMATS, default="diff")
     parser.add_argument("--message", "-m", default="")
-    parser.add_argument("--show-reason", action="store_true", help="print why analytics are on or off")
+    parser.add_argument(
+        "--show-reason", action="store_true", help="print why analytics are on or off"
+    )
     optel.cli.add_argparse(parser, APP, flag_names=FLAGS, **SETTINGS)
     args = parser.parse_args(argv)
     if args.show_reason:

@@ -24,15 +24,31 @@ SETTINGS = {
     "modes": ("off", "anonymous"),
     "off_switches": [optel.OffSwitch.env("BLINDAI_DISABLE_TELEMETRY")],
     "flush_interval": 2.0,  # BlindAI sends its new events every 2 seconds
-    "attributes": ("blindai.mode", "blindai.model.name", "blindai.model.size", "blindai.client.user_agent"),
+    "attributes": (
+        "blindai.mode",
+        "blindai.model.name",
+        "blindai.model.size",
+        "blindai.client.user_agent",
+    ),
 }
 # (seconds after start, request, model name, model size in bytes)
-SCHEDULE = ((0.2, "upload_model", "resnet18", 46_827_520), (0.4, "run_model", "resnet18", 0), (3.0, "run_model", "resnet18", 0))
+SCHEDULE = (
+    (0.2, "upload_model", "resnet18", 46_827_520),
+    (0.4, "run_model", "resnet18", 0),
+    (3.0, "run_model", "resnet18", 0),
+)
 
 
 @optel.timed("upload_model")
 def upload_model(name: str, size: int, model: bytes, client: str) -> None:
-    optel.event("model.uploaded", **{"blindai.model.name": name, "blindai.model.size": size, "blindai.client.user_agent": client})
+    optel.event(
+        "model.uploaded",
+        **{
+            "blindai.model.name": name,
+            "blindai.model.size": size,
+            "blindai.client.user_agent": client,
+        },
+    )
     time.sleep(0.01)
 
 
@@ -59,7 +75,9 @@ def serve(mode: str, duration: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO, format="%(name)s %(levelname)s %(message)s"
+    )
     parser = argparse.ArgumentParser(prog=APP)
     commands = parser.add_subparsers(dest="command", required=True)
     server = commands.add_parser("serve", help="run the server")

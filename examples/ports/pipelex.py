@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
     @optel.command("run")
     def command() -> int:
         # What the pipe reads is a value: recorded scrubbed (a path becomes `<path>`).
-        optel.event("pipeline", **{"pipelex.feature": "structured_output", "pipelex.input": args.input})
+        optel.event(
+            "pipeline", **{"pipelex.feature": "structured_output", "pipelex.input": args.input}
+        )
         try:
             run_pipe(args.pipe, args.input)
         except ValueError:

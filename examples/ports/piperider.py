@@ -28,15 +28,28 @@ SETTINGS = {
     ],
     "attributes": ("piperider.datasource.type",),
 }
-COUNTS = ("tables", "columns", "rows", "assertions.builtin", "assertions.custom", "assertions.passed", "assertions.failed")
-METRICS = {name: optel.metric(f"piperider.{name}", unit="1", attributes=("command.name",)) for name in COUNTS}
+COUNTS = (
+    "tables",
+    "columns",
+    "rows",
+    "assertions.builtin",
+    "assertions.custom",
+    "assertions.passed",
+    "assertions.failed",
+)
+METRICS = {
+    name: optel.metric(f"piperider.{name}", unit="1", attributes=("command.name",))
+    for name in COUNTS
+}
 
 
 def create_project() -> None:
     """`piperider init`: the project config, with its telemetry id, as PipeRider writes it."""
     os.makedirs(".piperider", exist_ok=True)
     with open(PROJECT_CONFIG, "w", encoding="utf-8") as f:
-        f.write(f"dataSources:\n  - name: warehouse\n    type: postgres\ntelemetry:\n  id: {uuid.uuid4().hex}\n")
+        f.write(
+            f"dataSources:\n  - name: warehouse\n    type: postgres\ntelemetry:\n  id: {uuid.uuid4().hex}\n"
+        )
 
 
 def measure(command: str, counts: dict[str, int]) -> None:

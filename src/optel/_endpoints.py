@@ -100,7 +100,9 @@ def user_endpoint(environ: Mapping[str, str], signal: str) -> tuple[str, str] | 
         return None
     proto = protocol(environ, signal)
     name, value = found
-    return (value if name != "OTEL_EXPORTER_OTLP_ENDPOINT" else signal_url(value, signal, proto)), proto
+    return (
+        value if name != "OTEL_EXPORTER_OTLP_ENDPOINT" else signal_url(value, signal, proto)
+    ), proto
 
 
 def recorded(environ: Mapping[str, str]) -> dict[str, dict[str, Any]] | None:
@@ -200,7 +202,9 @@ class Destination:
         return f"Destination({self.signal}, {self.url!r}, {self.protocol}, owner={self.owner}, headers={sorted(self.headers)})"
 
 
-def resolve(signal: str, export: Mapping[str, Any] | None, environ: Mapping[str, str]) -> Destination:
+def resolve(
+    signal: str, export: Mapping[str, Any] | None, environ: Mapping[str, str]
+) -> Destination:
     """Where `signal` of a spool file with this header `export` section goes, uploaded under `environ`."""
     export = export if isinstance(export, dict) else {}
     here = user_endpoint(environ, signal)
@@ -208,7 +212,11 @@ def resolve(signal: str, export: Mapping[str, Any] | None, environ: Mapping[str,
         return _from_environment(signal, here[0], here[1], environ)
     mark = export.get(RECORDED_KEY)
     mark = mark.get(signal) if isinstance(mark, dict) else None
-    if isinstance(mark, dict) and isinstance(mark.get("endpoint"), str) and mark["endpoint"].strip():
+    if (
+        isinstance(mark, dict)
+        and isinstance(mark.get("endpoint"), str)
+        and mark["endpoint"].strip()
+    ):
         proto = mark["protocol"] if mark.get("protocol") in (GRPC, HTTP_JSON) else HTTP
         return _recorded_choices(Destination(signal, mark["endpoint"].strip(), proto, USER), mark)
     return _app(signal, export)
@@ -227,7 +235,11 @@ def _recorded_choices(destination: Destination, mark: Mapping[str, Any]) -> Dest
 
 def _app(signal: str, export: Mapping[str, Any]) -> Destination:
     configured = export.get("endpoint")
-    base = configured.strip() if isinstance(configured, str) and configured.strip() else DEFAULT_BASE_URL
+    base = (
+        configured.strip()
+        if isinstance(configured, str) and configured.strip()
+        else DEFAULT_BASE_URL
+    )
     destination = Destination(signal, signal_url(base, signal, HTTP), HTTP, APP)
     headers = export.get("headers")
     if isinstance(headers, dict):
@@ -252,7 +264,9 @@ def _from_environment(signal: str, url: str, proto: str, environ: Mapping[str, s
     _choices(destination, environ, notes)
     asked = protocol_problem(environ, signal)
     if asked is not None:
-        notes.append(f"OTLP protocol {asked!r} is not one of http/protobuf, http/json, grpc; using http/protobuf")
+        notes.append(
+            f"OTLP protocol {asked!r} is not one of http/protobuf, http/json, grpc; using http/protobuf"
+        )
     destination.notes = tuple(notes)
     return destination
 
@@ -288,7 +302,9 @@ def _exporting(environ: Mapping[str, str], signal: str, notes: list[str]) -> boo
         return False
     others = sorted(names - {"otlp", "none"})
     if others:
-        notes.append(f"{name} names {', '.join(others)}: optel exports OTLP only, to the endpoint set")
+        notes.append(
+            f"{name} names {', '.join(others)}: optel exports OTLP only, to the endpoint set"
+        )
     return True
 
 
@@ -298,7 +314,9 @@ def _ratio(environ: Mapping[str, str], notes: list[str]) -> float:
     if not name:
         return 1.0
     if name not in SAMPLERS:
-        notes.append(f"OTEL_TRACES_SAMPLER={name} cannot be applied to recorded traces; every trace is sent")
+        notes.append(
+            f"OTEL_TRACES_SAMPLER={name} cannot be applied to recorded traces; every trace is sent"
+        )
         return 1.0
     fixed = SAMPLERS[name]
     if fixed is not None:

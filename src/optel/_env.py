@@ -70,4 +70,6 @@ def app_env(app: str, suffix: str, environ: Mapping[str, str] | None = None) -> 
 def debug_enabled(app: str, environ: Mapping[str, str] | None = None) -> bool:
     """`<APP>_TELEMETRY_DEBUG=1` or `OPTEL_DEBUG=1`: print records, send nothing."""
     env = os.environ if environ is None else environ
-    return bool(parse_bool(app_env(app, "TELEMETRY_DEBUG", env)) or parse_bool(env.get("OPTEL_DEBUG")))
+    return bool(
+        parse_bool(app_env(app, "TELEMETRY_DEBUG", env)) or parse_bool(env.get("OPTEL_DEBUG"))
+    )

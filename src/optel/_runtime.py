@@ -171,7 +171,9 @@ def init(
             return _telemetry
         # A script run as `python tool.py` has no package, but it is the host's own code all the
         # same; its frames are named `__main__`, never by path.
-        _spans.host_package = host_package or ("__main__" if caller.get("__name__") == "__main__" else None)
+        _spans.host_package = host_package or (
+            "__main__" if caller.get("__name__") == "__main__" else None
+        )
         _telemetry = _start(settings)
         return _telemetry
 
@@ -372,7 +374,9 @@ def header(telemetry: Telemetry) -> dict[str, object]:
     # Facts optel makes itself (random ids, the salted hash, values read from the OS's own files,
     # fixed vocabularies) carry nothing of the user's; the scrubber would only mistake the hashes
     # for secrets. The host's strings (name, versions) are scrubbed like any other.
-    scrubbed = privacy.scrub_attributes({k: v for k, v in facts.items() if k not in resource.GENERATED})
+    scrubbed = privacy.scrub_attributes(
+        {k: v for k, v in facts.items() if k not in resource.GENERATED}
+    )
     facts = {k: v if k in resource.GENERATED else scrubbed[k] for k, v in facts.items()}
     # apply_mode comes after scrubbing: the id a user typed for identified mode is theirs to send.
     # A debug or audit log with consent off shows what anonymous mode would send.
@@ -423,7 +427,9 @@ def flush(telemetry: Telemetry, *, final: bool) -> int:
                 summary=telemetry._summary,
             )
             if final and telemetry._summary is not None:
-                records.extend(session_records(telemetry._summary, telemetry._started_ns, time_ns()))
+                records.extend(
+                    session_records(telemetry._summary, telemetry._started_ns, time_ns())
+                )
             if not records:
                 return 0
             if telemetry._summary is not None:

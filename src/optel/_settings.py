@@ -119,14 +119,18 @@ def _names(value: object) -> frozenset[str]:
     names: tuple[object, ...] = tuple(value)  # type: ignore[arg-type]
     for name in names:
         if not isinstance(name, str) or not name:
-            raise TypeError(f"optel.init(): attribute names must be non-empty strings, not {name!r}")
+            raise TypeError(
+                f"optel.init(): attribute names must be non-empty strings, not {name!r}"
+            )
     return frozenset(str(n) for n in names)
 
 
 def _notice(value: object, policy: str) -> object:
     if value == "terminal" or value == "stderr" or (callable(value) and not isinstance(value, str)):
         if value != "terminal" and policy != "opt-out":
-            raise ValueError("optel.init(): notice is the opt-out policy's notice; it needs policy='opt-out'")
+            raise ValueError(
+                "optel.init(): notice is the opt-out policy's notice; it needs policy='opt-out'"
+            )
         return value
     raise ValueError(
         f"optel.init(): notice must be 'terminal', 'stderr' or a function that logs a line, not {value!r}"
@@ -139,7 +143,9 @@ def _off_switches(value: object) -> tuple[object, ...]:
     if value is None:
         return ()
     if isinstance(value, (str, bytes, OffSwitch)) or not _iterable(value):
-        raise TypeError(f"optel.init(): off_switches must be a sequence of optel.OffSwitch, not {value!r}")
+        raise TypeError(
+            f"optel.init(): off_switches must be a sequence of optel.OffSwitch, not {value!r}"
+        )
     switches: tuple[object, ...] = tuple(value)  # type: ignore[arg-type]
     for switch in switches:
         if not isinstance(switch, OffSwitch):
@@ -154,7 +160,9 @@ def _answers(value: object, modes: tuple[str, ...]) -> dict[str, str] | None:
         return None
     items = getattr(value, "items", None)
     if items is None:
-        raise TypeError(f"optel.init(): answers must map what the user types to a mode, not {value!r}")
+        raise TypeError(
+            f"optel.init(): answers must map what the user types to a mode, not {value!r}"
+        )
     answers: dict[str, str] = {}
     for word, mode in items():
         if not isinstance(word, str) or not word.strip():
@@ -265,22 +273,32 @@ class Settings:
         self.sample_percent = _percent("sample_percent", sample_percent)
         self.modes = _modes(modes)
         if session_flag is not None and not isinstance(session_flag, bool):
-            raise TypeError(f"optel.init(): session_flag must be True, False or None, not {session_flag!r}")
+            raise TypeError(
+                f"optel.init(): session_flag must be True, False or None, not {session_flag!r}"
+            )
         self.session_flag = session_flag
         self.headers = _headers(headers)
         self.log_file = _path("log_file", log_file)
         if flush_interval is not None:
             if isinstance(flush_interval, bool) or not isinstance(flush_interval, (int, float)):
-                raise TypeError(f"optel.init(): flush_interval must be seconds (a number), not {flush_interval!r}")
+                raise TypeError(
+                    f"optel.init(): flush_interval must be seconds (a number), not {flush_interval!r}"
+                )
             if not flush_interval > 0 or flush_interval == float("inf"):
-                raise ValueError(f"optel.init(): flush_interval must be a positive number of seconds, not {flush_interval!r}")
+                raise ValueError(
+                    f"optel.init(): flush_interval must be a positive number of seconds, not {flush_interval!r}"
+                )
             self.flush_interval = float(flush_interval)
         else:
             self.flush_interval = None
         if isinstance(consent_version, bool) or not isinstance(consent_version, int):
-            raise TypeError(f"optel.init(): consent_version must be an int, not {consent_version!r}")
+            raise TypeError(
+                f"optel.init(): consent_version must be an int, not {consent_version!r}"
+            )
         if consent_version < 1:
-            raise ValueError(f"optel.init(): consent_version must be 1 or more, not {consent_version!r}")
+            raise ValueError(
+                f"optel.init(): consent_version must be 1 or more, not {consent_version!r}"
+            )
         self.consent_version = consent_version
         if scrub is not None and (isinstance(scrub, (str, bytes)) or not _iterable(scrub)):
             raise TypeError(f"optel.init(): scrub must be a sequence of rules, not {scrub!r}")
@@ -291,7 +309,9 @@ class Settings:
         self.off_switches = _off_switches(off_switches)
         self.answers = _answers(answers, self.modes)
         if not isinstance(confirm_flag, bool):
-            raise TypeError(f"optel.init(): confirm_flag must be True or False, not {confirm_flag!r}")
+            raise TypeError(
+                f"optel.init(): confirm_flag must be True or False, not {confirm_flag!r}"
+            )
         self.confirm_flag = confirm_flag
         return self
 

@@ -46,7 +46,9 @@ def _say(stream: TextIO, text: str) -> None:
     stream.write(shown_lines(text))
 
 
-def _fail(stderr: TextIO | None, message: str, code: int = EXIT_ERROR, app: str | None = None) -> int:
+def _fail(
+    stderr: TextIO | None, message: str, code: int = EXIT_ERROR, app: str | None = None
+) -> int:
     prefix = error_prefix(app) if app is not None else "optel"
     _say(_err(stderr), f"{prefix}: error: {message}\n")
     return code
@@ -218,7 +220,12 @@ def enable(
             table = store.read()
             kept = table.get("user_id") if not isinstance(table, Broken) else None
             if not isinstance(kept, str) or not kept:
-                return _fail(stderr, "identified telemetry needs a user id: pass --user-id ID", EXIT_USAGE, app)
+                return _fail(
+                    stderr,
+                    "identified telemetry needs a user id: pass --user-id ID",
+                    EXIT_USAGE,
+                    app,
+                )
             user_id = kept
         _replace_broken(store, out)
         mode = "identified" if identified else "anonymous"

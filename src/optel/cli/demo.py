@@ -9,7 +9,9 @@ HELP = "run an example LLM tool offline and show the telemetry it produced"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--keep", action="store_true", help="keep the demo's temporary config and spool")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the demo's temporary config and spool"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

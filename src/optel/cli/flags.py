@@ -36,7 +36,9 @@ _FINISH = "--optel-decide-after-parsing"
 def _names(role: str, value: Any) -> list[str]:
     names = [value] if isinstance(value, str) else list(value)
     if not names or not all(isinstance(n, str) and n.startswith("-") for n in names):
-        raise ValueError(f"flag_names[{role!r}] must be option strings such as '--analytics', not {value!r}")
+        raise ValueError(
+            f"flag_names[{role!r}] must be option strings such as '--analytics', not {value!r}"
+        )
     return names
 
 
@@ -52,7 +54,9 @@ def add_named_flags(
 
     unknown = sorted(set(flag_names) - set(ROLES))
     if unknown:
-        raise ValueError(f"flag_names: unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
+        raise ValueError(
+            f"flag_names: unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}"
+        )
     state: dict[str, Any] = {}
     if "on" in flag_names or "off" in flag_names:
         from optel.consent.howto import set_session_flags
@@ -62,7 +66,9 @@ def add_named_flags(
         set_session_flags(app, on or "--telemetry", off or "--no-telemetry")
 
     class Remember(argparse.Action):
-        def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        def __call__(
+            self, parser: Any, namespace: Any, values: Any, option_string: Any = None
+        ) -> None:
             state[self.const] = values if self.const == "log" else True
             if self.const != "log":
                 setattr(namespace, self.dest, self.const != "off" and self.const != "disable")
@@ -83,7 +89,9 @@ def add_named_flags(
             *_names("log", flag_names["log"]), dest="telemetry_log", action=Remember,
             const="log", metavar="FILE", default=None, help=HELP["log"],
         )  # fmt: skip
-    parser.add_argument(_FINISH, dest="_optel_decided", default="", type=finish, help=argparse.SUPPRESS)
+    parser.add_argument(
+        _FINISH, dest="_optel_decided", default="", type=finish, help=argparse.SUPPRESS
+    )
 
 
 def decide(

@@ -33,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format", choices=("text", "html"), default=None,
         help="text (the default without -o) or html (the default with -o): one self-contained page of plots",
     )  # fmt: skip
-    parser.add_argument("-o", "--output", metavar="PAGE", help="write the report to PAGE instead of stdout")
+    parser.add_argument(
+        "-o", "--output", metavar="PAGE", help="write the report to PAGE instead of stdout"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,8 +47,16 @@ class Summary:
     """What an audit log holds, counted."""
 
     __slots__ = (
-        "apps", "bad_lines", "commands", "errors", "first_ns", "flushes", "last_ns", "metrics",
-        "records", "spans",
+        "apps",
+        "bad_lines",
+        "commands",
+        "errors",
+        "first_ns",
+        "flushes",
+        "last_ns",
+        "metrics",
+        "records",
+        "spans",
     )
 
     def __init__(self) -> None:
@@ -150,14 +160,18 @@ def report_files(paths: list[str], fmt: str, output: str | None, out: TextIO, er
             summary = summarise(stream)
     except OSError as exc:
         where = exc.filename if isinstance(exc.filename, str) else paths[0]
-        err.write(f"optel: error: cannot read {shown(where, PATH_LIMIT)}: {shown(exc.strerror or exc)}\n")
+        err.write(
+            f"optel: error: cannot read {shown(where, PATH_LIMIT)}: {shown(exc.strerror or exc)}\n"
+        )
         return 1
     finally:
         if progress is not None:
             progress.done()  # the bar's line is cleared before any message or output
     label = ", ".join(paths)
     if summary.bad_lines and not (summary.records or summary.flushes):
-        err.write(f"optel: error: {shown(label, PATH_LIMIT)} is not an optel audit log, spool or OTLP JSON file (no line is a telemetry record)\n")
+        err.write(
+            f"optel: error: {shown(label, PATH_LIMIT)} is not an optel audit log, spool or OTLP JSON file (no line is a telemetry record)\n"
+        )
         return 1
     if fmt == "html":
         from optel.report.page import render as render_page
@@ -183,7 +197,9 @@ def _write(text: str, output: str | None, out: TextIO, err: TextIO) -> int:
         with open(output, "w", encoding="utf-8") as f:
             f.write(text)
     except OSError as exc:
-        err.write(f"optel: error: cannot write {shown(output, PATH_LIMIT)}: {shown(exc.strerror or exc)}\n")
+        err.write(
+            f"optel: error: cannot write {shown(output, PATH_LIMIT)}: {shown(exc.strerror or exc)}\n"
+        )
         return 1
     return 0
 
@@ -212,7 +228,13 @@ def _table(title: str, headings: list[str], rows: list[list[str]]) -> list[str]:
         rest = [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:])]
         return "  " + "  ".join([first, *rest]).rstrip()
 
-    return ["", title, line(headings), line(["-" * w for w in widths]), *(line(row) for row in rows)]
+    return [
+        "",
+        title,
+        line(headings),
+        line(["-" * w for w in widths]),
+        *(line(row) for row in rows),
+    ]
 
 
 def render(path: str, summary: Summary) -> str:
@@ -229,12 +251,17 @@ def render(path: str, summary: Summary) -> str:
     if not summary.records:
         lines.append("No spans or metrics recorded.")
     if summary.commands:
-        rows = [[name, str(runs), str(failed)] for name, (runs, failed) in sorted(summary.commands.items())]
+        rows = [
+            [name, str(runs), str(failed)]
+            for name, (runs, failed) in sorted(summary.commands.items())
+        ]
         lines += _table("Commands", ["command", "runs", "failed"], rows)
     if summary.spans:
         rows = [
             [name, str(n), str(errors), f"{total / n / 1e6:.1f}"]
-            for name, (n, errors, total) in sorted(summary.spans.items(), key=lambda kv: (-kv[1][0], kv[0]))
+            for name, (n, errors, total) in sorted(
+                summary.spans.items(), key=lambda kv: (-kv[1][0], kv[0])
+            )
         ]
         lines += _table("Spans", ["name", "count", "errors", "mean ms"], rows)
     if summary.metrics:
@@ -244,6 +271,9 @@ def render(path: str, summary: Summary) -> str:
         ]
         lines += _table("Metrics", ["name", "measurements", "total"], rows)
     if summary.errors:
-        rows = [[kind, str(n)] for kind, n in sorted(summary.errors.items(), key=lambda kv: (-kv[1], kv[0]))]
+        rows = [
+            [kind, str(n)]
+            for kind, n in sorted(summary.errors.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
         lines += _table("Errors", [n.ERROR_TYPE, "count"], rows)
     return "\n".join(lines) + "\n"

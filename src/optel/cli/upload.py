@@ -37,7 +37,12 @@ def run(args: argparse.Namespace) -> int:
     if args.detached:
         detach()
         max_seconds = args.max_seconds if args.max_seconds is not None else DETACHED_MAX_SECONDS
-        upload(args.app, max_seconds=_sending_time(max_seconds), respect_backoff=True, project_dir=args.project_dir)
+        upload(
+            args.app,
+            max_seconds=_sending_time(max_seconds),
+            respect_backoff=True,
+            project_dir=args.project_dir,
+        )
         return 0
     # Asked for by a person: try now, even while the backoff of earlier failures runs.
     max_seconds = None if args.max_seconds is None else _sending_time(args.max_seconds)

@@ -116,7 +116,9 @@ class _Facts:
     ) -> Consent:
         offered = [m for m in ("anonymous", "identified") if m in self.modes]
         if not offered:
-            return self.off(source, f"{reason}, but {self.app} offers no telemetry mode but off", install_id)
+            return self.off(
+                source, f"{reason}, but {self.app} offers no telemetry mode but off", install_id
+            )
         if mode == "identified" and "identified" not in offered:
             mode = "anonymous"
             reason += f", limited to anonymous because {self.app} does not offer identified"
@@ -124,11 +126,11 @@ class _Facts:
             mode = self.project_cap
             source = "project_file"
             reason += f", but the project file {self.shown_project_file} limits it to {mode}"
-        sampled = in_sample(install_id, self.sample_percent) if install_id else self.sample_percent >= 100
+        sampled = (
+            in_sample(install_id, self.sample_percent) if install_id else self.sample_percent >= 100
+        )
         if not sampled:
-            reason += (
-                f"; this install is outside the {self.sample_percent:g}% of installs whose data is sent"
-            )
+            reason += f"; this install is outside the {self.sample_percent:g}% of installs whose data is sent"
         return Consent(
             mode,
             reason,
@@ -153,9 +155,19 @@ def _env_rows(app: str, env: Mapping[str, str]) -> tuple[str, str, str | None]:
     """Rows 1-3: ``(source, reason, None)`` for an off, ``(source, reason, mode)`` for a raise,
     or ``("", "", None)`` when the environment has no answer."""
     if do_not_track(env):
-        return "DO_NOT_TRACK", f"{_shown('DO_NOT_TRACK', env['DO_NOT_TRACK'])} is set in the environment", None
-    if sdk_disabled(env):  # OpenTelemetry's boolean rule, not SPEC §3's: only `true` (optel/_endpoints.py)
-        return "OTEL_SDK_DISABLED", f"{_shown('OTEL_SDK_DISABLED', env['OTEL_SDK_DISABLED'])} is set in the environment", None
+        return (
+            "DO_NOT_TRACK",
+            f"{_shown('DO_NOT_TRACK', env['DO_NOT_TRACK'])} is set in the environment",
+            None,
+        )
+    if sdk_disabled(
+        env
+    ):  # OpenTelemetry's boolean rule, not SPEC §3's: only `true` (optel/_endpoints.py)
+        return (
+            "OTEL_SDK_DISABLED",
+            f"{_shown('OTEL_SDK_DISABLED', env['OTEL_SDK_DISABLED'])} is set in the environment",
+            None,
+        )
     var = app_env_prefix(app) + "_TELEMETRY"
     value = env.get(var)
     if value is None:
@@ -166,7 +178,11 @@ def _env_rows(app: str, env: Mapping[str, str]) -> tuple[str, str, str | None]:
         return "app_env", f"{_shown(var, value)} is set in the environment", None
     if flag is True or word in ("anonymous", "identified"):
         requested = word if word in ("anonymous", "identified") else "on"
-        return "app_env", f"{_shown(var, value)} is set in the environment (for this run only)", requested
+        return (
+            "app_env",
+            f"{_shown(var, value)} is set in the environment (for this run only)",
+            requested,
+        )
     # An answer we cannot read is still an answer someone gave on purpose: fail closed.
     return (
         "app_env",
@@ -217,7 +233,10 @@ def _decide(
     raise_source, raise_reason, raise_to = source, reason, raised
     if session_flag is not None:
         if not session_flag:
-            return facts.off("session_flag", f"telemetry was turned off for this run ({session_flag_name(app, False)})")
+            return facts.off(
+                "session_flag",
+                f"telemetry was turned off for this run ({session_flag_name(app, False)})",
+            )
         if not raise_source:
             raise_source, raise_to = "session_flag", "on"
             raise_reason = f"telemetry was turned on for this run ({session_flag_name(app, True)})"
@@ -227,7 +246,10 @@ def _decide(
         facts.project_cap, facts.project_problem = read_project_mode(facts.project_file)
         if facts.project_cap == "off":
             if facts.project_problem is None:
-                return facts.off("project_file", f"the project file {facts.shown_project_file} turns telemetry off")
+                return facts.off(
+                    "project_file",
+                    f"the project file {facts.shown_project_file} turns telemetry off",
+                )
             message = (
                 f"the project file {facts.shown_project_file} cannot be used ({facts.project_problem}); "
                 "a project file can only restrict, so telemetry is off"
@@ -276,7 +298,9 @@ def _decide(
     if raise_source == "session_flag" and declared.confirm_flag and stored_mode is None and live:
         # The tool confirms the first --telemetry (aider): on a terminal the flag asks the
         # question and the answer is stored; without one it holds for this run, as always.
-        confirmed = _confirm_flag(facts, store, install_id, stdin, stdout, interactive, prompt_timeout)
+        confirmed = _confirm_flag(
+            facts, store, install_id, stdin, stdout, interactive, prompt_timeout
+        )
         if confirmed is not None:
             return confirmed
     if raise_source:
@@ -295,7 +319,9 @@ def _decide(
 
     if current:
         install_id = install_id or _install_id(facts, store, live)
-        return facts.on("user_file", str(stored_mode), _stored_reason(facts, stored), install_id, stored_user_id)
+        return facts.on(
+            "user_file", str(stored_mode), _stored_reason(facts, stored), install_id, stored_user_id
+        )
 
     # Rows 7-9: nothing stored (or a choice made for an older consent_version).
     if store is None:
@@ -316,10 +342,14 @@ def _decide(
         )
     nobody = "no notice is shown" if opt_out else "nobody is asked"
     if facts.ci_name:
-        return facts.off("ci", _unasked(stale, f"a CI system was detected ({facts.ci_name})", nobody), install_id)
+        return facts.off(
+            "ci", _unasked(stale, f"a CI system was detected ({facts.ci_name})", nobody), install_id
+        )
     if facts.agent_name:
         return facts.off(
-            "agent", _unasked(stale, f"a coding agent was detected ({facts.agent_name})", nobody), install_id
+            "agent",
+            _unasked(stale, f"a coding agent was detected ({facts.agent_name})", nobody),
+            install_id,
         )
     if not live:
         if stale:
@@ -334,10 +364,19 @@ def _decide(
     if stdout is None:
         stdout = sys.stdout
     tty = interactive if interactive is not None else can_prompt(stdin, stdout)
-    if opt_out and declared.headless_notice and (not tty or (interactive is None and not is_tty(stderr or sys.stderr))):
+    if (
+        opt_out
+        and declared.headless_notice
+        and (not tty or (interactive is None and not is_tty(stderr or sys.stderr)))
+    ):
         # The maintainer declared that the tool's users never see a terminal (a server, a
         # container): the notice goes once to stderr or the tool's log, then telemetry is on.
-        return show_notice(facts, store, _notice_stream(declared.notice, stderr), max(consent_version, stored_version))
+        return show_notice(
+            facts,
+            store,
+            _notice_stream(declared.notice, stderr),
+            max(consent_version, stored_version),
+        )
     if not tty:
         cause = "stdin or stdout is not a terminal this process may read (redirected, or a background job)"
         return facts.off("not_a_tty", _unasked(stale, cause, nobody), install_id)
@@ -351,13 +390,17 @@ def _decide(
         return show_notice(facts, store, notice_stream, max(consent_version, stored_version))
     if ask_percent <= 0:
         return facts.off(
-            "not_asked", _prefixed(stale, f"{app} asks nobody (ask_percent is 0), so telemetry is off"), install_id
+            "not_asked",
+            _prefixed(stale, f"{app} asks nobody (ask_percent is 0), so telemetry is off"),
+            install_id,
         )
     if install_id is None or not os.access(os.path.dirname(facts.user_file), os.W_OK):
         # The id must be stored before the sample is drawn, or a re-run would draw again; and an
         # answer that cannot be stored would be asked for again on every run.
         try:
-            install_id = store.install_id() if install_id is None else str(store.update()["install_id"])
+            install_id = (
+                store.install_id() if install_id is None else str(store.update()["install_id"])
+            )
         except Exception as exc:
             return facts.off(
                 "no_config_dir",
@@ -437,7 +480,9 @@ def _prefixed(stale: str | None, reason: str) -> str:
     return f"{stale}, and {reason}" if stale else reason
 
 
-def _record_app_settings(store: UserStore, stored: Mapping[str, object], policy: str, version: int) -> None:
+def _record_app_settings(
+    store: UserStore, stored: Mapping[str, object], policy: str, version: int
+) -> None:
     """Keep in the user file the policy and consent_version this app decides with, for `optel status`
     and `optel enable`, which run without the app's settings.
 
@@ -581,11 +626,17 @@ def withdrawn(
             cap, problem = read_project_mode(facts.project_file)
             if cap == "off":
                 why = f" ({problem})" if problem else ""
-                return facts.off("project_file", f"the project file {facts.shown_project_file} restricts telemetry to off{why}")
+                return facts.off(
+                    "project_file",
+                    f"the project file {facts.shown_project_file} restricts telemetry to off{why}",
+                )
         if facts.user_file:
             table = UserStore(facts.user_file).read()
             if isinstance(table, Broken):
-                return facts.off("broken_user_file", f"the telemetry config {facts.shown_user_file} is broken ({table.reason})")
+                return facts.off(
+                    "broken_user_file",
+                    f"the telemetry config {facts.shown_user_file} is broken ({table.reason})",
+                )
             if table.get("mode") == "off":
                 install_id = table.get("install_id")
                 return facts.off(

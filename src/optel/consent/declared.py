@@ -49,9 +49,13 @@ class OffSwitch:
         (``~`` expanded; a relative path is looked up in the project directory) equal to ``off`` is
         off. ``off=OffSwitch.ABSENT``: the file exists but the key is missing or empty."""
         if not isinstance(path, str) or not path:
-            raise ValueError(f"optel.OffSwitch.file(): path must be a non-empty string, not {path!r}")
+            raise ValueError(
+                f"optel.OffSwitch.file(): path must be a non-empty string, not {path!r}"
+            )
         if os.path.splitext(path)[1].lower() not in _FILE_KINDS:
-            raise ValueError(f"optel.OffSwitch.file(): {path!r} must end in .json, .toml, .yml or .yaml")
+            raise ValueError(
+                f"optel.OffSwitch.file(): {path!r} must end in .json, .toml, .yml or .yaml"
+            )
         if not isinstance(key, str) or not key.strip("."):
             raise ValueError(f"optel.OffSwitch.file(): key must be a dotted name, not {key!r}")
         if not (off is ABSENT or off is None or isinstance(off, (bool, int, float, str))):
@@ -68,7 +72,12 @@ class OffSwitch:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, OffSwitch):
             return NotImplemented
-        return (self.kind, self.where, self.key, self.off) == (other.kind, other.where, other.key, other.off)
+        return (self.kind, self.where, self.key, self.off) == (
+            other.kind,
+            other.where,
+            other.key,
+            other.off,
+        )
 
     def __hash__(self) -> int:
         return hash((self.kind, self.where, self.key, repr(self.off)))
@@ -123,7 +132,11 @@ def _same(value: object, off: object) -> bool:
             return value is off
         if isinstance(value, str):
             word = value.strip().lower()
-            return word in FALSE_WORDS if off is False else word in ("1", "true", "yes", "on", "y", "t")
+            return (
+                word in FALSE_WORDS
+                if off is False
+                else word in ("1", "true", "yes", "on", "y", "t")
+            )
         return False
     return value == off
 

@@ -108,4 +108,3 @@ def can_prompt(stdin: object, stdout: object) -> bool:
         return bool(os.tcgetpgrp(fd) == os.getpgrp())
     except (AttributeError, OSError, ValueError):
         return False
-

@@ -64,7 +64,9 @@ def prompt_text(
 _LATER = "ask me again next time (nothing is stored)"
 
 
-def _declared_text(app: str, modes: Sequence[str], timeout: float, answers: Mapping[str, str]) -> str:
+def _declared_text(
+    app: str, modes: Sequence[str], timeout: float, answers: Mapping[str, str]
+) -> str:
     """The question with the tool's own numbered or lettered answers (Pipelex's ``[1] off``)."""
     lines = [
         f"{app} would like to send anonymous usage telemetry to its developers:",
@@ -73,7 +75,9 @@ def _declared_text(app: str, modes: Sequence[str], timeout: float, answers: Mapp
     ]
     for word, mode in answers.items():
         if mode == "later" or mode == "off" or mode in modes:
-            lines.append(f"  [{word}] {mode:<11} {_LATER if mode == 'later' else _DESCRIPTIONS[mode]}")
+            lines.append(
+                f"  [{word}] {mode:<11} {_LATER if mode == 'later' else _DESCRIPTIONS[mode]}"
+            )
     lines += [
         f"Every field: `{telemetry_command(app, 'show')}`. "
         f"{off_variable(app)} turns it off wherever it is set.",
@@ -88,7 +92,9 @@ def _choices(offered: Sequence[str], timeout: float) -> str:
     return f"[{choices}{wait}]"
 
 
-def interpret(text: str, modes: Sequence[str], answers: Mapping[str, str] | None = None) -> str | None:
+def interpret(
+    text: str, modes: Sequence[str], answers: Mapping[str, str] | None = None
+) -> str | None:
     """The mode an answer names (a declared answer, a mode, a prefix of one, yes/no), ``later``
     for a declared ask-me-later answer, or None when it names none."""
     word = text.strip().lower()
@@ -212,9 +218,13 @@ def _discard_console_input() -> None:
 
 def _finish(stdout: TextIO, app: str, answer: Answer) -> Answer:
     if answer.how == "later":
-        stdout.write(f"Telemetry for {app} is off for this run; you will be asked again next time.\n")
+        stdout.write(
+            f"Telemetry for {app} is off for this run; you will be asked again next time.\n"
+        )
     elif answer.mode == "off":
-        stdout.write(f"Telemetry for {app} is off. `{telemetry_command(app, 'enable')}` turns it on.\n")
+        stdout.write(
+            f"Telemetry for {app} is off. `{telemetry_command(app, 'enable')}` turns it on.\n"
+        )
     else:
         stdout.write(
             f"Telemetry for {app} is {answer.mode}. Thank you! "

@@ -267,7 +267,9 @@ class UserStore:
         text = f'install_id = "{install_id}"\nsalt = "{new_salt()}"\nfirst_seen = "{utc_now()}"\n'
         directory = os.path.dirname(self.path) or "."
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        tmp = os.path.join(directory, f".{os.path.basename(self.path)}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+        tmp = os.path.join(
+            directory, f".{os.path.basename(self.path)}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+        )
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             try:

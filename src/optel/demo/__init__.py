@@ -13,11 +13,24 @@ from pathlib import Path
 from typing import Any, TextIO
 
 DEMO_APP = "optel-demo"
-RUNS = (["build", "add a --json flag to the export command"], ["build", "rename the config file", "--answer", "n"], ["check"])
+RUNS = (
+    ["build", "add a --json flag to the export command"],
+    ["build", "rename the config file", "--answer", "n"],
+    ["check"],
+)
 
 # Anything in the user's environment that would steer the demo's consent or export elsewhere.
 _STEERING_PREFIXES = ("OTEL_", "OPTEL_")
-_STEERING = ("DO_NOT_TRACK", "CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "JENKINS_URL", "TF_BUILD", "CIRCLECI")
+_STEERING = (
+    "DO_NOT_TRACK",
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "BUILDKITE",
+    "JENKINS_URL",
+    "TF_BUILD",
+    "CIRCLECI",
+)
 
 
 def example_app() -> Path:
@@ -26,7 +39,9 @@ def example_app() -> Path:
     for candidate in (here / "llm_cli.py", here.parents[2] / "examples" / "llm_cli.py"):
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError("the demo's example app (examples/llm_cli.py) is missing from this installation")
+    raise FileNotFoundError(
+        "the demo's example app (examples/llm_cli.py) is missing from this installation"
+    )
 
 
 def demo_environment(root: Path, endpoint: str) -> dict[str, str]:
@@ -67,15 +82,23 @@ def run_demo(out: TextIO = sys.stdout, *, keep: bool = False, timeout: float = 3
             grant_demo_consent(env)
             app = example_app()
             out.write(f"optel demo: running {app.name} with telemetry granted for this demo only\n")
-            out.write(f"  config and spool in {root} (removed afterwards); receiver at {receiver.endpoint}\n\n")
+            out.write(
+                f"  config and spool in {root} (removed afterwards); receiver at {receiver.endpoint}\n\n"
+            )
             for args in RUNS:
                 started = time.perf_counter()
                 done = subprocess.run(
-                    [sys.executable, str(app), *args], env=env, capture_output=True, text=True, timeout=timeout,
+                    [sys.executable, str(app), *args],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout,
                     cwd=str(root),
                 )
                 took = (time.perf_counter() - started) * 1000
-                out.write(f"$ llm-cli {' '.join(args)}  -> exit {done.returncode} in {took:.0f} ms\n")
+                out.write(
+                    f"$ llm-cli {' '.join(args)}  -> exit {done.returncode} in {took:.0f} ms\n"
+                )
                 for line in (done.stdout + done.stderr).splitlines():
                     out.write(f"    {line}\n")
             # The runs' data waits in the spool until it is due (docs/internals.md §6): `optel upload`
@@ -83,10 +106,15 @@ def run_demo(out: TextIO = sys.stdout, *, keep: bool = False, timeout: float = 3
             # Not `python -m optel`: that would import an `optel/` (or `argparse.py`) from the cwd.
             upload = subprocess.run(
                 optel_command(["--app", DEMO_APP, "upload"], cwd=str(root)),
-                env=env, capture_output=True, text=True, timeout=timeout,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
             )
             out.write(f"\n$ optel upload  -> {upload.stdout.strip() or upload.stderr.strip()}\n")
-            out.write("    (a run starts an uploader only when the spool is due: data 4 hours old; this sends it now)\n")
+            out.write(
+                "    (a run starts an uploader only when the spool is due: data 4 hours old; this sends it now)\n"
+            )
             _wait_for_delivery(receiver, Path(env["XDG_CACHE_HOME"]), timeout)
             out.write("\n")
             render_summary(receiver.spans(), receiver.metric_points(), out)

@@ -12,7 +12,10 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 _REQUESTS: dict[str, tuple[Any, Any]] = {
-    "/v1/traces": (trace_service_pb2.ExportTraceServiceRequest, trace_service_pb2.ExportTraceServiceResponse),
+    "/v1/traces": (
+        trace_service_pb2.ExportTraceServiceRequest,
+        trace_service_pb2.ExportTraceServiceResponse,
+    ),
     "/v1/metrics": (
         metrics_service_pb2.ExportMetricsServiceRequest,
         metrics_service_pb2.ExportMetricsServiceResponse,
@@ -62,7 +65,9 @@ class LocalReceiver:
                     self.send_error(400, "not an OTLP protobuf body")
                     return
                 with receiver._lock:
-                    (receiver.traces if self.path == "/v1/traces" else receiver.metrics).append(request)
+                    (receiver.traces if self.path == "/v1/traces" else receiver.metrics).append(
+                        request
+                    )
                 payload = kinds[1]().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
@@ -74,7 +79,9 @@ class LocalReceiver:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="optel-demo-receiver", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="optel-demo-receiver", daemon=True
+        )
 
     @property
     def endpoint(self) -> str:
@@ -140,9 +147,17 @@ class LocalReceiver:
                                 "time_ns": point.time_unix_nano,
                             }
                             if kind == "histogram":
-                                row.update(count=point.count, sum=point.sum,
-                                           bounds=list(point.explicit_bounds), buckets=list(point.bucket_counts))
+                                row.update(
+                                    count=point.count,
+                                    sum=point.sum,
+                                    bounds=list(point.explicit_bounds),
+                                    buckets=list(point.bucket_counts),
+                                )
                             else:
-                                row["value"] = point.as_int if point.WhichOneof("value") == "as_int" else point.as_double
+                                row["value"] = (
+                                    point.as_int
+                                    if point.WhichOneof("value") == "as_int"
+                                    else point.as_double
+                                )
                             out.append(row)
         return out

@@ -10,9 +10,17 @@ from optel.record import names as n
 _STATUS_ERROR = 2
 # Attributes worth a glance in the tree; everything else is in the data dictionary (`optel show`).
 _SHOWN = (
-    n.COMMAND_NAME, n.STEP_NAME, n.REQUEST_NAME, n.GEN_AI_PROVIDER_NAME, n.GEN_AI_REQUEST_MODEL,
-    n.GEN_AI_RESPONSE_MODEL, n.GEN_AI_USAGE_INPUT_TOKENS, n.GEN_AI_USAGE_OUTPUT_TOKENS, n.ERROR_TYPE,
-    n.EXCEPTION_MESSAGE, n.PROCESS_EXIT_CODE,
+    n.COMMAND_NAME,
+    n.STEP_NAME,
+    n.REQUEST_NAME,
+    n.GEN_AI_PROVIDER_NAME,
+    n.GEN_AI_REQUEST_MODEL,
+    n.GEN_AI_RESPONSE_MODEL,
+    n.GEN_AI_USAGE_INPUT_TOKENS,
+    n.GEN_AI_USAGE_OUTPUT_TOKENS,
+    n.ERROR_TYPE,
+    n.EXCEPTION_MESSAGE,
+    n.PROCESS_EXIT_CODE,
 )
 
 
@@ -33,10 +41,16 @@ def render_spans(spans: list[dict[str, Any]], out: TextIO) -> None:
     def walk(span: dict[str, Any], depth: int) -> None:
         took = (span["end_ns"] - span["start_ns"]) / 1e6
         mark = "  ERROR" if span["status_code"] == _STATUS_ERROR else ""
-        shown = ", ".join(f"{k}={_fmt_value(span['attributes'][k])}" for k in _SHOWN if k in span["attributes"])
-        out.write(f"  {'  ' * depth}{span['name']}  {took:.1f} ms{mark}{'  [' + shown + ']' if shown else ''}\n")
+        shown = ", ".join(
+            f"{k}={_fmt_value(span['attributes'][k])}" for k in _SHOWN if k in span["attributes"]
+        )
+        out.write(
+            f"  {'  ' * depth}{span['name']}  {took:.1f} ms{mark}{'  [' + shown + ']' if shown else ''}\n"
+        )
         for name, attrs in span["events"]:
-            detail = ": ".join(str(attrs[k]) for k in (n.EXCEPTION_TYPE, n.EXCEPTION_MESSAGE) if k in attrs)
+            detail = ": ".join(
+                str(attrs[k]) for k in (n.EXCEPTION_TYPE, n.EXCEPTION_MESSAGE) if k in attrs
+            )
             out.write(f"  {'  ' * depth}  ! {name}{'  ' + detail if detail else ''}\n")
         for child in sorted(children[span["span_id"]], key=lambda s: s["start_ns"]):
             walk(child, depth + 1)
@@ -66,7 +80,9 @@ def merge_points(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def render_metrics(points: list[dict[str, Any]], out: TextIO) -> None:
     """One line per metric and attribute set, over all runs: a sum, or a histogram's count, sum and mean."""
     merged = merge_points(points)
-    out.write(f"Metrics ({len({p['name'] for p in points})} instruments, {len(points)} points from all runs):\n")
+    out.write(
+        f"Metrics ({len({p['name'] for p in points})} instruments, {len(points)} points from all runs):\n"
+    )
     for point in sorted(merged, key=lambda p: (p["name"], sorted(p["attributes"].items()))):
         attrs = ", ".join(f"{k}={_fmt_value(v)}" for k, v in sorted(point["attributes"].items()))
         unit = f" {point['unit']}" if point["unit"] and point["unit"] != "1" else ""

@@ -59,7 +59,9 @@ def _run(hook: Hook, module: ModuleType) -> None:
     except Exception:
         from optel._logger import logger
 
-        logger().warning("optel: instrumenting %s failed", getattr(module, "__name__", "?"), exc_info=True)
+        logger().warning(
+            "optel: instrumenting %s failed", getattr(module, "__name__", "?"), exc_info=True
+        )
 
 
 def _fire(name: str, module: ModuleType) -> None:

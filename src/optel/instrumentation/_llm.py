@@ -345,7 +345,10 @@ class _ManagerProxy(_Proxy):
     """What both stream-manager proxies hold: how to start the call, and the SDK's stream types."""
 
     def __init__(
-        self, manager: Any, start: Callable[[], Call | None], stream_types: Callable[[], tuple[type, ...]]
+        self,
+        manager: Any,
+        start: Callable[[], Call | None],
+        stream_types: Callable[[], tuple[type, ...]],
     ) -> None:
         super().__init__(manager)
         self._self_start = start
@@ -551,7 +554,9 @@ class SdkPatches:
                 methods += [(name, stream_helper_call) for name in self.stream_helpers]
                 for name, factory in methods:
                     if name in vars(owner):
-                        wrapper = factory(self.provider, operation, read, observe, self.stream_types)
+                        wrapper = factory(
+                            self.provider, operation, read, observe, self.stream_types
+                        )
                         patches.wrap(owner, name, wrapper)
 
         return patch

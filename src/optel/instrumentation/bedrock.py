@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 TARGET = "botocore.client"
 PROVIDER = "aws.bedrock"
 SERVICE = "bedrock-runtime"
-_OPERATIONS = frozenset(("Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream"))
+_OPERATIONS = frozenset(
+    ("Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream")
+)
 _METRICS_KEY = b"amazon-bedrock-invocationMetrics"
 
 
@@ -41,13 +43,19 @@ def _arguments(
     site: Site, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Mapping[str, Any] | None:
     """A Bedrock runtime request's model and token limit; None for any other AWS call."""
-    operation, params = args if len(args) == 2 else (kwargs.get("operation_name"), kwargs.get("api_params"))
+    operation, params = (
+        args if len(args) == 2 else (kwargs.get("operation_name"), kwargs.get("api_params"))
+    )
     if operation not in _OPERATIONS or instance.meta.service_model.service_name != SERVICE:
         return None
     params = params if isinstance(params, dict) else {}
     config = params.get("inferenceConfig")
     limit = config.get("maxTokens") if isinstance(config, dict) else None
-    return {"model": params.get("modelId"), "max_tokens": limit, "stream": operation.endswith("Stream")}
+    return {
+        "model": params.get("modelId"),
+        "max_tokens": limit,
+        "stream": operation.endswith("Stream"),
+    }
 
 
 def _returned(call: Call, result: Any) -> Any:
@@ -89,7 +97,10 @@ def _observe(event: Any, usage: Usage) -> None:
 
             metrics = json.loads(data).get(_METRICS_KEY.decode()) or {}
             usage.add_usage(
-                {"inputTokens": metrics.get("inputTokenCount"), "outputTokens": metrics.get("outputTokenCount")}
+                {
+                    "inputTokens": metrics.get("inputTokenCount"),
+                    "outputTokens": metrics.get("outputTokenCount"),
+                }
             )
 
 

@@ -37,6 +37,7 @@ _SITES = {
     ),
 }
 
+
 def instrument(module: ModuleType) -> None:
     """Wrap the SDK's ``create`` methods now, or as soon as their resource modules load."""
     _sdk().instrument()

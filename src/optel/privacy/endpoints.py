@@ -47,7 +47,9 @@ def _redacted(section: dict[str, object], under_endpoint: bool) -> dict[str, obj
         if key == "headers" and isinstance(value, dict):
             shown[key] = {str(name): SECRET for name in value}
         elif named and isinstance(value, str):
-            shown[key] = redact_endpoint(value) if "://" in value or "endpoint" in str(key) else value
+            shown[key] = (
+                redact_endpoint(value) if "://" in value or "endpoint" in str(key) else value
+            )
         elif isinstance(value, dict):
             shown[key] = _redacted(value, named)
     return shown

@@ -20,9 +20,12 @@ MAX_LENGTH = 160
 # Every base64/hex detector needs a run of 32; a shorter bound here only sends more to the chain.
 LONG_RUN = 32
 
+
 # The triggers of every token shape in the one table (``table.SHAPES``), grouped by what a text must
 # hold for any of them to occur there, so that a typical string checks few of them.
-def _grouped(triggers: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+def _grouped(
+    triggers: tuple[str, ...],
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """(with "_", with "-", with a capital, the rest): each group is only searched in a text that
     holds the same kind of character, the last in every text."""
     underscore = tuple(t for t in triggers if "_" in t)
@@ -42,7 +45,10 @@ def _chain(triggers: tuple[str, ...]) -> Callable[[str], bool]:
     return found
 
 
-SECRET_PREFIXES = (*dict.fromkeys(t for shape in SHAPES for t in shape.triggers), PRIVATE_KEY_TRIGGER)
+SECRET_PREFIXES = (
+    *dict.fromkeys(t for shape in SHAPES for t in shape.triggers),
+    PRIVATE_KEY_TRIGGER,
+)
 UNDERSCORE_PREFIXES, DASH_PREFIXES, UPPER_PREFIXES, OTHER_PREFIXES = _grouped(SECRET_PREFIXES)
 _underscore_prefix = _chain(UNDERSCORE_PREFIXES)
 _dash_prefix = _chain(DASH_PREFIXES)
@@ -50,8 +56,19 @@ _upper_prefix = _chain(UPPER_PREFIXES)
 _other_prefix = _chain(OTHER_PREFIXES)
 # Words that may name a credential in "key: value" or "--key value" text (lower case).
 KEY_HINTS = (
-    "pass", "pwd", "secret", "token", "auth", "key", "cookie", "session", "credential", "bearer",
-    "basic", "digest", "jwt",
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "auth",
+    "key",
+    "cookie",
+    "session",
+    "credential",
+    "bearer",
+    "basic",
+    "digest",
+    "jwt",
 )
 # ...and the words around a host name a message names as one ("host: db", "not known: db").
 _HINTS = KEY_HINTS + CONTEXT_HINTS
@@ -67,7 +84,13 @@ def plainly_safe(text: str, logins: tuple[str, ...]) -> bool:
     if len(text) > MAX_LENGTH or not text.isascii():
         return False
     if not text.isalnum():
-        bare = text.replace("-", "").replace(".", "").replace("_", "").replace(":", "").replace(" ", "")
+        bare = (
+            text.replace("-", "")
+            .replace(".", "")
+            .replace("_", "")
+            .replace(":", "")
+            .replace(" ", "")
+        )
         if bare and not bare.isalnum():
             return False
         # Three dots: an IPv4 shape; two colons: IPv6 or a MAC; five dashes: a MAC.
@@ -94,7 +117,11 @@ def plainly_safe(text: str, logins: tuple[str, ...]) -> bool:
             return False
     # Card, social security and phone numbers need a run of MIN_DIGITS digits once separators go
     # (bytes.translate: one C loop over an ASCII text, where str.translate looks up a dict).
-    if len(text) >= MIN_DIGITS and not text.isalpha() and _DIGIT_RUN in text.encode().translate(_DIGITS, b" -._:"):
+    if (
+        len(text) >= MIN_DIGITS
+        and not text.isalpha()
+        and _DIGIT_RUN in text.encode().translate(_DIGITS, b" -._:")
+    ):
         return False
     if len(text) >= LONG_RUN:
         for piece in text.replace(":", " ").replace(".", " ").split():

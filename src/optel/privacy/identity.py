@@ -30,7 +30,17 @@ SHARED_ACCOUNTS = frozenset(
 
 # Names that images and installers give every machine: they identify no one, and are words.
 SHARED_MACHINE_NAMES = SHARED_ACCOUNTS | frozenset(
-    ("localhost", "localhost.localdomain", "raspberrypi", "host", "server", "desktop", "laptop", "computer", "machine")
+    (
+        "localhost",
+        "localhost.localdomain",
+        "raspberrypi",
+        "host",
+        "server",
+        "desktop",
+        "laptop",
+        "computer",
+        "machine",
+    )
 )
 
 
@@ -67,7 +77,15 @@ def _environment_key() -> tuple[object, ...]:
             _raw_keys.extend(encode(name) for name in _ENV_KEYS)
         get = data.get
         home, profile, user, logname, username, hostname, computername = _raw_keys
-        return (get(home), get(profile), get(user), get(logname), get(username), get(hostname), get(computername))
+        return (
+            get(home),
+            get(profile),
+            get(user),
+            get(logname),
+            get(username),
+            get(hostname),
+            get(computername),
+        )
     return tuple(os.environ.get(name) for name in _ENV_KEYS)
 
 

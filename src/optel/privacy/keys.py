@@ -26,39 +26,112 @@ if TYPE_CHECKING:
 
 STRONG_WORDS = frozenset(
     (
-        "password", "passwd", "pwd", "passphrase", "secret", "secrets", "apikey", "apikeys",
-        "credential", "credentials", "cookie", "cookies", "setcookie", "authorization",
-        "privatekey", "accesskey", "secretkey", "bearer", "jwt", "sessionid", "sessiontoken",
-        "authtoken", "accesstoken", "refreshtoken", "apitoken", "csrftoken", "xsrftoken", "idtoken",
+        "password",
+        "passwd",
+        "pwd",
+        "passphrase",
+        "secret",
+        "secrets",
+        "apikey",
+        "apikeys",
+        "credential",
+        "credentials",
+        "cookie",
+        "cookies",
+        "setcookie",
+        "authorization",
+        "privatekey",
+        "accesskey",
+        "secretkey",
+        "bearer",
+        "jwt",
+        "sessionid",
+        "sessiontoken",
+        "authtoken",
+        "accesstoken",
+        "refreshtoken",
+        "apitoken",
+        "csrftoken",
+        "xsrftoken",
+        "idtoken",
     )
 )
 STRONG_PAIRS = frozenset(
     (
-        ("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key"),
-        ("client", "secret"), ("set", "cookie"), ("signing", "key"), ("encryption", "key"),
+        ("api", "key"),
+        ("private", "key"),
+        ("access", "key"),
+        ("secret", "key"),
+        ("client", "secret"),
+        ("set", "cookie"),
+        ("signing", "key"),
+        ("encryption", "key"),
         # the camelCase and snake_case spellings of the joined words above (accessToken, id_token)
-        ("access", "token"), ("refresh", "token"), ("api", "token"), ("id", "token"),
-        ("session", "token"), ("auth", "token"), ("csrf", "token"), ("xsrf", "token"),
+        ("access", "token"),
+        ("refresh", "token"),
+        ("api", "token"),
+        ("id", "token"),
+        ("session", "token"),
+        ("auth", "token"),
+        ("csrf", "token"),
+        ("xsrf", "token"),
     )
 )
 # Environment variables and lower-case keys run words together (PGPASSWORD, dbpassword,
 # clientsecret): a word that ends in one of these is strong. "pass" is not here, because "bypass"
 # and "compass" end in it without naming a credential.
-STRONG_ENDINGS = ("password", "passwd", "passphrase", "secret", "credential", "credentials", "apikey")
+STRONG_ENDINGS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "credential",
+    "credentials",
+    "apikey",
+)
 WEAK_WORDS = frozenset(("token", "auth", "session", "oauth", "pass"))
 DESCRIPTORS = frozenset(
     (
-        "type", "types", "kind", "count", "counts", "usage", "duration", "length", "size",
-        "limit", "limits", "id", "method", "provider", "scheme", "status", "mode", "enabled",
-        "required", "source", "version", "start", "end", "started", "ended", "expired", "ttl",
+        "type",
+        "types",
+        "kind",
+        "count",
+        "counts",
+        "usage",
+        "duration",
+        "length",
+        "size",
+        "limit",
+        "limits",
+        "id",
+        "method",
+        "provider",
+        "scheme",
+        "status",
+        "mode",
+        "enabled",
+        "required",
+        "source",
+        "version",
+        "start",
+        "end",
+        "started",
+        "ended",
+        "expired",
+        "ttl",
     )
 )
 # optel's own data-dictionary names that contain a weak word; the rule above already passes the
 # first ones, the list pins them against future changes of the word sets.
 KNOWN_TELEMETRY_KEYS = frozenset(
     (
-        "gen_ai.token.type", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
-        "gen_ai.request.max_tokens", "optel.cli.session.duration", "session.id", "session.previous_id",
+        "gen_ai.token.type",
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.output_tokens",
+        "gen_ai.request.max_tokens",
+        "optel.cli.session.duration",
+        "session.id",
+        "session.previous_id",
     )
 )
 

@@ -11,19 +11,46 @@ USER_ID = "user.id"
 # them is ever sent, whatever the mode (SPEC §4: no host name, user name or IP).
 FORBIDDEN_KEYS = frozenset(
     (
-        "host.name", "host.id", "host.ip", "host.mac", "host.hostname", "host.image.id",
-        "user.name", "user.full_name", "user.email", "user.hash", "user.roles",
-        "enduser.id", "enduser.role", "enduser.scope",
-        "client.address", "client.port", "source.address", "destination.address",
-        "server.address", "network.peer.address", "network.local.address",
-        "net.peer.ip", "net.peer.name", "net.host.ip", "net.host.name", "net.sock.peer.addr",
-        "net.sock.host.addr", "http.client_ip", "process.owner", "process.command_args",
-        "process.command_line", "process.executable.path", "process.working_directory",
+        "host.name",
+        "host.id",
+        "host.ip",
+        "host.mac",
+        "host.hostname",
+        "host.image.id",
+        "user.name",
+        "user.full_name",
+        "user.email",
+        "user.hash",
+        "user.roles",
+        "enduser.id",
+        "enduser.role",
+        "enduser.scope",
+        "client.address",
+        "client.port",
+        "source.address",
+        "destination.address",
+        "server.address",
+        "network.peer.address",
+        "network.local.address",
+        "net.peer.ip",
+        "net.peer.name",
+        "net.host.ip",
+        "net.host.name",
+        "net.sock.peer.addr",
+        "net.sock.host.addr",
+        "http.client_ip",
+        "process.owner",
+        "process.command_args",
+        "process.command_line",
+        "process.executable.path",
+        "process.working_directory",
     )
 )
 
 
-def apply_mode(attributes: Mapping[str, object], mode: str, user_id: str | None = None) -> dict[str, object]:
+def apply_mode(
+    attributes: Mapping[str, object], mode: str, user_id: str | None = None
+) -> dict[str, object]:
     """The attributes `mode` allows, as a new dict.
 
     ``off`` allows nothing; ``anonymous`` drops every identity key and any ``user.id``;

@@ -58,7 +58,6 @@ _HEXDIGITS = frozenset("0123456789abcdefABCDEF")
 _VOWELS = frozenset("aeiouyAEIOUY")
 
 
-
 def _path_source(seg: str, inner: str) -> str:
     """The path pattern; `seg` and `inner` are the POSIX segments (with escapes, or without)."""
     return "|".join(
@@ -74,13 +73,28 @@ def _path_source(seg: str, inner: str) -> str:
             # (the backslash before the look-behind: most positions fail on it, and cheaply)
             r"\\(?<![\w.\\]\\)/(?=" + seg + r")(?:" + seg + r"+\\/)+" + seg + r"*",
             # home-relative and dot-relative: ~/x, ~alice/x, ./x, ../x
-            _NOT_AFTER + r"(?:~[\w.-]*|\.{1,2})(?:[/\\](?:" + _INNER + r"(?=[/\\])|" + _SEG + r"*))+",
+            _NOT_AFTER
+            + r"(?:~[\w.-]*|\.{1,2})(?:[/\\](?:"
+            + _INNER
+            + r"(?=[/\\])|"
+            + _SEG
+            + r"*))+",
             # "~" alone, as scrub_home leaves a bare home directory
             _NOT_AFTER + r"~(?![\w/\\])",
             # relative: a directory written with a trailing separator (org/project-name/), or two or
             # more separators (a/b/c, a\b\c) but not a date (11/23/2026)
-            _NOT_AFTER + r"(?!\d+/\d+/\d+(?![\w/]))" + _SEG + r"+[/\\]" + _SEG + r"+(?:[/\\](?![/\\]|" + _SEG
-            + r")|(?:[/\\]" + _SEG + r"+)+[/\\]?(?![/\\]|" + _SEG + r"))",
+            _NOT_AFTER
+            + r"(?!\d+/\d+/\d+(?![\w/]))"
+            + _SEG
+            + r"+[/\\]"
+            + _SEG
+            + r"+(?:[/\\](?![/\\]|"
+            + _SEG
+            + r")|(?:[/\\]"
+            + _SEG
+            + r"+)+[/\\]?(?![/\\]|"
+            + _SEG
+            + r"))",
             # relative with one separator and a file extension: src/main.py
             _NOT_AFTER + _SEG + r"+[/\\]" + _SEG + r"*" + _EXT + r"(?![\w.])",
         )
@@ -105,7 +119,15 @@ _SOURCES: dict[str, str] = {
     # word: " Smith CV.pdf" after "~/Bob". It ends in the extension of a document people name in
     # words (a cut there would leave the name's tail outside the marker), and the words before it
     # end in no extension, so "/x/state.db for ops" and "/tmp/x then alice.smith" keep their prose.
-    "spaced_tail": r"(?: " + _PLAIN_WORD + r"){0,5} " + _WORD + r"*" + _DOC_EXT + r"(?=[.!]*(?!" + _SEG + r"|[/\\]))",
+    "spaced_tail": r"(?: "
+    + _PLAIN_WORD
+    + r"){0,5} "
+    + _WORD
+    + r"*"
+    + _DOC_EXT
+    + r"(?=[.!]*(?!"
+    + _SEG
+    + r"|[/\\]))",
     # What any spaced tail holds, as a pattern that starts with a literal and so scans fast.
     "spaced_doc": r" " + _WORD + r"*" + _DOC_EXT,
     "ext_end": _EXT + r"$",
@@ -197,7 +219,9 @@ def scrub_home(text: str) -> str:
         # case everywhere costs nothing in precision.
         # Not right after "scheme:/" (nor JSON's "scheme:\/\/"): in redis://root:pw@host the home
         # "/root" would take one slash of "://", and the URL rule would no longer see a URL.
-        compiled = re.compile(r"(?i)(?<![\w.-])(?<!:/)(?<!:\\/\\)(?:" + alternation + r")(?![\w.-])")
+        compiled = re.compile(
+            r"(?i)(?<![\w.-])(?<!:/)(?<!:\\/\\)(?:" + alternation + r")(?![\w.-])"
+        )
         _home_patterns[homes] = compiled
     return compiled.sub("~", text)
 
@@ -216,7 +240,12 @@ def scrub_urls(text: str) -> str:
 
     Nothing of host, path, query or credentials is kept.
     """
-    if "://" in text or ":\\/\\/" in text or ("@" in text and ":" in text) or "www." in text.lower():
+    if (
+        "://" in text
+        or ":\\/\\/" in text
+        or ("@" in text and ":" in text)
+        or "www." in text.lower()
+    ):
         text = pattern("url").sub(_url_match, text)
     if "/" in text and "." in text and tld_after_a_dot(text):
         text = pattern("remote").sub(_url_match, text)
@@ -434,7 +463,11 @@ def looks_like_name(run: str) -> bool:
     words (``DeepSeek``, ``R1``, ``32B``, ``Instruct``, ``v0``): ``meta-llama/Meta-Llama-3-8B-Instruct``.
     Random base64 almost never splits that way.
     """
-    pieces = [p for p in run.rstrip("=").replace("_", "-").replace("/", "-").replace("+", "-").split("-") if p]
+    pieces = [
+        p
+        for p in run.rstrip("=").replace("_", "-").replace("/", "-").replace("+", "-").split("-")
+        if p
+    ]
     if len(pieces) < 3:
         return False
     wordish = pattern("wordish")

@@ -44,7 +44,9 @@ class PatternRule:
         if not isinstance(marker, str):
             raise TypeError(f"a scrub rule's marker must be a str, not {type(marker).__name__}")
         if not isinstance(source, str) and not hasattr(source, "sub"):
-            raise TypeError(f"a scrub rule's pattern must be a str or re.Pattern, not {type(source).__name__}")
+            raise TypeError(
+                f"a scrub rule's pattern must be a str or re.Pattern, not {type(source).__name__}"
+            )
         self.source = source
         self.marker = marker
         self._compiled: re.Pattern[str] | None = None if isinstance(source, str) else source
@@ -65,11 +67,16 @@ def _host_rules(rules: object) -> tuple[Callable[[str], str], ...]:
     if rules is None:
         return ()
     if callable(rules) or (
-        isinstance(rules, tuple) and len(rules) == 2 and isinstance(rules[1], str) and not callable(rules[0])
+        isinstance(rules, tuple)
+        and len(rules) == 2
+        and isinstance(rules[1], str)
+        and not callable(rules[0])
     ):
         rules = (rules,)
     if isinstance(rules, (str, bytes)) or not hasattr(rules, "__iter__"):
-        raise TypeError("scrub= takes a list of rules: callables str -> str or (pattern, marker) pairs")
+        raise TypeError(
+            "scrub= takes a list of rules: callables str -> str or (pattern, marker) pairs"
+        )
     normalised: list[Callable[[str], str]] = []
     for rule in rules:
         if callable(rule):
@@ -77,7 +84,9 @@ def _host_rules(rules: object) -> tuple[Callable[[str], str], ...]:
         elif isinstance(rule, (tuple, list)) and len(rule) == 2:
             normalised.append(PatternRule(rule[0], rule[1]))
         else:
-            raise TypeError(f"not a scrub rule: {rule!r} (want a callable str -> str or a (pattern, marker) pair)")
+            raise TypeError(
+                f"not a scrub rule: {rule!r} (want a callable str -> str or a (pattern, marker) pair)"
+            )
     return tuple(normalised)
 
 
@@ -193,7 +202,9 @@ class Scrubber:
                 return value
             if isinstance(value, (list, tuple)):
                 items = [
-                    item if item is None or isinstance(item, (bool, int, float)) else self._text(item, logins)
+                    item
+                    if item is None or isinstance(item, (bool, int, float))
+                    else self._text(item, logins)
                     for item in value
                 ]
                 return items if isinstance(value, list) else tuple(items)

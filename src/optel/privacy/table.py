@@ -130,6 +130,7 @@ def gateway_blocked_values() -> tuple[str, ...]:
     """The redaction processor's value patterns: every shape, then credential key/value pairs."""
     return (*(r"\b" + shape.pattern for shape in SHAPES), GATEWAY_KEY_VALUE)
 
+
 # Keys the gateway deletes whatever they hold (SPEC section 4: never host name, user name, IP or
 # paths). collector/gateway.yaml's attributes/ and resource/drop_identifying list the same keys (a
 # test pins them to these), and optel's rotel gateway (optel.gateway) deletes them too.

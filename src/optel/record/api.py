@@ -35,7 +35,14 @@ _CO_COROUTINE = 0x80
 _CO_ITERABLE_COROUTINE = 0x100
 _CO_ASYNC_GENERATOR = 0x200
 
-_COPIED = ("__module__", "__name__", "__qualname__", "__doc__", "__annotations__", "__type_params__")
+_COPIED = (
+    "__module__",
+    "__name__",
+    "__qualname__",
+    "__doc__",
+    "__annotations__",
+    "__type_params__",
+)
 
 
 def _shape(fn: Any) -> str:
@@ -151,7 +158,9 @@ class _Call:
         self.kind = kind
         self.attributes = attributes
 
-    def open(self, args: tuple[Any, ...], kwargs: dict[str, Any], activate: bool) -> SpanHandle | None:
+    def open(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], activate: bool
+    ) -> SpanHandle | None:
         if activate:
             return _spans.start(self.name, self.kind, self.attributes)
         return _spans.begin(self.name, self.kind, self.attributes)
@@ -636,7 +645,15 @@ def _model_parameter(fn: Any) -> tuple[int, object] | None:
 
 
 class _LLMCall(_Call):
-    __slots__ = ("by_model", "extract", "model", "model_parameter", "operation", "provider", "streamed")
+    __slots__ = (
+        "by_model",
+        "extract",
+        "model",
+        "model_parameter",
+        "operation",
+        "provider",
+        "streamed",
+    )
 
     def __init__(
         self,
@@ -666,7 +683,9 @@ class _LLMCall(_Call):
         # The span name and attributes per model the calls asked for, made once each.
         self.by_model: dict[str, tuple[str, dict[str, object]]] = {}
 
-    def open(self, args: tuple[Any, ...], kwargs: dict[str, Any], activate: bool) -> SpanHandle | None:
+    def open(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], activate: bool
+    ) -> SpanHandle | None:
         name, attrs = self.name, self.attributes
         if self.model is None:
             asked = kwargs.get("model") if kwargs else None

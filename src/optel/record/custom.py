@@ -55,10 +55,19 @@ def metric(
     their values are scrubbed at flush like every other value. Raises ValueError for a name optel
     reserves or a malformed one: a setup error, raised where the host declares it.
     """
-    if not isinstance(name, str) or not name or not set(name) <= _ALLOWED or "." not in name.strip("."):
-        raise ValueError(f"optel.metric(): {name!r} must be a dotted lower-case name such as 'mytool.tables'")
+    if (
+        not isinstance(name, str)
+        or not name
+        or not set(name) <= _ALLOWED
+        or "." not in name.strip(".")
+    ):
+        raise ValueError(
+            f"optel.metric(): {name!r} must be a dotted lower-case name such as 'mytool.tables'"
+        )
     if name.startswith(RESERVED):
-        raise ValueError(f"optel.metric(): {name!r} is in a namespace optel reserves ({', '.join(RESERVED)})")
+        raise ValueError(
+            f"optel.metric(): {name!r} is in a namespace optel reserves ({', '.join(RESERVED)})"
+        )
     if kind not in KINDS:
         raise ValueError(f"optel.metric(): kind must be 'counter' or 'histogram', not {kind!r}")
     names = tuple(str(a) for a in attributes)

@@ -110,7 +110,22 @@ GENAI_TOKEN_BUCKETS = (
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
 )  # fmt: skip
 # The HTTP semantic conventions' advisory bucket boundaries (http-metrics.md).
-HTTP_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+HTTP_DURATION_BUCKETS = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
+)
 # Commands and steps of a CLI last from milliseconds (a --help) to an hour (a long agent run);
 # the SDK's default buckets are made for milliseconds and would put every command in the last one.
 SECONDS_BUCKETS = (
@@ -268,7 +283,9 @@ def render() -> str:
     w("`optel.init(attributes=[...])`. Every string value passes the scrubber first (paths, URLs,")
     w("e-mail and IP addresses, keys and tokens are replaced), prompt and response text is never")
     w("recorded, and model names that are not in the list of public models become `custom`.")
-    w("Nothing is recorded at all unless consent was given (or a local debug/audit log was asked for).")
+    w(
+        "Nothing is recorded at all unless consent was given (or a local debug/audit log was asked for)."
+    )
     w("")
     w("## Resource")
     w("")
@@ -285,7 +302,9 @@ def render() -> str:
     w("| Span | Name | Kind | Attributes | Description |")
     w("| --- | --- | --- | --- | --- |")
     for s in SPANS:
-        w(f"| {s.family} | `{s.name}` | {s.kind} | {_code_list(s.attributes)} | {_cell(s.description)} |")
+        w(
+            f"| {s.family} | `{s.name}` | {s.kind} | {_code_list(s.attributes)} | {_cell(s.description)} |"
+        )
     w("")
     w("Parent and child follow the call nesting. A failed call has status error, `error.type`")
     w("and an `exception` event; the exception propagates unchanged.")
@@ -304,7 +323,9 @@ def render() -> str:
     w("| Metric | Instrument | Unit | Attributes | Description |")
     w("| --- | --- | --- | --- | --- |")
     for m in METRICS.values():
-        w(f"| `{m.name}` | {m.instrument} | `{m.unit}` | {_code_list(m.attributes)} | {_cell(m.description)} |")
+        w(
+            f"| `{m.name}` | {m.instrument} | `{m.unit}` | {_code_list(m.attributes)} | {_cell(m.description)} |"
+        )
     w("")
     w("Histogram bucket boundaries:")
     w("")

@@ -31,7 +31,9 @@ _EVENT_NAMES = _dictionary.names_in(_dictionary.EVENT)
 # Names the maintainer declares (a command, a step, a timed request: the attributes that name a
 # span family) are not personal data (SPEC §9): kept as written, only bounded. Values are scrubbed.
 DECLARED_NAMES = frozenset(
-    s.name[1:-1] for s in _dictionary.SPANS if s.name[:1] == "{" and s.name.count("{") == 1 and " " not in s.name
+    s.name[1:-1]
+    for s in _dictionary.SPANS
+    if s.name[:1] == "{" and s.name.count("{") == 1 and " " not in s.name
 )
 _TYPES = {name: a.type for name, a in _dictionary.ATTRIBUTES.items()}
 _KINDS = frozenset(_dictionary.SPAN_KINDS)
@@ -103,7 +105,11 @@ def clean_value(value: object, declared: str | None) -> object:
             return value if _finite(value) else None  # type: ignore[arg-type]
         if kind in (list, tuple):
             items = list(value)[:MAX_ARRAY]  # type: ignore[call-overload]
-            if items and all(type(i) is type(items[0]) for i in items) and type(items[0]) in _SCALARS:
+            if (
+                items
+                and all(type(i) is type(items[0]) for i in items)
+                and type(items[0]) in _SCALARS
+            ):
                 if type(items[0]) is str:
                     return [_cut(i) for i in items]
                 return items
@@ -366,11 +372,32 @@ def derived_metrics(span: Mapping[str, object]) -> list[Record]:
             timing["error.type"] = attrs["error.type"]
         out.append(_metric("optel.cli.command.duration", seconds, timing, end_ns))
     elif kind == "step":
-        out.append(_metric("optel.cli.step.duration", seconds, _pick(attrs, metrics["optel.cli.step.duration"].attributes), end_ns))
+        out.append(
+            _metric(
+                "optel.cli.step.duration",
+                seconds,
+                _pick(attrs, metrics["optel.cli.step.duration"].attributes),
+                end_ns,
+            )
+        )
     elif kind == "request":
-        out.append(_metric("optel.request.duration", seconds, _pick(attrs, metrics["optel.request.duration"].attributes), end_ns))
+        out.append(
+            _metric(
+                "optel.request.duration",
+                seconds,
+                _pick(attrs, metrics["optel.request.duration"].attributes),
+                end_ns,
+            )
+        )
     elif kind == "http":
-        out.append(_metric(_http.DURATION_METRIC, seconds, _pick(attrs, metrics[_http.DURATION_METRIC].attributes), end_ns))
+        out.append(
+            _metric(
+                _http.DURATION_METRIC,
+                seconds,
+                _pick(attrs, metrics[_http.DURATION_METRIC].attributes),
+                end_ns,
+            )
+        )
     else:
         out.append(
             _metric(

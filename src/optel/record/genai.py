@@ -209,7 +209,13 @@ _STOP_REASONS = ("stop_reason", "done_reason", "stopReason")  # Bedrock's Conver
 # Each count, as the SDKs name it, first match wins: OpenAI's Responses API and Anthropic,
 # OpenAI's chat completions (mistralai, litellm), Ollama.
 _INPUT = ("input_tokens", "prompt_tokens", "prompt_eval_count", "prompt_token_count", "inputTokens")
-_OUTPUT = ("output_tokens", "completion_tokens", "eval_count", "candidates_token_count", "outputTokens")
+_OUTPUT = (
+    "output_tokens",
+    "completion_tokens",
+    "eval_count",
+    "candidates_token_count",
+    "outputTokens",
+)
 # Gemini: cached tokens inside the input count; thinking tokens beside the output count (the
 # conventions' output count includes them, as OpenAI's does): added to it.
 _CACHE_READ_INSIDE = "cached_content_token_count"

@@ -221,7 +221,11 @@ class SpanHandle:
         self.name = name
         self.kind = kind
         self.attributes: dict[str, object] = (
-            {} if attributes is None else attributes.copy() if type(attributes) is dict else dict(attributes)
+            {}
+            if attributes is None
+            else attributes.copy()
+            if type(attributes) is dict
+            else dict(attributes)
         )
         self.parent = parent
         # new_trace_id() and new_id() inlined: this runs for every span.
@@ -375,12 +379,17 @@ class SpanHandle:
         events = self.events
         if events is None:
             events = self.events = []
-        attributes: dict[str, object] = {EXCEPTION_TYPE: class_name, EXCEPTION_MESSAGE: message or ""}
+        attributes: dict[str, object] = {
+            EXCEPTION_TYPE: class_name,
+            EXCEPTION_MESSAGE: message or "",
+        }
         if host_package is not None:
             # Frames as (module, function, line) tuples, formatted at flush: no locals are kept alive.
             from optel.privacy.exceptions import MAX_RECORDED_FRAMES, own_frame_tuples
 
-            attributes[EXCEPTION_STACKTRACE] = own_frame_tuples(exc.__traceback__, host_package, MAX_RECORDED_FRAMES)
+            attributes[EXCEPTION_STACKTRACE] = own_frame_tuples(
+                exc.__traceback__, host_package, MAX_RECORDED_FRAMES
+            )
         events.append((EXCEPTION, at_ns, attributes))
 
 
@@ -490,7 +499,9 @@ def measure(name: str, value: float, attributes: Mapping[str, object] | None = N
     if not _on:
         return
     try:
-        _append(Measurement(name, value, None if attributes is None else dict(attributes), time_ns()))
+        _append(
+            Measurement(name, value, None if attributes is None else dict(attributes), time_ns())
+        )
     except Exception:
         pass
 

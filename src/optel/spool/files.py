@@ -180,7 +180,9 @@ def count_records(path: str) -> int:
 
 
 def _clean_reason(reason: str) -> str:
-    kept = "".join(ch for ch in str(reason).lower() if ch.isascii() and (ch.isalnum() or ch in "._-"))
+    kept = "".join(
+        ch for ch in str(reason).lower() if ch.isascii() and (ch.isalnum() or ch in "._-")
+    )
     return kept[:40] or "other"
 
 
@@ -310,7 +312,9 @@ class Claim:
         if not (isinstance(trailer, dict) and trailer.get("t") == "end"):
             raise CorruptSpoolFile(f"{self.name}: truncated (no trailer)")
         if trailer.get("records") != len(body):
-            raise CorruptSpoolFile(f"{self.name}: trailer says {trailer.get('records')} records, found {len(body)}")
+            raise CorruptSpoolFile(
+                f"{self.name}: trailer says {trailer.get('records')} records, found {len(body)}"
+            )
         records: list[dict[str, object]] = []
         for record in body:
             if not (isinstance(record, dict) and record.get("t") in ("span", "metric")):
@@ -405,7 +409,9 @@ def _parse_lines(data: bytes) -> list[object] | None:
                 return None
             append(value)
             pos = newline + 1
-    except Exception:  # StopIteration, JSONDecodeError, UnicodeDecodeError, RecursionError: the slow path says
+    except (
+        Exception
+    ):  # StopIteration, JSONDecodeError, UnicodeDecodeError, RecursionError: the slow path says
         return None
     return values
 
@@ -567,7 +573,9 @@ class Spool:
         self._write_tally(now, total, oldest)
         return dropped
 
-    def _look(self, incoming: int, max_bytes: int, max_age: float, now: int) -> tuple[dict[str, int], int, int]:
+    def _look(
+        self, incoming: int, max_bytes: int, max_age: float, now: int
+    ) -> tuple[dict[str, int], int, int]:
         """enforce_bounds() without the tally: (records dropped by reason, bytes kept, oldest kept or 0)."""
         oldest_kept = now - int(max_age * 1e9)
         total = 0
@@ -744,7 +752,9 @@ class Spool:
 
     def add_drop_counts(self, counts: Mapping[str, int]) -> None:
         """Count dropped records by reason; also how an uploader puts back counts it failed to send."""
-        text = "".join(f"{_clean_reason(reason)} {int(n)}\n" for reason, n in counts.items() if n > 0)
+        text = "".join(
+            f"{_clean_reason(reason)} {int(n)}\n" for reason, n in counts.items() if n > 0
+        )
         if not text:
             return
         try:
@@ -763,7 +773,11 @@ class Spool:
 
     def drop_counts(self) -> dict[str, int]:
         """Records dropped since the counts were last taken, by reason (read only)."""
-        names = [n for n in self._names() if n == _DROPPED or (n.startswith(_DROPPED + ".") and n.endswith(".taking"))]
+        names = [
+            n
+            for n in self._names()
+            if n == _DROPPED or (n.startswith(_DROPPED + ".") and n.endswith(".taking"))
+        ]
         return _sum_counts(self._join(n) for n in names)
 
     def take_drop_counts(self) -> dict[str, int]:
@@ -813,7 +827,9 @@ class Spool:
             until, failures = float(words[0]), int(words[1])  # type: ignore[index]
         except (TypeError, IndexError, ValueError):
             return None
-        if not (until == until and until - time.time() <= RETRY_AFTER_CAP_S + 60.0 and failures >= 0):
+        if not (
+            until == until and until - time.time() <= RETRY_AFTER_CAP_S + 60.0 and failures >= 0
+        ):
             _unlink(self._backoff_path(destination))
             return None
         return until, min(failures, 64)
@@ -831,7 +847,9 @@ class Spool:
         state = self._read_backoff(destination)
         return 0 if state is None else state[1]
 
-    def record_failure(self, retry_after: float | None = None, destination: str | None = None) -> float:
+    def record_failure(
+        self, retry_after: float | None = None, destination: str | None = None
+    ) -> float:
         """An upload failed (retryable): back off exponentially with jitter; returns the new `until`.
 
         The delay is 30 s doubled per failure in a row, capped at 4 hours, times a random factor
@@ -847,7 +865,9 @@ class Spool:
         self.set_backoff(until, failures, destination)
         return until
 
-    def set_backoff(self, until: float | None, failures: int = 0, destination: str | None = None) -> None:
+    def set_backoff(
+        self, until: float | None, failures: int = 0, destination: str | None = None
+    ) -> None:
         """Write (or with `until` None, remove) the backoff of `destination`, or the spool-wide one."""
         path = self._backoff_path(destination)
         if until is None:
@@ -1001,11 +1021,17 @@ def spool_name(name: str, *, quarantined: bool = False) -> bool:
         return len(part) == 16 and all(c in "0123456789abcdef" for c in part)
     if name.startswith((_DROPPED + ".", _TALLY + ".")):
         middle = name.split(".")[1:-1]
-        return name.endswith((".taking", ".tmp")) and bool(middle) and all(part.isdigit() for part in middle)
+        return (
+            name.endswith((".taking", ".tmp"))
+            and bool(middle)
+            and all(part.isdigit() for part in middle)
+        )
     if not sep:
         return False
     tail = tail[: -len(".tmp")] if tail.endswith(".tmp") else tail
-    return tail == "" or (tail.startswith((".claimed.", ".dropping.")) and tail.rpartition(".")[2].isdigit())
+    return tail == "" or (
+        tail.startswith((".claimed.", ".dropping.")) and tail.rpartition(".")[2].isdigit()
+    )
 
 
 def _listdir(path: str) -> list[str]:

@@ -369,7 +369,11 @@ if hasattr(os, "register_at_fork"):
 
 
 def start_uploader(
-    app: str, *, directory: str | None = None, destination: str | None = None, when_due: bool = False
+    app: str,
+    *,
+    directory: str | None = None,
+    destination: str | None = None,
+    when_due: bool = False,
 ) -> bool:
     """Start the detached uploader when the spool has files, none runs and the backoff has elapsed:
     that of `destination` (where the caller's flush goes), else the spool-wide one. With

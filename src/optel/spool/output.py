@@ -117,7 +117,13 @@ def append_audit(path: str, text: str) -> None:
 
 def _open_log(path: str) -> int:
     # Non-blocking: a FIFO or device named as the log must never hang the host's exit.
-    flags = os.O_APPEND | os.O_CREAT | _BINARY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = (
+        os.O_APPEND
+        | os.O_CREAT
+        | _BINARY
+        | getattr(os, "O_NONBLOCK", 0)
+        | getattr(os, "O_CLOEXEC", 0)
+    )
     try:
         fd = os.open(path, os.O_RDWR | flags, 0o600)
     except PermissionError:
@@ -170,7 +176,11 @@ def log_failure(doing: str, exc: BaseException) -> None:
 
         from optel._logger import logger
 
-        level = logging.DEBUG if isinstance(exc, (OSError, KeyboardInterrupt, SystemExit)) else logging.WARNING
+        level = (
+            logging.DEBUG
+            if isinstance(exc, (OSError, KeyboardInterrupt, SystemExit))
+            else logging.WARNING
+        )
         logger().log(level, "optel: %s failed: %s: %s", doing, type(exc).__name__, exc)
     except BaseException:
         pass

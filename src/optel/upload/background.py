@@ -134,7 +134,11 @@ def _host_closed(app: str) -> bool:
         telemetry = _runtime.current()
     except Exception:
         return False
-    return telemetry is not None and telemetry.app == app and bool(getattr(telemetry, "_closed", False))
+    return (
+        telemetry is not None
+        and telemetry.app == app
+        and bool(getattr(telemetry, "_closed", False))
+    )
 
 
 def _loop(app: str, interval: float, stop: _thread.LockType, done: _thread.LockType) -> None:

@@ -35,7 +35,21 @@ SCOPE = InstrumentationScope("optel", __version__)
 
 # The SDK's default explicit bucket boundaries, for histograms the dictionary does not describe.
 DEFAULT_BOUNDARIES: tuple[float, ...] = (
-    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0, 10000.0,
+    0.0,
+    5.0,
+    10.0,
+    25.0,
+    50.0,
+    75.0,
+    100.0,
+    250.0,
+    500.0,
+    750.0,
+    1000.0,
+    2500.0,
+    5000.0,
+    7500.0,
+    10000.0,
 )
 
 _KINDS = {
@@ -61,7 +75,11 @@ class InstrumentSpec:
     __slots__ = ("boundaries", "description", "kind", "unit")
 
     def __init__(
-        self, kind: str, unit: str = "", description: str = "", boundaries: Sequence[float] | None = None
+        self,
+        kind: str,
+        unit: str = "",
+        description: str = "",
+        boundaries: Sequence[float] | None = None,
     ) -> None:
         self.kind = kind
         self.unit = unit
@@ -259,7 +277,11 @@ def _events(events: object, start: int) -> tuple[Event, ...]:
     if not isinstance(events, (list, tuple)):
         return ()
     return tuple(
-        Event(event["name"], clean_attributes(event.get("attributes")), timestamp=_ns(event.get("time_ns", start)))
+        Event(
+            event["name"],
+            clean_attributes(event.get("attributes")),
+            timestamp=_ns(event.get("time_ns", start)),
+        )
         for event in events
         if isinstance(event, Mapping) and isinstance(event.get("name"), str)
     )
@@ -278,7 +300,11 @@ def span_from_record(
     trace_id = _id(get("trace_id"), 32)
     context = SpanContext(trace_id, _id(get("span_id"), 16), False, _SAMPLED)
     parent_id = get("parent_span_id")
-    parent = SpanContext(trace_id, _id(parent_id, 16), False, _SAMPLED) if parent_id is not None else None
+    parent = (
+        SpanContext(trace_id, _id(parent_id, 16), False, _SAMPLED)
+        if parent_id is not None
+        else None
+    )
     name = get("name")
     if not isinstance(name, str):
         raise InvalidRecord(f"a span name must be a string, not {name!r}")
@@ -320,7 +346,9 @@ def declared_spec(name: str) -> InstrumentSpec | None:
     found = dictionary.METRICS.get(name)
     if found is None:
         return None
-    return InstrumentSpec(found.instrument, found.unit or "", found.description or "", found.buckets)
+    return InstrumentSpec(
+        found.instrument, found.unit or "", found.description or "", found.buckets
+    )
 
 
 def inferred_spec(name: str, values: Iterable[float]) -> InstrumentSpec:
@@ -401,7 +429,10 @@ def metrics_from_records(
         if not (
             type(name) is str
             and name
-            and ((kind is float and isfinite(value)) or (kind is int and _INT64[0] <= value <= _INT64[1]))
+            and (
+                (kind is float and isfinite(value))
+                or (kind is int and _INT64[0] <= value <= _INT64[1])
+            )
             and type(time_ns) is int
             and time_ns >= 0
             and type(attrs) is dict
@@ -432,7 +463,10 @@ def metrics_from_records(
             one.end = time_ns
         one.values.append(value)
 
-    metrics = [_metric(RENAMED.get(name, name), list(by_attrs.values())) for name, by_attrs in series.items()]
+    metrics = [
+        _metric(RENAMED.get(name, name), list(by_attrs.values()))
+        for name, by_attrs in series.items()
+    ]
     metrics.extend(extra)
     if not metrics:
         return None
@@ -461,7 +495,9 @@ def _metric(name: str, all_series: list[_Series]) -> Metric:
         )
     elif spec.kind == "gauge":
         data = Gauge(
-            data_points=[NumberDataPoint(s.attributes, s.start, s.end, s.values[-1]) for s in all_series]
+            data_points=[
+                NumberDataPoint(s.attributes, s.start, s.end, s.values[-1]) for s in all_series
+            ]
         )
     else:
         bounds = spec.boundaries
@@ -509,7 +545,9 @@ def counter_metric(
         description=description,
         unit=unit,
         data=Sum(
-            data_points=[NumberDataPoint(attrs, start_ns, end_ns, value) for attrs, value in points],
+            data_points=[
+                NumberDataPoint(attrs, start_ns, end_ns, value) for attrs, value in points
+            ],
             aggregation_temporality=AggregationTemporality.DELTA,
             is_monotonic=True,
         ),

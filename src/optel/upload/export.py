@@ -58,7 +58,9 @@ GRPC_KEEP = frozenset(
 
 # Refusals that say the endpoint or its credentials are wrong, not the data: a setting the app's
 # maintainer can fix. They keep the file (within the spool's bounds) and back off like a 503.
-MISCONFIGURED = frozenset({401, 403, 404, "unauthenticated", "permission_denied", "unimplemented", "not_found"})
+MISCONFIGURED = frozenset(
+    {401, 403, 404, "unauthenticated", "permission_denied", "unimplemented", "not_found"}
+)
 
 SENT = "sent"
 RETRY = "retry"  # keep the file, back off, stop this run
@@ -77,7 +79,11 @@ class Outcome:
     __slots__ = ("detail", "kind", "retry_after", "status")
 
     def __init__(
-        self, kind: str, status: int | str | None = None, retry_after: float | None = None, detail: str = ""
+        self,
+        kind: str,
+        status: int | str | None = None,
+        retry_after: float | None = None,
+        detail: str = "",
     ) -> None:
         self.kind = kind
         self.status = status
@@ -97,7 +103,9 @@ def classify(status: int | None, error: BaseException | None, retry_after: float
     """
     if status is not None:
         if status in (408, 429) or status >= 500 or 300 <= status < 400 or status in MISCONFIGURED:
-            return Outcome(RETRY, status, retry_after if status in (429, 503) else None, f"HTTP {status}")
+            return Outcome(
+                RETRY, status, retry_after if status in (429, 503) else None, f"HTTP {status}"
+            )
         if 400 <= status < 500:
             return Outcome(REJECTED, status, None, f"HTTP {status}")
     if error is not None:
@@ -188,7 +196,9 @@ class _GrpcCall:
     """Stands in for a gRPC exporter's stub: the one call of an export, with the run's metadata and
     at most the time left, and what it came to (the status code's name, details, `RetryInfo` delay)."""
 
-    def __init__(self, stub: Any, metadata: tuple[tuple[str, str], ...], rpc_error: type[BaseException]) -> None:
+    def __init__(
+        self, stub: Any, metadata: tuple[tuple[str, str], ...], rpc_error: type[BaseException]
+    ) -> None:
         self._stub = stub
         self._metadata = metadata
         self._rpc_error = rpc_error
@@ -204,7 +214,9 @@ class _GrpcCall:
     def Export(self, request: Any, *args: Any, **kwargs: Any) -> Any:  # the stub's method name
         asked = kwargs.get("timeout")
         left = max(self.deadline - time.monotonic(), 0.01)  # a gRPC deadline bounds the whole call
-        kwargs["timeout"] = min(asked, left) if isinstance(asked, (int, float)) and asked > 0 else left
+        kwargs["timeout"] = (
+            min(asked, left) if isinstance(asked, (int, float)) and asked > 0 else left
+        )
         # The SDK falls back to os.environ's headers when given none: the destination's, always.
         kwargs["metadata"] = self._metadata
         try:
@@ -251,7 +263,9 @@ def _retry_delay(error: BaseException) -> float | None:
 class _Target:
     __slots__ = ("call", "exporter", "session")
 
-    def __init__(self, exporter: Any, session: ObservingSession | None, call: _GrpcCall | None = None) -> None:
+    def __init__(
+        self, exporter: Any, session: ObservingSession | None, call: _GrpcCall | None = None
+    ) -> None:
         self.exporter = exporter
         self.session = session
         self.call = call
@@ -383,17 +397,23 @@ class Exporters:
         """Send one batch of spans; at most `budget` seconds."""
         return self._export("traces", spans, export, budget)
 
-    def export_metrics(self, data: MetricsData, export: Mapping[str, Any] | None, budget: float) -> Outcome:
+    def export_metrics(
+        self, data: MetricsData, export: Mapping[str, Any] | None, budget: float
+    ) -> Outcome:
         """Send one file's metrics; at most `budget` seconds."""
         return self._export("metrics", data, export, budget)
 
-    def _export(self, signal: str, payload: Any, export: Mapping[str, Any] | None, budget: float) -> Outcome:
+    def _export(
+        self, signal: str, payload: Any, export: Mapping[str, Any] | None, budget: float
+    ) -> Outcome:
         # The budget counts from now: building the first exporter (importing it) is part of it.
         until = time.monotonic() + max(budget, MIN_TIMEOUT)
         with quiet_sdk():
             destination = self.destination(signal, export)
             if not destination.exporting:
-                return Outcome(SENT)  # OTEL_<SIGNAL>_EXPORTER=none at the user's endpoint: sent nowhere
+                return Outcome(
+                    SENT
+                )  # OTEL_<SIGNAL>_EXPORTER=none at the user's endpoint: sent nowhere
             if signal == "traces" and destination.ratio < 1.0:
                 payload = [span for span in payload if destination.keeps(span.context.trace_id)]
                 if not payload:
@@ -413,7 +433,10 @@ class Exporters:
                 if signal == "traces":
                     ok = target.exporter.export(payload) is SpanExportResult.SUCCESS
                 else:
-                    ok = target.exporter.export(payload, timeout_millis=budget * 1000) is MetricExportResult.SUCCESS
+                    ok = (
+                        target.exporter.export(payload, timeout_millis=budget * 1000)
+                        is MetricExportResult.SUCCESS
+                    )
             except Exception as error:
                 # The watcher's `Stop` (gRPC, and HTTP on older SDKs) comes through here; what it
                 # saw still says what happened. Anything else keeps the file.
@@ -430,11 +453,17 @@ class Exporters:
 
     def _cumulative(self, destination: Destination) -> Totals | None:
         """The running totals of a user's endpoint that prefers cumulative metrics (upload/temporality.py)."""
-        if destination.signal != "metrics" or destination.temporality != "cumulative" or not self._state_dir:
+        if (
+            destination.signal != "metrics"
+            or destination.temporality != "cumulative"
+            or not self._state_dir
+        ):
             return None
         found = self._totals.get(destination.url)
         if found is None:
-            found = self._totals[destination.url] = Totals(state_file(self._state_dir, destination.url))
+            found = self._totals[destination.url] = Totals(
+                state_file(self._state_dir, destination.url)
+            )
         return found
 
     def _with_resource(self, signal: str, payload: Any, extra: dict[str, str]) -> Any:
@@ -452,7 +481,11 @@ class Exporters:
             return [with_resource(span, merged(span.resource)) for span in payload]
         return MetricsData(
             resource_metrics=[
-                ResourceMetrics(resource=merged(rm.resource), scope_metrics=rm.scope_metrics, schema_url=rm.schema_url)
+                ResourceMetrics(
+                    resource=merged(rm.resource),
+                    scope_metrics=rm.scope_metrics,
+                    schema_url=rm.schema_url,
+                )
                 for rm in payload.resource_metrics
             ]
         )
@@ -473,8 +506,12 @@ def _grpc_exporter(destination: Destination) -> _Target | Outcome:
 
     try:
         # The grpc extra may be missing; imported by name so that type checking does not need it.
-        module = importlib.import_module(f"opentelemetry.exporter.otlp.proto.grpc.{_GRPC_MODULES[destination.signal]}")
-        factory: Any = getattr(module, "OTLPSpanExporter" if destination.signal == "traces" else "OTLPMetricExporter")
+        module = importlib.import_module(
+            f"opentelemetry.exporter.otlp.proto.grpc.{_GRPC_MODULES[destination.signal]}"
+        )
+        factory: Any = getattr(
+            module, "OTLPSpanExporter" if destination.signal == "traces" else "OTLPMetricExporter"
+        )
         grpc: Any = importlib.import_module("grpc")
     except ImportError:
         message = "OTLP over gRPC needs the grpc extra: pip install 'optel[grpc]'"
@@ -499,7 +536,9 @@ def _grpc_exporter(destination: Destination) -> _Target | Outcome:
     except Exception as error:
         # A TLS setting that cannot be loaded, say: a configuration that can be fixed, so keep.
         _log.debug("optel: could not build the gRPC exporter", exc_info=True)
-        return Outcome(RETRY, None, None, f"gRPC exporter for {url}: {type(error).__name__}: {error}")
+        return Outcome(
+            RETRY, None, None, f"gRPC exporter for {url}: {type(error).__name__}: {error}"
+        )
     stub = getattr(exporter, "_client", None)
     if stub is None or not callable(getattr(stub, "Export", None)):
         _log.debug("optel: this gRPC exporter's stub cannot be watched; it retries on its own")

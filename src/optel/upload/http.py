@@ -57,7 +57,9 @@ class Watchdog:
             self._connections = []
             self.fired = False
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="optel-deadline", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="optel-deadline", daemon=True
+                )
                 self._thread.start()
             self._cond.notify()
 
@@ -189,8 +191,13 @@ class ObservingSession(requests.Session):
         except TypeError:  # something unhashable: no caching
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
         if settings is None:
-            settings = self._environment[key] = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        return {name: dict(value) if isinstance(value, dict) else value for name, value in settings.items()}
+            settings = self._environment[key] = super().merge_environment_settings(
+                url, proxies, stream, verify, cert
+            )
+        return {
+            name: dict(value) if isinstance(value, dict) else value
+            for name, value in settings.items()
+        }
 
     def begin(self, budget: float, destination: Destination | None) -> None:
         """A new export of at most `budget` seconds in all, to `destination`, with its settings only."""

@@ -67,9 +67,18 @@ class Totals:
             resource = _canonical(dict(rm.resource.attributes))
             scopes = []
             for sm in rm.scope_metrics:
-                metrics = [_metric(metric, f"{resource}|{sm.scope.name}", total, pending) for metric in sm.metrics]
-                scopes.append(ScopeMetrics(scope=sm.scope, metrics=metrics, schema_url=sm.schema_url))
-            out.append(ResourceMetrics(resource=rm.resource, scope_metrics=scopes, schema_url=rm.schema_url))
+                metrics = [
+                    _metric(metric, f"{resource}|{sm.scope.name}", total, pending)
+                    for metric in sm.metrics
+                ]
+                scopes.append(
+                    ScopeMetrics(scope=sm.scope, metrics=metrics, schema_url=sm.schema_url)
+                )
+            out.append(
+                ResourceMetrics(
+                    resource=rm.resource, scope_metrics=scopes, schema_url=rm.schema_url
+                )
+            )
         self._pending = pending
         return MetricsData(resource_metrics=out)
 
@@ -99,7 +108,9 @@ def _metric(metric: Metric, prefix: str, total: Any, pending: dict[str, Total]) 
             )  # fmt: skip
             pending[key] = [start, end, value]
             points.append(NumberDataPoint(p.attributes, start, end, value))
-        data = Sum(data_points=points, aggregation_temporality=_CUMULATIVE, is_monotonic=data.is_monotonic)
+        data = Sum(
+            data_points=points, aggregation_temporality=_CUMULATIVE, is_monotonic=data.is_monotonic
+        )
     elif isinstance(data, Histogram) and data.aggregation_temporality != _CUMULATIVE:
         hist = []
         for h in sorted(data.data_points, key=lambda p: p.time_unix_nano):
@@ -113,7 +124,11 @@ def _metric(metric: Metric, prefix: str, total: Any, pending: dict[str, Total]) 
                        [a + b for a, b in zip(before[6], now[6])], now[7]]  # fmt: skip
             pending[key] = now
             start, end, count, total_sum, low, high, buckets, bounds = now
-            hist.append(HistogramDataPoint(h.attributes, start, end, count, total_sum, buckets, bounds, low, high))
+            hist.append(
+                HistogramDataPoint(
+                    h.attributes, start, end, count, total_sum, buckets, bounds, low, high
+                )
+            )
         data = Histogram(data_points=hist, aggregation_temporality=_CUMULATIVE)
     else:
         return metric
@@ -136,7 +151,9 @@ def _load(path: str) -> dict[str, Total]:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError):
-        _log.debug("optel: unreadable cumulative totals %s; the series start again", path, exc_info=True)
+        _log.debug(
+            "optel: unreadable cumulative totals %s; the series start again", path, exc_info=True
+        )
         return {}
     if not isinstance(loaded, dict):
         return {}
@@ -144,7 +161,9 @@ def _load(path: str) -> dict[str, Total]:
 
 
 def _store(path: str, totals: dict[str, Total]) -> None:
-    tmp = path + ".new"  # one uploader at a time (the uploader lock); not `.tmp`, which the spool's sweep owns
+    tmp = (
+        path + ".new"
+    )  # one uploader at a time (the uploader lock); not `.tmp`, which the spool's sweep owns
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -86,7 +86,9 @@ class UploadSummary:
         self.records_invalid = 0  # not valid spans or measurements: skipped, counted as drops
         self.withdrawn = False
         self.skipped: str | None = None  # why nothing was tried: another uploader, backoff
-        self.error: str | None = None  # why files were kept: the collector's answer, a config problem
+        self.error: str | None = (
+            None  # why files were kept: the collector's answer, a config problem
+        )
         self.retry_after: float | None = None
 
     def line(self) -> str:
@@ -137,7 +139,14 @@ def upload(
     """
     summary = UploadSummary()
     try:
-        _upload(app, environ if environ is not None else os.environ, max_seconds, respect_backoff, project_dir, summary)
+        _upload(
+            app,
+            environ if environ is not None else os.environ,
+            max_seconds,
+            respect_backoff,
+            project_dir,
+            summary,
+        )
     except Exception as error:
         _log.debug("optel: upload failed", exc_info=True)
         summary.error = f"{type(error).__name__}: {error}"
@@ -172,7 +181,9 @@ def _upload(
         if respect_backoff:
             until = spool.backoff_until()
             if until is not None:
-                summary.skipped = f"backing off after failures, next attempt in {until - time.time():.0f} s"
+                summary.skipped = (
+                    f"backing off after failures, next attempt in {until - time.time():.0f} s"
+                )
                 return
         # The age bound holds for what is sent, too: a file past it is dropped (and counted),
         # not sent late, even when no host wrote since it aged. The size bound is the writers'
@@ -184,7 +195,17 @@ def _upload(
             return
         from optel.upload.export import Exporters
 
-        run = _Run(app, spool, Exporters(environ, spool.path), deadline, summary, environ, project_dir, checked, in_force)
+        run = _Run(
+            app,
+            spool,
+            Exporters(environ, spool.path),
+            deadline,
+            summary,
+            environ,
+            project_dir,
+            checked,
+            in_force,
+        )
         run.respect_backoff = respect_backoff
         _drain(run, claims, lock.refresh)
 
@@ -270,9 +291,13 @@ class _Run:
         # Delivery per destination: one that fails is left for its own backoff, the others go on.
         self.respect_backoff = True
         self.failed: dict[str, Outcome] = {}  # destination -> the failure that ended it this run
-        self.held: dict[str, float | None] = {}  # destination -> its backoff at the start (None: due)
+        self.held: dict[
+            str, float | None
+        ] = {}  # destination -> its backoff at the start (None: due)
         self.sent_to: set[str] = set()
-        self.due = False  # a file was kept that is due now (out of time, no exporter), not held back
+        self.due = (
+            False  # a file was kept that is due now (out of time, no exporter), not held back
+        )
         self.claimed: set[str] = set()  # the names this run took: a file written since is due
 
     def resource(self, header: Mapping[str, Any]) -> Resource:
@@ -290,7 +315,9 @@ class _Run:
                 header.get("app"),
                 settings.get("version_module") if isinstance(settings, Mapping) else None,
                 # With the type: True, 1 and 1.0 are equal keys but different attribute values.
-                tuple(sorted((k, type(v).__name__, v) for k, v in attrs.items())) if isinstance(attrs, Mapping) else None,
+                tuple(sorted((k, type(v).__name__, v) for k, v in attrs.items()))
+                if isinstance(attrs, Mapping)
+                else None,
             )
             found = self.resources.get(key)
         except TypeError:  # a list value: not worth a key
@@ -352,7 +379,9 @@ class _Run:
                 if read is None:
                     continue
                 if self.holds(read.destination):
-                    self.keep([read], due=False)  # after its destination's older files, in a later run
+                    self.keep(
+                        [read], due=False
+                    )  # after its destination's older files, in a later run
                     continue
                 file = read
             else:
@@ -397,7 +426,9 @@ class _Run:
         summary = self.summary
         resources = [self.resource(file.header) for file in batch]
         invalid = [0]
-        outcome, spans, points, rests = _send(batch, resources, self.exporters, self.deadline, invalid)
+        outcome, spans, points, rests = _send(
+            batch, resources, self.exporters, self.deadline, invalid
+        )
         summary.sent_spans += spans
         if outcome.kind == SENT:
             for file in batch:
@@ -453,7 +484,9 @@ class _Run:
         said = f"{outcome.detail} from {_shown(self.exporters.describe('traces', batch[0].export))}"
         if outcome.status in MISCONFIGURED:
             said += f": {MISCONFIGURED_HINT}"
-        _log.debug("optel: %s; its files are kept for a later run", said)  # once a run: the destination waits now
+        _log.debug(
+            "optel: %s; its files are kept for a later run", said
+        )  # once a run: the destination waits now
         summary = self.summary
         summary.error = said if not summary.error else f"{summary.error}; {said}"
         if outcome.kind == RETRY and outcome.retry_after is not None:
@@ -481,7 +514,11 @@ class _Run:
                 self.held[where] = spool.record_failure(outcome.retry_after, destination=where)
         for where in self.sent_to - self.failed.keys():
             spool.record_success(where)
-        waiting = [(until, spool.failures(where)) for where, until in self.held.items() if until is not None]
+        waiting = [
+            (until, spool.failures(where))
+            for where, until in self.held.items()
+            if until is not None
+        ]
         fresh = not set(spool.files()) <= self.claimed  # written during the run, for anywhere
         if self.due or fresh or not self.summary.files_kept or not waiting:
             spool.set_backoff(None)
@@ -489,7 +526,9 @@ class _Run:
         until, _ = min(waiting)
         spool.set_backoff(until, max(failures for _, failures in waiting))
         if not (self.summary.files_sent or self.failed or self.summary.files_dropped):
-            self.summary.skipped = f"backing off after failures, next attempt in {until - time.time():.0f} s"
+            self.summary.skipped = (
+                f"backing off after failures, next attempt in {until - time.time():.0f} s"
+            )
 
 
 def _drain(run: _Run, claims: list[Claim], refresh: Any) -> None:
@@ -606,7 +645,9 @@ def _keep_only(claim: Claim, header: Mapping[str, Any], records: list[dict[str, 
     try:
         write_atomically(claim.path, encode_file(header, records))
     except OSError:
-        _log.debug("optel: could not rewrite %s; it will be sent whole again", claim.name, exc_info=True)
+        _log.debug(
+            "optel: could not rewrite %s; it will be sent whole again", claim.name, exc_info=True
+        )
 
 
 def _budget(deadline: float | None) -> float:
@@ -631,7 +672,9 @@ def _file_consent(header: Mapping[str, Any]) -> Any:
     percent = settings.get("sample_percent", 100.0) if isinstance(settings, Mapping) else 100.0
     if not isinstance(percent, (int, float)) or isinstance(percent, bool):
         percent = 100.0
-    sampled = in_sample(install_id, float(percent)) if isinstance(install_id, str) else percent >= 100.0
+    sampled = (
+        in_sample(install_id, float(percent)) if isinstance(install_id, str) else percent >= 100.0
+    )
     source = consent.get("source")
     return Consent(
         str(mode),
@@ -712,7 +755,9 @@ def _span_chunks(
                 if invalid is not None:
                     invalid[0] += 1
             else:
-                decision = sampler.should_sample(None, span.context.trace_id, span.name, span.kind, span.attributes)
+                decision = sampler.should_sample(
+                    None, span.context.trace_id, span.name, span.kind, span.attributes
+                )
                 if decision.decision is sample:
                     chunk.append(span)
             if taken - start == CHUNK_SPANS:
@@ -763,7 +808,9 @@ def _rests(files: list[_File], through: int) -> list[list[dict[str, Any]] | None
     return rests
 
 
-def _report_drops(spool: Spool, header: Mapping[str, Any], exporters: Exporters, deadline: float | None) -> None:
+def _report_drops(
+    spool: Spool, header: Mapping[str, Any], exporters: Exporters, deadline: float | None
+) -> None:
     """Send the spool's drop counts as `optel.spool.dropped`; put them back if that fails."""
     counts = spool.take_drop_counts()
     if not counts:
