@@ -18,11 +18,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff: lint and import order."""
+    """ruff: lint, import order and formatting."""
     session.install("ruff")
-    session.run(
-        "ruff", "check", "src", "tests", "benchmarks", "examples", "collector", "noxfile.py"
-    )
+    paths = ("src", "tests", "benchmarks", "examples", "collector", "noxfile.py")
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
 
 
 @nox.session
