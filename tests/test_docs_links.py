@@ -21,6 +21,8 @@ SRC = ROOT / "src"
 CITED = re.compile(r"\bdocs/([\w.-]+\.md)(?:#([\w-]+))?")
 # A Markdown link to a file of the repository: [text](privacy.md#anchor), [text](../collector/README.md)
 LINK = re.compile(r"\]\(([^)\s#]*)(?:#([^)\s]*))?\)")
+# "SPEC §3", "SPEC section 5", "the SPEC's order": the founding contract, outside the repository.
+FOUNDING_SPEC = re.compile(r"\bSPEC(?:'s)?\b")
 FENCE = re.compile(r"^\s*(```|~~~)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
@@ -54,10 +56,14 @@ def _markdown_pages() -> list[pathlib.Path]:
     return [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
 
 
+def _code() -> list[pathlib.Path]:
+    return sorted(SRC.rglob("*.py")) + sorted((ROOT / "tests").glob("*.py"))
+
+
 def _citations() -> list[tuple[str, pathlib.Path, str | None]]:
-    """(where, target file, anchor or None) for every citation in src/, docs/ and README.md."""
+    """(where, target file, anchor or None) for every citation in src/, tests/, docs/, README.md."""
     cites: list[tuple[str, pathlib.Path, str | None]] = []
-    for path in sorted(SRC.rglob("*.py")) + _markdown_pages():
+    for path in _code() + _markdown_pages():
         where = path.relative_to(ROOT).as_posix()
         text = path.read_text(encoding="utf-8")
         for match in CITED.finditer(text):
@@ -91,7 +97,7 @@ def test_anchors_skip_code_fences_and_number_duplicates(tmp_path):
 
 def test_every_cited_page_and_section_exists():
     broken = []
-    for where, file, fragment in _citations():
+    for where, file, fragment in dict.fromkeys(_citations()):
         if not file.exists():
             broken.append(f"{where}: {file.relative_to(ROOT)} does not exist")
         elif fragment and file.suffix == ".md" and fragment not in anchors(file):
@@ -103,7 +109,7 @@ def test_docs_are_cited_by_anchor_not_by_section_number():
     # "docs/internals.md §5" breaks silently when sections move; an anchor is checked above.
     numbered = [
         f"{path.relative_to(ROOT)}:{n}"
-        for path in sorted(SRC.rglob("*.py")) + _markdown_pages()
+        for path in _code() + _markdown_pages()
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if re.search(r"docs/[\w.-]+\.md,? §\d", line)
     ]
@@ -118,6 +124,6 @@ def test_nothing_cites_the_founding_spec(tree):
         f"{path.relative_to(ROOT)}:{n}"
         for path in paths
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if "SPEC §" in line
+        if FOUNDING_SPEC.search(line)
     ]
     assert cites == [], "replace each with its docs/ section (/work/notes/spec-map.txt)"
