@@ -55,9 +55,10 @@ def collector(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Regenerate docs/telemetry-data.md from the data dictionary (a test fails when it is stale)."""
+    """Regenerate the generated docs: the data dictionary, the module map (tests fail when stale)."""
     session.install("-e", ".")
     session.run("python", "-m", "optel.record.dictionary", "docs/telemetry-data.md")
+    session.run("python", "-m", "optel._modmap", "docs/internals.md")
 
 
 @nox.session
