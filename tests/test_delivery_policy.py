@@ -19,7 +19,7 @@ import pytest
 
 from host_process import drain, receiver_for, settle
 from optel.spool import Spool
-from optel.spool.launch import (
+from optel.spool.policy import (
     DELIVERY_INTERVAL_S,
     DUE_BYTES,
     INTERVAL_ENV,

@@ -7,28 +7,20 @@ modules at import time. The uploader process uses `Spool`, its claims and `uploa
 from __future__ import annotations
 
 from optel.spool._encode import dumps
-from optel.spool.files import (
-    MAX_AGE_S,
-    MAX_BYTES,
-    SCHEMA,
-    Claim,
-    CorruptSpoolFile,
-    Spool,
-    SpoolInfo,
-    delete_all,
-    describe,
-    write,
-)
+from optel.spool.bounds import MAX_AGE_S, MAX_BYTES
+from optel.spool.claims import Claim
+from optel.spool.files import Spool, SpoolInfo, delete_all, describe, write
+from optel.spool.format import SCHEMA, CorruptSpoolFile
 from optel.spool.launch import (
-    DETACHED_FLAG,
     UploaderLock,
-    delivery_due,
     drain_leftovers,
     start_uploader,
     uploader_lock,
     uploader_running,
 )
 from optel.spool.output import deliver
+from optel.spool.policy import delivery_due
+from optel.spool.process import DETACHED_FLAG
 
 __all__ = [
     "DETACHED_FLAG",

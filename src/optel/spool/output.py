@@ -7,7 +7,9 @@ import stat
 import sys
 
 from optel.spool._encode import dumps
-from optel.spool.files import destination, write
+from optel.spool.failures import log_failure
+from optel.spool.files import write
+from optel.spool.format import destination
 from optel.spool.launch import start_uploader
 
 TYPE_CHECKING = False
@@ -163,24 +165,3 @@ def _append_whole(fd: int, data: bytes) -> None:
             except OSError:
                 pass
         raise
-
-
-def log_failure(doing: str, exc: BaseException) -> None:
-    """Report a failure to the `optel` logger only: a host's terminal never sees it.
-
-    Expected trouble (a read-only or full disk) goes out at DEBUG, anything else at WARNING
-    (``optel._logger`` keeps both off the terminal of a host that set up no logging).
-    """
-    try:
-        import logging
-
-        from optel._logger import logger
-
-        level = (
-            logging.DEBUG
-            if isinstance(exc, (OSError, KeyboardInterrupt, SystemExit))
-            else logging.WARNING
-        )
-        logger().log(level, "optel: %s failed: %s: %s", doing, type(exc).__name__, exc)
-    except BaseException:
-        pass

@@ -1,0 +1,63 @@
+"""The delivery policy: when a host's run starts an uploader, by the age and size of what waits.
+
+Documented in docs/guide.md ("Delivery"), with its worst-case delay.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from optel.spool.names import created_ns, waiting
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from optel.spool.state import SpoolState
+
+# The delivery policy (docs/internals.md §6): an uploader imports the OpenTelemetry SDK and protobuf
+# (~250-350 ms of CPU), far more than a run of a CLI costs, so a host starts one only when the
+# spool's oldest waiting flush is this old, or when the spool holds this much; until then flushes
+# wait on disk and later runs add theirs. `optel upload` always sends at once.
+DELIVERY_INTERVAL_S = 4 * 3600.0
+DUE_BYTES = 256 * 1024
+# Seconds; 0 starts an uploader at every flush (the behaviour before the policy: tests, demos).
+INTERVAL_ENV = "OPTEL_UPLOAD_INTERVAL"
+# A flush stamped further ahead than this was written before the clock was set back: its age says
+# nothing, and waiting for the clock to catch up could hold it for as long as the jump.
+_FUTURE_NS = 24 * 3600 * 10**9
+
+
+def delivery_interval() -> float:
+    """The interval in force: `OPTEL_UPLOAD_INTERVAL` (seconds, >= 0) when it is a number, else the default."""
+    text = os.environ.get(INTERVAL_ENV, "").strip()
+    try:
+        value = float(text) if text else DELIVERY_INTERVAL_S
+    except ValueError:
+        return DELIVERY_INTERVAL_S
+    return value if 0.0 <= value < float("inf") else DELIVERY_INTERVAL_S
+
+
+def _oldest_waiting_ns(names: list[str]) -> int | None:
+    stamps = [created_ns(name) for name in names if waiting(name)]
+    known = [stamp for stamp in stamps if stamp is not None]
+    if len(known) < len(stamps):
+        return 0  # a flush with no readable time: as good as old
+    return min(known) if known else None
+
+
+def delivery_due(spool: SpoolState, names: list[str] | None = None) -> bool:
+    """Whether the spool is due for delivery: its oldest waiting flush (claimed ones included) is
+    `delivery_interval()` old, or stamped a day ahead (the clock went back), or it holds
+    `DUE_BYTES`. One listdir (skipped when the caller has the names) and at most one small read."""
+    if names is None:
+        try:
+            names = os.listdir(spool.path)
+        except OSError:
+            return False
+    oldest = _oldest_waiting_ns(names)
+    if oldest is None:
+        return False
+    age = time.time_ns() - oldest
+    if age >= delivery_interval() * 1e9 or age < -_FUTURE_NS:
+        return True
+    return spool.waiting_bytes() >= DUE_BYTES
