@@ -205,3 +205,58 @@ def test_the_exit_flush_leaves_the_hosts_gc_as_it_found_it(
         )
     assert (done.returncode, done.stdout, done.stderr) == (0, f"{host_gc == 'on'}\n", "")
     assert len(Spool(APP).files()) == 1
+
+
+EXIT_PROBE = """\
+import atexit, os, sys
+import optel
+
+listed = []
+def report():
+    # Registered before init: runs after optel's own exit flush.
+    loaded = sorted(m for m in sys.modules if m.startswith("optel.spool."))
+    print(" ".join(loaded))
+    print(len(listed))
+atexit.register(report)
+optel.init({app!r}, endpoint=sys.argv[1], version="1.0.0")
+
+@optel.command()
+def hello():
+    return 42
+
+hello()
+real_listdir = os.listdir
+def counting_listdir(path="."):
+    listed.append(path)
+    return real_listdir(path)
+os.listdir = counting_listdir  # from here on: the exit flush only
+"""
+
+
+@posix_only
+def test_a_run_with_nothing_due_writes_its_flush_and_looks_at_nothing_else(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    # Issue 19: the exit path of a run with nothing due is the write alone: no directory scan,
+    # and neither the launcher, the lock, the spawn nor the uploader's claims are imported.
+    script = tmp_path / "host.py"
+    script.write_text(EXIT_PROBE.format(app=APP))
+    spool = Spool(APP)
+    with receiver_for(APP, isolated_home) as receiver:
+        for _ in range(2):  # the first run creates the spool, the second finds fresh data there
+            done = subprocess.run(
+                [sys.executable, str(script), receiver.url], capture_output=True, text=True
+            )
+            assert (done.returncode, done.stderr) == (0, "")
+        loaded, listed = done.stdout.split("\n")[:2]
+        assert len(spool.files()) == 2 and no_uploader_for(0.3)
+    modules = set(loaded.split())
+    assert "optel.spool.bounds" in modules, "the flush was written"
+    assert not modules & {
+        "optel.spool.launch",
+        "optel.spool.lock",
+        "optel.spool.process",
+        "optel.spool.claims",
+        "optel.spool.files",
+    }, modules
+    assert listed == "0", "the exit flush listed the spool directory"

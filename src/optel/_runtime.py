@@ -236,7 +236,7 @@ def _start(settings: Settings) -> Telemetry:
             # import lock leaves its child waiting on that lock for ever.
             from optel import spool
 
-            if spool.delivery_due(spool.Spool(app)):
+            if spool.delivery_due(app):
                 _thread.start_new_thread(_drain_leftovers, (spool, app))
         if settings.flush_interval is not None:
             stop = _thread.allocate_lock()

@@ -29,6 +29,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from optel.spool.state import Tally
+
 MAX_BYTES = 20 * 1024 * 1024
 MAX_AGE_S = 14 * 24 * 3600.0
 
@@ -52,6 +54,18 @@ class SpoolBounds(SpoolState):
         counted as dropped); returns the new file's path, or None when not one record fits.
         Raises OSError when the directory cannot be written or is not safe to write in.
         """
+        return self.write_tallied(header, records, max_bytes=max_bytes, max_age=max_age)[0]
+
+    def write_tallied(
+        self,
+        header: Mapping[str, object],
+        records: Iterable[Mapping[str, object]],
+        *,
+        max_bytes: int = MAX_BYTES,
+        max_age: float = MAX_AGE_S,
+    ) -> tuple[str | None, Tally | None]:
+        """`write`, and the tally it left: what the delivery policy needs to know, without
+        looking at the directory again (`policy.due`)."""
         data, left_out = encode_fitting(header, records, max_bytes)
         self._ensure_dir()
         now = time.time_ns()
@@ -59,7 +73,7 @@ class SpoolBounds(SpoolState):
             # One flush over the bound alone: it keeps its newest records that fit, and counts the rest.
             self.add_drop_counts({"size": left_out})
         if data is None:
-            return None
+            return None, None
         tally = self._read_tally()
         if (
             tally is None
@@ -71,8 +85,9 @@ class SpoolBounds(SpoolState):
             tally = (now, total, oldest)
         final = self._join(f"{now}-{os.getpid()}-{os.urandom(4).hex()}{SUFFIX}")
         write_atomically(final, data)
-        self._write_tally(tally[0], tally[1] + len(data), tally[2] or now)
-        return final
+        tally = (tally[0], tally[1] + len(data), tally[2] or now)
+        self._write_tally(*tally)
+        return final, tally
 
     def drop_expired(self, max_age: float = MAX_AGE_S) -> dict[str, int]:
         """Apply the age bound alone, looking at the files only when the tally cannot vouch that

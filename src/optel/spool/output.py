@@ -7,10 +7,10 @@ import stat
 import sys
 
 from optel.spool._encode import dumps
+from optel.spool.bounds import SpoolBounds
 from optel.spool.failures import log_failure
-from optel.spool.files import write
 from optel.spool.format import destination
-from optel.spool.launch import start_uploader
+from optel.spool.policy import due_after_write
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,14 +44,30 @@ def deliver(
             if log_file:
                 append_audit(log_file, text)
         if send and not debug:
-            if records:
-                write(app, header, records)
-            if not _background_uploading(app):
-                # Gated by this flush's own destination: another collector's backoff never delays it.
-                start_uploader(app, destination=destination(header.get("export")), when_due=True)
+            _spool(app, header, records)
     except BaseException as exc:
         # Also KeyboardInterrupt and SystemExit: this runs at exit, where a traceback is noise.
         log_failure("delivering telemetry", exc)
+
+
+def _spool(app: str, header: Mapping[str, object], records: Sequence[Mapping[str, object]]) -> None:
+    """Write the flush, then start an uploader if one is due (docs/guide.md, "Delivery").
+
+    The tally the write leaves says whether anything is due: a run with nothing due makes no
+    other system call, and does not import the launcher.
+    """
+    tally = None
+    if records:
+        try:
+            tally = SpoolBounds(app).write_tallied(header, records)[1]
+        except Exception as exc:
+            log_failure("writing the spool", exc)
+    if _background_uploading(app) or (tally is not None and not due_after_write(tally)):
+        return
+    from optel.spool.launch import start_uploader
+
+    # Gated by this flush's own destination: another collector's backoff never delays it.
+    start_uploader(app, destination=destination(header.get("export")), when_due=True)
 
 
 def _background_uploading(app: str) -> bool:

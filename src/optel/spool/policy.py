@@ -9,10 +9,11 @@ import os
 import time
 
 from optel.spool.names import created_ns, waiting
+from optel.spool.state import SpoolState
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from optel.spool.state import SpoolState
+    from optel.spool.state import Tally
 
 # The delivery policy (docs/internals.md §6): an uploader imports the OpenTelemetry SDK and protobuf
 # (~250-350 ms of CPU), far more than a run of a CLI costs, so a host starts one only when the
@@ -37,6 +38,23 @@ def delivery_interval() -> float:
     return value if 0.0 <= value < float("inf") else DELIVERY_INTERVAL_S
 
 
+def due(oldest_ns: int | None, waiting_bytes: int, now_ns: int) -> bool:
+    """The policy's one rule: the oldest waiting flush (None: none waits) is `delivery_interval()`
+    old or stamped a day ahead (the clock went back), or what waits holds `DUE_BYTES`."""
+    if oldest_ns is None:
+        return False
+    age = now_ns - oldest_ns
+    if age >= delivery_interval() * 1e9 or age < -_FUTURE_NS:
+        return True
+    return waiting_bytes >= DUE_BYTES
+
+
+def due_after_write(tally: Tally) -> bool:
+    """Whether a host that just wrote a flush, leaving `tally`, should start an uploader: no
+    look at the directory, so that a run with nothing due costs no more than its write."""
+    return due(tally[2] or None, tally[1], time.time_ns())
+
+
 def _oldest_waiting_ns(names: list[str]) -> int | None:
     stamps = [created_ns(name) for name in names if waiting(name)]
     known = [stamp for stamp in stamps if stamp is not None]
@@ -45,10 +63,12 @@ def _oldest_waiting_ns(names: list[str]) -> int | None:
     return min(known) if known else None
 
 
-def delivery_due(spool: SpoolState, names: list[str] | None = None) -> bool:
-    """Whether the spool is due for delivery: its oldest waiting flush (claimed ones included) is
-    `delivery_interval()` old, or stamped a day ahead (the clock went back), or it holds
-    `DUE_BYTES`. One listdir (skipped when the caller has the names) and at most one small read."""
+def delivery_due(spool: SpoolState | str, names: list[str] | None = None) -> bool:
+    """Whether the spool (or the spool of app `spool`) is due for delivery (`due`), its oldest
+    waiting flush counting claimed ones. One listdir (skipped when the caller has the names) and
+    at most one small read."""
+    if isinstance(spool, str):
+        spool = SpoolState(spool)
     if names is None:
         try:
             names = os.listdir(spool.path)
@@ -57,7 +77,4 @@ def delivery_due(spool: SpoolState, names: list[str] | None = None) -> bool:
     oldest = _oldest_waiting_ns(names)
     if oldest is None:
         return False
-    age = time.time_ns() - oldest
-    if age >= delivery_interval() * 1e9 or age < -_FUTURE_NS:
-        return True
-    return spool.waiting_bytes() >= DUE_BYTES
+    return due(oldest, spool.waiting_bytes(), time.time_ns())

@@ -25,6 +25,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    # (checked ns, bytes, oldest ns or 0): the spool's size and oldest waiting flush as of a full
+    # look at `checked`, plus the writes since (names.py).
+    Tally = tuple[int, int, int]
+
 BACKOFF_BASE_S = 30.0
 # As long as the delivery interval (launch.DELIVERY_INTERVAL_S): a collector down all day costs the
 # hosts' runs a failing uploader (~250 ms of CPU) every few hours, not every hour.
@@ -34,6 +38,8 @@ RETRY_AFTER_CAP_S = 24 * 3600.0
 # 20,000 files, on the host's exit path). Writes since are added to it; a missed addition (two
 # writers at once) is corrected at the next full look.
 TALLY_TRUSTED_S = 600.0
+# The tally's fixed size: three numbers of up to 20 digits fit, padded with spaces.
+_TALLY_WIDTH = 64
 
 
 def _clean_reason(reason: str) -> str:
@@ -86,7 +92,7 @@ class SpoolState:
                 remove_odd(path)
             return None
 
-    def _read_tally(self) -> tuple[int, int, int] | None:
+    def _read_tally(self) -> Tally | None:
         words = self._read_state(TALLY)
         try:
             checked, total, oldest = (int(part) for part in words or ())
@@ -97,21 +103,32 @@ class SpoolState:
         return checked, total, oldest
 
     def _write_tally(self, checked_ns: int, total: int, oldest_ns: int) -> None:
-        # A temporary file of this process's own, so two writers at once never mix their lines.
-        tmp = self._join(f"{TALLY}.{os.getpid()}.tmp")
+        """Overwrite the tally in place: one fixed-width write, no temporary file and no rename.
+
+        A rename over the old tally (or a truncation) makes ext4 write the file out at once
+        (`auto_da_alloc`): ~0.15 ms of CPU and 1 ms of the host's exit. Two writers at once each
+        write the whole record (a write within one page is not interleaved); a reader that still
+        catches a mixed or empty tally finds it invalid and looks at the files instead.
+        """
+        path = self._join(TALLY)
+        line = f"{checked_ns} {total} {oldest_ns}".ljust(_TALLY_WIDTH - 1) + "\n"
         try:
-            fd = os.open(tmp, _fs.WRITE_FLAGS | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, f"{checked_ns} {total} {oldest_ns}\n".encode("ascii"))
-            finally:
-                os.close(fd)
-            os.replace(tmp, self._join(TALLY))
+            fd = os.open(path, _fs.WRITE_FLAGS, 0o600)
         except OSError:
-            unlink(tmp)
-        except BaseException:
-            # A KeyboardInterrupt mid-write: no temporary file outlives the attempt.
-            unlink(tmp)
-            raise
+            if not regular_or_missing(path):
+                remove_odd(path)
+            return
+        try:
+            st = os.fstat(fd)
+            if not _fs.is_regular(st.st_mode):
+                return
+            os.write(fd, line.encode("ascii"))
+            if st.st_size > _TALLY_WIDTH:
+                os.ftruncate(fd, _TALLY_WIDTH)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
     def waiting_bytes(self) -> int:
         """The spool's size as the tally says (0 when it is older than `TALLY_TRUSTED_S`): the
