@@ -10,6 +10,7 @@ the config dir when the user's choice does not change.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -23,9 +24,11 @@ from optel.spool.policy import (
     DELIVERY_INTERVAL_S,
     DUE_BYTES,
     INTERVAL_ENV,
+    WORST_CASE_DELAY_S,
     delivery_due,
     delivery_interval,
 )
+from optel.spool.state import BACKOFF_CAP_S
 
 APP = "policy-test"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="posix_spawn and /proc")
@@ -260,3 +263,24 @@ def test_a_run_with_nothing_due_writes_its_flush_and_looks_at_nothing_else(
         "optel.spool.files",
     }, modules
     assert listed == "0", "the exit flush listed the spool directory"
+
+
+def test_the_guide_states_the_delays_the_policy_gives() -> None:
+    # One source per fact: the guide's delivery section cites the constants it states.
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "guide.md").read_text()
+    section = guide[guide.index("**How late the data is**") :]
+    section = section[: section.index("\n#")]
+
+    def hours(constant: str) -> float:
+        text = section.replace("\n", " ")
+        at = text.index(f"`{constant}`")
+        before = text[max(0, at - 120) : at]
+
+        found = re.findall(r"(\d+(?:\.\d+)?) hours", before)
+        assert found, f"no hours stated before {constant}"
+        return float(found[-1]) * 3600
+
+    assert hours("DELIVERY_INTERVAL_S") == DELIVERY_INTERVAL_S
+    assert hours("WORST_CASE_DELAY_S") == WORST_CASE_DELAY_S
+    assert hours("BACKOFF_CAP_S") == BACKOFF_CAP_S
+    assert f"{DUE_BYTES // 1024} KiB (`DUE_BYTES`)" in section.replace("\n", " ")

@@ -15,7 +15,7 @@ import pytest
 from optel import _paths
 from optel.cli.spool_status import format_spool
 from optel.spool import Claim, CorruptSpoolFile, Spool, delete_all, describe, write
-from optel.spool.state import BACKOFF_CAP_S, TALLY_TRUSTED_S
+from optel.spool.state import BACKOFF_BASE_S, BACKOFF_CAP_S, TALLY_TRUSTED_S
 
 APP = "spool-test"
 
@@ -255,9 +255,9 @@ def test_backoff_grows_with_jitter_and_is_remembered_across_processes(isolated_h
     assert spool.backoff_until() is None
     before = time.time()
     first = spool.record_failure()
-    assert before + 15 <= first <= time.time() + 30
+    assert before + BACKOFF_BASE_S / 2 <= first <= time.time() + BACKOFF_BASE_S
     second = spool.record_failure()
-    assert before + 30 <= second <= time.time() + 60
+    assert before + BACKOFF_BASE_S <= second <= time.time() + 2 * BACKOFF_BASE_S
     code = f"from optel.spool import Spool; print(Spool({APP!r}).backoff_until())"
     seen = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert float(seen.stdout) == pytest.approx(second)

@@ -29,8 +29,11 @@ if TYPE_CHECKING:
     # look at `checked`, plus the writes since (names.py).
     Tally = tuple[int, int, int]
 
-BACKOFF_BASE_S = 30.0
-# As long as the delivery interval (launch.DELIVERY_INTERVAL_S): a collector down all day costs the
+# A failed attempt costs the user's next runs an uploader each (~0.1-0.3 s of CPU) until the
+# backoff outgrows the gap between runs: from 30 s, a 12-hour outage cost 11 failing uploaders in
+# benchmarks/bench_total.py (runs every 14 min); from 15 min, about 6.
+BACKOFF_BASE_S = 15 * 60.0
+# As long as the delivery interval (policy.DELIVERY_INTERVAL_S): a collector down all day costs the
 # hosts' runs a failing uploader (~250 ms of CPU) every few hours, not every hour.
 BACKOFF_CAP_S = 4 * 3600.0
 RETRY_AFTER_CAP_S = 24 * 3600.0
@@ -246,7 +249,7 @@ class SpoolState:
     ) -> float:
         """An upload failed (retryable): back off exponentially with jitter; returns the new `until`.
 
-        The delay is 30 s doubled per failure in a row, capped at 4 hours, times a random factor
+        The delay is 15 min doubled per failure in a row, capped at 4 hours, times a random factor
         in [0.5, 1); a server's `Retry-After` (capped at a day) is never undercut.
         """
         failures = self.failures(destination) + 1
