@@ -10,11 +10,10 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from optel.spool._encode import dumps
     from optel.spool.bounds import MAX_AGE_S, MAX_BYTES
     from optel.spool.claims import Claim
     from optel.spool.files import Spool, SpoolInfo, delete_all, describe, write
-    from optel.spool.format import SCHEMA, CorruptSpoolFile
+    from optel.spool.format import SCHEMA, CorruptSpoolFile, dumps
     from optel.spool.launch import (
         UploaderLock,
         drain_leftovers,
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
 
 # Where each public name lives.
 _WHERE = {
-    "dumps": "_encode",
+    "dumps": "format",
     "MAX_AGE_S": "bounds",
     "MAX_BYTES": "bounds",
     "Claim": "claims",

@@ -10,15 +10,16 @@ import os
 import time
 
 from optel.spool.disk import listdir, pid_alive, unlink, write_atomically
-from optel.spool.format import count_records, encode_fitting
-from optel.spool.names import (
+from optel.spool.format import (
     CLAIMED,
     DROPPING,
     QUARANTINE_DIR,
     SUFFIX,
     TALLY,
     TMP,
+    count_records,
     created_ns,
+    encode_fitting,
     lock_leftover_pid,
     name_pid,
     writer_pid,

@@ -1,4 +1,5 @@
-"""The file operations the spool is built on: its safe directory, atomic writes, and who is alive.
+"""The file operations the spool is built on: its safe directory, atomic writes, who is alive, and
+the report of their failures (to the `optel` logger, never to the host's terminal).
 
 Every writer and reader of the spool runs as the user, in the user's own 0700 directory; these
 helpers never follow what another user could have planted there.
@@ -120,3 +121,24 @@ def sum_counts(paths: Iterable[str]) -> dict[str, int]:
             if reason and n.strip().isdigit():
                 counts[reason] = counts.get(reason, 0) + int(n)
     return counts
+
+
+def log_failure(doing: str, exc: BaseException) -> None:
+    """Report a failure to the `optel` logger only: a host's terminal never sees it.
+
+    Expected trouble (a read-only or full disk) goes out at DEBUG, anything else at WARNING
+    (``optel._logger`` keeps both off the terminal of a host that set up no logging).
+    """
+    try:
+        import logging
+
+        from optel._logger import logger
+
+        level = (
+            logging.DEBUG
+            if isinstance(exc, (OSError, KeyboardInterrupt, SystemExit))
+            else logging.WARNING
+        )
+        logger().log(level, "optel: %s failed: %s: %s", doing, type(exc).__name__, exc)
+    except BaseException:
+        pass

@@ -13,10 +13,9 @@ import time
 from optel import _fs
 from optel.spool.bounds import MAX_AGE_S, MAX_BYTES
 from optel.spool.claims import SpoolClaims
-from optel.spool.disk import listdir, unlink
-from optel.spool.failures import log_failure
+from optel.spool.disk import listdir, log_failure, unlink
+from optel.spool.format import CLAIMED, QUARANTINE_DIR, SUFFIX, created_ns, spool_name
 from optel.spool.lock import read_lock
-from optel.spool.names import CLAIMED, QUARANTINE_DIR, SUFFIX, created_ns, spool_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,6 +1,21 @@
-"""The spool file format, `optel.spool/1`: a flush encoded as JSON lines, and read back strictly.
+"""The spool's on-disk format: its file names and what they carry, and a flush file,
+`optel.spool/1`, encoded as JSON lines and read back strictly.
 
-A file is a header line (the run's resource, consent and export section, built by
+Layout of `_paths.spool_dir(app)` (docs/internals.md §5):
+
+- `<time_ns>-<pid>-<8 hex>.jsonl`            a flush, ready to send
+- `<name>.tmp`                               a flush being written (never read)
+- `<name>.claimed.<pid>`                     a flush claimed by the uploader process `pid`
+- `<name>.dropping.<pid>`                    a flush being dropped by the bounds (never read)
+- `quarantine/<name>`                        a corrupt flush, kept for a human to look at (within the bounds)
+- `dropped`, `dropped.<pid>.taking`          counts of records dropped, one `reason count` per line
+- `backoff.<destination>`                    `<until epoch s> <failures>`: when a destination may be tried
+- `backoff`                                  the same, spool-wide: nothing waiting is due before then
+- `tally`                                    `<checked ns> <bytes> <oldest ns>`: the spool's size and
+                                             oldest flush as of the last full look, plus writes since
+- `uploader.lock`                            `<pid> <start ns> <token>` of the running uploader
+
+A flush file is a header line (the run's resource, consent and export section, built by
 `optel.record.header`), one line per record, and a trailer `{"t":"end","records":N}` that
 tells a complete file from a torn one (docs/internals.md §5).
 """
@@ -10,14 +25,86 @@ from __future__ import annotations
 import os
 
 from optel import _fs
-from optel.spool._encode import dumps
+
+try:
+    from _json import encode_basestring_ascii as _quote
+except ImportError:  # pragma: no cover - interpreters without the C accelerator
+    from json.encoder import py_encode_basestring_ascii as _quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from typing import Any
 
 SCHEMA = "optel.spool/1"
+SUFFIX = ".jsonl"
+QUARANTINE_DIR = "quarantine"
+CLAIMED = SUFFIX + ".claimed."
+DROPPING = SUFFIX + ".dropping."
+TMP = SUFFIX + ".tmp"
+DROPPED = "dropped"
+BACKOFF = "backoff"
+TALLY = "tally"
+LOCK_NAME = "uploader.lock"
+
+
+def waiting(name: str) -> bool:
+    """Whether `name` is a flush waiting to be sent, claimed or not."""
+    return name.endswith(SUFFIX) or CLAIMED in name
+
+
+def created_ns(name: str) -> int | None:
+    """The creation time a spool file's name carries, or None for a foreign name."""
+    head = name.split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def name_pid(name: str, marker: str) -> int:
+    tail = name.rpartition(marker)[2]
+    return int(tail) if tail.isdigit() else 0
+
+
+def lock_leftover_pid(name: str) -> int:
+    # The launcher's private files: `uploader.lock.<pid>.<hex>.tmp` and `uploader.lock.stale.<pid>`.
+    parts = name.split(".")
+    for part in parts[2:4]:
+        if part.isdigit():
+            return int(part)
+    return 0
+
+
+def writer_pid(name: str) -> int:
+    parts = name.split("-")
+    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0
+
+
+def spool_name(name: str, *, quarantined: bool = False) -> bool:
+    """Whether `name` is one the spool format produces (module docstring): all `delete_all` removes."""
+    base, sep, tail = name.partition(SUFFIX)
+    if sep and (created_ns(base) is None or writer_pid(base) == 0):
+        return False
+    if quarantined:
+        return bool(sep)
+    if name in (DROPPED, BACKOFF, BACKOFF + ".tmp", TALLY):
+        return True
+    if name.startswith(BACKOFF + "."):
+        # A destination's backoff: `backoff.<16 hex digits>` (destination()), or its temporary file.
+        part = name[len(BACKOFF) + 1 :]
+        part = part[: -len(".tmp")] if part.endswith(".tmp") else part
+        return len(part) == 16 and all(c in "0123456789abcdef" for c in part)
+    if name.startswith((DROPPED + ".", TALLY + ".")):
+        middle = name.split(".")[1:-1]
+        return (
+            name.endswith((".taking", ".tmp"))
+            and bool(middle)
+            and all(part.isdigit() for part in middle)
+        )
+    if not sep:
+        return False
+    tail = tail[: -len(".tmp")] if tail.endswith(".tmp") else tail
+    return tail == "" or (
+        tail.startswith((".claimed.", ".dropping.")) and tail.rpartition(".")[2].isdigit()
+    )
 
 
 class CorruptSpoolFile(ValueError):
@@ -182,3 +269,74 @@ def _parse_lines(data: bytes) -> list[object] | None:
     ):  # StopIteration, JSONDecodeError, UnicodeDecodeError, RecursionError: the slow path says
         return None
     return values
+
+
+# JSON text for records, written without importing `json` (about 9 ms of the host's exit budget).
+# Deeper values are not records; cutting them off keeps a cycle from becoming a RecursionError.
+_MAX_DEPTH = 32
+_INF = float("inf")
+
+
+def dumps(value: object) -> str:
+    """Compact JSON for str/int/float/bool/None/list/tuple/dict values; never raises.
+
+    Non-finite floats become ``null`` (JSON has no spelling for them and a string would change the
+    value's type); values of any other type, and anything nested deeper than 32 levels, become
+    ``null`` too, so that an object's ``repr`` can never carry personal data into a file.
+    """
+    parts: list[str] = []
+    _encode(value, parts.append, 0)
+    return "".join(parts)
+
+
+def _encode(value: object, out: Callable[[str], object], depth: int) -> None:
+    if isinstance(value, str):
+        out(_quote(value))
+    elif value is None or value is True or value is False:
+        out("null" if value is None else "true" if value else "false")
+    elif isinstance(value, int):
+        out(int.__repr__(value))
+    elif isinstance(value, float):
+        out(float.__repr__(value) if -_INF < value < _INF else "null")
+    elif depth >= _MAX_DEPTH:
+        out("null")
+    elif isinstance(value, dict):
+        out("{")
+        first = True
+        for key, item in value.items():
+            name = _key(key)
+            if name is None:
+                continue
+            if not first:
+                out(",")
+            first = False
+            out(_quote(name))
+            out(":")
+            _encode(item, out, depth + 1)
+        out("}")
+    elif isinstance(value, (list, tuple)):
+        out("[")
+        for index, item in enumerate(value):
+            if index:
+                out(",")
+            _encode(item, out, depth + 1)
+        out("]")
+    else:
+        out("null")
+
+
+def _key(key: object) -> str | None:
+    # The keys `json` itself accepts, spelled the way it spells them; others are skipped.
+    if isinstance(key, str):
+        return key
+    if key is None or key is True or key is False:
+        return "null" if key is None else "true" if key else "false"
+    if isinstance(key, int):
+        return int.__repr__(key)
+    if isinstance(key, float):
+        if key != key:
+            return "NaN"
+        if key in (_INF, -_INF):
+            return "Infinity" if key > 0 else "-Infinity"
+        return float.__repr__(key)
+    return None

@@ -6,10 +6,9 @@ import os
 import stat
 import sys
 
-from optel.spool._encode import dumps
 from optel.spool.bounds import SpoolBounds
-from optel.spool.failures import log_failure
-from optel.spool.format import destination
+from optel.spool.disk import log_failure
+from optel.spool.format import destination, dumps
 from optel.spool.policy import due_after_write
 
 TYPE_CHECKING = False

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 
-from optel.spool.names import created_ns, waiting
+from optel.spool.format import created_ns, waiting
 from optel.spool.state import SpoolState
 
 TYPE_CHECKING = False

@@ -19,7 +19,7 @@ from optel.spool.disk import (
     unlink,
     write_atomically,
 )
-from optel.spool.names import BACKOFF, DROPPED, TALLY
+from optel.spool.format import BACKOFF, DROPPED, TALLY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
