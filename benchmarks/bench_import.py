@@ -75,7 +75,7 @@ def _env(home: str, on: bool) -> dict[str, str]:
 def _hold_uploader_lock(home: str) -> None:
     # A live lock keeps every run's shutdown from spawning an uploader, which would skew the timing
     # of the next runs (and try to reach a collector).
-    from optel.spool.launch import acquire_lock
+    from optel.spool.lock import acquire_lock
 
     spool = os.path.join(home, "cache", APP, "telemetry-spool")
     os.makedirs(spool, mode=0o700, exist_ok=True)

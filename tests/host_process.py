@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from optel.spool import Spool
-from optel.spool.launch import read_lock
+from optel.spool.lock import read_lock
 from otlp_receiver import OTLPReceiver
 
 

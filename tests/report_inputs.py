@@ -23,7 +23,7 @@ from google.protobuf import json_format
 
 from host_process import alive
 from optel.demo import RUNS, example_app
-from optel.spool.launch import read_lock
+from optel.spool.lock import read_lock
 from otlp_receiver import OTLPReceiver
 
 APP = "optel-demo"

@@ -10,6 +10,7 @@ the config dir when the user's choice does not change.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -19,13 +20,15 @@ import pytest
 
 from host_process import drain, receiver_for, settle
 from optel.spool import Spool
-from optel.spool.launch import (
+from optel.spool.policy import (
     DELIVERY_INTERVAL_S,
     DUE_BYTES,
     INTERVAL_ENV,
+    WORST_CASE_DELAY_S,
     delivery_due,
     delivery_interval,
 )
+from optel.spool.state import BACKOFF_CAP_S
 
 APP = "policy-test"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="posix_spawn and /proc")
@@ -205,3 +208,79 @@ def test_the_exit_flush_leaves_the_hosts_gc_as_it_found_it(
         )
     assert (done.returncode, done.stdout, done.stderr) == (0, f"{host_gc == 'on'}\n", "")
     assert len(Spool(APP).files()) == 1
+
+
+EXIT_PROBE = """\
+import atexit, os, sys
+import optel
+
+listed = []
+def report():
+    # Registered before init: runs after optel's own exit flush.
+    loaded = sorted(m for m in sys.modules if m.startswith("optel.spool."))
+    print(" ".join(loaded))
+    print(len(listed))
+atexit.register(report)
+optel.init({app!r}, endpoint=sys.argv[1], version="1.0.0")
+
+@optel.command()
+def hello():
+    return 42
+
+hello()
+real_listdir = os.listdir
+def counting_listdir(path="."):
+    listed.append(path)
+    return real_listdir(path)
+os.listdir = counting_listdir  # from here on: the exit flush only
+"""
+
+
+@posix_only
+def test_a_run_with_nothing_due_writes_its_flush_and_looks_at_nothing_else(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    # Issue 19: the exit path of a run with nothing due is the write alone: no directory scan,
+    # and neither the launcher, the lock, the spawn nor the uploader's claims are imported.
+    script = tmp_path / "host.py"
+    script.write_text(EXIT_PROBE.format(app=APP))
+    spool = Spool(APP)
+    with receiver_for(APP, isolated_home) as receiver:
+        for _ in range(2):  # the first run creates the spool, the second finds fresh data there
+            done = subprocess.run(
+                [sys.executable, str(script), receiver.url], capture_output=True, text=True
+            )
+            assert (done.returncode, done.stderr) == (0, "")
+        loaded, listed = done.stdout.split("\n")[:2]
+        assert len(spool.files()) == 2 and no_uploader_for(0.3)
+    modules = set(loaded.split())
+    assert "optel.spool.bounds" in modules, "the flush was written"
+    assert not modules & {
+        "optel.spool.launch",
+        "optel.spool.lock",
+        "optel.spool.process",
+        "optel.spool.claims",
+        "optel.spool.files",
+    }, modules
+    assert listed == "0", "the exit flush listed the spool directory"
+
+
+def test_the_guide_states_the_delays_the_policy_gives() -> None:
+    # One source per fact: the guide's delivery section cites the constants it states.
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "guide.md").read_text()
+    section = guide[guide.index("**How late the data is**") :]
+    section = section[: section.index("\n#")]
+
+    def hours(constant: str) -> float:
+        text = section.replace("\n", " ")
+        at = text.index(f"`{constant}`")
+        before = text[max(0, at - 120) : at]
+
+        found = re.findall(r"(\d+(?:\.\d+)?) hours", before)
+        assert found, f"no hours stated before {constant}"
+        return float(found[-1]) * 3600
+
+    assert hours("DELIVERY_INTERVAL_S") == DELIVERY_INTERVAL_S
+    assert hours("WORST_CASE_DELAY_S") == WORST_CASE_DELAY_S
+    assert hours("BACKOFF_CAP_S") == BACKOFF_CAP_S
+    assert f"{DUE_BYTES // 1024} KiB (`DUE_BYTES`)" in section.replace("\n", " ")

@@ -17,7 +17,7 @@ import optel.upload
 from optel import _paths, _runtime
 from optel.privacy.exceptions import MAX_RECORDED_FRAMES, own_frame_tuples
 from optel.record import flush, spans
-from optel.spool.launch import TOKEN_ENV, acquire_lock
+from optel.spool.lock import TOKEN_ENV, acquire_lock
 from otlp_receiver import OTLPReceiver
 
 USER_FILE = (

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from optel.spool import Spool
-from optel.spool.launch import read_lock
+from optel.spool.lock import read_lock
 from otlp_receiver import OTLPReceiver
 
 pytestmark = [

@@ -15,7 +15,7 @@ import optel
 import optel.upload
 from optel import _paths, _runtime
 from optel.consent import UserStore
-from optel.spool.launch import TOKEN_ENV, acquire_lock
+from optel.spool.lock import TOKEN_ENV, acquire_lock
 from otlp_receiver import OTLPReceiver
 
 APP = "vertool"

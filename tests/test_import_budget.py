@@ -91,7 +91,7 @@ def _consent_anonymous_without_uploader(app: str) -> str:
             'mode = "anonymous"\ninstall_id = "0b7f3c52-7d36-4c5e-9d2a-6f1f7f0f7a10"\nconsent_version = 1\nsalt = "ab"\n'
         )
     # The detached uploader would start at exit; a held lock keeps this test to the host side.
-    from optel.spool.launch import acquire_lock
+    from optel.spool.lock import acquire_lock
 
     spool = _paths.spool_dir(app)
     os.makedirs(spool, mode=0o700)

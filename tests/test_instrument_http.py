@@ -27,7 +27,7 @@ from host_process import consent
 from http_status_server import BODY_DELAY, StatusServer
 from optel import _paths
 from optel.record.dictionary import HTTP_DURATION_BUCKETS
-from optel.spool.launch import TOKEN_ENV, acquire_lock
+from optel.spool.lock import TOKEN_ENV, acquire_lock
 from otlp_receiver import OTLPReceiver
 from stalling_server import StallingServer
 

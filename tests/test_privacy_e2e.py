@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 import optel
 import optel.upload
 from optel import _env, _paths, _runtime
-from optel.spool.launch import TOKEN_ENV, acquire_lock
+from optel.spool.lock import TOKEN_ENV, acquire_lock
 from otlp_receiver import OTLPReceiver
 from privacy_strategies import (
     CLASSES,

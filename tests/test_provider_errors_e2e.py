@@ -32,7 +32,7 @@ import optel
 import optel.upload
 from optel import _paths, _runtime
 from optel.record import provider_errors
-from optel.spool.launch import TOKEN_ENV, acquire_lock
+from optel.spool.lock import TOKEN_ENV, acquire_lock
 from otlp_receiver import OTLPReceiver
 from rotel_process import running_rotel
 

@@ -41,7 +41,7 @@ def consent_anonymous(app: str) -> None:
 
 def hold_uploader_lock(app: str) -> str:
     """Keep shutdown from spawning the detached uploader (this test reads the spool itself)."""
-    from optel.spool.launch import acquire_lock
+    from optel.spool.lock import acquire_lock
 
     spool = _paths.spool_dir(app)
     os.makedirs(spool, mode=0o700, exist_ok=True)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from optel import _paths
+from optel.cli.spool_status import format_spool
 from optel.spool import Claim, CorruptSpoolFile, Spool, delete_all, describe, write
-from optel.spool.files import BACKOFF_CAP_S, TALLY_TRUSTED_S
+from optel.spool.state import BACKOFF_BASE_S, BACKOFF_CAP_S, TALLY_TRUSTED_S
 
 APP = "spool-test"
 
@@ -254,9 +255,9 @@ def test_backoff_grows_with_jitter_and_is_remembered_across_processes(isolated_h
     assert spool.backoff_until() is None
     before = time.time()
     first = spool.record_failure()
-    assert before + 15 <= first <= time.time() + 30
+    assert before + BACKOFF_BASE_S / 2 <= first <= time.time() + BACKOFF_BASE_S
     second = spool.record_failure()
-    assert before + 30 <= second <= time.time() + 60
+    assert before + BACKOFF_BASE_S <= second <= time.time() + 2 * BACKOFF_BASE_S
     code = f"from optel.spool import Spool; print(Spool({APP!r}).backoff_until())"
     seen = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert float(seen.stdout) == pytest.approx(second)
@@ -291,7 +292,7 @@ def test_drop_counts_taken_by_a_dead_uploader_are_not_lost(isolated_home: Path) 
 
 
 def test_describe_reports_files_bytes_age_backoff_and_drops(isolated_home: Path) -> None:
-    assert str(describe(APP)).startswith("spool: empty")
+    assert format_spool(describe(APP)).startswith("spool: empty")
     paths = [write(APP, header(), spans(2)) for _ in range(2)]
     spool = Spool(APP)
     spool.record_failure()
@@ -303,7 +304,7 @@ def test_describe_reports_files_bytes_age_backoff_and_drops(isolated_home: Path)
     assert info.next_retry_ns is not None and info.next_retry_ns > time.time_ns()
     assert info.dropped == {"size": 3}
     assert not info.uploader_running
-    text = str(info)
+    text = format_spool(info)
     assert (
         "2 files" in text
         and "next upload attempt: in" in text

@@ -9,7 +9,7 @@ import pytest
 import optel
 from optel import _runtime
 from optel.spool import Spool
-from optel.spool.files import Claim
+from optel.spool.claims import Claim
 from test_spool_files import APP, header, spans
 
 

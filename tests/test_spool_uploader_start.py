@@ -13,7 +13,9 @@ import pytest
 import optel
 from optel import _paths
 from optel.spool import Spool, start_uploader, uploader_lock, write
-from optel.spool.launch import DELIVERY_INTERVAL_S, LOCK_NAME, TOKEN_ENV, read_lock
+from optel.spool.format import LOCK_NAME
+from optel.spool.lock import TOKEN_ENV, read_lock
+from optel.spool.policy import DELIVERY_INTERVAL_S
 
 APP = "launch-test"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="posix_spawn and /proc")
@@ -201,7 +203,7 @@ def test_a_garbled_lock_is_respected_briefly_then_broken(isolated_home: Path) ->
 def test_the_detached_uploader_inherits_the_lock_through_its_token(
     isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from optel.spool.launch import acquire_lock
+    from optel.spool.lock import acquire_lock
 
     directory = _paths.spool_dir(APP)
     os.makedirs(directory)

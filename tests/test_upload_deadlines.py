@@ -19,7 +19,8 @@ import pytest
 
 from optel import _paths
 from optel.spool.files import Spool
-from optel.spool.launch import read_lock, uploader_running
+from optel.spool.launch import uploader_running
+from optel.spool.lock import read_lock
 from stalling_server import MODES, StallingServer
 
 APP = "deadline-tool"

@@ -21,7 +21,8 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from optel.consent import Consent
-from optel.spool.files import Claim, CorruptSpoolFile, _parse_lines
+from optel.spool.claims import Claim
+from optel.spool.format import CorruptSpoolFile, _parse_lines
 from optel.upload.convert import (
     InvalidRecord,
     clean_attributes,

@@ -14,7 +14,7 @@ import _thread
 import atexit
 import os
 import sys
-from time import time, time_ns
+from time import time_ns
 
 from optel import _atfork, _env, _sigterm
 from optel._settings import Settings, caller_module
@@ -236,7 +236,7 @@ def _start(settings: Settings) -> Telemetry:
             # import lock leaves its child waiting on that lock for ever.
             from optel import spool
 
-            if spool.delivery_due(spool.Spool(app)):
+            if spool.delivery_due(app):
                 _thread.start_new_thread(_drain_leftovers, (spool, app))
         if settings.flush_interval is not None:
             stop = _thread.allocate_lock()
@@ -354,62 +354,6 @@ def _durable_flush(telemetry: Telemetry) -> None:
             _arm_durable_flush()
 
 
-def header(telemetry: Telemetry) -> dict[str, object]:
-    """The spool file header (docs/internals.md §5), resource scrubbed."""
-    from optel import privacy
-    from optel.record import resource
-
-    settings = telemetry.settings
-    consent = telemetry.consent
-    project_dir = settings.project_dir
-    if project_dir is None:
-        try:
-            project_dir = os.getcwd()
-        except OSError:
-            project_dir = None
-    facts = resource.collect(
-        settings.app, settings.version, consent, project_dir=project_dir, now_s=time()
-    )
-    facts.pop("user.id", None)
-    # Facts optel makes itself (random ids, the salted hash, values read from the OS's own files,
-    # fixed vocabularies) carry nothing of the user's; the scrubber would only mistake the hashes
-    # for secrets. The host's strings (name, versions) are scrubbed like any other.
-    scrubbed = privacy.scrub_attributes(
-        {k: v for k, v in facts.items() if k not in resource.GENERATED}
-    )
-    facts = {k: v if k in resource.GENERATED else scrubbed[k] for k, v in facts.items()}
-    # apply_mode comes after scrubbing: the id a user typed for identified mode is theirs to send.
-    # A debug or audit log with consent off shows what anonymous mode would send.
-    mode = consent.mode if consent.mode != "off" else "anonymous"
-    facts = privacy.apply_mode(facts, mode, consent.user_id)
-    return {
-        "schema": "optel.spool/1",
-        "app": settings.app,
-        "created_ns": time_ns(),
-        "resource": facts,
-        "consent": {
-            "mode": consent.mode,
-            "source": consent.source,
-            "install_id": consent.install_id,
-        },
-        "export": _export_section(settings),
-        "settings": settings.header_settings(),
-    }
-
-
-def _export_section(settings: Settings) -> dict[str, object]:
-    """Where this run's data goes: the app's endpoint and headers, and the endpoints (only) that
-    this run's OTEL_EXPORTER_OTLP_* variables name, signal by signal, so that an `optel upload`
-    from another shell sends them where this run meant (optel/_endpoints.py)."""
-    from optel import _endpoints
-
-    export = settings.export()
-    mine = _endpoints.recorded(os.environ)
-    if mine:
-        export[_endpoints.RECORDED_KEY] = mine
-    return export
-
-
 def flush(telemetry: Telemetry, *, final: bool) -> int:
     """Clean what was recorded and hand it to the spool; returns the records delivered."""
     try:
@@ -436,10 +380,11 @@ def flush(telemetry: Telemetry, *, final: bool) -> int:
                 # With every flush that carries something, so that a server's uptime is known while it runs.
                 records.append(uptime_record(telemetry._started_ns, time_ns()))
             from optel import spool
+            from optel.record.header import spool_header
 
             spool.deliver(
                 telemetry.app,
-                header(telemetry),
+                spool_header(telemetry.settings, telemetry.consent),
                 records,
                 send=telemetry.sending,
                 debug=telemetry.debug,

@@ -11,6 +11,7 @@ import sys
 
 from optel import _paths
 from optel._terminal import shown, shown_lines
+from optel.cli.spool_status import spool_status
 from optel.consent import (
     Broken,
     BrokenFileError,
@@ -150,9 +151,7 @@ def status(
             lines.append(f"user config: unavailable ({_why(exc)})")
     lines.append(f"project config: {consent.project_file or 'none found'}")
     lines.append(f"endpoint: {_endpoint(env, endpoint)}")
-    ok, info = _spool("describe", app)
-    text = str(info) if ok else f"unknown ({info})"
-    lines.append(text if text.startswith("spool") else f"spool: {text}")
+    lines.append(spool_status(app))
     if consent.sending:
         lines.append(f"would send: {consent.mode} usage data ({_usage(app)})")
     else:

@@ -73,7 +73,7 @@ def run_demo(out: TextIO = sys.stdout, *, keep: bool = False, timeout: float = 3
     """Run the whole demo and print the summary; returns the exit code for `optel demo`."""
     from optel.demo.receiver import LocalReceiver
     from optel.demo.summary import render_summary
-    from optel.spool.launch import optel_command
+    from optel.spool.process import optel_command
 
     root = Path(tempfile.mkdtemp(prefix="optel-demo-"))
     try:

@@ -1,42 +1,60 @@
 """Leaving the host: spool files, the audit log, debug output, and starting the detached uploader.
 
 Host-side (docs/internals.md §1): this package imports only the standard library's cheapest
-modules at import time. The uploader process uses `Spool`, its claims and `uploader_lock`.
+modules, and each name is imported on first use (PEP 562), so that a host's run loads only
+the modules its path needs: writing a flush does not load the uploader's claims or the spawn.
+The uploader process uses `Spool`, its claims and `uploader_lock`.
 """
 
 from __future__ import annotations
 
-from optel.spool._encode import dumps
-from optel.spool.files import (
-    MAX_AGE_S,
-    MAX_BYTES,
-    SCHEMA,
-    Claim,
-    CorruptSpoolFile,
-    Spool,
-    SpoolInfo,
-    delete_all,
-    describe,
-    write,
-)
-from optel.spool.launch import (
-    DETACHED_FLAG,
-    UploaderLock,
-    delivery_due,
-    drain_leftovers,
-    start_uploader,
-    uploader_lock,
-    uploader_running,
-)
-from optel.spool.output import deliver
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from optel.spool.bounds import MAX_AGE_S, MAX_BYTES
+    from optel.spool.claims import Claim
+    from optel.spool.files import Spool, SpoolInfo, delete_all, describe, write
+    from optel.spool.format import SCHEMA, CorruptSpoolFile, dumps
+    from optel.spool.launch import (
+        UploaderLock,
+        drain_leftovers,
+        start_uploader,
+        uploader_lock,
+        uploader_running,
+    )
+    from optel.spool.output import deliver
+    from optel.spool.policy import delivery_due
+    from optel.spool.process import DETACHED_FLAG
+
+# Where each public name lives.
+_WHERE = {
+    "dumps": "format",
+    "MAX_AGE_S": "bounds",
+    "MAX_BYTES": "bounds",
+    "Claim": "claims",
+    "Spool": "files",
+    "SpoolInfo": "files",
+    "delete_all": "files",
+    "describe": "files",
+    "write": "files",
+    "SCHEMA": "format",
+    "CorruptSpoolFile": "format",
+    "UploaderLock": "launch",
+    "drain_leftovers": "launch",
+    "start_uploader": "launch",
+    "uploader_lock": "launch",
+    "uploader_running": "launch",
+    "deliver": "output",
+    "delivery_due": "policy",
+    "DETACHED_FLAG": "process",
+}
 
 __all__ = [
+    "Claim",
+    "CorruptSpoolFile",
     "DETACHED_FLAG",
     "MAX_AGE_S",
     "MAX_BYTES",
     "SCHEMA",
-    "Claim",
-    "CorruptSpoolFile",
     "Spool",
     "SpoolInfo",
     "UploaderLock",
@@ -51,3 +69,16 @@ __all__ = [
     "uploader_running",
     "write",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'optel.spool' has no attribute {name!r}")
+    import sys
+
+    # __import__, not importlib: importing importlib would cost the host ~0.4 ms.
+    __import__(f"optel.spool.{module}")
+    value = getattr(sys.modules[f"optel.spool.{module}"], name)
+    globals()[name] = value
+    return value

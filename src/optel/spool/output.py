@@ -6,9 +6,10 @@ import os
 import stat
 import sys
 
-from optel.spool._encode import dumps
-from optel.spool.files import destination, write
-from optel.spool.launch import start_uploader
+from optel.spool.bounds import SpoolBounds
+from optel.spool.disk import log_failure
+from optel.spool.format import destination, dumps
+from optel.spool.policy import due_after_write
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,14 +43,30 @@ def deliver(
             if log_file:
                 append_audit(log_file, text)
         if send and not debug:
-            if records:
-                write(app, header, records)
-            if not _background_uploading(app):
-                # Gated by this flush's own destination: another collector's backoff never delays it.
-                start_uploader(app, destination=destination(header.get("export")), when_due=True)
+            _spool(app, header, records)
     except BaseException as exc:
         # Also KeyboardInterrupt and SystemExit: this runs at exit, where a traceback is noise.
         log_failure("delivering telemetry", exc)
+
+
+def _spool(app: str, header: Mapping[str, object], records: Sequence[Mapping[str, object]]) -> None:
+    """Write the flush, then start an uploader if one is due (docs/guide.md, "How late the data is").
+
+    The tally the write leaves says whether anything is due: a run with nothing due makes no
+    other system call, and does not import the launcher.
+    """
+    tally = None
+    if records:
+        try:
+            tally = SpoolBounds(app).write_tallied(header, records)[1]
+        except Exception as exc:
+            log_failure("writing the spool", exc)
+    if _background_uploading(app) or (tally is not None and not due_after_write(tally)):
+        return
+    from optel.spool.launch import start_uploader
+
+    # Gated by this flush's own destination: another collector's backoff never delays it.
+    start_uploader(app, destination=destination(header.get("export")), when_due=True)
 
 
 def _background_uploading(app: str) -> bool:
@@ -163,24 +180,3 @@ def _append_whole(fd: int, data: bytes) -> None:
             except OSError:
                 pass
         raise
-
-
-def log_failure(doing: str, exc: BaseException) -> None:
-    """Report a failure to the `optel` logger only: a host's terminal never sees it.
-
-    Expected trouble (a read-only or full disk) goes out at DEBUG, anything else at WARNING
-    (``optel._logger`` keeps both off the terminal of a host that set up no logging).
-    """
-    try:
-        import logging
-
-        from optel._logger import logger
-
-        level = (
-            logging.DEBUG
-            if isinstance(exc, (OSError, KeyboardInterrupt, SystemExit))
-            else logging.WARNING
-        )
-        logger().log(level, "optel: %s failed: %s: %s", doing, type(exc).__name__, exc)
-    except BaseException:
-        pass

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import ReadableSpan
 
-    from optel.spool.files import Claim, Spool
+    from optel.spool.claims import Claim
+    from optel.spool.files import Spool
     from optel.upload.export import Exporters, Outcome
     from optel.upload.sampler import ConsentSampler
 
@@ -216,7 +217,7 @@ class _File:
     __slots__ = ("claim", "destination", "export", "header", "metrics", "spans")
 
     def __init__(self, claim: Claim, header: dict[str, Any], records: list[dict[str, Any]]) -> None:
-        from optel.spool.files import destination
+        from optel.spool.format import destination
 
         self.claim = claim
         self.header = header
@@ -347,7 +348,7 @@ class _Run:
 
     def read(self, claim: Claim) -> _File | None:
         """The claimed file, read; None when it is corrupt (quarantined) or gone."""
-        from optel.spool.files import CorruptSpoolFile
+        from optel.spool.format import CorruptSpoolFile
 
         try:
             header, records = claim.read()
@@ -640,7 +641,8 @@ def _with_first_version(
 
 def _keep_only(claim: Claim, header: Mapping[str, Any], records: list[dict[str, Any]]) -> None:
     """Rewrite a claimed file (ours until released) so it holds only `records`."""
-    from optel.spool.files import encode_file, write_atomically
+    from optel.spool.disk import write_atomically
+    from optel.spool.format import encode_file
 
     try:
         write_atomically(claim.path, encode_file(header, records))
