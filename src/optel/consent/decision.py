@@ -162,7 +162,7 @@ def in_force(
     try:
         facts = Facts(app, Settings(), environ, project_dir, live=False)
         for each in ROWS:
-            answer = each(facts)
+            answer = each.answer(facts)
             if answer is not None:
                 return answer, each.withdraws
         raise AssertionError("no consent row answered")

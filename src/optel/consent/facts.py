@@ -11,13 +11,13 @@ import os
 import sys
 
 from optel import _paths
-from optel._endpoints import sdk_disabled
-from optel._env import app_env_prefix, do_not_track, parse_bool
+from optel._env import app_env_prefix, parse_bool
 from optel._terminal import PATH_LIMIT, shown
 from optel.consent.declared import NONE, Declarations
 from optel.consent.detect import can_prompt, detect_agent, detect_ci
 from optel.consent.files import Broken, find_project_file, read_project_mode, read_user_file
 from optel.consent.ids import in_sample
+from optel.consent.store import UserStore
 from optel.consent.value import MODES, Consent
 
 TYPE_CHECKING = False
@@ -25,8 +25,18 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import TextIO
 
-    from optel.consent.store import UserStore
-
+_STORED = frozenset(
+    [
+        "stored",
+        "table",
+        "install_id",
+        "stored_mode",
+        "stored_user_id",
+        "stored_version",
+        "current",
+        "stale",
+    ]
+)
 _RANK = {"off": 0, "anonymous": 1, "identified": 2}
 
 # What an on answer's reason gains when the app or the project file limits it, or the install
@@ -130,87 +140,71 @@ class Facts:
         # The paths as reasons and warnings print them: a directory name is untrusted text.
         self.shown_user_file = shown(self.user_file, PATH_LIMIT)
         self.shown_project_file = shown(self.project_file, PATH_LIMIT)
-        self.env_var = app_env_prefix(app) + "_TELEMETRY"
-        self.env_value = self.env.get(self.env_var)
-        self.env_flag = None if self.env_value is None else parse_bool(self.env_value)
-        self.raise_word = _raise_word(self.env_value, self.env_flag)
-        self.do_not_track = do_not_track(self.env)
-        self.sdk_disabled = sdk_disabled(self.env)
-        self.writer: UserStore | None = None
-        if live and self.user_file:
-            from optel.consent.store import UserStore
-
-            self.writer = UserStore(self.user_file)
-        self._project: tuple[str, str | None] | None = None
-        self._stored: dict[str, object] | Broken | None = None
+        self.writer = UserStore(self.user_file) if live and self.user_file else None
         self._tty: bool | None = None
-        self.install_id: str | None = None
 
     # -- read on first need ------------------------------------------------------------------
 
-    @property
-    def project(self) -> tuple[str, str | None]:
-        """``(the most the project file allows, its problem or None)``."""
-        if self._project is None:
-            self._project = (
-                ("identified", None)
-                if self.project_file is None
-                else read_project_mode(self.project_file)
-            )
-        return self._project
+    # Read on first need, by ``__getattr__``, then plain attributes: a decision the environment
+    # makes never opens a file, and the rows read these many times.
+    project: tuple[str, str | None]  # the most the project file allows, and its problem or None
+    project_cap: str
+    stored: dict[str, object] | Broken  # the user file ({} when nothing is stored or no config dir)
+    table: dict[str, object]  # the stored table, {} when broken
+    install_id: str | None  # the stored id; rows that store one set it
+    stored_mode: object
+    stored_user_id: str | None
+    stored_version: int
+    current: bool  # anonymous or identified, chosen for this consent_version or a later one
+    stale: str | None  # why a stored on does not count: made for an older consent_version
 
-    @property
-    def project_cap(self) -> str:
-        return self.project[0]
+    env_var: str  # <APP>_TELEMETRY
+    env_value: str | None
+    env_flag: bool | None
+    raise_word: str | None  # what <APP>_TELEMETRY raises to: on, anonymous, identified
 
-    @property
-    def stored(self) -> dict[str, object] | Broken:
-        """The user file's table (``{}`` when nothing is stored or there is no config dir)."""
-        if self._stored is None:
-            self._stored = read_user_file(self.user_file) if self.user_file else {}
-            if isinstance(self._stored, dict):
-                kept = self._stored.get("install_id")
-                self.install_id = kept if isinstance(kept, str) and kept else None
-        return self._stored
+    def __getattr__(self, name: str) -> object:
+        if name in ("env_var", "env_value", "env_flag", "raise_word"):
+            self._read_app_env()
+        elif name in ("project", "project_cap"):
+            self._read_project()
+        elif name in _STORED:
+            self._read_stored()
+        else:
+            raise AttributeError(name)
+        return self.__dict__[name]
 
-    @property
-    def table(self) -> dict[str, object]:
-        """The stored table once a row has ruled out a broken file."""
-        stored = self.stored
-        return stored if isinstance(stored, dict) else {}
+    def _read_app_env(self) -> None:
+        self.env_var = app_env_prefix(self.app) + "_TELEMETRY"
+        self.env_value = value = self.env.get(self.env_var)
+        self.env_flag = None if value is None else parse_bool(value)
+        self.raise_word = _raise_word(value, self.env_flag)
 
-    @property
-    def stored_mode(self) -> object:
-        return self.table.get("mode")
+    def _read_project(self) -> None:
+        path = self.project_file
+        self.project = ("identified", None) if path is None else read_project_mode(path)
+        self.project_cap = self.project[0]
 
-    @property
-    def stored_user_id(self) -> str | None:
-        user_id = self.table.get("user_id") or None
-        return user_id if isinstance(user_id, str) else None
-
-    @property
-    def stored_version(self) -> int:
-        version = self.table.get("consent_version", 1)
-        return version if isinstance(version, int) else 1
-
-    @property
-    def current(self) -> bool:
-        """A stored anonymous or identified choice made for this consent_version or a later one."""
-        return (
-            self.stored_mode in ("anonymous", "identified")
-            and self.stored_version >= self.consent_version
-        )
-
-    @property
-    def stale(self) -> str | None:
-        """Why a stored on does not count: it was made for an older consent_version."""
-        if self.stored_mode in ("anonymous", "identified") and not self.current:
+    def _read_stored(self) -> None:
+        stored = read_user_file(self.user_file) if self.user_file else {}
+        table = stored if isinstance(stored, dict) else {}
+        self.stored, self.table = stored, table
+        kept = table.get("install_id")
+        self.install_id = kept if isinstance(kept, str) and kept else None
+        self.stored_mode = mode = table.get("mode")
+        user_id = table.get("user_id") or None
+        self.stored_user_id = user_id if isinstance(user_id, str) else None
+        version = table.get("consent_version", 1)
+        self.stored_version = version if isinstance(version, int) else 1
+        chosen = mode in ("anonymous", "identified")
+        self.current = chosen and self.stored_version >= self.consent_version
+        self.stale = None
+        if chosen and not self.current:
             from optel.consent.rowkit import STALE
 
-            return STALE.format(
+            self.stale = STALE.format(
                 stored=self.stored_version, app=self.app, current=self.consent_version
             )
-        return None
 
     @property
     def nobody(self) -> str:

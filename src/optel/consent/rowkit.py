@@ -79,7 +79,7 @@ def row(
 def first_answer(rows: tuple[Row, ...], facts: Facts) -> Consent | None:
     """The answer of the first row that answers, or None when none does."""
     for each in rows:
-        answer = each(facts)
+        answer = each.answer(facts)
         if answer is not None:
             return answer
     return None

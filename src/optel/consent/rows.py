@@ -10,6 +10,8 @@ final, whatever later rows would say.
 
 from __future__ import annotations
 
+from optel._endpoints import sdk_disabled
+from optel._env import do_not_track as do_not_track_set
 from optel._terminal import shown
 from optel.consent.asking import (
     NOTICE_REASON,
@@ -38,7 +40,7 @@ def _setting(var: str, value: str) -> str:
 @row("off", "DO_NOT_TRACK", "{setting} is set in the environment", withdraws=True)
 def do_not_track(f: Facts) -> Consent | None:
     """`DO_NOT_TRACK` is set to anything but empty or a false word."""
-    if not f.do_not_track:
+    if not do_not_track_set(f.env):
         return None
     return f.off(
         "DO_NOT_TRACK", do_not_track.says(setting=_setting("DO_NOT_TRACK", f.env["DO_NOT_TRACK"]))
@@ -48,7 +50,7 @@ def do_not_track(f: Facts) -> Consent | None:
 @row("off", "OTEL_SDK_DISABLED", "{setting} is set in the environment", withdraws=True)
 def otel_sdk_disabled(f: Facts) -> Consent | None:
     """`OTEL_SDK_DISABLED` is `true` (OpenTelemetry's own boolean rule: only `true`)."""
-    if not f.sdk_disabled:
+    if not sdk_disabled(f.env):
         return None
     value = f.env["OTEL_SDK_DISABLED"]
     return f.off(
