@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from optel.consent.decision import preview, resolve, withdrawn
 from optel.consent.detect import can_prompt, detect_agent, detect_ci, is_tty
-from optel.consent.ids import in_sample, new_install_id, new_salt, utc_now
-from optel.consent.store import (
+from optel.consent.files import (
     Broken,
-    BrokenFileError,
-    UserStore,
     find_project_file,
     parse_toml,
     read_project_mode,
     read_toml_file,
     recorded_app_settings,
 )
+from optel.consent.ids import in_sample, new_install_id, new_salt, utc_now
+from optel.consent.store import BrokenFileError, UserStore
 from optel.consent.tomlflat import loads_flat
 from optel.consent.value import MODES, Consent
 

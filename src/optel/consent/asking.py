@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import TextIO
 
-    from optel.consent.decision import _Facts
+    from optel.consent.facts import Facts as _Facts
     from optel.consent.store import UserStore
     from optel.consent.value import Consent
 
@@ -22,7 +22,7 @@ PROMPT_TIMEOUT = 30.0
 
 # How a stored choice was made (the user file's `decided_by`), as `status` tells it. Ctrl-C is not
 # here: it interrupts the host and stores nothing, so the next run asks again.
-_DECIDED_BY = {
+DECIDED_BY = {
     "answer": "you answered {answer} when {app} asked{when}",
     "answer_no_user_id": "you chose identified when {app} asked{when} but gave no user id, so it is anonymous",
     "enter": "you pressed Enter when {app} asked{when} (the default is off)",
@@ -40,7 +40,7 @@ def decided_reason(
     app: str, mode: str, how: object, when: str, timeout: float = PROMPT_TIMEOUT
 ) -> str:
     """Why ``mode`` holds, from how it was decided (``decided_by``); ``when`` is `` on <date>`` or ``""``."""
-    template = _DECIDED_BY.get(how) if isinstance(how, str) else None
+    template = DECIDED_BY.get(how) if isinstance(how, str) else None
     if template is None:
         # Written before decided_by existed, or by a newer optel: say what is known.
         return f"you turned telemetry off{when}" if mode == "off" else f"you chose {mode}{when}"
@@ -106,11 +106,15 @@ class LogStream:
             self._write_line(text)  # type: ignore[operator]
 
 
+# The reason of an opt-out install told by the notice; ``shown`` is "was just shown" or "has been shown".
+NOTICE_REASON = (
+    "{app} sends anonymous telemetry unless it is turned off, and its notice {shown} "
+    "(`{disable}` turns it off)"
+)
+
+
 def notice_reason(app: str, shown: str) -> str:
-    return (
-        f"{app} sends anonymous telemetry unless it is turned off, and its notice {shown} "
-        f"(`{telemetry_command(app, 'disable')}` turns it off)"
-    )
+    return NOTICE_REASON.format(app=app, shown=shown, disable=telemetry_command(app, "disable"))
 
 
 def ask_and_store(

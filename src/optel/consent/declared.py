@@ -158,7 +158,7 @@ def _parse(kind: str, text: str) -> object:
         except ValueError as exc:
             raise ValueError("not JSON") from exc
     if kind == "toml":
-        from optel.consent.store import Broken, parse_toml
+        from optel.consent.files import Broken, parse_toml
 
         table = parse_toml(text)
         if isinstance(table, Broken):

@@ -15,17 +15,18 @@ _RANK = {"off": 0, "anonymous": 1, "identified": 2}
 def consent_in_force(app: str, environ: Mapping[str, str], project_dir: str | None) -> str:
     """The most that queued data may carry now: ``off``, ``anonymous`` or ``identified`` (SPEC §9).
 
-    Asked once per upload run, through the consent package, as the host asks: off when
-    `withdrawn` says so (the spool is then deleted); else the mode `preview` decides from the
-    same environment and stored choice, where an off that only means "nothing stored" (a run
-    raised by a flag on a fresh install, CI) is anonymous, since a raise never stores a user id.
-    The app's consent version is not known here: a choice stored for an older one still counts.
+    Asked once per upload run, through the consent package's read-only decision (it never writes
+    the user's config dir: docs/consent.md): off when a withdrawing row answers (the spool is then
+    deleted); else the mode decided from the same environment and stored choice, where an off that
+    only means "nothing stored" (a run raised by a flag on a fresh install, CI) is anonymous, since
+    a raise never stores a user id. The app's consent version is not known here: a choice stored
+    for an older one still counts.
     """
-    from optel.consent import preview, withdrawn
+    from optel.consent.decision import in_force
 
-    if withdrawn(app, environ=environ, project_dir=project_dir) is not None:
+    now, withdraws = in_force(app, environ=environ, project_dir=project_dir)
+    if withdraws:
         return "off"
-    now = preview(app, policy="opt-in", consent_version=1, environ=environ, project_dir=project_dir)
     return "identified" if now.mode == "identified" else "anonymous"
 
 
