@@ -18,9 +18,9 @@ unless ``disable_builtin_rules=True`` is passed explicitly (see ``Scrubber``).
 from __future__ import annotations
 
 from optel.privacy.keys import is_sensitive_key
+from optel.privacy.markers import EMAIL, IP, MARKERS, PATH, REDACTED, SECRET, URL, USER
 from optel.privacy.models import CUSTOM, public_model_name
 from optel.privacy.modes import FORBIDDEN_KEYS, apply_mode
-from optel.privacy.rules import EMAIL, IP, MARKERS, PATH, REDACTED, SECRET, URL, USER
 from optel.privacy.scrubber import PatternRule, Scrubber
 
 TYPE_CHECKING = False

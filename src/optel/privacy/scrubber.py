@@ -6,7 +6,7 @@ from optel.privacy import exceptions as _exceptions
 from optel.privacy.fastpath import plainly_safe
 from optel.privacy.identity import watch_words
 from optel.privacy.keys import is_sensitive_key
-from optel.privacy.rules import REDACTED, SECRET, apply_builtin_rules
+from optel.privacy.markers import REDACTED, SECRET
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -160,6 +160,10 @@ class Scrubber:
                 if logins is None:
                     logins = watch_words()
                 if not plainly_safe(text, logins):
+                    # Imported here: the chain's modules cost a fair share of the host's import
+                    # time, and a run whose strings all pass the fast path never needs them.
+                    from optel.privacy.rules import apply_builtin_rules
+
                     text = apply_builtin_rules(text)
             return text
         except Exception as exc:
