@@ -458,3 +458,19 @@ def test_rules_compile_nothing_until_needed(python: str) -> None:
     subprocess.run(
         [python, "-c", code], check=True, env={"HOME": "/nonexistent-home", "PATH": "/usr/bin"}
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Cookie: sid=abc; theme=dark", "Cookie: <secret>"),
+        ("Authorization: Bearer abcdefghijk", "Authorization: <secret>"),
+        ("password=/srv/app/x, then", "password=<secret>, then"),
+        ('token: "<path>"', 'token: "<secret>"'),
+        ("<password=x>", "<password=<secret>>"),
+    ],
+)
+def test_a_value_an_earlier_rule_replaced_becomes_one_marker(text: str, expected: str) -> None:
+    # The key/value rule took the ">" that closes an earlier rule's marker for closing
+    # punctuation and left it outside its own: "Cookie: <secret>>".
+    assert apply_builtin_rules(text) == expected

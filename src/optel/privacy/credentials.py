@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from optel.privacy.fastpath import KEY_HINTS, SECRET_PREFIXES
 from optel.privacy.keys import is_sensitive_key
-from optel.privacy.markers import SECRET
+from optel.privacy.markers import MARKERS, SECRET
 from optel.privacy.patterns import pattern
 
 TYPE_CHECKING = False
@@ -81,6 +81,10 @@ def _key_value_match(match: re.Match[str]) -> str:
     # Closing punctuation belongs to the sentence or the structure around the pair ("x=1, y",
     # "f(password=x)", '"key": "x",'): kept outside the marker, it tells nothing of the value.
     kept = value.rstrip(".,;:!?)]}>")
+    if kept[:1] == "<" and kept + ">" in MARKERS:
+        # An earlier rule left a marker there (``Cookie: <secret>``, ``password=<path>``): its
+        # ">" closes the marker, not the sentence; left outside, it would read ``<secret>>``.
+        kept += ">"
     quote = kept[0] if kept[:1] in ("'", '"') else ""
     closing = quote if quote and len(kept) > 1 and kept.endswith(quote) else ""
     return head + quote + SECRET + closing + value[len(kept) :]
