@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from optel.privacy import credentials, locations, rules, runs
+from optel.privacy import credentials, locations, rules
 from optel.privacy.rules import apply_builtin_rules
 
 # Strings every rule, and the chain, must leave exactly as they are.
@@ -364,8 +364,8 @@ def test_private_key_block_becomes_secret() -> None:
     ],
 )
 def test_long_hex_becomes_secret(text: str) -> None:
-    assert "<secret>" in runs.scrub_long_hex(text)
-    assert "0123456789abcdef0123" not in runs.scrub_long_hex(text)
+    assert "<secret>" in credentials.scrub_long_hex(text)
+    assert "0123456789abcdef0123" not in credentials.scrub_long_hex(text)
 
 
 @pytest.mark.parametrize(
@@ -378,7 +378,7 @@ def test_long_hex_becomes_secret(text: str) -> None:
     ],
 )
 def test_short_hex_survives(text: str) -> None:
-    assert runs.scrub_long_hex(text) == text
+    assert credentials.scrub_long_hex(text) == text
 
 
 @pytest.mark.parametrize(
@@ -391,7 +391,7 @@ def test_short_hex_survives(text: str) -> None:
     ],
 )
 def test_long_random_runs_become_secret(text: str) -> None:
-    assert runs.scrub_long_runs(f"({text})") == "(<secret>)"
+    assert credentials.scrub_long_runs(f"({text})") == "(<secret>)"
 
 
 @pytest.mark.parametrize(
@@ -405,7 +405,7 @@ def test_long_random_runs_become_secret(text: str) -> None:
     ],
 )
 def test_long_names_survive_the_random_run_rule(text: str) -> None:
-    assert runs.scrub_long_runs(text) == text
+    assert credentials.scrub_long_runs(text) == text
 
 
 # -- login name ------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 The order is ``table.RULES``'s. Regular expressions are compiled on the first call that needs them,
 never at import (``patterns``), and most strings never reach this chain (``fastpath``: the
 ``Scrubber`` imports this module only for a string that fails it). Every rule replaces what it finds by a
-marker that keeps nothing of the original (``markers``).
+marker that keeps nothing of the original (``table``).
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from optel.privacy.credentials import (
     scrub_auth_schemes,
     scrub_jwts,
     scrub_key_values,
+    scrub_long_hex,
+    scrub_long_runs,
     scrub_private_keys,
     scrub_token_prefixes,
 )
 from optel.privacy.hosts import scrub_hosts
 from optel.privacy.identity import current_identity
 from optel.privacy.locations import scrub_emails, scrub_home, scrub_ips, scrub_paths, scrub_urls
-from optel.privacy.markers import USER
 from optel.privacy.numbers import scrub_numbers
-from optel.privacy.runs import scrub_long_hex, scrub_long_runs
-from optel.privacy.table import RULES
+from optel.privacy.table import RULES, USER
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from optel.privacy import exceptions as _exceptions
 from optel.privacy.fastpath import plainly_safe
 from optel.privacy.identity import watch_words
 from optel.privacy.keys import is_sensitive_key
-from optel.privacy.markers import REDACTED, SECRET
+from optel.privacy.table import REDACTED, SECRET
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -16,6 +16,42 @@ engine): no look-around, no backreferences. The client adds its own look-behind 
 
 from __future__ import annotations
 
+# -- markers: what a rule puts where it found something; each keeps nothing of the original ------
+
+PATH = "<path>"
+URL = "<url>"
+EMAIL = "<email>"
+IP = "<ip>"
+SECRET = "<secret>"
+USER = "<user>"
+# What a value becomes when scrubbing itself failed: nothing of it can be trusted.
+REDACTED = "<redacted>"
+HOST = "<host>"
+NUMBER = "<number>"
+MAC = "<mac>"
+MARKERS = (PATH, URL, EMAIL, IP, SECRET, USER, HOST, NUMBER, MAC, REDACTED)
+# What a private model name becomes (``models.public_model_name``).
+CUSTOM = "custom"
+
+# -- host names (``hosts``, and the fast path's pre-filter) ----------------------------------------
+
+# Top-level domains a dotted name must end in to be taken for a host (see ``hosts`` for what is left out).
+TLDS = frozenset(
+    (
+        "com", "net", "org", "edu", "gov", "mil", "info", "biz", "io", "ai", "app", "dev", "co",
+        "cloud", "tech", "xyz", "online", "tv", "ly", "gg", "fm", "us", "uk", "de", "fr", "nl", "eu",
+        "ca", "au", "jp", "cn", "ru", "ch", "se", "es", "br", "kr", "nz", "ie", "dk", "fi", "cz",
+        "pt", "ar", "mx", "za", "sg", "hk", "tw", "il", "ua", "ro", "hu", "gr",
+        # names that only a private network resolves
+        "local", "localdomain", "internal", "intranet", "intra", "lan", "corp", "private", "svc",
+        "example", "invalid", "test", "onion", "arpa", "localhost",
+    )
+)  # fmt: skip
+# Both spellings a domain is written in; "Net" or "Io" in mixed case is a code name.
+TLD_LABELS = TLDS | frozenset(t.upper() for t in TLDS)
+# What each context of the "context" pattern holds (lower case): its pre-filter, and the fast path's.
+CONTEXT_HINTS = ("host", "known", "enotfound", "connect", "lookup", "server")
+
 
 class Shape:
     """A secret recognised by how it starts (a plain class: ``typing`` is too dear for the host)."""
@@ -124,14 +160,14 @@ CHAIN_ORDER = (
 RULES: tuple[Rule, ...] = (
     Rule(
         "home",
-        "<path>",
+        PATH,
         "the current user's home directory, also with spaces (`/Users/Alice Smith`) or as `repr()` "
         "writes a Windows one; it becomes `~`, which the path rule then replaces",
         (("saved /Users/Alice Smith/Bob CV.pdf", "saved <path>"),),
     ),
     Rule(
         "urls",
-        "<url>",
+        URL,
         "`scheme://...` URLs (http, https, ws, file, ftp, postgres, s3...), also JSON-escaped "
         "(`https:\\/\\/...`), `www.` addresses, scp-style remotes (`git@host:team/repo.git`) and "
         "remotes without a scheme (`gitlab.com/org/repo/`): host, path, query and credentials included",
@@ -142,7 +178,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "paths",
-        "<path>",
+        PATH,
         "POSIX and Windows paths (drive letters, UNC, `//server/share`), home- and dot-relative "
         "paths, paths with the escapes `repr()` and JSON write, `a/b/c`, `org/project/` and "
         "`dir/file.ext`; a last segment with spaces up to a document's extension. A single `a/b` "
@@ -154,52 +190,52 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "emails",
-        "<email>",
+        EMAIL,
         "e-mail addresses, also `user@10.0.0.1` and non-ASCII ones (`josé@münchen.de`)",
         (("mail ops@example.com now", "mail <email> now"),),
     ),
     Rule(
         "ips",
-        "<ip>",
+        IP,
         "IPv4 and IPv6 addresses (zones and embedded IPv4 included); versions (`1.2.3`) and times "
         "(`12:30:45`) stay",
         (("from 10.0.0.2 and fe80::1 at 12:30:45", "from <ip> and <ip> at 12:30:45"),),
     ),
     Rule(
         "private_keys",
-        "<secret>",
+        SECRET,
         "PEM private key blocks, `BEGIN` to `END` (or to the end of the text)",
         (("-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----", "<secret>"),),
     ),
     Rule(
         "auth_headers",
-        "<secret>",
+        SECRET,
         "the rest of the line after `Authorization:`, `Proxy-Authorization:`, `Cookie:`, "
         "`Set-Cookie:`, `X-Api-Key:` and `X-Auth-Token:`",
         (("Cookie: sid=abc; theme=dark", "Cookie: <secret>"),),
     ),
     Rule(
         "auth_schemes",
-        "<secret>",
+        SECRET,
         "the credential after `Bearer`, and after `Basic`, `Digest` or `Token` when it does not "
         "read as a word (`Basic usage` stays)",
         (("sent Bearer abc.def.ghi123", "sent Bearer <secret>"),),
     ),
     Rule(
         "token_prefixes",
-        "<secret>",
+        SECRET,
         "keys recognised by their vendor prefix: every shape of the table below",
         (("key sk-proj-Xq7Lm2Vb9Rt4Ws8Yc1Nd used", "key <secret> used"),),
     ),
     Rule(
         "jwts",
-        "<secret>",
+        SECRET,
         "JSON Web Tokens (`eyJ...` in three dotted parts)",
         (("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dozjgNryP4J3jVmNHl0w5N", "jwt <secret>"),),
     ),
     Rule(
         "key_values",
-        "<secret>",
+        SECRET,
         'the value in `password=...`, `token: ...`, `"api_key": "..."`, `--password ...`, '
         "as a shell reads it (`&`, `;`, `,` inside it, quoted values with spaces); the key is judged "
         "by the same rule as attribute names, so `input_tokens=120` stays",
@@ -210,20 +246,20 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "long_hex",
-        "<secret>",
+        SECRET,
         "runs of 32 or more hex digits (keys, digests, a full git sha); a UUID stays",
         (("sha 0123456789abcdef0123456789abcdef01234567", "sha <secret>"),),
     ),
     Rule(
         "long_runs",
-        "<secret>",
+        SECRET,
         "runs of 32 or more base64 or base64url characters with mixed case or digits, unless they "
         "read as a name (`meta-llama/Meta-Llama-3-8B-Instruct`) or a CamelCase identifier",
         (("got dGhpcyBpcyBhIHNlY3JldCB2YWx1ZTEyMw== back", "got <secret> back"),),
     ),
     Rule(
         "hosts",
-        "<host>",
+        HOST,
         "this machine's own name (`socket.gethostname()`, `HOSTNAME`) and its domain, anywhere; "
         "any name a message calls a host (`host='db'`, `Could not resolve hostname db`, `Name or "
         "service not known: db`, `connecting to db:6379`); any dotted name whose last label is a "
@@ -236,7 +272,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "numbers",
-        "<number> / <mac>",
+        NUMBER + " / " + MAC,
         "payment card numbers (13-19 digits that pass the Luhn check), US social security numbers, "
         "phone numbers written `+49 30 1234567` or `(555) 123-4567` / `555-123-4567`; MAC addresses "
         "become `<mac>`",
@@ -247,7 +283,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "login",
-        "<user>",
+        USER,
         "the current user's login name, as a word in any case (`Alice_notes`); shared accounts "
         "(`root`, `runner`, `ubuntu`...) stay",
         (("by Alice and alice_notes", "by <user> and <user>_notes"),),
