@@ -9,10 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from optel.privacy.credentials import _may_hold_a_key
+from optel.privacy.fastpath import hex_between
 from optel.privacy.hosts import _may_name_a_host
 from optel.privacy.patterns import pattern
 
-PLAIN_RUN = """
+PLAIN_RUN = r"""
 import sys
 import optel.privacy as p
 loaded = lambda: sorted(m for m in sys.modules if m in CHAIN or m == "re")
@@ -27,11 +28,13 @@ assert loaded() == [], ("plain values", loaded())
 for message in ("[Errno 111] Connection refused", "KeyError: 'region'", "list index out of range",
                 "invalid literal for int() with base 10: 'abc'",
                 "[Errno 2] No such file or directory: 'config.toml'",
-                "'NoneType' object has no attribute 'split'"):
+                "'NoneType' object has no attribute 'split'",
+                "__main__:load:8\nmytool.cli:main:42\nmytool.commands:deploy:7"):
     assert p.scrub_text(message) == message, message
 assert "re" not in sys.modules, ("messages", loaded())
 assert p.scrub_text("connecting to db-primary:5432") == "connecting to <host>:5432"
 assert p.scrub_text("KeyError: api_key=abc") == "KeyError: api_key=<secret>"
+assert p.scrub_text("from fe80::1 nic 00:1a:2b:3c:4d:5e") == "from <ip> nic <mac>"
 assert "re" in sys.modules
 """
 
@@ -72,3 +75,27 @@ def pattern_search(name: str, text: str) -> object:
     from optel.privacy.hosts import _pattern
 
     return _pattern(name).search(text)
+
+
+# Hex groups, separators and the letters just past "f", joined at random: near-addresses of both kinds.
+HEXISH = st.lists(
+    st.sampled_from(
+        ("", "0", "1f", "A", "abc", "fe80", "12345", "g", "G1", "x", ":", "::", "-", ".", " ", "\n")
+    ),
+    min_size=1,
+    max_size=14,
+).map("".join)
+
+
+@given(HEXISH)
+def test_a_text_the_ipv6_pre_filter_skips_holds_no_ipv6_shape(text: str) -> None:
+    if not hex_between(text, ":", 0, 4):
+        assert pattern("ipv6").search(text) is None, text
+
+
+@given(HEXISH)
+def test_a_text_the_mac_pre_filter_skips_holds_no_mac_shape(text: str) -> None:
+    from optel.privacy.numbers import _pattern
+
+    if not hex_between(text, ":", 2, 2) and not hex_between(text, "-", 2, 2):
+        assert _pattern("mac").search(text) is None, text

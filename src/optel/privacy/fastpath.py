@@ -150,3 +150,17 @@ def has_dotted_host(text: str) -> bool:
         if part.partition(" ")[0].partition(":")[0] in TLD_LABELS:
             return True
     return False
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def hex_between(text: str, separator: str, shortest: int, longest: int) -> bool:
+    """Whether two consecutive `separator`s of `text` enclose only hex digits, `shortest` to `longest`
+    of them: what an IPv6 address (``::``, ``:1f:``) or a MAC address (``:1f:``) holds. A cheap
+    pre-filter for the rules (a stack trace's ``module:function:line`` holds two colons, and would
+    otherwise cost ``import re`` and a compile)."""
+    for piece in text.split(separator)[1:-1]:
+        if shortest <= len(piece) <= longest and _HEX.issuperset(piece):
+            return True
+    return False

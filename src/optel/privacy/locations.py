@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from optel.privacy.fastpath import hex_between
 from optel.privacy.hosts import tld_after_a_dot
 from optel.privacy.identity import current_identity
 from optel.privacy.patterns import pattern
@@ -181,7 +182,7 @@ def _ipv4_match(match: re.Match[str]) -> str:
 
 def scrub_ips(text: str) -> str:
     """IPv6 and IPv4 addresses -> ``<ip>``; ``1.2.3`` versions and ``12:30:45`` times survive."""
-    if text.count(":") >= 2:
+    if text.count(":") >= 2 and hex_between(text, ":", 0, 4):
         text = pattern("ipv6").sub(_ipv6_match, text)
     if text.count(".") >= 3:
         text = pattern("ipv4").sub(_ipv4_match, text)

@@ -10,6 +10,7 @@ was no card (a 19-digit nanosecond timestamp in a message does, one time in ten)
 
 from __future__ import annotations
 
+from optel.privacy.fastpath import hex_between
 from optel.privacy.table import MAC, NUMBER
 
 TYPE_CHECKING = False
@@ -89,7 +90,9 @@ def _phone_match(match: re.Match[str]) -> str:
 
 def scrub_numbers(text: str) -> str:
     """MAC addresses, card numbers, social security and phone numbers -> ``<mac>`` / ``<number>``."""
-    if text.count(":") >= 5 or text.count("-") >= 5:
+    if (text.count(":") >= 5 and hex_between(text, ":", 2, 2)) or (
+        text.count("-") >= 5 and hex_between(text, "-", 2, 2)
+    ):
         text = _pattern("mac").sub(MAC, text)
     # One C pass (bytes.translate) instead of a regex scan for texts without a long enough digit run.
     if b"0" * _MIN_ANY not in text.encode("utf-8", "ignore").translate(_DIGITS, b" -.()+"):
