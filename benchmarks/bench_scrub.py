@@ -1,7 +1,8 @@
 """What scrubbing costs the host: a typical span's attributes (fast path, one slow string, all slow),
-the first slow call (``import re`` and compiling), and ``import optel.privacy``; beside a bare
-OpenTelemetry SDK span with the same attributes, for the bar: the typical span's fast path at or
-below 0.7x a bare SDK span.
+the first slow call (``import re`` and compiling), a typical exception's first scrub (message and
+stack trace: no ``re``), and ``import optel.privacy``; beside a bare OpenTelemetry SDK span with
+the same attributes, for the bar: the typical span's fast path at or below 0.7x a bare SDK span.
+Fresh-process figures are CPU time measured inside the process (robust on a shared machine).
 
 Run: ``python benchmarks/bench_scrub.py`` (medians of many runs; nothing is asserted).
 """
@@ -54,46 +55,34 @@ def _median_us(fn, arg) -> float:
     return statistics.median(samples)
 
 
-def _median_wall_ms(code: str) -> float:
-    samples = []
+def _cpu_us(statement: str, setup: str = "import os, optel") -> tuple[float, bool]:
+    """Median CPU µs of `statement` in fresh processes after `setup`, and whether it loaded ``re``."""
+    code = (
+        f"import sys, time\n{setup}\nstart = time.process_time_ns()\n{statement}\n"
+        "print((time.process_time_ns() - start) / 1000, 're' in sys.modules)"
+    )
+    samples, loaded = [], False
     for _ in range(IMPORT_RUNS):
-        start = time.perf_counter_ns()
-        subprocess.run([sys.executable, "-c", code], check=True)
-        samples.append((time.perf_counter_ns() - start) / 1e6)
-    return statistics.median(samples)
-
-
-def _importtime_us(module: str) -> int:
-    """The cumulative µs Python's own -X importtime reports for `module` (median of runs)."""
-    values = []
-    for _ in range(11):
         out = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+            [sys.executable, "-S", "-c", code],
             capture_output=True,
             text=True,
             check=True,
-        ).stderr
-        for line in out.splitlines():
-            parts = [p.strip() for p in line.split("|")]
-            if len(parts) == 3 and parts[2] == module:
-                values.append(int(parts[1]))
-    return int(statistics.median(values))
+            env={"PYTHONPATH": _PATH, "HOME": "/home/alice", "USER": "alice"},
+        ).stdout.split()
+        samples.append(float(out[0]))
+        loaded = loaded or out[1] == "True"
+    return statistics.median(samples), loaded
 
 
-def _first_slow_call_us() -> float:
-    code = (
-        "import time, optel.privacy as p; s = time.perf_counter_ns();"
-        "p.scrub_text('cannot open /home/alice/x: denied'); print((time.perf_counter_ns() - s) / 1000)"
-    )
-    samples = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, check=True
-            ).stdout
-        )
-        for _ in range(IMPORT_RUNS)
-    ]
-    return statistics.median(samples)
+# `-S` keeps site's .pth files out (some import `re` at start-up); optel and its dependencies stay
+# importable through PYTHONPATH.
+_PATH = os.pathsep.join(p for p in sys.path if p)
+
+TYPICAL_EXCEPTION = (
+    "p.scrub_text(\"KeyError: 'region'\");"
+    " p.scrub_text('__main__:load:8\\nmytool.cli:main:42\\nmytool.commands:deploy:7')"
+)
 
 
 def _bare_sdk_span_us() -> float | None:
@@ -118,10 +107,12 @@ def main() -> None:
     one_slow = _median_us(privacy.scrub_attributes, ONE_SLOW)
     all_slow = _median_us(privacy.scrub_attributes, ALL_SLOW)
     span = _bare_sdk_span_us()
-    bare = _median_wall_ms("pass")
-    with_privacy = _median_wall_ms("import optel.privacy")
-    with_re = _median_wall_ms("import re")
-    first_call = _first_slow_call_us()
+    import_cpu, import_re = _cpu_us("import optel.privacy")
+    first_call, _ = _cpu_us(
+        "p.scrub_text('cannot open /home/alice/x: denied')", "import optel.privacy as p"
+    )
+    exception, exception_re = _cpu_us(TYPICAL_EXCEPTION, "import optel.privacy as p")
+    re_cpu, _ = _cpu_us("import re", "import os")
 
     print(
         f"scrub_attributes, 8 attributes, all fast path   : {fast:8.2f} µs (median of {ROUNDS}x{INNER})"
@@ -134,14 +125,15 @@ def main() -> None:
             f"  ratios to the bare span: fast {fast / span:.2f}x, one slow {one_slow / span:.2f}x, "
             f"all slow {all_slow / span:.2f}x (bar: fast <= 0.70x)"
         )
-    print(f"first slow scrub in a fresh process (import re + compile): {first_call:8.0f} µs")
+    print(f"CPU in fresh processes, medians of {IMPORT_RUNS}:")
     print(
-        f"python -c pass: {bare:.2f} ms; import optel.privacy: {with_privacy:.2f} ms "
-        f"(+{with_privacy - bare:.2f} ms); import re: {with_re:.2f} ms (+{with_re - bare:.2f} ms)"
+        f"  import optel.privacy (after optel)              : {import_cpu:8.0f} µs, re loaded: {import_re}"
     )
+    print(f"  first scrub of a path (import re + compile)     : {first_call:8.0f} µs")
     print(
-        f"-X importtime cumulative: optel.privacy {_importtime_us('optel.privacy')} µs, re {_importtime_us('re')} µs"
+        f"  first scrub of an exception (message and trace) : {exception:8.0f} µs, re loaded: {exception_re}"
     )
+    print(f"  import re alone                                 : {re_cpu:8.0f} µs")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,20 @@ def _log_once(kind: str, message: str, *args: object) -> None:
     logger().warning(message, *args)
 
 
+def _load_builtin_rules(text: str) -> str:
+    """The built-in chain, imported on the first text that fails the fast path: its modules cost a
+    fair share of the host's import time, and a run whose strings all pass never needs them."""
+    global _builtin_rules
+    from optel.privacy.rules import apply_builtin_rules
+
+    _builtin_rules = apply_builtin_rules
+    return apply_builtin_rules(text)
+
+
+# Replaced by the chain itself on first use (an import statement per slow string costs ~1 µs).
+_builtin_rules: Callable[[str], str] = _load_builtin_rules
+
+
 class PatternRule:
     """A host rule given as ``(pattern, marker)``: every match becomes `marker`.
 
@@ -160,11 +174,7 @@ class Scrubber:
                 if logins is None:
                     logins = watch_words()
                 if not plainly_safe(text, logins):
-                    # Imported here: the chain's modules cost a fair share of the host's import
-                    # time, and a run whose strings all pass the fast path never needs them.
-                    from optel.privacy.rules import apply_builtin_rules
-
-                    text = apply_builtin_rules(text)
+                    text = _builtin_rules(text)
             return text
         except Exception as exc:
             # Fail closed: a rule that cannot run might have been the one hiding this value.
