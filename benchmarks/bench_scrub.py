@@ -5,15 +5,24 @@ the same attributes, for the bar: the typical span's fast path at or below 0.7x 
 Fresh-process figures are CPU time measured inside the process (robust on a shared machine).
 
 Run: ``python benchmarks/bench_scrub.py`` (medians of many runs; nothing is asserted).
+
+``--host [--src DIR] [--runs N]``: instead, the CPU time of a real host run (import optel, init,
+an @command with two @step calls, exit; and the same with a step that raises), telemetry on and
+off side by side, from the processes' own rusage, with optel imported from DIR (default: this
+checkout's src). ``git archive main src | tar -x -C /tmp/main`` and ``--src /tmp/main/src`` give
+the figures before a change.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 ROUNDS = 301
 INNER = 50
@@ -98,7 +107,84 @@ def _bare_sdk_span_us() -> float | None:
     return _median_us(span, FAST)
 
 
+HOST = """\
+import optel
+
+optel.init("bench-scrub", endpoint="http://127.0.0.1:9", version="1.0.0")
+
+
+@optel.step()
+def load(path):
+    if RAISE:
+        raise KeyError("region")
+    return path
+
+
+@optel.step()
+def build(n):
+    return n * 2
+
+
+@optel.command()
+def deploy():
+    try:
+        load("config.toml")
+    except KeyError:
+        pass
+    return build(21)
+
+
+deploy()
+"""
+
+
+def _host_cpu_ms(args: list[str], env: dict[str, str]) -> float:
+    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    printed = process.stderr.read() if process.stderr else b""
+    if status or printed:
+        print(f"  host failed or printed: {status} {printed[-200:]!r}")
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def host_runs(src: str, runs: int) -> None:
+    """Telemetry on and off, interleaved, for the plain run and the one whose step raises."""
+    from bench_exit import clean_env, uploader_done, user_file
+
+    tmp = Path(tempfile.mkdtemp(prefix="optel-bench-scrub-"))
+    (tmp / "home").mkdir()
+    envs = {}
+    for mode in ("anonymous", "off"):
+        user_file(tmp / f"config-{mode}", mode, "bench-scrub")
+        env = clean_env(tmp / "home", tmp / f"config-{mode}", tmp / f"cache-{mode}")
+        env["PYTHONPATH"] = os.pathsep.join((src, _PATH))
+        envs[mode] = env
+    print(f"host run CPU (python -S, optel from {src}), medians of {runs}:")
+    for raising in (False, True):
+        script = tmp / f"host_{raising}.py"
+        script.write_text(f"RAISE = {raising}\n" + HOST)
+        times: dict[str, list[float]] = {"anonymous": [], "off": []}
+        for index in range(runs + 1):
+            for mode, env in envs.items():
+                took = _host_cpu_ms([sys.executable, "-S", str(script)], env)
+                uploader_done(tmp / f"cache-{mode}")
+                if index:  # the first round compiles bytecode
+                    times[mode].append(took)
+        on, off = (statistics.median(times[mode]) for mode in ("anonymous", "off"))
+        paired = statistics.median(a - b for a, b in zip(times["anonymous"], times["off"]))
+        label = "a step raises" if raising else "plain        "
+        print(f"  {label}: on {on:.1f} ms, off {off:.1f} ms, on - off {paired:+.1f} ms (paired)")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", action="store_true", help="CPU of a real host run, on vs off")
+    parser.add_argument("--src", default=str(Path(__file__).resolve().parents[1] / "src"))
+    parser.add_argument("--runs", type=int, default=41)
+    options = parser.parse_args()
+    if options.host:
+        host_runs(options.src, options.runs)
+        return
     os.environ.setdefault("USER", "alice")
     import optel.privacy as privacy
 
