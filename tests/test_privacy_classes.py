@@ -17,7 +17,7 @@ from optel.privacy import describe_exception, public_model_name, scrub_attribute
 from optel.privacy.endpoints import redact_endpoint, redact_export
 from optel.privacy.fastpath import plainly_safe
 from optel.privacy.identity import machine_names, watch_words
-from optel.privacy.models import FAMILIES
+from optel.privacy.model_families import FAMILIES
 from optel.privacy.numbers import luhn_valid
 from optel.privacy.rules import apply_builtin_rules
 from optel.record.dictionary import ATTRIBUTES, METRICS

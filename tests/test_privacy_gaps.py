@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optel.privacy import Scrubber, is_sensitive_key, scrub_attributes
+from optel.privacy.credentials import looks_like_camel_case, scrub_long_runs
 from optel.privacy.fastpath import plainly_safe
 from optel.privacy.identity import current_identity
-from optel.privacy.rules import apply_builtin_rules, looks_like_camel_case, scrub_long_runs
+from optel.privacy.rules import apply_builtin_rules
 from optel.record.dictionary import ATTRIBUTES, METRICS
 
 

@@ -16,7 +16,8 @@ import yaml
 
 from optel.privacy import gateway, scrub_text, table
 from optel.privacy.fastpath import SECRET_PREFIXES, plainly_safe
-from optel.privacy.rules import apply_builtin_rules, pattern
+from optel.privacy.patterns import pattern
+from optel.privacy.rules import apply_builtin_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 GATEWAY_FILE = ROOT / "collector" / "gateway.yaml"
@@ -101,8 +102,9 @@ NEW_SHAPE = """
 import optel.privacy.table as table
 table.SHAPES += (table.Shape("acme", ("acme_",), r"acme_[a-z0-9]{20,}", "acme_" + "k3y" * 8),)
 import importlib, optel.privacy.fastpath as fastpath, optel.privacy.rules as rules, optel.privacy.gateway as gateway
-importlib.reload(fastpath)
-importlib.reload(rules)
+import optel.privacy.patterns as patterns, optel.privacy.credentials as credentials
+for module in (fastpath, patterns, credentials, rules):
+    importlib.reload(module)
 example = table.SHAPES[-1].example
 print(fastpath.plainly_safe(example, ()), rules.apply_builtin_rules("a " + example + " b"),
       example in rules.apply_builtin_rules(example), "acme_[a-z0-9]{20,}" in gateway.generated_block())

@@ -8,8 +8,10 @@ addresses with ``<ip>``, host names with ``<host>`` (``hosts``), keys and tokens
 and MAC addresses with ``<mac>`` (``numbers``), and the user's login name with ``<user>``; the
 values of credential-like keys are replaced whole (``optel.privacy.keys``).
 
-Importing this package does not import ``re``: the rules compile on first need, and strings made
-only of plain name characters are recognised without any regex (``optel.privacy.fastpath``).
+Importing this package loads neither ``re`` nor the rules: strings made only of plain name
+characters are recognised without any regex (``optel.privacy.fastpath``), the first other string
+loads the chain (``rules``), whose patterns compile on first need, and the first model name loads
+the model lists (``models``).
 
 ``optel.init(..., scrub=[...], attributes=[...])`` calls ``configure``; the built-in rules stay on
 unless ``disable_builtin_rules=True`` is passed explicitly (see ``Scrubber``).
@@ -18,10 +20,9 @@ unless ``disable_builtin_rules=True`` is passed explicitly (see ``Scrubber``).
 from __future__ import annotations
 
 from optel.privacy.keys import is_sensitive_key
-from optel.privacy.models import CUSTOM, public_model_name
 from optel.privacy.modes import FORBIDDEN_KEYS, apply_mode
-from optel.privacy.rules import EMAIL, IP, MARKERS, PATH, REDACTED, SECRET, URL, USER
 from optel.privacy.scrubber import PatternRule, Scrubber
+from optel.privacy.table import CUSTOM, EMAIL, IP, MARKERS, PATH, REDACTED, SECRET, URL, USER
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -90,6 +91,14 @@ def scrub_value(key: str, value: object) -> object:
 def scrub_attributes(attributes: Mapping[str, object] | None) -> dict[str, object]:
     """A new dict of scrubbed attribute values."""
     return _default.scrub_attributes(attributes)
+
+
+def public_model_name(model: str | None, provider: str | None = None) -> str | None:
+    """`model` when it is a public model name, else ``custom`` (see ``optel.privacy.models``)."""
+    # Imported on the first call: only a run that records an LLM call needs the model lists.
+    from optel.privacy.models import public_model_name as public
+
+    return public(model, provider)
 
 
 def describe_exception(

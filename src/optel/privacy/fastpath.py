@@ -8,9 +8,7 @@ calls safe comes out of the full chain unchanged.
 
 from __future__ import annotations
 
-from optel.privacy.hosts import CONTEXT_HINTS, has_dotted_host
-from optel.privacy.numbers import MIN_DIGITS
-from optel.privacy.table import PRIVATE_KEY_TRIGGER, SHAPES
+from optel.privacy.table import CONTEXT_HINTS, PRIVATE_KEY_TRIGGER, SHAPES, TLD_LABELS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,6 +17,9 @@ if TYPE_CHECKING:
 MAX_LENGTH = 160
 # Every base64/hex detector needs a run of 32; a shorter bound here only sends more to the chain.
 LONG_RUN = 32
+# A digit run (spaces, dashes and dots between digits ignored) this long may be one of the numbers
+# rules' but for an international phone number, whose "+" keeps it off the fast path.
+MIN_DIGITS = 9
 
 
 # The triggers of every token shape in the one table (``table.SHAPES``), grouped by what a text must
@@ -138,5 +139,28 @@ def _has_hint(lowered: str) -> bool:
     # A plain loop: any() over a generator costs more than the few checks it would replace.
     for hint in _HINTS:  # noqa: SIM110
         if hint in lowered:
+            return True
+    return False
+
+
+def has_dotted_host(text: str) -> bool:
+    """Cheaply, for a text of the fast path's alphabet (``[A-Za-z0-9._: -]``): whether a label after
+    a dot is a known top-level domain. A True may still be no host; a False never is one."""
+    for part in text.split(".")[1:]:
+        if part.partition(" ")[0].partition(":")[0] in TLD_LABELS:
+            return True
+    return False
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def hex_between(text: str, separator: str, shortest: int, longest: int) -> bool:
+    """Whether two consecutive `separator`s of `text` enclose only hex digits, `shortest` to `longest`
+    of them: what an IPv6 address (``::``, ``:1f:``) or a MAC address (``:1f:``) holds. A cheap
+    pre-filter for the rules (a stack trace's ``module:function:line`` holds two colons, and would
+    otherwise cost ``import re`` and a compile)."""
+    for piece in text.split(separator)[1:-1]:
+        if shortest <= len(piece) <= longest and _HEX.issuperset(piece):
             return True
     return False

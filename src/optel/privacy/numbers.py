@@ -10,16 +10,15 @@ was no card (a 19-digit nanosecond timestamp in a message does, one time in ten)
 
 from __future__ import annotations
 
+from optel.privacy.fastpath import hex_between
+from optel.privacy.table import MAC, NUMBER
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
 
-NUMBER = "<number>"
-MAC = "<mac>"
-# A digit run (spaces, dashes and dots between digits ignored) this long may be one of the above
-# but for an international phone number, whose "+" keeps it off the fast path.
-MIN_DIGITS = 9
-# ...and the least any rule of this module needs, with the phone number's "+" and "()" ignored too.
+# The least digit run any rule of this module needs (spaces, dashes, dots, a phone number's "+" and
+# "()" ignored); the fast path sends on a run of fastpath.MIN_DIGITS.
 _MIN_ANY = 8
 _DIGITS = bytes(48 if 48 <= i <= 57 else 120 for i in range(256))  # digits -> "0", the rest -> "x"
 
@@ -91,7 +90,9 @@ def _phone_match(match: re.Match[str]) -> str:
 
 def scrub_numbers(text: str) -> str:
     """MAC addresses, card numbers, social security and phone numbers -> ``<mac>`` / ``<number>``."""
-    if text.count(":") >= 5 or text.count("-") >= 5:
+    if (text.count(":") >= 5 and hex_between(text, ":", 2, 2)) or (
+        text.count("-") >= 5 and hex_between(text, "-", 2, 2)
+    ):
         text = _pattern("mac").sub(MAC, text)
     # One C pass (bytes.translate) instead of a regex scan for texts without a long enough digit run.
     if b"0" * _MIN_ANY not in text.encode("utf-8", "ignore").translate(_DIGITS, b" -.()+"):

@@ -6,7 +6,7 @@ from optel.privacy import exceptions as _exceptions
 from optel.privacy.fastpath import plainly_safe
 from optel.privacy.identity import watch_words
 from optel.privacy.keys import is_sensitive_key
-from optel.privacy.rules import REDACTED, SECRET, apply_builtin_rules
+from optel.privacy.table import REDACTED, SECRET
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,6 +29,20 @@ def _log_once(kind: str, message: str, *args: object) -> None:
     from optel._logger import logger
 
     logger().warning(message, *args)
+
+
+def _load_builtin_rules(text: str) -> str:
+    """The built-in chain, imported on the first text that fails the fast path: its modules cost a
+    fair share of the host's import time, and a run whose strings all pass never needs them."""
+    global _builtin_rules
+    from optel.privacy.rules import apply_builtin_rules
+
+    _builtin_rules = apply_builtin_rules
+    return apply_builtin_rules(text)
+
+
+# Replaced by the chain itself on first use (an import statement per slow string costs ~1 µs).
+_builtin_rules: Callable[[str], str] = _load_builtin_rules
 
 
 class PatternRule:
@@ -160,7 +174,7 @@ class Scrubber:
                 if logins is None:
                     logins = watch_words()
                 if not plainly_safe(text, logins):
-                    text = apply_builtin_rules(text)
+                    text = _builtin_rules(text)
             return text
         except Exception as exc:
             # Fail closed: a rule that cannot run might have been the one hiding this value.

@@ -264,7 +264,7 @@ def forgetter() -> Forgetter | None:
     if not active:
         return None
     _cut_pending()
-    from optel.privacy.rules import REDACTED
+    from optel.privacy import REDACTED
 
     return Forgetter(REDACTED)
 
