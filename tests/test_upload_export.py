@@ -21,7 +21,16 @@ from optel.upload.export import (
     classify,
 )
 from optel.upload.http import parse_retry_after
+from optel.upload.otlp import SpanRequest
 from otlp_receiver import OTLPReceiver
+
+
+def one_span() -> SpanRequest:
+    request = SpanRequest()
+    record = {"trace_id": "1" * 32, "span_id": "2" * 16, "name": "x", "start_ns": 1, "end_ns": 2}
+    span_from_record(record, request.spans(FileResource({})))
+    request.count += 1
+    return request
 
 
 @pytest.mark.parametrize(
@@ -148,9 +157,7 @@ def test_proxy_variables_are_honoured_on_every_request_of_a_run(
     _Proxy.seen = []
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    span = [(FileResource({}), [span_from_record(
-        {"trace_id": "1" * 32, "span_id": "2" * 16, "name": "x", "start_ns": 1, "end_ns": 2}
-    )])]  # fmt: skip
+    span = one_span()
     exporters = Exporters({})
     try:
         with OTLPReceiver() as receiver:
@@ -212,9 +219,7 @@ def test_what_the_sdk_reads_from_os_environ_never_reaches_the_wire(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=from-os-environ")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-traces-key=from-os-environ")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
-    span = [(FileResource({}), [span_from_record(
-        {"trace_id": "1" * 32, "span_id": "2" * 16, "name": "x", "start_ns": 1, "end_ns": 2}
-    )])]  # fmt: skip
+    span = one_span()
     exporters = Exporters({})
     try:
         with OTLPReceiver() as receiver:

@@ -407,11 +407,12 @@ def test_closing_the_exporters_of_a_run_closes_its_grpc_channels(collector: Grpc
     from optel.upload.attributes import FileResource
     from optel.upload.convert import span_from_record
     from optel.upload.export import SENT, Exporters
+    from optel.upload.otlp import SpanRequest
 
     exporters = Exporters(_grpc_env(collector.url))
-    span = span_from_record(_records()[0])
-    groups = [(FileResource({"service.name": APP}), [span])]
-    assert exporters.export_spans(groups, None, 5.0).kind == SENT
+    request = SpanRequest()
+    span_from_record(_records()[0], request.spans(FileResource({"service.name": APP})))
+    assert exporters.export_spans(request, None, 5.0).kind == SENT
     assert _established_to(collector.port) >= 1
     # Closed while the run still holds its exporters: not left to the garbage collector.
     exporters.close()

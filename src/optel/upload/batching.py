@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from optel.spool.files import Claim
     from optel.upload.export import Exporters, Outcome
-    from optel.upload.otlp import FileResource
+    from optel.upload.otlp import FileResource, SpanRequest
     from optel.upload.uploader import Run
 
 _log = logging.getLogger("optel")
@@ -158,12 +158,12 @@ def send(
                 return failed, 0, 0, [None] * len(files)
     spans = 0
     through = 0  # span records (counted over the batch) that went out or needed no request
-    for chunk, count, end in _span_chunks(files, resources, allowed, invalid):
-        if count:
-            outcome = exporters.export_spans(chunk, export, budget(deadline))
+    for request, end in _span_chunks(files, resources, allowed, invalid):
+        if request.count:
+            outcome = exporters.export_spans(request, export, budget(deadline))
             if outcome.kind != SENT:
                 return outcome, spans, 0, _rests(files, through)
-            spans += count
+            spans += request.count
         through = end
     groups = _batch_metrics(files, resources, allowed, invalid)
     if groups:
@@ -184,38 +184,37 @@ def _span_chunks(
     resources: list[FileResource],
     allowed: list[bool],
     invalid: list[int] | None = None,
-) -> Iterator[tuple[list[tuple[FileResource, list[Any]]], int, int]]:
-    """The batch's spans in request-sized groups per resource, with how many spans they hold and
-    how many span records (counted over the batch) they cover up to.
+) -> Iterator[tuple[SpanRequest, int]]:
+    """The batch's spans in requests of at most `CHUNK_SPANS` span records, each with how many span
+    records (counted over the batch) it covers up to.
 
     Records that are not valid spans are skipped and counted in ``invalid[0]``; the spans of a
     file that may not send are never converted.
     """
     from optel.upload.convert import InvalidRecord, span_from_record
+    from optel.upload.otlp import SpanRequest
 
-    chunk: list[tuple[FileResource, list[Any]]] = []
-    count = taken = start = 0
+    request = SpanRequest()
+    taken = start = 0
     for file, resource, ok in zip(files, resources, allowed):
-        spans: list[Any] = []
-        chunk.append((resource, spans))
+        into = None
         for record in file.spans:
             taken += 1
             if ok:
+                if into is None:
+                    into = request.spans(resource)
                 try:
-                    spans.append(span_from_record(record))
-                    count += 1
+                    span_from_record(record, into)
+                    request.count += 1
                 except InvalidRecord as error:
                     _log.debug("optel: skipping a span record: %s", error)
                     if invalid is not None:
                         invalid[0] += 1
             if taken - start == CHUNK_SPANS:
-                yield chunk, count, taken
-                spans = []
-                chunk = [(resource, spans)]
-                count = 0
-                start = taken
+                yield request, taken
+                request, into, start = SpanRequest(), None, taken
     if taken > start:
-        yield chunk, count, taken
+        yield request, taken
 
 
 def _batch_metrics(

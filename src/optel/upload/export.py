@@ -173,27 +173,21 @@ class Exporters:
         return outcome
 
     def export_spans(
-        self, groups: Groups, export: Mapping[str, Any] | None, budget: float
+        self, request: Any, export: Mapping[str, Any] | None, budget: float
     ) -> Outcome:
-        """Send spans (`Span` messages per `FileResource`) in one request; at most `budget` seconds."""
+        """Send a `SpanRequest` (upload/otlp.py); at most `budget` seconds."""
         until = time.monotonic() + max(budget, MIN_TIMEOUT)
         destination = self.destination("traces", export)
         if not destination.exporting:
             return Outcome(SENT)  # OTEL_TRACES_EXPORTER=none at the user's endpoint: sent nowhere
-        if destination.ratio < 1.0:
-            keeps = destination.keeps
-            groups = [
-                (resource, [s for s in spans if keeps(int.from_bytes(s.trace_id, "big"))])
-                for resource, spans in groups
-            ]
-            if not any(spans for _, spans in groups):
-                return Outcome(SENT)  # the user's sampler kept none of these traces
+        keeps = destination.keeps if destination.ratio < 1.0 else None
+        message = request.finish(destination.resource, keeps)
+        if not message.resource_spans:
+            return Outcome(SENT)  # the user's sampler kept none of these traces
         failed = self.check("traces", export, budget)
         if failed is not None:
             return failed
-        from optel.upload.otlp import trace_request
-
-        return self._send(destination, trace_request(groups, destination.resource), until)
+        return self._send(destination, message, until)
 
     def export_metrics(
         self, groups: Groups, export: Mapping[str, Any] | None, budget: float
@@ -224,7 +218,8 @@ class Exporters:
         budget = min(max(until - time.monotonic(), MIN_TIMEOUT), destination.timeout)
         with quiet_sdk():
             try:
-                return target.send(request, budget, destination)
+                outcome: Outcome = target.send(request, budget, destination)
+                return outcome
             except Exception as error:  # anything unforeseen keeps the files
                 _log.debug("optel: the export raised", exc_info=True)
                 return Outcome(RETRY, None, None, f"{type(error).__name__}: {error}")

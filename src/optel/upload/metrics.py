@@ -115,7 +115,10 @@ def _parts(record: Mapping[str, Any]) -> tuple[Any, Any, Any, Any]:
     # The common record, exactly as the JSON parser makes it, is checked inline; anything else goes
     # through `measurement_parts`, which accepts a superset and says what is wrong.
     get = record.get
-    name, value, time_ns, attrs = get("name"), get("value"), get("time_ns"), get("attributes")
+    name: Any = get("name")
+    value: Any = get("value")
+    time_ns: Any = get("time_ns")
+    attrs: Any = get("attributes")
     kind = type(value)
     if (
         type(name) is str
@@ -182,9 +185,9 @@ def metrics_from_records(
 def _number(
     attributes: dict[str, Any], start: int | None, end: int, value: float
 ) -> NumberDataPoint:
-    point = NumberDataPoint(
-        attributes=encode_attributes(attributes), start_time_unix_nano=start, time_unix_nano=end
-    )
+    point = NumberDataPoint(attributes=encode_attributes(attributes), time_unix_nano=end)
+    if start is not None:  # a gauge point has no start, as the SDK writes it
+        point.start_time_unix_nano = start
     if isinstance(value, int):
         point.as_int = value
     else:
