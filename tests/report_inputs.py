@@ -19,17 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from google.protobuf import json_format
-
 from host_process import alive
 from optel.demo import RUNS, example_app
 from optel.spool.lock import read_lock
+from optel.upload.otlp_json import as_dict
 from otlp_receiver import OTLPReceiver
 
 APP = "optel-demo"
 # (version, consent mode) per install; the first install runs the demo's runs twice.
 INSTALLS = (("1.0.0", "anonymous", 2), ("1.0.0", "identified", 1), ("1.1.0", "anonymous", 1))
-_ID_FIELDS = ("traceId", "spanId", "parentSpanId")
 
 
 @dataclass
@@ -127,20 +125,5 @@ def build(root: Path) -> Inputs:
 
 def otlp_json(message: Any) -> dict[str, Any]:
     """A request as OTLP/JSON writes it: protobuf's JSON mapping, with ids in hex (not base64)."""
-    value = json_format.MessageToDict(message)
-    _hex_ids(value)
+    value: dict[str, Any] = as_dict(message, use_integers_for_enums=False)
     return value
-
-
-def _hex_ids(value: Any) -> None:
-    import base64
-
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key in _ID_FIELDS and isinstance(item, str):
-                value[key] = base64.b64decode(item).hex()
-            else:
-                _hex_ids(item)
-    elif isinstance(value, list):
-        for item in value:
-            _hex_ids(item)

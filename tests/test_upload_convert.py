@@ -1,34 +1,24 @@
-"""Records -> OpenTelemetry SDK data: ids, parentage, times, delta metrics and buckets survive, and the sampler decides."""
+"""Records -> OTLP messages: ids, parentage, times, delta metrics and buckets survive, and each file's consent decides."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.sdk.metrics.export import AggregationTemporality, Histogram, Sum
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace.sampling import Decision
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.proto.metrics.v1.metrics_pb2 import AGGREGATION_TEMPORALITY_DELTA
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from optel.consent import Consent
 from optel.record import dictionary
-from optel.upload.convert import (
-    InvalidRecord,
-    clean_attributes,
-    inferred_spec,
-    metrics_from_records,
-    resource_for,
-    span_from_record,
-    spec_for,
-)
-from optel.upload.sampler import ConsentSampler
+from optel.upload.attributes import InvalidRecord, clean_attributes, resource_for
+from optel.upload.consent import file_consent, sending
+from optel.upload.convert import span_from_record
+from optel.upload.metrics import inferred_spec, metrics_from_records, spec_for
+from optel.upload.otlp import decode_attributes
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 ROOT = "b7ad6b7169203331"
 CHILD = "00f067aa0ba902b7"
-RESOURCE = Resource({"service.name": "tool"})
 
 
 def span(**overrides: Any) -> dict[str, Any]:
@@ -52,14 +42,12 @@ def metric(name: str, value: float, time_ns: int, **attributes: Any) -> dict[str
 
 
 def test_span_keeps_its_trace_span_and_parent_ids() -> None:
-    child = span_from_record(span(span_id=CHILD, parent_span_id=ROOT, name="step"), RESOURCE)
-    assert child.context.trace_id == int(TRACE, 16)
-    assert child.context.span_id == int(CHILD, 16)
-    assert child.parent is not None
-    assert (child.parent.trace_id, child.parent.span_id) == (int(TRACE, 16), int(ROOT, 16))
-    assert child.parent.is_remote is False
-    root = span_from_record(span(), RESOURCE)
-    assert root.parent is None
+    child = span_from_record(span(span_id=CHILD, parent_span_id=ROOT, name="step"))
+    assert (child.trace_id.hex(), child.span_id.hex()) == (TRACE, CHILD)
+    assert child.parent_span_id.hex() == ROOT
+    assert child.flags == 0x100  # the parent is known not to be remote, as the SDK writes it
+    root = span_from_record(span())
+    assert root.parent_span_id == b""
 
 
 def test_span_keeps_name_kind_times_status_and_events() -> None:
@@ -68,24 +56,15 @@ def test_span_keeps_name_kind_times_status_and_events() -> None:
         events=[{"name": "exception", "time_ns": 1_700_000_000_100_000_000,
                  "attributes": {"exception.type": "ValueError"}}],
     )  # fmt: skip
-    s = span_from_record(record, RESOURCE)
-    assert (s.name, s.kind) == ("deploy", SpanKind.CLIENT)
-    assert (s.start_time, s.end_time) == (record["start_ns"], record["end_ns"])
-    assert s.status.status_code is StatusCode.ERROR
-    assert s.status.description == "ValueError: <path> missing"
+    s = span_from_record(record)
+    assert (s.name, s.kind) == ("deploy", Span.SPAN_KIND_CLIENT)
+    assert (s.start_time_unix_nano, s.end_time_unix_nano) == (record["start_ns"], record["end_ns"])
+    assert s.status.code == Status.STATUS_CODE_ERROR
+    assert s.status.message == "ValueError: <path> missing"
     [event] = s.events
-    assert (event.name, event.timestamp) == ("exception", 1_700_000_000_100_000_000)
-    assert dict(event.attributes or {}) == {"exception.type": "ValueError"}
-    assert s.resource is RESOURCE
-    assert s.instrumentation_scope is not None and s.instrumentation_scope.name == "optel"
-
-
-def test_encoded_span_carries_the_original_ids() -> None:
-    request = encode_spans([span_from_record(span(span_id=CHILD, parent_span_id=ROOT), RESOURCE)])
-    encoded = request.resource_spans[0].scope_spans[0].spans[0]
-    assert encoded.trace_id.hex() == TRACE
-    assert encoded.span_id.hex() == CHILD
-    assert encoded.parent_span_id.hex() == ROOT
+    assert (event.name, event.time_unix_nano) == ("exception", 1_700_000_000_100_000_000)
+    assert decode_attributes(event.attributes) == {"exception.type": "ValueError"}
+    assert decode_attributes(s.attributes) == {"command.name": "deploy"}
 
 
 @pytest.mark.parametrize(
@@ -100,7 +79,7 @@ def test_encoded_span_carries_the_original_ids() -> None:
 )
 def test_malformed_span_record_is_refused(overrides: dict[str, Any]) -> None:
     with pytest.raises(InvalidRecord):
-        span_from_record(span(**overrides), RESOURCE)
+        span_from_record(span(**overrides))
 
 
 def test_attributes_otlp_cannot_carry_are_dropped() -> None:
@@ -138,34 +117,19 @@ def test_resource_keeps_a_given_service_version_and_adds_nothing_of_the_sdk() ->
 
 def test_counter_measurements_become_one_delta_monotonic_sum_per_attribute_set() -> None:
     records = [
-        metric(
-            "optel.cli.command.invocations", 1, 100, **{"command.name": "a", "outcome": "success"}
-        ),
-        metric(
-            "optel.cli.command.invocations", 1, 300, **{"command.name": "a", "outcome": "success"}
-        ),
-        metric(
-            "optel.cli.command.invocations", 1, 200, **{"command.name": "b", "outcome": "failure"}
-        ),
-    ]
-    data = metrics_from_records(records, RESOURCE)
-    assert data is not None
-    [m] = data.resource_metrics[0].scope_metrics[0].metrics
-    assert isinstance(m.data, Sum)
-    assert m.data.aggregation_temporality is AggregationTemporality.DELTA
-    assert m.data.is_monotonic is True
+        metric("optel.cli.command.invocations", 1, 100, **{"command.name": "a", "outcome": "success"}),
+        metric("optel.cli.command.invocations", 1, 300, **{"command.name": "a", "outcome": "success"}),
+        metric("optel.cli.command.invocations", 1, 200, **{"command.name": "b", "outcome": "failure"}),
+    ]  # fmt: skip
+    [m] = metrics_from_records(records)
+    assert m.WhichOneof("data") == "sum"
+    assert m.sum.aggregation_temporality == AGGREGATION_TEMPORALITY_DELTA
+    assert m.sum.is_monotonic is True
     assert m.unit == dictionary.METRICS["optel.cli.command.invocations"].unit
-    points = {p.attributes["command.name"]: p for p in m.data.data_points}
-    assert (points["a"].value, points["a"].start_time_unix_nano, points["a"].time_unix_nano) == (
-        2,
-        100,
-        300,
-    )
-    assert (points["b"].value, points["b"].start_time_unix_nano, points["b"].time_unix_nano) == (
-        1,
-        200,
-        200,
-    )
+    points = {decode_attributes(p.attributes)["command.name"]: p for p in m.sum.data_points}
+    a, b = points["a"], points["b"]
+    assert (a.as_int, a.start_time_unix_nano, a.time_unix_nano) == (2, 100, 300)
+    assert (b.as_int, b.start_time_unix_nano, b.time_unix_nano) == (1, 200, 200)
 
 
 def test_histogram_uses_the_dictionary_buckets_upper_inclusive() -> None:
@@ -173,16 +137,14 @@ def test_histogram_uses_the_dictionary_buckets_upper_inclusive() -> None:
     assert bounds is not None
     values = [bounds[0] / 2, bounds[0], bounds[0] * 1.5, bounds[-1] * 10]
     records = [metric("optel.cli.command.duration", v, 10 + i) for i, v in enumerate(values)]
-    data = metrics_from_records(records, RESOURCE)
-    assert data is not None
-    [m] = data.resource_metrics[0].scope_metrics[0].metrics
-    assert isinstance(m.data, Histogram)
-    assert m.data.aggregation_temporality is AggregationTemporality.DELTA
+    [m] = metrics_from_records(records)
+    assert m.WhichOneof("data") == "histogram"
+    assert m.histogram.aggregation_temporality == AGGREGATION_TEMPORALITY_DELTA
     assert (m.unit, m.description) == (
         "s",
         dictionary.METRICS["optel.cli.command.duration"].description,
     )
-    [point] = m.data.data_points
+    [point] = m.histogram.data_points
     assert list(point.explicit_bounds) == list(bounds)
     expected = [0] * (len(bounds) + 1)
     expected[0], expected[1], expected[-1] = 2, 1, 1
@@ -192,16 +154,6 @@ def test_histogram_uses_the_dictionary_buckets_upper_inclusive() -> None:
     assert (point.start_time_unix_nano, point.time_unix_nano) == (10, 13)
 
 
-def test_encoded_metrics_are_delta() -> None:
-    data = metrics_from_records(
-        [metric("optel.cli.errors", 1, 5, **{"error.type": "KeyError"})], RESOURCE
-    )
-    assert data is not None
-    encoded = encode_metrics(data).resource_metrics[0].scope_metrics[0].metrics[0]
-    assert encoded.sum.aggregation_temporality == 1  # AGGREGATION_TEMPORALITY_DELTA
-    assert encoded.sum.data_points[0].as_int == 1
-
-
 def test_unknown_metric_names_get_a_sensible_aggregation() -> None:
     assert "plugin.widget.duration" not in dictionary.METRICS
     duration = spec_for("plugin.widget.duration", [0.2, 1.5])
@@ -209,12 +161,8 @@ def test_unknown_metric_names_get_a_sensible_aggregation() -> None:
     assert spec_for("plugin.widgets", [1, 2, 3]).kind == "counter"
     assert spec_for("plugin.ratio", [0.25, -1.0]).kind == "histogram"
     assert inferred_spec("plugin.widgets", [1, -2]).kind == "histogram"
-    data = metrics_from_records(
-        [metric("plugin.widgets", 2, 1), metric("plugin.widgets", 3, 2)], RESOURCE
-    )
-    assert data is not None
-    [m] = data.resource_metrics[0].scope_metrics[0].metrics
-    assert isinstance(m.data, Sum) and m.data.data_points[0].value == 5
+    [m] = metrics_from_records([metric("plugin.widgets", 2, 1), metric("plugin.widgets", 3, 2)])
+    assert m.WhichOneof("data") == "sum" and m.sum.data_points[0].as_int == 5
     assert (m.unit, m.description) == ("", "")
 
 
@@ -224,7 +172,7 @@ def test_malformed_measurements_are_skipped_and_none_left_means_no_data() -> Non
         metric("optel.cli.errors", True, 1),
         {"t": "metric", "name": "x"},
     ]
-    assert metrics_from_records(records, RESOURCE) is None
+    assert metrics_from_records(records) == []
 
 
 def _consent(mode: str, sampled: bool = True) -> Consent:
@@ -232,29 +180,35 @@ def _consent(mode: str, sampled: bool = True) -> Consent:
 
 
 @pytest.mark.parametrize(
-    ("consent", "decision"),
+    ("consent", "allowed"),
     [
-        (_consent("anonymous"), Decision.RECORD_AND_SAMPLE),
-        (_consent("identified"), Decision.RECORD_AND_SAMPLE),
-        (_consent("off"), Decision.DROP),
-        (_consent("anonymous", sampled=False), Decision.DROP),
-        (None, Decision.DROP),
+        (_consent("anonymous"), True),
+        (_consent("identified"), True),
+        (_consent("off"), False),
+        (_consent("anonymous", sampled=False), False),
+        (None, False),
     ],
 )
-def test_consent_sampler_drops_unless_consent_allows_sending(
-    consent: Consent | None, decision: Decision
+def test_nothing_is_sent_unless_the_files_consent_allows_sending(
+    consent: Consent | None, allowed: bool
 ) -> None:
-    sampler = ConsentSampler(consent)
-    assert sampler.should_sample(None, int(TRACE, 16), "deploy").decision is decision
-    assert sampler.metrics_allowed() is (decision is Decision.RECORD_AND_SAMPLE)
+    assert sending(consent) is allowed
 
 
-def test_consent_sampler_drops_everything_once_withdrawn() -> None:
-    sampler = ConsentSampler(_consent("anonymous"))
-    sampler.withdraw()
-    assert sampler.should_sample(None, 1, "deploy").decision is Decision.DROP
-    assert not sampler.metrics_allowed()
-    assert "off" in sampler.get_description()
+@pytest.mark.parametrize(
+    ("recorded", "allowed"),
+    [
+        ({"mode": "anonymous", "install_id": "id"}, True),
+        ({"mode": "off", "install_id": "id"}, False),
+        ({"mode": "bogus"}, False),
+        (None, False),
+    ],
+)
+def test_a_files_consent_is_read_back_from_its_header(recorded: Any, allowed: bool) -> None:
+    assert sending(file_consent({"consent": recorded})) is allowed
+    # Out of the sample (0 %): recorded, but never sent.
+    header = {"consent": recorded, "settings": {"sample_percent": 0}}
+    assert sending(file_consent(header)) is False
 
 
 def test_a_spool_file_written_with_the_pre_conventions_names_is_sent_under_todays_names() -> None:
@@ -268,16 +222,13 @@ def test_a_spool_file_written_with_the_pre_conventions_names_is_sent_under_today
     assert resource.attributes["optel.host.memory.gib"] == 16
     assert "host.memory.gib" not in resource.attributes
     assert resource.attributes["app.installation.id"] == "id-1"
-    session = span_from_record(
-        span(name="cli.session", attributes={"cli.summary.commands": 2}), RESOURCE
-    )
+    session = span_from_record(span(name="cli.session", attributes={"cli.summary.commands": 2}))
     assert session.name == "optel.cli.session"
-    assert dict(session.attributes or {}) == {"optel.cli.summary.commands": 2}
-    (data,) = metrics_from_records(
-        [metric("cli.command.duration", 0.5, 1, **{"command.name": "x"})], RESOURCE
-    ).resource_metrics
-    (converted,) = data.scope_metrics[0].metrics
+    assert decode_attributes(session.attributes) == {"optel.cli.summary.commands": 2}
+    (converted,) = metrics_from_records(
+        [metric("cli.command.duration", 0.5, 1, **{"command.name": "x"})]
+    )
     assert converted.name == "optel.cli.command.duration"
-    assert list(converted.data.data_points[0].explicit_bounds) == list(
+    assert list(converted.histogram.data_points[0].explicit_bounds) == list(
         dictionary.METRICS["optel.cli.command.duration"].buckets or ()
     )

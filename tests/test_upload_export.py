@@ -8,9 +8,9 @@ import time
 from email.utils import formatdate
 
 import pytest
-from opentelemetry.sdk.resources import Resource
 
 from optel._endpoints import APP, USER, protocol, recorded, resolve
+from optel.upload.attributes import FileResource
 from optel.upload.convert import span_from_record
 from optel.upload.export import (
     INVALID,
@@ -19,9 +19,18 @@ from optel.upload.export import (
     SENT,
     Exporters,
     classify,
-    parse_retry_after,
 )
+from optel.upload.http import parse_retry_after
+from optel.upload.otlp import SpanRequest
 from otlp_receiver import OTLPReceiver
+
+
+def one_span() -> SpanRequest:
+    request = SpanRequest()
+    record = {"trace_id": "1" * 32, "span_id": "2" * 16, "name": "x", "start_ns": 1, "end_ns": 2}
+    span_from_record(record, request.spans(FileResource({})))
+    request.count += 1
+    return request
 
 
 @pytest.mark.parametrize(
@@ -148,21 +157,18 @@ def test_proxy_variables_are_honoured_on_every_request_of_a_run(
     _Proxy.seen = []
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    span = span_from_record(
-        {"trace_id": "1" * 32, "span_id": "2" * 16, "name": "x", "start_ns": 1, "end_ns": 2},
-        Resource({}),
-    )
+    span = one_span()
     exporters = Exporters({})
     try:
         with OTLPReceiver() as receiver:
             for _ in range(2):
                 # The proxy answers for the collector: its name is never resolved here.
                 outcome = exporters.export_spans(
-                    [span], {"endpoint": "http://collector.invalid:4318"}, 5.0
+                    span, {"endpoint": "http://collector.invalid:4318"}, 5.0
                 )
                 assert outcome.kind == SENT
                 # NO_PROXY is read too: this one goes straight to the receiver.
-                assert exporters.export_spans([span], {"endpoint": receiver.url}, 5.0).kind == SENT
+                assert exporters.export_spans(span, {"endpoint": receiver.url}, 5.0).kind == SENT
             assert len(receiver.spans()) == 2
     finally:
         exporters.close()
@@ -213,15 +219,12 @@ def test_what_the_sdk_reads_from_os_environ_never_reaches_the_wire(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=from-os-environ")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-traces-key=from-os-environ")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
-    span = span_from_record(
-        {"trace_id": "1" * 32, "span_id": "2" * 16, "name": "x", "start_ns": 1, "end_ns": 2},
-        Resource({}),
-    )
+    span = one_span()
     exporters = Exporters({})
     try:
         with OTLPReceiver() as receiver:
             export = {"endpoint": receiver.url, "headers": {"authorization": "Bearer app"}}
-            assert exporters.export_spans([span], export, 5.0).kind == SENT
+            assert exporters.export_spans(span, export, 5.0).kind == SENT
             [request] = receiver.requests
     finally:
         exporters.close()

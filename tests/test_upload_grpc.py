@@ -404,14 +404,15 @@ def _established_to(port: int) -> int:
 def test_closing_the_exporters_of_a_run_closes_its_grpc_channels(collector: GrpcCollector) -> None:
     import time
 
-    from opentelemetry.sdk.resources import Resource
-
+    from optel.upload.attributes import FileResource
     from optel.upload.convert import span_from_record
     from optel.upload.export import SENT, Exporters
+    from optel.upload.otlp import SpanRequest
 
     exporters = Exporters(_grpc_env(collector.url))
-    span = span_from_record(_records()[0], Resource({"service.name": APP}))
-    assert exporters.export_spans([span], None, 5.0).kind == SENT
+    request = SpanRequest()
+    span_from_record(_records()[0], request.spans(FileResource({"service.name": APP})))
+    assert exporters.export_spans(request, None, 5.0).kind == SENT
     assert _established_to(collector.port) >= 1
     # Closed while the run still holds its exporters: not left to the garbage collector.
     exporters.close()
@@ -424,9 +425,8 @@ def test_closing_the_exporters_of_a_run_closes_its_grpc_channels(collector: Grpc
 def test_without_the_grpc_extra_the_file_is_kept_and_the_reason_given(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    for name in ("trace_exporter", "metric_exporter"):
-        # What `import` finds when the extra is not installed.
-        monkeypatch.setitem(sys.modules, f"opentelemetry.exporter.otlp.proto.grpc.{name}", None)
+    # What `import` finds when the extra (grpcio) is not installed.
+    monkeypatch.setitem(sys.modules, "grpc", None)
     spool = _spool_one()
     with caplog.at_level("ERROR", logger="optel"):
         summary = upload(APP, environ=_grpc_env("http://127.0.0.1:9"))

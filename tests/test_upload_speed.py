@@ -10,27 +10,19 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.sdk.metrics.export import Sum
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
-from optel.consent import Consent
 from optel.spool.claims import Claim
 from optel.spool.format import CorruptSpoolFile, _parse_lines
-from optel.upload.convert import (
-    InvalidRecord,
-    clean_attributes,
-    metrics_from_records,
-    resource_for,
-    span_from_record,
-)
-from optel.upload.sampler import ConsentSampler
+from optel.upload.attributes import InvalidRecord, clean_attributes, resource_for
+from optel.upload.convert import span_from_record
+from optel.upload.metrics import metrics_from_records
+from optel.upload.otlp import decode_attributes, trace_request
 
 HEADER = {
     "schema": "optel.spool/1",
@@ -192,7 +184,8 @@ def naive_span(record: dict[str, Any], resource: Resource) -> ReadableSpan:
     )
 
 
-def test_spans_encode_exactly_as_naively_built_ones() -> None:
+def test_spans_encode_exactly_as_the_sdks_encoder_writes_the_same_spans() -> None:
+    # The uploader builds OTLP messages itself: byte for byte what the SDK's exporter would send.
     records = [
         SPAN,
         {**SPAN, "span_id": "00f067aa0ba902b7", "parent_span_id": None, "kind": "internal", "status": "unset"},
@@ -203,7 +196,7 @@ def test_spans_encode_exactly_as_naively_built_ones() -> None:
         "app": "tool",
         "resource": {"service.name": "tool", "os.type": "linux", "host.cpus": 8},
     }
-    fast = encode_spans([span_from_record(r, resource_for(header)) for r in records])
+    fast = trace_request([(resource_for(header), [span_from_record(r) for r in records])])
     plain = Resource({"service.name": "tool", "os.type": "linux", "host.cpus": 8})
     naive = encode_spans([naive_span(r, plain) for r in records])
     assert fast == naive
@@ -222,18 +215,17 @@ def test_spans_encode_exactly_as_naively_built_ones() -> None:
 )
 def test_ids_and_times_that_would_break_encoding_are_refused(overrides: dict[str, Any]) -> None:
     with pytest.raises(InvalidRecord):
-        span_from_record({**SPAN, **overrides}, Resource({}))
+        span_from_record({**SPAN, **overrides})
 
 
 def test_odd_kind_events_and_end_before_start_still_make_a_span() -> None:
     span = span_from_record(
-        {**SPAN, "kind": ["client"], "events": {"name": "x"}, "end_ns": 5, "attributes": None},
-        Resource({}),
+        {**SPAN, "kind": ["client"], "events": {"name": "x"}, "end_ns": 5, "attributes": None}
     )
-    assert span.kind is SpanKind.INTERNAL
-    assert span.events == ()
-    assert (span.start_time, span.end_time) == (10, 10)
-    assert dict(span.attributes or {}) == {}
+    assert span.kind == Span.SPAN_KIND_INTERNAL
+    assert list(span.events) == []
+    assert (span.start_time_unix_nano, span.end_time_unix_nano) == (10, 10)
+    assert list(span.attributes) == []
 
 
 def measurement(name: str, value: Any, time_ns: int, **attributes: Any) -> dict[str, Any]:
@@ -265,44 +257,16 @@ def test_metric_aggregation_fast_path_matches_the_general_one() -> None:
         measurement("plugin.nan", float("inf"), 9),
         measurement("", 1, 9),
     ]
-    resource = Resource({"service.name": "tool"})
-    fast = metrics_from_records(records, resource)
+    fast = metrics_from_records(records)
     # Attributes that are not a dict take the general path for every record.
     general = metrics_from_records(
-        [{**r, "attributes": MappingProxyType(r["attributes"])} for r in records], resource
+        [{**r, "attributes": MappingProxyType(r["attributes"])} for r in records]
     )
-    assert fast is not None and general is not None
-    assert encode_metrics(fast) == encode_metrics(general)
-    names = [m.name for m in fast.resource_metrics[0].scope_metrics[0].metrics]
+    assert fast == general
+    names = [m.name for m in fast]
     assert names == ["optel.cli.command.invocations", "optel.cli.step.duration", "plugin.tags"]
-    counter = fast.resource_metrics[0].scope_metrics[0].metrics[0].data
-    assert isinstance(counter, Sum)
-    points = {dict(p.attributes or {})["command.name"]: p for p in counter.data_points}
-    assert (points["a"].value, points["a"].start_time_unix_nano, points["a"].time_unix_nano) == (
-        2,
-        10,
-        30,
-    )
-
-
-def test_the_sampler_keeps_span_attributes_in_a_tracer_provider() -> None:
-    exporter = InMemorySpanExporter()
-    for consent, expected in [
-        (Consent("anonymous", "t", "user_file", install_id="i", sampled=True), 1),
-        (None, 0),
-    ]:
-        exporter.clear()
-        provider = TracerProvider(sampler=ConsentSampler(consent))
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-        with provider.get_tracer("t").start_as_current_span(
-            "s", attributes={"command.name": "deploy"}
-        ):
-            pass
-        with provider.get_tracer("t").start_as_current_span("bare"):
-            pass
-        finished = exporter.get_finished_spans()
-        assert len(finished) == 2 * expected
-        if expected:
-            assert dict(finished[0].attributes or {}) == {"command.name": "deploy"}
-            assert dict(finished[1].attributes or {}) == {}
-        provider.shutdown()
+    counter = fast[0]
+    assert counter.WhichOneof("data") == "sum"
+    points = {decode_attributes(p.attributes)["command.name"]: p for p in counter.sum.data_points}
+    a = points["a"]
+    assert (a.as_int, a.start_time_unix_nano, a.time_unix_nano) == (2, 10, 30)

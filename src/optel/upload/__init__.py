@@ -1,24 +1,29 @@
-"""The uploader (the process side of SPEC §6): spool records -> OpenTelemetry SDK data -> OTLP.
+"""The uploader (the process side of SPEC §6): spool records -> OTLP protobuf requests -> the collector.
 
-`upload(app)` drains an app's spool (`optel.upload.uploader`); `convert` turns records into
-`ReadableSpan`s and `MetricsData`, `sampler` holds the consent-aware `Sampler`, `export` the SDK's
-OTLP exporters and how their outcomes are read, `background` the thread of a long-running host.
-This package is the only place that imports the OpenTelemetry SDK, and it does so lazily: importing
-`optel.upload` or `optel.upload.background` in a host costs nothing.
+`upload(app)` drains an app's spool (`optel.upload.uploader`); `batching` gathers files into
+batches, `consent` decides per file whether it may send, `convert` and `metrics` turn records into
+OTLP messages (`otlp` builds the requests), `export` sends them (HTTP or gRPC) and reads the
+outcome, `drops` reports what the spool dropped, `background` is the thread of a long-running host.
+Everything heavy (protobuf, requests, grpc) is imported lazily: importing `optel.upload` or
+`optel.upload.background` in a host costs nothing.
 """
 
 from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from optel.upload.uploader import CHUNK_SPANS, DROPPED_METRIC, UploadSummary, upload
+    from optel.upload.batching import CHUNK_SPANS
+    from optel.upload.drops import DROPPED_METRIC
+    from optel.upload.summary import UploadSummary
+    from optel.upload.uploader import upload
 
 __all__ = ["CHUNK_SPANS", "DROPPED_METRIC", "UploadSummary", "upload"]
 
 
 def __getattr__(name: str) -> object:
     if name in __all__:
-        from optel.upload import uploader
+        import importlib
 
-        return getattr(uploader, name)
+        home = {"CHUNK_SPANS": "batching", "DROPPED_METRIC": "drops", "UploadSummary": "summary"}
+        return getattr(importlib.import_module(f"optel.upload.{home.get(name, 'uploader')}"), name)
     raise AttributeError(f"module 'optel.upload' has no attribute {name!r}")

@@ -101,7 +101,7 @@ def stop_background_uploader(app: str, wait: float = STOP_WAIT) -> bool:
 def _load_uploader() -> Callable[..., object]:
     # Everything an upload imports, at once and under _importing (a dict lookup once loaded).
     with _importing:
-        from optel.upload import convert, export, sampler, uploader  # noqa: F401
+        from optel.upload import convert, export, http, metrics, uploader  # noqa: F401
 
         return uploader.upload
 

@@ -1,17 +1,12 @@
-"""The `requests.Session` the SDK's OTLP/HTTP exporters send through: one attempt, a total deadline, our settings only.
+"""The `requests.Session` the uploader posts OTLP/HTTP requests through: one attempt, a total deadline, our settings only.
 
-The SDK's HTTP exporters retry inside one call with exponential backoff until their timeout, and
-report only SUCCESS or FAILURE. An uploader needs more: one bounded attempt per batch (the retry
-happens in the next run, with backoff remembered in the spool), and the status code and
-`Retry-After` of a failure to decide whether a spool file is kept or dropped. So the exporters get
-this session (their public `session=` argument), which watches every response and ends the SDK's
-retry loop at once: it raises an exception that is not a connection error for any answer that is
-not a success (the SDK treats that as final) and lets a connection error through only once (the
-SDK's immediate reconnect for a stale pooled connection).
+An uploader needs one bounded attempt per batch (the retry happens in the next run, with backoff
+remembered in the spool), and the status code and `Retry-After` of a failure to decide whether a
+spool file is kept or dropped. So this session watches every response: it raises `Stop` for any
+answer that is not a success, and lets a connection error through only once (the caller's
+immediate reconnect for a stale pooled connection).
 
-It also decides what goes on the wire, whatever the SDK read from `os.environ` when it was built
-(its exporters merge `OTEL_EXPORTER_OTLP_HEADERS` and certificate variables in regardless of the
-values passed): the headers, CA bundle and client certificate of the `Destination` being sent to,
+It also decides what goes on the wire: the headers, CA bundle and client certificate of the `Destination` being sent to,
 nothing else (optel/_endpoints.py).
 
 And it keeps a total deadline. `requests`' timeout bounds each socket read, so a collector that
@@ -37,7 +32,7 @@ _current = threading.local()  # the Watchdog of the request this thread is makin
 
 
 class Stop(Exception):
-    """Raised inside the SDK's call to end its retry loop; not a connection error, so it is final."""
+    """Raised to end an export at once: not a connection error, so it is final."""
 
 
 class Watchdog:
@@ -152,13 +147,9 @@ class _Adapter(HTTPAdapter):
 
 
 def _protocol_headers() -> dict[str, str]:
-    try:
-        from opentelemetry.exporter.otlp.proto.http import _OTLP_HTTP_HEADERS
+    from optel._version import __version__
 
-        agent = {k.lower(): v for k, v in _OTLP_HTTP_HEADERS.items()}.get("user-agent")
-    except ImportError:
-        agent = None
-    return {"content-type": "application/x-protobuf", "user-agent": agent or "optel"}
+    return {"content-type": "application/x-protobuf", "user-agent": f"optel/{__version__}"}
 
 
 class ObservingSession(requests.Session):
@@ -208,8 +199,7 @@ class ObservingSession(requests.Session):
         self.error: BaseException | None = None
         if destination is None:
             return
-        # What the SDK put on the session when it was built (headers, CA bundle, client
-        # certificate from os.environ) goes: the destination's own settings replace it.
+        # The destination's own headers, CA bundle and client certificate, nothing else.
         self.headers = requests.structures.CaseInsensitiveDict(self._defaults)
         self.verify = destination.certificate or True
         cert, key = destination.client_certificate, destination.client_key
@@ -246,7 +236,7 @@ class ObservingSession(requests.Session):
                 raise Stop(str(error)) from error
             self.error = error
             if self.attempts == 1:
-                raise  # the SDK reconnects once, at once: a pooled connection may have gone stale
+                raise  # the caller reconnects once, at once: a pooled connection may have gone stale
             raise Stop(str(error)) from error
         finally:
             _current.watchdog = None

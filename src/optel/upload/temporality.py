@@ -20,22 +20,19 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Histogram,
+from opentelemetry.proto.metrics.v1.metrics_pb2 import (
+    AGGREGATION_TEMPORALITY_CUMULATIVE,
     HistogramDataPoint,
     Metric,
-    MetricsData,
     NumberDataPoint,
-    ResourceMetrics,
-    ScopeMetrics,
-    Sum,
 )
+
+from optel.upload.otlp import ExportMetricsServiceRequest, decode_attributes
 
 _log = logging.getLogger("optel")
 
 MAX_SERIES = 5000
-_CUMULATIVE = AggregationTemporality.CUMULATIVE
+_CUMULATIVE = AGGREGATION_TEMPORALITY_CUMULATIVE
 
 # One series' total: [start_ns, time_ns, value] for a sum; for a histogram
 # [start_ns, time_ns, count, sum, min, max, bucket_counts, explicit_bounds].
@@ -55,32 +52,22 @@ class Totals:
         self._totals: dict[str, Total] = _load(path)
         self._pending: dict[str, Total] = {}
 
-    def cumulative(self, data: MetricsData) -> MetricsData:
-        """`data` with every delta sum and histogram as the running total of its series."""
+    def cumulative(self, data: ExportMetricsServiceRequest) -> ExportMetricsServiceRequest:
+        """A copy of `data` with every delta sum and histogram as the running total of its series."""
         pending: dict[str, Total] = {}
 
         def total(key: str) -> Total | None:
             return pending.get(key) or self._totals.get(key)
 
-        out = []
-        for rm in data.resource_metrics:
-            resource = _canonical(dict(rm.resource.attributes))
-            scopes = []
+        out = ExportMetricsServiceRequest()
+        out.CopyFrom(data)
+        for rm in out.resource_metrics:
+            resource = _canonical(decode_attributes(rm.resource.attributes))
             for sm in rm.scope_metrics:
-                metrics = [
+                for metric in sm.metrics:
                     _metric(metric, f"{resource}|{sm.scope.name}", total, pending)
-                    for metric in sm.metrics
-                ]
-                scopes.append(
-                    ScopeMetrics(scope=sm.scope, metrics=metrics, schema_url=sm.schema_url)
-                )
-            out.append(
-                ResourceMetrics(
-                    resource=rm.resource, scope_metrics=scopes, schema_url=rm.schema_url
-                )
-            )
         self._pending = pending
-        return MetricsData(resource_metrics=out)
+        return out
 
     def commit(self) -> None:
         """The collector took the last converted request: its totals are the series' totals now."""
@@ -96,25 +83,34 @@ class Totals:
         _store(self.path, totals)
 
 
-def _metric(metric: Metric, prefix: str, total: Any, pending: dict[str, Total]) -> Metric:
-    data = metric.data
-    if isinstance(data, Sum) and data.aggregation_temporality != _CUMULATIVE:
+def _metric(metric: Metric, prefix: str, total: Any, pending: dict[str, Total]) -> None:
+    """Turn `metric`'s delta points into running totals, in place."""
+    which = metric.WhichOneof("data")
+    if which == "sum" and metric.sum.aggregation_temporality != _CUMULATIVE:
         points = []
-        for p in sorted(data.data_points, key=lambda p: p.time_unix_nano):
-            key = _key(prefix, metric.name, "sum", p.attributes)
+        for p in sorted(metric.sum.data_points, key=lambda p: p.time_unix_nano):
+            key = _key(prefix, metric.name, "sum", decode_attributes(p.attributes))
             before = total(key)
-            start, end, value = (before[0], max(before[1], p.time_unix_nano), before[2] + p.value) if before else (
-                p.start_time_unix_nano, p.time_unix_nano, p.value
+            value = getattr(p, p.WhichOneof("value") or "as_int")
+            start, end, value = (before[0], max(before[1], p.time_unix_nano), before[2] + value) if before else (
+                p.start_time_unix_nano, p.time_unix_nano, value
             )  # fmt: skip
             pending[key] = [start, end, value]
-            points.append(NumberDataPoint(p.attributes, start, end, value))
-        data = Sum(
-            data_points=points, aggregation_temporality=_CUMULATIVE, is_monotonic=data.is_monotonic
-        )
-    elif isinstance(data, Histogram) and data.aggregation_temporality != _CUMULATIVE:
+            point = NumberDataPoint(
+                attributes=p.attributes, start_time_unix_nano=start, time_unix_nano=end
+            )
+            if isinstance(value, int):
+                point.as_int = value
+            else:
+                point.as_double = value
+            points.append(point)
+        del metric.sum.data_points[:]
+        metric.sum.data_points.extend(points)
+        metric.sum.aggregation_temporality = _CUMULATIVE
+    elif which == "histogram" and metric.histogram.aggregation_temporality != _CUMULATIVE:
         hist = []
-        for h in sorted(data.data_points, key=lambda p: p.time_unix_nano):
-            key = _key(prefix, metric.name, "histogram", h.attributes)
+        for h in sorted(metric.histogram.data_points, key=lambda p: p.time_unix_nano):
+            key = _key(prefix, metric.name, "histogram", decode_attributes(h.attributes))
             before = total(key)
             now: Total = [h.start_time_unix_nano, h.time_unix_nano, h.count, h.sum, h.min, h.max,
                           list(h.bucket_counts), list(h.explicit_bounds)]  # fmt: skip
@@ -126,13 +122,14 @@ def _metric(metric: Metric, prefix: str, total: Any, pending: dict[str, Total]) 
             start, end, count, total_sum, low, high, buckets, bounds = now
             hist.append(
                 HistogramDataPoint(
-                    h.attributes, start, end, count, total_sum, buckets, bounds, low, high
+                    attributes=h.attributes, start_time_unix_nano=start, time_unix_nano=end,
+                    count=count, sum=total_sum, bucket_counts=buckets, explicit_bounds=bounds,
+                    min=low, max=high,
                 )
-            )
-        data = Histogram(data_points=hist, aggregation_temporality=_CUMULATIVE)
-    else:
-        return metric
-    return Metric(name=metric.name, description=metric.description, unit=metric.unit, data=data)
+            )  # fmt: skip
+        del metric.histogram.data_points[:]
+        metric.histogram.data_points.extend(hist)
+        metric.histogram.aggregation_temporality = _CUMULATIVE
 
 
 def _canonical(value: object) -> str:

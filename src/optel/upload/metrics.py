@@ -1,0 +1,263 @@
+"""Spool measurements -> delta OTLP `Metric` messages: one point per series, aggregated as the data dictionary says."""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from opentelemetry.proto.metrics.v1.metrics_pb2 import (
+    AGGREGATION_TEMPORALITY_DELTA,
+    Gauge,
+    Histogram,
+    HistogramDataPoint,
+    Metric,
+    NumberDataPoint,
+    Sum,
+)
+
+from optel.record.names import RENAMED
+from optel.upload.attributes import InvalidRecord, already_clean, clean_attributes, ns
+from optel.upload.otlp import encode_attributes
+
+_log = logging.getLogger("optel")
+
+# The SDK's default explicit bucket boundaries, for histograms the dictionary does not describe.
+DEFAULT_BOUNDARIES: tuple[float, ...] = (
+    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
+    10000.0,
+)  # fmt: skip
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+class InstrumentSpec:
+    """How a metric's measurements aggregate: `kind` is counter, updowncounter, histogram or gauge."""
+
+    __slots__ = ("boundaries", "description", "kind", "unit")
+
+    def __init__(
+        self,
+        kind: str,
+        unit: str = "",
+        description: str = "",
+        boundaries: Sequence[float] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.unit = unit
+        self.description = description
+        self.boundaries = tuple(boundaries) if boundaries is not None else DEFAULT_BOUNDARIES
+
+    def __repr__(self) -> str:
+        return f"InstrumentSpec({self.kind!r}, unit={self.unit!r})"
+
+
+def declared_spec(name: str) -> InstrumentSpec | None:
+    """The data dictionary's description of metric `name` (`optel.record.dictionary.METRICS`), or None."""
+    from optel.record import dictionary
+
+    found = dictionary.METRICS.get(name)
+    if found is None:
+        return None
+    return InstrumentSpec(
+        found.instrument, found.unit or "", found.description or "", found.buckets
+    )
+
+
+def inferred_spec(name: str, values: Iterable[float]) -> InstrumentSpec:
+    """A sensible aggregation for a metric the dictionary does not know.
+
+    Durations (`*.duration`, `*.time`) become histograms in seconds, whole non-negative numbers
+    become a monotonic counter, anything else a histogram: no measurement is ever thrown away.
+    """
+    if name.endswith((".duration", ".time", ".latency")):
+        return InstrumentSpec("histogram", "s")
+    if all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+        return InstrumentSpec("counter")
+    return InstrumentSpec("histogram")
+
+
+def spec_for(name: str, values: Sequence[float]) -> InstrumentSpec:
+    """The dictionary's spec for `name`, else an inferred one."""
+    try:
+        spec = declared_spec(name)
+    except Exception:  # a dictionary bug must not cost the data
+        _log.debug("optel: data dictionary lookup failed for %s", name, exc_info=True)
+        spec = None
+    return spec if spec is not None else inferred_spec(name, values)
+
+
+class _Series:
+    __slots__ = ("attributes", "end", "start", "values")
+
+    def __init__(self, attributes: dict[str, Any], time_ns: int) -> None:
+        self.attributes = attributes
+        self.start = time_ns
+        self.end = time_ns
+        self.values: list[float] = []
+
+
+def measurement_parts(record: Mapping[str, Any]) -> tuple[str, float, dict[str, Any], int]:
+    """(name, value, attributes, time_ns) of a metric record, or InvalidRecord."""
+    name = record.get("name")
+    value = record.get("value")
+    if not isinstance(name, str) or not name:
+        raise InvalidRecord(f"a metric name must be a string, not {name!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidRecord(f"a metric value must be a finite number, not {value!r}")
+    if not (_INT64[0] <= value <= _INT64[1] if isinstance(value, int) else math.isfinite(value)):
+        raise InvalidRecord(f"a metric value must be a finite number within int64, not {value!r}")
+    return name, value, clean_attributes(record.get("attributes")), ns(record.get("time_ns"))
+
+
+def _parts(record: Mapping[str, Any]) -> tuple[Any, Any, Any, Any]:
+    # The common record, exactly as the JSON parser makes it, is checked inline; anything else goes
+    # through `measurement_parts`, which accepts a superset and says what is wrong.
+    get = record.get
+    name: Any = get("name")
+    value: Any = get("value")
+    time_ns: Any = get("time_ns")
+    attrs: Any = get("attributes")
+    kind = type(value)
+    if (
+        type(name) is str
+        and name
+        and ((kind is float and math.isfinite(value)) or (kind is int and _INT64[0] <= value <= _INT64[1]))
+        and type(time_ns) is int
+        and 0 <= time_ns < 2**64
+        and type(attrs) is dict
+        and already_clean(attrs)
+    ):  # fmt: skip
+        return name, value, attrs, time_ns
+    return measurement_parts(record)
+
+
+def _series(
+    records: Iterable[Mapping[str, Any]], skipped: list[int] | None
+) -> dict[str, dict[tuple[Any, ...], _Series]]:
+    series: dict[str, dict[tuple[Any, ...], _Series]] = {}
+    for record in records:
+        try:
+            name, value, attrs, time_ns = _parts(record)
+        except InvalidRecord as error:
+            _log.debug("optel: skipping a metric record: %s", error)
+            if skipped is not None:
+                skipped[0] += 1
+            continue
+        by_attrs = series.get(name)
+        if by_attrs is None:
+            by_attrs = series[name] = {}
+        try:
+            # Keys are distinct strings, so sorting never compares values; scalars hash as they are.
+            key: tuple[Any, ...] = tuple(sorted(attrs.items()))
+            one = by_attrs.get(key)
+        except TypeError:  # a list value: hashed as a tuple
+            key = tuple(
+                sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in attrs.items())
+            )
+            one = by_attrs.get(key)
+        if one is None:
+            one = by_attrs[key] = _Series(dict(attrs), time_ns)
+        elif time_ns < one.start:
+            one.start = time_ns
+        elif time_ns > one.end:
+            one.end = time_ns
+        one.values.append(value)
+    return series
+
+
+def metrics_from_records(
+    records: Iterable[Mapping[str, Any]], skipped: list[int] | None = None
+) -> list[Metric]:
+    """Measurements aggregated into delta `Metric`s (empty when there are none).
+
+    Invalid measurements are skipped, and counted in ``skipped[0]`` when given. One data point
+    per (metric, attribute set): counters sum, histograms keep count, sum, min, max and the
+    dictionary's buckets; each point spans its first to its last measurement.
+    """
+    return [
+        _metric(RENAMED.get(name, name), list(by_attrs.values()))
+        for name, by_attrs in _series(records, skipped).items()
+    ]
+
+
+def _number(
+    attributes: dict[str, Any], start: int | None, end: int, value: float
+) -> NumberDataPoint:
+    point = NumberDataPoint(attributes=encode_attributes(attributes), time_unix_nano=end)
+    if start is not None:  # a gauge point has no start, as the SDK writes it
+        point.start_time_unix_nano = start
+    if isinstance(value, int):
+        point.as_int = value
+    else:
+        point.as_double = value
+    return point
+
+
+def _histogram_point(s: _Series, bounds: tuple[float, ...]) -> HistogramDataPoint:
+    counts = [0] * (len(bounds) + 1)
+    for v in s.values:
+        counts[bisect.bisect_left(bounds, v)] += 1  # explicit buckets are upper-inclusive
+    return HistogramDataPoint(
+        attributes=encode_attributes(s.attributes),
+        start_time_unix_nano=s.start,
+        time_unix_nano=s.end,
+        count=len(s.values),
+        sum=_total(s.values),
+        bucket_counts=counts,
+        explicit_bounds=bounds,
+        min=min(s.values),
+        max=max(s.values),
+    )
+
+
+def _metric(name: str, all_series: list[_Series]) -> Metric:
+    spec = spec_for(name, [v for s in all_series for v in s.values])
+    metric = Metric(name=name, description=spec.description, unit=spec.unit)
+    if spec.kind in ("counter", "updowncounter", "sum"):
+        metric.sum.CopyFrom(
+            Sum(
+                data_points=[_number(s.attributes, s.start, s.end, _total(s.values)) for s in all_series],
+                aggregation_temporality=AGGREGATION_TEMPORALITY_DELTA,
+                is_monotonic=spec.kind != "updowncounter",
+            )
+        )  # fmt: skip
+    elif spec.kind == "gauge":
+        points = [_number(s.attributes, None, s.end, s.values[-1]) for s in all_series]
+        metric.gauge.CopyFrom(Gauge(data_points=points))
+    else:
+        metric.histogram.CopyFrom(
+            Histogram(
+                data_points=[_histogram_point(s, spec.boundaries) for s in all_series],
+                aggregation_temporality=AGGREGATION_TEMPORALITY_DELTA,
+            )
+        )
+    return metric
+
+
+def _total(values: list[float]) -> float:
+    if all(isinstance(v, int) for v in values):
+        return sum(values)
+    return math.fsum(values)
+
+
+def counter_metric(
+    name: str,
+    points: Iterable[tuple[dict[str, Any], int]],
+    start_ns: int,
+    end_ns: int,
+    unit: str = "",
+    description: str = "",
+) -> Metric:
+    """A delta monotonic counter from (attributes, value) pairs over one window (for optel's own counts)."""
+    return Metric(
+        name=name,
+        description=description,
+        unit=unit,
+        sum=Sum(
+            data_points=[_number(attrs, start_ns, end_ns, value) for attrs, value in points],
+            aggregation_temporality=AGGREGATION_TEMPORALITY_DELTA,
+            is_monotonic=True,
+        ),
+    )

@@ -1,0 +1,85 @@
+"""A cheap, proxy-aware "is the collector there?" before an upload run pays for its imports.
+
+An offline laptop runs the detached uploader as often as an online one. Importing protobuf and an
+HTTP client costs most of a run's CPU and memory, and all of it is wasted when the first connect
+fails. So the run first opens (and closes) one TCP connection to where its first request would go:
+the collector, or the proxy that `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` names for it unless
+`NO_PROXY` exempts its host, as `requests` and grpc choose. Only the standard library's `socket`.
+A failure is what the request itself would have come to (a connection error: the files are kept
+and the destination backs off, exactly as before); a success costs one connect (docs/internals.md,
+delivery).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+
+_PORTS = {"http": 80, "https": 443}
+
+
+def first_hop(url: str, environ: Mapping[str, str] | None = None) -> tuple[str, int] | None:
+    """(host, port) that a request to `url` connects to first: its proxy's, or its own; None if unclear."""
+    host, port, scheme = _split(url)
+    if not host:
+        return None  # nothing to check: the request will say what is wrong
+    proxy = _proxy(scheme, host, port, os.environ if environ is None else environ)
+    if proxy is not None:
+        host, port, _ = _split(proxy)
+    return (host, port) if host else None
+
+
+def unreachable(hop: tuple[str, int] | None, timeout: float) -> OSError | None:
+    """The error of a TCP connect to `hop` (from `first_hop`), or None when it connects."""
+    if hop is None:
+        return None
+    try:
+        socket.create_connection(hop, timeout=max(timeout, 0.05)).close()
+    except OSError as error:
+        return error
+    except Exception:  # an odd host string: let the real request say it
+        return None
+    return None
+
+
+def _split(url: str) -> tuple[str, int, str]:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "https", url  # a gRPC endpoint without a scheme: TLS
+    scheme = scheme.lower()
+    authority = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    if authority.startswith("["):  # [v6]:port
+        host, _, tail = authority[1:].partition("]")
+        port_text = tail[1:] if tail.startswith(":") else ""
+    else:
+        host, _, port_text = authority.partition(":")
+    try:
+        port = int(port_text) if port_text else _PORTS.get(scheme, 443)
+    except ValueError:
+        return "", 0, scheme
+    return host, port, scheme
+
+
+def _env(environ: Mapping[str, str], name: str) -> str:
+    return environ.get(name.lower()) or environ.get(name.upper()) or ""
+
+
+def _proxy(scheme: str, host: str, port: int, environ: Mapping[str, str]) -> str | None:
+    """The proxy URL a request to (scheme, host, port) goes through, or None for a direct one."""
+    proxy = _env(environ, f"{scheme}_proxy") or _env(environ, "all_proxy")
+    if not proxy:
+        return None
+    host = host.lower()
+    for entry in _env(environ, "no_proxy").replace(" ", "").lower().split(","):
+        if not entry:
+            continue
+        if entry == "*":
+            return None
+        name, _, only_port = entry.partition(":")
+        if only_port and only_port != str(port):
+            continue
+        name = name.lstrip(".")
+        if host == name or host.endswith("." + name):
+            return None
+    return proxy if "://" in proxy else "http://" + proxy

@@ -1,0 +1,85 @@
+"""An uploader run that cannot reach its collector (an offline laptop) finds out with one connect, before it imports protobuf or an HTTP client, and keeps its files and backoff as a failed request does."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from typing import Any
+
+from optel.spool.files import Spool
+from optel.spool.format import destination
+from otlp_receiver import OTLPReceiver
+from rotel_process import free_port
+from test_upload import APP, header, invocation, spans
+
+# What one uploader process did, and which heavy modules it imported to do it.
+RUN = r"""
+import json, sys
+from optel.upload import upload
+summary = upload(sys.argv[1], respect_backoff=sys.argv[2] == "1")
+heavy = sorted(m for m in ("google.protobuf", "requests", "urllib3", "grpc", "opentelemetry.sdk")
+               if m in sys.modules)
+print(json.dumps({"sent": summary.files_sent, "kept": summary.files_kept, "error": summary.error,
+                  "heavy": heavy}))
+"""
+
+
+def run_uploader(python: str, env: dict[str, str], respect_backoff: bool = True) -> dict[str, Any]:
+    done = subprocess.run(
+        [python, "-c", RUN, APP, "1" if respect_backoff else "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def spool_one(endpoint: str) -> Spool:
+    spool = Spool(APP)
+    assert spool.write(header(endpoint), [*spans(3), invocation()]) is not None
+    return spool
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(extra)
+    return env
+
+
+def test_an_unreachable_collector_costs_no_heavy_import_and_keeps_the_file_and_backoff(
+    python: str,
+) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    spool = spool_one(endpoint)
+    where = destination({"endpoint": endpoint, "headers": None})
+    result = run_uploader(python, clean_env())
+    assert (result["sent"], result["kept"], result["heavy"]) == (0, 1, [])
+    assert "ConnectionError" in result["error"]
+    # As after a failed request: the file waits, the destination backs off after one failure.
+    assert len(spool.files()) == 1
+    assert spool.failures(where) == 1
+    assert spool.backoff_until(where) is not None
+    # The next run within the backoff does not even try.
+    assert run_uploader(python, clean_env())["kept"] == 0
+    assert len(spool.files()) == 1
+
+
+def test_the_check_goes_to_the_proxy_the_request_would_use(python: str) -> None:
+    with OTLPReceiver() as receiver:
+        spool = spool_one(receiver.url)
+        down = f"http://127.0.0.1:{free_port()}"
+        # The request would go through a proxy that is not there: offline, nothing imported.
+        result = run_uploader(python, clean_env(HTTP_PROXY=down), respect_backoff=False)
+        assert (result["sent"], result["kept"], result["heavy"]) == (0, 1, [])
+        assert receiver.connections == 0
+        # NO_PROXY exempts the collector's host: the request goes straight to it, and so does the check.
+        env = clean_env(HTTP_PROXY=down, NO_PROXY="localhost,127.0.0.1")
+        result = run_uploader(python, env, respect_backoff=False)
+        assert (result["sent"], result["kept"]) == (1, 0)
+        assert "requests" in result["heavy"] and "opentelemetry.sdk" not in result["heavy"]
+        assert len(receiver.spans()) == 3
+    assert spool.files() == []
