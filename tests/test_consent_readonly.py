@@ -4,8 +4,8 @@ Real processes: a host records with its collector down, so its data waits in the
 `python -m optel upload` (foreground or `--detached`, as a host starts it) runs against a config
 dir in one of the states a user can leave it in. Whatever the uploader decides (send, keep,
 withdraw), the config dir is byte-for-byte and mtime-identical afterwards, and is not created
-when there is none. (The uploader's note of `first_version`, `upload/uploader.py`, is not a
-consent decision and is not covered here.) The consent decision it makes (`optel.consent.decision.in_force`) is also
+when there is none (the install's first version is noted in the spool, not in the user file:
+tests/test_first_version.py). The consent decision it makes (`optel.consent.decision.in_force`) is also
 checked in-process for every row that can answer without a terminal.
 """
 

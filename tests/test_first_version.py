@@ -1,12 +1,14 @@
 """The uploader notes the first version installed (PipeRider's install fact): the first batch with a
-known `service.version` writes `first_version` to the user file and carries
-`optel.install.first_version`; later runs read it back; nothing is written when consent is
-withdrawn, the version is unknown, or the user file does not hold the batch's install."""
+known `service.version` notes it in the spool's `first_version` state file and carries
+`optel.install.first_version`; later batches get it back; nothing is noted when consent is
+withdrawn, the version is unknown, or the user file does not hold the batch's install. The
+user's consent file is never written by the uploader (docs/consent.md)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +47,13 @@ def _write_user_file(text: str = USER_FILE) -> str:
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
     return path
+
+
+def _noted() -> str | None:
+    """The first version the spool holds for this install."""
+    from optel.spool.files import Spool
+
+    return Spool(APP).first_version(INSTALL_ID)
 
 
 def _stored() -> dict[str, object]:
@@ -91,15 +100,16 @@ def test_the_first_upload_stores_the_version_and_sends_it_and_later_runs_keep_it
     assert summary.files_sent == 1, summary
     (resource,) = _resources(receiver)
     assert resource[FIRST] == "1.4.0"
-    assert _stored()["first_version"] == "1.4.0"
+    assert _noted() == "1.4.0"
+    assert "first_version" not in _stored()
     assert _stored()["install_id"] == INSTALL_ID
 
-    # An upgrade: the host now reads the stored value itself, and the uploader leaves it alone.
+    # An upgrade: the uploader keeps the version it noted first.
     _record_run(version="2.0.0")
     assert _upload().files_sent == 1
     second = [r for r in _resources(receiver) if r["service.version"] == "2.0.0"]
     assert [r[FIRST] for r in second] == ["1.4.0"]
-    assert _stored()["first_version"] == "1.4.0"
+    assert _noted() == "1.4.0"
 
 
 def test_batches_recorded_before_the_first_upload_all_get_the_oldest_version(
@@ -112,7 +122,7 @@ def test_batches_recorded_before_the_first_upload_all_get_the_oldest_version(
     assert summary.files_sent == 2, summary
     by_version = {r["service.version"]: r[FIRST] for r in _resources(receiver)}
     assert by_version == {"1.0.0": "1.0.0", "1.1.0": "1.0.0"}
-    assert _stored()["first_version"] == "1.0.0"
+    assert _noted() == "1.0.0"
 
 
 def test_nothing_is_stored_or_sent_when_consent_was_withdrawn_before_the_upload(
@@ -124,7 +134,7 @@ def test_nothing_is_stored_or_sent_when_consent_was_withdrawn_before_the_upload(
     summary = _upload()
     assert summary.withdrawn
     assert receiver.connections == 0
-    assert "first_version" not in _stored()
+    assert _noted() is None
 
 
 def test_nothing_is_stored_when_the_version_is_unknown(receiver: OTLPReceiver) -> None:
@@ -134,7 +144,7 @@ def test_nothing_is_stored_when_the_version_is_unknown(receiver: OTLPReceiver) -
     assert _upload().files_sent == 1
     (resource,) = _resources(receiver)
     assert "service.version" not in resource and FIRST not in resource
-    assert "first_version" not in _stored()
+    assert _noted() is None
 
 
 def test_a_run_raised_by_the_session_flag_is_one_install_with_its_first_version(
@@ -157,4 +167,32 @@ def test_a_user_file_of_another_install_is_left_alone(receiver: OTLPReceiver) ->
     assert _upload().files_sent == 1
     (resource,) = _resources(receiver)
     assert FIRST not in resource
-    assert "first_version" not in _stored()
+    assert _noted() is None
+
+
+def test_the_uploader_leaves_the_user_file_as_it_was(receiver: OTLPReceiver) -> None:
+    """The note that used to go into the user's consent file: the file keeps its bytes and mtime."""
+    path = _write_user_file()
+    _record_run(version="1.4.0")
+
+    def state() -> tuple[bytes, int]:
+        return Path(path).read_bytes(), os.stat(path).st_mtime_ns
+
+    os.utime(
+        path, (1_700_000_000, 1_700_000_000)
+    )  # the host may have read it: only the upload counts
+    before = state()
+    assert _upload().files_sent == 1
+    assert state() == before
+    assert [r[FIRST] for r in _resources(receiver)] == ["1.4.0"]
+
+
+def test_a_reset_forgets_the_noted_version_with_the_spool(receiver: OTLPReceiver) -> None:
+    from optel.spool.files import Spool
+
+    _write_user_file()
+    _record_run(version="1.4.0")
+    assert _upload().files_sent == 1
+    assert _noted() == "1.4.0"
+    Spool(APP).delete_all()
+    assert _noted() is None

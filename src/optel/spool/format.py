@@ -45,6 +45,8 @@ TMP = SUFFIX + ".tmp"
 DROPPED = "dropped"
 BACKOFF = "backoff"
 TALLY = "tally"
+# `<install id> <version>`: the first version of the install that uploaded from this spool.
+FIRST_VERSION = "first_version"
 LOCK_NAME = "uploader.lock"
 
 
@@ -85,7 +87,7 @@ def spool_name(name: str, *, quarantined: bool = False) -> bool:
         return False
     if quarantined:
         return bool(sep)
-    if name in (DROPPED, BACKOFF, BACKOFF + ".tmp", TALLY):
+    if name in (DROPPED, BACKOFF, BACKOFF + ".tmp", TALLY, FIRST_VERSION, FIRST_VERSION + ".tmp"):
         return True
     if name.startswith(BACKOFF + "."):
         # A destination's backoff: `backoff.<16 hex digits>` (destination()), or its temporary file.

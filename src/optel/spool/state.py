@@ -19,7 +19,7 @@ from optel.spool.disk import (
     unlink,
     write_atomically,
 )
-from optel.spool.format import BACKOFF, DROPPED, TALLY
+from optel.spool.format import BACKOFF, DROPPED, FIRST_VERSION, TALLY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -94,6 +94,22 @@ class SpoolState:
             if not regular_or_missing(path):
                 remove_odd(path)
             return None
+
+    def first_version(self, install_id: str) -> str | None:
+        """The first version noted for `install_id`, or None (none noted, or another install's)."""
+        words = self._read_state(FIRST_VERSION)
+        if not words or len(words) != 2 or words[0] != install_id.encode("ascii", "replace"):
+            return None
+        return words[1].decode("ascii", "replace")
+
+    def note_first_version(self, install_id: str, version: str) -> None:
+        """Note `version` as the first of `install_id` (replacing another install's). The state
+        lives with the spool, not in the user's consent file, which only the user's choices
+        change; deleting the spool (a reset, a withdrawal) forgets it with the install."""
+        self._ensure_dir()
+        write_atomically(
+            self._join(FIRST_VERSION), f"{install_id} {version}\n".encode("ascii"), sync=False
+        )
 
     def _read_tally(self) -> Tally | None:
         words = self._read_state(TALLY)
