@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from optel.privacy.modes import FORBIDDEN_KEYS, USER_ID
 from optel.record import dictionary as _dictionary
-from optel.record import http as _http
+from optel.record import names as _n
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -164,10 +164,12 @@ def declared_host_only(raw: Mapping[str, object], attrs: dict[str, object]) -> d
     could get there (``optel.event(..., **{"server.address": ...})``), checked where records
     leave. A declared name is not personal data, so no scrubbing rule for host names rewrites it.
     """
-    address = raw.get(_http.SERVER_ADDRESS)
-    if type(address) is str and address in _http.declared_hosts():
-        attrs[_http.SERVER_ADDRESS] = address
+    from optel.record.hosts import declared_hosts  # only a span that names a host gets here
+
+    address = raw.get(_n.SERVER_ADDRESS)
+    if type(address) is str and address in declared_hosts():
+        attrs[_n.SERVER_ADDRESS] = address
     else:
-        attrs.pop(_http.SERVER_ADDRESS, None)
-        attrs.pop(_http.SERVER_PORT, None)
+        attrs.pop(_n.SERVER_ADDRESS, None)
+        attrs.pop(_n.SERVER_PORT, None)
     return attrs

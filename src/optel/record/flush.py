@@ -1,6 +1,5 @@
 """Turning records into spool dicts, where records leave the process: each span and measurement
-cleaned (``optel.record.clean``), the metrics a span stands for (``optel.record.derive``), and
-the session summary.
+cleaned (``optel.record.clean``), the metrics a span stands for, and the session summary.
 
 This is the one place records are cleaned (docs/internals.md §4): every attribute not declared in
 the data dictionary (nor by the host) is dropped, model names pass the public-name check, every
@@ -12,6 +11,7 @@ from __future__ import annotations
 
 import sys
 
+from optel.record import dictionary as _dictionary
 from optel.record import names as n
 from optel.record.clean import (
     EVENT_NAMES,
@@ -25,10 +25,7 @@ from optel.record.clean import (
     finite,
     scrubber,
 )
-from optel.record.custom import declared as _declared_metric
-from optel.record.derive import derived_metrics, family, metric
 from optel.record.dictionary import METRICS
-from optel.record.http import SERVER_ADDRESS, SERVER_PORT
 from optel.record.spans import Measurement, SpanHandle
 
 TYPE_CHECKING = False
@@ -36,6 +33,97 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping
 
     Record = dict[str, object]
+
+
+# The duration metric of each span family that has one (a command's is below, with its count).
+_DURATIONS = {
+    "step": "optel.cli.step.duration",
+    "request": "optel.request.duration",
+    "http": n.HTTP_CLIENT_REQUEST_DURATION,
+    "llm": "gen_ai.client.operation.duration",
+}
+_TTFC = "gen_ai.client.operation.time_to_first_chunk"
+_TOKENS = "gen_ai.client.token.usage"
+
+
+def family(attributes: Mapping[str, object]) -> str:
+    """Which kind of span (data dictionary ``SPANS``) the attributes make: llm, command, step, ..."""
+    if "gen_ai.operation.name" in attributes:
+        return "llm"
+    if n.HTTP_REQUEST_METHOD in attributes:
+        return "http"
+    if "command.name" in attributes:
+        return "command"
+    if "step.name" in attributes:
+        return "step"
+    if "request.name" in attributes:
+        return "request"
+    if "optel.cli.summary.commands" in attributes:
+        return "session"
+    return "other"
+
+
+def metric(name: str, value: float, attributes: dict[str, object], at_ns: int) -> Record:
+    """A spool metric record."""
+    return {"t": "metric", "name": name, "value": value, "attributes": attributes, "time_ns": at_ns}
+
+
+def _pick(attrs: Mapping[str, object], names: Iterable[str]) -> dict[str, object]:
+    return {n: attrs[n] for n in names if n in attrs}
+
+
+def derived_metrics(span: Mapping[str, object]) -> list[Record]:
+    """The measurements a cleaned span stands for (counts, durations, token usage)."""
+    attrs = span["attributes"]
+    assert isinstance(attrs, dict)
+    kind = family(attrs)
+    if kind != "command" and kind not in _DURATIONS:
+        return []
+    end_ns = span["end_ns"]
+    start_ns = span["start_ns"]
+    assert isinstance(end_ns, int) and isinstance(start_ns, int)
+    seconds = max(end_ns - start_ns, 0) / 1e9
+    if kind == "command":
+        return _command_metrics(attrs, span["status"] == "error", seconds, end_ns)
+    name = _DURATIONS[kind]
+    out = [metric(name, seconds, _pick(attrs, _dictionary.METRICS[name].attributes), end_ns)]
+    if kind == "llm":
+        out.extend(_llm_metrics(attrs, end_ns))
+    return out
+
+
+def _command_metrics(
+    attrs: Mapping[str, object], failed: bool, seconds: float, end_ns: int
+) -> list[Record]:
+    base = {
+        "command.name": attrs.get("command.name"),
+        "outcome": "failure" if failed else "success",
+    }
+    timing = dict(base)
+    if "error.type" in attrs:
+        timing["error.type"] = attrs["error.type"]
+    return [
+        metric("optel.cli.command.invocations", 1, dict(base), end_ns),
+        metric("optel.cli.command.duration", seconds, timing, end_ns),
+    ]
+
+
+def _llm_metrics(attrs: Mapping[str, object], end_ns: int) -> list[Record]:
+    metrics = _dictionary.METRICS
+    out: list[Record] = []
+    first_chunk = attrs.get("gen_ai.response.time_to_first_chunk")
+    if isinstance(first_chunk, float):
+        out.append(metric(_TTFC, first_chunk, _pick(attrs, metrics[_TTFC].attributes), end_ns))
+    usage_attrs = _pick(attrs, metrics[_TOKENS].attributes)
+    for key, token_type in (
+        ("gen_ai.usage.input_tokens", "input"),
+        ("gen_ai.usage.output_tokens", "output"),
+    ):
+        tokens = attrs.get(key)
+        if isinstance(tokens, int):
+            typed = {**usage_attrs, "gen_ai.token.type": token_type}
+            out.append(metric(_TOKENS, tokens, typed, end_ns))
+    return out
 
 
 class Summary:
@@ -149,7 +237,7 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
 
         read_usage(handle)
     attrs = clean_attributes(handle.attributes, SPAN_NAMES, host, scrub)
-    if SERVER_ADDRESS in handle.attributes or SERVER_PORT in attrs:
+    if n.SERVER_ADDRESS in handle.attributes or n.SERVER_PORT in attrs:
         attrs = declared_host_only(handle.attributes, attrs)
     events: list[dict[str, object]] = []
     for name, at_ns, event_attrs in handle.events or ():
@@ -182,7 +270,11 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
 
 def measurement_dict(record: Measurement, host: Collection[str], scrub: Scrubber) -> Record | None:
     """The spool dict of a measurement; None for an undeclared metric or a non-numeric value."""
-    declared = METRICS.get(record.name) or _declared_metric(record.name)
+    declared = METRICS.get(record.name)
+    if declared is None:  # a metric the host declared (optel.metric), loaded only then
+        from optel.record.custom import declared as host_metric
+
+        declared = host_metric(record.name)
     value = record.value
     if declared is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None

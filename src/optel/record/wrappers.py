@@ -12,7 +12,6 @@ are unchanged.
 from __future__ import annotations
 
 from optel.record import spans as _spans
-from optel.record.exits import record_exit
 from optel.record.fitted import fitted
 from optel.record.spans import _current
 
@@ -176,6 +175,8 @@ class CommandCall(Call):
 
     def finish(self, handle: SpanHandle, result: Any) -> None:
         if type(result) is int:
+            from optel.record.exits import record_exit
+
             record_exit(handle, result)
         handle.end()
 
