@@ -354,3 +354,33 @@ def test_a_long_value_is_never_cut_through_a_secret():
     cleaned = clean_value(text, None)
     assert isinstance(cleaned, str) and len(cleaned) <= MAX_STRING
     assert "sk-" not in cleaned
+
+
+def test_a_hosts_extract_and_genai_finish_read_the_same_facts_the_same_way():
+    # One table (genai.FACTS) for both: finish once lacked response_id and reasoning_tokens, and
+    # read a single finish reason string letter by letter.
+    from optel.record import genai
+
+    facts = {
+        "response_model": "gpt-4o-2024-08-06",
+        "response_id": "chatcmpl-1",
+        "input_tokens": 30,
+        "output_tokens": 40,
+        "cache_read_tokens": 10,
+        "cache_creation_tokens": 2,
+        "reasoning_tokens": 5,
+        "finish_reasons": "stop",
+    }
+    with capture() as records:
+
+        @optel.llm_call(provider="openai", model="gpt-4o", extract=lambda result: facts)
+        def ask():
+            return object()
+
+        ask()
+        handle = genai_spans.start("openai", request_model="gpt-4o")
+        genai_spans.finish(handle, **facts)
+    extracted, finished = [r for r in records if r["t"] == "span"]
+    assert extracted["attributes"] == finished["attributes"]
+    assert set(genai.FACTS.values()) <= set(finished["attributes"])
+    assert finished["attributes"]["gen_ai.response.finish_reasons"] == ["stop"]
