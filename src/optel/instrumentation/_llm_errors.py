@@ -1,5 +1,8 @@
-"""What an LLM SDK's error says that a span may keep: its public class name and its HTTP status
-(never its message, which quotes the prompt: docs/privacy.md)."""
+"""What an LLM SDK's error says that a span may keep.
+
+Its public class name and its HTTP status, never its message, which quotes the prompt
+(docs/privacy.md).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
-"""The stream proxies of a recorded LLM call: an SDK stream that reports each chunk to its call and
-ends the call's span when exhausted, failed, closed or dropped, and the managers of an SDK's
-stream helper (``with client.messages.stream(...) as s``), whose entering is the request."""
+"""The stream proxies of a recorded LLM call.
+
+An SDK stream that reports each chunk to its call and ends the call's span when exhausted,
+failed, closed or dropped, and the managers of an SDK's stream helper
+(``with client.messages.stream(...) as s``), whose entering is the request.
+"""
 
 from __future__ import annotations
 

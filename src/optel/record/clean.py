@@ -1,5 +1,7 @@
-"""Cleaning one record's values where records leave the process: the allow-list, declared types,
-bounds, public model names and the scrubber (docs/privacy.md)."""
+"""Cleaning one record's values where records leave the process.
+
+The allow-list, declared types, bounds, public model names and the scrubber (docs/privacy.md).
+"""
 
 from __future__ import annotations
 

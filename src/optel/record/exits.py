@@ -1,5 +1,7 @@
-"""The exit status a CLI run ends with, and what a command span records of it: one rule for the
-decorators and every CLI framework (click, typer, argparse).
+"""The one exit-status rule of a CLI run, for the decorators and every CLI framework.
+
+The exit status a run ends with, and what a command span records of it (click, typer,
+argparse, ``@optel.command``):
 
 - ``status(value)``: what ``sys.exit(value)`` gives the process, as CPython decides it (None: 0,
   an int, a bool included: itself, anything else: 1);

@@ -1,5 +1,8 @@
-"""What a failed span keeps of the exception that failed it: its type, its message (none for an
-LLM call's error, docs/privacy.md) and the host's own frames, formatted and scrubbed at flush."""
+"""What a failed span keeps of the exception that failed it.
+
+Its type, its message (none for an LLM call's error, docs/privacy.md) and the host's own frames,
+formatted and scrubbed at flush.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Turning records into spool dicts, where records leave the process: each span and measurement
-cleaned (``optel.record.clean``), the metrics a span stands for, and the session summary.
+"""Turning records into spool dicts, where records leave the process.
+
+Each span and measurement is cleaned (``optel.record.clean``), followed by the metrics it stands
+for; the session summary is made here too.
 
 This is the one place records are cleaned (docs/internals.md §4): every attribute not declared in
 the data dictionary (nor by the host) is dropped, model names pass the public-name check, every

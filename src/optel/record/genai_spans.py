@@ -1,5 +1,6 @@
-"""GenAI client spans: opened and ended for ``@optel.llm_call`` and every LLM instrumentor, and the
-one answer to "is this code running inside an LLM call?".
+"""GenAI client spans, and the one answer to "is this code running inside an LLM call?".
+
+Opened and ended for ``@optel.llm_call`` and every LLM instrumentor.
 
 ``start`` opens a CLIENT span with the GenAI semantic-convention attributes; ``finish`` adds what
 the response said (read by ``optel.record.genai``) and ends it. The metrics

@@ -1,5 +1,7 @@
-"""Span and trace ids: random hex strings drawn from pools that ``os.urandom`` fills (one system
-call per 256 span ids, or 256 trace ids)."""
+"""Span and trace ids, drawn from pools of random hex strings.
+
+``os.urandom`` fills a pool with one system call per 256 span ids, or 256 trace ids.
+"""
 
 from __future__ import annotations
 

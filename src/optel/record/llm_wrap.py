@@ -1,5 +1,7 @@
-"""How ``@optel.llm_call`` records a call: the request model from its arguments, the response read
-by the one GenAI reader (``optel.record.genai``), and its hot path for plain functions.
+"""How ``@optel.llm_call`` records a call, with its hot path for plain functions.
+
+The request model comes from the call's arguments, the response is read by the one GenAI reader
+(``optel.record.genai``).
 
 A plain function's token counts are left on its span as the usage object the response carries
 and read at flush (``genai.read_usage``): the call itself pays for no reading it can defer.

@@ -1,5 +1,7 @@
-"""Wrapping a decorated function: one wrapper per shape (plain, async, generator, async
-generator), methods and descriptors kept what they were.
+"""Wrapping a decorated function, one wrapper per shape.
+
+Plain, async, generator and async generator functions; methods and descriptors stay what they
+were.
 
 A wrapper's first act is to read one module global: before ``optel.init()``, or with telemetry
 off, it calls the function and nothing else (a plain function's wrapper has the function's own
