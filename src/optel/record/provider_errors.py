@@ -267,15 +267,3 @@ def forgetter() -> Forgetter | None:
     from optel.privacy.rules import REDACTED
 
     return Forgetter(REDACTED)
-
-
-def _reset() -> None:
-    """Forget everything remembered (tests that run many hosts in one process)."""
-    global active, strict, _chars
-    active = strict = False
-    _chars = 0
-    _exceptions.clear()
-    _pending.clear()
-    _texts.clear()
-    _pieces.clear()
-    _checked.clear()

@@ -1,8 +1,8 @@
 """The hot path: spans and measurements kept as slotted values, parented through one ContextVar.
 
 Everything here is cheap and never raises into the host: a span costs two clock reads, a
-ContextVar set/reset and one small object (ids come from ``optel.record.ids``). Nothing is
-scrubbed, checked or converted here; ``optel.record.flush`` does that once, when the records leave the process.
+ContextVar set/reset and one small object. Nothing is scrubbed, checked or converted here;
+``optel.record.flush`` does that once, when the records leave the process.
 
 Parenting: the current span lives in a ContextVar, so nesting follows calls, asyncio tasks (which
 copy the context) and ``contextvars.copy_context().run``. A plain thread starts with an empty
@@ -148,7 +148,7 @@ class SpanHandle:
             else dict(attributes)
         )
         self.parent = parent
-        # new_trace_id() and new_id() inlined: this runs for every span.
+        # ids.new_trace_id() and ids.new_id() inlined: this runs for every span.
         if parent is not None:
             self.trace_id: str = parent.trace_id
         else:
