@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -129,8 +130,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=40)
     runs = parser.parse_args().runs
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+    root = Path(tempfile.mkdtemp())
+    try:
         endpoint = f"http://127.0.0.1:{closed_port()}"
         host, phases = root / "host.py", root / "phases.py"
         host.write_text(HOST.format(app=APP, endpoint=endpoint))
@@ -150,6 +151,9 @@ def main() -> int:
         print("telemetry on, phase by phase (CPU ms, medians):")
         for name, column in zip(PHASE_NAMES, zip(*rows)):
             print(f"  {name:<28} {statistics.median(int(x) for x in column) / 1e6:6.2f}")
+    finally:
+        # A file can still appear in the spool while it is removed (a run's leftovers drained).
+        shutil.rmtree(root, ignore_errors=True)
     return 0
 
 
