@@ -48,3 +48,20 @@ def streamed_facts(span: dict[str, Any]) -> dict[str, Any]:
     assert isinstance(first_chunk, float)
     assert 0 <= first_chunk <= (span["end_ns"] - span["start_ns"]) / 1e9
     return attributes
+
+
+def forget_provider_errors() -> None:
+    """Forget every failed LLM call's error that optel.record.provider_errors remembered (tests
+    that run many hosts in one process)."""
+    from optel.record import provider_errors as remembered
+
+    remembered.active = remembered.strict = False
+    remembered._chars = 0
+    for state in (
+        remembered._exceptions,
+        remembered._pending,
+        remembered._texts,
+        remembered._pieces,
+        remembered._checked,
+    ):
+        state.clear()

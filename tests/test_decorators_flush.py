@@ -1,7 +1,8 @@
-"""What the decorators leave for the flush: an LLM call's token counts are read when records are taken.
+"""What the decorators leave for the flush: an LLM call's token counts are read when records are cleaned.
 
 optel.testing's capture reads records as they arrive; these tests take them the way a flush
-does (``spans.take()``), so the deferred work is what fills the attributes.
+does (``spans.take()``, then ``flush.to_dicts``), so the deferred reading is what fills the
+attributes.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 import optel
-from optel.record import spans
+from optel.record import flush, spans
 
 
 @pytest.fixture
@@ -24,7 +25,10 @@ def recording():
 
 
 def taken_spans():
-    return [r for r in spans.take() if isinstance(r, spans.SpanHandle)]
+    """The spans a flush takes, after the flush cleaned them (what it reads is on the handles)."""
+    taken = [r for r in spans.take() if isinstance(r, spans.SpanHandle)]
+    flush.to_dicts(taken)
+    return taken
 
 
 def test_llm_call_token_counts_are_on_the_span_when_records_are_taken(recording):
@@ -48,7 +52,7 @@ def test_llm_call_token_counts_are_on_the_span_when_records_are_taken(recording)
         "gen_ai.usage.output_tokens": 20,
         "gen_ai.usage.cache_read.input_tokens": 50,
     }
-    assert spans._later == []
+    assert span._usage is None
 
 
 def test_a_usage_dict_the_host_changes_after_the_call_is_recorded_as_returned(recording):
@@ -90,26 +94,16 @@ def test_usage_objects_are_read_at_flush_too(recording):
     assert "gen_ai.response.finish_reasons" not in span.attributes
 
 
-def test_work_for_a_span_still_open_at_a_flush_is_done_by_that_flush(recording):
-    handle = spans.start("chat", "client", {})
-    spans.later(
-        handle, lambda h, value: h.attributes.update(value), {"gen_ai.usage.output_tokens": 1}
-    )
-    assert spans.take() == []
-    assert handle.attributes == {"gen_ai.usage.output_tokens": 1}
-    handle.end()
-    assert taken_spans() == [handle]
+def test_token_counts_are_not_read_on_the_call_itself(recording):
+    @optel.llm_call(provider="openai", model="gpt-4o")
+    def ask():
+        return {"model": "gpt-4o", "usage": {"prompt_tokens": 3, "completion_tokens": 4}}
 
-
-def test_failing_work_costs_only_itself(recording):
-    def broken(handle, value):
-        raise RuntimeError("no")
-
-    first = spans.start("a")
-    spans.later(first, broken, None)
-    first.end()
-    second = spans.start("b")
-    spans.later(second, lambda h, v: h.set("k", v), 2)
-    second.end()
-    assert taken_spans() == [first, second]
-    assert second.attributes == {"k": 2}
+    ask()
+    (span,) = [r for r in spans.take() if isinstance(r, spans.SpanHandle)]
+    # Left for the flush: the call paid for reading the response's model, not its counts.
+    assert "gen_ai.usage.input_tokens" not in span.attributes
+    assert span._usage == {"prompt_tokens": 3, "completion_tokens": 4}
+    (cleaned, *metrics) = flush.to_dicts([span])
+    assert cleaned["attributes"]["gen_ai.usage.input_tokens"] == 3
+    assert [m["value"] for m in metrics if m["name"] == "gen_ai.client.token.usage"] == [3, 4]

@@ -265,3 +265,16 @@ def test_with_telemetry_off_the_sdks_own_stream_object_is_returned(client, instr
     stream = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
     assert type(stream) is openai.Stream
     stream.close()
+
+
+def test_an_sdk_call_inside_an_llm_call_function_is_recorded_once_by_the_function(client, recorded):
+    # One answer to "inside an LLM call?" (genai_spans.in_llm_call) for the instrumentors and the
+    # HTTP spans: the host's own @llm_call span is the call, the SDK's request is part of it.
+    @optel.llm_call(provider="openai")
+    def ask(model):
+        return client.chat.completions.create(model=model, messages=MESSAGES)
+
+    ask("gpt-4o")
+    (span,) = recorded()
+    assert span["attributes"]["gen_ai.request.model"] == "gpt-4o"
+    assert span["attributes"]["gen_ai.usage.input_tokens"] == OPENAI_USAGE["prompt_tokens"]

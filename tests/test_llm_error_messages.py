@@ -11,6 +11,7 @@ import pytest
 
 import optel
 import optel.testing
+from llm_recording import forget_provider_errors
 from optel.record import provider_errors, spans
 
 PROMPT = "Project Falcon quarterly plans for the board"
@@ -125,9 +126,9 @@ def test_an_llm_error_without_a_status_has_no_message_at_all():
 
 @pytest.fixture(autouse=True)
 def _forgotten():
-    provider_errors._reset()
+    forget_provider_errors()
     yield
-    provider_errors._reset()
+    forget_provider_errors()
 
 
 def _messages(records):

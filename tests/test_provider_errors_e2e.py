@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 import llm_error_host
 import optel
 import optel.upload
+from llm_recording import forget_provider_errors
 from optel import _paths, _runtime
 from optel.record import provider_errors
 from optel.spool.lock import TOKEN_ENV, acquire_lock
@@ -141,7 +142,7 @@ def run_in_process(
 ) -> dict[str, str]:
     """One host run in this process, then one upload through rotel; what left, by where."""
     _runtime.reset()
-    provider_errors._reset()
+    forget_provider_errors()
     spool = _paths.spool_dir(APP)
     shutil.rmtree(spool, ignore_errors=True)
     os.makedirs(spool, mode=0o700)
@@ -172,7 +173,7 @@ def run_in_process(
         os.environ.pop(TOKEN_ENV, None)
         _runtime.reset()
         optel.uninstrument("openai", "anthropic")
-        provider_errors._reset()
+        forget_provider_errors()
     return texts
 
 

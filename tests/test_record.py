@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import optel
-from optel.record import genai, spans
+from optel.record import genai_spans, spans
+from optel.record import ids as id_pools
 from optel.record.flush import Summary, session_records, to_dicts
 from optel.testing import capture
 
@@ -52,7 +53,7 @@ def test_span_dict_has_the_spool_schema_shape():
 
 
 def test_ids_are_random_unique_and_never_zero():
-    ids = {spans.new_id() for _ in range(5000)}
+    ids = {id_pools.new_id() for _ in range(5000)}
     assert len(ids) == 5000
     assert all(HEX16.match(i) and i != "0" * 16 for i in ids)
 
@@ -227,9 +228,9 @@ def test_every_value_is_scrubbed_once_at_flush_and_declared_names_are_kept():
 
 def test_genai_helpers_end_the_span_and_derive_both_metrics():
     with capture() as records:
-        handle = genai.start("anthropic", "chat", request_model="claude-3-5-haiku-20241022")
+        handle = genai_spans.start("anthropic", "chat", request_model="claude-3-5-haiku-20241022")
         assert spans.current() is handle
-        genai.finish(
+        genai_spans.finish(
             handle,
             response_model="claude-3-5-haiku-20241022",
             input_tokens=12,
@@ -247,8 +248,8 @@ def test_genai_helpers_end_the_span_and_derive_both_metrics():
 
 def test_genai_finish_with_an_error_code_marks_the_span_failed():
     with capture() as records:
-        handle = genai.start("openai", request_model="gpt-4o")
-        genai.finish(handle, error_type="rate_limit_exceeded")
+        handle = genai_spans.start("openai", request_model="gpt-4o")
+        genai_spans.finish(handle, error_type="rate_limit_exceeded")
     span = by_name(records)["chat gpt-4o"]
     assert span["status"] == "error"
     assert span["attributes"]["error.type"] == "rate_limit_exceeded"
@@ -268,8 +269,8 @@ def test_end_is_idempotent_and_set_after_end_is_harmless():
 def test_start_returns_none_when_not_recording():
     assert spans.recording() is False
     assert spans.start("x") is None
-    assert genai.start("openai") is None
-    genai.finish(None, input_tokens=3)
+    assert genai_spans.start("openai") is None
+    genai_spans.finish(None, input_tokens=3)
     spans.measure("optel.cli.user.inputs", 1)
     assert spans.take() == []
 
@@ -282,8 +283,8 @@ def test_session_summary_counts_what_the_session_did():
         def c():
             s()
             optel.count_input()
-            h = genai.start("openai", request_model="gpt-4o")
-            genai.finish(h, response_model="gpt-4o", input_tokens=5, output_tokens=7)
+            h = genai_spans.start("openai", request_model="gpt-4o")
+            genai_spans.finish(h, response_model="gpt-4o", input_tokens=5, output_tokens=7)
 
         @optel.step("s")
         def s():
@@ -346,10 +347,40 @@ def _no_leftovers():
 
 
 def test_a_long_value_is_never_cut_through_a_secret():
-    from optel.record.flush import MAX_STRING, clean_value
+    from optel.record.clean import MAX_STRING, clean_value
 
     # The key straddles the bound: a plain slice would keep "sk-" plus a stub too short to look like a key.
     text = "x " * ((MAX_STRING - 6) // 2) + "sk-" + "A1b2C3d4E5f6G7h8I9j0K1l2" + " tail"
     cleaned = clean_value(text, None)
     assert isinstance(cleaned, str) and len(cleaned) <= MAX_STRING
     assert "sk-" not in cleaned
+
+
+def test_a_hosts_extract_and_genai_finish_read_the_same_facts_the_same_way():
+    # One table (genai.FACTS) for both: finish once lacked response_id and reasoning_tokens, and
+    # read a single finish reason string letter by letter.
+    from optel.record import genai
+
+    facts = {
+        "response_model": "gpt-4o-2024-08-06",
+        "response_id": "chatcmpl-1",
+        "input_tokens": 30,
+        "output_tokens": 40,
+        "cache_read_tokens": 10,
+        "cache_creation_tokens": 2,
+        "reasoning_tokens": 5,
+        "finish_reasons": "stop",
+    }
+    with capture() as records:
+
+        @optel.llm_call(provider="openai", model="gpt-4o", extract=lambda result: facts)
+        def ask():
+            return object()
+
+        ask()
+        handle = genai_spans.start("openai", request_model="gpt-4o")
+        genai_spans.finish(handle, **facts)
+    extracted, finished = [r for r in records if r["t"] == "span"]
+    assert extracted["attributes"] == finished["attributes"]
+    assert set(genai.FACTS.values()) <= set(finished["attributes"])
+    assert finished["attributes"]["gen_ai.response.finish_reasons"] == ["stop"]

@@ -355,7 +355,7 @@ def test_atexit_flushes_without_an_explicit_shutdown_and_version_module_is_the_c
     assert command["attributes"] == {
         "command.name": "main",
         "process.exit.code": 3,
-        "error.type": "SystemExit",
+        "error.type": "3",
     }
 
 

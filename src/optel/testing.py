@@ -26,7 +26,8 @@ import os
 
 from optel import _runtime
 from optel.record import spans as _spans
-from optel.record.flush import Scrubber, scrubber, to_dicts
+from optel.record.clean import Scrubber, scrubber
+from optel.record.flush import to_dicts
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -167,7 +167,9 @@ def watch_exits() -> None:
     def exit(status: object = None) -> None:
         run = sys.modules.get(_RUN)
         if run is not None:
-            run.note_exit(run.status(status))
+            from optel.record.exits import status as exit_status
+
+            run.note_exit(exit_status(status))
         original(status)  # type: ignore[arg-type]
 
     exit.__wrapped__ = original  # type: ignore[attr-defined]

@@ -78,9 +78,10 @@ class Library:
 
 def error_type(exc: BaseException, package: str) -> str:
     """``httpx.ConnectError``: the library's public name for its exception, else the class path."""
-    from optel.instrumentation._llm import sdk_error_type
+    from optel.instrumentation._llm_errors import sdk_error_type
+    from optel.record.failure import error_type as class_path
 
-    return sdk_error_type(exc, package) or spans._error_type(exc)
+    return sdk_error_type(exc, package) or class_path(exc)
 
 
 def sync_request(library: Library) -> Callable[..., Any]:

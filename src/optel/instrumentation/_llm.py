@@ -1,4 +1,4 @@
-"""What the openai and anthropic instrumentors share: one GenAI span per call, and stream proxies.
+"""What the LLM instrumentors share: one GenAI span per call, its streams, its SDK patches.
 
 A provider module describes its calls with two small functions: ``read(result, usage)`` fills a
 Usage from a whole response, ``observe(item, usage)`` from one streamed chunk or event. The
@@ -14,12 +14,17 @@ stream object is followed like the stream of ``create(stream=True)``.
 from __future__ import annotations
 
 import sys
-from contextvars import ContextVar
 from time import time_ns
 
-import wrapt
-
-from optel.record import genai, spans
+from optel.instrumentation._llm_errors import http_status, sdk_error_type
+from optel.instrumentation._llm_streams import (
+    AsyncStreamManagerProxy,
+    AsyncStreamProxy,
+    StreamManagerProxy,
+    StreamProxy,
+)
+from optel.record import genai, genai_spans, spans
+from optel.record.genai_spans import in_llm_call
 from optel.record.names import GEN_AI_RESPONSE_ID, GEN_AI_RESPONSE_MODEL, HTTP_RESPONSE_STATUS_CODE
 
 TYPE_CHECKING = False
@@ -28,9 +33,6 @@ if TYPE_CHECKING:
     from typing import Any
 
     Reader = Callable[[Any, "Usage"], None]
-    _Proxy = wrapt.ObjectProxy[Any]
-else:
-    _Proxy = wrapt.ObjectProxy
 
 
 class Usage:
@@ -70,46 +72,10 @@ class Usage:
         return out
 
 
-# True while an instrumented SDK call is being made: an SDK called by another one (litellm calls
-# the openai SDK, or its own ``completion`` from ``acompletion``) is part of that call, recorded
-# once, by the outer span. Context-local: a thread or task of its own is a call of its own.
-_inside: ContextVar[bool] = ContextVar("optel_inside_llm_call", default=False)
-
-
 def _log_failure(what: str) -> None:
     from optel._logger import logger
 
     logger().debug("optel: %s failed", what, exc_info=True)
-
-
-def sdk_error_type(exc: BaseException, package: str) -> str | None:
-    """``openai.RateLimitError``: an SDK exception by its public name; None for any other."""
-    cls = type(exc)
-    module = sys.modules.get(package)
-    if module is not None and getattr(module, cls.__name__, None) is cls:
-        return f"{package}.{cls.__name__}"
-    return None
-
-
-def http_status(exc: BaseException) -> int | None:
-    """The HTTP status an SDK error carries: ``status_code`` (openai, anthropic, mistralai,
-    ollama, litellm), ``code`` (google-genai) or a botocore ``ClientError``'s response metadata."""
-    for value in (
-        getattr(exc, "status_code", None),
-        getattr(exc, "code", None),
-        _get_path(getattr(exc, "response", None), ("ResponseMetadata", "HTTPStatusCode")),
-    ):
-        if type(value) is int and 100 <= value <= 599:
-            return value
-    return None
-
-
-def _get_path(value: object, keys: tuple[str, ...]) -> object:
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
 
 
 class Call:
@@ -141,7 +107,7 @@ class Call:
         (to ``provider``, when the SDK's package or client does not say which)."""
         try:
             streamed = stream or kwargs.get("stream") is True
-            handle = genai.start(
+            handle = genai_spans.start(
                 provider or genai.client_provider(package, client),
                 operation,
                 attributes=genai.request_attributes(kwargs, streamed),
@@ -198,7 +164,7 @@ class Call:
             if not self._chunks:
                 # Time to first chunk, as the conventions define it: the request was made when
                 # the span started; the first chunk is here when the SDK hands it on.
-                genai.first_chunk(self._handle, time_ns())
+                genai_spans.first_chunk(self._handle, time_ns())
             self._chunks += 1
             self._observe(item, self.usage)
         except Exception:
@@ -219,7 +185,7 @@ class Call:
         if handle is None:
             return
         try:
-            genai.finish(
+            genai_spans.finish(
                 handle,
                 attributes=self.usage.attributes(),
                 exc=exc,
@@ -230,28 +196,25 @@ class Call:
 
 
 def send(call: Call, wrapped: Callable[..., Any], args: Any, kwargs: Any) -> Any:
-    """Make the SDK call that ``call`` records: a failure ends its span and is raised as it was;
-    an instrumented SDK called meanwhile records nothing of its own (``_inside``)."""
-    token = _inside.set(True)
+    """Make the SDK call that ``call`` records: a failure ends its span and is raised as it was.
+
+    ``call``'s span is current meanwhile: an instrumented SDK called from inside records nothing
+    of its own (``genai_spans.in_llm_call``).
+    """
     try:
         return wrapped(*args, **kwargs)
     except BaseException as exc:
         call.failed(exc)
         raise
-    finally:
-        _inside.reset(token)
 
 
 async def send_async(call: Call, wrapped: Callable[..., Any], args: Any, kwargs: Any) -> Any:
     """``send`` for an ``async def`` SDK method."""
-    token = _inside.set(True)
     try:
         return await wrapped(*args, **kwargs)
     except BaseException as exc:
         call.failed(exc)
         raise
-    finally:
-        _inside.reset(token)
 
 
 # The request arguments a stream helper's span needs when its context is entered.
@@ -276,7 +239,7 @@ def sync_call(
     """A wrapt wrapper for a synchronous SDK method that makes one request."""
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if not spans.recording() or _inside.get():
+        if not spans.recording() or in_llm_call():
             return wrapped(*args, **kwargs)
         call = Call.start(provider, operation, kwargs, read, observe, _client_of(instance))
         if call is None:
@@ -302,7 +265,7 @@ def async_call(
         return call.returned(await send_async(call, wrapped, args, kwargs), stream_types())
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if not spans.recording() or _inside.get():
+        if not spans.recording() or in_llm_call():
             # The SDK's own coroutine, untouched: awaiting it is the unpatched call.
             return wrapped(*args, **kwargs)
         return traced(wrapped, instance, args, kwargs)
@@ -339,159 +302,6 @@ def stream_helper_call(
             return manager
 
     return wrapper
-
-
-class _ManagerProxy(_Proxy):
-    """What both stream-manager proxies hold: how to start the call, and the SDK's stream types."""
-
-    def __init__(
-        self,
-        manager: Any,
-        start: Callable[[], Call | None],
-        stream_types: Callable[[], tuple[type, ...]],
-    ) -> None:
-        super().__init__(manager)
-        self._self_start = start
-        self._self_stream_types = stream_types
-        self._self_call: Call | None = None
-
-
-class StreamManagerProxy(_ManagerProxy):
-    """A stream helper's manager: entering it is the request, its stream's end is the span's end."""
-
-    def __enter__(self) -> Any:
-        call = self._self_call = self._self_start()
-        if call is None:
-            return self.__wrapped__.__enter__()
-        try:
-            stream = self.__wrapped__.__enter__()
-        except BaseException as exc:
-            call.failed(exc)
-            raise
-        call.follow(stream, self._self_stream_types())
-        return stream
-
-    def __exit__(self, *exc_info: Any) -> Any:
-        try:
-            return self.__wrapped__.__exit__(*exc_info)
-        finally:
-            if self._self_call is not None:
-                self._self_call.finish()
-
-
-class AsyncStreamManagerProxy(_ManagerProxy):
-    """The async twin of StreamManagerProxy (``async with client.messages.stream(...)``)."""
-
-    async def __aenter__(self) -> Any:
-        call = self._self_call = self._self_start()
-        if call is None:
-            return await self.__wrapped__.__aenter__()
-        try:
-            stream = await self.__wrapped__.__aenter__()
-        except BaseException as exc:
-            call.failed(exc)
-            raise
-        call.follow(stream, self._self_stream_types())
-        return stream
-
-    async def __aexit__(self, *exc_info: Any) -> Any:
-        try:
-            return await self.__wrapped__.__aexit__(*exc_info)
-        finally:
-            if self._self_call is not None:
-                self._self_call.finish()
-
-
-class StreamProxy(_Proxy):
-    """An SDK Stream that reports each chunk and ends the span when exhausted, failed or closed."""
-
-    def __init__(self, stream: Any, call: Call) -> None:
-        super().__init__(stream)
-        self._self_call = call
-        # An iterable that is not its own iterator (botocore's EventStream) is read through one.
-        has_next = hasattr(type(stream), "__next__")
-        self._self_next = stream.__next__ if has_next else iter(stream).__next__
-
-    def __iter__(self) -> StreamProxy:
-        return self
-
-    def __next__(self) -> Any:
-        try:
-            item = self._self_next()
-        except StopIteration:
-            self._self_call.finish()
-            raise
-        except BaseException as exc:
-            self._self_call.failed(exc)
-            raise
-        self._self_call.observe(item)
-        return item
-
-    def __enter__(self) -> StreamProxy:
-        self.__wrapped__.__enter__()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> Any:
-        try:
-            return self.__wrapped__.__exit__(*exc_info)
-        finally:
-            self._self_call.finish()
-
-    def close(self) -> None:
-        try:
-            self.__wrapped__.close()
-        finally:
-            self._self_call.finish()
-
-    def __del__(self) -> None:
-        # A stream dropped half-read still ends its span, with what it reported so far.
-        call = getattr(self, "_self_call", None)
-        if call is not None:
-            call.finish()
-
-
-class AsyncStreamProxy(_Proxy):
-    """An SDK AsyncStream that reports each chunk and ends the span when exhausted, failed or closed."""
-
-    def __init__(self, stream: Any, call: Call) -> None:
-        super().__init__(stream)
-        self._self_call = call
-
-    def __aiter__(self) -> AsyncStreamProxy:
-        return self
-
-    async def __anext__(self) -> Any:
-        try:
-            item = await self.__wrapped__.__anext__()
-        except StopAsyncIteration:
-            self._self_call.finish()
-            raise
-        except BaseException as exc:
-            self._self_call.failed(exc)
-            raise
-        self._self_call.observe(item)
-        return item
-
-    async def __aenter__(self) -> AsyncStreamProxy:
-        await self.__wrapped__.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> Any:
-        try:
-            return await self.__wrapped__.__aexit__(*exc_info)
-        finally:
-            self._self_call.finish()
-
-    async def close(self) -> None:
-        try:
-            await self.__wrapped__.close()
-        finally:
-            self._self_call.finish()
-
-    def __del__(self) -> None:
-        call = getattr(self, "_self_call", None)
-        if call is not None:
-            call.finish()
 
 
 class SdkPatches:

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import sys
 
+# The one exit-status rule, shared with the decorators.
+from optel.record.exits import exit_status, record_exit
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-# Python's own status for a process killed by the SIGINT of a Ctrl-C nobody caught, as shells show it.
-CTRL_C_STATUS = 130
 
 
 class _Run:
@@ -49,27 +49,6 @@ class _Run:
 
 
 _run: _Run | None = None
-
-
-def status(value: object) -> int:
-    """The exit status ``sys.exit(value)`` gives the process."""
-    if value is None:
-        return 0
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return 1
-
-
-def exit_status(exc: BaseException) -> int:
-    """The exit status the process gets when ``exc`` ends it (SystemExit, click's Exit, the rest)."""
-    if isinstance(exc, SystemExit):
-        return status(exc.code)
-    code = getattr(exc, "exit_code", None)  # click's Exit and ClickException, typer's copies
-    if isinstance(code, int) and not isinstance(code, bool):
-        return code
-    if isinstance(exc, KeyboardInterrupt):
-        return CTRL_C_STATUS
-    return 1
 
 
 def app_name(fallback: str | None) -> str | None:
@@ -154,23 +133,12 @@ def finish(code: int | None = None, exc: BaseException | None = None) -> None:
         return  # the host's decorator ends its own span
     if code is None:
         code = current.code if current.code is not None else 0
-    cause = exc if exc is not None else current.exc
     handle = current.handle
     try:
-        handle.set("process.exit.code", code)
-        if code:
-            if cause is not None and not _is_exit(cause):
-                handle.record_exception(cause, str(code))
-            else:
-                handle.fail(str(code))
+        record_exit(handle, code, exc if exc is not None else current.exc)
         handle.end()
     except Exception:
         _log_failure()
-
-
-def _is_exit(exc: BaseException) -> bool:
-    # SystemExit and click's Exit carry a status, not an error worth an exception event.
-    return isinstance(exc, SystemExit) or type(exc).__name__ == "Exit"
 
 
 def _at_exit() -> None:
@@ -200,8 +168,7 @@ def _disarm(run: _Run) -> None:
 def _excepthook_wrapper(original: Any) -> Any:
     def excepthook(kind: Any, value: Any, tb: Any) -> None:
         if isinstance(value, BaseException):
-            code = CTRL_C_STATUS if isinstance(value, KeyboardInterrupt) else 1
-            finish(code, value)
+            finish(exit_status(value), value)
         original(kind, value, tb)
 
     excepthook.__wrapped__ = original  # type: ignore[attr-defined]

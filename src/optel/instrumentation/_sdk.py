@@ -19,8 +19,9 @@ from __future__ import annotations
 import sys
 from typing import NamedTuple
 
-from optel.instrumentation._llm import Call, _inside, send, send_async
+from optel.instrumentation._llm import Call, send, send_async
 from optel.record import spans
+from optel.record.genai_spans import in_llm_call
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ class Sdk:
         sdk = self
 
         def sync(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-            if not spans.recording() or _inside.get():
+            if not spans.recording() or in_llm_call():
                 return wrapped(*args, **kwargs)
             call = sdk.start(site, instance, args, kwargs)
             if call is None:
@@ -161,7 +162,7 @@ class Sdk:
             return call.returned(result, sdk.stream_types(), is_async=True)
 
         def asynchronous(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-            if not spans.recording() or _inside.get():
+            if not spans.recording() or in_llm_call():
                 return wrapped(*args, **kwargs)
             return traced(wrapped, instance, args, kwargs)
 

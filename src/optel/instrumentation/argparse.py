@@ -206,11 +206,12 @@ def _internal(frame: _Frame | None) -> bool:
 
 def _record_parse_exit(frame: _Frame, exc: SystemExit) -> None:
     from optel.instrumentation import _run
+    from optel.record.exits import exit_status
 
     try:
         path, options = _describe(frame)
         if _run.begin(path, options):
-            _run.note_exit(_run.status(exc.code))
+            _run.note_exit(exit_status(exc))
     except Exception:
         _log_failure()
 

@@ -86,7 +86,9 @@ def main_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     except SystemExit as exc:
         run = sys.modules.get(_RUN)
         if run is not None:
-            run.finish(run.status(exc.code))
+            from optel.record.exits import exit_status
+
+            run.finish(exit_status(exc))
         raise
     except BaseException as exc:
         # Not standalone: the host gets the exception; the process's end decides the status.

@@ -271,78 +271,101 @@ def _cell(text: str) -> str:
 
 def render() -> str:
     """The Markdown text of ``docs/telemetry-data.md``."""
-    out: list[str] = []
-    w = out.append
-    w("# What optel records")
-    w("")
-    w("<!-- Generated from src/optel/record/dictionary.py by")
-    w("     `python -m optel.record.dictionary docs/telemetry-data.md`. Do not edit by hand. -->")
-    w("")
-    w("This is the complete list. An attribute that is not in it is dropped before anything is")
-    w("written or sent, except attribute names the host app declares itself with")
-    w("`optel.init(attributes=[...])`. Every string value passes the scrubber first (paths, URLs,")
-    w("e-mail and IP addresses, keys and tokens are replaced), prompt and response text is never")
-    w("recorded, and model names that are not in the list of public models become `custom`.")
-    w(
-        "Nothing is recorded at all unless consent was given (or a local debug/audit log was asked for)."
-    )
-    w("")
-    w("## Resource")
-    w("")
-    w("Sent once with each batch. Never: host name, user name, IP address, paths.")
-    w("")
-    w("| Attribute | Type | Description |")
-    w("| --- | --- | --- |")
+    sections = (_intro, _resource_section, _span_section, _metric_section, _attribute_section)
+    return "\n".join(line for section in sections for line in section())
+
+
+def _intro() -> list[str]:
+    return [
+        "# What optel records",
+        "",
+        "<!-- Generated from src/optel/record/dictionary.py by",
+        "     `python -m optel.record.dictionary docs/telemetry-data.md`. Do not edit by hand. -->",
+        "",
+        "This is the complete list. An attribute that is not in it is dropped before anything is",
+        "written or sent, except attribute names the host app declares itself with",
+        "`optel.init(attributes=[...])`. Every string value passes the scrubber first (paths, URLs,",
+        "e-mail and IP addresses, keys and tokens are replaced), prompt and response text is never",
+        "recorded, and model names that are not in the list of public models become `custom`.",
+        "Nothing is recorded at all unless consent was given (or a local debug/audit log was asked for).",
+        "",
+    ]
+
+
+def _resource_section() -> list[str]:
+    out = [
+        "## Resource",
+        "",
+        "Sent once with each batch. Never: host name, user name, IP address, paths.",
+        "",
+        "| Attribute | Type | Description |",
+        "| --- | --- | --- |",
+    ]
     for a in ATTRIBUTES.values():
         if RESOURCE in a.scopes:
-            w(f"| `{a.name}` | {a.type} | {_cell(a.description)} |")
-    w("")
-    w("## Spans")
-    w("")
-    w("| Span | Name | Kind | Attributes | Description |")
-    w("| --- | --- | --- | --- | --- |")
+            out.append(f"| `{a.name}` | {a.type} | {_cell(a.description)} |")
+    return [*out, ""]
+
+
+def _span_section() -> list[str]:
+    out = [
+        "## Spans",
+        "",
+        "| Span | Name | Kind | Attributes | Description |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for s in SPANS:
-        w(
+        out.append(
             f"| {s.family} | `{s.name}` | {s.kind} | {_code_list(s.attributes)} | {_cell(s.description)} |"
         )
-    w("")
-    w("Parent and child follow the call nesting. A failed call has status error, `error.type`")
-    w("and an `exception` event; the exception propagates unchanged.")
-    w("")
-    w("### Span events")
-    w("")
-    w("| Event | Attributes | Description |")
-    w("| --- | --- | --- |")
+    out += [
+        "",
+        "Parent and child follow the call nesting. A failed call has status error, `error.type`",
+        "and an `exception` event; the exception propagates unchanged.",
+        "",
+        "### Span events",
+        "",
+        "| Event | Attributes | Description |",
+        "| --- | --- | --- |",
+    ]
     for e in SPAN_EVENTS:
-        w(f"| `{e.name}` | {_code_list(e.attributes)} | {_cell(e.description)} |")
-    w("")
-    w("## Metrics")
-    w("")
-    w("Delta temporality; each measurement keeps the time it was taken.")
-    w("")
-    w("| Metric | Instrument | Unit | Attributes | Description |")
-    w("| --- | --- | --- | --- | --- |")
+        out.append(f"| `{e.name}` | {_code_list(e.attributes)} | {_cell(e.description)} |")
+    return [*out, ""]
+
+
+def _metric_section() -> list[str]:
+    out = [
+        "## Metrics",
+        "",
+        "Delta temporality; each measurement keeps the time it was taken.",
+        "",
+        "| Metric | Instrument | Unit | Attributes | Description |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for m in METRICS.values():
-        w(
+        out.append(
             f"| `{m.name}` | {m.instrument} | `{m.unit}` | {_code_list(m.attributes)} | {_cell(m.description)} |"
         )
-    w("")
-    w("Histogram bucket boundaries:")
-    w("")
+    out += ["", "Histogram bucket boundaries:", ""]
     for m in METRICS.values():
         if m.buckets is not None:
-            bounds = ", ".join(_number(b) for b in m.buckets)
-            w(f"- `{m.name}`: {bounds}")
-    w("")
-    w("## Attributes of spans, events and metrics")
-    w("")
-    w("| Attribute | Type | On | Description |")
-    w("| --- | --- | --- | --- |")
+            out.append(f"- `{m.name}`: {', '.join(_number(b) for b in m.buckets)}")
+    return [*out, ""]
+
+
+def _attribute_section() -> list[str]:
+    out = [
+        "## Attributes of spans, events and metrics",
+        "",
+        "| Attribute | Type | On | Description |",
+        "| --- | --- | --- | --- |",
+    ]
     for a in ATTRIBUTES.values():
         if a.scopes != (RESOURCE,):
-            w(f"| `{a.name}` | {a.type} | {', '.join(a.scopes)} | {_cell(a.description)} |")
-    w("")
-    return "\n".join(out)
+            out.append(
+                f"| `{a.name}` | {a.type} | {', '.join(a.scopes)} | {_cell(a.description)} |"
+            )
+    return [*out, ""]
 
 
 def _number(value: float) -> str:

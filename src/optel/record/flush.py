@@ -1,178 +1,58 @@
-"""Turning records into spool dicts: allow-list, public model names, scrub, and derived metrics.
+"""Turning records into spool dicts, where records leave the process.
+
+Each span and measurement is cleaned (``optel.record.clean``), followed by the metrics it stands
+for; the session summary is made here too.
 
 This is the one place records are cleaned (docs/internals.md §4): every attribute not declared in
 the data dictionary (nor by the host) is dropped, model names pass the public-name check, every
-string passes the scrubber once, and the metrics that follow from a span (a command's count and
-duration, a step's duration, an LLM call's duration and token usage) are derived from the span
-after it was cleaned, so a span and its metrics always agree.
+string passes the scrubber once, and the metrics that follow from a span are derived from the
+span after it was cleaned, so a span and its metrics always agree.
 """
 
 from __future__ import annotations
 
-from optel.privacy.exceptions import encodable as _encodable
-from optel.privacy.modes import FORBIDDEN_KEYS, USER_ID
-from optel.record import custom as _custom
+import sys
+
 from optel.record import dictionary as _dictionary
-from optel.record import http as _http
 from optel.record import names as n
-from optel.record import provider_errors as _provider_errors
-from optel.record.spans import Measurement, SpanHandle, read_usage
+from optel.record.clean import (
+    EVENT_NAMES,
+    KINDS,
+    MAX_STRING,
+    SPAN_NAMES,
+    Scrubber,
+    clean_attributes,
+    cut,
+    declared_host_only,
+    finite,
+    scrubber,
+)
+from optel.record.dictionary import METRICS
+from optel.record.spans import Measurement, SpanHandle
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Mapping
+    from collections.abc import Collection, Iterable, Mapping
 
     Record = dict[str, object]
 
-MAX_STRING = 1024
-MAX_ARRAY = 64
-_SPAN_NAMES = _dictionary.names_in(_dictionary.SPAN)
-_EVENT_NAMES = _dictionary.names_in(_dictionary.EVENT)
-# Names the maintainer declares (a command, a step, a timed request: the attributes that name a
-# span family) are not personal data (SPEC §9): kept as written, only bounded. Values are scrubbed.
-DECLARED_NAMES = frozenset(
-    s.name[1:-1]
-    for s in _dictionary.SPANS
-    if s.name[:1] == "{" and s.name.count("{") == 1 and " " not in s.name
-)
-_TYPES = {name: a.type for name, a in _dictionary.ATTRIBUTES.items()}
-_KINDS = frozenset(_dictionary.SPAN_KINDS)
-_SCALARS = (str, bool, int, float)
-# A host may allow-list its own attributes, never one that names a machine or a person: those
-# are not sent in any mode (SPEC §4), and `user.id` only as the resource's, in identified mode.
-_NEVER_FROM_HOST = FORBIDDEN_KEYS | {USER_ID}
 
-
-MAX_MESSAGE = 512
-
-
-class Scrubber:
-    """The privacy functions a flush applies (``optel.privacy``'s, or a test's)."""
-
-    __slots__ = ("attributes", "model", "text")
-
-    def __init__(
-        self,
-        text: Callable[[str], str],
-        model: Callable[[str, str | None], str | None],
-        attributes: Callable[[Mapping[str, object]], dict[str, object]],
-    ) -> None:
-        self.text = text
-        self.model = model
-        self.attributes = attributes
-
-    def message(self, text: str) -> str:
-        """An exception message: scrubbed, then bounded to MAX_MESSAGE characters."""
-        from optel.privacy.exceptions import bounded_message
-
-        return bounded_message(text, self.text, MAX_MESSAGE)
-
-
-def scrubber() -> Scrubber:
-    """optel.privacy's current scrubber (the host's rules from ``init(scrub=...)`` included)."""
-    from optel import privacy
-
-    return Scrubber(privacy.scrub_text, privacy.public_model_name, privacy.scrub_attributes)
-
-
-def _cut(text: str) -> str:
-    # Every string of a record passes here: made writable as UTF-8 (a lone surrogate from a
-    # non-UTF-8 file name would make the whole spool file unsendable), then bounded before the
-    # scrubber sees it, so the cut must never split a token: half a key is too short for its
-    # rule and would leak. The split word is dropped instead.
-    if not text.isascii():
-        text = _encodable(text)
-    if len(text) <= MAX_STRING:
-        return text
-    from optel.privacy.exceptions import cut_at_whitespace
-
-    return cut_at_whitespace(text, MAX_STRING)
-
-
-def _finite(value: float) -> bool:
-    return value - value == 0.0
-
-
-def clean_value(value: object, declared: str | None) -> object:
-    """``value`` if it fits the declared type (any scalar or scalar list when undeclared), else None."""
-    kind = type(value)
-    if declared is None:
-        if kind is str:
-            return _cut(value)  # type: ignore[arg-type]
-        if kind is bool or kind is int:
-            return value
-        if kind is float:
-            return value if _finite(value) else None  # type: ignore[arg-type]
-        if kind in (list, tuple):
-            items = list(value)[:MAX_ARRAY]  # type: ignore[call-overload]
-            if (
-                items
-                and all(type(i) is type(items[0]) for i in items)
-                and type(items[0]) in _SCALARS
-            ):
-                if type(items[0]) is str:
-                    return [_cut(i) for i in items]
-                return items
-        return None
-    if declared == _dictionary.STRING:
-        return _cut(value) if kind is str else None  # type: ignore[arg-type]
-    if declared == _dictionary.INT:
-        return value if isinstance(value, int) and kind is not bool else None
-    if declared == _dictionary.DOUBLE:
-        if isinstance(value, (int, float)) and kind is not bool and _finite(float(value)):
-            return float(value)
-        return None
-    if declared == _dictionary.BOOLEAN:
-        return value if kind is bool else None
-    if declared == _dictionary.STRING_ARRAY:
-        if kind in (list, tuple):
-            items = [_cut(i) for i in value if type(i) is str][:MAX_ARRAY]  # type: ignore[attr-defined]
-            return items or None
-        return None
-    return None
-
-
-def clean_attributes(
-    attributes: Mapping[str, object] | None,
-    allowed: Collection[str],
-    host: Collection[str],
-    scrub: Scrubber,
-) -> dict[str, object]:
-    """Keep allowed attributes whose value fits, map model names, scrub every string."""
-    out: dict[str, object] = {}
-    if not attributes:
-        return out
-    for key, value in attributes.items():
-        if value is None or type(key) is not str:
-            continue
-        if key in allowed:
-            cleaned = clean_value(value, _TYPES.get(key))
-        elif key in host and key not in _NEVER_FROM_HOST:
-            cleaned = clean_value(value, None)
-        else:
-            continue
-        if cleaned is not None:
-            out[key] = cleaned
-    provider = out.get("gen_ai.provider.name")
-    for key in ("gen_ai.request.model", "gen_ai.response.model"):
-        model = out.get(key)
-        if isinstance(model, str):
-            public = scrub.model(model, provider if isinstance(provider, str) else None)
-            if public:
-                out[key] = public
-            else:
-                del out[key]
-    if "exception.message" in out:
-        out["exception.message"] = scrub.message(str(out["exception.message"]))
-    names = {key: out.pop(key) for key in DECLARED_NAMES if key in out}
-    return {**scrub.attributes(out), **names}
+# The duration metric of each span family that has one (a command's is below, with its count).
+_DURATIONS = {
+    "step": "optel.cli.step.duration",
+    "request": "optel.request.duration",
+    "http": n.HTTP_CLIENT_REQUEST_DURATION,
+    "llm": "gen_ai.client.operation.duration",
+}
+_TTFC = "gen_ai.client.operation.time_to_first_chunk"
+_TOKENS = "gen_ai.client.token.usage"
 
 
 def family(attributes: Mapping[str, object]) -> str:
     """Which kind of span (data dictionary ``SPANS``) the attributes make: llm, command, step, ..."""
     if "gen_ai.operation.name" in attributes:
         return "llm"
-    if _http.METHOD in attributes:
+    if n.HTTP_REQUEST_METHOD in attributes:
         return "http"
     if "command.name" in attributes:
         return "command"
@@ -183,6 +63,69 @@ def family(attributes: Mapping[str, object]) -> str:
     if "optel.cli.summary.commands" in attributes:
         return "session"
     return "other"
+
+
+def metric(name: str, value: float, attributes: dict[str, object], at_ns: int) -> Record:
+    """A spool metric record."""
+    return {"t": "metric", "name": name, "value": value, "attributes": attributes, "time_ns": at_ns}
+
+
+def _pick(attrs: Mapping[str, object], names: Iterable[str]) -> dict[str, object]:
+    return {n: attrs[n] for n in names if n in attrs}
+
+
+def derived_metrics(span: Mapping[str, object]) -> list[Record]:
+    """The measurements a cleaned span stands for (counts, durations, token usage)."""
+    attrs = span["attributes"]
+    assert isinstance(attrs, dict)
+    kind = family(attrs)
+    if kind != "command" and kind not in _DURATIONS:
+        return []
+    end_ns = span["end_ns"]
+    start_ns = span["start_ns"]
+    assert isinstance(end_ns, int) and isinstance(start_ns, int)
+    seconds = max(end_ns - start_ns, 0) / 1e9
+    if kind == "command":
+        return _command_metrics(attrs, span["status"] == "error", seconds, end_ns)
+    name = _DURATIONS[kind]
+    out = [metric(name, seconds, _pick(attrs, _dictionary.METRICS[name].attributes), end_ns)]
+    if kind == "llm":
+        out.extend(_llm_metrics(attrs, end_ns))
+    return out
+
+
+def _command_metrics(
+    attrs: Mapping[str, object], failed: bool, seconds: float, end_ns: int
+) -> list[Record]:
+    base = {
+        "command.name": attrs.get("command.name"),
+        "outcome": "failure" if failed else "success",
+    }
+    timing = dict(base)
+    if "error.type" in attrs:
+        timing["error.type"] = attrs["error.type"]
+    return [
+        metric("optel.cli.command.invocations", 1, dict(base), end_ns),
+        metric("optel.cli.command.duration", seconds, timing, end_ns),
+    ]
+
+
+def _llm_metrics(attrs: Mapping[str, object], end_ns: int) -> list[Record]:
+    metrics = _dictionary.METRICS
+    out: list[Record] = []
+    first_chunk = attrs.get("gen_ai.response.time_to_first_chunk")
+    if isinstance(first_chunk, float):
+        out.append(metric(_TTFC, first_chunk, _pick(attrs, metrics[_TTFC].attributes), end_ns))
+    usage_attrs = _pick(attrs, metrics[_TOKENS].attributes)
+    for key, token_type in (
+        ("gen_ai.usage.input_tokens", "input"),
+        ("gen_ai.usage.output_tokens", "output"),
+    ):
+        tokens = attrs.get(key)
+        if isinstance(tokens, int):
+            typed = {**usage_attrs, "gen_ai.token.type": token_type}
+            out.append(metric(_TOKENS, tokens, typed, end_ns))
+    return out
 
 
 class Summary:
@@ -260,7 +203,7 @@ def _span_name(handle: SpanHandle, attrs: Mapping[str, object], scrub: Scrubber)
         operation = attrs.get("gen_ai.operation.name")
         model = attrs.get("gen_ai.request.model")
         return f"{operation} {model}" if model else str(operation)
-    return _cut(str(handle.name))
+    return cut(str(handle.name))
 
 
 def stacktrace(frames: Iterable[object]) -> str:
@@ -291,21 +234,22 @@ def _with_stacktrace(attributes: Mapping[str, object]) -> dict[str, object]:
 def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Record:
     """The spool dict of an ended span (docs/internals.md §5)."""
     if handle._usage is not None:
-        # An LLM call's token counts, left for now (optel.testing's capture cleans each record
-        # as it ends, without spans.take()).
+        # An LLM call's token counts, left on its span until now (optel.record.llm_wrap).
+        from optel.record.genai import read_usage
+
         read_usage(handle)
-    attrs = clean_attributes(handle.attributes, _SPAN_NAMES, host, scrub)
-    if _http.SERVER_ADDRESS in handle.attributes or _http.SERVER_PORT in attrs:
-        attrs = _declared_host_only(handle.attributes, attrs)
+    attrs = clean_attributes(handle.attributes, SPAN_NAMES, host, scrub)
+    if n.SERVER_ADDRESS in handle.attributes or n.SERVER_PORT in attrs:
+        attrs = declared_host_only(handle.attributes, attrs)
     events: list[dict[str, object]] = []
     for name, at_ns, event_attrs in handle.events or ():
         if event_attrs and type(event_attrs.get("exception.stacktrace")) is tuple:
             event_attrs = _with_stacktrace(event_attrs)
         events.append(
             {
-                "name": _cut(str(name)),
+                "name": cut(str(name)),
                 "time_ns": at_ns,
-                "attributes": clean_attributes(event_attrs, _EVENT_NAMES, host, scrub),
+                "attributes": clean_attributes(event_attrs, EVENT_NAMES, host, scrub),
             }
         )
     message = handle.status_message
@@ -316,7 +260,7 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
         "span_id": handle.span_id,
         "parent_span_id": handle.parent_span_id,
         "name": _span_name(handle, attrs, scrub),
-        "kind": handle.kind if handle.kind in _KINDS else "internal",
+        "kind": handle.kind if handle.kind in KINDS else "internal",
         "start_ns": handle.start_ns,
         "end_ns": handle.end_ns,
         "attributes": attrs,
@@ -326,119 +270,20 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
     }
 
 
-def _declared_host_only(raw: Mapping[str, object], attrs: dict[str, object]) -> dict[str, object]:
-    """``server.address`` as written when the maintainer declared that host, else no host at all.
-
-    The HTTP instrumentors only ever set a declared one; this holds for every other way a value
-    could get there (``optel.event(..., **{"server.address": ...})``), checked where records
-    leave. A declared name is not personal data, so no scrubbing rule for host names rewrites it.
-    """
-    address = raw.get(_http.SERVER_ADDRESS)
-    if type(address) is str and address in _http.declared_hosts():
-        attrs[_http.SERVER_ADDRESS] = address
-    else:
-        attrs.pop(_http.SERVER_ADDRESS, None)
-        attrs.pop(_http.SERVER_PORT, None)
-    return attrs
-
-
-def _metric(name: str, value: float, attributes: dict[str, object], at_ns: int) -> Record:
-    return {"t": "metric", "name": name, "value": value, "attributes": attributes, "time_ns": at_ns}
-
-
-def _pick(attrs: Mapping[str, object], names: Iterable[str]) -> dict[str, object]:
-    return {n: attrs[n] for n in names if n in attrs}
-
-
-def derived_metrics(span: Mapping[str, object]) -> list[Record]:
-    """The measurements a cleaned span stands for (counts, durations, token usage)."""
-    attrs = span["attributes"]
-    assert isinstance(attrs, dict)
-    kind = family(attrs)
-    if kind not in ("command", "step", "request", "llm", "http"):
-        return []
-    end_ns = span["end_ns"]
-    start_ns = span["start_ns"]
-    assert isinstance(end_ns, int) and isinstance(start_ns, int)
-    seconds = max(end_ns - start_ns, 0) / 1e9
-    metrics = _dictionary.METRICS
-    out: list[Record] = []
-    if kind == "command":
-        outcome = "failure" if span["status"] == "error" else "success"
-        base = {"command.name": attrs.get("command.name"), "outcome": outcome}
-        out.append(_metric("optel.cli.command.invocations", 1, dict(base), end_ns))
-        timing = dict(base)
-        if "error.type" in attrs:
-            timing["error.type"] = attrs["error.type"]
-        out.append(_metric("optel.cli.command.duration", seconds, timing, end_ns))
-    elif kind == "step":
-        out.append(
-            _metric(
-                "optel.cli.step.duration",
-                seconds,
-                _pick(attrs, metrics["optel.cli.step.duration"].attributes),
-                end_ns,
-            )
-        )
-    elif kind == "request":
-        out.append(
-            _metric(
-                "optel.request.duration",
-                seconds,
-                _pick(attrs, metrics["optel.request.duration"].attributes),
-                end_ns,
-            )
-        )
-    elif kind == "http":
-        out.append(
-            _metric(
-                _http.DURATION_METRIC,
-                seconds,
-                _pick(attrs, metrics[_http.DURATION_METRIC].attributes),
-                end_ns,
-            )
-        )
-    else:
-        out.append(
-            _metric(
-                "gen_ai.client.operation.duration",
-                seconds,
-                _pick(attrs, metrics["gen_ai.client.operation.duration"].attributes),
-                end_ns,
-            )
-        )
-        first_chunk = attrs.get("gen_ai.response.time_to_first_chunk")
-        if isinstance(first_chunk, float):
-            ttfc = "gen_ai.client.operation.time_to_first_chunk"
-            out.append(_metric(ttfc, first_chunk, _pick(attrs, metrics[ttfc].attributes), end_ns))
-        usage_attrs = _pick(attrs, metrics["gen_ai.client.token.usage"].attributes)
-        for key, token_type in (
-            ("gen_ai.usage.input_tokens", "input"),
-            ("gen_ai.usage.output_tokens", "output"),
-        ):
-            tokens = attrs.get(key)
-            if isinstance(tokens, int):
-                out.append(
-                    _metric(
-                        "gen_ai.client.token.usage",
-                        tokens,
-                        {**usage_attrs, "gen_ai.token.type": token_type},
-                        end_ns,
-                    )
-                )
-    return out
-
-
 def measurement_dict(record: Measurement, host: Collection[str], scrub: Scrubber) -> Record | None:
     """The spool dict of a measurement; None for an undeclared metric or a non-numeric value."""
-    metric = _dictionary.METRICS.get(record.name) or _custom.declared(record.name)
+    declared = METRICS.get(record.name)
+    if declared is None:  # a metric the host declared (optel.metric), loaded only then
+        from optel.record.custom import declared as host_metric
+
+        declared = host_metric(record.name)
     value = record.value
-    if metric is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+    if declared is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if not _finite(float(value)):
+    if not finite(float(value)):
         return None
-    attrs = clean_attributes(record.attributes, metric.attributes, (), scrub)
-    return _metric(record.name, value, attrs, record.time_ns)
+    attrs = clean_attributes(record.attributes, declared.attributes, (), scrub)
+    return metric(record.name, value, attrs, record.time_ns)
 
 
 def to_dicts(
@@ -451,19 +296,22 @@ def to_dicts(
     """Clean records into spool dicts (spans followed by the metrics they stand for)."""
     scrub = scrubber() if scrub is None else scrub
     # None until an LLM call failed; then a failed call's messages are cut out of every record.
-    forget = _provider_errors.forgetter()
+    remembered = sys.modules.get("optel.record.provider_errors")
+    forget = remembered.forgetter() if remembered is not None else None
     out: list[Record] = []
     for record in records:
         try:
-            if forget is not None:
-                forget.record(record)
             if isinstance(record, SpanHandle):
+                if forget is not None:
+                    forget.span(record)
                 if not record.end_ns:
                     continue
                 span = span_dict(record, host_attributes, scrub)
                 out.append(span)
                 out.extend(derived_metrics(span))
             else:
+                if forget is not None:
+                    forget.measurement(record)
                 measured = measurement_dict(record, host_attributes, scrub)
                 if measured is not None:
                     out.append(measured)
@@ -478,17 +326,17 @@ def to_dicts(
 
 def uptime_record(start_ns: int, now_ns: int) -> Record:
     """``process.uptime`` now: a long-running process reports it with each flush, not only at exit."""
-    return _metric(n.PROCESS_UPTIME, max(now_ns - start_ns, 0) / 1e9, {}, now_ns)
+    return metric(n.PROCESS_UPTIME, max(now_ns - start_ns, 0) / 1e9, {}, now_ns)
 
 
 def session_records(
     summary: Summary, start_ns: int, end_ns: int, scrub: Scrubber | None = None
 ) -> list[Record]:
     """The ``optel.cli.session`` summary span and ``optel.cli.session.duration``, once per process."""
-    from optel.record.spans import new_id
+    from optel.record.ids import new_id
 
     scrub = scrubber() if scrub is None else scrub
-    attrs = clean_attributes(summary.attributes(), _SPAN_NAMES, (), scrub)
+    attrs = clean_attributes(summary.attributes(), SPAN_NAMES, (), scrub)
     span: Record = {
         "t": "span",
         "trace_id": new_id() + new_id(),
@@ -504,4 +352,4 @@ def session_records(
         "events": [],
     }
     duration = max(end_ns - start_ns, 0) / 1e9
-    return [span, _metric("optel.cli.session.duration", duration, {}, end_ns)]
+    return [span, metric("optel.cli.session.duration", duration, {}, end_ns)]

@@ -1,13 +1,6 @@
-"""GenAI client spans, and the one reader of what an LLM response says, for every GenAI source.
+"""The one reader of what an LLM request and its response say, for every GenAI source.
 
-``start`` opens a CLIENT span with the GenAI semantic-convention attributes; ``finish`` adds what
-the response said and ends it. The metrics ``gen_ai.client.operation.duration``,
-``gen_ai.client.token.usage`` and ``gen_ai.client.operation.time_to_first_chunk`` are derived
-from the ended span at flush (``optel.record.flush``), so callers must not measure them again.
-The span name, ``{gen_ai.operation.name} {gen_ai.request.model}``, is also set at flush, after the
-model name passed the public-model check.
-
-**The reader** (a stable internal API: ``@optel.llm_call`` and every instrumentor use it, and a
+The spans these facts go on are ``optel.record.genai_spans``'s. **The reader** (a stable internal API: ``@optel.llm_call`` and every instrumentor use it, and a
 new instrumentor must too, instead of reading counts itself):
 
 - ``provider_name(name)`` and ``client_provider(package, client)``: the conventions'
@@ -17,7 +10,10 @@ new instrumentor must too, instead of reading counts itself):
   (an object or a dict), written into ``out`` under the conventions' names; returns its usage;
 - ``merge_usage(into, usage)``: keeps the counts a usage object or dict reports, for a stream
   that reports them piece by piece (Anthropic's ``message_start`` then ``message_delta``);
-- ``usage_attributes(usage, out)``: the conventions' token counts of a usage object or dict.
+- ``usage_attributes(usage, out)``: the conventions' token counts of a usage object or dict;
+  ``read_usage(handle)`` applies it, at flush, to the usage a ``@llm_call`` left on its span;
+- ``put_facts(out, facts)``: the same facts given by keyword (``response_model``,
+  ``input_tokens``, ...: ``FACTS``), from a host's ``extract=`` or ``genai_spans.finish``.
 
 The conventions count cached tokens in ``gen_ai.usage.input_tokens``: OpenAI's ``prompt_tokens``
 include them already, Anthropic's ``input_tokens`` do not (its cache reads and writes are
@@ -28,7 +24,6 @@ tables below, with a test against the SDK's real objects.
 from __future__ import annotations
 
 from optel.record import names as n
-from optel.record import spans
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -313,87 +308,49 @@ def request_attributes(kwargs: Mapping[str, object], stream: bool) -> dict[str, 
     return out
 
 
-# --- spans -----------------------------------------------------------------------------------
+def read_usage(handle: SpanHandle) -> None:
+    """Write the token counts of the usage an LLM call left on ``handle`` (``_usage``, read at
+    flush rather than on the call's hot path) into its attributes; never raises."""
+    usage = handle._usage
+    if usage is not None:
+        handle._usage = None
+        try:
+            usage_attributes(usage, handle.attributes)
+        except Exception:
+            pass
 
 
-def start(
-    provider: str,
-    operation: str = "chat",
-    request_model: str | None = None,
-    attributes: Mapping[str, object] | None = None,
-) -> SpanHandle | None:
-    """Open a GenAI client span (current until ``finish``); None when not recording."""
-    if not spans._on:
-        return None
-    try:
-        attrs: dict[str, object] = {
-            n.GEN_AI_OPERATION_NAME: operation,
-            n.GEN_AI_PROVIDER_NAME: provider_name(provider),
-        }
-        if request_model is not None:
-            attrs[n.GEN_AI_REQUEST_MODEL] = request_model
-        if attributes:
-            attrs.update(attributes)
-        model = attrs.get(n.GEN_AI_REQUEST_MODEL)
-        name = f"{operation} {model}" if model else operation
-        return spans.start(name, "client", attrs)
-    except Exception:
-        return None
+# --- facts given by keyword ------------------------------------------------------------------
+
+# What a host's ``extract=`` returns (and ``genai_spans.finish`` takes), and the span attribute
+# of each; the attribute names themselves are accepted too.
+FACTS = {
+    "response_model": n.GEN_AI_RESPONSE_MODEL,
+    "response_id": n.GEN_AI_RESPONSE_ID,
+    "input_tokens": n.GEN_AI_USAGE_INPUT_TOKENS,
+    "output_tokens": n.GEN_AI_USAGE_OUTPUT_TOKENS,
+    "cache_read_tokens": n.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    "cache_creation_tokens": n.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    "reasoning_tokens": n.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+    "finish_reasons": n.GEN_AI_RESPONSE_FINISH_REASONS,
+}
+_FACT_NAMES = frozenset(FACTS.values())
 
 
-def first_chunk(handle: SpanHandle | None, at_ns: int) -> None:
-    """Record that a streamed response's first chunk arrived at ``at_ns`` (the conventions'
-    time to first chunk: from the request to the first chunk, in seconds)."""
-    if handle is not None and n.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK not in handle.attributes:
-        handle.attributes[n.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (
-            max(at_ns - handle.start_ns, 0) / 1e9
-        )
-
-
-def finish(
-    handle: SpanHandle | None,
-    *,
-    response_model: str | None = None,
-    input_tokens: int | None = None,
-    output_tokens: int | None = None,
-    cache_read_tokens: int | None = None,
-    cache_creation_tokens: int | None = None,
-    finish_reasons: Iterable[str] | None = None,
-    attributes: Mapping[str, object] | None = None,
-    exc: BaseException | None = None,
-    error_type: str | None = None,
-) -> None:
-    """Record the response's facts and end the span; ``error_type`` alone marks it failed.
-
-    ``attributes`` are facts already under the conventions' names (``read_response``,
-    ``usage_attributes``); the keywords are the same facts for a host's own ``extract=``.
-    """
-    if handle is None:
-        return
-    try:
-        put = handle.attributes.__setitem__
-        if attributes:
-            handle.attributes.update(attributes)
-        if response_model is not None:
-            put(n.GEN_AI_RESPONSE_MODEL, response_model)
-        for key, value in (
-            (n.GEN_AI_USAGE_INPUT_TOKENS, input_tokens),
-            (n.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens),
-            (n.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cache_read_tokens),
-            (n.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, cache_creation_tokens),
-        ):
-            if value is not None:
-                put(key, value)
-        if finish_reasons is not None:
-            reasons = [r for r in finish_reasons if isinstance(r, str)]
-            if reasons:
-                put(n.GEN_AI_RESPONSE_FINISH_REASONS, reasons)
-        if exc is not None and error_type is not None:
-            # The caller's code is more precise than the class name (a provider's error code).
-            handle.record_exception(exc, error_type)
-            exc = None
-        elif error_type is not None:
-            handle.fail(error_type)
-    except Exception:
-        pass
-    handle.end(exc)
+def put_facts(out: dict[str, object], facts: Mapping[str, object]) -> None:
+    """Write ``facts`` (keyword names of ``FACTS`` or attribute names) into ``out``; a finish
+    reason may be one string or a list, anything else is left out."""
+    for key, value in facts.items():
+        attr = FACTS.get(key, key if key in _FACT_NAMES else None)
+        if attr is None or value is None:
+            continue
+        if attr == n.GEN_AI_RESPONSE_FINISH_REASONS:
+            if isinstance(value, str):
+                value = [value]
+            try:
+                value = [r for r in value if isinstance(r, str)]  # type: ignore[attr-defined]
+            except TypeError:
+                continue
+            if not value:
+                continue
+        out[attr] = value

@@ -15,6 +15,7 @@ from __future__ import annotations
 from optel.record import hosts as _declared
 from optel.record import names as n
 from optel.record import spans
+from optel.record.genai_spans import in_llm_call
 from optel.record.hosts import declare_hosts, declared_hosts
 
 __all__ = [
@@ -22,7 +23,6 @@ __all__ = [
     "declared_hosts",
     "failed",
     "forget",
-    "in_llm_call",
     "responded",
     "start",
 ]
@@ -44,17 +44,6 @@ KNOWN_METHODS = frozenset(
 )
 OTHER_METHOD = "_OTHER"
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
-_LLM_MARK = "gen_ai.operation.name"
-
-
-def in_llm_call() -> bool:
-    """Whether the caller runs inside an open LLM span of optel (its requests are that call's)."""
-    span = spans._current.get()
-    while span is not None:
-        if _LLM_MARK in span.attributes and not span.end_ns:
-            return True
-        span = span.parent
-    return False
 
 
 def start(method: str, host: str | None, port: int | None, scheme: str | None) -> SpanHandle | None:

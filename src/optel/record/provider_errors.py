@@ -22,13 +22,12 @@ on, which drops every exception and status message recorded from then on.
 from __future__ import annotations
 
 from optel.record import names as n
-from optel.record.spans import SpanHandle
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from optel.record.spans import Measurement
+    from optel.record.spans import Measurement, SpanHandle
 
 # A quoted piece shorter than this is left alone: shorter common substrings are ordinary words.
 MIN_MATCH = 12
@@ -245,10 +244,11 @@ class Forgetter:
             out[n.EXCEPTION_MESSAGE] = ""
         return out
 
-    def record(self, record: SpanHandle | Measurement) -> None:
+    def measurement(self, record: Measurement) -> None:
         record.attributes = self.attributes(record.attributes)
-        if not isinstance(record, SpanHandle):
-            return  # a measurement
+
+    def span(self, record: SpanHandle) -> None:
+        record.attributes = self.attributes(record.attributes)  # type: ignore[assignment]
         record.name = self.text(record.name)  # type: ignore[assignment]
         message = record.status_message
         record.status_message = None if self.strict or message is None else self._forget(message)
@@ -267,15 +267,3 @@ def forgetter() -> Forgetter | None:
     from optel.privacy import REDACTED
 
     return Forgetter(REDACTED)
-
-
-def _reset() -> None:
-    """Forget everything remembered (tests that run many hosts in one process)."""
-    global active, strict, _chars
-    active = strict = False
-    _chars = 0
-    _exceptions.clear()
-    _pending.clear()
-    _texts.clear()
-    _pieces.clear()
-    _checked.clear()

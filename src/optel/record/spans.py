@@ -1,9 +1,8 @@
 """The hot path: spans and measurements kept as slotted values, parented through one ContextVar.
 
 Everything here is cheap and never raises into the host: a span costs two clock reads, a
-ContextVar set/reset and one small object. Ids are random hex strings drawn from pools filled
-by ``os.urandom`` (one system call per 256 span ids, or 256 trace ids). Nothing is scrubbed, checked or converted
-here; ``optel.record.flush`` does that once, when the records leave the process.
+ContextVar set/reset and one small object. Nothing is scrubbed, checked or converted here;
+``optel.record.flush`` does that once, when the records leave the process.
 
 Parenting: the current span lives in a ContextVar, so nesting follows calls, asyncio tasks (which
 copy the context) and ``contextvars.copy_context().run``. A plain thread starts with an empty
@@ -15,27 +14,18 @@ new trace otherwise.
 from __future__ import annotations
 
 import os
-import sys
 from _contextvars import ContextVar  # the C module; `contextvars` only re-exports it
 from time import time_ns
 
-from optel.record.names import (
-    COMMAND_NAME,
-    ERROR_TYPE,
-    EXCEPTION,
-    EXCEPTION_MESSAGE,
-    EXCEPTION_STACKTRACE,
-    EXCEPTION_TYPE,
-    GEN_AI_OPERATION_NAME,
-    OPTEL_ERRORS,
-    PROCESS_EXIT_CODE,
-)
+from optel.record import ids as _ids_module
+from optel.record.ids import span_ids as _ids
+from optel.record.ids import trace_ids as _trace_ids
+from optel.record.names import COMMAND_NAME, ERROR_TYPE, OPTEL_ERRORS, PROCESS_EXIT_CODE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from contextvars import Token
-    from typing import Any
 
 # Whether records are kept at all: flipped by optel.init() once consent is decided, and by
 # optel.testing.capture(). Read by every decorator before doing anything else.
@@ -60,53 +50,7 @@ host_package: str | None = None
 _current: ContextVar[SpanHandle | None] = ContextVar("optel_current_span", default=None)
 _open_commands: list[SpanHandle] = []
 
-# Work a span still needs that can wait for the flush: (handle, function, small value), run by
-# take(). An LLM call's token counts are read here from the response's usage object.
-_later: list[tuple[SpanHandle, Callable[[SpanHandle, Any], None], Any]] = []
-
 MAX_EVENTS = 128
-_ZERO_ID = "0" * 16
-_ids: list[str] = []
-# Trace ids come from their own pool (128 random bits each, neither half all zeros): a root span
-# then draws one id instead of two.
-_trace_ids: list[str] = []
-
-
-def _refill(pool: list[str], nbytes: int, keep: Callable[[str], bool]) -> None:
-    # hex() with a separator every `nbytes` bytes, then split(): 256 ids made in C, a few µs in all.
-    text = os.urandom(256 * nbytes).hex(" ", nbytes)
-    fresh = text.split(" ")
-    if _ZERO_ID in text:  # one search of the text, instead of one per id
-        fresh = [i for i in fresh if keep(i)]
-    pool.extend(fresh)
-
-
-def _refill_ids() -> None:
-    _refill(_ids, 8, lambda i: i != _ZERO_ID)
-
-
-def _refill_trace_ids() -> None:
-    _refill(_trace_ids, 16, lambda t: not t.startswith(_ZERO_ID) and not t.endswith(_ZERO_ID))
-
-
-def new_trace_id() -> str:
-    """A random 128-bit trace id as 32 lower-case hex digits (neither half all zeros)."""
-    while True:
-        try:
-            return _trace_ids.pop()
-        except IndexError:
-            _refill_trace_ids()
-
-
-def new_id() -> str:
-    """A random 64-bit id as 16 lower-case hex digits (never all zeros)."""
-    while True:
-        try:
-            return _ids.pop()
-        except IndexError:
-            _refill_ids()
-
-
 # How many forks lie between this process and the one that imported optel. A span remembers the
 # value it was started under: one started before a fork belongs to the parent, which records it,
 # so the child never records it again (its end, its exception, its events), though the child's own
@@ -118,10 +62,8 @@ def _after_fork_in_child() -> None:
     # A forked child must neither reuse its parent's ids nor flush its parent's records again.
     global dropped, _forks
     _forks += 1
-    del _ids[:]
-    del _trace_ids[:]
+    _ids_module.forget()
     del _buffer[:]
-    del _later[:]
     dropped = 0
 
 
@@ -150,8 +92,6 @@ class Measurement:
 
     __slots__ = ("attributes", "name", "time_ns", "value")
 
-    _usage = None  # what take() reads of a span's pending usage: a measurement has none
-
     def __init__(
         self, name: str, value: float, attributes: dict[str, object] | None, at_ns: int
     ) -> None:
@@ -162,26 +102,6 @@ class Measurement:
 
     def __repr__(self) -> str:
         return f"Measurement({self.name!r}, {self.value!r}, {self.attributes!r})"
-
-
-def _error_type(exc: BaseException) -> str:
-    cls = type(exc)
-    module = getattr(cls, "__module__", None)
-    name = getattr(cls, "__qualname__", None) or cls.__name__
-    return name if module in (None, "builtins", "__builtin__") else f"{module}.{name}"
-
-
-def _exit_code(exc: BaseException) -> int | None:
-    """The exit code an exception stands for (SystemExit, click's Exit), else None."""
-    if isinstance(exc, SystemExit):
-        code = exc.code
-        if code is None:
-            return 0
-        return code if isinstance(code, int) and not isinstance(code, bool) else 1
-    code = getattr(exc, "exit_code", None)
-    if type(code) is int and type(exc).__name__ == "Exit":
-        return code
-    return None
 
 
 class SpanHandle:
@@ -228,26 +148,26 @@ class SpanHandle:
             else dict(attributes)
         )
         self.parent = parent
-        # new_trace_id() and new_id() inlined: this runs for every span.
+        # ids.new_trace_id() and ids.new_id() inlined: this runs for every span.
         if parent is not None:
             self.trace_id: str = parent.trace_id
         else:
             try:
                 self.trace_id = _trace_ids.pop()
             except IndexError:
-                self.trace_id = new_trace_id()
+                self.trace_id = _ids_module.new_trace_id()
         try:
             self.span_id: str = _ids.pop()
         except IndexError:
-            self.span_id = new_id()
+            self.span_id = _ids_module.new_id()
         self.events: list[tuple[str, int, dict[str, object] | None]] | None = None
         self.status = "unset"
         self.status_message: str | None = None
         self.end_ns = 0
         self._token: Token[SpanHandle | None] | None = None
         self._command = False
-        # An LLM call's usage object (or a copy of its dict), read into attributes by
-        # read_usage() when the span is taken or cleaned for a flush.
+        # An LLM call's usage object (or a copy of its dict), read into attributes when the
+        # span is cleaned for a flush (optel.record.genai.read_usage).
         self._usage: object = None
         self._fork = _forks
         # _child_error is set only when a child fails (read with a default).
@@ -313,8 +233,14 @@ class SpanHandle:
             inherited = self._fork != _forks
             if exc is not None and not inherited:
                 self._record_exception(exc, None, self.end_ns)
-            if COMMAND_NAME in self.attributes:
-                _command_exit(self, exc)
+            attributes = self.attributes
+            if COMMAND_NAME in attributes and PROCESS_EXIT_CODE not in attributes:
+                if exc is None and self.status != "error":
+                    attributes[PROCESS_EXIT_CODE] = 0
+                else:
+                    from optel.record.exits import command_exit
+
+                    command_exit(self, exc)
             token = self._token
             if token is not None:
                 self._token = None
@@ -349,73 +275,10 @@ class SpanHandle:
             pass
 
     def _record_exception(self, exc: BaseException, error_type: str | None, at_ns: int) -> None:
-        code = _exit_code(exc)
-        if code is not None and COMMAND_NAME in self.attributes:
-            self.attributes[PROCESS_EXIT_CODE] = code
-        if code == 0 or isinstance(exc, GeneratorExit):
-            return
-        class_name = _error_type(exc)
-        message: str | None
-        if GEN_AI_OPERATION_NAME in self.attributes:
-            # An LLM request's error message is the provider's, and providers quote the prompt
-            # back in it ("Invalid content: '...'"), which no scrubber can tell from prose: an LLM
-            # call keeps the exception's type and HTTP status only, and the process forgets the
-            # message wherever the host passes it on (optel.record.provider_errors).
-            _provider_errors().remember(exc)
-            try:
-                status = getattr(exc, "status_code", None)
-            except Exception:
-                status = None
-            message = f"HTTP {status}" if type(status) is int else None
-        elif _provider_errors_active() and _provider_errors().tainted(exc):
-            # It failed an LLM call, or was raised while handling one that did.
-            message = None
-        else:
-            try:
-                message = str(exc)
-            except Exception:
-                message = None
-        self._fail(error_type or class_name, message or None, id(exc), at_ns)
-        events = self.events
-        if events is None:
-            events = self.events = []
-        attributes: dict[str, object] = {
-            EXCEPTION_TYPE: class_name,
-            EXCEPTION_MESSAGE: message or "",
-        }
-        if host_package is not None:
-            # Frames as (module, function, line) tuples, formatted at flush: no locals are kept alive.
-            from optel.privacy.exceptions import MAX_RECORDED_FRAMES, own_frame_tuples
+        # The failure path only: a run whose commands succeed never loads these.
+        from optel.record.failure import record_exception
 
-            attributes[EXCEPTION_STACKTRACE] = own_frame_tuples(
-                exc.__traceback__, host_package, MAX_RECORDED_FRAMES
-            )
-        events.append((EXCEPTION, at_ns, attributes))
-
-
-def _command_exit(handle: SpanHandle, exc: BaseException | None) -> None:
-    """The CLI conventions require ``process.exit.code`` on every command span. What the command
-    said (``sys.exit(n)``, ``exit_code=True``, a CLI framework) is kept; otherwise a command that
-    failed by an exception exits as Python does (1; 130 for Ctrl-C), and any other ends with 0."""
-    attributes = handle.attributes
-    if PROCESS_EXIT_CODE in attributes:
-        return
-    if isinstance(exc, KeyboardInterrupt):
-        attributes[PROCESS_EXIT_CODE] = 130
-    else:
-        attributes[PROCESS_EXIT_CODE] = 1 if handle.status == "error" else 0
-
-
-def _provider_errors() -> Any:
-    # Imported on the failure path only: a process whose LLM calls succeed never loads it.
-    from optel.record import provider_errors
-
-    return provider_errors
-
-
-def _provider_errors_active() -> bool:
-    module = sys.modules.get("optel.record.provider_errors")
-    return module is not None and bool(module.active)
+        record_exception(self, exc, error_type, at_ns, host_package)
 
 
 def flush_due(at_ns: int, start_flush: Callable[[], None] | None) -> None:
@@ -522,60 +385,12 @@ def event(name: str, attributes: Mapping[str, object] | None = None) -> None:
         pass
 
 
-def later(handle: SpanHandle, work: Callable[[SpanHandle, Any], None], value: Any) -> None:
-    """Run ``work(handle, value)`` before ``handle`` leaves in a flush, off the hot path.
-
-    Call it before ``handle.end()``. When records are read as they arrive (optel.testing's
-    capture) or too much waits, it runs at once. ``work`` must not raise; ``value`` stays
-    referenced until the next flush, so it must be small.
-    """
-    if type(_buffer) is list and len(_later) < MAX_PENDING:
-        _later.append((handle, work, value))
-        return
-    try:
-        work(handle, value)
-    except Exception:
-        pass
-
-
-def _run_later() -> None:
-    n = len(_later)
-    if not n:
-        return
-    pending = _later[:n]
-    del _later[:n]
-    for handle, work, value in pending:
-        try:
-            work(handle, value)
-        except Exception:
-            pass
-
-
 def take() -> list[SpanHandle | Measurement]:
-    """Remove and return the records waiting for a flush (their pending ``later`` work done)."""
+    """Remove and return the records waiting for a flush."""
     n = len(_buffer)
     records = _buffer[:n]
     del _buffer[:n]
-    # After taking: a span that ends meanwhile registered its work before ending, so the work of
-    # every span taken here is pending now (a span still open gets its work done early: harmless).
-    _run_later()
-    for record in records:
-        if record._usage is not None:
-            read_usage(record)  # type: ignore[arg-type]
     return records
-
-
-def read_usage(handle: SpanHandle) -> None:
-    """Write the token counts of the usage an LLM call left on ``handle`` into its attributes.
-
-    ``take()`` and the flush's cleaning call it; it never raises.
-    """
-    usage = handle._usage
-    if usage is not None:
-        handle._usage = None
-        from optel.record.api import _put_usage
-
-        _put_usage(handle, usage)
 
 
 def take_dropped() -> int:
