@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from optel.consent.detect import AGENT_MARKERS, AGENT_PREFIXES, CI_MARKERS
+
 # A suite started in the background by a non-interactive shell inherits SIGINT ignored, and so would
 # every subprocess a test starts: the tests of Ctrl-C and SIGINT need Python's own handler back.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
@@ -18,31 +20,10 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 # unless told to use the copy it ships.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-_CLEARED_PREFIXES = ("OTEL_", "OPTEL_", "XDG_", "ROTEL_")
-_CLEARED = {
-    "DO_NOT_TRACK",
-    "CI",
-    "CONTINUOUS_INTEGRATION",
-    "GITHUB_ACTIONS",
-    "GITLAB_CI",
-    "BUILDKITE",
-    "JENKINS_URL",
-    "TF_BUILD",
-    "CIRCLECI",
-    "TRAVIS",
-    "TEAMCITY_VERSION",
-    "BITBUCKET_BUILD_NUMBER",
-    "CODEBUILD_BUILD_ID",
-    "DRONE",
-    "APPVEYOR",
-    "BUILD_ID",
-    "RUN_ID",
-    "CLAUDECODE",
-    "CURSOR_AGENT",
-    "GEMINI_CLI",
-    "AIDER",
-    "REPL_ID",
-}
+# The variables that tell optel it runs in CI or under a coding agent come from the module that
+# reads them, so that a marker added there is cleared here too (one list, not a copy).
+_CLEARED_PREFIXES = ("OTEL_", "OPTEL_", "XDG_", "ROTEL_", *(prefix for prefix, _ in AGENT_PREFIXES))
+_CLEARED = {"DO_NOT_TRACK", *(name for name, _ in CI_MARKERS + AGENT_MARKERS)}
 
 
 @pytest.fixture(autouse=True)
@@ -50,12 +31,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     """A fresh HOME, config and cache dir per test, and an environment with no telemetry opinions."""
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
-        if (
-            name in _CLEARED
-            or name.startswith(_CLEARED_PREFIXES)
-            or name.startswith("CODEX_")
-            or "_TELEMETRY" in name
-        ):
+        if name in _CLEARED or name.startswith(_CLEARED_PREFIXES) or "_TELEMETRY" in name:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
