@@ -1,15 +1,18 @@
 """Every test runs in its own home: no real config, cache or spool is read or written, and no
-variable of the developer's or CI's environment (CI=true, DO_NOT_TRACK, OTEL_*) decides for it."""
+variable of the developer's or CI's environment (CI=true, DO_NOT_TRACK, OTEL_*) decides for it.
+Hypothesis draws from a seed printed in the header, so that a failure in a CI log can be rerun."""
 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import sys
 
 import pytest
+from hypothesis import settings
 
-from optel.consent.detect import AGENT_MARKERS, AGENT_PREFIXES, CI_MARKERS
+from optel.consent.detect import AGENT_MARKERS, AGENT_PREFIXES, CI_MARKERS, detect_ci
 
 # A suite started in the background by a non-interactive shell inherits SIGINT ignored, and so would
 # every subprocess a test starts: the tests of Ctrl-C and SIGINT need Python's own handler back.
@@ -24,6 +27,28 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 # reads them, so that a marker added there is cleared here too (one list, not a copy).
 _CLEARED_PREFIXES = ("OTEL_", "OPTEL_", "XDG_", "ROTEL_", *(prefix for prefix, _ in AGENT_PREFIXES))
 _CLEARED = {"DO_NOT_TRACK", *(name for name, _ in CI_MARKERS + AGENT_MARKERS)}
+
+
+# Hypothesis' own "ci" profile (no deadline, no example database, the failing example's replay
+# blob printed), but drawing from the seed in the header rather than a seed per test name, so
+# that every CI run tries new examples and a failure reruns from the seed in its log.
+settings.register_profile("optel-ci", settings.get_profile("ci"), derandomize=False)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Before Hypothesis' own plugin reads them: a fresh seed unless --hypothesis-seed gave one,
+    and in CI (optel.consent.detect) the "optel-ci" profile unless --hypothesis-profile named one."""
+    if config.getoption("hypothesis_seed") is None:
+        config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
+    if not config.getoption("hypothesis_profile"):
+        config.option.hypothesis_profile = "optel-ci" if detect_ci(os.environ) else "default"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    seed = config.getoption("hypothesis_seed")
+    profile = config.getoption("hypothesis_profile")
+    return f"hypothesis seed {seed}, profile {profile} (rerun with --hypothesis-seed={seed})"
 
 
 @pytest.fixture(autouse=True)
