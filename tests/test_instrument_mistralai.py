@@ -8,9 +8,13 @@ import pytest
 
 try:
     from mistralai.client import Mistral, errors  # 2.x and later
+
+    SDK_ERROR = "mistralai.client.errors.SDKError"
 except ImportError:  # 1.x, the newest release for Python 3.9
     from mistralai import Mistral
     from mistralai import models as errors
+
+    SDK_ERROR = "mistralai.models.sdkerror.SDKError"
 
 import llm_sdk_host
 import optel
@@ -21,7 +25,6 @@ from optel.record import spans
 
 MESSAGES = [{"role": "user", "content": PROMPT_TEXT}]
 MODEL = "mistral-small-latest"
-SDK_ERROR = f"{errors.SDKError.__module__}.{errors.SDKError.__qualname__}"
 FACTS = {
     "gen_ai.operation.name": "chat",
     "gen_ai.provider.name": "mistral_ai",
