@@ -48,11 +48,15 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark `rotel` the tests of modules that start a rotel collector (tests/rotel_process.py):
     no rotel release for Python 3.9 runs on a C library older than glibc 2.38 (Debian 12's is
-    2.36), so CI's Python 3.9 run leaves them out with -m "not rotel"."""
+    2.36), so CI's Python 3.9 run leaves them out with -m "not rotel". Mark `as_nobody` the tests
+    that run this Python as user nobody: pyenv's builds, under /root (0700), load a libpython
+    nobody cannot reach, so CI runs them on the default Python only."""
     for item in items:
         module = getattr(item, "module", None)
         if module is not None and ("running_rotel" in vars(module) or "rotel" in module.__name__):
             item.add_marker(pytest.mark.rotel)
+        if "as_nobody" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.as_nobody)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
