@@ -8,6 +8,7 @@ import os
 import random
 import signal
 import sys
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -63,6 +64,11 @@ def pytest_report_header(config: pytest.Config) -> str:
     seed = config.getoption("hypothesis_seed")
     profile = config.getoption("hypothesis_profile")
     return f"hypothesis seed {seed}, profile {profile} (rerun with --hypothesis-seed={seed})"
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    # Again at the end, where -q (which hides the header) shows it too.
+    terminalreporter.write_line(pytest_report_header(config))
 
 
 @pytest.fixture(autouse=True)

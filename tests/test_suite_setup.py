@@ -56,7 +56,7 @@ def test_in_ci_the_header_prints_the_hypothesis_seed_and_that_seed_draws_the_sam
         draws = tmp_path / "draws"
         env = {**os.environ, "CI": "true", "SUITE_SETUP_DRAWS": str(draws)}
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "no:randomly", *args,
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *args,
              f"{here}::test_hypothesis_draws"],
             cwd=here.parent.parent, env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
