@@ -1,4 +1,5 @@
-"""Developer tasks: `nox -s tests lint typecheck` is what CI runs."""
+"""Developer tasks: `.ci/run` runs `nox -s tests lint typecheck collector`, then the quick suite on
+the oldest and newest Python (`nox -s "tests_on-3.9" "tests_on-3.13" -- -m "not slow"`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,20 @@ nox.options.sessions = ["tests", "lint", "typecheck", "collector"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.default_venv_backend = "venv"
 
+# Every Python that pyproject.toml's requires-python (>=3.9) claims, up to the newest released.
+PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13"]
+
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite, against the package installed as a user would install it."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHONS)
+def tests_on(session: nox.Session) -> None:
+    """The suite on one Python of requires-python: `nox -s tests_on-3.9`, or all with `-s tests_on`."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
 

@@ -1,13 +1,19 @@
 """Every test runs in its own home: no real config, cache or spool is read or written, and no
-variable of the developer's or CI's environment (CI=true, DO_NOT_TRACK, OTEL_*) decides for it."""
+variable of the developer's or CI's environment (CI=true, DO_NOT_TRACK, OTEL_*) decides for it.
+Hypothesis draws from a seed printed in the header, so that a failure in a CI log can be rerun."""
 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import sys
+from typing import Any
 
 import pytest
+from hypothesis import settings
+
+from optel.consent.detect import AGENT_MARKERS, AGENT_PREFIXES, CI_MARKERS, detect_ci
 
 # A suite started in the background by a non-interactive shell inherits SIGINT ignored, and so would
 # every subprocess a test starts: the tests of Ctrl-C and SIGINT need Python's own handler back.
@@ -18,31 +24,51 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 # unless told to use the copy it ships.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-_CLEARED_PREFIXES = ("OTEL_", "OPTEL_", "XDG_", "ROTEL_")
-_CLEARED = {
-    "DO_NOT_TRACK",
-    "CI",
-    "CONTINUOUS_INTEGRATION",
-    "GITHUB_ACTIONS",
-    "GITLAB_CI",
-    "BUILDKITE",
-    "JENKINS_URL",
-    "TF_BUILD",
-    "CIRCLECI",
-    "TRAVIS",
-    "TEAMCITY_VERSION",
-    "BITBUCKET_BUILD_NUMBER",
-    "CODEBUILD_BUILD_ID",
-    "DRONE",
-    "APPVEYOR",
-    "BUILD_ID",
-    "RUN_ID",
-    "CLAUDECODE",
-    "CURSOR_AGENT",
-    "GEMINI_CLI",
-    "AIDER",
-    "REPL_ID",
-}
+# The variables that tell optel it runs in CI or under a coding agent come from the module that
+# reads them, so that a marker added there is cleared here too (one list, not a copy).
+_CLEARED_PREFIXES = ("OTEL_", "OPTEL_", "XDG_", "ROTEL_", *(prefix for prefix, _ in AGENT_PREFIXES))
+_CLEARED = {"DO_NOT_TRACK", *(name for name, _ in CI_MARKERS + AGENT_MARKERS)}
+
+
+# Hypothesis' own "ci" profile (no deadline, no example database, the failing example's replay
+# blob printed), but drawing from the seed in the header rather than a seed per test name, so
+# that every CI run tries new examples and a failure reruns from the seed in its log.
+settings.register_profile("optel-ci", settings.get_profile("ci"), derandomize=False)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Before Hypothesis' own plugin reads them: a fresh seed unless --hypothesis-seed gave one,
+    and in CI (optel.consent.detect) the "optel-ci" profile unless --hypothesis-profile named one."""
+    if config.getoption("hypothesis_seed") is None:
+        config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
+    if not config.getoption("hypothesis_profile"):
+        config.option.hypothesis_profile = "optel-ci" if detect_ci(os.environ) else "default"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `rotel` the tests of modules that start a rotel collector (tests/rotel_process.py):
+    no rotel release for Python 3.9 runs on a C library older than glibc 2.38 (Debian 12's is
+    2.36), so CI's Python 3.9 run leaves them out with -m "not rotel". Mark `as_nobody` the tests
+    that run this Python as user nobody: pyenv's builds, under /root (0700), load a libpython
+    nobody cannot reach, so CI runs them on the default Python only."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and ("running_rotel" in vars(module) or "rotel" in module.__name__):
+            item.add_marker(pytest.mark.rotel)
+        if "as_nobody" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.as_nobody)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    seed = config.getoption("hypothesis_seed")
+    profile = config.getoption("hypothesis_profile")
+    return f"hypothesis seed {seed}, profile {profile} (rerun with --hypothesis-seed={seed})"
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    # Again at the end, where -q (which hides the header) shows it too.
+    terminalreporter.write_line(pytest_report_header(config))
 
 
 @pytest.fixture(autouse=True)
@@ -50,12 +76,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     """A fresh HOME, config and cache dir per test, and an environment with no telemetry opinions."""
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
-        if (
-            name in _CLEARED
-            or name.startswith(_CLEARED_PREFIXES)
-            or name.startswith("CODEX_")
-            or "_TELEMETRY" in name
-        ):
+        if name in _CLEARED or name.startswith(_CLEARED_PREFIXES) or "_TELEMETRY" in name:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))

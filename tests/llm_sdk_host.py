@@ -41,7 +41,10 @@ def _ollama(base: str, prompt: str) -> None:
 
 
 def _mistralai(base: str, prompt: str) -> None:
-    from mistralai.client import Mistral
+    try:
+        from mistralai.client import Mistral  # 2.x and later
+    except ImportError:  # 1.x, the newest release for Python 3.9
+        from mistralai import Mistral
 
     client = Mistral(api_key="test", server_url=base)
     messages: Any = [{"role": "user", "content": prompt}]

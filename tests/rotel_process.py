@@ -6,6 +6,7 @@ import contextlib
 import os
 import socket
 import subprocess
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -77,6 +78,13 @@ def running_rotel(
             for key, value in os.environ.items()
             if not key.startswith(("ROTEL_", "OTEL_"))
         }
+        # rotel-agent links the libpython of the Python it was built for: a build with a shared
+        # libpython outside the loader's path (pyenv's) must say where it is.
+        libdir = sysconfig.get_config_var("LIBDIR")
+        if libdir:
+            env["LD_LIBRARY_PATH"] = os.pathsep.join(
+                filter(None, [libdir, env.get("LD_LIBRARY_PATH")])
+            )
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env

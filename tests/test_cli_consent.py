@@ -212,9 +212,6 @@ def test_status_has_a_spool_line(capsys):
 
 
 def test_disable_deletes_unsent_spool_files(capsys):
-    spool = pytest.importorskip("optel.spool")
-    if not hasattr(spool, "delete_all"):
-        pytest.skip("optel.spool.delete_all is not there yet")
     directory = _paths.spool_dir(APP)
     os.makedirs(directory)
     name = os.path.join(directory, "1700000000000000000-1-0123abcd.jsonl")

@@ -6,9 +6,6 @@ import socket
 from urllib.parse import urlsplit
 
 import pytest
-
-pytest.importorskip("rotel")
-
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider

@@ -5,7 +5,16 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from mistralai.client import Mistral, errors
+
+try:
+    from mistralai.client import Mistral, errors  # 2.x and later
+
+    SDK_ERROR = "mistralai.client.errors.SDKError"
+except ImportError:  # 1.x, the newest release for Python 3.9
+    from mistralai import Mistral
+    from mistralai import models as errors
+
+    SDK_ERROR = "mistralai.models.sdkerror.SDKError"
 
 import llm_sdk_host
 import optel
@@ -103,7 +112,7 @@ def test_an_api_error_records_its_class_and_status_never_its_message(client, rec
     assert PROMPT_TEXT in str(raised.value), "the fake API quotes the prompt in its error"
     (span,) = recorded()
     assert span["status"] == "error"
-    assert span["attributes"]["error.type"] == "mistralai.client.errors.SDKError"
+    assert span["attributes"]["error.type"] == SDK_ERROR
     assert span["attributes"]["http.response.status_code"] == 400
     assert_no_text([span])
 
@@ -135,4 +144,4 @@ def test_a_host_process_sends_its_mistral_calls_to_the_collector(api, isolated_h
     with receiver_for(llm_sdk_host.APP, isolated_home) as receiver:
         sent = llm_sdk_host.run("mistralai", api.mistral_base_url, PROMPT_TEXT, receiver, tmp_path)
     counts = (OPENAI_USAGE["prompt_tokens"], OPENAI_USAGE["completion_tokens"])
-    llm_sdk_host.check(sent, "mistral_ai", MODEL, counts, "mistralai.client.errors.SDKError")
+    llm_sdk_host.check(sent, "mistral_ai", MODEL, counts, SDK_ERROR)

@@ -251,10 +251,6 @@ def test_spool_dir_is_per_app_under_the_cache_dir(isolated_home: Path) -> None:
 def test_a_forked_host_child_does_not_deliver_the_parents_records_again(
     python: str, isolated_home: Path
 ) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("optel._runtime") is None:
-        pytest.skip("the recorder (optel._runtime) has not landed")
     config = isolated_home / ".config" / APP
     config.mkdir(parents=True)
     (config / "telemetry.toml").write_text(
@@ -311,14 +307,8 @@ def test_collector_down_then_up_every_record_arrives_once_through_the_detached_u
     monkeypatch.setenv(
         "OPTEL_UPLOAD_INTERVAL", "0"
     )  # an uploader at every flush (the test is about its faults)
-    import importlib.util
     import socket
 
-    if (
-        importlib.util.find_spec("optel._runtime") is None
-        or importlib.util.find_spec("optel.upload") is None
-    ):
-        pytest.skip("the recorder or the uploader has not landed")
     from otlp_receiver import OTLPReceiver
 
     config = isolated_home / ".config" / APP

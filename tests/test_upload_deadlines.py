@@ -103,7 +103,6 @@ def test_an_upload_against_a_stalling_collector_ends_within_max_seconds_and_keep
 
 @pytest.mark.parametrize("mode", ["silent", "drip"])
 def test_a_grpc_upload_against_a_stalling_collector_ends_within_max_seconds(mode: str) -> None:
-    pytest.importorskip("opentelemetry.exporter.otlp.proto.grpc")
     spool = _spool_one()
     with StallingServer(mode) as server:
         elapsed, done = _timed_upload(
@@ -116,7 +115,6 @@ def test_a_grpc_upload_against_a_stalling_collector_ends_within_max_seconds(mode
 
 
 def test_a_grpc_collector_that_takes_the_call_and_never_answers_is_left_in_time() -> None:
-    pytest.importorskip("opentelemetry.exporter.otlp.proto.grpc")
     from test_upload_grpc import GrpcCollector
 
     spool = _spool_one()

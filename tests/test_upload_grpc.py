@@ -13,29 +13,26 @@ from concurrent import futures
 from pathlib import Path
 from typing import Any
 
+import grpc  # in the test extras, beside the optel[grpc] exporter: never skipped
 import pytest
-
-grpc = pytest.importorskip("grpc")
-pytest.importorskip("opentelemetry.exporter.otlp.proto.grpc")
-
-from google.protobuf.duration_pb2 import Duration  # noqa: E402
-from google.rpc.error_details_pb2 import RetryInfo  # noqa: E402
-from opentelemetry.proto.collector.metrics.v1 import (  # noqa: E402
+from google.protobuf.duration_pb2 import Duration
+from google.rpc.error_details_pb2 import RetryInfo
+from opentelemetry.proto.collector.metrics.v1 import (
     metrics_service_pb2,
     metrics_service_pb2_grpc,
 )
-from opentelemetry.proto.collector.trace.v1 import (  # noqa: E402
+from opentelemetry.proto.collector.trace.v1 import (
     trace_service_pb2,
     trace_service_pb2_grpc,
 )
 
-from optel._endpoints import resolve  # noqa: E402
-from optel.spool.files import Spool  # noqa: E402
-from optel.spool.launch import uploader_lock  # noqa: E402
-from optel.upload import upload  # noqa: E402
-from optel.upload.export import GRPC_KEEP, REJECTED, RETRY, classify_grpc  # noqa: E402
-from otlp_receiver import OTLPReceiver  # noqa: E402
-from rotel_process import free_port, running_rotel  # noqa: E402
+from optel._endpoints import resolve
+from optel.spool.files import Spool
+from optel.spool.launch import uploader_lock
+from optel.upload import upload
+from optel.upload.export import GRPC_KEEP, REJECTED, RETRY, classify_grpc
+from otlp_receiver import OTLPReceiver
+from rotel_process import free_port, running_rotel
 
 APP = "grpc-tool"
 T0 = 1_790_000_000_000_000_000

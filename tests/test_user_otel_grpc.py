@@ -9,9 +9,6 @@ import time
 
 import pytest
 
-pytest.importorskip("grpc")
-pytest.importorskip("opentelemetry.exporter.otlp.proto.grpc")
-
 from optel import _paths
 from optel.spool.files import Spool
 from optel.spool.launch import uploader_running

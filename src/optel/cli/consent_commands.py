@@ -156,6 +156,9 @@ def status(
         lines.append(f"would send: {consent.mode} usage data ({_usage(app)})")
     else:
         lines.append("would send: nothing")
+    from optel.instrumentation.versions import mismatches  # imports the instrumentors: only here
+
+    lines += [f"sdk: {m}" for m in mismatches()]
     _say(out, "\n".join(lines) + "\n")
     out.flush()
     return EXIT_OK

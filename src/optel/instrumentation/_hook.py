@@ -154,6 +154,10 @@ def _namespace_loader(spec: ModuleSpec) -> Any:
         from importlib import machinery
 
         make = getattr(machinery, "NamespaceLoader", None)  # public from Python 3.11 on
+        if make is None:  # the same class, private on 3.9 and 3.10
+            from importlib import _bootstrap_external
+
+            make = getattr(_bootstrap_external, "_NamespaceLoader", None)
         return None if make is None else make(spec.name, locations, machinery.PathFinder._get_spec)  # type: ignore[attr-defined]
     except Exception:
         return None

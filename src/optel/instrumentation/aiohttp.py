@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from optel.instrumentation.patching import PatchSite
 
 TARGET = "aiohttp"
+# (distribution, first release patched, first release not): checked by optel status.
+SUPPORTED = ("aiohttp", "3.8", "4")
 
 
 def _sites() -> tuple[PatchSite, ...]:

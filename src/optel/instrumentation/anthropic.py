@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from optel.instrumentation._llm import SdkPatches, Usage
 
 TARGET = "anthropic"
+# (distribution, first release patched, first release not): checked by optel status.
+SUPPORTED = ("anthropic", "0.30", "3")
 PROVIDER = "anthropic"
 
 _SITES = {

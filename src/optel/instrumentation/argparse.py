@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from optel.instrumentation._patch import Patches
 
 TARGET = "argparse"
+SUPPORTED = None  # the standard library's: every Python that optel runs on
 
 _patches: Patches | None = None
 _state: Any = None

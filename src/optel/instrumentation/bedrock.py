@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from optel.instrumentation._llm import Call, Usage
 
 TARGET = "botocore.client"
+# (distribution, first release patched, first release not): checked by optel status.
+SUPPORTED = ("botocore", "1.34", "2")
 PROVIDER = "aws.bedrock"
 SERVICE = "bedrock-runtime"
 _OPERATIONS = frozenset(

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from optel.instrumentation._patch import Patches
 
 TARGET = "click"
+# (distribution, first release patched, first release not): checked by optel status.
+SUPPORTED = ("click", "8.0", "9")
 
 _RUN = "optel.instrumentation._run"
 _patches: Patches | None = None

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from optel.instrumentation._llm import Usage
 
 TARGET = "google.genai"
+# (distribution, first release patched, first release not): checked by optel status.
+SUPPORTED = ("google-genai", "1.0", "4")
 PROVIDER = "gcp.gemini"
 _METHODS = (
     ("generate_content", "generate_content", False),

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from optel.instrumentation.patching import PatchSite
 
 TARGET = "httpx"
+# (distribution, first release patched, first release not): checked by optel status.
+SUPPORTED = ("httpx", "0.23", "1")
 
 
 def transport_sites(package: str) -> tuple[PatchSite, ...]:

@@ -11,6 +11,8 @@ from optel.instrumentation.httpx import transport_sites
 from optel.instrumentation.patching import PatchSet
 
 TARGET = "httpx2"
+# (distribution, first release patched, first release not): checked by optel status.
+SUPPORTED = ("httpx2", "2.0", "3")
 
 _patches = PatchSet(lambda: transport_sites(TARGET))
 instrument, uninstrument = _patches.instrument, _patches.uninstrument

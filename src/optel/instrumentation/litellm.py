@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from optel.instrumentation._llm import Usage
 
 TARGET = "litellm"
+# (distribution, first release patched, first release not): checked by optel status.
+SUPPORTED = ("litellm", "1.40", "2")
 PROVIDER = "litellm"  # only when litellm cannot resolve the provider
 _FUNCTIONS = (
     ("completion", "chat", False),

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from optel.instrumentation._llm import Usage
 
 TARGET = "mistralai"
+# (distribution, first release patched, first release not): checked by optel status.
+SUPPORTED = ("mistralai", "1.0", "4")
 PROVIDER = "mistral_ai"
 _LAYOUTS = ("mistralai.client", "mistralai")  # 2.x and later, 1.x
 _METHODS = (

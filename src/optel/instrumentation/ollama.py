@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from optel.instrumentation._llm import Usage
 
 TARGET = "ollama"
+# (distribution, first release patched, first release not): checked by optel status.
+SUPPORTED = ("ollama", "0.4", "1")
 PROVIDER = "ollama"
 _CALLS = (("chat", "chat"), ("generate", "text_completion"), ("embed", "embeddings"))
 

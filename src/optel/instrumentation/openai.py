@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from optel.instrumentation._llm import SdkPatches, Usage
 
 TARGET = "openai"
+# (distribution, first release patched, first release not): checked by optel status.
+SUPPORTED = ("openai", "1.0", "4")
 PROVIDER = "openai"
 
 # module -> (class name, operation, is async): the SDK's resources, each its own lazy import.

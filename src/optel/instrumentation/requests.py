@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from optel.instrumentation.patching import PatchSite
 
 TARGET = "requests"
+# (distribution, first release patched, first release not): checked by optel status.
+SUPPORTED = ("requests", "2.20", "3")
 
 
 def _sites() -> tuple[PatchSite, ...]:

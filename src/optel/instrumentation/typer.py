@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from optel.instrumentation._patch import Patches
 
 TARGET = "typer"
+# (distribution, first release patched, first release not): checked by optel status.
+SUPPORTED = ("typer", "0.9", "1")
 
 _patches: Patches | None = None
 
