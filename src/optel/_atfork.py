@@ -2,8 +2,8 @@
 
 A thread of the parent does not exist in a forked child; a module it was importing at the fork
 stays half-imported there, and the child waits on that module's import lock for ever when it
-imports it too. optel's threads import only while holding a known lock (a flush, the background
-uploader's first load), so a fork that waits for that lock cannot catch them mid-import.
+imports it too. optel's threads import only while holding a known lock (a flush's), so a fork
+that waits for that lock cannot catch them mid-import.
 """
 
 from __future__ import annotations

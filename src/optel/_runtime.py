@@ -239,12 +239,7 @@ def _start(settings: Settings) -> Telemetry:
             if spool.delivery_due(spool.Spool(app)):
                 _thread.start_new_thread(_drain_leftovers, (spool, app))
         if settings.flush_interval is not None:
-            stop = _thread.allocate_lock()
-            stop.acquire()
-            telemetry._stop = stop
-            _thread.start_new_thread(_flush_loop, (telemetry, settings.flush_interval, stop))
-            if telemetry.sending:
-                _start_background_uploader(app, settings.flush_interval)
+            _start_flush_loop(telemetry, settings.flush_interval)
         else:
             _arm_durable_flush()
     except Exception as exc:
@@ -317,14 +312,19 @@ def _drain_leftovers(spool: ModuleType, app: str) -> None:
         pass
 
 
-def _start_background_uploader(app: str, interval: float) -> None:
-    # A long-running process ships its own flushes from a thread; the SDK is imported there, lazily.
-    try:
-        from optel.upload.background import start_background_uploader
+def _start_flush_loop(telemetry: Telemetry, interval: float) -> None:
+    """A long-running host flushes to the spool every `interval` seconds, on a thread; each flush
+    starts the detached uploader when delivery is due (optel.spool's policy), so the OpenTelemetry
+    SDK never loads in the host, long-running or not (docs/internals.md §1)."""
+    # Imported here, on the host's own thread: imported first by a thread of `_thread` (a flush
+    # that logs), `threading` would take that thread for the main one, and the interpreter's exit
+    # would wait for it before running atexit, where shutdown stops it: the host would never exit.
+    import threading  # noqa: F401
 
-        start_background_uploader(app, interval)
-    except Exception as exc:
-        _log("optel: the background uploader did not start: %r", exc)
+    stop = _thread.allocate_lock()
+    stop.acquire()
+    telemetry._stop = stop
+    _thread.start_new_thread(_flush_loop, (telemetry, interval, stop))
 
 
 def _flush_loop(telemetry: Telemetry, interval: float, stop: _thread.LockType) -> None:
@@ -471,14 +471,6 @@ def shutdown() -> None:
     # A SIGTERM now waits for the records to reach the spool, then kills (optel._sigterm).
     held = _sigterm.hold()
     try:
-        if stop is not None and telemetry.sending:
-            # The final flush goes to the detached uploader: a thread would die with the process.
-            try:
-                from optel.upload.background import stop_background_uploader
-
-                stop_background_uploader(telemetry.app)
-            except Exception as exc:
-                _log("optel: stopping the background uploader failed: %r", exc)
         # Off first: nothing recorded after the last take() would ever be flushed.
         _spans.set_recording(False)
         _flush_without_gc(telemetry)
@@ -489,9 +481,9 @@ def shutdown() -> None:
 
 
 def _hand_over_last_flush(app: str) -> None:
-    """A long-running host (`flush_interval`) shipped its flushes from its own thread: its last one
-    goes to a detached uploader at once, whatever the delivery policy says of a CLI's runs (one
-    uploader per long run; the next start of a service may be days away)."""
+    """A long-running host's (`flush_interval`) last flush goes to a detached uploader at once,
+    whatever the delivery policy says of a CLI's runs (one uploader per long run; the next start
+    of a service may be days away)."""
     try:
         from optel import spool
 
@@ -535,7 +527,7 @@ def _after_fork_in_child() -> None:
     flush at a multiprocessing worker's end.
 
     optel.record.spans emptied the buffer and marked the parent's open spans as the parent's; the
-    parent's threads (flush loop, background uploader) do not exist here. What a child records is
+    parent's threads (its flush loop) do not exist here. What a child records is
     described in docs/guide.md, "Forked processes".
     """
     global _state_lock, _flush_lock
@@ -553,10 +545,7 @@ def _after_fork_in_child() -> None:
         _flush_when_worker_ends()
         interval = telemetry.settings.flush_interval
         if interval is not None:
-            stop = _thread.allocate_lock()
-            stop.acquire()
-            telemetry._stop = stop
-            _thread.start_new_thread(_flush_loop, (telemetry, interval, stop))
+            _start_flush_loop(telemetry, interval)
     except Exception:
         pass
 

@@ -2,9 +2,9 @@
 
 `upload(app)` drains an app's spool (`optel.upload.uploader`); `convert` turns records into
 `ReadableSpan`s and `MetricsData`, `sampler` holds the consent-aware `Sampler`, `export` the SDK's
-OTLP exporters and how their outcomes are read, `background` the thread of a long-running host.
+OTLP exporters and how their outcomes are read.
 This package is the only place that imports the OpenTelemetry SDK, and it does so lazily: importing
-`optel.upload` or `optel.upload.background` in a host costs nothing.
+`optel.upload` costs nothing.
 """
 
 from __future__ import annotations
