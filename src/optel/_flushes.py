@@ -1,0 +1,214 @@
+"""Flushing a process's records to the spool: on demand, every `flush_interval`, after a long span, and at exit.
+
+A flush cleans what was recorded (``optel.record.flush``) and hands it to ``optel.spool.deliver``,
+which writes the spool file and starts the detached uploader when delivery is due: the
+OpenTelemetry SDK never loads in the host, however long it runs (docs/internals.md §1). Flushes run
+one at a time under ``_flush_lock``, which a fork waits for (``optel._atfork``). Never raises.
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+from time import time, time_ns
+
+from optel import _atfork
+from optel._logger import debug as _log
+from optel.record import spans as _spans
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from optel._runtime import Telemetry
+    from optel._settings import Settings
+    from optel.record.flush import Record
+
+# Re-entrant: a host's own SIGTERM handler may call shutdown() while the main thread is inside a
+# flush. Made anew in a forked child, where the fork's wait for it (or, past that wait, a flush
+# thread of the parent) holds it.
+_flush_lock = _thread.RLock()
+# A host without flush_interval writes what it recorded to the spool in the background once a span
+# ends this long after the last flush: optel catches no SIGTERM (optel._sigterm), and a long run
+# killed by one loses at most this much. A short run never gets there: its exit flush is its only one.
+DURABLE_AFTER_S = 30.0
+# How long a fork waits for a flush in progress, where optel's threads import what they need
+# (optel._atfork); a flush takes milliseconds, one of a full buffer about a second.
+FORK_WAIT_S = 2.0
+
+
+def start_flush_loop(telemetry: Telemetry, interval: float) -> None:
+    """A long-running host flushes to the spool every `interval` seconds, on a thread, until
+    ``telemetry._stop`` is released; each flush starts the detached uploader when delivery is due
+    (optel.spool's policy, docs/guide.md)."""
+    # Imported here, on the host's own thread: imported first by a thread of `_thread` (a flush
+    # that logs), `threading` would take that thread for the main one, and the interpreter's exit
+    # would wait for it before running atexit, where shutdown stops it: the host would never exit.
+    import threading  # noqa: F401
+
+    stop = _thread.allocate_lock()
+    stop.acquire()
+    telemetry._stop = stop
+    _thread.start_new_thread(_flush_loop, (telemetry, interval, stop))
+
+
+def _flush_loop(telemetry: Telemetry, interval: float, stop: _thread.LockType) -> None:
+    while not stop.acquire(timeout=interval):
+        if telemetry._closed:
+            return
+        flush(telemetry, final=False)
+
+
+def arm_durable_flush(telemetry: Telemetry) -> None:
+    """Flush on a thread once a span ends ``DURABLE_AFTER_S`` from now (a host without `flush_interval`)."""
+    _spans.flush_due(
+        time_ns() + int(DURABLE_AFTER_S * 1e9), lambda: _start_durable_flush(telemetry)
+    )
+
+
+def _start_durable_flush(telemetry: Telemetry) -> None:
+    # Called by the span that ended past the due time, in the host's thread: the flush runs on a
+    # thread of its own, as flush_interval's do.
+    if not telemetry._closed:
+        _thread.start_new_thread(_durable_flush, (telemetry,))
+
+
+def _durable_flush(telemetry: Telemetry) -> None:
+    try:
+        flush(telemetry, final=False)
+    finally:
+        if not telemetry._closed:
+            arm_durable_flush(telemetry)
+
+
+def header(telemetry: Telemetry) -> dict[str, object]:
+    """The spool file header (docs/internals.md §5), resource scrubbed."""
+    from optel import privacy
+    from optel.record import resource
+
+    settings = telemetry.settings
+    consent = telemetry.consent
+    project_dir = settings.project_dir
+    if project_dir is None:
+        try:
+            project_dir = os.getcwd()
+        except OSError:
+            project_dir = None
+    facts = resource.collect(
+        settings.app, settings.version, consent, project_dir=project_dir, now_s=time()
+    )
+    facts.pop("user.id", None)
+    # Facts optel makes itself (random ids, the salted hash, values read from the OS's own files,
+    # fixed vocabularies) carry nothing of the user's; the scrubber would only mistake the hashes
+    # for secrets. The host's strings (name, versions) are scrubbed like any other.
+    scrubbed = privacy.scrub_attributes(
+        {k: v for k, v in facts.items() if k not in resource.GENERATED}
+    )
+    facts = {k: v if k in resource.GENERATED else scrubbed[k] for k, v in facts.items()}
+    # apply_mode comes after scrubbing: the id a user typed for identified mode is theirs to send.
+    # A debug or audit log with consent off shows what anonymous mode would send.
+    mode = consent.mode if consent.mode != "off" else "anonymous"
+    facts = privacy.apply_mode(facts, mode, consent.user_id)
+    return {
+        "schema": "optel.spool/1",
+        "app": settings.app,
+        "created_ns": time_ns(),
+        "resource": facts,
+        "consent": {
+            "mode": consent.mode,
+            "source": consent.source,
+            "install_id": consent.install_id,
+        },
+        "export": _export_section(settings),
+        "settings": settings.header_settings(),
+    }
+
+
+def _export_section(settings: Settings) -> dict[str, object]:
+    """Where this run's data goes: the app's endpoint and headers, and the endpoints (only) that
+    this run's OTEL_EXPORTER_OTLP_* variables name, signal by signal, so that an `optel upload`
+    from another shell sends them where this run meant (optel/_endpoints.py)."""
+    from optel import _endpoints
+
+    export = settings.export()
+    mine = _endpoints.recorded(os.environ)
+    if mine:
+        export[_endpoints.RECORDED_KEY] = mine
+    return export
+
+
+def flush(telemetry: Telemetry, *, final: bool) -> int:
+    """Clean what was recorded and hand it to the spool; returns the records delivered."""
+    try:
+        with _flush_lock:
+            from optel.record.flush import Summary, session_records, to_dicts, uptime_record
+
+            if telemetry._summary is None and telemetry.recording:
+                telemetry._summary = Summary()
+            dropped = _spans.take_dropped()
+            if dropped:
+                _log("optel: %d records were dropped: too many waited for a flush", dropped)
+            records: list[Record] = to_dicts(
+                _spans.take(),
+                host_attributes=telemetry.settings.attributes,
+                summary=telemetry._summary,
+            )
+            if final and telemetry._summary is not None:
+                records.extend(
+                    session_records(telemetry._summary, telemetry._started_ns, time_ns())
+                )
+            if not records:
+                return 0
+            if telemetry._summary is not None:
+                # With every flush that carries something, so that a server's uptime is known while it runs.
+                records.append(uptime_record(telemetry._started_ns, time_ns()))
+            from optel import spool
+
+            spool.deliver(
+                telemetry.app,
+                header(telemetry),
+                records,
+                send=telemetry.sending,
+                debug=telemetry.debug,
+                log_file=telemetry.log_file,
+            )
+            return len(records)
+    except Exception as exc:
+        _log("optel: flushing telemetry failed: %r", exc)
+        return 0
+
+
+def hand_over_last_flush(app: str) -> None:
+    """A long-running host's (`flush_interval`) last flush goes to a detached uploader at once,
+    whatever the delivery policy says of a CLI's runs (one uploader per long run; the next start
+    of a service may be days away)."""
+    try:
+        from optel import spool
+
+        spool.start_uploader(app)
+    except Exception as exc:
+        _log("optel: handing the last flush to the uploader failed: %r", exc)
+
+
+def final_flush(telemetry: Telemetry) -> None:
+    """The exit flush with the cyclic GC paused: the modules it imports and the records it builds
+    would otherwise set off collections of the host's whole heap (~0.5-1 ms a run), all to free
+    memory the interpreter releases a moment later anyway."""
+    import gc
+
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        flush(telemetry, final=True)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _after_fork_in_child() -> None:
+    global _flush_lock
+    _flush_lock = _thread.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+    _atfork.wait_at_fork(lambda: _flush_lock, lambda: FORK_WAIT_S)
