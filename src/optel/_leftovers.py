@@ -1,13 +1,12 @@
 """What ``init()`` does with the spool files earlier runs left: deliver them when due, delete them after an opt-out, expire them.
 
-Each step is one cheap look first (``has_leftovers``, one listdir): a run with an empty spool, the
-common case, imports nothing more. Never raises.
+``optel._runtime`` imports this module only when its one listdir found spool files: a run with an
+empty spool, the common case, loads none of it. Never raises.
 """
 
 from __future__ import annotations
 
 import _thread
-import os
 
 from optel._logger import debug as _log
 
@@ -19,10 +18,9 @@ if TYPE_CHECKING:
 
 
 def after_decision(app: str, consent: Consent, *, sending: bool, project_dir: str | None) -> None:
-    """Deal with what earlier runs left, now that this run's consent is known."""
+    """Deal with what earlier runs left (the caller saw spool files), now that this run's consent
+    is known."""
     if consent.mode == "off":
-        if not has_leftovers(app):
-            return
         if consent.source == "user_file":
             _forget_withdrawn(app, project_dir)
         elif consent.source == "off_switch":
@@ -30,7 +28,7 @@ def after_decision(app: str, consent: Consent, *, sending: bool, project_dir: st
             _forget_switched_off(app)
         else:
             _expire_leftovers(app)
-    elif sending and has_leftovers(app):
+    elif sending:
         # optel.spool is imported here, not in the thread: a host that forks while another thread
         # holds the import lock leaves its child waiting on that lock for ever.
         try:
@@ -40,21 +38,6 @@ def after_decision(app: str, consent: Consent, *, sending: bool, project_dir: st
                 _thread.start_new_thread(_drain_leftovers, (spool, app))
         except Exception as exc:
             _log("optel: delivering what earlier runs left failed: %r", exc)
-
-
-def has_leftovers(app: str) -> bool:
-    """Whether earlier runs left spool files (the uploader usually took them all).
-
-    A cheap look before anything else looks again: with nothing left, init() neither imports
-    optel.spool nor starts a thread.
-    """
-    try:
-        from optel import _paths
-
-        names = os.listdir(_paths.spool_dir(app))
-    except OSError:
-        return False
-    return any(name.endswith(".jsonl") or ".jsonl.claimed." in name for name in names)
 
 
 def _forget_switched_off(app: str) -> None:

@@ -16,8 +16,7 @@ import os
 import sys
 from time import time_ns
 
-from optel import _env, _flushes, _leftovers, _sigterm
-from optel._logger import debug as _log
+from optel import _env
 from optel._settings import Settings, caller_module
 from optel.record import spans as _spans
 
@@ -36,6 +35,16 @@ TESTING_ENV = "OPTEL_TESTING"
 # init(). Made anew in a forked child, where a thread of the parent may have held it at the fork.
 _state_lock = _thread.RLock()
 _telemetry: Telemetry | None = None
+
+# Modules are imported where they are first needed, not here: a run with telemetry off never loads
+# the flush path (optel._flushes, optel._sigterm), and one with an empty spool never loads
+# optel._leftovers (docs/internals.md §1, the import budget).
+
+
+def _log(message: str, *args: object) -> None:
+    from optel._logger import debug
+
+    debug(message, *args)
 
 
 class Telemetry:
@@ -188,16 +197,32 @@ def _start(settings: Settings) -> Telemetry:
     except Exception:
         debug, log_file = False, None
     telemetry = Telemetry(settings, consent, debug=debug, log_file=log_file)
-    _leftovers.after_decision(
-        app, consent, sending=telemetry.sending, project_dir=settings.project_dir
-    )
+    if (consent.mode == "off" or telemetry.sending) and _spool_has_files(app):
+        from optel import _leftovers
+
+        _leftovers.after_decision(
+            app, consent, sending=telemetry.sending, project_dir=settings.project_dir
+        )
     if telemetry.recording:
         _start_recording(telemetry)
     return telemetry
 
 
+def _spool_has_files(app: str) -> bool:
+    """Whether earlier runs left spool files (the uploader usually took them all): one listdir."""
+    try:
+        from optel import _paths
+
+        names = os.listdir(_paths.spool_dir(app))
+    except OSError:
+        return False
+    return any(name.endswith(".jsonl") or ".jsonl.claimed." in name for name in names)
+
+
 def _start_recording(telemetry: Telemetry) -> None:
     try:
+        from optel import _flushes
+
         # The session Summary is made at the first flush: optel.record.flush (and the data
         # dictionary it loads) is imported only when records leave the process.
         _spans.set_recording(True)
@@ -232,6 +257,8 @@ def shutdown() -> None:
             pass
     if not telemetry.recording:
         return
+    from optel import _flushes, _sigterm
+
     # A SIGTERM now waits for the records to reach the spool, then kills (optel._sigterm).
     held = _sigterm.hold()
     try:
@@ -273,6 +300,8 @@ def _after_fork_in_child() -> None:
         _flush_when_worker_ends()
         interval = telemetry.settings.flush_interval
         if interval is not None:
+            from optel import _flushes
+
             _flushes.start_flush_loop(telemetry, interval)
     except Exception:
         pass
