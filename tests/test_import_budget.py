@@ -241,4 +241,4 @@ def test_a_run_with_telemetry_off_never_loads_the_flush_path():
     mode, recording, added = _added_modules(env, llm=False)
     assert (mode, recording) == ("off", False)
     flush_path = ("optel._flushes", "optel._leftovers", "optel._sigterm", "optel.record.flush")
-    assert _hits(added, flush_path + ("optel.spool",)) == []
+    assert _hits(added, (*flush_path, "optel.spool")) == []
