@@ -3,7 +3,7 @@
 A flush cleans what was recorded (``optel.record.flush``) and hands it to ``optel.spool.deliver``,
 which writes the spool file and starts the detached uploader when delivery is due: the
 OpenTelemetry SDK never loads in the host, however long it runs (docs/internals.md §1). Flushes run
-one at a time under ``_flush_lock``, which a fork waits for (``optel._atfork``). Never raises.
+one at a time under ``_flush_lock``, which a fork waits for (see ``_before_fork``). Never raises.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import _thread
 import os
 from time import time, time_ns
 
-from optel import _atfork
-from optel._logger import debug as _log
 from optel.record import spans as _spans
 
 TYPE_CHECKING = False
@@ -31,8 +29,15 @@ _flush_lock = _thread.RLock()
 # killed by one loses at most this much. A short run never gets there: its exit flush is its only one.
 DURABLE_AFTER_S = 30.0
 # How long a fork waits for a flush in progress, where optel's threads import what they need
-# (optel._atfork); a flush takes milliseconds, one of a full buffer about a second.
+# (`_before_fork`); a flush takes milliseconds, one of a full buffer about a second.
 FORK_WAIT_S = 2.0
+
+
+def _log(message: str, *args: object) -> None:
+    # optel._logger (and `logging`) only when there is something to say.
+    from optel._logger import debug
+
+    debug(message, *args)
 
 
 def start_flush_loop(telemetry: Telemetry, interval: float) -> None:
@@ -204,11 +209,38 @@ def final_flush(telemetry: Telemetry) -> None:
             gc.enable()
 
 
+# A thread of the parent does not exist in a forked child; a module it was importing at the fork
+# stays half-imported there, and the child waits on that module's import lock for ever when it
+# imports it too. optel's threads import only while they flush, under _flush_lock: a fork waits
+# for that lock (up to FORK_WAIT_S), so it cannot catch them mid-import.
+_held_at_fork: dict[int, _thread.RLock] = {}
+
+
+def _before_fork() -> None:
+    lock = _flush_lock
+    try:
+        if lock.acquire(timeout=FORK_WAIT_S):
+            _held_at_fork[_thread.get_ident()] = lock
+    except Exception:
+        pass
+
+
+def _after_fork_in_parent() -> None:
+    lock = _held_at_fork.pop(_thread.get_ident(), None)
+    if lock is not None:
+        lock.release()
+
+
 def _after_fork_in_child() -> None:
+    # The fork's wait (or, past it, a flush thread of the parent) holds the parent's lock.
     global _flush_lock
+    _held_at_fork.clear()
     _flush_lock = _thread.RLock()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-    _atfork.wait_at_fork(lambda: _flush_lock, lambda: FORK_WAIT_S)
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )

@@ -275,14 +275,15 @@ def _where_it_goes(tool: str, who: str, endpoint: str | None) -> list[str]:
     w = out.append
     w("## Where the data goes")
     w("")
+    w(f"When {tool} exits it writes what it recorded to a small file in your user cache directory.")
     w(
-        f"When {tool} exits it writes what it recorded to a small file in your user cache directory and"
+        "Once such files have waited a few hours, a run starts a separate background process that sends"
     )
     w(
-        "starts a separate background process that sends it, so a slow or missing network never slows"
+        f"them all at once, so a slow or missing network never slows {tool} down. Data waits at most 14"
     )
-    w(f"{tool} down. Data waits at most 14 days (and at most 20 MiB) for a connection, then is")
-    w("discarded. If you turn telemetry off, data not yet sent is deleted, not sent.")
+    w("days (and at most 20 MiB) for a connection, then is discarded. If you turn telemetry off,")
+    w("data not yet sent is deleted, not sent.")
     w("")
     destination = f"`{endpoint}`" if endpoint else "a collector run by " + who
     w(
