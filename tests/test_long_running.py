@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from host_process import consent, drain, reap_uploader, settle
+from host_process import consent, drain, reap_uploader, settle, spooled
 from optel.spool import Spool
 from otlp_receiver import OTLPReceiver
 
@@ -177,3 +177,36 @@ def test_a_collector_that_never_answers_neither_holds_the_host_nor_loses_its_flu
         drain(APP, env)
         spans = receiver.spans()
     _assert_every_tick_once(spans, int(first.split()[1]))
+
+
+def test_a_long_running_host_follows_the_delivery_policy_and_hands_over_at_exit(
+    host_script: Path, tmp_path: Path
+) -> None:
+    """With the default policy (docs/guide.md: an uploader once the oldest flush waited 4 hours),
+    the periodic flushes wait in the spool and start no uploader; the exit hands all of them to one."""
+    stop = tmp_path / "stop"
+    spool = Spool(APP)
+    with OTLPReceiver() as receiver:
+        env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+        env.pop("OPTEL_UPLOAD_INTERVAL", None)
+        host = subprocess.Popen(
+            [sys.executable, str(host_script), str(stop)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while len(spooled(APP)) < 3 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            flushes = len(spooled(APP))
+            sent_while_running = list(receiver.requests)
+        finally:
+            first, second = _stop(host, stop)
+        assert flushes >= 3, "the host did not flush every interval"
+        assert sent_while_running == [], "an uploader ran before delivery was due"
+        assert second == "heavy imports: []"
+        settle(spool)
+        spans = receiver.spans()
+    _assert_every_tick_once(spans, int(first.split()[1]))
+    assert spooled(APP) == []
