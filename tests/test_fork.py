@@ -41,7 +41,7 @@ import sys
 import threading
 
 import optel
-from optel import _runtime
+from optel import _flushes
 
 interval = None if sys.argv[1] == "none" else float(sys.argv[1])
 how, hold = sys.argv[2], sys.argv[3] == "hold"
@@ -59,11 +59,11 @@ def main():
     release = threading.Event()
     if hold:
         # A flush that outlasts the fork's wait for it: the children fork while it holds the lock.
-        _runtime.FORK_WAIT_S = 0.05
+        _flushes.FORK_WAIT_S = 0.05
         held = threading.Event()
 
         def holder():
-            with _runtime._flush_lock:
+            with _flushes._flush_lock:
                 held.set()
                 release.wait(10)
 
@@ -94,7 +94,7 @@ import sys
 import time
 
 import optel
-from optel import _runtime
+from optel import _flushes
 from optel.record import spans
 
 optel.init("forker", version="1.0", flush_interval=0.05)
@@ -112,7 +112,7 @@ def work():
 
 @optel.command("main")
 def main():
-    with _runtime._flush_lock:  # the flush thread waits, then takes all of them at once
+    with _flushes._flush_lock:  # the flush thread waits, then takes all of them at once
         for _ in range(TICKS):
             tick()
     while spans._buffer:

@@ -231,3 +231,14 @@ def test_instrumenting_the_cli_frameworks_imports_nothing_they_do_not(init):
     assert _hits(sorted(instrumented), NEVER) == []
     assert _hits(extra, EXPENSIVE) == []
     assert set(extra) <= ON_ALLOWED, extra
+
+
+@pytest.mark.slow
+def test_a_run_with_telemetry_off_never_loads_the_flush_path():
+    """Off (here by DO_NOT_TRACK), `import optel; optel.init(...)`, a command and the exit load
+    none of optel's flushing, spool or leftover handling: they cost a CPU-bound run milliseconds."""
+    env = {**os.environ, "DO_NOT_TRACK": "1"}
+    mode, recording, added = _added_modules(env, llm=False)
+    assert (mode, recording) == ("off", False)
+    flush_path = ("optel._flushes", "optel._leftovers", "optel._sigterm", "optel.record.flush")
+    assert _hits(added, (*flush_path, "optel.spool")) == []

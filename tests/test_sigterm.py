@@ -50,9 +50,9 @@ import hashlib
 import time
 
 import optel
-from optel import _runtime
+from optel import _flushes
 
-_runtime.DURABLE_AFTER_S = 0.2
+_flushes.DURABLE_AFTER_S = 0.2
 optel.init("sigterm-host", version="1.0")
 
 

@@ -506,27 +506,6 @@ class socket_nobody_listens_on:
         pass
 
 
-def test_background_uploader_ships_flushes_from_a_thread_until_stopped(
-    receiver: OTLPReceiver,
-) -> None:
-    from optel.upload.background import running, start_background_uploader, stop_background_uploader
-
-    assert start_background_uploader(APP, interval=0.05)
-    try:
-        assert not start_background_uploader(APP, interval=0.05)  # one per app
-        spool_file(receiver.url, spans(2, trace=1))
-        assert receiver.wait_for(lambda r: len(r.spans()) == 2)
-        spool_file(receiver.url, spans(3, trace=2))
-        assert receiver.wait_for(lambda r: len(r.spans()) == 5)
-    finally:
-        stop_background_uploader(APP)
-    deadline = time.monotonic() + 5
-    while running(APP) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not running(APP)
-    assert sorted(span_ids(receiver)) == sorted(s["span_id"] for s in spans(2, 1) + spans(3, 2))
-
-
 HOST = r"""
 import sys
 import optel

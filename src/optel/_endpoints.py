@@ -13,9 +13,10 @@ same environment, signal by signal. `resolve()` is the one place that decides, f
 3. else the app's endpoint, with the app's `headers=` and optel's defaults: nothing of any
    environment.
 
-This module is also the one place that reads the OpenTelemetry variables (`OTEL_*`) at all:
-`sdk_disabled()` for consent, and for a user's endpoint the exporter, sampler and temporality
-settings besides the OTLP exporter's own (docs/guide.md, "Every OTEL_* variable").
+This module (with `optel._otel_env`, for the exporter, sampler, temporality and `k=v` lists) is
+the one place that reads the OpenTelemetry variables (`OTEL_*`) at all: `sdk_disabled()` for
+consent, and for a user's endpoint the OTLP exporter's own settings (docs/guide.md, "Every OTEL_*
+variable").
 
 Standard library only: the host calls `recorded()` when it writes a spool header.
 """
@@ -37,18 +38,6 @@ APP = "app"
 USER = "user"
 DEFAULT_BASE_URL = "http://localhost:4318"
 DEFAULT_TIMEOUT = 5.0  # seconds; the specification's default is 10 s, optel's uploader keeps to 5
-TEMPORALITIES = ("delta", "cumulative", "lowmemory")
-# OTEL_TRACES_SAMPLER values optel can apply to recorded traces: the share of traces kept, None for
-# the ratio of OTEL_TRACES_SAMPLER_ARG. A parent-based sampler decides as its root sampler: every
-# trace optel records starts at a root span it recorded, and a trace is kept or dropped whole.
-SAMPLERS = {
-    "always_on": 1.0,
-    "always_off": 0.0,
-    "traceidratio": None,
-    "parentbased_always_on": 1.0,
-    "parentbased_always_off": 0.0,
-    "parentbased_traceidratio": None,
-}
 _TRACE_ID_BITS = (1 << 64) - 1  # TraceIdRatioBased decides on the low 64 bits of the trace id
 PATHS = {"traces": "v1/traces", "metrics": "v1/metrics"}
 # The header key under `export` that holds the recording run's own endpoints (docs/internals.md §5).
@@ -228,6 +217,8 @@ def _recorded_choices(destination: Destination, mark: Mapping[str, Any]) -> Dest
     ratio = mark.get("sampler_ratio")
     if isinstance(ratio, (int, float)) and not isinstance(ratio, bool) and 0.0 <= ratio < 1.0:
         destination.ratio = float(ratio)
+    from optel._otel_env import TEMPORALITIES
+
     if mark.get("temporality") in TEMPORALITIES:
         destination.temporality = mark["temporality"]
     return destination
@@ -248,6 +239,8 @@ def _app(signal: str, export: Mapping[str, Any]) -> Destination:
 
 
 def _from_environment(signal: str, url: str, proto: str, environ: Mapping[str, str]) -> Destination:
+    from optel._otel_env import parse_pairs, resource_attributes
+
     destination = Destination(signal, url, proto, USER)
     raw = variable(environ, signal, "HEADERS")
     if raw:
@@ -273,11 +266,14 @@ def _from_environment(signal: str, url: str, proto: str, environ: Mapping[str, s
 
 def _choices(destination: Destination, environ: Mapping[str, str], notes: list[str]) -> Destination:
     """What the user chose to send to their endpoint: the signal's exporter, the sampler, the temporality."""
-    destination.exporting = _exporting(environ, destination.signal, notes)
+    # Imported only for a user's endpoint: a host's flush without one never loads it.
+    from optel import _otel_env
+
+    destination.exporting = _otel_env.exporting(environ, destination.signal, notes)
     if destination.signal == "traces":
-        destination.ratio = _ratio(environ, notes)
+        destination.ratio = _otel_env.sampler_ratio(environ, notes)
     else:
-        destination.temporality = _temporality(environ, notes)
+        destination.temporality = _otel_env.temporality(environ, notes)
     return destination
 
 
@@ -291,57 +287,6 @@ def _timeout(raw: str | None) -> float:
     except ValueError:
         value = 0.0
     return value if 0 < value < float("inf") else DEFAULT_TIMEOUT
-
-
-def _exporting(environ: Mapping[str, str], signal: str, notes: list[str]) -> bool:
-    """OTEL_<SIGNAL>_EXPORTER: False for `none` (the signal is not exported at all); optel
-    exports OTLP only, so other exporter names are noted and OTLP is used."""
-    name = f"OTEL_{signal.upper()}_EXPORTER"
-    names = {part.strip().lower() for part in environ.get(name, "").split(",") if part.strip()}
-    if names == {"none"}:
-        return False
-    others = sorted(names - {"otlp", "none"})
-    if others:
-        notes.append(
-            f"{name} names {', '.join(others)}: optel exports OTLP only, to the endpoint set"
-        )
-    return True
-
-
-def _ratio(environ: Mapping[str, str], notes: list[str]) -> float:
-    """The share of traces OTEL_TRACES_SAMPLER (and its _ARG) keeps; 1.0 when unset or unknown."""
-    name = environ.get("OTEL_TRACES_SAMPLER", "").strip().lower()
-    if not name:
-        return 1.0
-    if name not in SAMPLERS:
-        notes.append(
-            f"OTEL_TRACES_SAMPLER={name} cannot be applied to recorded traces; every trace is sent"
-        )
-        return 1.0
-    fixed = SAMPLERS[name]
-    if fixed is not None:
-        return fixed
-    raw = environ.get("OTEL_TRACES_SAMPLER_ARG", "").strip()
-    try:
-        ratio = float(raw) if raw else 1.0
-    except ValueError:
-        ratio = -1.0
-    if not 0.0 <= ratio <= 1.0:
-        notes.append(f"OTEL_TRACES_SAMPLER_ARG={raw} is not a ratio from 0 to 1; using 1.0")
-        return 1.0
-    return ratio
-
-
-def _temporality(environ: Mapping[str, str], notes: list[str]) -> str:
-    """OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: delta (when unset), cumulative or lowmemory."""
-    name = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
-    value = environ.get(name, "").strip().lower()
-    if not value:
-        return "delta"
-    if value not in TEMPORALITIES:
-        notes.append(f"{name}={value} is not one of {', '.join(TEMPORALITIES)}; using delta")
-        return "delta"
-    return value
 
 
 def sdk_disabled(environ: Mapping[str, str]) -> bool:
@@ -370,35 +315,6 @@ def _insecure_by_scheme(url: str, insecure: str | None) -> bool:
     if scheme in ("http", "https"):
         return scheme == "http"
     return otel_bool(insecure)[0]
-
-
-def _unquote(text: str) -> str:
-    if "%" not in text:
-        return text
-    from urllib.parse import unquote
-
-    return unquote(text)
-
-
-def parse_pairs(raw: str, *, lower: bool) -> dict[str, str]:
-    """`k1=v1,k2=v2`, percent-decoded, as the OTel specification writes headers (`lower`: names
-    lower-cased) and resource attributes; malformed pairs skipped."""
-    out: dict[str, str] = {}
-    for pair in raw.split(","):
-        name, sep, value = pair.partition("=")
-        name = _unquote(name.strip()).strip()
-        if sep and name:
-            out[name.lower() if lower else name] = _unquote(value.strip()).strip()
-    return out
-
-
-def resource_attributes(environ: Mapping[str, str]) -> dict[str, str]:
-    """`OTEL_RESOURCE_ATTRIBUTES`, with `OTEL_SERVICE_NAME` over its `service.name`, as the SDK reads them."""
-    out = parse_pairs(environ.get("OTEL_RESOURCE_ATTRIBUTES", ""), lower=False)
-    service = environ.get("OTEL_SERVICE_NAME", "").strip()
-    if service:
-        out["service.name"] = service
-    return out
 
 
 def describe(environ: Mapping[str, str], configured: str | None) -> str:

@@ -24,3 +24,8 @@ def logger() -> logging.Logger:
         log.addHandler(logging.NullHandler())
         _silenced = True
     return log
+
+
+def debug(message: str, *args: object) -> None:
+    """Log `message % args` at DEBUG on the ``optel`` logger (``logging`` is imported only now)."""
+    logger().debug(message, *args)

@@ -16,37 +16,35 @@ import os
 import sys
 from time import time_ns
 
-from optel import _atfork, _env, _sigterm
+from optel import _env
 from optel._settings import Settings, caller_module
 from optel.record import spans as _spans
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
-    from types import ModuleType
 
     from optel.consent import Consent
-    from optel.record.flush import Record, Summary
+    from optel.record.flush import Summary
 
 # Set by optel.testing's pytest plugin (and inherited by subprocesses): telemetry off, as if the
 # user had passed --no-telemetry, so a host's test suite never prompts, records or writes.
 TESTING_ENV = "OPTEL_TESTING"
 
-# Re-entrant: a host's own SIGTERM handler may call shutdown() while the main thread is inside a
-# flush. Made anew in a forked child, where a thread of the parent may have held them at the fork.
+# Re-entrant: a host's own SIGTERM handler may call shutdown() while the main thread is inside
+# init(). Made anew in a forked child, where a thread of the parent may have held it at the fork.
 _state_lock = _thread.RLock()
-_flush_lock = _thread.RLock()
 _telemetry: Telemetry | None = None
-# A host without flush_interval writes what it recorded to the spool in the background once a span
-# ends this long after the last flush: optel catches no SIGTERM (optel._sigterm), and a long run
-# killed by one loses at most this much. A short run never gets there: its exit flush is its only one.
-DURABLE_AFTER_S = 30.0
+
+# Modules are imported where they are first needed, not here: a run with telemetry off never loads
+# the flush path (optel._flushes, optel._sigterm), and one with an empty spool never loads
+# optel._leftovers (docs/internals.md §1, the import budget).
 
 
 def _log(message: str, *args: object) -> None:
-    from optel._logger import logger
+    from optel._logger import debug
 
-    logger().debug(message, *args)
+    debug(message, *args)
 
 
 class Telemetry:
@@ -135,30 +133,21 @@ def init(
     remote of the project id are looked for. ``notice``, ``off_switches``, ``answers`` and
     ``confirm_flag`` port a tool's own consent habits (docs/porting.md).
     """
+    # First, before any other name is bound: exactly init()'s arguments, all checked by Settings.
+    arguments = dict(locals())
     caller = sys._getframe(1).f_globals
     host_package = caller_module(caller)
     settings = Settings.check(
-        app,
-        version=version,
-        version_module=None if version is not None else host_package,
-        endpoint=endpoint,
-        policy=policy,
-        ask_percent=ask_percent,
-        sample_percent=sample_percent,
-        modes=modes,
-        session_flag=session_flag,
-        headers=headers,
-        log_file=log_file,
-        flush_interval=flush_interval,
-        consent_version=consent_version,
-        scrub=scrub,
-        attributes=attributes,
-        project_dir=project_dir,
-        notice=notice,
-        off_switches=off_switches,
-        answers=answers,
-        confirm_flag=confirm_flag,
+        **arguments, version_module=None if version is not None else host_package
     )
+    # A script run as `python tool.py` has no package, but it is the host's own code all the
+    # same; its frames are named `__main__`, never by path.
+    if not host_package and caller.get("__name__") == "__main__":
+        host_package = "__main__"
+    return _init_once(settings, host_package)
+
+
+def _init_once(settings: Settings, host_package: str | None) -> Telemetry:
     global _telemetry
     with _state_lock:
         if _telemetry is None and (settings.scrub is not None or settings.attributes):
@@ -169,11 +158,7 @@ def init(
         if _telemetry is not None:
             _log("optel.init(%r) called again; the first call's settings stay", settings.app)
             return _telemetry
-        # A script run as `python tool.py` has no package, but it is the host's own code all the
-        # same; its frames are named `__main__`, never by path.
-        _spans.host_package = host_package or (
-            "__main__" if caller.get("__name__") == "__main__" else None
-        )
+        _spans.host_package = host_package
         _telemetry = _start(settings)
         return _telemetry
 
@@ -212,52 +197,19 @@ def _start(settings: Settings) -> Telemetry:
     except Exception:
         debug, log_file = False, None
     telemetry = Telemetry(settings, consent, debug=debug, log_file=log_file)
-    if consent.mode == "off" and _has_leftovers(app):
-        if consent.source == "user_file":
-            _forget_withdrawn(app, settings.project_dir)
-        elif consent.source == "off_switch":
-            # The tool's own switch is its users' stored off (docs/porting.md): same as the user file.
-            _forget_switched_off(app)
-        else:
-            _expire_leftovers(app)
-    if not telemetry.recording:
-        return telemetry
-    try:
-        # The session Summary is made at the first flush: optel.record.flush (and the data
-        # dictionary it loads) is imported only when records leave the process.
-        _spans.set_recording(True)
-        instrumentation = sys.modules.get("optel.instrumentation")
-        if instrumentation is not None:
-            # The LLM SDKs' patches wait for recording to start (optel.instrumentation).
-            instrumentation.recording_started()
-        atexit.register(shutdown)
-        if telemetry.sending and _has_leftovers(app):
-            # Imported here, not in the thread: a host that forks while another thread holds the
-            # import lock leaves its child waiting on that lock for ever.
-            from optel import spool
+    if (consent.mode == "off" or telemetry.sending) and _spool_has_files(app):
+        from optel import _leftovers
 
-            if spool.delivery_due(app):
-                _thread.start_new_thread(_drain_leftovers, (spool, app))
-        if settings.flush_interval is not None:
-            stop = _thread.allocate_lock()
-            stop.acquire()
-            telemetry._stop = stop
-            _thread.start_new_thread(_flush_loop, (telemetry, settings.flush_interval, stop))
-            if telemetry.sending:
-                _start_background_uploader(app, settings.flush_interval)
-        else:
-            _arm_durable_flush()
-    except Exception as exc:
-        _log("optel: starting to record failed: %r", exc)
+        _leftovers.after_decision(
+            app, consent, sending=telemetry.sending, project_dir=settings.project_dir
+        )
+    if telemetry.recording:
+        _start_recording(telemetry)
     return telemetry
 
 
-def _has_leftovers(app: str) -> bool:
-    """Whether earlier runs left spool files (the uploader usually took them all).
-
-    A cheap look before spool.drain_leftovers() looks again: with nothing to drain, init()
-    neither imports optel.spool nor starts a thread.
-    """
+def _spool_has_files(app: str) -> bool:
+    """Whether earlier runs left spool files (the uploader usually took them all): one listdir."""
     try:
         from optel import _paths
 
@@ -267,133 +219,25 @@ def _has_leftovers(app: str) -> bool:
     return any(name.endswith(".jsonl") or ".jsonl.claimed." in name for name in names)
 
 
-def _forget_switched_off(app: str) -> None:
+def _start_recording(telemetry: Telemetry) -> None:
     try:
-        from optel import spool
+        from optel import _flushes
 
-        spool.delete_all(app)
+        # The session Summary is made at the first flush: optel.record.flush (and the data
+        # dictionary it loads) is imported only when records leave the process.
+        _spans.set_recording(True)
+        instrumentation = sys.modules.get("optel.instrumentation")
+        if instrumentation is not None:
+            # The LLM SDKs' patches wait for recording to start (optel.instrumentation).
+            instrumentation.recording_started()
+        atexit.register(shutdown)
+        interval = telemetry.settings.flush_interval
+        if interval is not None:
+            _flushes.start_flush_loop(telemetry, interval)
+        else:
+            _flushes.arm_durable_flush(telemetry)
     except Exception as exc:
-        _log("optel: deleting the spool after an off switch failed: %r", exc)
-
-
-def _forget_withdrawn(app: str, project_dir: str | None) -> None:
-    """Delete what earlier runs spooled when the user has since stored "off" (SPEC §6).
-
-    The uploader would, but none starts when consent is off. Only the stored choice counts here:
-    a run under ``DO_NOT_TRACK``, ``<APP>_TELEMETRY=off``, ``--no-telemetry`` or a project's file
-    says nothing about the runs recorded before it (the uploader still deletes the spool when
-    such a variable is set where it runs). Done here, not on a thread: it happens once (the
-    spool is gone afterwards), and a short run would end before a thread got to it.
-    """
-    try:
-        from optel import spool
-        from optel.consent import withdrawn
-
-        if withdrawn(app, project_dir=project_dir) is not None:
-            spool.delete_all(app)
-    except Exception as exc:
-        _log("optel: deleting the spool after an opt-out failed: %r", exc)
-
-
-def _expire_leftovers(app: str) -> None:
-    """Drop what earlier runs spooled once it is past the age bound, though this run sends nothing.
-
-    Otherwise a user who keeps ``DO_NOT_TRACK`` set would keep that data on disk for ever: no
-    uploader runs, and no write applies the bounds. Cheap: the spool's tally says when a look at
-    the files is needed.
-    """
-    try:
-        from optel import spool
-
-        spool.Spool(app).drop_expired()
-    except Exception as exc:
-        _log("optel: expiring the spool failed: %r", exc)
-
-
-def _drain_leftovers(spool: ModuleType, app: str) -> None:
-    try:
-        spool.drain_leftovers(app)
-    except BaseException:
-        pass
-
-
-def _start_background_uploader(app: str, interval: float) -> None:
-    # A long-running process ships its own flushes from a thread; the SDK is imported there, lazily.
-    try:
-        from optel.upload.background import start_background_uploader
-
-        start_background_uploader(app, interval)
-    except Exception as exc:
-        _log("optel: the background uploader did not start: %r", exc)
-
-
-def _flush_loop(telemetry: Telemetry, interval: float, stop: _thread.LockType) -> None:
-    while not stop.acquire(timeout=interval):
-        if telemetry._closed:
-            return
-        flush(telemetry, final=False)
-
-
-def _arm_durable_flush() -> None:
-    _spans.flush_due(time_ns() + int(DURABLE_AFTER_S * 1e9), _start_durable_flush)
-
-
-def _start_durable_flush() -> None:
-    # Called by the span that ended past the due time, in the host's thread: the flush runs on a
-    # thread of its own, as flush_interval's do.
-    telemetry = _telemetry
-    if telemetry is not None and not telemetry._closed:
-        _thread.start_new_thread(_durable_flush, (telemetry,))
-
-
-def _durable_flush(telemetry: Telemetry) -> None:
-    try:
-        flush(telemetry, final=False)
-    finally:
-        if not telemetry._closed:
-            _arm_durable_flush()
-
-
-def flush(telemetry: Telemetry, *, final: bool) -> int:
-    """Clean what was recorded and hand it to the spool; returns the records delivered."""
-    try:
-        with _flush_lock:
-            from optel.record.flush import Summary, session_records, to_dicts, uptime_record
-
-            if telemetry._summary is None and telemetry.recording:
-                telemetry._summary = Summary()
-            dropped = _spans.take_dropped()
-            if dropped:
-                _log("optel: %d records were dropped: too many waited for a flush", dropped)
-            records: list[Record] = to_dicts(
-                _spans.take(),
-                host_attributes=telemetry.settings.attributes,
-                summary=telemetry._summary,
-            )
-            if final and telemetry._summary is not None:
-                records.extend(
-                    session_records(telemetry._summary, telemetry._started_ns, time_ns())
-                )
-            if not records:
-                return 0
-            if telemetry._summary is not None:
-                # With every flush that carries something, so that a server's uptime is known while it runs.
-                records.append(uptime_record(telemetry._started_ns, time_ns()))
-            from optel import spool
-            from optel.record.header import spool_header
-
-            spool.deliver(
-                telemetry.app,
-                spool_header(telemetry.settings, telemetry.consent),
-                records,
-                send=telemetry.sending,
-                debug=telemetry.debug,
-                log_file=telemetry.log_file,
-            )
-            return len(records)
-    except Exception as exc:
-        _log("optel: flushing telemetry failed: %r", exc)
-        return 0
+        _log("optel: starting to record failed: %r", exc)
 
 
 def shutdown() -> None:
@@ -413,57 +257,18 @@ def shutdown() -> None:
             pass
     if not telemetry.recording:
         return
+    from optel import _flushes, _sigterm
+
     # A SIGTERM now waits for the records to reach the spool, then kills (optel._sigterm).
     held = _sigterm.hold()
     try:
-        if stop is not None and telemetry.sending:
-            # The final flush goes to the detached uploader: a thread would die with the process.
-            try:
-                from optel.upload.background import stop_background_uploader
-
-                stop_background_uploader(telemetry.app)
-            except Exception as exc:
-                _log("optel: stopping the background uploader failed: %r", exc)
         # Off first: nothing recorded after the last take() would ever be flushed.
         _spans.set_recording(False)
-        _flush_without_gc(telemetry)
+        _flushes.final_flush(telemetry)
         if stop is not None and telemetry.sending:
-            _hand_over_last_flush(telemetry.app)
+            _flushes.hand_over_last_flush(telemetry.app)
     finally:
         _sigterm.release(held)
-
-
-def _hand_over_last_flush(app: str) -> None:
-    """A long-running host (`flush_interval`) shipped its flushes from its own thread: its last one
-    goes to a detached uploader at once, whatever the delivery policy says of a CLI's runs (one
-    uploader per long run; the next start of a service may be days away)."""
-    try:
-        from optel import spool
-
-        spool.start_uploader(app)
-    except Exception as exc:
-        _log("optel: handing the last flush to the uploader failed: %r", exc)
-
-
-def _flush_without_gc(telemetry: Telemetry) -> None:
-    """The exit flush with the cyclic GC paused: the modules it imports and the records it builds
-    would otherwise set off collections of the host's whole heap (~0.5-1 ms a run), all to free
-    memory the interpreter releases a moment later anyway."""
-    import gc
-
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        flush(telemetry, final=True)
-    finally:
-        if paused:
-            gc.enable()
-
-
-# How long a fork waits for a flush in progress, where optel's threads import what they need
-# (optel._atfork); a flush takes milliseconds, one of a full buffer about a second.
-FORK_WAIT_S = 2.0
 
 
 class _Token:
@@ -480,14 +285,11 @@ def _after_fork_in_child() -> None:
     flush at a multiprocessing worker's end.
 
     optel.record.spans emptied the buffer and marked the parent's open spans as the parent's; the
-    parent's threads (flush loop, background uploader) do not exist here. What a child records is
+    parent's threads (its flush loop) do not exist here. What a child records is
     described in docs/guide.md, "Forked processes".
     """
-    global _state_lock, _flush_lock
-    # The state lock may have been held by a thread of the parent; the flush lock is held by
-    # the fork's wait for it (or, past that wait, by a flush thread of the parent).
-    _state_lock = _thread.RLock()
-    _flush_lock = _thread.RLock()
+    global _state_lock
+    _state_lock = _thread.RLock()  # optel._flushes renews its own flush lock
     telemetry = _telemetry
     if telemetry is None or telemetry._closed or not telemetry.recording:
         return
@@ -498,10 +300,9 @@ def _after_fork_in_child() -> None:
         _flush_when_worker_ends()
         interval = telemetry.settings.flush_interval
         if interval is not None:
-            stop = _thread.allocate_lock()
-            stop.acquire()
-            telemetry._stop = stop
-            _thread.start_new_thread(_flush_loop, (telemetry, interval, stop))
+            from optel import _flushes
+
+            _flushes.start_flush_loop(telemetry, interval)
     except Exception:
         pass
 
@@ -525,7 +326,6 @@ def _register_worker_flush(token: object) -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-    _atfork.wait_at_fork(lambda: _flush_lock, lambda: FORK_WAIT_S)
 
 
 def current() -> Telemetry | None:

@@ -251,68 +251,28 @@ class Settings:
     ) -> Settings:
         """Check every argument; TypeError for a wrong type, ValueError for a wrong value."""
         self = cls.__new__(cls)
-        if not isinstance(app, str):
-            raise TypeError(f"optel.init(): app must be a string, not {type(app).__name__}")
-        problem = app_name_problem(app)
-        if problem is not None:
-            raise ValueError(f"optel.init(): app {problem}")
-        self.app = app
+        self.app = _app(app)
         self.version = _optional_str("version", version)
         self.version_module = version_module
-        endpoint = _optional_str("endpoint", endpoint)
-        problem = None if endpoint is None else endpoint_problem(endpoint)
-        if problem is not None:
-            raise ValueError(f"optel.init(): endpoint {problem}")
-        self.endpoint = endpoint
-        if not isinstance(policy, str):
-            raise TypeError(f"optel.init(): policy must be 'opt-in' or 'opt-out', not {policy!r}")
-        if policy not in POLICIES:
-            raise ValueError(f"optel.init(): policy must be 'opt-in' or 'opt-out', not {policy!r}")
-        self.policy = policy
+        self.endpoint = _endpoint(endpoint)
+        self.policy = _policy(policy)
         self.ask_percent = _percent("ask_percent", ask_percent)
         self.sample_percent = _percent("sample_percent", sample_percent)
         self.modes = _modes(modes)
-        if session_flag is not None and not isinstance(session_flag, bool):
-            raise TypeError(
-                f"optel.init(): session_flag must be True, False or None, not {session_flag!r}"
-            )
-        self.session_flag = session_flag
+        self.session_flag = _flag("session_flag", session_flag, "True, False or None", none=True)
         self.headers = _headers(headers)
         self.log_file = _path("log_file", log_file)
-        if flush_interval is not None:
-            if isinstance(flush_interval, bool) or not isinstance(flush_interval, (int, float)):
-                raise TypeError(
-                    f"optel.init(): flush_interval must be seconds (a number), not {flush_interval!r}"
-                )
-            if not flush_interval > 0 or flush_interval == float("inf"):
-                raise ValueError(
-                    f"optel.init(): flush_interval must be a positive number of seconds, not {flush_interval!r}"
-                )
-            self.flush_interval = float(flush_interval)
-        else:
-            self.flush_interval = None
-        if isinstance(consent_version, bool) or not isinstance(consent_version, int):
-            raise TypeError(
-                f"optel.init(): consent_version must be an int, not {consent_version!r}"
-            )
-        if consent_version < 1:
-            raise ValueError(
-                f"optel.init(): consent_version must be 1 or more, not {consent_version!r}"
-            )
-        self.consent_version = consent_version
+        self.flush_interval = _flush_interval(flush_interval)
+        self.consent_version = _consent_version(consent_version)
         if scrub is not None and (isinstance(scrub, (str, bytes)) or not _iterable(scrub)):
             raise TypeError(f"optel.init(): scrub must be a sequence of rules, not {scrub!r}")
         self.scrub = scrub
         self.attributes = _names(attributes)
         self.project_dir = _path("project_dir", project_dir)
-        self.notice = _notice(notice, policy)
+        self.notice = _notice(notice, self.policy)
         self.off_switches = _off_switches(off_switches)
         self.answers = _answers(answers, self.modes)
-        if not isinstance(confirm_flag, bool):
-            raise TypeError(
-                f"optel.init(): confirm_flag must be True or False, not {confirm_flag!r}"
-            )
-        self.confirm_flag = confirm_flag
+        self.confirm_flag = bool(_flag("confirm_flag", confirm_flag, "True or False"))
         return self
 
     def declarations(self) -> object:
@@ -357,3 +317,54 @@ def caller_module(globals_: Mapping[str, object]) -> str | None:
         return None
     top = name.partition(".")[0]
     return top or None
+
+
+def _app(app: object) -> str:
+    if not isinstance(app, str):
+        raise TypeError(f"optel.init(): app must be a string, not {type(app).__name__}")
+    problem = app_name_problem(app)
+    if problem is not None:
+        raise ValueError(f"optel.init(): app {problem}")
+    return app
+
+
+def _endpoint(value: object) -> str | None:
+    endpoint = _optional_str("endpoint", value)
+    problem = None if endpoint is None else endpoint_problem(endpoint)
+    if problem is not None:
+        raise ValueError(f"optel.init(): endpoint {problem}")
+    return endpoint
+
+
+def _policy(policy: object) -> str:
+    if not isinstance(policy, str):
+        raise TypeError(f"optel.init(): policy must be 'opt-in' or 'opt-out', not {policy!r}")
+    if policy not in POLICIES:
+        raise ValueError(f"optel.init(): policy must be 'opt-in' or 'opt-out', not {policy!r}")
+    return policy
+
+
+def _flag(name: str, value: object, allowed: str, *, none: bool = False) -> bool | None:
+    if (value is None and none) or isinstance(value, bool):
+        return value
+    raise TypeError(f"optel.init(): {name} must be {allowed}, not {value!r}")
+
+
+def _flush_interval(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"optel.init(): flush_interval must be seconds (a number), not {value!r}")
+    if not value > 0 or value == float("inf"):
+        raise ValueError(
+            f"optel.init(): flush_interval must be a positive number of seconds, not {value!r}"
+        )
+    return float(value)
+
+
+def _consent_version(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"optel.init(): consent_version must be an int, not {value!r}")
+    if value < 1:
+        raise ValueError(f"optel.init(): consent_version must be 1 or more, not {value!r}")
+    return value

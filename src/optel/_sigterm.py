@@ -5,7 +5,7 @@ call (a hash of gigabytes, a C library's blocking wait) would die only when that
 minutes later perhaps. optel therefore installs no handler while the host runs: what was recorded
 and not flushed yet dies with the process (a host that wants it handles SIGTERM itself and exits
 through ``sys.exit``, so atexit flushes). A run that lasts flushes in the background every
-``flush_interval``, or else once a span ends ``optel._runtime.DURABLE_AFTER_S`` after the last
+``flush_interval``, or else once a span ends ``optel._flushes.DURABLE_AFTER_S`` after the last
 flush, which bounds what it loses.
 
 The one stretch where a handler cannot hold death back for more than optel's own work is the exit

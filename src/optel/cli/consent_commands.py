@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import TextIO
 
+    from optel.consent import Consent
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -62,18 +64,18 @@ def _why(exc: BaseException) -> str:
     return str(exc) or exc.__class__.__name__
 
 
-def _spool(name: str, app: str) -> tuple[bool, object]:
-    """Call ``optel.spool.<name>(app)``: ``(True, result)``, or ``(False, why)`` when unavailable."""
+def _delete_spool(app: str, stdout: TextIO, *, tell_failure: bool) -> None:
+    """Delete what is spooled but not yet sent, and say how many files went."""
     try:
         from optel import spool
 
-        function = getattr(spool, name)
-    except (ImportError, AttributeError):
-        return False, "not available in this version of optel"
-    try:
-        return True, function(app)
+        removed = spool.delete_all(app)
     except Exception as exc:
-        return False, _why(exc)
+        if tell_failure:
+            _say(stdout, f"The spool was not deleted: {_why(exc)}.\n")
+        return
+    if removed:
+        _say(stdout, f"Deleted {removed} unsent spool file(s).\n")
 
 
 def _endpoint(environ: Mapping[str, str], configured: str | None) -> str:
@@ -113,17 +115,37 @@ def status(
         project_dir=project_dir,
         declared=Declarations(off_switches=off_switches) if off_switches else None,  # type: ignore[arg-type]
     )
-    state: dict[str, object] | Broken = {}
-    if consent.user_file:
-        state = UserStore(consent.user_file).read()
+    lines = [f"app: {app}", *_decision_lines(consent)]
+    lines += _config_lines(app, consent)
+    lines.append(f"endpoint: {_endpoint(env, endpoint)}")
+    lines.append(spool_status(app))
+    if consent.sending:
+        lines.append(f"would send: {consent.mode} usage data ({_usage(app)})")
+    else:
+        lines.append("would send: nothing")
+    lines += _sdk_lines()
+    _say(out, "\n".join(lines) + "\n")
+    out.flush()
+    return EXIT_OK
+
+
+def _sdk_lines() -> list[str]:
+    """One line per installed SDK outside the versions its instrumentor declares it patches."""
+    from optel.instrumentation.versions import mismatches  # imports the instrumentors: only here
+
+    return [f"sdk: {m}" for m in mismatches()]
+
+
+def _decision_lines(consent: Consent) -> list[str]:
+    """Mode, source, reason and the ids: what was decided, and for whom."""
     install_id = consent.install_id
-    if install_id is None and isinstance(state, dict):
+    if install_id is None and consent.user_file:
         # An env var or the project file decides before the user file is read; the id stored
         # there is still this install's.
-        kept = state.get("install_id")
+        state = UserStore(consent.user_file).read()
+        kept = state.get("install_id") if isinstance(state, dict) else None
         install_id = kept if isinstance(kept, str) and kept else None
     lines = [
-        f"app: {app}",
         f"mode: {consent.mode}",
         f"source: {consent.source}",
         f"why: {consent.reason}",
@@ -135,33 +157,27 @@ def status(
         lines.append(f"ci: {consent.ci_name}")
     if consent.agent_name:
         lines.append(f"coding agent: {consent.agent_name}")
+    return lines
+
+
+def _config_lines(app: str, consent: Consent) -> list[str]:
+    """Where the user's and the project's files are, and the state of the user's."""
     if consent.user_file:
+        state = UserStore(consent.user_file).read()
         if isinstance(state, Broken):
             note = f"broken: {state.reason}"
         elif not os.path.lexists(consent.user_file):
             note = "not created yet"
         else:
             note = "exists"
-        lines.append(f"user config: {consent.user_file} ({note})")
+        user = f"user config: {consent.user_file} ({note})"
     else:
         try:
             _paths.user_config_file(app)
-            lines.append("user config: unavailable")
+            user = "user config: unavailable"
         except OSError as exc:
-            lines.append(f"user config: unavailable ({_why(exc)})")
-    lines.append(f"project config: {consent.project_file or 'none found'}")
-    lines.append(f"endpoint: {_endpoint(env, endpoint)}")
-    lines.append(spool_status(app))
-    if consent.sending:
-        lines.append(f"would send: {consent.mode} usage data ({_usage(app)})")
-    else:
-        lines.append("would send: nothing")
-    from optel.instrumentation.versions import mismatches  # imports the instrumentors: only here
-
-    lines += [f"sdk: {m}" for m in mismatches()]
-    _say(out, "\n".join(lines) + "\n")
-    out.flush()
-    return EXIT_OK
+            user = f"user config: unavailable ({_why(exc)})"
+    return [user, f"project config: {consent.project_file or 'none found'}"]
 
 
 def _usage(app: str) -> str:
@@ -268,9 +284,7 @@ def disable(
     except (OSError, BrokenFileError, ValueError) as exc:
         return _fail(stderr, f"cannot store the choice for {app}: {_why(exc)}", app=app)
     _say(out, f"Telemetry for {app} is now off (stored in {store.path}).\n")
-    ok, removed = _spool("delete_all", app)
-    if ok and removed:
-        _say(out, f"Deleted {removed} unsent spool file(s).\n")
+    _delete_spool(app, out, tell_failure=False)
     return EXIT_OK
 
 
@@ -292,9 +306,5 @@ def reset(
         return _fail(stderr, f"cannot reset {app}'s telemetry identity: {_why(exc)}", app=app)
     what = "removed" if had_id else "not created yet"
     _say(out, f"The install id for {app} is {what}; a new one is made when it is next needed.\n")
-    ok, removed = _spool("delete_all", app)
-    if ok and removed:
-        _say(out, f"Deleted {removed} unsent spool file(s).\n")
-    elif not ok:
-        _say(out, f"The spool was not deleted: {removed}.\n")
+    _delete_spool(app, out, tell_failure=True)
     return EXIT_OK

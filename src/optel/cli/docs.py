@@ -65,11 +65,23 @@ def render_telemetry_page(
     retention: str | None = None,
 ) -> str:
     """The Markdown page for `app`'s users: every signal, every opt-out path, the audit log, the destination."""
-    from optel.record import dictionary as d
-
     tool = tool or app
     env = app_env_prefix(app)
     who = operator or f"the maintainers of {tool}"
+    sections = (
+        _intro(tool, app, who),
+        _your_choice(tool, policy, notice),
+        _turning_off(tool, app, env, off_env),
+        _never_collected(),
+        _collected(),
+        _seeing_what_is_sent(tool, app, env),
+        _where_it_goes(tool, who, endpoint),
+        _once_sent(tool, who, retention, contact),
+    )
+    return "\n".join(line for section in sections for line in section)
+
+
+def _intro(tool: str, app: str, who: str) -> list[str]:
     out: list[str] = []
     w = out.append
     w(f"# Telemetry in {tool}")
@@ -85,6 +97,12 @@ def render_telemetry_page(
     )
     w("turn it off, and how to see for yourself what would be sent.")
     w("")
+    return out
+
+
+def _your_choice(tool: str, policy: str, notice: str) -> list[str]:
+    out: list[str] = []
+    w = out.append
     w("## Your choice")
     w("")
     if policy == "opt-in":
@@ -125,6 +143,12 @@ def render_telemetry_page(
     )
     w("- `identified`: the same, plus a user id that you type yourself.")
     w("")
+    return out
+
+
+def _turning_off(tool: str, app: str, env: str, off_env: tuple[str, ...] | list[str]) -> list[str]:
+    out: list[str] = []
+    w = out.append
     w("## Turning it off")
     w("")
     w("Any one of these is enough, and the most restrictive one always wins:")
@@ -155,6 +179,12 @@ def render_telemetry_page(
         f"`{tool} telemetry enable` turns it on, and `{tool} telemetry reset` forgets the install id."
     )
     w("")
+    return out
+
+
+def _never_collected() -> list[str]:
+    out: list[str] = []
+    w = out.append
     w("## What is never collected")
     w("")
     w(
@@ -167,6 +197,15 @@ def render_telemetry_page(
     w("shaped like a key or token are replaced by a marker. Names of private or fine-tuned models")
     w("are replaced by `custom`. Error messages keep only the error's type and a scrubbed message.")
     w("")
+    return out
+
+
+def _collected() -> list[str]:
+    """Every signal and attribute of the data dictionary, in tables."""
+    from optel.record import dictionary as d
+
+    out: list[str] = []
+    w = out.append
     w("## What is collected")
     w("")
     w("### About the program and the machine (sent with every batch)")
@@ -209,6 +248,12 @@ def render_telemetry_page(
         if a.scopes != (d.RESOURCE,):
             w(f"| `{a.name}` | {_cell(a.description)} |")
     w("")
+    return out
+
+
+def _seeing_what_is_sent(tool: str, app: str, env: str) -> list[str]:
+    out: list[str] = []
+    w = out.append
     w("## Seeing what would be sent")
     w("")
     w(
@@ -222,22 +267,35 @@ def render_telemetry_page(
     w(f"- `optel --app {app} status` shows the decision, its reason, your install id and what is")
     w("  waiting to be sent.")
     w("")
+    return out
+
+
+def _where_it_goes(tool: str, who: str, endpoint: str | None) -> list[str]:
+    out: list[str] = []
+    w = out.append
     w("## Where the data goes")
     w("")
+    w(f"When {tool} exits it writes what it recorded to a small file in your user cache directory.")
     w(
-        f"When {tool} exits it writes what it recorded to a small file in your user cache directory and"
+        "Once such files have waited a few hours, a run starts a separate background process that sends"
     )
     w(
-        "starts a separate background process that sends it, so a slow or missing network never slows"
+        f"them all at once, so a slow or missing network never slows {tool} down. Data waits at most 14"
     )
-    w(f"{tool} down. Data waits at most 14 days (and at most 20 MiB) for a connection, then is")
-    w("discarded. If you turn telemetry off, data not yet sent is deleted, not sent.")
+    w("days (and at most 20 MiB) for a connection, then is discarded. If you turn telemetry off,")
+    w("data not yet sent is deleted, not sent.")
     w("")
     destination = f"`{endpoint}`" if endpoint else "a collector run by " + who
     w(
         f"It is sent as OpenTelemetry (OTLP) to {destination}, which scrubs it again before storing it."
     )
     w("")
+    return out
+
+
+def _once_sent(tool: str, who: str, retention: str | None, contact: str | None) -> list[str]:
+    out: list[str] = []
+    w = out.append
     w("## Your data once it was sent")
     w("")
     kept = (
@@ -252,7 +310,7 @@ def render_telemetry_page(
         "starts a new id, so that what is sent from then on cannot be linked to what was sent before."
     )
     w("")
-    return "\n".join(out)
+    return out
 
 
 def _cell(text: str) -> str:

@@ -18,8 +18,8 @@ from optel.cli.embed import (
     FLAG_HELP,
     FLAGS,
     HELP,
-    _checked,
     apply_session_flag,
+    checked_settings,
     host_module,
     register_command_name,
     run_command,
@@ -49,7 +49,7 @@ def add_argparse(
     "--analytics-log"}``."""
     import argparse
 
-    settings = _checked(settings)
+    settings = checked_settings(settings)
     host = host_module(type(parser)) or _caller_module()
     if flag_names is None:
         _add_flags(parser, app, settings, host)

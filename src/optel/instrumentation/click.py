@@ -157,7 +157,7 @@ def _is_optel_command(ctx: Any) -> bool:
             return False
         command = getattr(ctx, "command", None)
         callback = getattr(command, "callback", None)
-        if getattr(callback, "__module__", None) == "optel.cli.embed":
+        if str(getattr(callback, "__module__", "")).startswith("optel.cli.embed"):
             return True
         if (
             getattr(parent, "parent", None) is None

@@ -3,9 +3,9 @@
 `upload(app)` drains an app's spool (`optel.upload.uploader`); `batching` gathers files into
 batches, `consent` decides per file whether it may send, `convert` and `metrics` turn records into
 OTLP messages (`otlp` builds the requests), `export` sends them (HTTP or gRPC) and reads the
-outcome, `drops` reports what the spool dropped, `background` is the thread of a long-running host.
-Everything heavy (protobuf, requests, grpc) is imported lazily: importing `optel.upload` or
-`optel.upload.background` in a host costs nothing.
+outcome, `drops` reports what the spool dropped.
+Everything heavy (protobuf, requests, grpc) is imported lazily: importing `optel.upload` costs
+nothing. It runs in the uploader process only: a host never imports it.
 """
 
 from __future__ import annotations

@@ -89,7 +89,9 @@ def read_file(run: Run, claim: Claim) -> SpoolFile | None:
     header, records = bring_down(header, records, run.in_force)
     from optel.upload.first_version import with_first_version
 
-    return SpoolFile(claim, with_first_version(run.app, run.spool, header, run.first_versions), records)
+    return SpoolFile(
+        claim, with_first_version(run.app, run.spool, header, run.first_versions), records
+    )
 
 
 def gather(run: Run, pending: deque[Claim], carry: list[SpoolFile]) -> list[SpoolFile]:

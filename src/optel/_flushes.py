@@ -1,0 +1,190 @@
+"""Flushing a process's records to the spool: on demand, every `flush_interval`, after a long span, and at exit.
+
+A flush cleans what was recorded (``optel.record.flush``) and hands it to ``optel.spool.deliver``,
+which writes the spool file and starts the detached uploader when delivery is due: the
+OpenTelemetry SDK never loads in the host, however long it runs (docs/internals.md §1). Flushes run
+one at a time under ``_flush_lock``, which a fork waits for (see ``_before_fork``). Never raises.
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+from time import time_ns
+
+from optel.record import spans as _spans
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from optel._runtime import Telemetry
+    from optel.record.flush import Record
+
+# Re-entrant: a host's own SIGTERM handler may call shutdown() while the main thread is inside a
+# flush. Made anew in a forked child, where the fork's wait for it (or, past that wait, a flush
+# thread of the parent) holds it.
+_flush_lock = _thread.RLock()
+# A host without flush_interval writes what it recorded to the spool in the background once a span
+# ends this long after the last flush: optel catches no SIGTERM (optel._sigterm), and a long run
+# killed by one loses at most this much. A short run never gets there: its exit flush is its only one.
+DURABLE_AFTER_S = 30.0
+# How long a fork waits for a flush in progress, where optel's threads import what they need
+# (`_before_fork`); a flush takes milliseconds, one of a full buffer about a second.
+FORK_WAIT_S = 2.0
+
+
+def _log(message: str, *args: object) -> None:
+    # optel._logger (and `logging`) only when there is something to say.
+    from optel._logger import debug
+
+    debug(message, *args)
+
+
+def start_flush_loop(telemetry: Telemetry, interval: float) -> None:
+    """A long-running host flushes to the spool every `interval` seconds, on a thread, until
+    ``telemetry._stop`` is released; each flush starts the detached uploader when delivery is due
+    (optel.spool's policy, docs/guide.md)."""
+    # Imported here, on the host's own thread: imported first by a thread of `_thread` (a flush
+    # that logs), `threading` would take that thread for the main one, and the interpreter's exit
+    # would wait for it before running atexit, where shutdown stops it: the host would never exit.
+    import threading  # noqa: F401
+
+    stop = _thread.allocate_lock()
+    stop.acquire()
+    telemetry._stop = stop
+    _thread.start_new_thread(_flush_loop, (telemetry, interval, stop))
+
+
+def _flush_loop(telemetry: Telemetry, interval: float, stop: _thread.LockType) -> None:
+    while not stop.acquire(timeout=interval):
+        if telemetry._closed:
+            return
+        flush(telemetry, final=False)
+
+
+def arm_durable_flush(telemetry: Telemetry) -> None:
+    """Flush on a thread once a span ends ``DURABLE_AFTER_S`` from now (a host without `flush_interval`)."""
+    _spans.flush_due(
+        time_ns() + int(DURABLE_AFTER_S * 1e9), lambda: _start_durable_flush(telemetry)
+    )
+
+
+def _start_durable_flush(telemetry: Telemetry) -> None:
+    # Called by the span that ended past the due time, in the host's thread: the flush runs on a
+    # thread of its own, as flush_interval's do.
+    if not telemetry._closed:
+        _thread.start_new_thread(_durable_flush, (telemetry,))
+
+
+def _durable_flush(telemetry: Telemetry) -> None:
+    try:
+        flush(telemetry, final=False)
+    finally:
+        if not telemetry._closed:
+            arm_durable_flush(telemetry)
+
+
+def flush(telemetry: Telemetry, *, final: bool) -> int:
+    """Clean what was recorded and hand it to the spool; returns the records delivered."""
+    try:
+        with _flush_lock:
+            from optel.record.flush import Summary, session_records, to_dicts, uptime_record
+
+            if telemetry._summary is None and telemetry.recording:
+                telemetry._summary = Summary()
+            dropped = _spans.take_dropped()
+            if dropped:
+                _log("optel: %d records were dropped: too many waited for a flush", dropped)
+            records: list[Record] = to_dicts(
+                _spans.take(),
+                host_attributes=telemetry.settings.attributes,
+                summary=telemetry._summary,
+            )
+            if final and telemetry._summary is not None:
+                records.extend(
+                    session_records(telemetry._summary, telemetry._started_ns, time_ns())
+                )
+            if not records:
+                return 0
+            if telemetry._summary is not None:
+                # With every flush that carries something, so that a server's uptime is known while it runs.
+                records.append(uptime_record(telemetry._started_ns, time_ns()))
+            from optel import spool
+            from optel.record.header import spool_header
+
+            spool.deliver(
+                telemetry.app,
+                spool_header(telemetry.settings, telemetry.consent),
+                records,
+                send=telemetry.sending,
+                debug=telemetry.debug,
+                log_file=telemetry.log_file,
+            )
+            return len(records)
+    except Exception as exc:
+        _log("optel: flushing telemetry failed: %r", exc)
+        return 0
+
+
+def hand_over_last_flush(app: str) -> None:
+    """A long-running host's (`flush_interval`) last flush goes to a detached uploader at once,
+    whatever the delivery policy says of a CLI's runs (one uploader per long run; the next start
+    of a service may be days away)."""
+    try:
+        from optel import spool
+
+        spool.start_uploader(app)
+    except Exception as exc:
+        _log("optel: handing the last flush to the uploader failed: %r", exc)
+
+
+def final_flush(telemetry: Telemetry) -> None:
+    """The exit flush with the cyclic GC paused: the modules it imports and the records it builds
+    would otherwise set off collections of the host's whole heap (~0.5-1 ms a run), all to free
+    memory the interpreter releases a moment later anyway."""
+    import gc
+
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        flush(telemetry, final=True)
+    finally:
+        if paused:
+            gc.enable()
+
+
+# A thread of the parent does not exist in a forked child; a module it was importing at the fork
+# stays half-imported there, and the child waits on that module's import lock for ever when it
+# imports it too. optel's threads import only while they flush, under _flush_lock: a fork waits
+# for that lock (up to FORK_WAIT_S), so it cannot catch them mid-import.
+_held_at_fork: dict[int, _thread.RLock] = {}
+
+
+def _before_fork() -> None:
+    lock = _flush_lock
+    try:
+        if lock.acquire(timeout=FORK_WAIT_S):
+            _held_at_fork[_thread.get_ident()] = lock
+    except Exception:
+        pass
+
+
+def _after_fork_in_parent() -> None:
+    lock = _held_at_fork.pop(_thread.get_ident(), None)
+    if lock is not None:
+        lock.release()
+
+
+def _after_fork_in_child() -> None:
+    # The fork's wait (or, past it, a flush thread of the parent) holds the parent's lock.
+    global _flush_lock
+    _held_at_fork.clear()
+    _flush_lock = _thread.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
