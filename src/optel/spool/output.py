@@ -61,28 +61,12 @@ def _spool(app: str, header: Mapping[str, object], records: Sequence[Mapping[str
             tally = SpoolBounds(app).write_tallied(header, records)[1]
         except Exception as exc:
             log_failure("writing the spool", exc)
-    if _background_uploading(app) or (tally is not None and not due_after_write(tally)):
+    if tally is not None and not due_after_write(tally):
         return
     from optel.spool.launch import start_uploader
 
     # Gated by this flush's own destination: another collector's backoff never delays it.
     start_uploader(app, destination=destination(header.get("export")), when_due=True)
-
-
-def _background_uploading(app: str) -> bool:
-    """Whether this process's own uploader thread (a `flush_interval` host) ships the spool.
-
-    Then the periodic flushes must not also spawn a process each: the thread takes them, and the
-    last flush, after shutdown stopped the thread, goes to the detached uploader as usual.
-    """
-    # Read from sys.modules: a host without a background uploader never imported it, and must not now.
-    background = sys.modules.get("optel.upload.background")
-    if background is None:
-        return False
-    try:
-        return bool(background.running(app))
-    except Exception:
-        return False
 
 
 def public_header(header: Mapping[str, object]) -> dict[str, object]:
