@@ -1,7 +1,7 @@
 """optel: consent-first usage telemetry for command-line tools and LLM apps, on OpenTelemetry.
 
 The public API is imported lazily: ``import optel`` loads nothing but this file, and each name
-loads its own module on first use, so a host pays only for what it calls (docs/internals.md §1).
+loads its own module on first use, so a host pays only for what it calls (docs/internals.md#the-import-budget-of-the-host-side).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Where each signal goes and with what settings: the app's endpoint, or the user's own, never a mix.
 
-The rule (SPEC §9): a header, resource attribute, timeout, certificate, compression or protocol
+The rule (docs/privacy.md#your-opentelemetry-settings-stay-yours): a header, resource attribute, timeout, certificate, compression or protocol
 taken from the user's environment (`OTEL_*`) only ever goes to an endpoint that comes from that
 same environment, signal by signal. `resolve()` is the one place that decides, from three inputs:
 
@@ -15,8 +15,7 @@ same environment, signal by signal. `resolve()` is the one place that decides, f
 
 This module (with `optel._otel_env`, for the exporter, sampler, temporality and `k=v` lists) is
 the one place that reads the OpenTelemetry variables (`OTEL_*`) at all: `sdk_disabled()` for
-consent, and for a user's endpoint the OTLP exporter's own settings (docs/guide.md, "Every OTEL_*
-variable").
+consent, and for a user's endpoint the OTLP exporter's own settings (docs/guide.md#every-otel_-variable).
 
 Standard library only: the host calls `recorded()` when it writes a spool header.
 """
@@ -40,7 +39,7 @@ DEFAULT_BASE_URL = "http://localhost:4318"
 DEFAULT_TIMEOUT = 5.0  # seconds; the specification's default is 10 s, optel's uploader keeps to 5
 _TRACE_ID_BITS = (1 << 64) - 1  # TraceIdRatioBased decides on the low 64 bits of the trace id
 PATHS = {"traces": "v1/traces", "metrics": "v1/metrics"}
-# The header key under `export` that holds the recording run's own endpoints (docs/internals.md §5).
+# The header key under `export` that holds the recording run's own endpoints (docs/spool-format.md#lines-of-a-spool-file).
 RECORDED_KEY = "user_endpoints"
 
 

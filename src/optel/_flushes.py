@@ -2,7 +2,7 @@
 
 A flush cleans what was recorded (``optel.record.flush``) and hands it to ``optel.spool.deliver``,
 which writes the spool file and starts the detached uploader when delivery is due: the
-OpenTelemetry SDK never loads in the host, however long it runs (docs/internals.md §1). Flushes run
+OpenTelemetry SDK never loads in the host, however long it runs (docs/internals.md#the-import-budget-of-the-host-side). Flushes run
 one at a time under ``_flush_lock``, which a fork waits for (see ``_before_fork``). Never raises.
 """
 

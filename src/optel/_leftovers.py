@@ -50,7 +50,7 @@ def _forget_switched_off(app: str) -> None:
 
 
 def _forget_withdrawn(app: str, project_dir: str | None) -> None:
-    """Delete what earlier runs spooled when the user has since stored "off" (SPEC §6).
+    """Delete what earlier runs spooled when the user has since stored "off" (docs/spool-format.md#deleting-the-spool).
 
     The uploader would, but none starts when consent is off. Only the stored choice counts here:
     a run under ``DO_NOT_TRACK``, ``<APP>_TELEMETRY=off``, ``--no-telemetry`` or a project's file

@@ -38,7 +38,7 @@ _telemetry: Telemetry | None = None
 
 # Modules are imported where they are first needed, not here: a run with telemetry off never loads
 # the flush path (optel._flushes, optel._sigterm), and one with an empty spool never loads
-# optel._leftovers (docs/internals.md §1, the import budget).
+# optel._leftovers (docs/internals.md#the-import-budget-of-the-host-side).
 
 
 def _log(message: str, *args: object) -> None:
@@ -124,7 +124,7 @@ def init(
     answers: Mapping[str, str] | None = None,
     confirm_flag: bool = False,
 ) -> Telemetry:
-    """Decide consent for this process (SPEC §3) and start recording if it allows.
+    """Decide consent for this process (docs/contract.md#consent) and start recording if it allows.
 
     Raises TypeError or ValueError for a wrong argument, and nothing else ever. A second call
     returns the first call's Telemetry. ``attributes`` names the host's own attributes that may be
@@ -286,7 +286,7 @@ def _after_fork_in_child() -> None:
 
     optel.record.spans emptied the buffer and marked the parent's open spans as the parent's; the
     parent's threads (its flush loop) do not exist here. What a child records is
-    described in docs/guide.md, "Forked processes".
+    described in docs/guide.md#forked-processes.
     """
     global _state_lock
     _state_lock = _thread.RLock()  # optel._flushes renews its own flush lock

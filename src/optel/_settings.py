@@ -298,7 +298,7 @@ class Settings:
         return {"endpoint": self.endpoint, "headers": dict(self.headers) if self.headers else None}
 
     def header_settings(self) -> dict[str, object]:
-        """The header's ``settings`` part (docs/internals.md §5)."""
+        """The header's ``settings`` part (docs/spool-format.md#lines-of-a-spool-file)."""
         return {
             "policy": self.policy,
             "sample_percent": self.sample_percent,

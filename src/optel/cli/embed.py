@@ -2,12 +2,12 @@
 
 Three front-ends, one behaviour: the commands call the same functions as ``optel --app APP ...``
 (``optel.cli.consent_commands``), so they print the same lines and return the same exit codes.
-The flags are the session flag of SPEC §3 row 4: given the app's ``optel.init`` settings, the
+The flags are the session flag of docs/guide.md#give-your-users-the-controls: given the app's ``optel.init`` settings, the
 helper calls ``optel.init(app, session_flag=<flag or None>, **settings)`` while the command line
 is parsed, before any command of the host runs, so that its commands are recorded (or not) as the
 user just said. A host that uses the flags passes its init settings here instead of calling
 ``optel.init`` itself. The ``telemetry`` commands themselves are never recorded: the
-instrumentors skip commands whose callback is defined in this module (SPEC §3: no event ever
+instrumentors skip commands whose callback is defined in this module (docs/contract.md#consent: no event ever
 records the opt-out).
 
 - click: ``optel.cli.click_group("tool", cli=cli, endpoint=...)`` adds the group and the flags to

@@ -2,7 +2,7 @@
 
 A ported tool keeps the switches its users know. Roles, each an option string or a list of them:
 
-- ``on`` / ``off``: the session flag (SPEC §3 row 4), ``--analytics`` / ``--no-analytics``;
+- ``on`` / ``off``: the session flag (docs/guide.md#give-your-users-the-controls), ``--analytics`` / ``--no-analytics``;
 - ``disable``: off for good from a flag, as ``telemetry disable`` stores it (``--analytics-disable``);
   the run itself goes on with telemetry off;
 - ``log``: ``FILE``, the audit log of this run (``--analytics-log FILE``), written whether or
