@@ -1,9 +1,9 @@
 """Exit cost with the collector unreachable: optel on, optel off, and the default OpenTelemetry SDK setup.
 
-Side by side in one run (SPEC §6, issue 5): each variant is a fresh `python` process that records
-one command and exits, timed from outside. The bar: optel on - optel off < 20 ms, nothing printed.
-Afterwards a receiver comes up on the collector's port and `optel upload` must deliver every record
-the runs spooled.
+Side by side in one run (docs/internals.md#the-process-split, issue 5): each variant is a fresh
+`python` process that records one command and exits, timed from outside. The bar: optel on - optel
+off < 20 ms, nothing printed. Afterwards a receiver comes up on the collector's port and `optel
+upload` must deliver every record the runs spooled.
 
     python benchmarks/bench_exit.py [--runs 15] [--sdk-runs 3]
 """

@@ -2,13 +2,13 @@
 
     python collector/validate.py [collector/*.yaml]
 
-prints one line per problem (``file: where: what``) and exits 1 when there is any. It checks
-what a typo or a careless edit breaks and ``otelcol-contrib validate`` would catch, plus the
-rules of SPEC section 7 that the binary does not know: every component referenced is defined,
-every component type exists in the pinned contrib release (collector/components.toml),
-receivers reachable from other machines use TLS and an authenticator, placeholders are
-``${env:NAME}``, memory_limiter comes first and batch last in every pipeline, no secret is
-written inline, and every regular expression compiles and stays inside RE2.
+prints one line per problem (``file: where: what``) and exits 1 when there is any. It checks what a
+typo or a careless edit breaks and ``otelcol-contrib validate`` would catch, plus the rules of
+docs/contract.md#the-collector that the binary does not know: every component referenced is defined,
+every component type exists in the pinned contrib release (collector/components.toml), receivers
+reachable from other machines use TLS and an authenticator, placeholders are ``${env:NAME}``,
+memory_limiter comes first and batch last in every pipeline, no secret is written inline, and every
+regular expression compiles and stays inside RE2.
 """
 
 from __future__ import annotations

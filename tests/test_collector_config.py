@@ -1,4 +1,5 @@
-"""The collector configs in collector/ are valid, safe to expose, and scrub like SPEC section 5."""
+"""The collector configs in collector/ are valid, safe to expose, and scrub as
+docs/privacy.md#defence-in-depth-at-the-gateway says."""
 
 from __future__ import annotations
 

@@ -18,9 +18,10 @@ from optel.consent import resolve
 from optel.consent.declared import Declarations, OffSwitch, _flat_yaml
 from optel.consent.prompt import ask
 
-# DO_NOT_TRACK, value -> off? Console Do Not Track (consoledonottrack.com) defines only DO_NOT_TRACK=1;
-# the common practice reads any non-empty value but 0/false as set; Pipelex disables for anything but
-# false/0. optel (SPEC §3): anything but empty or a false word (0 false no off n f, any case, trimmed).
+# DO_NOT_TRACK, value -> off? Console Do Not Track (consoledonottrack.com) defines only
+# DO_NOT_TRACK=1; the common practice reads any non-empty value but 0/false as set; Pipelex disables
+# for anything but false/0. optel (docs/contract.md#consent): anything but empty or a false word (0
+# false no off n f, any case, trimmed).
 DO_NOT_TRACK = [
     ("1", True, "the convention's value"),
     ("true", True, "common practice, Pipelex"),

@@ -1,4 +1,5 @@
-"""SPEC §3 read top to bottom: every row, the finality of off, and what each decision writes."""
+"""The consent chain (docs/consent.md#one-decision-per-process-from-an-ordered-chain-of-rows) read
+top to bottom: every row, the finality of off, and what each decision writes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An uploader never writes the user's config dir (docs/consent.md, "Who may write").
+"""An uploader never writes the user's config dir (docs/consent.md#who-may-write).
 
 Real processes: a host records with its collector down, so its data waits in the spool; then
 `python -m optel upload` (foreground or `--detached`, as a host starts it) runs against a config

@@ -47,9 +47,11 @@ def test_spec_metrics_are_declared_with_their_instruments_and_units():
         "gen_ai.client.operation.duration": ("histogram", "s"),
         "gen_ai.client.token.usage": ("histogram", "{token}"),
         "gen_ai.client.operation.time_to_first_chunk": ("histogram", "s"),
-        # Not in SPEC §4: how much the spool's bounds (SPEC §6) dropped, counted and reported.
+        # Not in docs/contract.md#what-is-collected: how much the spool's bounds
+        # (docs/spool-format.md#bounds) dropped, counted and reported.
         "optel.spool.dropped": ("counter", "{record}"),
-        # Not in SPEC §4: a server's uptime while it runs (BlindAI's seed page, issue 14).
+        # Not in docs/contract.md#what-is-collected: a server's uptime while it runs (BlindAI's seed
+        # page, issue 14).
         "process.uptime": ("gauge", "s"),
         # Issue 17: request latency of the instrumented HTTP clients (semantic conventions).
         "http.client.request.duration": ("histogram", "s"),

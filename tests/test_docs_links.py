@@ -106,7 +106,7 @@ def test_every_cited_page_and_section_exists():
 
 
 def test_docs_are_cited_by_anchor_not_by_section_number():
-    # "docs/internals.md §5" breaks silently when sections move; an anchor is checked above.
+    # A section number ("internals.md §5") breaks silently when sections move; anchors are checked.
     numbered = [
         f"{path.relative_to(ROOT)}:{n}"
         for path in _code() + _markdown_pages()

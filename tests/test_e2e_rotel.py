@@ -114,7 +114,8 @@ def test_a_host_app_delivers_through_the_detached_uploader_and_rotel(
     import os
     import subprocess
 
-    # The delivery interval 0: this host's one run starts the uploader (docs/internals.md §6).
+    # The delivery interval 0: this host's one run starts the uploader
+    # (docs/internals.md#the-delivery-policy).
     monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")
 
     script = tmp_path / "host.py"

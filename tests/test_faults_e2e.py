@@ -39,7 +39,8 @@ INSTALL_ID = "3f1d0c9e-0000-4000-8000-00000000f417"
 @pytest.fixture(autouse=True)
 def _an_uploader_at_every_flush(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests are about what the detached uploader does with faults, not about when it starts:
-    with the delivery interval 0, every host's flush starts one (docs/internals.md §6)."""
+    with the delivery interval 0, every host's flush starts one
+    (docs/internals.md#the-delivery-policy)."""
     monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")
 
 

@@ -5,7 +5,7 @@ while the flush thread cleans a big buffer (the fork waits for it) or while anot
 the flush lock past the fork's wait, with children that exit through ``sys.exit`` or
 ``os._exit``, and through a multiprocessing pool of the 'fork' kind.
 Everything the processes spooled then goes to a real OTLP receiver, where it is counted against
-what docs/guide.md ("Forked processes") says a child records.
+what docs/guide.md#forked-processes says a child records.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The host-side import budget (docs/internals.md §1), checked in a fresh interpreter.
+"""The host-side import budget (docs/internals.md#the-import-budget-of-the-host-side), checked in a
+fresh interpreter.
 
 `import optel; optel.init("x")`, a decorated call, an LLM call and `optel.shutdown()` must never
 load the OpenTelemetry SDK, protobuf, grpc or wrapt, and must keep off the standard modules
@@ -46,7 +47,7 @@ sys.stdout.write(repr((telemetry.consent.mode, telemetry.recording, added)))
 """
 
 NEVER = ("opentelemetry", "google.protobuf", "grpc", "wrapt")
-# Each costs milliseconds to import (docs/internals.md §1).
+# Each costs milliseconds to import (docs/internals.md#the-import-budget-of-the-host-side).
 EXPENSIVE = (
     "re", "typing", "json", "tomllib", "tomli", "platformdirs", "subprocess", "threading",
     "logging", "dataclasses", "enum", "inspect", "functools", "hashlib", "uuid", "random",

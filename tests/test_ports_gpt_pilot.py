@@ -121,7 +121,8 @@ def after_the_update_no_more_data_leaves() -> None:
     config('{"telemetry": {"enabled": false}}')
     done = pilot()
     assert done.mode == "off"
-    # What an earlier run queued but had not sent is deleted, not sent (SPEC §6).
+    # What an earlier run queued but had not sent is deleted, not sent
+    # (docs/spool-format.md#deleting-the-spool).
     assert queued and spooled(APP) == []
 
 

@@ -140,7 +140,8 @@ def do_not_track_false_or_0_does_not_disable() -> None:
 
 
 def do_not_track_no_off_or_empty_does_not_disable() -> None:
-    # Deliberate deviation (docs/porting.md, SPEC §3): every false word and an empty value are "not set".
+    # Deliberate deviation (docs/porting.md#pipelex-examplesportspipelexpy,
+    # docs/contract.md#consent): every false word and an empty value are "not set".
     stored_anonymous()
     for value in ("no", "off", "n", "f", ""):
         assert pipelex("run", "hello", env={"DO_NOT_TRACK": value}).mode == "anonymous", repr(value)

@@ -234,7 +234,7 @@ def test_a_host_process_passing_on_a_provider_error_sends_no_piece_of_the_prompt
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join(filter(None, [str(host.parent), os.environ.get("PYTHONPATH")])),
-        OPTEL_UPLOAD_INTERVAL="0",  # this one run starts the detached uploader (docs/internals.md §6)
+        OPTEL_UPLOAD_INTERVAL="0",  # this one run starts the detached uploader (docs/internals.md#the-delivery-policy)
     )
     result = subprocess.run(
         [

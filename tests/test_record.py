@@ -220,7 +220,8 @@ def test_every_value_is_scrubbed_once_at_flush_and_declared_names_are_kept():
         handle.end()
     span = records[0]
     assert span["attributes"]["myapp.note"] == "see <url> for <secret>"
-    # Names the maintainer declares are not personal data (SPEC §9): an in-chat command is no path.
+    # Names the maintainer declares are not personal data
+    # (docs/privacy.md#names-the-maintainer-declares): an in-chat command is no path.
     assert span["name"] == "/run"
     assert span["events"][0]["name"] == "/add"
     assert span["events"][0]["attributes"]["myapp.note"] == "mail <email>"

@@ -50,7 +50,7 @@ def test_a_non_utf8_file_name_in_names_attributes_and_messages_still_reaches_the
 ) -> None:
     monkeypatch.setenv(
         "OPTEL_UPLOAD_INTERVAL", "0"
-    )  # the run's own uploader delivers (docs/internals.md §6)
+    )  # the run's own uploader delivers (docs/internals.md#the-delivery-policy)
     script = tmp_path / "host.py"
     script.write_text(HOST)
     with OTLPReceiver() as backend:

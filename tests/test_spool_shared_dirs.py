@@ -42,7 +42,8 @@ SPAN = {
 @pytest.fixture(autouse=True)
 def _an_uploader_at_every_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests are about what a run's uploader does with unsafe dirs and broken state, not
-    about when it starts: with the delivery interval 0, every run starts one (docs/internals.md §6)."""
+    about when it starts: with the delivery interval 0, every run starts one
+    (docs/internals.md#the-delivery-policy)."""
     monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")
 
 

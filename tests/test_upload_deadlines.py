@@ -157,7 +157,7 @@ def test_the_uploader_a_host_starts_gives_a_dripping_collector_one_request_timeo
 ) -> None:
     monkeypatch.setenv(
         "OPTEL_UPLOAD_INTERVAL", "0"
-    )  # the run starts its uploader (docs/internals.md §6)
+    )  # the run starts its uploader (docs/internals.md#the-delivery-policy)
     # The app's endpoint drips; the uploader's request may last the default 5 s in all, not the
     # minutes a drip would make of a per-read timeout.
     from optel.upload.export import DEFAULT_TIMEOUT

@@ -153,7 +153,8 @@ def host(script: Path, run: str, endpoint: str) -> None:
 def test_a_dead_collectors_backoff_does_not_delay_the_next_run_of_a_live_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Every run starts its uploader (docs/internals.md §6): the gate under test is the backoff's.
+    # Every run starts its uploader (docs/internals.md#the-delivery-policy): the gate under test is
+    # the backoff's.
     monkeypatch.setenv("OPTEL_UPLOAD_INTERVAL", "0")
     config = Path(_paths.user_config_file(APP))
     config.parent.mkdir(parents=True)

@@ -1,4 +1,5 @@
-"""The user's own OpenTelemetry settings go only to the user's own endpoint, signal by signal (SPEC §9).
+"""The user's own OpenTelemetry settings go only to the user's own endpoint, signal by signal
+(docs/privacy.md#your-opentelemetry-settings-stay-yours).
 
 Two real OTLP/HTTP receivers on 127.0.0.1: one is the app's endpoint (the maintainer's collector,
 given to `optel.init`), the other the user's own backend (named by `OTEL_EXPORTER_OTLP_*`). A real
@@ -222,7 +223,7 @@ def test_a_later_upload_from_a_shell_without_the_variables_sends_where_the_run_m
     assert "traces" not in _signals(app)
 
 
-# every OTEL_* variable's rule (docs/guide.md, "Every OTEL_* variable"), in real processes ----------------
+# every OTEL_* variable's rule (docs/guide.md#every-otel_-variable), in real processes --------
 
 MANY = """
 import optel

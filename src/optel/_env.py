@@ -1,4 +1,4 @@
-"""Reading optel's environment variables one way everywhere (SPEC §3)."""
+"""Reading optel's environment variables one way everywhere (docs/contract.md#consent)."""
 
 from __future__ import annotations
 

@@ -13,8 +13,9 @@ def logger() -> logging.Logger:
     """The ``optel`` logger, with a NullHandler on it (``logging`` is imported here, on first need).
 
     Without any handler, Python's last-resort handler would write optel's warnings to the user's
-    stderr, and SPEC §6 allows only the prompt, the opt-out notice and one broken-config warning
-    there. A host that configures logging still receives them through its own handlers.
+    stderr, and docs/contract.md#what-the-host-prints allows only the prompt, the opt-out notice and
+    one broken-config warning there. A host that configures logging still receives them through its
+    own handlers.
     """
     global _silenced
     import logging

@@ -1,7 +1,9 @@
-"""Consent: one decision per process, with a reason (SPEC §3), and the files that store it.
+"""Consent: one decision per process, with a reason (docs/contract.md#consent), and the files that
+store it.
 
-Imported inside the host's ``optel.init()``: this package loads only the standard modules the
-import budget allows (docs/internals.md §1); the prompt, tomllib and tomli-w load on first need.
+Imported inside the host's ``optel.init()``: this package loads only the standard modules the import
+budget allows (docs/internals.md#the-import-budget-of-the-host-side); the prompt, tomllib and
+tomli-w load on first need.
 """
 
 from __future__ import annotations

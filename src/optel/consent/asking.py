@@ -1,5 +1,6 @@
-"""The rows of SPEC §3 that talk to the user: the opt-in question, the opt-out notice, and the
-words that say later how a stored choice came about (``decided_by`` in the user file).
+"""The consent rows that talk to the user (docs/consent.md#the-prompt-and-the-notice): the opt-in
+question, the opt-out notice, and the words that say later how a stored choice came about
+(``decided_by`` in the user file).
 """
 
 from __future__ import annotations

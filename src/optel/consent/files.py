@@ -94,8 +94,8 @@ def parse_toml(text: str) -> dict[str, object] | Broken:
 def read_toml_file(path: str, *, empty_is_broken: bool = True) -> dict[str, object] | Broken | None:
     """The table in ``path``; None when there is no such file; Broken when it cannot be used.
 
-    An empty user file is broken (SPEC §3: something truncated it); an empty project file is
-    just an empty table, which restricts nothing.
+    An empty user file is broken (docs/contract.md#consent: something truncated it); an empty
+    project file is just an empty table, which restricts nothing.
     """
     try:
         # Never waits on a FIFO or device (inside the host's init()): optel's one small-file reader.

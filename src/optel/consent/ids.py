@@ -26,7 +26,8 @@ def utc_now() -> str:
 
 
 def in_sample(install_id: str, percent: float) -> bool:
-    """Whether ``install_id`` falls inside ``percent`` of installs (SPEC §3 formula, deterministic)."""
+    """Whether ``install_id`` falls inside ``percent`` of installs (deterministic: the formula of
+    docs/contract.md#consent)."""
     if percent >= 100.0:
         return True
     if percent <= 0.0:

@@ -1,4 +1,5 @@
-"""Asking a person at a terminal, once: the only question optel ever puts to a user (SPEC §3).
+"""Asking a person at a terminal, once: the only question optel ever puts to a user
+(docs/contract.md#consent).
 
 Loaded only when the question is asked (the import budget of ``init()``).
 """

@@ -35,7 +35,8 @@ class BrokenFileError(Exception):
 
 
 class UserStore:
-    """The user's stored choice for one app: ``<user config dir>/telemetry.toml`` (SPEC §3).
+    """The user's stored choice for one app: ``<user config dir>/telemetry.toml``
+    (docs/contract.md#consent).
 
     ``read()`` is cheap and never raises. ``update()`` is a locked read-modify-write with an
     atomic replace, so concurrent writers neither tear the file nor lose each other's keys;
@@ -194,7 +195,8 @@ class UserStore:
 
 
 def _ordered(table: dict[str, object]) -> dict[str, object]:
-    # optel's keys first, in the SPEC's order, so a person reading the file sees the choice first.
+    # optel's keys first, in the order of docs/consent.md#the-files, so a person reading the file
+    # sees the choice first.
     out = {key: table[key] for key in USER_KEYS if key in table}
     out.update((key, value) for key, value in table.items() if key not in out)
     return out

@@ -22,7 +22,7 @@ _FIELDS = (
 
 
 class Consent:
-    """One process's telemetry decision (SPEC §3).
+    """One process's telemetry decision (docs/contract.md#consent).
 
     ``mode`` is ``off``, ``anonymous`` or ``identified``; ``source`` is a short stable key
     naming the row that decided (``DO_NOT_TRACK``, ``session_flag``, ``user_file``, ``ci``,

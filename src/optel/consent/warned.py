@@ -1,4 +1,5 @@
-"""The broken-config warning, once per broken file across runs, not once per run (SPEC §3).
+"""The broken-config warning, once per broken file across runs, not once per run
+(docs/contract.md#consent).
 
 A broken file is left untouched until the user runs ``enable``/``disable``/``reset``, so every
 run finds it again. The runs remember which files they warned about in a small list in the app's

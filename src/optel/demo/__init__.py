@@ -101,8 +101,9 @@ def run_demo(out: TextIO = sys.stdout, *, keep: bool = False, timeout: float = 3
                 )
                 for line in (done.stdout + done.stderr).splitlines():
                     out.write(f"    {line}\n")
-            # The runs' data waits in the spool until it is due (docs/internals.md §6): `optel upload`
-            # sends it now, in the foreground, so the demo does not depend on timing.
+            # The runs' data waits in the spool until it is due
+            # (docs/internals.md#the-delivery-policy): `optel upload` sends it now, in the
+            # foreground, so the demo does not depend on timing.
             # Not `python -m optel`: that would import an `optel/` (or `argparse.py`) from the cwd.
             upload = subprocess.run(
                 optel_command(["--app", DEMO_APP, "upload"], cwd=str(root)),

@@ -147,7 +147,8 @@ def invoke_wrapper(core: Any) -> Callable[..., Any]:
 
 
 def _is_optel_command(ctx: Any) -> bool:
-    """The embedded ``telemetry`` group and its commands: about consent, never recorded (SPEC §3).
+    """The embedded ``telemetry`` group and its commands: about consent, never recorded
+    (docs/contract.md#consent).
 
     The root is the host's, even when ``optel.cli`` gave it its callback (typer's flags).
     """

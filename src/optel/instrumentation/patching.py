@@ -2,7 +2,7 @@
 
 An instrumentor for a library optel does not know is a module with ``TARGET`` (the module to wait
 for), ``instrument(module)`` and ``uninstrument(module)``, registered in the ``optel.instrumentors``
-entry-point group (docs/guide.md, "Instrumenting another library"). Its ``instrument`` names the
+entry-point group (docs/guide.md#instrumenting-another-library). Its ``instrument`` names the
 attributes to wrap as ``PatchSite``s and hands them to ``patch``; ``uninstrument`` calls ``undo()``
 on what ``patch`` returned; ``PatchSet`` writes that pair for you. A wrapper has wrapt's signature, ``wrapper(wrapped, instance, args,
 kwargs)``, and must call ``wrapped(*args, **kwargs)`` exactly once and return what it returned.

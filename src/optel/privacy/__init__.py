@@ -1,4 +1,5 @@
-"""Scrubbing: nothing personal or secret leaves the machine (SPEC §5).
+"""Scrubbing: nothing personal or secret leaves the machine
+(docs/privacy.md#nothing-personal-leaves-at-all).
 
 Every string attribute, event attribute, exception message and resource value passes
 ``scrub_text`` once, when records are flushed. The built-in rules replace home directories and

@@ -74,10 +74,12 @@ def generated_block() -> str:
     """The processors ``transform/scrub`` and ``redaction/secrets``, as gateway.yaml holds them."""
     lines = [
         BEGIN,
-        "  # The scrubber of SPEC section 5, in OTTL: the same rules, in the same order, on span",
-        "  # attributes, status messages, span event attributes (exception messages live there) and",
-        "  # datapoint attributes; resource attributes get all but the long-hex/base64 rule. Regexes are",
-        "  # RE2; inside an OTTL string every backslash is doubled. URLs before paths, secrets first.",
+        "  # The gateway's scrubbing pass, in OTTL",
+        "  # (docs/privacy.md#defence-in-depth-at-the-gateway): the client's kinds of rules, in",
+        "  # its order, on span attributes, status messages, span event attributes (exception",
+        "  # messages live there) and datapoint attributes; resource attributes get all but the",
+        "  # long-hex/base64 rule. Regexes are RE2; inside an OTTL string every backslash is",
+        "  # doubled. URLs before paths, secrets first.",
         "  transform/scrub:",
         "    error_mode: ignore",
         "    trace_statements:",

@@ -8,7 +8,8 @@ if TYPE_CHECKING:
 
 USER_ID = "user.id"
 # OpenTelemetry attribute names that carry a machine's or a person's identity or address. None of
-# them is ever sent, whatever the mode (SPEC §4: no host name, user name or IP).
+# them is ever sent, whatever the mode (docs/contract.md#what-is-collected: no host name, user name
+# or IP).
 FORBIDDEN_KEYS = frozenset(
     (
         "host.name",

@@ -335,9 +335,10 @@ def gateway_blocked_values() -> tuple[str, ...]:
     return (*(r"\b" + shape.pattern for shape in SHAPES), GATEWAY_KEY_VALUE)
 
 
-# Keys the gateway deletes whatever they hold (SPEC section 4: never host name, user name, IP or
-# paths). collector/gateway.yaml's attributes/ and resource/drop_identifying list the same keys (a
-# test pins them to these), and optel's rotel gateway (optel.gateway) deletes them too.
+# Keys the gateway deletes whatever they hold (docs/contract.md#what-is-collected: never host name,
+# user name, IP or paths). collector/gateway.yaml's attributes/ and resource/drop_identifying list
+# the same keys (a test pins them to these), and optel's rotel gateway (optel.gateway) deletes them
+# too.
 GATEWAY_IDENTITY_KEYS = (
     "client.address", "net.peer.ip", "net.host.ip", "host.name", "user.name", "user.email",
     "user.full_name",

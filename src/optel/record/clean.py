@@ -17,8 +17,9 @@ MAX_STRING = 1024
 MAX_ARRAY = 64
 SPAN_NAMES = _dictionary.names_in(_dictionary.SPAN)
 EVENT_NAMES = _dictionary.names_in(_dictionary.EVENT)
-# Names the maintainer declares (a command, a step, a timed request: the attributes that name a
-# span family) are not personal data (SPEC §9): kept as written, only bounded. Values are scrubbed.
+# Names the maintainer declares (a command, a step, a timed request: the attributes that name a span
+# family) are not personal data (docs/privacy.md#names-the-maintainer-declares): kept as written,
+# only bounded. Values are scrubbed.
 DECLARED_NAMES = frozenset(
     s.name[1:-1]
     for s in _dictionary.SPANS
@@ -27,8 +28,9 @@ DECLARED_NAMES = frozenset(
 _TYPES = {name: a.type for name, a in _dictionary.ATTRIBUTES.items()}
 KINDS = frozenset(_dictionary.SPAN_KINDS)
 _SCALARS = (str, bool, int, float)
-# A host may allow-list its own attributes, never one that names a machine or a person: those
-# are not sent in any mode (SPEC §4), and `user.id` only as the resource's, in identified mode.
+# A host may allow-list its own attributes, never one that names a machine or a person: those are
+# not sent in any mode (docs/contract.md#what-is-collected), and `user.id` only as the resource's,
+# in identified mode.
 _NEVER_FROM_HOST = FORBIDDEN_KEYS | {USER_ID}
 
 

@@ -11,8 +11,8 @@ argparse, ``@optel.command``):
 - ``exit_status(exc)``: the status ``exc`` ends the process with: the stated one, else 130 for a
   Ctrl-C nobody caught, else 1;
 - ``record_exit(handle, code, cause)``: ``process.exit.code`` on a command span and, for a non-zero
-  code, the failure typed by the code (the CLI semantic conventions), with the exception that
-  caused it as the span's exception event (docs/guide.md, "The exit status").
+  code, the failure typed by the code (the CLI semantic conventions), with the exception that caused
+  it as the span's exception event (docs/guide.md#the-exit-status-one-rule-for-every-framework).
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 Each span and measurement is cleaned (``optel.record.clean``), followed by the metrics it stands
 for; the session summary is made here too.
 
-This is the one place records are cleaned (docs/internals.md §4): every attribute not declared in
-the data dictionary (nor by the host) is dropped, model names pass the public-name check, every
-string passes the scrubber once, and the metrics that follow from a span are derived from the
-span after it was cleaned, so a span and its metrics always agree.
+This is the one place records are cleaned (docs/internals.md#records): every attribute not declared
+in the data dictionary (nor by the host) is dropped, model names pass the public-name check, every
+string passes the scrubber once, and the metrics that follow from a span are derived from the span
+after it was cleaned, so a span and its metrics always agree.
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ def _with_stacktrace(attributes: Mapping[str, object]) -> dict[str, object]:
 
 
 def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Record:
-    """The spool dict of an ended span (docs/internals.md §5)."""
+    """The spool dict of an ended span (docs/spool-format.md#span-records)."""
     if handle._usage is not None:
         # An LLM call's token counts, left on its span until now (optel.record.llm_wrap).
         from optel.record.genai import read_usage

@@ -1,6 +1,6 @@
 """The header of a spool file: the run's resource (scrubbed), consent and export section.
 
-One header per flush (docs/internals.md §5); the uploader turns it into the OpenTelemetry
+One header per flush (docs/spool-format.md#header); the uploader turns it into the OpenTelemetry
 `Resource` and sends the file where its export section says.
 """
 

@@ -54,7 +54,7 @@ MAX_EVENTS = 128
 # How many forks lie between this process and the one that imported optel. A span remembers the
 # value it was started under: one started before a fork belongs to the parent, which records it,
 # so the child never records it again (its end, its exception, its events), though the child's own
-# spans keep it as their parent and stay in its trace (docs/guide.md, "Forked processes").
+# spans keep it as their parent and stay in its trace (docs/guide.md#forked-processes).
 _forks = 0
 
 

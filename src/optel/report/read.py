@@ -1,11 +1,10 @@
 """Streaming readers: audit logs, spool files and OTLP JSON lines, as one stream of spool-schema records.
 
-Every input becomes the records of the spool schema (docs/internals.md §5): a header
-(`{"schema", "app", "resource"}`) before the records it describes, then `{"t": "span"}` and
-`{"t": "metric"}` records. A collector's file exporter writes one OTLP export request per line;
-each resource block in it becomes a header and its spans and data points become records, so
-everything downstream reads one format. Lines are read one at a time: memory does not grow with
-the file.
+Every input becomes the records of the spool schema (docs/spool-format.md#lines-of-a-spool-file): a
+header (`{"schema", "app", "resource"}`) before the records it describes, then `{"t": "span"}` and
+`{"t": "metric"}` records. A collector's file exporter writes one OTLP export request per line; each
+resource block in it becomes a header and its spans and data points become records, so everything
+downstream reads one format. Lines are read one at a time: memory does not grow with the file.
 """
 
 from __future__ import annotations

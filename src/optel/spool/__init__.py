@@ -1,9 +1,9 @@
 """Leaving the host: spool files, the audit log, debug output, and starting the detached uploader.
 
-Host-side (docs/internals.md §1): this package imports only the standard library's cheapest
-modules, and each name is imported on first use (PEP 562), so that a host's run loads only
-the modules its path needs: writing a flush does not load the uploader's claims or the spawn.
-The uploader process uses `Spool`, its claims and `uploader_lock`.
+Host-side (docs/internals.md#the-import-budget-of-the-host-side): this package imports only the
+standard library's cheapest modules, and each name is imported on first use (PEP 562), so that a
+host's run loads only the modules its path needs: writing a flush does not load the uploader's
+claims or the spawn. The uploader process uses `Spool`, its claims and `uploader_lock`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Writing a flush into the spool within its bounds: size and age, the oldest dropped first.
 
-A host writes one file per flush (docs/internals.md §5); the bounds are applied as it writes,
-looking at every file only when the tally cannot vouch for them (`TALLY_TRUSTED_S`).
+A host writes one file per flush (docs/spool-format.md#lines-of-a-spool-file); the bounds are
+applied as it writes, looking at every file only when the tally cannot vouch for them
+(`TALLY_TRUSTED_S`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The spool's on-disk format: its file names and what they carry, and a flush file,
 `optel.spool/1`, encoded as JSON lines and read back strictly.
 
-Layout of `_paths.spool_dir(app)` (docs/internals.md §5):
+Layout of `_paths.spool_dir(app)` (docs/spool-format.md#file-names):
 
 - `<time_ns>-<pid>-<8 hex>.jsonl`            a flush, ready to send
 - `<name>.tmp`                               a flush being written (never read)
@@ -17,7 +17,7 @@ Layout of `_paths.spool_dir(app)` (docs/internals.md §5):
 
 A flush file is a header line (the run's resource, consent and export section, built by
 `optel.record.header`), one line per record, and a trailer `{"t":"end","records":N}` that
-tells a complete file from a torn one (docs/internals.md §5).
+tells a complete file from a torn one (docs/spool-format.md#trailer).
 """
 
 from __future__ import annotations

@@ -50,7 +50,8 @@ def deliver(
 
 
 def _spool(app: str, header: Mapping[str, object], records: Sequence[Mapping[str, object]]) -> None:
-    """Write the flush, then start an uploader if one is due (docs/guide.md, "How late the data is").
+    """Write the flush, then start an uploader if one is due (docs/guide.md#where-the-data-goes,
+    "How late the data is").
 
     The tally the write leaves says whether anything is due: a run with nothing due makes no
     other system call, and does not import the launcher.

@@ -1,6 +1,6 @@
 """The delivery policy: when a host's run starts an uploader, by the age and size of what waits.
 
-Documented in docs/guide.md ("Delivery"), with its worst-case delay.
+Documented in docs/guide.md#where-the-data-goes ("How late the data is"), with its worst-case delay.
 """
 
 from __future__ import annotations
@@ -15,15 +15,17 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from optel.spool.state import Tally
 
-# The delivery policy (docs/guide.md, "How late the data is"): an uploader imports the OpenTelemetry SDK and protobuf
-# (~250-350 ms of CPU), far more than a run of a CLI costs, so a host starts one only when the
-# spool's oldest waiting flush is this old, or when the spool holds this much; until then flushes
-# wait on disk and later runs add theirs. `optel upload` always sends at once.
+# The delivery policy (docs/guide.md#where-the-data-goes, "How late the data is"): an uploader
+# imports the OpenTelemetry SDK and protobuf (~250-350 ms of CPU), far more than a run of a CLI
+# costs, so a host starts one only when the spool's oldest waiting flush is this old, or when the
+# spool holds this much; until then flushes wait on disk and later runs add theirs. `optel upload`
+# always sends at once.
 DELIVERY_INTERVAL_S = 4 * 3600.0
 DUE_BYTES = 256 * 1024
 # The worst-case age of data when it reaches a collector that is up, for a tool run at least every
 # DELIVERY_INTERVAL_S: a flush waits until the oldest one waiting is DELIVERY_INTERVAL_S old, then
-# for the next run. docs/guide.md ("How late the data is") states it; a test holds the two together.
+# for the next run. docs/guide.md#where-the-data-goes ("How late the data is") states it; a test
+# holds the two together.
 WORST_CASE_DELAY_S = 2 * DELIVERY_INTERVAL_S
 # Seconds; 0 starts an uploader at every flush (the behaviour before the policy: tests, demos).
 INTERVAL_ENV = "OPTEL_UPLOAD_INTERVAL"

@@ -1,4 +1,5 @@
-"""The uploader (the process side of SPEC §6): spool records -> OTLP protobuf requests -> the collector.
+"""The uploader (the sending process of docs/internals.md#the-process-split): spool records -> OTLP
+protobuf requests -> the collector.
 
 `upload(app)` drains an app's spool (`optel.upload.uploader`); `batching` gathers files into
 batches, `consent` decides per file whether it may send, `convert` and `metrics` turn records into

@@ -16,7 +16,8 @@ _INT64 = (-(2**63), 2**63 - 1)
 
 
 class InvalidRecord(ValueError):
-    """A record that does not follow the spool schema (docs/internals.md §5)."""
+    """A record that does not follow the spool schema
+    (docs/spool-format.md#lines-of-a-spool-file)."""
 
 
 # resources -------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The consent in force at upload time, and each queued file brought down to it (SPEC §9).
+"""The consent in force at upload time, and each queued file brought down to it
+(docs/internals.md#consent-at-upload-time).
 
 Standard library only (and optel's consent and privacy packages): a long-running host's upload
 thread asks it before it knows whether there is anything to send, without loading the SDK.
@@ -13,7 +14,8 @@ _RANK = {"off": 0, "anonymous": 1, "identified": 2}
 
 
 def consent_in_force(app: str, environ: Mapping[str, str], project_dir: str | None) -> str:
-    """The most that queued data may carry now: ``off``, ``anonymous`` or ``identified`` (SPEC §9).
+    """The most that queued data may carry now: ``off``, ``anonymous`` or ``identified``
+    (docs/internals.md#consent-at-upload-time).
 
     Asked once per upload run, through the consent package's read-only decision (it never writes
     the user's config dir: docs/consent.md): off when a withdrawing row answers (the spool is then

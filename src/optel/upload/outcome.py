@@ -58,7 +58,8 @@ class Outcome:
 
 
 def classify(status: int | None, error: BaseException | None, retry_after: float | None) -> Outcome:
-    """The outcome of a failed export from the last answer (SPEC §6 retry rules).
+    """The outcome of a failed export from the last answer
+    (docs/internals.md#batches-retries-and-drops).
 
     Connection errors, timeouts, 408, 429 and every 5xx keep the file (a 500 is the collector's
     fault, not the data's); other 4xx drop it; a redirect, 401, 403 or 404 keeps it (a
