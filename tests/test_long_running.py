@@ -3,7 +3,7 @@
 A real host process records a command every few milliseconds until the test tells it to stop. It
 flushes to the spool every interval and starts the detached uploader when delivery is due (here at
 every flush: `OPTEL_UPLOAD_INTERVAL=0`); the OpenTelemetry SDK never loads in the host
-(docs/internals.md §1). The receiver must get data while the host still runs, and once the host has
+(docs/internals.md#the-import-budget-of-the-host-side). The receiver must get data while the host still runs, and once the host has
 exited (handing its last flush to a detached uploader) every command must have arrived exactly once.
 """
 
