@@ -4,7 +4,7 @@
 batches, `consent` decides per file whether it may send, `convert` and `metrics` turn records into
 OTLP messages (`otlp` builds the requests), `export` sends them (HTTP or gRPC) and reads the
 outcome, `drops` reports what the spool dropped, `background` is the thread of a long-running host.
-Everything heavy (protobuf, requests, grpc) is imported lazily: importing `optel.upload` or
+Everything heavy (protobuf, grpc; HTTP is the standard library's) is imported lazily: importing `optel.upload` or
 `optel.upload.background` in a host costs nothing.
 """
 
