@@ -20,12 +20,13 @@ import http.client
 import os
 import ssl
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import NamedTuple, Optional, Tuple
 from urllib.parse import unquote, urlsplit
 
 from optel.upload.reach import proxy_for
 
-Tls = tuple[str | None, str | None, str | None]  # CA bundle, client certificate, client key
+# CA bundle, client certificate, client key (typing's forms: evaluated at import on Python 3.9)
+Tls = Tuple[Optional[str], Optional[str], Optional[str]]
 _PORTS = {"http": 80, "https": 443}
 
 
