@@ -218,7 +218,7 @@ def _parse_otlp_json(body: bytes, message: Any) -> None:
 class OTLPReceiver:
     """An OTLP/HTTP receiver listening on 127.0.0.1 in a background thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, tls: Any = None) -> None:
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._plans: list[_Plan] = []
@@ -226,6 +226,10 @@ class OTLPReceiver:
         self.connections = 0
         self._server = _Server((host, port), _Handler)
         self._server.receiver = self
+        self._scheme = "http"
+        if tls is not None:  # an ssl.SSLContext: HTTPS, the handshake made on accept
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.02,), daemon=True
         )
@@ -254,7 +258,7 @@ class OTLPReceiver:
     @property
     def url(self) -> str:
         """The base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT` takes it."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self._scheme}://127.0.0.1:{self.port}"
 
     # behaviour -----------------------------------------------------------------------------------
     def respond_with(

@@ -5,8 +5,8 @@ protobuf requests -> the collector.
 batches, `consent` decides per file whether it may send, `convert` and `metrics` turn records into
 OTLP messages (`otlp` builds the requests), `export` sends them (HTTP or gRPC) and reads the
 outcome, `drops` reports what the spool dropped.
-Everything heavy (protobuf, requests, grpc) is imported lazily: importing `optel.upload` costs
-nothing. It runs in the uploader process only: a host never imports it.
+Everything heavy (protobuf, grpc; HTTP is the standard library's) is imported lazily: importing
+`optel.upload` costs nothing. It runs in the uploader process only: a host never imports it.
 """
 
 from __future__ import annotations

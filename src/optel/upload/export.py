@@ -75,9 +75,7 @@ class _HttpTarget:
         self.session = session
 
     def send(self, request: Any, budget: float, destination: Destination) -> Outcome:
-        import requests
-
-        from optel.upload.http import Stop
+        from optel.upload.http import Reconnect, Stop
 
         if self._json:
             from optel.upload.otlp_json import encode
@@ -99,8 +97,8 @@ class _HttpTarget:
             try:
                 session.post(self._url, data=body, timeout=self._timeout)
                 return Outcome(SENT, session.status)
-            except requests.ConnectionError:
-                continue  # the session lets the first one through: a stale pooled connection, once
+            except Reconnect:
+                continue  # the session lets the first one through: a stale kept-alive connection, once
             except Stop:
                 break  # the session kept what happened (status, Retry-After, error)
         return classify(session.status, session.error, session.retry_after)

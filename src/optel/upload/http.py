@@ -1,55 +1,57 @@
-"""The `requests.Session` the uploader posts OTLP/HTTP requests through: one attempt, a total deadline, our settings only.
+"""The session the uploader posts OTLP/HTTP requests through: one attempt, a total deadline, our settings only.
 
 An uploader needs one bounded attempt per batch (the retry happens in the next run, with backoff
 remembered in the spool), and the status code and `Retry-After` of a failure to decide whether a
 spool file is kept or dropped. So this session watches every response: it raises `Stop` for any
-answer that is not a success, and lets a connection error through only once (the caller's
-immediate reconnect for a stale pooled connection).
+answer that is not a success, and lets a connection error through only once, as `Reconnect` (the
+caller's immediate reconnect for a stale kept-alive connection).
 
-It also decides what goes on the wire: the headers, CA bundle and client certificate of the `Destination` being sent to,
-nothing else (optel/_endpoints.py).
+It also decides what goes on the wire: the headers, CA bundle and client certificate of the
+`Destination` being sent to, nothing else (optel/_endpoints.py). The connections themselves
+(proxies, TLS, keep-alive) are upload/connections.py's: the standard library's `http.client`,
+which costs a run a fraction of what importing an HTTP client library would.
 
-And it keeps a total deadline. `requests`' timeout bounds each socket read, so a collector that
-drips a byte a second would hold a request for as long as it likes: a watchdog thread shuts the
+And it keeps a total deadline. A socket timeout bounds each read, so a collector that drips a
+byte a second would hold a request for as long as it likes: a watchdog thread shuts the
 request's socket down when the export's time is up, which ends the blocked read at once.
 """
 
 from __future__ import annotations
 
+import http.client
 import socket
+import ssl
 import threading
 import time
-from typing import Any
-
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from typing import Any, NoReturn
 
 from optel._endpoints import DEFAULT_TIMEOUT, HTTP_JSON, Destination
-
-_current = threading.local()  # the Watchdog of the request this thread is making, if any
+from optel.upload.connections import Pool, Route, Tls, route
 
 
 class Stop(Exception):
     """Raised to end an export at once: not a connection error, so it is final."""
 
 
+class Reconnect(Exception):
+    """The first attempt of an export failed to connect: the caller may try once more, at once."""
+
+
 class Watchdog:
-    """Shuts down the sockets of a request that outlives its deadline (one thread per session)."""
+    """Shuts down the socket of a request that outlives its deadline (one thread per session)."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._until: float | None = None
-        self._connections: list[HTTPConnection] = []
+        self._connection: Any = None
         self._thread: threading.Thread | None = None
         self._closed = False
         self.fired = False
 
-    def arm(self, until: float) -> None:
+    def arm(self, until: float, connection: Any) -> None:
         with self._cond:
             self._until = until
-            self._connections = []
+            self._connection = connection
             self.fired = False
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -58,15 +60,10 @@ class Watchdog:
                 self._thread.start()
             self._cond.notify()
 
-    def watch(self, connection: HTTPConnection) -> None:
-        with self._cond:
-            if self._until is not None:
-                self._connections.append(connection)
-
     def disarm(self) -> None:
         with self._cond:
             self._until = None
-            self._connections = []
+            self._connection = None
 
     def close(self) -> None:
         with self._cond:
@@ -85,13 +82,12 @@ class Watchdog:
                     self._cond.wait(left)
                     continue
                 self.fired = True
-                for connection in self._connections:
-                    _shut(connection)
+                _shut(self._connection)
                 self._until = None
-                self._connections = []
+                self._connection = None
 
 
-def _shut(connection: HTTPConnection) -> None:
+def _shut(connection: Any) -> None:
     sock = getattr(connection, "sock", None)
     if sock is None:
         return  # still connecting: the connect timeout (the time left) bounds that
@@ -101,94 +97,23 @@ def _shut(connection: HTTPConnection) -> None:
         pass
 
 
-class _Watched:
-    """A urllib3 connection that shows each request it carries to the watchdog of its thread
-    (new and pooled connections alike: urllib3 calls `request` for every request)."""
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        watchdog = getattr(_current, "watchdog", None)
-        if watchdog is not None:
-            watchdog.watch(self)
-        super().request(*args, **kwargs)  # type: ignore[misc]
-
-
-class _WatchedHTTPConnection(_Watched, HTTPConnection):
-    pass
-
-
-class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
-    pass
-
-
-class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
-
-
-class _Adapter(HTTPAdapter):
-    """Connections whose requests the watchdog can see, direct or through an HTTP proxy."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOLS
-
-    def proxy_manager_for(self, proxy: Any, **kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **kwargs)
-        pools = getattr(manager, "pool_classes_by_scheme", None)
-        if isinstance(pools, dict) and set(pools) == set(_POOLS):  # a SOCKS manager keeps its own
-            manager.pool_classes_by_scheme = _POOLS
-        return manager
-
-
 def _protocol_headers() -> dict[str, str]:
     from optel._version import __version__
 
     return {"content-type": "application/x-protobuf", "user-agent": f"optel/{__version__}"}
 
 
-class ObservingSession(requests.Session):
-    """A `requests.Session` that remembers the last answer and allows one attempt per export."""
+class ObservingSession:
+    """Posts one export's request, remembering the last answer; one attempt per export."""
 
     def __init__(self) -> None:
-        super().__init__()
-        adapter = _Adapter()
-        self.mount("http://", adapter)
-        self.mount("https://", adapter)
-        self._defaults = dict(self.headers)
         self._protocol = _protocol_headers()
-        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._pool = Pool()
+        self._routes: dict[str, Route] = {}  # the environment (proxies) does not change in a run
         self._watchdog = Watchdog()
         self._wire: dict[str, str] = dict(self._protocol)
+        self._tls: Tls = (None, None, None)
         self.begin(DEFAULT_TIMEOUT, None)
-
-    def merge_environment_settings(
-        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
-        """`requests`' proxy and CA-bundle settings from the environment, looked up once per URL.
-
-        requests reads every environment variable twice per request to find proxies: a third of
-        its time per request, and the largest cost of a run of many small spool files. A session
-        lives for one upload run, during which the environment does not change.
-        """
-        try:
-            key = (url, tuple(sorted(proxies.items())) if proxies else None, stream, verify, cert)
-            settings = self._environment.get(key)
-        except TypeError:  # something unhashable: no caching
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        if settings is None:
-            settings = self._environment[key] = super().merge_environment_settings(
-                url, proxies, stream, verify, cert
-            )
-        return {
-            name: dict(value) if isinstance(value, dict) else value
-            for name, value in settings.items()
-        }
 
     def begin(self, budget: float, destination: Destination | None) -> None:
         """A new export of at most `budget` seconds in all, to `destination`, with its settings only."""
@@ -200,10 +125,8 @@ class ObservingSession(requests.Session):
         if destination is None:
             return
         # The destination's own headers, CA bundle and client certificate, nothing else.
-        self.headers = requests.structures.CaseInsensitiveDict(self._defaults)
-        self.verify = destination.certificate or True
-        cert, key = destination.client_certificate, destination.client_key
-        self.cert = (cert, key) if cert and key else cert
+        cert = destination.client_certificate
+        self._tls = (destination.certificate, cert, destination.client_key if cert else None)
         wire = dict(self._protocol)
         if destination.protocol == HTTP_JSON:
             wire["content-type"] = "application/json"
@@ -212,45 +135,58 @@ class ObservingSession(requests.Session):
         wire.update(destination.headers)
         self._wire = wire
 
-    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
+    def post(self, url: str, data: bytes, timeout: float) -> None:
+        """Send `data`; returns on a 2xx, raises `Stop` (final) or `Reconnect` (first attempt only)."""
         self.attempts += 1
         left = self.deadline - time.monotonic()
         if left <= 0:
-            self.error = requests.Timeout("no time left for the request")
+            self.error = TimeoutError("no time left for the request")
             raise Stop("no time left")
-        asked = kwargs.get("timeout")
-        timeout = min(asked, left) if isinstance(asked, (int, float)) and asked > 0 else left
-        kwargs["timeout"] = timeout
-        kwargs["headers"] = self._wire
-        self._watchdog.arm(time.monotonic() + timeout)
-        _current.watchdog = self._watchdog
+        timeout = min(timeout, left) if timeout > 0 else left
         try:
-            response = super().request(method, url, *args, **kwargs)
-        except requests.RequestException as error:
-            if self._watchdog.fired or isinstance(error, requests.Timeout):
-                # The collector may have the data already; sending it again at once would not help.
-                self.error = requests.Timeout(f"timed out after {timeout:.1f} s")
-                raise Stop(f"timed out after {timeout:.1f} s") from error
-            if not isinstance(error, requests.ConnectionError):
-                self.error = error
-                raise Stop(str(error)) from error
+            way = self._routes.get(url) or self._routes.setdefault(url, route(url))
+            connection = self._pool.get(way, self._tls, timeout)
+        except (ValueError, OSError) as error:  # a URL, proxy or certificate that cannot be used
             self.error = error
-            if self.attempts == 1:
-                raise  # the caller reconnects once, at once: a pooled connection may have gone stale
             raise Stop(str(error)) from error
+        headers = {**self._wire, **way.headers} if way.headers else self._wire
+        self._watchdog.arm(time.monotonic() + timeout, connection)
+        try:
+            connection.request("POST", way.target, body=data, headers=headers)
+            response = connection.getresponse()
+            response.read()  # all of it, so that the connection can carry the next request
+        except Exception as error:
+            self._pool.drop(connection)
+            self._failed(error, timeout)
         finally:
-            _current.watchdog = None
             self._watchdog.disarm()
-        self.status = response.status_code
-        if not 200 <= response.status_code < 300:
-            self.retry_after = parse_retry_after(response.headers.get("retry-after"))
-            response.close()
-            raise Stop(f"HTTP {response.status_code}")
-        return response
+        self.status = response.status
+        if not 200 <= response.status < 300:
+            self.retry_after = parse_retry_after(response.getheader("retry-after"))
+            raise Stop(f"HTTP {response.status}")
+
+    def _failed(self, error: Exception, timeout: float) -> NoReturn:
+        """Keep what the failed request came to and raise `Stop`, or `Reconnect` once."""
+        if self._watchdog.fired or isinstance(error, socket.timeout):
+            # The collector may have the data already; sending it again at once would not help.
+            self.error = TimeoutError(f"timed out after {timeout:.1f} s")
+            raise Stop(f"timed out after {timeout:.1f} s") from error
+        self.error = error
+        connection_error = isinstance(error, (OSError, http.client.HTTPException))
+        if connection_error and self.attempts == 1 and not _certificate(error):
+            raise Reconnect(str(error)) from error  # a kept-alive connection may have gone stale
+        raise Stop(str(error)) from error
 
     def close(self) -> None:
         self._watchdog.close()
-        super().close()
+        self._pool.close()
+
+
+def _certificate(error: Exception) -> bool:
+    """A certificate the other side does not accept, or ours it refused: no use trying again."""
+    return isinstance(error, ssl.SSLCertVerificationError) or (
+        isinstance(error, ssl.SSLError) and "CERTIFICATE" in str(error).upper()
+    )
 
 
 def parse_retry_after(value: str | None) -> float | None:

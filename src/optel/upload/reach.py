@@ -21,13 +21,24 @@ _PORTS = {"http": 80, "https": 443}
 
 def first_hop(url: str, environ: Mapping[str, str] | None = None) -> tuple[str, int] | None:
     """(host, port) that a request to `url` connects to first: its proxy's, or its own; None if unclear."""
-    host, port, scheme = _split(url)
+    host, port, _ = _split(url)
     if not host:
         return None  # nothing to check: the request will say what is wrong
-    proxy = _proxy(scheme, host, port, os.environ if environ is None else environ)
+    proxy = proxy_for(url, environ)
     if proxy is not None:
         host, port, _ = _split(proxy)
     return (host, port) if host else None
+
+
+def proxy_for(url: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The proxy URL a request to `url` goes through (the `*_PROXY` variables), or None: direct.
+
+    The one place that decides it, for the check above and for the request itself (upload/connections.py).
+    """
+    host, port, scheme = _split(url)
+    if not host:
+        return None
+    return _proxy(scheme, host, port, os.environ if environ is None else environ)
 
 
 def unreachable(hop: tuple[str, int] | None, timeout: float) -> OSError | None:

@@ -1,0 +1,149 @@
+"""The HTTP connections of an upload run: direct or through a proxy, TLS with the destination's certificates, one kept per route.
+
+Standard library only (`http.client`, `ssl`): an uploader run sends a few small requests, and
+importing an HTTP client library would cost it more CPU than everything else it does
+(docs/internals.md, delivery). What it keeps of what `requests` did:
+
+- the proxy of `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` unless `NO_PROXY` exempts the host
+  (`reach.proxy_for`, the same decision the reachability check makes): an http URL is asked of the
+  proxy with its absolute URL, an https one goes through a `CONNECT` tunnel, TLS end to end;
+  credentials in the proxy URL become `Proxy-Authorization`, in the collector's URL `Authorization`;
+- TLS verified against the destination's CA bundle, else `REQUESTS_CA_BUNDLE`/`CURL_CA_BUNDLE`,
+  else certifi's bundle when it is installed, else the system's; its client certificate and key;
+- keep-alive: one connection per route and TLS settings, reused by every request of the run.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import os
+import ssl
+from collections.abc import Mapping
+from typing import NamedTuple, Optional, Tuple
+from urllib.parse import unquote, urlsplit
+
+from optel.upload.reach import proxy_for
+
+# CA bundle, client certificate, client key (typing's forms: evaluated at import on Python 3.9)
+Tls = Tuple[Optional[str], Optional[str], Optional[str]]
+_PORTS = {"http": 80, "https": 443}
+
+
+class Route(NamedTuple):
+    """How a request to one URL is made: the connection's key, and the request line's target."""
+
+    scheme: str  # the collector's
+    host: str
+    port: int
+    target: str  # the path and query, or through a proxy for http the absolute URL
+    headers: dict[str, str]  # (Proxy-)Authorization from credentials in the URLs, if any
+    proxy: tuple[str, str, int, dict[str, str]] | None  # (scheme, host, port, its auth header)
+
+
+def route(url: str, environ: Mapping[str, str] | None = None) -> Route:
+    """The route of a request to `url`; ValueError for a URL or proxy this module cannot use."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _PORTS or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {parts.scheme}://{parts.hostname or ''}")
+    port = parts.port or _PORTS[scheme]
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    auth = _basic("Authorization", parts.username, parts.password)
+    proxy_url = proxy_for(url, os.environ if environ is None else environ)
+    if proxy_url is None:
+        return Route(scheme, parts.hostname, port, target, auth, None)
+    proxy = urlsplit(proxy_url)
+    kind = proxy.scheme.lower()
+    if kind not in _PORTS or not proxy.hostname:
+        raise ValueError(f"unsupported proxy {kind}://{proxy.hostname or ''} (http or https only)")
+    if kind == "https" and scheme == "https":
+        raise ValueError(
+            "an https proxy for an https collector is not supported: use an http proxy"
+        )
+    headers = _basic("Proxy-Authorization", proxy.username, proxy.password)
+    if scheme == "http":  # the proxy reads the request itself; a tunnel carries its own headers
+        target = f"http://{parts.netloc.rpartition('@')[2]}{target}"
+        auth = {**auth, **headers}
+    hop = (kind, proxy.hostname, proxy.port or _PORTS[kind], headers)
+    return Route(scheme, parts.hostname, port, target, auth, hop)
+
+
+def _basic(name: str, user: str | None, password: str | None) -> dict[str, str]:
+    if not user and not password:
+        return {}
+    pair = f"{unquote(user or '')}:{unquote(password or '')}".encode("latin-1", "replace")
+    return {name: "Basic " + base64.b64encode(pair).decode("ascii")}
+
+
+def context(tls: Tls, environ: Mapping[str, str] | None = None) -> ssl.SSLContext:
+    """A verifying TLS context: the CA bundle given (else the default one), the client certificate."""
+    cafile, certificate, key = tls
+    ctx = ssl.create_default_context(cafile=cafile or _default_bundle(environ or os.environ))
+    if certificate:
+        ctx.load_cert_chain(certificate, key)
+    return ctx
+
+
+def _default_bundle(environ: Mapping[str, str]) -> str | None:
+    """The CA bundle `requests` verified with when the destination names none; None: the system's."""
+    named = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE")
+    if named:
+        return named
+    try:
+        import certifi
+    except ImportError:
+        return None
+    where: str = certifi.where()
+    return where
+
+
+class Pool:
+    """The open connections of one run, by route and TLS settings; requests go one at a time."""
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[object, ...], http.client.HTTPConnection] = {}
+        self._contexts: dict[Tls, ssl.SSLContext] = {}
+
+    def get(self, way: Route, tls: Tls, timeout: float) -> http.client.HTTPConnection:
+        """The route's connection (opened on its first request), its socket timeout set to `timeout`."""
+        key = (way.scheme, way.host, way.port, way.proxy[:3] if way.proxy else None, tls)
+        connection = self._open.get(key)
+        if connection is None:
+            connection = self._open[key] = self._new(way, tls, timeout)
+        connection.timeout = timeout
+        if connection.sock is not None:
+            connection.sock.settimeout(timeout)
+        return connection
+
+    def _new(self, way: Route, tls: Tls, timeout: float) -> http.client.HTTPConnection:
+        ctx = self._context(tls) if way.scheme == "https" else None
+        if way.proxy is None:
+            if ctx is not None:
+                return http.client.HTTPSConnection(way.host, way.port, timeout=timeout, context=ctx)
+            return http.client.HTTPConnection(way.host, way.port, timeout=timeout)
+        kind, host, port, headers = way.proxy
+        if ctx is not None:  # https through an http proxy: a CONNECT tunnel, TLS to the collector
+            tunnel = http.client.HTTPSConnection(host, port, timeout=timeout, context=ctx)
+            tunnel.set_tunnel(way.host, way.port, headers=headers)
+            return tunnel
+        if kind == "https":  # http through an https proxy: TLS to the proxy, verified by default
+            return http.client.HTTPSConnection(
+                host, port, timeout=timeout, context=self._context((None, None, None))
+            )
+        return http.client.HTTPConnection(host, port, timeout=timeout)
+
+    def _context(self, tls: Tls) -> ssl.SSLContext:
+        found = self._contexts.get(tls)
+        if found is None:
+            found = self._contexts[tls] = context(tls)
+        return found
+
+    def drop(self, connection: http.client.HTTPConnection) -> None:
+        """Close a connection after an error: the route's next request opens a new one."""
+        connection.close()
+
+    def close(self) -> None:
+        for connection in self._open.values():
+            connection.close()
+        self._open.clear()
