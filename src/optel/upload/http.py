@@ -229,8 +229,7 @@ class ObservingSession(requests.Session):
         except requests.RequestException as error:
             if self._watchdog.fired or isinstance(error, requests.Timeout):
                 # The collector may have the data already; sending it again at once would not help.
-                self.error = requests.Timeout(f"timed out after {timeout:.1f} s")
-                raise Stop(f"timed out after {timeout:.1f} s") from error
+                raise self._timed_out(timeout) from error
             if not isinstance(error, requests.ConnectionError):
                 self.error = error
                 raise Stop(str(error)) from error
@@ -241,12 +240,21 @@ class ObservingSession(requests.Session):
         finally:
             _current.watchdog = None
             self._watchdog.disarm()
+        if self._watchdog.fired:
+            # Cut mid-body: urllib3 1.x (Python 3.9's, under botocore) returns the short body as
+            # if it were whole, so the cut itself says the answer is not to be trusted.
+            response.close()
+            raise self._timed_out(timeout)
         self.status = response.status_code
         if not 200 <= response.status_code < 300:
             self.retry_after = parse_retry_after(response.headers.get("retry-after"))
             response.close()
             raise Stop(f"HTTP {response.status_code}")
         return response
+
+    def _timed_out(self, timeout: float) -> Stop:
+        self.error = requests.Timeout(f"timed out after {timeout:.1f} s")
+        return Stop(f"timed out after {timeout:.1f} s")
 
     def close(self) -> None:
         self._watchdog.close()
