@@ -79,6 +79,8 @@ def test_an_async_streamed_message_is_recorded(api, recorded):
             stream = await client.messages.create(
                 model=MODEL, max_tokens=64, messages=MESSAGES, stream=True
             )
+            # anthropic 0.x overrides isinstance for its streams: the proxy must still pass.
+            assert isinstance(stream, anthropic.AsyncStream)
             async with stream:
                 async for _ in stream:
                     pass

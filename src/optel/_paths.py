@@ -28,6 +28,8 @@ def _home() -> str:
 
 
 def _xdg(var: str, fallback: str) -> str:
+    # The XDG spec: a relative path is invalid and ignored (else our files would follow the
+    # working directory), as newer platformdirs do; platformdirs 4.4 (Python 3.9) keeps it.
     value = os.environ.get(var, "")
     if os.path.isabs(value):
         return value

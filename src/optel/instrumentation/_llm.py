@@ -19,9 +19,8 @@ from time import time_ns
 from optel.instrumentation._llm_errors import http_status, sdk_error_type
 from optel.instrumentation._llm_streams import (
     AsyncStreamManagerProxy,
-    AsyncStreamProxy,
     StreamManagerProxy,
-    StreamProxy,
+    proxied,
 )
 from optel.record import genai, genai_spans, spans
 from optel.record.genai_spans import in_llm_call
@@ -126,7 +125,7 @@ class Call:
             self._detach()
             if is_async is None:
                 is_async = hasattr(type(result), "__anext__")
-            return (AsyncStreamProxy if is_async else StreamProxy)(result, self)
+            return proxied(result, self, is_async)
         try:
             self._read(result, self.usage)
         except Exception:

@@ -172,3 +172,37 @@ class AsyncStreamProxy(_Proxy):
         call = getattr(self, "_self_call", None)
         if call is not None:
             call.finish()
+
+
+def proxied(stream: Any, call: Call, is_async: bool) -> Any:
+    """``stream`` behind the proxy that reports it to ``call``, or ``stream`` itself (its call
+    ended now, without counts) when the proxy cannot pass the host's ``isinstance`` checks."""
+    proxy = (AsyncStreamProxy if is_async else StreamProxy)(stream, call)
+    for cls in type(stream).__mro__:
+        if not isinstance(proxy, cls) and not _admit_proxies(type(cls), cls, proxy):
+            call.finish()
+            return stream
+    return proxy
+
+
+def _admit_proxies(meta: Any, cls: type, proxy: Any) -> bool:
+    """Make ``meta``'s ``isinstance`` see through the stream proxies: whether ``proxy`` now passes.
+
+    A proxy passes ``isinstance`` through its ``__class__``, which is the SDK stream's, but a
+    metaclass may override ``__instancecheck__`` without looking at it: anthropic 0.x (0.125 is
+    the newest for Python 3.9) answers only for its deprecated MessageStream, and leaves a real
+    Stream to the interpreter's exact-type test, which a proxy's type fails. The patch changes
+    nothing for any other object.
+    """
+    original = meta.__instancecheck__
+
+    def __instancecheck__(checked: type, instance: Any) -> bool:
+        if type(instance) in (StreamProxy, AsyncStreamProxy):
+            return isinstance(instance.__wrapped__, checked)
+        return bool(original(checked, instance))
+
+    try:
+        meta.__instancecheck__ = __instancecheck__
+    except (AttributeError, TypeError):
+        return False  # a built-in metaclass, which honours __class__ anyway
+    return isinstance(proxy, cls)

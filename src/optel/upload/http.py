@@ -160,6 +160,11 @@ class ObservingSession:
             self._failed(error, timeout)
         finally:
             self._watchdog.disarm()
+        if self._watchdog.fired:
+            # Cut mid-body by the deadline: a body without a length reads short but whole, so the
+            # cut itself says the answer is not to be trusted (the data is kept).
+            self._pool.drop(connection)
+            self._failed(TimeoutError("the deadline cut the response"), timeout)
         self.status = response.status
         if not 200 <= response.status < 300:
             self.retry_after = parse_retry_after(response.getheader("retry-after"))
