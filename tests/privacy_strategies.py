@@ -433,7 +433,9 @@ def personal_numbers(draw: st.DrawFn) -> Injection:
         text = sep.join(groups) if sep else number
         # A number may come right before the card (a port, a year, a phone number), and the card
         # must be found after it, not read as the tail of a longer run.
-        lead = rnd.choice(("", "", "", "port 8080 ", "in 2024 ", "+44 20 7946 ", "db:5432 "))
+        # (Its digits follow a "=" or ":", never a space: no 6-character window of the card matches
+        # them by chance.)
+        lead = rnd.choice(("", "", "", "port=8080 ", "retries=2024 ", "+44 20 7946 ", "db:5432 "))
         # Windows of the written form too: a rule that takes one group away leaves the rest.
         windows = (number, text)
         return Injection(lead + text, (NUMBER,), vanish=(text, number), windows=windows)

@@ -15,6 +15,8 @@ CARD = "3834441747661439"  # the planted value of the leak, Luhn-valid
 AMEX = "378282246310005"
 # What may come right before a card in a message: a port, a year, a phone number, a count.
 LEADS = ("qbox3:8080 ", "port 8080 ", "in 2024 ", "+44 20 7946 ", "+12 345 6789 ", "retry 42 ")
+# The same, where no 6-character window of a random card can match the lead's digits by chance.
+WINDOW_SAFE_LEADS = ("qbox3:8080 ", "port=8080 ", "year:2024 ", "+44 20 7946 ", "retry 42 ")
 TAILS = ("", " 42 tries", " 1.2.3", ", 2024", "\tdone")
 
 
@@ -77,12 +79,14 @@ def test_a_mac_after_an_ssh_error_is_a_mac_not_a_host(mac: str, separator: str) 
 def cards_after_numbers(draw: st.DrawFn) -> tuple[str, Injection]:
     """A Luhn-valid card of 13-19 digits, in any grouping a card is written in, after a number."""
     length = draw(st.sampled_from((13, 14, 15, 16, 17, 18, 19)))
-    body = draw(st.text("0123456789", min_size=length - 1, max_size=length - 1))
+    # Random digits, not shrinkable ones: "0000 0000 ..." is no card anyone has.
+    rnd = draw(st.randoms(use_true_random=False))
+    body = "".join(rnd.choice("0123456789") for _ in range(length - 1))
     number = next(body + c for c in "0123456789" if luhn_valid(body + c))
     separator = draw(st.sampled_from(("", " ", "-")))
     sizes = (4, 6, 5) if length == 15 and draw(st.booleans()) else (4,) * 5
     written = _written(number, separator, sizes)
-    lead = draw(st.sampled_from(("", *LEADS)))
+    lead = draw(st.sampled_from(("", *WINDOW_SAFE_LEADS)))
     tail = draw(st.sampled_from(TAILS))
     injection = Injection(written, (NUMBER,), vanish=(written, number), windows=(number, written))
     return lead + written + tail, injection
