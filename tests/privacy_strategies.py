@@ -428,8 +428,17 @@ def personal_numbers(draw: st.DrawFn) -> Injection:
             rnd.choice("3456") + _chars(rnd, string.digits, rnd.choice((12, 14, 15)) - 1)
         )
         sep = rnd.choice(("", " ", "-"))
-        text = sep.join(number[i : i + 4] for i in range(0, len(number), 4)) if sep else number
-        return Injection(text, (NUMBER,), vanish=(text, number), windows=(number,))
+        cuts = (0, 4, 10, 15) if len(number) == 15 and rnd.random() < 0.5 else range(0, 20, 4)
+        groups = [number[a:b] for a, b in zip(cuts, [*cuts[1:], len(number)]) if number[a:b]]
+        text = sep.join(groups) if sep else number
+        # A number may come right before the card (a port, a year, a phone number), and the card
+        # must be found after it, not read as the tail of a longer run.
+        # (Its digits follow a "=" or ":", never a space: no 6-character window of the card matches
+        # them by chance.)
+        lead = rnd.choice(("", "", "", "port=8080 ", "retries=2024 ", "+44 20 7946 ", "db:5432 "))
+        # Windows of the written form too: a rule that takes one group away leaves the rest.
+        windows = (number, text)
+        return Injection(lead + text, (NUMBER,), vanish=(text, number), windows=windows)
     if kind == "ssn":
         text = f"{rnd.randint(100, 899)}-{rnd.randint(10, 99)}-{rnd.randint(1000, 9999)}"
         return Injection(text, (NUMBER,), vanish=(text, text.replace("-", "")))

@@ -515,3 +515,22 @@ def test_no_planted_value_reaches_the_receiver_the_spool_the_audit_log_or_debug_
     check()
     print(f"\n{len(examples)} examples in {time.monotonic() - started:.1f} s")
     assert len(examples) >= 500
+
+
+def test_a_card_after_a_port_and_a_mac_after_an_ssh_error_reach_no_output(
+    pipeline: Pipeline,
+) -> None:
+    # The leak seen once: the exception message ("... qzbox42:8080") and the argument (a card)
+    # are joined by a space, and the card read as the tail of a run that began at the port.
+    login, machine = "qzlogin7", "qzbox42"
+    card = Injection("3834 4417 4766 1439", (NUMBER,), ["3834 4417 4766 1439", "4417 4766 1439"])
+    mac = Injection("A4:5E:60:D2:1F:0B", (MAC,), ["A4:5E:60", "D2:1F:0B"])
+    ssh = "ssh: Could not resolve hostname abcd12: Name or service not known:"
+    texts = {
+        "argument": (card.text, [card]),
+        "attribute": (f"{ssh} {mac.text}", [mac]),
+        "message": (f"failed on {machine}:8080", []),
+    }
+    sample = Planted(login, machine, **texts, **DECLARED_NAMES)
+    _check(pipeline.run(sample), sample)
+    _check(pipeline.run(sample, debug=True), sample)

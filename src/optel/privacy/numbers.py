@@ -25,9 +25,9 @@ _DIGITS = bytes(48 if 48 <= i <= 57 else 120 for i in range(256))  # digits -> "
 _SOURCES = {
     # Not inside a longer run of hex groups (an IPv6 address): no hex group joined on either side.
     "mac": r"(?i)(?<![\w.-])(?<![0-9a-f]:)[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}(?![\w-]|:[0-9a-f])",
-    # A run of 13-19 digits, or groups of four (Amex: 4-6-5) with one separator throughout.
-    "card": r"(?<![\w.+-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5})"
-    r"(?![\w-]|\.\d)",
+    # 13 digits or more, single spaces or dashes between them: a card, or a run of numbers with one
+    # inside ("host:8080 4111 1111 1111 1111"); _card_match finds the card among its groups.
+    "card": r"(?<![\w.+-])\d(?:[ -]?\d){12,}(?![\w-]|\.\d)",
     "ssn": r"(?<![\w.-])\d{3}-\d{2}-\d{4}(?![\w-]|\.\d)",
     # +49 30 1234567, +1 (555) 123-4567, +4930123456: a separator between groups (parentheses
     # only around the first),
@@ -59,19 +59,45 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _card_shape(sizes: list[int]) -> bool:
+    """Whether digit groups of these sizes are written as a card is: one run of 13-19, groups of four
+    with a shorter last one, or Amex's and Diners' 4-6-5 and 4-6-4."""
+    if not 13 <= sum(sizes) <= 19:
+        return False
+    if len(sizes) == 1 or sizes in ([4, 6, 5], [4, 6, 4]):
+        return True
+    return sizes[-1] <= 4 and all(size == 4 for size in sizes[:-1])
+
+
 def _card_match(match: re.Match[str]) -> str:
+    # The run may hold numbers before or after the card ("port 8080 4111 1111 1111 1111 42 tries"):
+    # every window of its groups that is written and checks as a card is scrubbed, and where two
+    # overlap (a window may take a number before the card and leave the card's last group), both.
     found = match.group()
-    # The groups may have run on into a number after the card ("4111 1111 1111 1111 42 tries"):
-    # drop trailing groups until what is left passes the check or is too short to be a card.
-    cut = len(found)
-    while cut > 0:
-        digits = found[:cut].replace(" ", "").replace("-", "")
-        if len(digits) < 13:
-            break
-        if luhn_valid(digits):
-            return NUMBER + found[cut:]
-        cut = max(found.rfind(" ", 0, cut), found.rfind("-", 0, cut))
-    return found
+    groups = found.replace("-", " ").split(" ")
+    separators = [char for char in found if char in " -"]
+    covered = [False] * len(groups)
+    for start in range(len(groups)):
+        for end in range(start + 1, min(len(groups), start + 19) + 1):
+            if _is_card(groups[start:end], separators[start : end - 1]):
+                covered[start:end] = [True] * (end - start)
+    out: list[str] = []
+    for index, group in enumerate(groups):
+        if index:
+            if covered[index] and covered[index - 1]:
+                continue
+            out.append(separators[index - 1])
+        out.append(NUMBER if covered[index] else group)
+    return "".join(out)
+
+
+def _is_card(groups: list[str], separators: list[str]) -> bool:
+    """Whether these digit groups (one separator throughout) are written and check as a card."""
+    return (
+        len(set(separators)) <= 1
+        and _card_shape([len(group) for group in groups])
+        and luhn_valid("".join(groups))
+    )
 
 
 def _phone_match(match: re.Match[str]) -> str:
@@ -88,15 +114,23 @@ def _phone_match(match: re.Match[str]) -> str:
     return found
 
 
-def scrub_numbers(text: str) -> str:
-    """MAC addresses, card numbers, social security and phone numbers -> ``<mac>`` / ``<number>``."""
+def scrub_macs(text: str) -> str:
+    """MAC addresses -> ``<mac>`` (a rule of its own: it runs before host names, see ``table.RULES``)."""
     if (text.count(":") >= 5 and hex_between(text, ":", 2, 2)) or (
         text.count("-") >= 5 and hex_between(text, "-", 2, 2)
     ):
         text = _pattern("mac").sub(MAC, text)
+    return text
+
+
+def scrub_numbers(text: str) -> str:
+    """Card numbers, social security and phone numbers -> ``<number>``."""
     # One C pass (bytes.translate) instead of a regex scan for texts without a long enough digit run.
     if b"0" * _MIN_ANY not in text.encode("utf-8", "ignore").translate(_DIGITS, b" -.()+"):
         return text
+    # Cards first: a phone number's groups would run on into a card after it ("+49 30 1234567
+    # 4111 1111 1111 1111") and take its first group; a card is Luhn-checked, a phone number not.
+    text = _pattern("card").sub(_card_match, text)
     if "+" in text or "(" in text or "-" in text or "." in text:
         for _ in range(3):
             # Again over what a cut left (see _phone_match): it may start the next number.
@@ -106,4 +140,4 @@ def scrub_numbers(text: str) -> str:
             text = scrubbed
     if "-" in text:
         text = _pattern("ssn").sub(NUMBER, text)
-    return _pattern("card").sub(_card_match, text)
+    return text

@@ -21,7 +21,7 @@ from optel.privacy.credentials import (
 from optel.privacy.hosts import scrub_hosts
 from optel.privacy.identity import current_identity
 from optel.privacy.locations import scrub_emails, scrub_home, scrub_ips, scrub_paths, scrub_urls
-from optel.privacy.numbers import scrub_numbers
+from optel.privacy.numbers import scrub_macs, scrub_numbers
 from optel.privacy.table import RULES, USER
 
 TYPE_CHECKING = False
@@ -70,6 +70,7 @@ _FUNCTIONS: dict[str, Callable[[str], str]] = {
     "key_values": scrub_key_values,
     "long_hex": scrub_long_hex,
     "long_runs": scrub_long_runs,
+    "macs": scrub_macs,
     "hosts": scrub_hosts,
     "numbers": scrub_numbers,
     "login": scrub_login,

@@ -154,7 +154,8 @@ CHAIN_ORDER = (
     "URL is one marker; paths before the shape detectors, so that a path holding a hash is one "
     "marker; e-mail and IP addresses before host names (the domain after `@` is the address's, "
     "`1.2.3.4` is no host); secrets before host names (`not known: password=x` keeps its key for "
-    "the key/value rule) and numbers (a key may hold a digit run); the login name last, wherever the "
+    "the key/value rule) and numbers (a key may hold a digit run); MAC addresses before host names "
+    "(`not known: 00:1a:...` would give the first octet for a host); the login name last, wherever the "
     "rules before left it."
 )
 RULES: tuple[Rule, ...] = (
@@ -258,6 +259,17 @@ RULES: tuple[Rule, ...] = (
         (("got dGhpcyBpcyBhIHNlY3JldCB2YWx1ZTEyMw== back", "got <secret> back"),),
     ),
     Rule(
+        "macs",
+        MAC,
+        "MAC addresses, with colons or dashes, in either case",
+        (
+            (
+                "ssh: Name or service not known: 00:1a:2b:3c:4d:5e",
+                "ssh: Name or service not known: <mac>",
+            ),
+        ),
+    ),
+    Rule(
         "hosts",
         HOST,
         "this machine's own name (`socket.gethostname()`, `HOSTNAME`) and its domain, anywhere; "
@@ -272,13 +284,14 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "numbers",
-        NUMBER + " / " + MAC,
-        "payment card numbers (13-19 digits that pass the Luhn check), US social security numbers, "
-        "phone numbers written `+49 30 1234567` or `(555) 123-4567` / `555-123-4567`; MAC addresses "
-        "become `<mac>`",
+        NUMBER,
+        "payment card numbers (13-19 digits that pass the Luhn check, in one run or in groups of four "
+        "or 4-6-5 with one space or dash throughout, wherever they start in a run of numbers: "
+        "`port 8080 4111 1111 1111 1111`), US social security numbers, phone numbers written "
+        "`+49 30 1234567` or `(555) 123-4567` / `555-123-4567`",
         (
             ("card 4111 1111 1111 1111, call +49 30 1234567", "card <number>, call <number>"),
-            ("nic 00:1a:2b:3c:4d:5e", "nic <mac>"),
+            ("connecting to db:8080 4111-1111-1111-1111", "connecting to <host>:8080 <number>"),
         ),
     ),
     Rule(
