@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
@@ -27,6 +29,18 @@ def logger() -> logging.Logger:
     return log
 
 
-def debug(message: str, *args: object) -> None:
-    """Log `message % args` at DEBUG on the ``optel`` logger (``logging`` is imported only now)."""
-    logger().debug(message, *args)
+def debug(message: str, *args: object, exc_info: bool = False) -> None:
+    """Log `message % args` at DEBUG on the ``optel`` logger, if anything can receive it.
+
+    While ``logging`` was never imported, no handler or level was ever set: the record would go
+    nowhere (the last-resort handler takes WARNING and up), so it is dropped without importing
+    ``logging`` (the detached uploader's common path, docs/internals.md).
+    """
+    if "logging" in sys.modules:
+        logger().debug(message, *args, exc_info=exc_info)
+
+
+def info(message: str, *args: object) -> None:
+    """Log `message % args` at INFO on the ``optel`` logger, if anything can receive it (see `debug`)."""
+    if "logging" in sys.modules:
+        logger().info(message, *args)

@@ -20,13 +20,16 @@ DETACHED_FLAG = "--detached"
 # working directory nor the script's on sys.path), then the one entry this optel needs, then the
 # working directory optel owns. `-I` already keeps the cwd off sys.path on 3.9 and 3.10 too,
 # which have no `-P`. argv: -c, working dir, optel's import root, then the `optel` arguments.
+# The detached uploader's entry (upload/detached.py) parses without argparse, and hands any other
+# command line to the full CLI.
 BOOTSTRAP = (
     "import os, sys\n"
     "here, root = sys.argv[1], sys.argv[2]\n"
     "os.chdir(here)\n"
     "if root not in sys.path: sys.path.insert(0, root)\n"
     "sys.argv[:3] = ['optel']\n"
-    "from optel.cli.main import main\n"
+    "if '--detached' in sys.argv: from optel.upload.detached import main\n"
+    "else: from optel.cli.main import main\n"
     "sys.exit(main())\n"
 )
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import Any
 
 from optel.record.names import APP_INSTALLATION_ID, OPTEL_INSTALL_ID, RENAMED
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _INT64 = (-(2**63), 2**63 - 1)
 

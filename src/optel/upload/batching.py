@@ -9,20 +9,21 @@ that a file whose spans went out is rewritten to hold only what did not.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
 
+from optel import _logger
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections import deque
+    from typing import Any
 
     from optel.spool.claims import Claim
     from optel.upload.export import Exporters, Outcome
     from optel.upload.otlp import FileResource, SpanRequest
     from optel.upload.uploader import Run
 
-_log = logging.getLogger("optel")
 
 # Spans per OTLP request, and per batch of files: large enough that a usual flush goes in one
 # request and a CLI's small flushes go by the hundred (a request costs as much as ~40 spans, and a
@@ -68,7 +69,7 @@ class SpoolFile:
             try:
                 write_atomically(self.claim.path, encode_file(self.header, records))
             except OSError:
-                _log.debug("optel: could not rewrite %s; it will be sent whole again", self.claim.name, exc_info=True)  # fmt: skip
+                _logger.debug("optel: could not rewrite %s; it will be sent whole again", self.claim.name, exc_info=True)  # fmt: skip
 
 
 def read_file(run: Run, claim: Claim) -> SpoolFile | None:
@@ -78,7 +79,7 @@ def read_file(run: Run, claim: Claim) -> SpoolFile | None:
     try:
         header, records = claim.read()
     except CorruptSpoolFile as error:
-        _log.info("optel: quarantined %s: %s", claim.name, error)
+        _logger.info("optel: quarantined %s: %s", claim.name, error)
         run.spool.quarantine(claim, "corrupt")
         run.summary.files_quarantined += 1
         return None
@@ -210,7 +211,7 @@ def _span_chunks(
                     span_from_record(record, into)
                     request.count += 1
                 except InvalidRecord as error:
-                    _log.debug("optel: skipping a span record: %s", error)
+                    _logger.debug("optel: skipping a span record: %s", error)
                     if invalid is not None:
                         invalid[0] += 1
             if taken - start == CHUNK_SPANS:

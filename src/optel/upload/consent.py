@@ -12,7 +12,10 @@ encoded: there is no per-span decision to make, every record of a file shares it
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def file_consent(header: Mapping[str, Any]) -> Any:

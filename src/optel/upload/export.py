@@ -12,12 +12,12 @@ not, nothing heavy is imported and the run keeps its files as a failed request w
 
 from __future__ import annotations
 
-import logging
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
 
+from optel import _logger
 from optel._endpoints import DEFAULT_TIMEOUT, GRPC, HTTP_JSON, Destination, resolve
 from optel.upload.outcome import (
     GRPC_KEEP,
@@ -37,16 +37,29 @@ __all__ = [
     "UNAVAILABLE", "Exporters", "Outcome", "classify", "classify_grpc",
 ]  # fmt: skip
 
-_log = logging.getLogger("optel")
 
 MIN_TIMEOUT = 0.2
+_silence_sdk = False  # set by the detached uploader (silence_sdk_loggers)
 
-Groups = list[tuple[Any, list[Any]]]  # (FileResource, spans or metrics of it)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    Groups = list[tuple[Any, list[Any]]]  # (FileResource, spans or metrics of it)
 
 
 @contextmanager
 def quiet_sdk() -> Iterator[None]:
-    """grpc's own log records of a failed call stay off the terminal: optel never prints."""
+    """grpc's own log records of a failed call stay off the terminal: optel never prints.
+
+    Only once grpc is imported (a gRPC target made before the block): an HTTP or offline run
+    does not import `logging` for it.
+    """
+    if "grpc" not in sys.modules:
+        yield
+        return
+    import logging
+
     logger = logging.getLogger("grpc")
     before = logger.propagate
     logger.propagate = False
@@ -57,7 +70,20 @@ def quiet_sdk() -> Iterator[None]:
 
 
 def silence_sdk_loggers() -> None:
-    """Detached mode: nothing of the `opentelemetry` and `grpc` loggers goes anywhere."""
+    """Detached mode: nothing of the `opentelemetry` and `grpc` loggers goes anywhere.
+
+    Applied when the run first makes a target (the part that imports what logs through them), so
+    that a run with nothing to send, or an offline one, never imports `logging`.
+    """
+    global _silence_sdk
+    _silence_sdk = True
+
+
+def _silence_now() -> None:
+    global _silence_sdk
+    import logging
+
+    _silence_sdk = False
     for name in ("opentelemetry", "grpc"):
         logger = logging.getLogger(name)
         logger.addHandler(logging.NullHandler())
@@ -129,7 +155,7 @@ class Exporters:
         for note in destination.notes:
             if note not in self._said:
                 self._said.add(note)
-                _log.warning("optel: %s", note)
+                _logger.logger().warning("optel: %s", note)
         return destination
 
     def describe(self, signal: str, export: Mapping[str, Any] | None) -> str:
@@ -153,7 +179,7 @@ class Exporters:
             from optel.upload import grpc_call
 
             if not grpc_call.available():
-                _log.error("optel: %s", grpc_call.NEEDS_EXTRA)
+                _logger.logger().error("optel: %s", grpc_call.NEEDS_EXTRA)
                 outcome = Outcome(UNAVAILABLE, None, None, grpc_call.NEEDS_EXTRA)
         if outcome is None:
             from optel.upload.reach import first_hop, unreachable
@@ -219,7 +245,7 @@ class Exporters:
                 outcome: Outcome = target.send(request, budget, destination)
                 return outcome
             except Exception as error:  # anything unforeseen keeps the files
-                _log.debug("optel: the export raised", exc_info=True)
+                _logger.debug("optel: the export raised", exc_info=True)
                 return Outcome(RETRY, None, None, f"{type(error).__name__}: {error}")
 
     def _target(self, destination: Destination) -> Any:
@@ -227,6 +253,8 @@ class Exporters:
         target = self._targets.get(key)
         if target is not None:
             return target
+        if _silence_sdk:
+            _silence_now()
         if destination.protocol == GRPC:
             from optel.upload.grpc_call import GrpcTarget
 
@@ -235,11 +263,11 @@ class Exporters:
             except ImportError:
                 from optel.upload.grpc_call import NEEDS_EXTRA
 
-                _log.error("optel: %s", NEEDS_EXTRA)
+                _logger.logger().error("optel: %s", NEEDS_EXTRA)
                 return Outcome(UNAVAILABLE, None, None, NEEDS_EXTRA)
             except Exception as error:
                 # A TLS setting that cannot be loaded, say: a configuration that can be fixed, so keep.
-                _log.debug("optel: could not open the gRPC channel", exc_info=True)
+                _logger.debug("optel: could not open the gRPC channel", exc_info=True)
                 return Outcome(RETRY, None, None, f"gRPC channel to {destination.url}: {type(error).__name__}: {error}")  # fmt: skip
         else:
             if self._session is None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
+from optel import _logger
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from optel.spool.files import Spool
+    from typing import Any
 
-_log = logging.getLogger("optel")
+    from optel.spool.files import Spool
 
 FIRST_VERSION = "optel.install.first_version"
 _VERSION_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+-_!")
@@ -42,7 +43,7 @@ def with_first_version(
             known[install_id] = first
         return {**header, "resource": {**resource, FIRST_VERSION: first}}
     except Exception:
-        _log.debug("optel: could not note the first version installed", exc_info=True)
+        _logger.debug("optel: could not note the first version installed", exc_info=True)
         return header
 
 

@@ -8,7 +8,10 @@ thread asks it before it knows whether there is anything to send, without loadin
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _RANK = {"off": 0, "anonymous": 1, "identified": 2}
 

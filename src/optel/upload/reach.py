@@ -45,8 +45,12 @@ def unreachable(hop: tuple[str, int] | None, timeout: float) -> OSError | None:
     """The error of a TCP connect to `hop` (from `first_hop`), or None when it connects."""
     if hop is None:
         return None
+    host, port = hop
+    # An ASCII name goes as bytes (getaddrinfo takes them; typeshed says str): a str one is passed
+    # through the idna codec, ~1 ms of imports for nothing.
+    address = (host.encode() if host.isascii() else host, port)
     try:
-        socket.create_connection(hop, timeout=max(timeout, 0.05)).close()
+        socket.create_connection(address, timeout=max(timeout, 0.05)).close()  # type: ignore[arg-type]
     except OSError as error:
         return error
     except Exception:  # an odd host string: let the real request say it

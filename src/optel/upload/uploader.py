@@ -13,17 +13,19 @@ is work to do and the collector takes a connection (`reach`).
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
+from optel import _logger
 from optel.upload.batching import BATCH_RECORDS, CHUNK_SPANS, SpoolFile, budget, gather
 from optel.upload.summary import UploadSummary
 
+TYPE_CHECKING = False
+
 if TYPE_CHECKING:
     from collections import deque
+    from typing import Any
 
     from optel.spool.claims import Claim
     from optel.spool.files import Spool
@@ -33,7 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = ["BATCH_RECORDS", "CHUNK_SPANS", "CONSENT_RECHECK_S", "UploadSummary", "upload"]
 
-_log = logging.getLogger("optel")
 
 # How often a run asks again whether consent was withdrawn: asking reads the user file (~0.3 ms),
 # as much as sending a small file costs; a withdrawal stops the run within this time (and a batch).
@@ -63,7 +64,7 @@ def upload(
         environ = environ if environ is not None else os.environ
         _upload(app, environ, max_seconds, respect_backoff, project_dir, summary)
     except Exception as error:
-        _log.debug("optel: upload failed", exc_info=True)
+        _logger.debug("optel: upload failed", exc_info=True)
         summary.error = f"{type(error).__name__}: {error}"
     return summary
 
@@ -262,11 +263,15 @@ class Run:
         from optel.upload.outcome import REJECTED
 
         if outcome.kind == REJECTED:
-            _log.info("optel: the collector rejected %s (%s): dropped", claim.name, outcome.detail)
+            _logger.info(
+                "optel: the collector rejected %s (%s): dropped", claim.name, outcome.detail
+            )
             self.spool.drop(claim, f"rejected_{outcome.status}" if outcome.status else "rejected")
             self.summary.files_dropped += 1
         else:
-            _log.info("optel: %s cannot be exported (%s): quarantined", claim.name, outcome.detail)
+            _logger.info(
+                "optel: %s cannot be exported (%s): quarantined", claim.name, outcome.detail
+            )
             self.spool.quarantine(claim, "invalid")
             self.summary.files_quarantined += 1
 
@@ -280,7 +285,7 @@ class Run:
         if outcome.status in MISCONFIGURED:
             said += f": {MISCONFIGURED_HINT}"
         # Once a run: the destination waits now.
-        _log.debug("optel: %s; its files are kept for a later run", said)
+        _logger.debug("optel: %s; its files are kept for a later run", said)
         summary = self.summary
         summary.error = said if not summary.error else f"{summary.error}; {said}"
         if outcome.kind == RETRY and outcome.retry_after is not None:
