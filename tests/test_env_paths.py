@@ -92,9 +92,8 @@ def test_paths_equal_platformdirs_under_the_same_environment(monkeypatch, tmp_pa
             monkeypatch.delenv(var)
     config = platformdirs.user_config_dir(app, appauthor=False)
     cache = platformdirs.user_cache_dir(app, appauthor=False)
-    assert ours == [config, cache, os.path.join(config, "telemetry.toml")] + [
-        os.path.join(cache, "telemetry-spool")
-    ]
+    spool = os.path.join(cache, "telemetry-spool")
+    assert ours == [config, cache, os.path.join(config, "telemetry.toml"), spool]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="HOME is not how Windows finds the profile")
