@@ -63,11 +63,13 @@ def _spool(app: str, header: Mapping[str, object], records: Sequence[Mapping[str
             tally = spool.write_tallied(header, records)[1]
         except Exception as exc:
             log_failure("writing the spool", exc)
+    if tally is not None and not due_after_write(tally):
+        return
     # Gated by this flush's own destination: another collector's backoff never delays it.
     where = destination(header.get("export"))
     # A collector that is down keeps every run due for hours: its backoff, one small read, is
     # checked before the launcher (and its modules) is imported, as start_uploader would.
-    if tally is not None and (not due_after_write(tally) or spool.backoff_until(where) is not None):
+    if tally is not None and spool.backoff_until(where) is not None:
         return
     from optel.spool.launch import start_uploader
 
