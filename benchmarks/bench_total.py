@@ -232,6 +232,7 @@ class Variant:
         self.uploaders = Usage()
         self.phase_cpu: dict[str, float] = {}
         self.phase_runs: dict[str, int] = {}
+        self.phase_host: dict[str, list[float]] = {}
         self.windows: list[tuple[int, int, float]] = []  # (start ns, end ns, simulated s) per run
         self.arrived: dict[int, float] = {}  # run index -> simulated arrival time
         self.spool_written: list[int] = []
@@ -252,6 +253,8 @@ class Variant:
     def count(self, phase: str, done: list[list[Any]]) -> None:
         for host, cpu, rss, written in done:
             (self.host if host else self.uploaders).add(cpu, rss, written)
+            if host:
+                self.phase_host.setdefault(phase, []).append(cpu)
             self.phase_cpu[phase] = self.phase_cpu.get(phase, 0.0) + cpu
         self.phase_runs[phase] = self.phase_runs.get(phase, 0) + sum(1 for d in done if d[0])
 
@@ -391,6 +394,14 @@ def report(
         parts = ", ".join(
             f"{phase} {v.phase_cpu[phase] / v.phase_runs[phase] * 1000:.1f} ({v.phase_runs[phase]} runs)"
             for phase in v.phase_cpu
+        )
+        print(f"    {v.label:26} {parts}")
+    print("  per phase, host CPU median over off's (same phase), ms:")
+    for v in (on, sdk):
+        parts = ", ".join(
+            f"{phase} {(statistics.median(cpus) - statistics.median(off.phase_host[phase])) * 1000:+.1f}"
+            for phase, cpus in v.phase_host.items()
+            if phase in off.phase_host
         )
         print(f"    {v.label:26} {parts}")
     print(f"  optel spool bytes written per run: {statistics.mean(on.spool_written):.0f}")

@@ -20,6 +20,7 @@ import pytest
 
 from host_process import drain, receiver_for, settle
 from optel.spool import Spool
+from optel.spool.format import destination
 from optel.spool.policy import (
     DELIVERY_INTERVAL_S,
     DUE_BYTES,
@@ -263,6 +264,66 @@ def test_a_run_with_nothing_due_writes_its_flush_and_looks_at_nothing_else(
         "optel.spool.files",
     }, modules
     assert listed == "0", "the exit flush listed the spool directory"
+
+
+def run_probe(script: Path, endpoint: str) -> tuple[set[str], str]:
+    """One run of EXIT_PROBE: the optel.spool modules it loaded, and how often its exit listed."""
+    done = subprocess.run([sys.executable, str(script), endpoint], capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (0, "")
+    loaded, listed = done.stdout.split("\n")[:2]
+    return set(loaded.split()), listed
+
+
+def shift_tally(seconds: float) -> None:
+    spool = Spool(APP)
+    checked, total, oldest = spool._read_tally() or (0, 0, 0)
+    ns = int(seconds * 1e9)
+    spool._write_tally(checked - ns, total, oldest - ns if oldest else 0)
+
+
+LAUNCHER = {"optel.spool.launch", "optel.spool.lock", "optel.spool.process", "optel.spool.files"}
+
+
+@posix_only
+def test_a_run_a_quarter_hour_after_the_last_trusts_the_tally(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    # Issue 19: a CLI run every 15 minutes found a 10-minute-old tally stale at every exit and
+    # looked at every file. Writers add to it, the bounds are checked against it, uploaders
+    # forget it: it is trusted across the gap between runs.
+    script = tmp_path / "host.py"
+    script.write_text(EXIT_PROBE.format(app=APP))
+    with receiver_for(APP, isolated_home) as receiver:
+        run_probe(script, receiver.url)
+        age_spool(15 * 60)
+        shift_tally(15 * 60)
+        modules, listed = run_probe(script, receiver.url)
+        assert no_uploader_for(0.3)
+    assert len(Spool(APP).files()) == 2 and not modules & LAUNCHER, modules
+    assert listed == "0", "the exit flush listed the spool directory"
+
+
+@posix_only
+def test_a_due_run_during_a_backoff_imports_no_launcher(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    # Issue 19: while the collector is down, every run is due for hours; the backoff's small read
+    # decides, at init and at exit, before the launcher and its modules are imported.
+    script = tmp_path / "host.py"
+    script.write_text(EXIT_PROBE.format(app=APP))
+    spool = Spool(APP)
+    with receiver_for(APP, isolated_home) as receiver:
+        run_probe(script, receiver.url)
+        age_spool(DELIVERY_INTERVAL_S + 1)
+        (claim,) = spool.claim()  # its header's destination, as the uploader reads it
+        where = destination(claim.read()[0].get("export"))
+        spool.release(claim)
+        spool.record_failure(destination=where)
+        spool.set_backoff(spool.backoff_until(where), 1)  # the uploader's spool-wide one
+        assert delivery_due(spool)
+        modules, _ = run_probe(script, receiver.url)
+        assert no_uploader_for(0.3) and receiver.spans() == []
+    assert len(spool.files()) == 2 and not modules & LAUNCHER, modules
 
 
 def test_the_guide_states_the_delays_the_policy_gives() -> None:

@@ -33,8 +33,9 @@ def after_decision(app: str, consent: Consent, *, sending: bool, project_dir: st
         # holds the import lock leaves its child waiting on that lock for ever.
         try:
             from optel import spool
+            from optel.spool.policy import leftovers_due
 
-            if spool.delivery_due(app):
+            if leftovers_due(app):
                 _thread.start_new_thread(_drain_leftovers, (spool, app))
         except Exception as exc:
             _log("optel: delivering what earlier runs left failed: %r", exc)

@@ -54,20 +54,26 @@ def _spool(app: str, header: Mapping[str, object], records: Sequence[Mapping[str
     "How late the data is").
 
     The tally the write leaves says whether anything is due: a run with nothing due makes no
-    other system call, and does not import the launcher.
+    other system call, and does not import the launcher; nor does a due run in a backoff.
     """
+    spool = SpoolBounds(app)
     tally = None
     if records:
         try:
-            tally = SpoolBounds(app).write_tallied(header, records)[1]
+            tally = spool.write_tallied(header, records)[1]
         except Exception as exc:
             log_failure("writing the spool", exc)
     if tally is not None and not due_after_write(tally):
         return
+    # Gated by this flush's own destination: another collector's backoff never delays it.
+    where = destination(header.get("export"))
+    # A collector that is down keeps every run due for hours: its backoff, one small read, is
+    # checked before the launcher (and its modules) is imported, as start_uploader would.
+    if tally is not None and spool.backoff_until(where) is not None:
+        return
     from optel.spool.launch import start_uploader
 
-    # Gated by this flush's own destination: another collector's backoff never delays it.
-    start_uploader(app, destination=destination(header.get("export")), when_due=True)
+    start_uploader(app, destination=where, when_due=True)
 
 
 def public_header(header: Mapping[str, object]) -> dict[str, object]:

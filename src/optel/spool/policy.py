@@ -84,3 +84,11 @@ def delivery_due(spool: SpoolState | str, names: list[str] | None = None) -> boo
     if oldest is None:
         return False
     return due(oldest, spool.waiting_bytes(), time.time_ns())
+
+
+def leftovers_due(app: str) -> bool:
+    """init's gate for what earlier runs left: due (`delivery_due`) and the spool-wide backoff
+    elapsed, the gates `start_uploader` applies. During an outage every run is due for hours: it
+    then neither starts the init thread nor imports the launcher."""
+    spool = SpoolState(app)
+    return delivery_due(spool) and spool.backoff_until() is None

@@ -38,9 +38,13 @@ BACKOFF_BASE_S = 15 * 60.0
 BACKOFF_CAP_S = 4 * 3600.0
 RETRY_AFTER_CAP_S = 24 * 3600.0
 # How long a writer trusts the tally instead of looking at every file (a stat each: ~70 ms for
-# 20,000 files, on the host's exit path). Writes since are added to it; a missed addition (two
-# writers at once) is corrected at the next full look.
-TALLY_TRUSTED_S = 600.0
+# 20,000 files, on the host's exit path). Writes since are added to it, the age bound is checked
+# against its oldest stamp and the size bound when a write comes near it, and every uploader that
+# sent files removes it: so it is trusted across the gaps between a CLI's runs (a 10-minute trust
+# made every run of a CLI used every quarter hour look at every file). A missed addition (two
+# writers at once) is corrected at the next full look, at the latest this long after the last:
+# longer than the backoff's cap, so an uploader's look usually comes first.
+TALLY_TRUSTED_S = 6 * 3600.0
 # The tally's fixed size: three numbers of up to 20 digits fit, padded with spaces.
 _TALLY_WIDTH = 64
 
