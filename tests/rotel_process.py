@@ -6,13 +6,12 @@ import contextlib
 import os
 import socket
 import subprocess
-import sysconfig
 import tempfile
 import time
 from pathlib import Path
 from typing import Iterator, Optional
 
-from optel.gateway.launcher import rotel_binary
+from optel.gateway.launcher import rotel_binary, with_libpython
 
 
 def free_port() -> int:
@@ -78,13 +77,9 @@ def running_rotel(
             for key, value in os.environ.items()
             if not key.startswith(("ROTEL_", "OTEL_"))
         }
-        # rotel-agent links the libpython of the Python it was built for: a build with a shared
-        # libpython outside the loader's path (pyenv's) must say where it is.
-        libdir = sysconfig.get_config_var("LIBDIR")
-        if libdir:
-            env["LD_LIBRARY_PATH"] = os.pathsep.join(
-                filter(None, [libdir, env.get("LD_LIBRARY_PATH")])
-            )
+        # rotel-agent links the libpython of the Python it was built for (pyenv's is outside the
+        # loader's path): the same environment optel's gateway launcher gives it.
+        with_libpython(env)
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -94,6 +95,7 @@ def environment(
     if env.get("PYTHONPATH"):
         paths.append(env["PYTHONPATH"])
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    with_libpython(env)
     if allow:
         env[policy.ALLOW_ENV] = ",".join(allow)
     if services is not None:
@@ -111,3 +113,18 @@ def exec_gateway(argv: list[str], env: dict[str, str]) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(argv[0], argv, env)
+
+
+def with_libpython(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with this Python's library directory first on ``LD_LIBRARY_PATH``, in place.
+
+    rotel-agent embeds the interpreter it was installed with and links its shared libpython;
+    a build whose libpython is outside the loader's path (pyenv's, a custom prefix) would not
+    start without it.
+    """
+    libdir = sysconfig.get_config_var("LIBDIR")
+    if libdir:
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(
+            dict.fromkeys(filter(None, [str(libdir), env.get("LD_LIBRARY_PATH")]))
+        )
+    return env
