@@ -595,7 +595,9 @@ def login_mentions(login: str) -> st.SearchStrategy[Injection]:
         f"{login}_notes",
         f"by {login}.",
     )
-    return st.sampled_from(forms).map(lambda text: Injection(text, (USER,), vanish=(login,)))
+    # A dotted login can also be a host name ("a.io"); either marker shows it was caught.
+    markers = (USER, HOST) if "." in login else (USER,)
+    return st.sampled_from(forms).map(lambda text: Injection(text, markers, vanish=(login,)))
 
 
 CLASSES = {
