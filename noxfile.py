@@ -66,9 +66,10 @@ def collector(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Regenerate the generated docs: the data dictionary, the module map (tests fail when stale)."""
+    """Regenerate the generated docs: the data dictionary and its allow-list, the module map (tests fail when stale)."""
     session.install("-e", ".")
     session.run("python", "-m", "optel.record.dictionary", "docs/telemetry-data.md")
+    session.run("python", "-m", "optel.record.allowlist", "src/optel/record/clean.py")
     session.run("python", "-m", "optel._modmap", "docs/internals.md")
 
 

@@ -109,3 +109,33 @@ def test_optel_show_prints_the_dictionary():
         [sys.executable, "-m", "optel", "show"], check=True, capture_output=True, text=True
     ).stdout
     assert shown == d.render()
+
+
+def test_the_allow_list_the_flush_applies_is_generated_from_the_dictionary():
+    # Regenerate with: python -m optel.record.allowlist src/optel/record/clean.py
+    from optel.record import allowlist, clean
+
+    path = pathlib.Path(clean.__file__)
+    current = path.read_text(encoding="utf-8")
+    assert allowlist.render(current) == current, (
+        "src/optel/record/clean.py's allow-list is stale: "
+        "run `python -m optel.record.allowlist src/optel/record/clean.py`"
+    )
+    assert {name: a.type for name, a in d.ATTRIBUTES.items()} == clean.TYPES
+    assert d.names_in(d.SPAN) == clean.SPAN_NAMES
+    assert d.names_in(d.EVENT) == clean.EVENT_NAMES
+    assert {name: m.attributes for name, m in d.METRICS.items()} == clean.METRIC_ATTRIBUTES
+    assert set(d.SPAN_KINDS) == clean.KINDS
+
+
+def test_a_stale_allow_list_is_found_and_rewritten(tmp_path):
+    from optel.record import allowlist, clean
+
+    text = pathlib.Path(clean.__file__).read_text(encoding="utf-8")
+    stale = tmp_path / "clean.py"
+    stale.write_text(text.replace('    "outcome": "string",\n', ""), encoding="utf-8")
+    run = [sys.executable, "-m", "optel.record.allowlist"]
+    assert subprocess.run([*run, "--check", str(stale)], capture_output=True).returncode == 1
+    subprocess.run([*run, str(stale)], check=True)
+    assert stale.read_text(encoding="utf-8") == text
+    assert allowlist.allow_list_block() in text

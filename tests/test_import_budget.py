@@ -243,3 +243,71 @@ def test_a_run_with_telemetry_off_never_loads_the_flush_path():
     assert (mode, recording) == ("off", False)
     flush_path = ("optel._flushes", "optel._leftovers", "optel._sigterm", "optel.record.flush")
     assert _hits(added, (*flush_path, "optel.spool")) == []
+
+
+FLUSH_RUN = r"""
+import sys
+import optel
+optel.init("budget-app", version="1.0")
+tables = optel.metric("budget.tables", attributes=["command.name"])
+
+@optel.command("run")
+def run():
+    try:
+        step()
+    except ValueError:
+        pass
+    ask(model="gpt-4o")
+    tables.add(3, **{"command.name": "run", "undeclared": "x"})
+    optel.count_input()
+
+@optel.step
+def step():
+    raise ValueError("no")
+
+@optel.llm_call(provider="openai")
+def ask(model):
+    return {"model": "gpt-4o", "usage": {"prompt_tokens": 3, "completion_tokens": 4}}
+
+run()
+optel.shutdown()
+sys.stdout.write(repr(sorted(m for m in sys.modules if m.startswith("optel"))))
+"""
+# Read by people, the uploader and optel's tools, never by a run's flush: the data dictionary's
+# descriptions and rendering, and what writes its allow-list into record/clean.py.
+NOT_AT_FLUSH = ("optel.record.dictionary", "optel.record.allowlist", "optel.privacy.generated")
+
+
+@pytest.mark.slow
+def test_the_exit_flush_of_an_on_run_loads_the_allow_list_but_not_the_data_dictionary():
+    """An on run's flush applies the allow-list (record/clean.py's generated literals) to spans,
+    exception events, derived GenAI metrics and a host metric, without loading the dictionary's
+    descriptions (docs/internals.md#the-import-budget-of-the-host-side)."""
+    spool = _consent_anonymous_without_uploader("budget-app")
+    result = subprocess.run(
+        [sys.executable, "-c", FLUSH_RUN], env=dict(os.environ), stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    loaded = eval(result.stdout)  # our own repr of a list of str
+    assert "optel.record.flush" in loaded
+    assert _hits(loaded, NOT_AT_FLUSH) == []
+    (name,) = [n for n in os.listdir(spool) if n.endswith(".jsonl")]
+    with open(os.path.join(spool, name), encoding="utf-8") as f:
+        records = [json.loads(line) for line in f][1:]
+    metrics = {
+        (r["name"], json.dumps(r["attributes"], sort_keys=True))
+        for r in records
+        if r["t"] == "metric"
+    }
+    assert ("budget.tables", '{"command.name": "run"}') in metrics
+    usage = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o"}  # fmt: skip
+    for kind in ("input", "output"):
+        typed = json.dumps({**usage, "gen_ai.token.type": kind}, sort_keys=True)
+        assert ("gen_ai.client.token.usage", typed) in metrics
+    assert (
+        "optel.cli.step.duration",
+        '{"error.type": "ValueError", "step.name": "step"}',
+    ) in metrics
+    (failed,) = [r for r in records if r["t"] == "span" and r["name"] == "step"]
+    assert [e["name"] for e in failed["events"]] == ["exception"]
+    assert {"exception.type", "exception.message"} <= set(failed["events"][0]["attributes"])

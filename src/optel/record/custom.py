@@ -14,8 +14,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from optel.record.dictionary import Metric as _Declared
-
 KINDS = ("counter", "histogram")
 # optel's namespaces and the semantic conventions it follows: a host metric never shadows them.
 RESERVED = ("optel.", "cli.", "app.", "gen_ai.", "process.", "otel.")
@@ -75,12 +73,7 @@ def metric(
     return Metric(name)
 
 
-def declared(name: str) -> _Declared | None:
-    """The host metric ``name`` as the data dictionary describes its own, or None."""
+def declared_attributes(name: str) -> tuple[str, ...] | None:
+    """The attributes a measurement of the host metric ``name`` may carry; None when undeclared."""
     found = _declared.get(name)
-    if found is None:
-        return None
-    from optel.record.dictionary import Metric as Declared
-
-    kind, unit, description, attributes = found
-    return Declared(name, kind, unit, description or f"{name} (declared by the app)", attributes)
+    return None if found is None else found[3]

@@ -1,8 +1,10 @@
 """The data dictionary: every metric, span, span event and attribute optel may send, with why.
 
-This module is the allow-list (an attribute not declared here, nor named by the host in
-``init(attributes=...)``, is dropped at flush), the uploader's source of instrument kinds, units
-and bucket boundaries, and the source of ``docs/telemetry-data.md``:
+This module is the source of the allow-list (an attribute not declared here, nor named by the
+host in ``init(attributes=...)``, is dropped at flush; ``python -m optel.record.allowlist
+src/optel/record/clean.py`` writes its names and types into the block the flush reads, so that
+no run loads this module), the uploader's source of instrument kinds, units and bucket
+boundaries, and the source of ``docs/telemetry-data.md``:
 ``python -m optel.record.dictionary docs/telemetry-data.md`` regenerates it and
 ``optel show`` prints it.
 """

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import sys
 
-from optel.record import dictionary as _dictionary
 from optel.record import names as n
 from optel.record.clean import (
     EVENT_NAMES,
     KINDS,
     MAX_STRING,
+    METRIC_ATTRIBUTES,
     SPAN_NAMES,
     Scrubber,
     clean_attributes,
@@ -27,7 +27,6 @@ from optel.record.clean import (
     finite,
     scrubber,
 )
-from optel.record.dictionary import METRICS
 from optel.record.spans import Measurement, SpanHandle
 
 TYPE_CHECKING = False
@@ -88,7 +87,7 @@ def derived_metrics(span: Mapping[str, object]) -> list[Record]:
     if kind == "command":
         return _command_metrics(attrs, span["status"] == "error", seconds, end_ns)
     name = _DURATIONS[kind]
-    out = [metric(name, seconds, _pick(attrs, _dictionary.METRICS[name].attributes), end_ns)]
+    out = [metric(name, seconds, _pick(attrs, METRIC_ATTRIBUTES[name]), end_ns)]
     if kind == "llm":
         out.extend(_llm_metrics(attrs, end_ns))
     return out
@@ -111,12 +110,11 @@ def _command_metrics(
 
 
 def _llm_metrics(attrs: Mapping[str, object], end_ns: int) -> list[Record]:
-    metrics = _dictionary.METRICS
     out: list[Record] = []
     first_chunk = attrs.get("gen_ai.response.time_to_first_chunk")
     if isinstance(first_chunk, float):
-        out.append(metric(_TTFC, first_chunk, _pick(attrs, metrics[_TTFC].attributes), end_ns))
-    usage_attrs = _pick(attrs, metrics[_TOKENS].attributes)
+        out.append(metric(_TTFC, first_chunk, _pick(attrs, METRIC_ATTRIBUTES[_TTFC]), end_ns))
+    usage_attrs = _pick(attrs, METRIC_ATTRIBUTES[_TOKENS])
     for key, token_type in (
         ("gen_ai.usage.input_tokens", "input"),
         ("gen_ai.usage.output_tokens", "output"),
@@ -272,17 +270,17 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
 
 def measurement_dict(record: Measurement, host: Collection[str], scrub: Scrubber) -> Record | None:
     """The spool dict of a measurement; None for an undeclared metric or a non-numeric value."""
-    declared = METRICS.get(record.name)
-    if declared is None:  # a metric the host declared (optel.metric), loaded only then
-        from optel.record.custom import declared as host_metric
+    allowed = METRIC_ATTRIBUTES.get(record.name)
+    if allowed is None:  # a metric the host declared (optel.metric), loaded only then
+        from optel.record.custom import declared_attributes
 
-        declared = host_metric(record.name)
+        allowed = declared_attributes(record.name)
     value = record.value
-    if declared is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+    if allowed is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if not finite(float(value)):
         return None
-    attrs = clean_attributes(record.attributes, declared.attributes, (), scrub)
+    attrs = clean_attributes(record.attributes, allowed, (), scrub)
     return metric(record.name, value, attrs, record.time_ns)
 
 
