@@ -16,7 +16,8 @@ import optel
 import optel.upload
 from optel import _paths, _runtime
 from optel.privacy.exceptions import MAX_RECORDED_FRAMES, own_frame_tuples
-from optel.record import flush, spans
+from optel.record import failure, flush, spans
+from optel.record.clean import MAX_STRING
 from optel.spool.lock import TOKEN_ENV, acquire_lock
 from otlp_receiver import OTLPReceiver
 
@@ -220,12 +221,12 @@ def test_frames_outside_the_host_package_and_beyond_the_bound_are_left_out() -> 
 
 def test_the_formatted_stacktrace_keeps_the_innermost_frames_within_the_string_bound() -> None:
     frames = tuple((f"host.module_{i:03d}", "function_" + "x" * 40, i) for i in range(40))
-    text = flush.stacktrace(frames)
+    text = failure.stacktrace(frames, MAX_STRING)
     lines = text.splitlines()
-    assert len(text) <= flush.MAX_STRING
+    assert len(text) <= MAX_STRING
     assert lines[-1] == f"host.module_039:function_{'x' * 40}:39"
     assert len(lines) < 40
-    assert flush.stacktrace(()) == ""
+    assert failure.stacktrace((), MAX_STRING) == ""
 
 
 def test_without_a_host_package_no_stacktrace_is_recorded() -> None:

@@ -21,6 +21,7 @@ from optel.record.names import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
     from types import ModuleType
 
     from optel.record.spans import SpanHandle
@@ -102,6 +103,32 @@ def event_attributes(
             exc.__traceback__, host_package, MAX_RECORDED_FRAMES
         )
     return attributes
+
+
+def stacktrace(frames: Iterable[object], limit: int) -> str:
+    """``module:function:line`` lines of the (module, function, line) frames a span recorded,
+    the outermost dropped first when they would not fit in ``limit`` characters (at flush)."""
+    lines: list[str] = []
+    size = 0
+    for frame in reversed(tuple(frames)):
+        if type(frame) is not tuple or len(frame) != 3:
+            continue
+        line = f"{frame[0]}:{frame[1]}:{frame[2]}"
+        size += len(line) + 1
+        if size > limit + 1:
+            break
+        lines.append(line)
+    return "\n".join(reversed(lines))
+
+
+def with_stacktrace(attributes: Mapping[str, object], limit: int) -> dict[str, object]:
+    """An exception event's attributes, its recorded frames formatted (none when none is left)."""
+    out = dict(attributes)
+    frames = out.pop(EXCEPTION_STACKTRACE)
+    text = stacktrace(frames, limit)  # type: ignore[arg-type]
+    if text:
+        out[EXCEPTION_STACKTRACE] = text
+    return out
 
 
 def _provider_errors() -> ModuleType:

@@ -204,31 +204,6 @@ def _span_name(handle: SpanHandle, attrs: Mapping[str, object], scrub: Scrubber)
     return cut(str(handle.name))
 
 
-def stacktrace(frames: Iterable[object]) -> str:
-    """``module:function:line`` lines of the (module, function, line) frames a span recorded,
-    the outermost dropped first when they would not fit in MAX_STRING characters."""
-    lines: list[str] = []
-    size = 0
-    for frame in reversed(tuple(frames)):
-        if type(frame) is not tuple or len(frame) != 3:
-            continue
-        line = f"{frame[0]}:{frame[1]}:{frame[2]}"
-        size += len(line) + 1
-        if size > MAX_STRING + 1:
-            break
-        lines.append(line)
-    return "\n".join(reversed(lines))
-
-
-def _with_stacktrace(attributes: Mapping[str, object]) -> dict[str, object]:
-    out = dict(attributes)
-    frames = out.pop("exception.stacktrace")
-    text = stacktrace(frames)  # type: ignore[arg-type]
-    if text:
-        out["exception.stacktrace"] = text
-    return out
-
-
 def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Record:
     """The spool dict of an ended span (docs/spool-format.md#span-records)."""
     if handle._usage is not None:
@@ -242,7 +217,10 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
     events: list[dict[str, object]] = []
     for name, at_ns, event_attrs in handle.events or ():
         if event_attrs and type(event_attrs.get("exception.stacktrace")) is tuple:
-            event_attrs = _with_stacktrace(event_attrs)
+            # Frames a failed call kept (optel.record.failure, loaded when it recorded them).
+            from optel.record.failure import with_stacktrace
+
+            event_attrs = with_stacktrace(event_attrs, MAX_STRING)
         events.append(
             {
                 "name": cut(str(name)),
