@@ -156,15 +156,29 @@ def recorded_app_settings(table: Mapping[str, object]) -> tuple[str, int]:
     return str(policy), version
 
 
+# The identity keys of the last table read from each user file: the resource of a run's flush
+# takes its salt and first-seen date from what init read, instead of parsing the file again.
+_identities: dict[str, dict[str, object]] = {}
+
+
 def read_user_file(path: str) -> dict[str, object] | Broken:
     """The stored table in the user file ``path`` (``{}`` when there is none), or Broken with the reason."""
     table = read_toml_file(path)
     if table is None:
-        return {}
-    if isinstance(table, Broken):
+        table = {}
+    elif isinstance(table, Broken):
         return table
-    problem = check_user_table(table)
-    return problem if problem is not None else table
+    else:
+        problem = check_user_table(table)
+        if problem is not None:
+            return problem
+    _identities[path] = {key: table[key] for key in IDENTITY_KEYS if key in table}
+    return table
+
+
+def identity_read(path: str) -> dict[str, object] | None:
+    """The identity keys (IDENTITY_KEYS) of the table this process last read from ``path``."""
+    return _identities.get(path)
 
 
 def find_project_file(app: str, project_dir: str | None = None) -> str | None:

@@ -320,9 +320,14 @@ def user_table(consent: Consent) -> Mapping[str, object]:
     if not path:
         return {}
     try:
-        from optel.consent import UserStore
+        from optel.consent.files import identity_read, read_user_file
 
-        table = UserStore(path).read()
+        # What the decision read at init, when it holds this consent's install id (one made
+        # during the run is in the file only): the file is not parsed again at exit.
+        kept = identity_read(path)
+        if kept is not None and kept.get("install_id") == consent.install_id:
+            return kept
+        table = read_user_file(path)
     except Exception:
         return {}
     return table if isinstance(table, dict) else {}
