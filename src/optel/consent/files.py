@@ -178,7 +178,8 @@ def read_user_file(path: str) -> dict[str, object] | Broken:
 
 def identity_read(path: str) -> dict[str, object] | None:
     """The identity keys (IDENTITY_KEYS) of the table this process last read from ``path``."""
-    return _identities.get(path)
+    found = _identities.get(path)
+    return None if found is None else dict(found)
 
 
 def find_project_file(app: str, project_dir: str | None = None) -> str | None:
