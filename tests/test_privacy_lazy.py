@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from optel.privacy import identity, keys
+from optel.privacy import fastpath, identity, keys
 from optel.privacy.credentials import _may_hold_a_key
 from optel.privacy.fastpath import hex_between
 from optel.privacy.hosts import _may_name_a_host
@@ -203,6 +203,19 @@ KEY_PIECES = (
 def test_the_key_pre_filter_skips_no_key_the_rules_match(key: str) -> None:
     judged = key not in keys.KNOWN_TELEMETRY_KEYS and keys.names_a_credential(keys.key_words(key))
     assert keys.is_sensitive_key(key) == judged, key
+
+
+@given(
+    st.lists(st.sampled_from(KEY_PIECES), max_size=7).map("".join)
+    | st.text(alphabet="ab.Z_-9 /:\t\x1c\u212a\u0130", max_size=12)
+    | st.text(max_size=12)
+)
+def test_a_key_is_split_into_the_words_the_character_loop_finds(key: str) -> None:
+    assert keys.key_words(key) == keys._words_char_by_char(key), key
+
+
+def test_the_digit_table_maps_digits_to_0_and_all_else_to_x() -> None:
+    assert bytes(48 if 48 <= i <= 57 else 120 for i in range(256)) == fastpath._DIGITS
 
 
 # -- the login from /etc/passwd is the name service's ------------------------------------------------

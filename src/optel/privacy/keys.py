@@ -138,6 +138,16 @@ KNOWN_TELEMETRY_KEYS = frozenset(
 
 def key_words(key: str) -> list[str]:
     """The lower-case words of an attribute key: ``http.request.header.X-Api-Key`` -> http ... api key."""
+    if key.isascii() and key == key.lower():
+        # Most keys (``gen_ai.usage.input_tokens``): no capital, so no camelCase, and C-level
+        # splits do what the loop below does.
+        words = key.replace(".", " ").replace("_", " ").replace("-", " ").split()
+        if "".join(words).isalnum():
+            return words
+    return _words_char_by_char(key)
+
+
+def _words_char_by_char(key: str) -> list[str]:
     words: list[str] = []
     current: list[str] = []
     previous = ""
