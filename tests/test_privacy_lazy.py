@@ -252,6 +252,23 @@ def test_the_password_file_is_read_as_the_name_service_reads_it(
     assert identity._passwd_file_entry(0) is None
 
 
+def test_a_large_password_file_is_read_to_the_accounts_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Lines of other accounts past the first read (64 KiB), then the account's, split by a read.
+    filler = b"".join(
+        b"u%05d:x:%d:100::/home/u%05d:/bin/sh\n" % (n, 10000 + n, n) for n in range(1900)
+    )
+    filler += b"y" * (65536 * 2 - len(filler) - 10) + b"\n"
+    passwd = tmp_path / "passwd"
+    passwd.write_bytes(filler + b"zed:x:4242:4242::/home/zed:/bin/sh\nlast:x:1:1::/:/bin/sh")
+    monkeypatch.setattr(identity, "PASSWD_FILE", str(passwd))
+    assert identity._passwd_file_entry(4242) == ("zed", "/home/zed")
+    assert identity._passwd_file_entry(1) == ("last", "/")  # no newline after the last line
+    assert identity._passwd_file_entry(10000 + 1899) == ("u01899", "/home/u01899")
+    assert identity._passwd_file_entry(99) is None
+
+
 ACCOUNT_OUTSIDE_THE_FILE = r"""
 import sys
 from optel.privacy import identity, scrub_text

@@ -72,22 +72,34 @@ def _passwd_file_entry(uid: int) -> tuple[str, str] | None:
         fd = os.open(PASSWD_FILE, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return None
+    wanted = b"%d" % uid
+    needle = b":" + wanted + b":"
     try:
-        chunks = []
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
+        # Chunk by chunk, up to the account's line, as the name service reads it: a directory's
+        # file may be large.
+        rest = b""
+        while True:
+            chunk = os.read(fd, 65536)
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop() if chunk else b""
+            for line in lines:
+                if needle in line:
+                    entry = _account_line(line, wanted)
+                    if entry is not None:
+                        return entry
+            if not chunk:
+                return None
     except OSError:
         return None
     finally:
         os.close(fd)
-    wanted = b"%d" % uid
-    needle = b":" + wanted + b":"
-    for line in b"".join(chunks).split(b"\n"):
-        if needle in line:
-            fields = line.split(b":")
-            # name:password:uid:gid:gecos:home:shell; "+"/"-" lines are NIS's, not accounts.
-            if len(fields) >= 7 and fields[2] == wanted and fields[0][:1] not in (b"+", b"-", b""):
-                return os.fsdecode(fields[0]), os.fsdecode(fields[5])
+
+
+def _account_line(line: bytes, uid: bytes) -> tuple[str, str] | None:
+    fields = line.split(b":")
+    # name:password:uid:gid:gecos:home:shell; "+"/"-" lines are NIS's, not accounts.
+    if len(fields) >= 7 and fields[2] == uid and fields[0][:1] not in (b"+", b"-", b""):
+        return os.fsdecode(fields[0]), os.fsdecode(fields[5])
     return None
 
 
