@@ -9,10 +9,11 @@ addresses with ``<ip>``, host names with ``<host>`` (``hosts``), keys and tokens
 and MAC addresses with ``<mac>`` (``numbers``), and the user's login name with ``<user>``; the
 values of credential-like keys are replaced whole (``optel.privacy.keys``).
 
-Importing this package loads neither ``re`` nor the rules: strings made only of plain name
-characters are recognised without any regex (``optel.privacy.fastpath``), the first other string
-loads the chain (``rules``), whose patterns compile on first need, and the first model name loads
-the model lists (``models``).
+Importing this package loads neither ``re`` nor the rules, nor their table: strings made only of
+plain name characters are recognised without any regex (``optel.privacy.fastpath``, whose
+pre-filter is generated from the table), the first other string loads the chain (``rules``), whose
+patterns compile on first need, the first model name loads the model lists (``models``), the first
+exception its description (``exceptions``) and host rules their parser (``hostrules``).
 
 ``optel.init(..., scrub=[...], attributes=[...])`` calls ``configure``; the built-in rules stay on
 unless ``disable_builtin_rules=True`` is passed explicitly (see ``Scrubber``).
@@ -21,15 +22,15 @@ unless ``disable_builtin_rules=True`` is passed explicitly (see ``Scrubber``).
 from __future__ import annotations
 
 from optel.privacy.keys import is_sensitive_key
+from optel.privacy.markers import CUSTOM, EMAIL, IP, MARKERS, PATH, REDACTED, SECRET, URL, USER
 from optel.privacy.modes import FORBIDDEN_KEYS, apply_mode
-from optel.privacy.scrubber import PatternRule, Scrubber
-from optel.privacy.table import CUSTOM, EMAIL, IP, MARKERS, PATH, REDACTED, SECRET, URL, USER
+from optel.privacy.scrubber import Scrubber
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from optel.privacy.scrubber import HostRule
+    from optel.privacy.hostrules import HostRule, PatternRule
 
 __all__ = [
     "CUSTOM",
@@ -92,6 +93,15 @@ def scrub_value(key: str, value: object) -> object:
 def scrub_attributes(attributes: Mapping[str, object] | None) -> dict[str, object]:
     """A new dict of scrubbed attribute values."""
     return _default.scrub_attributes(attributes)
+
+
+def __getattr__(name: str) -> object:
+    # PatternRule is public, but only a host that gives ``(pattern, marker)`` rules needs its module.
+    if name == "PatternRule":
+        from optel.privacy.hostrules import PatternRule
+
+        return PatternRule
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def public_model_name(model: str | None, provider: str | None = None) -> str | None:

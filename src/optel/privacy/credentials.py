@@ -4,15 +4,18 @@ characters (hex digests, base64 keys) unless they read as a name or a CamelCase 
 
 from __future__ import annotations
 
-from optel.privacy.fastpath import KEY_HINTS, LONG_RUN, SECRET_PREFIXES
+from optel.privacy.fastpath import KEY_HINTS, LONG_RUN
 from optel.privacy.keys import is_sensitive_key
+from optel.privacy.markers import MARKERS, SECRET
 from optel.privacy.patterns import pattern
-from optel.privacy.table import MARKERS, SECRET
+from optel.privacy.table import secret_triggers
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
 
+# One of these is in every text a token shape could match (``table``).
+SECRET_PREFIXES = secret_triggers()
 # The words of the "key_value" pattern's key (patterns._SOURCES) but the three "...key" ones.
 _KEY_WORDS = ("pass", "pwd", "secret", "token", "auth", "credential", "cookie", "session", "jwt")
 

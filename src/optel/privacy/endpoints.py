@@ -3,7 +3,7 @@ without the credentials a URL can carry (``https://user:pass@host/?api_key=...``
 
 from __future__ import annotations
 
-from optel.privacy.table import SECRET
+from optel.privacy.markers import SECRET
 
 
 def redact_endpoint(url: str) -> str:

@@ -13,7 +13,8 @@ case (``System.Net``) is a code name, not a domain. ``TLDS`` and the context wor
 from __future__ import annotations
 
 from optel.privacy.identity import machine_names
-from optel.privacy.table import CONTEXT_HINTS, HOST, TLD_LABELS
+from optel.privacy.markers import HOST
+from optel.privacy.table import CONTEXT_HINTS, TLD_LABELS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -138,6 +138,16 @@ KNOWN_TELEMETRY_KEYS = frozenset(
 
 def key_words(key: str) -> list[str]:
     """The lower-case words of an attribute key: ``http.request.header.X-Api-Key`` -> http ... api key."""
+    if key.isascii() and key == key.lower():
+        # Most keys (``gen_ai.usage.input_tokens``): no capital, so no camelCase, and C-level
+        # splits do what the loop below does.
+        words = key.replace(".", " ").replace("_", " ").replace("-", " ").split()
+        if "".join(words).isalnum():
+            return words
+    return _words_char_by_char(key)
+
+
+def _words_char_by_char(key: str) -> list[str]:
     words: list[str] = []
     current: list[str] = []
     previous = ""
@@ -159,15 +169,45 @@ def key_words(key: str) -> list[str]:
     return words
 
 
+# Every word the rules above name, and the second word of every strong pair, holds one of these (a
+# test pins it): a key that holds none is judged with a few C-level `in`s, without being split.
+TRIGGERS = (
+    "key",
+    "token",
+    "pass",
+    "pwd",
+    "secret",
+    "auth",
+    "session",
+    "cookie",
+    "credential",
+    "bearer",
+    "jwt",
+)
+
+
+def may_name_a_credential(lowered: str) -> bool:
+    """False when `lowered` (a key in lower case) holds no trigger: then no rule can match it."""
+    # A plain loop: any() over a generator costs more than the few checks it would replace.
+    for trigger in TRIGGERS:  # noqa: SIM110
+        if trigger in lowered:
+            return True
+    return False
+
+
 def is_sensitive_key(key: str, allowed: Collection[str] = ()) -> bool:
     """True when the value of attribute `key` must be replaced whole by ``<secret>``.
 
     `allowed` (the host's allow-list) is accepted for callers written when it exempted keys from
     the weak words; it exempts nothing now (see the module docstring).
     """
-    if key in KNOWN_TELEMETRY_KEYS:
+    if key in KNOWN_TELEMETRY_KEYS or not may_name_a_credential(key.lower()):
         return False
-    words = key_words(key)
+    return names_a_credential(key_words(key))
+
+
+def names_a_credential(words: list[str]) -> bool:
+    """Whether the words of a key (``key_words``) make it sensitive, by the rules above."""
     for index, word in enumerate(words):
         if word in STRONG_WORDS or word.endswith(STRONG_ENDINGS):
             return True

@@ -5,8 +5,8 @@ from __future__ import annotations
 from optel.privacy.fastpath import hex_between
 from optel.privacy.hosts import tld_after_a_dot
 from optel.privacy.identity import current_identity
+from optel.privacy.markers import EMAIL, IP, PATH, URL
 from optel.privacy.patterns import pattern
-from optel.privacy.table import EMAIL, IP, PATH, URL
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -17,8 +17,8 @@ personal fine-tune) makes the whole name ``custom``.
 
 from __future__ import annotations
 
+from optel.privacy.markers import CUSTOM
 from optel.privacy.model_families import BEDROCK_REGIONS, FAMILIES, KNOWN_PREFIXES, WORDS
-from optel.privacy.table import CUSTOM
 
 _cache: dict[tuple[str, str | None], str] = {}
 _CACHE_LIMIT = 512

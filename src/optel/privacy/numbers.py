@@ -11,7 +11,7 @@ was no card (a 19-digit nanosecond timestamp in a message does, one time in ten)
 from __future__ import annotations
 
 from optel.privacy.fastpath import hex_between
-from optel.privacy.table import MAC, NUMBER
+from optel.privacy.markers import MAC, NUMBER
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -21,8 +21,9 @@ from optel.privacy.credentials import (
 from optel.privacy.hosts import scrub_hosts
 from optel.privacy.identity import current_identity
 from optel.privacy.locations import scrub_emails, scrub_home, scrub_ips, scrub_paths, scrub_urls
+from optel.privacy.markers import USER
 from optel.privacy.numbers import scrub_macs, scrub_numbers
-from optel.privacy.table import RULES, USER
+from optel.privacy.table import RULES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from optel.privacy import exceptions as _exceptions
 from optel.privacy.fastpath import plainly_safe
 from optel.privacy.identity import watch_words
 from optel.privacy.keys import is_sensitive_key
-from optel.privacy.table import REDACTED, SECRET
+from optel.privacy.markers import REDACTED, SECRET
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import re
     from collections.abc import Callable, Iterable, Mapping
 
-    HostRule = Callable[[str], str] | tuple[str | re.Pattern[str], str]
+    from optel.privacy.hostrules import HostRule
 
 _SCALARS = (int, float)
 _KEY_CACHE_LIMIT = 4096
@@ -45,65 +43,6 @@ def _load_builtin_rules(text: str) -> str:
 _builtin_rules: Callable[[str], str] = _load_builtin_rules
 
 
-class PatternRule:
-    """A host rule given as ``(pattern, marker)``: every match becomes `marker`.
-
-    The pattern is compiled on first use, not at ``init()``, to keep ``re`` off the start-up path.
-    A pattern that does not compile fails closed (see ``Scrubber.scrub_text``).
-    """
-
-    __slots__ = ("_compiled", "marker", "source")
-
-    def __init__(self, source: str | re.Pattern[str], marker: str) -> None:
-        if not isinstance(marker, str):
-            raise TypeError(f"a scrub rule's marker must be a str, not {type(marker).__name__}")
-        if not isinstance(source, str) and not hasattr(source, "sub"):
-            raise TypeError(
-                f"a scrub rule's pattern must be a str or re.Pattern, not {type(source).__name__}"
-            )
-        self.source = source
-        self.marker = marker
-        self._compiled: re.Pattern[str] | None = None if isinstance(source, str) else source
-
-    def __call__(self, text: str) -> str:
-        compiled = self._compiled
-        if compiled is None:
-            import re
-
-            compiled = self._compiled = re.compile(self.source)
-        return compiled.sub(lambda _match: self.marker, text)
-
-    def __repr__(self) -> str:
-        return f"PatternRule({self.source!r}, {self.marker!r})"
-
-
-def _host_rules(rules: object) -> tuple[Callable[[str], str], ...]:
-    if rules is None:
-        return ()
-    if callable(rules) or (
-        isinstance(rules, tuple)
-        and len(rules) == 2
-        and isinstance(rules[1], str)
-        and not callable(rules[0])
-    ):
-        rules = (rules,)
-    if isinstance(rules, (str, bytes)) or not hasattr(rules, "__iter__"):
-        raise TypeError(
-            "scrub= takes a list of rules: callables str -> str or (pattern, marker) pairs"
-        )
-    normalised: list[Callable[[str], str]] = []
-    for rule in rules:
-        if callable(rule):
-            normalised.append(rule)
-        elif isinstance(rule, (tuple, list)) and len(rule) == 2:
-            normalised.append(PatternRule(rule[0], rule[1]))
-        else:
-            raise TypeError(
-                f"not a scrub rule: {rule!r} (want a callable str -> str or a (pattern, marker) pair)"
-            )
-    return tuple(normalised)
-
-
 class Scrubber:
     """Host rules (in the order given), then the built-in rules, on every text.
 
@@ -130,7 +69,12 @@ class Scrubber:
         attributes: Iterable[str] | None = None,
         disable_builtin_rules: bool = False,
     ) -> None:
-        self._host_rules = _host_rules(rules)
+        self._host_rules: tuple[Callable[[str], str], ...] = ()
+        if rules is not None:
+            # Their parsing (and PatternRule) is loaded only by a host that gives rules.
+            from optel.privacy.hostrules import host_rules
+
+            self._host_rules = host_rules(rules)
         self._builtin = disable_builtin_rules is not True
         # Attribute keys repeat from span to span; judging one costs a few µs the first time only.
         self._sensitive: dict[str, bool] = {}
@@ -165,7 +109,9 @@ class Scrubber:
                 text = str(text)
             if len(text) > MAX_TEXT:
                 # Scrubbing is linear but not free: a megabyte value must not eat the exit budget.
-                text = _exceptions.cut_at_whitespace(text, MAX_TEXT) + _exceptions.ELLIPSIS
+                from optel.privacy.exceptions import ELLIPSIS, cut_at_whitespace
+
+                text = cut_at_whitespace(text, MAX_TEXT) + ELLIPSIS
             for rule in self._host_rules:
                 text = rule(text)
                 if not isinstance(text, str):
@@ -246,11 +192,14 @@ class Scrubber:
     ) -> dict[str, str]:
         """``error.type``, the scrubbed and bounded ``exception.message``, and
         ``exception.stacktrace`` as ``module:function:line`` lines for the host's own frames."""
+        # Loaded by the first exception only: most runs record none.
+        from optel.privacy import exceptions
+
         try:
-            return _exceptions.describe(exc, host_package, max_message, self.scrub_text)
+            return exceptions.describe(exc, host_package, max_message, self.scrub_text)
         except Exception:
             try:
-                kind = _exceptions.error_type(exc)
+                kind = exceptions.error_type(exc)
             except Exception:
                 kind = "Exception"
             return {"error.type": kind, "exception.message": "", "exception.stacktrace": ""}

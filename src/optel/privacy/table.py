@@ -2,10 +2,11 @@
 the collector gateway's processors and the rules docs/privacy.md states are all derived from it.
 
 A new key shape is one ``Shape`` line here. ``patterns`` builds its ``token_prefix`` pattern from
-``SHAPES``, ``fastpath`` groups the shapes' ``triggers`` into its pre-filter, and
-``python -m optel.privacy.gateway collector/gateway.yaml`` writes them into the gateway's
-``transform/scrub`` and ``redaction/secrets`` processors (a test fails when the checked-in file is
-stale, and another when a shape's example gets past the pre-filter). A new rule of the client's
+``SHAPES``; ``python -m optel.privacy.prefilter src/optel/privacy/fastpath.py`` writes the shapes'
+``triggers``, ``TLDS`` and ``CONTEXT_HINTS`` into the fast path's pre-filter, and
+``python -m optel.privacy.gateway collector/gateway.yaml`` the shapes into the gateway's
+``transform/scrub`` and ``redaction/secrets`` processors (a test fails when either checked-in file
+is stale, and another when a trigger of the table gets past the pre-filter). A new rule of the client's
 chain is a ``Rule`` line in ``RULES`` and its function in ``rules``; ``python -m optel.privacy.docs
 docs/privacy.md`` writes the page's rule tables (a test fails when the page is stale, and another
 when a rule's example no longer comes out as stated).
@@ -16,22 +17,8 @@ engine): no look-around, no backreferences. The client adds its own look-behind 
 
 from __future__ import annotations
 
-# -- markers: what a rule puts where it found something; each keeps nothing of the original ------
-
-PATH = "<path>"
-URL = "<url>"
-EMAIL = "<email>"
-IP = "<ip>"
-SECRET = "<secret>"
-USER = "<user>"
-# What a value becomes when scrubbing itself failed: nothing of it can be trusted.
-REDACTED = "<redacted>"
-HOST = "<host>"
-NUMBER = "<number>"
-MAC = "<mac>"
-MARKERS = (PATH, URL, EMAIL, IP, SECRET, USER, HOST, NUMBER, MAC, REDACTED)
-# What a private model name becomes (``models.public_model_name``).
-CUSTOM = "custom"
+# The markers each rule puts where it found something are in ``markers``.
+from optel.privacy.markers import EMAIL, HOST, IP, MAC, NUMBER, PATH, SECRET, URL, USER
 
 # -- host names (``hosts``, and the fast path's pre-filter) ----------------------------------------
 
@@ -124,6 +111,12 @@ SHAPES: tuple[Shape, ...] = (
 
 # The block rule's trigger (credentials.scrub_private_keys): its text is all in the fast path's alphabet.
 PRIVATE_KEY_TRIGGER = "PRIVATE KEY"
+
+
+def secret_triggers() -> tuple[str, ...]:
+    """The triggers of every shape, then the private key block's, each once, in table order: one
+    of them is in every text a token rule could change (the chain's and the fast path's pre-filter)."""
+    return (*dict.fromkeys(t for shape in SHAPES for t in shape.triggers), PRIVATE_KEY_TRIGGER)
 
 
 class Rule:
