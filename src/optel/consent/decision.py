@@ -1,7 +1,8 @@
 """Deciding a process's consent, and why: the chain of rows run on facts gathered once (docs/consent.md).
 
 The common paths (an env var decides; no file; a file optel wrote) touch only ``os`` and the flat
-reader, because this runs inside the host's ``optel.init()``. ``preview``, ``withdrawn`` and
+reader, and load only the rows and facts they read, because this runs inside the host's
+``optel.init()``. ``preview``, ``withdrawn`` and
 ``in_force`` decide without a writer: they never print, prompt or write.
 """
 
@@ -10,20 +11,37 @@ from __future__ import annotations
 from optel.consent.facts import Facts, Settings
 from optel.consent.rowkit import first_answer, log
 from optel.consent.rows import ROWS_HEAD
-from optel.consent.unasked import ROWS_TAIL
 from optel.consent.value import MODES, Consent
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
     from typing import TextIO
 
     from optel.consent.declared import Declarations
+    from optel.consent.rowkit import Row
 
-# The whole chain, in order: the last row always answers.
-ROWS = ROWS_HEAD + ROWS_TAIL
-# The rows that only say off and come before any that can say on: what an uploader asks.
-WITHDRAWING = tuple(each for each in ROWS if each.withdraws)
+# The rows that only say off and come before any that can say on: what an uploader asks. They
+# are all rows about what was set or stored (tests/test_consent_table.py checks the order).
+WITHDRAWING = tuple(each for each in ROWS_HEAD if each.withdraws)
+
+
+def _rows() -> Iterator[Row]:
+    """The whole chain, in order; its last row always answers.
+
+    The rows for an install without a current choice (``optel.consent.unasked``, with the prompt
+    and the notice behind them) load only when no row about what was set or stored answered: a
+    stored choice is decided without them.
+    """
+    yield from ROWS_HEAD
+    from optel.consent.unasked import ROWS_TAIL
+
+    yield from ROWS_TAIL
+
+
+def chain() -> tuple[Row, ...]:
+    """Every row of the chain, in order (for docs/consent.md's table)."""
+    return tuple(_rows())
 
 
 def _decide(
@@ -34,7 +52,7 @@ def _decide(
     live: bool,
 ) -> Consent:
     facts = Facts(app, settings, environ, project_dir, live)
-    answer = first_answer(ROWS, facts)
+    answer = first_answer(_rows(), facts)
     assert answer is not None  # the last row, `prompt`, always answers
     return answer
 
@@ -161,7 +179,7 @@ def in_force(
     """
     try:
         facts = Facts(app, Settings(), environ, project_dir, live=False)
-        for each in ROWS:
+        for each in _rows():
             answer = each.answer(facts)
             if answer is not None:
                 return answer, each.withdraws

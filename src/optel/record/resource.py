@@ -320,9 +320,9 @@ def user_table(consent: Consent) -> Mapping[str, object]:
     if not path:
         return {}
     try:
-        from optel.consent import UserStore
+        from optel.consent.files import read_user_file
 
-        table = UserStore(path).read()
+        table = read_user_file(path)
     except Exception:
         return {}
     return table if isinstance(table, dict) else {}
