@@ -277,7 +277,7 @@ class Settings:
 
     def declarations(self) -> object:
         """The consent settings beyond the defaults, as ``optel.consent`` takes them."""
-        from optel.consent.declared import Declarations
+        from optel.consent.value import Declarations
 
         return Declarations(
             notice=self.notice,

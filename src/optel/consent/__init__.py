@@ -10,7 +10,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from optel.consent.decision import preview, resolve, withdrawn
+    from optel.consent.decision import resolve
     from optel.consent.detect import can_prompt, detect_agent, detect_ci, is_tty
     from optel.consent.files import (
         Broken,
@@ -21,15 +21,16 @@ if TYPE_CHECKING:
         recorded_app_settings,
     )
     from optel.consent.ids import in_sample, new_install_id, new_salt, utc_now
+    from optel.consent.readonly import preview, withdrawn
     from optel.consent.store import BrokenFileError, UserStore
     from optel.consent.tomlflat import loads_flat
     from optel.consent.value import MODES, Consent
 
 # Each public name and the submodule that defines it.
 _HOMES = {
-    "preview": "decision",
+    "preview": "readonly",
     "resolve": "decision",
-    "withdrawn": "decision",
+    "withdrawn": "readonly",
     "can_prompt": "detect",
     "detect_agent": "detect",
     "detect_ci": "detect",

@@ -4,19 +4,14 @@
 A ported tool keeps the switches its users already know (``BLINDAI_DISABLE_TELEMETRY=1``,
 ``telemetry.enabled = false`` in ``~/.gpt-pilot/config.json``) by declaring them, not by host code
 that reads them before ``optel.init()``. A declared switch can only turn telemetry off; reading
-one is ``optel.consent.switches``, loaded only for a tool that declares one.
+one is ``optel.consent.switches``, loaded only for a tool that declares one; what a tool declared
+is carried to the decision by ``optel.consent.value.Declarations``.
 """
 
 from __future__ import annotations
 
 import os
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-
-# An answer that stores nothing: off for this run, and the question comes back next run.
-LATER = "later"
 # The sentinel for OffSwitch.file(..., off=ABSENT): the key missing (or empty) means off.
 ABSENT = "<absent>"
 FILE_KINDS = {".json": "json", ".toml": "toml", ".yml": "yaml", ".yaml": "yaml"}
@@ -79,30 +74,3 @@ class OffSwitch:
 
     def __hash__(self) -> int:
         return hash((self.kind, self.where, self.key, repr(self.off)))
-
-
-class Declarations:
-    """The consent settings a maintainer declared in ``optel.init()`` (checked by ``_settings``)."""
-
-    __slots__ = ("answers", "confirm_flag", "notice", "off_switches")
-
-    def __init__(
-        self,
-        *,
-        notice: object = "terminal",
-        off_switches: Sequence[OffSwitch] = (),
-        answers: Mapping[str, str] | None = None,
-        confirm_flag: bool = False,
-    ) -> None:
-        self.notice = notice
-        self.off_switches = tuple(off_switches)
-        self.answers = dict(answers) if answers else None
-        self.confirm_flag = confirm_flag
-
-    @property
-    def headless_notice(self) -> bool:
-        """Whether the opt-out notice may go where no terminal shows it (stderr or the tool's log)."""
-        return self.notice != "terminal"
-
-
-NONE = Declarations()

@@ -13,10 +13,9 @@ import sys
 from optel import _paths
 from optel._env import app_env_prefix, parse_bool
 from optel._terminal import PATH_LIMIT, shown
-from optel.consent.declared import NONE, Declarations
 from optel.consent.detect import can_prompt, detect_agent, detect_ci
 from optel.consent.files import Broken, find_project_file, read_project_mode, read_user_file
-from optel.consent.value import MODES, Consent
+from optel.consent.value import MODES, NONE, Consent, Declarations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
