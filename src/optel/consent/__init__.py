@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from optel.consent.files import (
         Broken,
         find_project_file,
+        loads_flat,
         parse_toml,
         read_project_mode,
         read_toml_file,
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from optel.consent.ids import in_sample, new_install_id, new_salt, utc_now
     from optel.consent.readonly import preview, withdrawn
     from optel.consent.store import BrokenFileError, UserStore
-    from optel.consent.tomlflat import loads_flat
     from optel.consent.value import MODES, Consent
 
 # Each public name and the submodule that defines it.
@@ -47,7 +47,7 @@ _HOMES = {
     "utc_now": "ids",
     "BrokenFileError": "store",
     "UserStore": "store",
-    "loads_flat": "tomlflat",
+    "loads_flat": "files",
     "MODES": "value",
     "Consent": "value",
 }
