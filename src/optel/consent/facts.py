@@ -127,8 +127,9 @@ class Facts:
         self.off_hint = next(
             (f"{s.where}=1" for s in settings.declared.off_switches if s.kind == "env"), None
         )
-        self.ci_name = detect_ci(self.env)
-        self.agent_name = detect_agent(self.env)
+        names = frozenset(self.env)  # read once for both (see detect_agent)
+        self.ci_name = detect_ci(self.env, names)
+        self.agent_name = detect_agent(self.env, names)
         self.path_problem: str | None = None
         try:
             self.user_file = _paths.user_config_file(app)
