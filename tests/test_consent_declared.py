@@ -15,8 +15,10 @@ import pytest
 import optel
 from optel._settings import Settings
 from optel.consent import resolve
-from optel.consent.declared import Declarations, OffSwitch, _flat_yaml
+from optel.consent.declared import OffSwitch
 from optel.consent.prompt import ask
+from optel.consent.switches import _flat_yaml
+from optel.consent.value import Declarations
 
 # DO_NOT_TRACK, value -> off? Console Do Not Track (consoledonottrack.com) defines only
 # DO_NOT_TRACK=1; the common practice reads any non-empty value but 0/false as set; Pipelex disables

@@ -5,7 +5,7 @@ Real processes: a host records with its collector down, so its data waits in the
 dir in one of the states a user can leave it in. Whatever the uploader decides (send, keep,
 withdraw), the config dir is byte-for-byte and mtime-identical afterwards, and is not created
 when there is none (the install's first version is noted in the spool, not in the user file:
-tests/test_first_version.py). The consent decision it makes (`optel.consent.decision.in_force`) is also
+tests/test_first_version.py). The consent decision it makes (`optel.consent.readonly.in_force`) is also
 checked in-process for every row that can answer without a terminal.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from optel import _paths
-from optel.consent.decision import in_force
+from optel.consent.readonly import in_force
 from optel.spool import Spool
 from optel.spool.launch import uploader_running
 

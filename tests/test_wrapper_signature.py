@@ -1,6 +1,6 @@
 """Decorated functions are called exactly like the originals: parameters, defaults, errors, kinds.
 
-Plain functions get a wrapper with their own parameter list (optel.record.fitted); the rest
+Plain functions get a wrapper with their own parameter list (optel.record.wrappers.fitted); the rest
 keep the ``*args, **kwargs`` wrapper. Either way a call must bind, fail and return as the
 original does, with telemetry off and on.
 """

@@ -6,11 +6,10 @@ loads its own module on first use, so a host pays only for what it calls (docs/i
 
 from __future__ import annotations
 
-from optel._version import __version__
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from optel._runtime import Telemetry, init, shutdown
+    from optel._version import __version__
     from optel.consent import Consent
     from optel.consent.declared import OffSwitch
     from optel.instrumentation import instrument, uninstrument
@@ -36,6 +35,7 @@ __all__ = [
 ]
 
 _HOMES = {
+    "__version__": "optel._version",
     "init": "optel._runtime",
     "shutdown": "optel._runtime",
     "Telemetry": "optel._runtime",

@@ -138,10 +138,10 @@ def _notice(value: object, policy: str) -> object:
 
 
 def _off_switches(value: object) -> tuple[object, ...]:
-    from optel.consent.declared import OffSwitch
-
     if value is None:
         return ()
+    from optel.consent.declared import OffSwitch
+
     if isinstance(value, (str, bytes, OffSwitch)) or not _iterable(value):
         raise TypeError(
             f"optel.init(): off_switches must be a sequence of optel.OffSwitch, not {value!r}"
@@ -277,7 +277,7 @@ class Settings:
 
     def declarations(self) -> object:
         """The consent settings beyond the defaults, as ``optel.consent`` takes them."""
-        from optel.consent.declared import Declarations
+        from optel.consent.value import Declarations
 
         return Declarations(
             notice=self.notice,

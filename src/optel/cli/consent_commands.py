@@ -20,8 +20,8 @@ from optel.consent import (
     recorded_app_settings,
     utc_now,
 )
-from optel.consent.declared import Declarations
 from optel.consent.howto import embedded, error_prefix, recorded_usage, telemetry_command
+from optel.consent.value import Declarations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,6 +1,5 @@
 """The consent rows that talk to the user (docs/consent.md#the-prompt-and-the-notice): the opt-in
-question, the opt-out notice, and the words that say later how a stored choice came about
-(``decided_by`` in the user file).
+question and the opt-out notice, loaded only when nobody decided yet.
 """
 
 from __future__ import annotations
@@ -9,45 +8,15 @@ import sys
 
 from optel.consent.howto import off_variable, recorded_usage, telemetry_command
 from optel.consent.ids import utc_now
+from optel.consent.rowkit import decided_reason, notice_reason
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from typing import TextIO
 
     from optel.consent.facts import Facts as _Facts
     from optel.consent.store import UserStore
     from optel.consent.value import Consent
-
-PROMPT_TIMEOUT = 30.0
-
-# How a stored choice was made (the user file's `decided_by`), as `status` tells it. Ctrl-C is not
-# here: it interrupts the host and stores nothing, so the next run asks again.
-DECIDED_BY = {
-    "answer": "you answered {answer} when {app} asked{when}",
-    "answer_no_user_id": "you chose identified when {app} asked{when} but gave no user id, so it is anonymous",
-    "enter": "you pressed Enter when {app} asked{when} (the default is off)",
-    "eof": "the prompt got end of input{when} (the default is off)",
-    "timeout": "nobody answered when {app} asked{when}: no answer in {timeout:g} s means off",
-    "unknown": "the answer to {app}'s question{when} was not one of the choices, twice (the default is off)",
-    "error": "{app}'s question could not be shown or read{when} (the default is off)",
-    "enable": "you chose {answer} with `{command}`{when}",
-    "disable": "you turned telemetry off with `{command}`{when}",
-    "later": "you asked {app} to ask again next time (nothing is stored; off for this run)",
-}
-
-
-def decided_reason(
-    app: str, mode: str, how: object, when: str, timeout: float = PROMPT_TIMEOUT
-) -> str:
-    """Why ``mode`` holds, from how it was decided (``decided_by``); ``when`` is `` on <date>`` or ``""``."""
-    template = DECIDED_BY.get(how) if isinstance(how, str) else None
-    if template is None:
-        # Written before decided_by existed, or by a newer optel: say what is known.
-        return f"you turned telemetry off{when}" if mode == "off" else f"you chose {mode}{when}"
-    command = telemetry_command(app, "disable" if how == "disable" else "enable")
-    answer = "no" if mode == "off" else mode
-    return template.format(app=app, answer=answer, when=when, timeout=timeout, command=command)
 
 
 def show_notice(facts: _Facts, store: UserStore, stream: TextIO, version: int) -> Consent:
@@ -107,17 +76,6 @@ class LogStream:
             self._write_line(text)  # type: ignore[operator]
 
 
-# The reason of an opt-out install told by the notice; ``shown`` is "was just shown" or "has been shown".
-NOTICE_REASON = (
-    "{app} sends anonymous telemetry unless it is turned off, and its notice {shown} "
-    "(`{disable}` turns it off)"
-)
-
-
-def notice_reason(app: str, shown: str) -> str:
-    return NOTICE_REASON.format(app=app, shown=shown, disable=telemetry_command(app, "disable"))
-
-
 def ask_and_store(
     facts: _Facts,
     store: UserStore,
@@ -169,11 +127,3 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
     return str(exc) or exc.__class__.__name__
-
-
-def stored_when(table: Mapping[str, object]) -> str:
-    """`` on <decided_at>`` for a reason, or ``""``."""
-    from optel._terminal import shown
-
-    decided = table.get("decided_at")
-    return f" on {shown(decided, 40)}" if isinstance(decided, str) and decided else ""

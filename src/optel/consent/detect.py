@@ -8,7 +8,7 @@ from optel._env import FALSE_WORDS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Mapping
 
 # (variable, name reported as optel.cli.ci.name), most specific first; the generic markers come last so
 # that a vendor that also sets CI=true is reported by its own name.
@@ -62,22 +62,31 @@ def _says_yes(value: str | None) -> bool:
     return value is not None and value.strip().lower() not in FALSE_WORDS
 
 
-def detect_ci(environ: Mapping[str, str]) -> str | None:
-    """The CI system's name (``github-actions``, ``gitlab``, ..., ``generic``), or None."""
+def detect_ci(environ: Mapping[str, str], names: Collection[str] | None = None) -> str | None:
+    """The CI system's name (``github-actions``, ``gitlab``, ..., ``generic``), or None.
+
+    ``names``: the environment's variable names, when the caller has them (see ``detect_agent``).
+    """
+    names = frozenset(environ) if names is None else names
     for var, name in CI_MARKERS:
-        if _says_yes(environ.get(var)):
+        if var in names and _says_yes(environ.get(var)):
             return name
     return None
 
 
-def detect_agent(environ: Mapping[str, str]) -> str | None:
-    """The coding agent's name (``claude-code``, ``cursor``, ``gemini-cli``, ``codex``, ...), or None."""
+def detect_agent(environ: Mapping[str, str], names: Collection[str] | None = None) -> str | None:
+    """The coding agent's name (``claude-code``, ``cursor``, ``gemini-cli``, ``codex``, ...), or None.
+
+    The markers are looked up among the environment's names, read once: a lookup in ``os.environ``
+    encodes the name each time, and most markers are absent (this runs in every host's init).
+    """
+    names = frozenset(environ) if names is None else names
     for var, name in AGENT_MARKERS:
-        if _says_yes(environ.get(var)):
+        if var in names and _says_yes(environ.get(var)):
             return name
     for prefix, name in AGENT_PREFIXES:
-        for var in environ:
-            if var.startswith(prefix) and _says_yes(environ[var]):
+        for var in names:
+            if var.startswith(prefix) and _says_yes(environ.get(var)):
                 return name
     return None
 

@@ -13,17 +13,16 @@ import sys
 from optel import _paths
 from optel._env import app_env_prefix, parse_bool
 from optel._terminal import PATH_LIMIT, shown
-from optel.consent.declared import NONE, Declarations
 from optel.consent.detect import can_prompt, detect_agent, detect_ci
 from optel.consent.files import Broken, find_project_file, read_project_mode, read_user_file
-from optel.consent.ids import in_sample
-from optel.consent.store import UserStore
-from optel.consent.value import MODES, Consent
+from optel.consent.value import MODES, NONE, Consent, Declarations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import TextIO
+
+    from optel.consent.store import UserStore
 
 _STORED = frozenset(
     [
@@ -128,8 +127,9 @@ class Facts:
         self.off_hint = next(
             (f"{s.where}=1" for s in settings.declared.off_switches if s.kind == "env"), None
         )
-        self.ci_name = detect_ci(self.env)
-        self.agent_name = detect_agent(self.env)
+        names = frozenset(self.env)  # read once for both (see detect_agent)
+        self.ci_name = detect_ci(self.env, names)
+        self.agent_name = detect_agent(self.env, names)
         self.path_problem: str | None = None
         try:
             self.user_file = _paths.user_config_file(app)
@@ -140,7 +140,6 @@ class Facts:
         # The paths as reasons and warnings print them: a directory name is untrusted text.
         self.shown_user_file = shown(self.user_file, PATH_LIMIT)
         self.shown_project_file = shown(self.project_file, PATH_LIMIT)
-        self.writer = UserStore(self.user_file) if live and self.user_file else None
         self._tty: bool | None = None
 
     # -- read on first need ------------------------------------------------------------------
@@ -157,6 +156,7 @@ class Facts:
     stored_version: int
     current: bool  # anonymous or identified, chosen for this consent_version or a later one
     stale: str | None  # why a stored on does not count: made for an older consent_version
+    writer: UserStore | None  # the only way to write the user file: None unless live
 
     env_var: str  # <APP>_TELEMETRY
     env_value: str | None
@@ -170,6 +170,8 @@ class Facts:
             self._read_project()
         elif name in _STORED:
             self._read_stored()
+        elif name == "writer":
+            self._make_writer()
         else:
             raise AttributeError(name)
         return self.__dict__[name]
@@ -179,6 +181,15 @@ class Facts:
         self.env_value = value = self.env.get(self.env_var)
         self.env_flag = None if value is None else parse_bool(value)
         self.raise_word = _raise_word(value, self.env_flag)
+
+    def _make_writer(self) -> None:
+        # optel.consent.store (the lock, the atomic replace) loads only when a row writes.
+        writer = None
+        if self.live and self.user_file:
+            from optel.consent.store import UserStore
+
+            writer = UserStore(self.user_file)
+        self.writer = writer
 
     def _read_project(self) -> None:
         path = self.project_file
@@ -260,9 +271,11 @@ class Facts:
             mode = self.project_cap
             source = "project_file"
             reason += LIMITS["project file"].format(path=self.shown_project_file, mode=mode)
-        sampled = (
-            in_sample(install_id, self.sample_percent) if install_id else self.sample_percent >= 100
-        )
+        sampled = self.sample_percent >= 100
+        if install_id and not sampled:
+            from optel.consent.ids import in_sample
+
+            sampled = in_sample(install_id, self.sample_percent)
         if not sampled:
             reason += LIMITS["sample"].format(percent=f"{self.sample_percent:g}")
         return Consent(

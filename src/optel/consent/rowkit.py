@@ -1,5 +1,6 @@
-"""What a consent row is made of: its declared condition, result, source and reason, and the few
-effects rows share (a warning, the install id, the app's settings in the user file).
+"""What a consent row is made of: its declared condition, result, source and reason, and what rows
+share: a few effects (a warning, the install id, the app's settings in the user file) and the
+words of their reasons (how a stored choice was made, the unasked sentence).
 
 Every effect goes through ``Facts.writer`` or ``Facts.live``: facts made for a read-only decision
 have neither, so no row can print or write for ``preview``, ``withdrawn`` or the uploader.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Mapping
 
     from optel.consent.facts import Facts
     from optel.consent.value import Consent
@@ -76,7 +77,7 @@ def row(
     return make
 
 
-def first_answer(rows: tuple[Row, ...], facts: Facts) -> Consent | None:
+def first_answer(rows: Iterable[Row], facts: Facts) -> Consent | None:
     """The answer of the first row that answers, or None when none does."""
     for each in rows:
         answer = each.answer(facts)
@@ -122,7 +123,7 @@ def note_app_settings(f: Facts) -> None:
     under a policy the app no longer has), so the common start-up path writes nothing.
     """
     stored = f.table
-    if f.writer is None or not stored:
+    if not stored or not f.live:
         return
     from optel.consent.files import recorded_app_settings
 
@@ -134,7 +135,8 @@ def note_app_settings(f: Facts) -> None:
         changes["app_consent_version"] = version
     if stored.get("notice_shown") is True and recorded_policy != f.s.policy:
         changes["app_policy"] = f.s.policy
-    if not changes:
+    # The writer (and its module) only when there is something to write.
+    if not changes or f.writer is None:
         return
     try:
         f.writer.update(**changes)
@@ -159,3 +161,60 @@ def unasked(f: Facts, cause: str) -> str:
 def prefixed(f: Facts, reason: str) -> str:
     """``reason``, after the stale-choice clause when a choice for an older consent_version is stored."""
     return f"{f.stale}, and {reason}" if f.stale else reason
+
+
+PROMPT_TIMEOUT = 30.0
+
+# How a stored choice was made (the user file's `decided_by`), as `status` tells it. Ctrl-C is not
+# here: it interrupts the host and stores nothing, so the next run asks again.
+DECIDED_BY = {
+    "answer": "you answered {answer} when {app} asked{when}",
+    "answer_no_user_id": "you chose identified when {app} asked{when} but gave no user id, so it is anonymous",
+    "enter": "you pressed Enter when {app} asked{when} (the default is off)",
+    "eof": "the prompt got end of input{when} (the default is off)",
+    "timeout": "nobody answered when {app} asked{when}: no answer in {timeout:g} s means off",
+    "unknown": "the answer to {app}'s question{when} was not one of the choices, twice (the default is off)",
+    "error": "{app}'s question could not be shown or read{when} (the default is off)",
+    "enable": "you chose {answer} with `{command}`{when}",
+    "disable": "you turned telemetry off with `{command}`{when}",
+    "later": "you asked {app} to ask again next time (nothing is stored; off for this run)",
+}
+
+
+def decided_reason(
+    app: str, mode: str, how: object, when: str, timeout: float = PROMPT_TIMEOUT
+) -> str:
+    """Why ``mode`` holds, from how it was decided (``decided_by``); ``when`` is `` on <date>`` or ``""``."""
+    template = DECIDED_BY.get(how) if isinstance(how, str) else None
+    if template is None:
+        # Written before decided_by existed, or by a newer optel: say what is known.
+        return f"you turned telemetry off{when}" if mode == "off" else f"you chose {mode}{when}"
+    command = ""
+    if "{command}" in template:
+        # Finding how the user reaches the commands searches PATH: only for the reasons that name one.
+        from optel.consent.howto import telemetry_command
+
+        command = telemetry_command(app, "disable" if how == "disable" else "enable")
+    answer = "no" if mode == "off" else mode
+    return template.format(app=app, answer=answer, when=when, timeout=timeout, command=command)
+
+
+# The reason of an opt-out install told by the notice; ``shown`` is "was just shown" or "has been shown".
+NOTICE_REASON = (
+    "{app} sends anonymous telemetry unless it is turned off, and its notice {shown} "
+    "(`{disable}` turns it off)"
+)
+
+
+def notice_reason(app: str, shown: str) -> str:
+    from optel.consent.howto import telemetry_command
+
+    return NOTICE_REASON.format(app=app, shown=shown, disable=telemetry_command(app, "disable"))
+
+
+def stored_when(table: Mapping[str, object]) -> str:
+    """`` on <decided_at>`` for a reason, or ``""``."""
+    from optel._terminal import shown
+
+    decided = table.get("decided_at")
+    return f" on {shown(decided, 40)}" if isinstance(decided, str) and decided else ""

@@ -1,30 +1,30 @@
 """The consent rows that read what was set or stored: the environment, flags, files (docs/consent.md).
 
 The rows for an install with no current choice (CI, terminals, the notice, the question) are in
-``optel.consent.unasked``; ``optel.consent.chain`` puts both in order. Each row is a small function ``(facts) -> Consent | None`` with what docs/consent.md's table says
-about it (condition, result, source, reason) declared beside it; the table is generated from
-``ROWS`` (``python -m optel.consent.table docs/consent.md``). The rows marked ``withdraws`` come
+``optel.consent.unasked``; ``optel.consent.decision`` puts both in order, loading those only when
+no row here answers. Each row is a small function ``(facts) -> Consent | None`` with what
+docs/consent.md's table says about it (condition, result, source, reason) declared beside it; the
+table is generated from the chain (``python -m optel.consent.table docs/consent.md``). The rows marked ``withdraws`` come
 first and only ever say off: they are what ``withdrawn()`` asks, so an off from any of them is
 final, whatever later rows would say.
 """
 
 from __future__ import annotations
 
-from optel._endpoints import sdk_disabled
 from optel._env import do_not_track as do_not_track_set
 from optel._terminal import shown
-from optel.consent.asking import (
-    NOTICE_REASON,
-    ask_and_store,
-    decided_reason,
-    notice_reason,
-    stored_when,
-)
-from optel.consent.declared import switched_off
 from optel.consent.files import Broken
-from optel.consent.howto import session_flag as session_flag_name
-from optel.consent.howto import telemetry_command
-from optel.consent.rowkit import Row, install_id_now, note_app_settings, row, warn
+from optel.consent.rowkit import (
+    NOTICE_REASON,
+    Row,
+    decided_reason,
+    install_id_now,
+    note_app_settings,
+    notice_reason,
+    row,
+    stored_when,
+    warn,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,9 +50,15 @@ def do_not_track(f: Facts) -> Consent | None:
 @row("off", "OTEL_SDK_DISABLED", "{setting} is set in the environment", withdraws=True)
 def otel_sdk_disabled(f: Facts) -> Consent | None:
     """`OTEL_SDK_DISABLED` is `true` (OpenTelemetry's own boolean rule: only `true`)."""
+    value = f.env.get("OTEL_SDK_DISABLED")
+    if value is None:
+        return None
+    # optel._endpoints reads the variable (and warns about a value it does not understand): loaded
+    # only when the variable is set.
+    from optel._endpoints import sdk_disabled
+
     if not sdk_disabled(f.env):
         return None
-    value = f.env["OTEL_SDK_DISABLED"]
     return f.off(
         "OTEL_SDK_DISABLED", otel_sdk_disabled.says(setting=_setting("OTEL_SDK_DISABLED", value))
     )
@@ -82,7 +88,12 @@ def app_env_unknown(f: Facts) -> Consent | None:
 @row("off", "off_switch", "{switch}, which {app} declares as an off switch", withdraws=True)
 def off_switch(f: Facts) -> Consent | None:
     """One of the tool's declared off switches (docs/porting.md) says off."""
-    switch = switched_off(f.s.declared.off_switches, f.env, f.project_dir)
+    switches = f.s.declared.off_switches
+    if not switches:
+        return None
+    from optel.consent.switches import switched_off
+
+    switch = switched_off(switches, f.env, f.project_dir)
     if not switch:
         return None
     return f.off("off_switch", off_switch.says(switch=switch, app=f.app))
@@ -93,6 +104,8 @@ def session_flag_off(f: Facts) -> Consent | None:
     """The host's `--no-telemetry` flag was given for this run."""
     if f.s.session_flag is not False:
         return None
+    from optel.consent.howto import session_flag as session_flag_name
+
     return f.off("session_flag", session_flag_off.says(flag=session_flag_name(f.app, False)))
 
 
@@ -133,6 +146,8 @@ def broken_user_file(f: Facts) -> Consent | None:
     stored = f.stored
     if not isinstance(stored, Broken):
         return None
+    from optel.consent.howto import telemetry_command
+
     message = broken_user_file.says(
         path=f.shown_user_file,
         problem=stored.reason,
@@ -198,6 +213,8 @@ def confirm_flag(f: Facts) -> Consent | None:
         install_id = f.install_id or f.writer.install_id()
     except Exception:
         return None
+    from optel.consent.asking import ask_and_store
+
     return ask_and_store(f, f.writer, install_id, f.stdin, f.stdout, f.s.prompt_timeout)
 
 
@@ -206,6 +223,8 @@ def flag_raise(f: Facts) -> Consent | None:
     """The host's `--telemetry` flag was given: as `<APP>_TELEMETRY=on`, for this run only."""
     if not f.s.session_flag:
         return None
+    from optel.consent.howto import session_flag as session_flag_name
+
     reason = flag_raise.says(flag=session_flag_name(f.app, True))
     return _raised(f, "session_flag", "on", reason)
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from optel.consent.asking import DECIDED_BY
-from optel.consent.decision import ROWS
+from optel.consent.decision import chain
 from optel.consent.facts import LIMITS
-from optel.consent.rowkit import STALE, STALE_NOT_LIVE, STALE_UNASKED, UNASKED
+from optel.consent.rowkit import DECIDED_BY, STALE, STALE_NOT_LIVE, STALE_UNASKED, UNASKED
 
 BEGIN = (
     "<!-- BEGIN consent rows: generated from src/optel/consent/ by "
@@ -37,7 +36,7 @@ def render() -> str:
         "| # | row | when | result | source | reason (`optel status` shows it) |",
         "|---|---|---|---|---|---|",
     ]
-    for number, each in enumerate(ROWS, 1):
+    for number, each in enumerate(chain(), 1):
         reason = _code(each.reason) + (" (in the *unasked* sentence)" if each.unasked else "")
         name = f"`{each.name}`" + (" (withdraws)" if each.withdraws else "")
         cells = (str(number), name, each.condition, each.result, f"`{each.source}`", reason)

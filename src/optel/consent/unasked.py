@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import os
 
-from optel.consent.asking import NOTICE_REASON, ask_and_store, describe, show_notice
 from optel.consent.detect import is_tty
-from optel.consent.ids import in_sample
-from optel.consent.rowkit import STALE_NOT_LIVE, Row, prefixed, row, unasked
+from optel.consent.rowkit import NOTICE_REASON, STALE_NOT_LIVE, Row, prefixed, row, unasked
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -65,6 +63,8 @@ def _notice_stream(f: Facts) -> TextIO:
 
 def _notice(f: Facts, stream: TextIO) -> Consent:
     assert f.writer is not None  # live, with a config dir (rows `not_live`, `no_config_dir`)
+    from optel.consent.asking import show_notice
+
     return show_notice(f, f.writer, stream, max(f.consent_version, f.stored_version))
 
 
@@ -139,6 +139,8 @@ def unwritable(f: Facts) -> Consent | None:
         else:
             f.install_id = str(f.writer.update()["install_id"])
     except Exception as exc:
+        from optel.consent.asking import describe
+
         reason = unwritable.says(path=f.shown_user_file, error=describe(exc))
         return f.off("no_config_dir", reason)
     return None
@@ -152,6 +154,8 @@ def unwritable(f: Facts) -> Consent | None:
 def outside_ask_sample(f: Facts) -> Consent | None:
     """The install id falls outside the app's `ask_percent` (a deterministic draw by install id)."""
     assert f.install_id is not None  # stored by row `unwritable`
+    from optel.consent.ids import in_sample
+
     if in_sample(f.install_id, f.s.ask_percent):
         return None
     reason = outside_ask_sample.says(percent=f"{f.s.ask_percent:g}", app=f.app)
@@ -163,6 +167,8 @@ def prompt(f: Facts) -> Consent | None:
     """Otherwise the question is put on the terminal and the answer is stored (Ctrl-C stores
     nothing: the next run asks again)."""
     assert f.writer is not None and f.install_id is not None
+    from optel.consent.asking import ask_and_store
+
     return ask_and_store(f, f.writer, f.install_id, f.stdin, f.stdout, f.s.prompt_timeout)
 
 

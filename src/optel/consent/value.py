@@ -1,8 +1,15 @@
-"""The consent decision as a frozen value: what was decided, by which source, and why."""
+"""The values of a consent decision: what the maintainer declared for it, and the frozen decision
+(what was decided, by which source, and why)."""
 
 from __future__ import annotations
 
 from optel._terminal import LINE_LIMIT, shown
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from optel.consent.declared import OffSwitch
 
 MODES = ("off", "anonymous", "identified")
 
@@ -129,3 +136,30 @@ class Consent:
 
 def _rebuild(args: tuple[str, str, str], values: dict[str, object]) -> Consent:
     return Consent(*args, **values)  # type: ignore[arg-type]
+
+
+class Declarations:
+    """The consent settings a maintainer declared in ``optel.init()`` (checked by ``_settings``)."""
+
+    __slots__ = ("answers", "confirm_flag", "notice", "off_switches")
+
+    def __init__(
+        self,
+        *,
+        notice: object = "terminal",
+        off_switches: Sequence[OffSwitch] = (),
+        answers: Mapping[str, str] | None = None,
+        confirm_flag: bool = False,
+    ) -> None:
+        self.notice = notice
+        self.off_switches = tuple(off_switches)
+        self.answers = dict(answers) if answers else None
+        self.confirm_flag = confirm_flag
+
+    @property
+    def headless_notice(self) -> bool:
+        """Whether the opt-out notice may go where no terminal shows it (stderr or the tool's log)."""
+        return self.notice != "terminal"
+
+
+NONE = Declarations()

@@ -2,8 +2,8 @@
 
 Each decorator works with or without parentheses on plain, async, generator and async-generator
 functions, on methods, staticmethods, classmethods, properties and cached properties (their
-getter is decorated): ``optel.record.wrappers`` builds the wrappers, ``optel.record.fitted`` gives
-a plain function's wrapper its own parameters, ``optel.record.llm_wrap`` reads an LLM call.
+getter is decorated): ``optel.record.wrappers`` builds the wrappers (a plain function's with its
+own parameters), ``optel.record.llm_wrap`` reads an LLM call.
 """
 
 from __future__ import annotations

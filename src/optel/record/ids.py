@@ -1,6 +1,8 @@
 """Span and trace ids, drawn from pools of random hex strings.
 
 ``os.urandom`` fills a pool with one system call per 256 span ids, or 256 trace ids.
+``optel.record.spans`` keeps its own pools (popped inline for every span) and loads this module
+to fill them, with its first span: a run that records nothing never loads it.
 """
 
 from __future__ import annotations
@@ -27,27 +29,29 @@ def _refill(pool: list[str], nbytes: int, keep: Callable[[str], bool]) -> None:
     pool.extend(fresh)
 
 
-def new_trace_id() -> str:
-    """A random 128-bit trace id as 32 lower-case hex digits (neither half all zeros)."""
+def new_trace_id(pool: list[str] = trace_ids) -> str:
+    """A random 128-bit trace id as 32 lower-case hex digits (neither half all zeros), from ``pool``."""
     while True:
         try:
-            return trace_ids.pop()
+            return pool.pop()
         except IndexError:
-            _refill(
-                trace_ids, 16, lambda t: not t.startswith(_ZERO_ID) and not t.endswith(_ZERO_ID)
-            )
+            _refill(pool, 16, lambda t: not t.startswith(_ZERO_ID) and not t.endswith(_ZERO_ID))
 
 
-def new_id() -> str:
-    """A random 64-bit id as 16 lower-case hex digits (never all zeros)."""
+def new_id(pool: list[str] = span_ids) -> str:
+    """A random 64-bit id as 16 lower-case hex digits (never all zeros), from ``pool``."""
     while True:
         try:
-            return span_ids.pop()
+            return pool.pop()
         except IndexError:
-            _refill(span_ids, 8, lambda i: i != _ZERO_ID)
+            _refill(pool, 8, lambda i: i != _ZERO_ID)
 
 
 def forget() -> None:
     """Drop the pools (a forked child must not reuse its parent's ids)."""
     del span_ids[:]
     del trace_ids[:]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=forget)

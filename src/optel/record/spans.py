@@ -17,9 +17,6 @@ import os
 from _contextvars import ContextVar  # the C module; `contextvars` only re-exports it
 from time import time_ns
 
-from optel.record import ids as _ids_module
-from optel.record.ids import span_ids as _ids
-from optel.record.ids import trace_ids as _trace_ids
 from optel.record.names import COMMAND_NAME, ERROR_TYPE, OPTEL_ERRORS, PROCESS_EXIT_CODE
 
 TYPE_CHECKING = False
@@ -37,24 +34,24 @@ _buffer: list[SpanHandle | Measurement] = []
 MAX_PENDING = 100_000
 dropped = 0
 
-# When the first span to end after it is due for a flush, and what starts that flush (optel.init
-# arms it for a host without flush_interval): optel catches no SIGTERM, so what reached the spool
-# is what survives one. 0: not armed.
+# When the first span to end after it is due for a flush (0: not armed), and what starts it: armed
+# by optel.init without flush_interval, as optel catches no SIGTERM (the spool is what survives).
 flush_due_ns = 0
 _flush_when_due: Callable[[], None] | None = None
 
 # The host's top-level package, or `__main__` for a script (set by optel.init()): exception events
 # keep frames from it only.
 host_package: str | None = None
-
 _current: ContextVar[SpanHandle | None] = ContextVar("optel_current_span", default=None)
+# Span and trace ids, popped inline for every span; optel.record.ids (loaded then) refills them.
+_ids: list[str] = []
+_trace_ids: list[str] = []
 _open_commands: list[SpanHandle] = []
 
 MAX_EVENTS = 128
-# How many forks lie between this process and the one that imported optel. A span remembers the
-# value it was started under: one started before a fork belongs to the parent, which records it,
-# so the child never records it again (its end, its exception, its events), though the child's own
-# spans keep it as their parent and stay in its trace (docs/guide.md#forked-processes).
+# Forks between this process and the one that imported optel. A span started before a fork is the
+# parent's, which records it: the child never records it again (its end, exception, events), though
+# the child's own spans keep it as their parent, in its trace (docs/guide.md#forked-processes).
 _forks = 0
 
 
@@ -62,7 +59,7 @@ def _after_fork_in_child() -> None:
     # A forked child must neither reuse its parent's ids nor flush its parent's records again.
     global dropped, _forks
     _forks += 1
-    _ids_module.forget()
+    del _ids[:], _trace_ids[:]
     del _buffer[:]
     dropped = 0
 
@@ -148,18 +145,21 @@ class SpanHandle:
             else dict(attributes)
         )
         self.parent = parent
-        # ids.new_trace_id() and ids.new_id() inlined: this runs for every span.
         if parent is not None:
             self.trace_id: str = parent.trace_id
         else:
             try:
                 self.trace_id = _trace_ids.pop()
             except IndexError:
-                self.trace_id = _ids_module.new_trace_id()
+                from optel.record.ids import new_trace_id
+
+                self.trace_id = new_trace_id(_trace_ids)
         try:
             self.span_id: str = _ids.pop()
         except IndexError:
-            self.span_id = _ids_module.new_id()
+            from optel.record.ids import new_id
+
+            self.span_id = new_id(_ids)
         self.events: list[tuple[str, int, dict[str, object] | None]] | None = None
         self.status = "unset"
         self.status_message: str | None = None

@@ -27,7 +27,7 @@ def consent_in_force(app: str, environ: Mapping[str, str], project_dir: str | No
     a raise never stores a user id. The app's consent version is not known here: a choice stored
     for an older one still counts.
     """
-    from optel.consent.decision import in_force
+    from optel.consent.readonly import in_force
 
     now, withdraws = in_force(app, environ=environ, project_dir=project_dir)
     if withdraws:
