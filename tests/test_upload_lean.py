@@ -10,8 +10,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from optel.spool.encode import destination
 from optel.spool.files import Spool
-from optel.spool.format import destination
 from optel.spool.process import uploader_command
 from otlp_receiver import OTLPReceiver
 from rotel_process import free_port

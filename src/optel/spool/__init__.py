@@ -10,10 +10,10 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from optel.spool.bounds import MAX_AGE_S, MAX_BYTES
     from optel.spool.claims import Claim
+    from optel.spool.encode import SCHEMA, dumps
     from optel.spool.files import Spool, SpoolInfo, delete_all, describe, write
-    from optel.spool.format import SCHEMA, CorruptSpoolFile, dumps
+    from optel.spool.format import CorruptSpoolFile
     from optel.spool.launch import (
         UploaderLock,
         drain_leftovers,
@@ -24,19 +24,20 @@ if TYPE_CHECKING:
     from optel.spool.output import deliver
     from optel.spool.policy import delivery_due
     from optel.spool.process import DETACHED_FLAG
+    from optel.spool.writer import MAX_AGE_S, MAX_BYTES
 
 # Where each public name lives.
 _WHERE = {
-    "dumps": "format",
-    "MAX_AGE_S": "bounds",
-    "MAX_BYTES": "bounds",
+    "dumps": "encode",
+    "MAX_AGE_S": "writer",
+    "MAX_BYTES": "writer",
     "Claim": "claims",
     "Spool": "files",
     "SpoolInfo": "files",
     "delete_all": "files",
     "describe": "files",
     "write": "files",
-    "SCHEMA": "format",
+    "SCHEMA": "encode",
     "CorruptSpoolFile": "format",
     "UploaderLock": "launch",
     "drain_leftovers": "launch",

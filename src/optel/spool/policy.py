@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 import time
 
-from optel.spool.format import created_ns, waiting
-from optel.spool.state import SpoolState
+from optel.spool.names import created_ns, waiting
+from optel.spool.writer import SpoolWriter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from optel.spool.state import Tally
+    from optel.spool.writer import Tally
 
 # The delivery policy (docs/guide.md#where-the-data-goes, "How late the data is"): an uploader
 # imports the OpenTelemetry SDK and protobuf (~250-350 ms of CPU), far more than a run of a CLI
@@ -69,12 +69,12 @@ def _oldest_waiting_ns(names: list[str]) -> int | None:
     return min(known) if known else None
 
 
-def delivery_due(spool: SpoolState | str, names: list[str] | None = None) -> bool:
+def delivery_due(spool: SpoolWriter | str, names: list[str] | None = None) -> bool:
     """Whether the spool (or the spool of app `spool`) is due for delivery (`due`), its oldest
     waiting flush counting claimed ones. One listdir (skipped when the caller has the names) and
     at most one small read."""
     if isinstance(spool, str):
-        spool = SpoolState(spool)
+        spool = SpoolWriter(spool)
     if names is None:
         try:
             names = os.listdir(spool.path)
@@ -86,9 +86,11 @@ def delivery_due(spool: SpoolState | str, names: list[str] | None = None) -> boo
     return due(oldest, spool.waiting_bytes(), time.time_ns())
 
 
-def leftovers_due(app: str) -> bool:
-    """init's gate for what earlier runs left: due (`delivery_due`) and the spool-wide backoff
-    elapsed, the gates `start_uploader` applies. During an outage every run is due for hours: it
-    then neither starts the init thread nor imports the launcher."""
-    spool = SpoolState(app)
-    return delivery_due(spool) and spool.backoff_until() is None
+def leftovers_due(app: str, names: list[str] | None = None) -> bool:
+    """init's gate for what earlier runs left (`names`: the spool directory's listing, when the
+    caller has it): due (`delivery_due`) and the spool-wide backoff elapsed, the gates
+    `start_uploader` applies. During an outage every run is due for hours: it then neither starts
+    the init thread nor imports the launcher. With nothing due, the common case, it costs one small
+    read (the tally) and loads only what the run's exit flush loads anyway."""
+    spool = SpoolWriter(app)
+    return delivery_due(spool, names) and spool.backoff_until() is None
