@@ -33,14 +33,25 @@ def after_decision(app: str, consent: Consent, *, sending: bool, project_dir: st
         else:
             _expire_leftovers(app)
     elif sending:
+        _deliver_due(app)
+
+
+def _deliver_due(app: str) -> None:
+    """Start an uploader, on a thread, for what earlier runs left and is due, unless the spool-wide
+    backoff says to wait: during an outage every run is due for hours, and then neither starts
+    the thread nor imports the launcher."""
+    try:
+        from optel.spool.state import SpoolState
+
+        if SpoolState(app).backoff_until() is not None:
+            return
         # The launcher is imported here, not in the thread: a host that forks while another thread
         # holds the import lock leaves its child waiting on that lock for ever.
-        try:
-            from optel.spool.launch import drain_leftovers
+        from optel.spool.launch import drain_leftovers
 
-            _thread.start_new_thread(drain_leftovers, (app,))
-        except Exception as exc:
-            _log("optel: delivering what earlier runs left failed: %r", exc)
+        _thread.start_new_thread(drain_leftovers, (app,))
+    except Exception as exc:
+        _log("optel: delivering what earlier runs left failed: %r", exc)
 
 
 def _forget_switched_off(app: str) -> None:

@@ -37,7 +37,7 @@ _state_lock = _thread.RLock()
 _telemetry: Telemetry | None = None
 
 # Modules are imported where they are first needed, not here: a run with telemetry off never loads
-# the flush path (optel._flushes, optel._sigterm), and one whose spool holds nothing due never
+# the flush path (optel._flushes), and one whose spool holds nothing due never
 # loads optel._leftovers (docs/internals.md#the-import-budget-of-the-host-side).
 
 

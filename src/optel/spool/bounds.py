@@ -13,8 +13,9 @@ import time
 from optel.spool.disk import listdir, unlink
 from optel.spool.look import look
 from optel.spool.names import QUARANTINE_DIR, created_ns
+from optel.spool.policy import trusted
 from optel.spool.state import SpoolState
-from optel.spool.writer import MAX_AGE_S, MAX_BYTES, TALLY_TRUSTED_S
+from optel.spool.writer import MAX_AGE_S, MAX_BYTES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class SpoolBounds(SpoolState):
         tally = self._read_tally()
         if (
             tally is not None
-            and 0 <= now - tally[0] <= TALLY_TRUSTED_S * 1e9
+            and trusted(tally, now)
             and not (tally[2] and tally[2] < now - int(max_age * 1e9))
         ):
             return {}

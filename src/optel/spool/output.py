@@ -59,7 +59,9 @@ def _spool(app: str, header: Mapping[str, object], records: Sequence[Mapping[str
     where = destination(header.get("export"))
     # A collector that is down keeps every run due for hours: its backoff, one small read, is
     # checked before the launcher (and its modules) is imported, as start_uploader would.
-    if tally is not None and spool.backoff_until(where) is not None:
+    from optel.spool.state import SpoolState
+
+    if tally is not None and SpoolState(app, spool.path).backoff_until(where) is not None:
         return
     from optel.spool.launch import start_uploader
 

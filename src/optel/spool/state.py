@@ -1,7 +1,7 @@
-"""The spool's state files as the uploader keeps them: drop counts taken, backoff set, the first version noted.
+"""The spool's state files as the uploader keeps them: drop counts taken, backoff per destination, the first version noted.
 
-What a host reads and writes at each flush (the tally, a drop count, a backoff's check) is
-`spool.writer`'s; the uploader and `optel status` add what is here. Each file is a few bytes,
+What a host reads and writes at each flush (the tally, a drop count) is `spool.writer`'s; the
+uploader, `optel status`, and a host once delivery is due use what is here. Each file is a few bytes,
 written whole (a private temporary file and a rename, or one O_APPEND write), so that concurrent
 hosts and uploaders never read a half-written state.
 """
@@ -14,7 +14,7 @@ import time
 from optel import _fs
 from optel.spool.disk import pid_alive, unlink, write_atomically
 from optel.spool.names import BACKOFF, DROPPED, FIRST_VERSION, TALLY
-from optel.spool.writer import RETRY_AFTER_CAP_S, SpoolWriter
+from optel.spool.writer import SpoolWriter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ BACKOFF_BASE_S = 15 * 60.0
 # As long as the delivery interval (policy.DELIVERY_INTERVAL_S): a collector down all day costs the
 # hosts' runs a failing uploader (~250 ms of CPU) every few hours, not every hour.
 BACKOFF_CAP_S = 4 * 3600.0
+RETRY_AFTER_CAP_S = 24 * 3600.0
 
 
 class SpoolState(SpoolWriter):
@@ -89,7 +90,44 @@ class SpoolState(SpoolWriter):
             unlink(path)
         return counts
 
-    # -- backoff, as the uploader sets it ------------------------------------------------------
+    # -- backoff -------------------------------------------------------------------------------
+    # Per destination (`backoff.<destination>`): a dead or refusing collector holds back only its
+    # own files. The spool-wide `backoff` is what the uploader leaves when every file it kept waits
+    # for a destination's backoff: nothing is due before then (the launcher's gate for leftovers).
+    # A host reads it only once delivery is due (`policy`, `output`).
+
+    def _backoff_name(self, destination: str | None) -> str:
+        return BACKOFF if destination is None else f"{BACKOFF}.{destination}"
+
+    def _backoff_path(self, destination: str | None) -> str:
+        return self._join(self._backoff_name(destination))
+
+    def _read_backoff(self, destination: str | None = None) -> tuple[float, int] | None:
+        """(until, failures), or None when there is no backoff or it cannot be right.
+
+        A backoff is never longer than the longest delay optel sets (a day, a server's Retry-After),
+        so `nan`, `inf`, or an `until` further ahead (the clock was set back since it was written)
+        is state to repair, not to obey: it would stop uploads for ever, or for as long as the jump.
+        """
+        words = self._read_state(self._backoff_name(destination))
+        try:
+            until, failures = float(words[0]), int(words[1])  # type: ignore[index]
+        except (TypeError, IndexError, ValueError):
+            return None
+        if not (
+            until == until and until - time.time() <= RETRY_AFTER_CAP_S + 60.0 and failures >= 0
+        ):
+            unlink(self._backoff_path(destination))
+            return None
+        return until, min(failures, 64)
+
+    def backoff_until(self, destination: str | None = None) -> float | None:
+        """When (epoch seconds) `destination` may be tried again (None: when anything in the
+        spool is due), or None when it may be now."""
+        state = self._read_backoff(destination)
+        if state is None or state[0] <= time.time():
+            return None
+        return state[0]
 
     def failures(self, destination: str | None = None) -> int:
         """Upload attempts to `destination` (None: the spool-wide count) that failed in a row."""

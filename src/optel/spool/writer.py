@@ -1,9 +1,9 @@
-"""The host's side of the spool: one flush written atomically, the tally it updates, the backoff it checks.
+"""The host's side of the spool: one flush written atomically within the bounds, and the tally it updates.
 
-All a run with telemetry on needs at init (is what earlier runs left due? `policy`) and at exit
-(write the flush, is an uploader due?): the uploader's state (`state`), bounds (`bounds`) and
-claims are not loaded by it. The size and age bounds are applied as the flush is written, looking
-at every file (`look`) only when the tally cannot vouch for them (`TALLY_TRUSTED_S`).
+All a run with telemetry on and nothing due loads at exit, with `output` and `policy`: the
+uploader's state (`state`), bounds (`bounds`) and claims are not loaded by it. The size and age
+bounds are applied as the flush is written, looking at every file (`look`) only when the tally
+cannot vouch for them (`policy.TALLY_TRUSTED_S`).
 """
 
 from __future__ import annotations
@@ -12,31 +12,19 @@ import os
 import time
 
 from optel import _fs, _paths
-from optel.spool.disk import ensure_dir, regular_or_missing, remove_odd, unlink, write_atomically
+from optel.spool.disk import ensure_dir, regular_or_missing, remove_odd, write_atomically
 from optel.spool.encode import encode_fitting
-from optel.spool.names import BACKOFF, DROPPED, SUFFIX, TALLY
+from optel.spool.names import DROPPED, SUFFIX, TALLY
+from optel.spool.policy import read_tally, read_words, trusted, write_tally
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    # (checked ns, bytes, oldest ns or 0): the spool's size and oldest waiting flush as of a full
-    # look at `checked`, plus the writes since.
-    Tally = tuple[int, int, int]
+    from optel.spool.policy import Tally
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_AGE_S = 14 * 24 * 3600.0
-RETRY_AFTER_CAP_S = 24 * 3600.0
-# How long a writer trusts the tally instead of looking at every file (a stat each: ~70 ms for
-# 20,000 files, on the host's exit path). Writes since are added to it, the age bound is checked
-# against its oldest stamp and the size bound when a write comes near it, and every uploader that
-# sent files removes it: so it is trusted across the gaps between a CLI's runs (a 10-minute trust
-# made every run of a CLI used every quarter hour look at every file). A missed addition (two
-# writers at once) is corrected at the next full look, at the latest this long after the last:
-# longer than the backoff's cap, so an uploader's look usually comes first.
-TALLY_TRUSTED_S = 6 * 3600.0
-# The tally's fixed size: three numbers of up to 20 digits fit, padded with spaces.
-_TALLY_WIDTH = 64
 
 
 def _clean_reason(reason: str) -> str:
@@ -47,7 +35,7 @@ def _clean_reason(reason: str) -> str:
 
 
 class SpoolWriter:
-    """One app's spool directory as a host writes to it: the flush, the tally, drop counts, backoff reads."""
+    """One app's spool directory as a host writes to it: the flush, the tally, drop counts."""
 
     __slots__ = ("app", "path")
 
@@ -76,18 +64,8 @@ class SpoolWriter:
             _fs.tighten_dir(os.path.dirname(self.path), 0o022)
 
     def _read_state(self, name: str) -> list[bytes] | None:
-        """The words of the small state file `name`, or None. Anything there but a regular file
-        (a FIFO, a symlink, a directory) is not what optel wrote: it is removed, so the state
-        starts afresh instead of hanging or misleading every run."""
-        path = self._join(name)
-        try:
-            return _fs.read_small(path, 200).split()
-        except FileNotFoundError:
-            return None
-        except OSError:
-            if not regular_or_missing(path):
-                remove_odd(path)
-            return None
+        """The words of the small state file `name`, or None (`tally.read_words`)."""
+        return read_words(self._join(name))
 
     # -- the flush -----------------------------------------------------------------------------
 
@@ -117,7 +95,7 @@ class SpoolWriter:
         tally = self._read_tally()
         if (
             tally is None
-            or not 0 <= now - tally[0] <= TALLY_TRUSTED_S * 1e9
+            or not trusted(tally, now)
             or tally[1] + len(data) > max_bytes
             or (tally[2] and tally[2] < now - int(max_age * 1e9))
         ):
@@ -134,50 +112,10 @@ class SpoolWriter:
     # -- the tally -----------------------------------------------------------------------------
 
     def _read_tally(self) -> Tally | None:
-        words = self._read_state(TALLY)
-        try:
-            checked, total, oldest = (int(part) for part in words or ())
-        except ValueError:
-            return None
-        if min(checked, total, oldest) < 0:
-            return None
-        return checked, total, oldest
+        return read_tally(self._join(TALLY))
 
     def _write_tally(self, checked_ns: int, total: int, oldest_ns: int) -> None:
-        """Overwrite the tally in place: one fixed-width write, no temporary file and no rename.
-
-        A rename over the old tally (or a truncation) makes ext4 write the file out at once
-        (`auto_da_alloc`): ~0.15 ms of CPU and 1 ms of the host's exit. Two writers at once each
-        write the whole record (a write within one page is not interleaved); a reader that still
-        catches a mixed or empty tally finds it invalid and looks at the files instead.
-        """
-        path = self._join(TALLY)
-        line = f"{checked_ns} {total} {oldest_ns}".ljust(_TALLY_WIDTH - 1) + "\n"
-        try:
-            fd = os.open(path, _fs.WRITE_FLAGS, 0o600)
-        except OSError:
-            if not regular_or_missing(path):
-                remove_odd(path)
-            return
-        try:
-            st = os.fstat(fd)
-            if not _fs.is_regular(st.st_mode):
-                return
-            os.write(fd, line.encode("ascii"))
-            if st.st_size > _TALLY_WIDTH:
-                os.ftruncate(fd, _TALLY_WIDTH)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-
-    def waiting_bytes(self) -> int:
-        """The spool's size as the tally says (0 when it is older than `TALLY_TRUSTED_S`): the
-        delivery policy's size rule, without a `stat` of every file."""
-        tally = self._read_tally()
-        if tally is None or not 0 <= time.time_ns() - tally[0] <= TALLY_TRUSTED_S * 1e9:
-            return 0
-        return tally[1]
+        write_tally(self._join(TALLY), checked_ns, total, oldest_ns)
 
     def add_drop_counts(self, counts: Mapping[str, int]) -> None:
         """Count dropped records by reason; also how an uploader puts back counts it failed to send."""
@@ -199,42 +137,3 @@ class SpoolWriter:
                 os.close(fd)
         except OSError:
             pass
-
-    # -- backoff, as a writer reads it -----------------------------------------------------------
-    # Per destination (`backoff.<destination>`): a dead or refusing collector holds back only its
-    # own files. The spool-wide `backoff` is what the uploader leaves when every file it kept waits
-    # for a destination's backoff: nothing is due before then (the launcher's gate for leftovers).
-    # Written by the uploader (`state`).
-
-    def _backoff_name(self, destination: str | None) -> str:
-        return BACKOFF if destination is None else f"{BACKOFF}.{destination}"
-
-    def _backoff_path(self, destination: str | None) -> str:
-        return self._join(self._backoff_name(destination))
-
-    def _read_backoff(self, destination: str | None = None) -> tuple[float, int] | None:
-        """(until, failures), or None when there is no backoff or it cannot be right.
-
-        A backoff is never longer than the longest delay optel sets (a day, a server's Retry-After),
-        so `nan`, `inf`, or an `until` further ahead (the clock was set back since it was written)
-        is state to repair, not to obey: it would stop uploads for ever, or for as long as the jump.
-        """
-        words = self._read_state(self._backoff_name(destination))
-        try:
-            until, failures = float(words[0]), int(words[1])  # type: ignore[index]
-        except (TypeError, IndexError, ValueError):
-            return None
-        if not (
-            until == until and until - time.time() <= RETRY_AFTER_CAP_S + 60.0 and failures >= 0
-        ):
-            unlink(self._backoff_path(destination))
-            return None
-        return until, min(failures, 64)
-
-    def backoff_until(self, destination: str | None = None) -> float | None:
-        """When (epoch seconds) `destination` may be tried again (None: when anything in the
-        spool is due), or None when it may be now."""
-        state = self._read_backoff(destination)
-        if state is None or state[0] <= time.time():
-            return None
-        return state[0]
