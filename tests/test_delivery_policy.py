@@ -20,7 +20,6 @@ import pytest
 
 from host_process import drain, receiver_for, settle
 from optel.spool import Spool
-from optel.spool.encode import destination
 from optel.spool.policy import (
     DELIVERY_INTERVAL_S,
     DUE_BYTES,
@@ -30,6 +29,7 @@ from optel.spool.policy import (
     delivery_interval,
 )
 from optel.spool.state import BACKOFF_CAP_S
+from optel.spool.writer import destination
 
 APP = "policy-test"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="posix_spawn and /proc")

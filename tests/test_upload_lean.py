@@ -10,9 +10,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from optel.spool.encode import destination
 from optel.spool.files import Spool
 from optel.spool.process import uploader_command
+from optel.spool.writer import destination
 from otlp_receiver import OTLPReceiver
 from rotel_process import free_port
 from test_upload import APP, header, invocation, spans

@@ -7,8 +7,8 @@ import os
 import subprocess
 from typing import Any
 
-from optel.spool.encode import destination
 from optel.spool.files import Spool
+from optel.spool.writer import destination
 from otlp_receiver import OTLPReceiver
 from rotel_process import free_port
 from test_upload import APP, header, invocation, spans

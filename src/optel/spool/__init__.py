@@ -11,7 +11,6 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from optel.spool.claims import Claim
-    from optel.spool.encode import SCHEMA, dumps
     from optel.spool.files import Spool, SpoolInfo, delete_all, describe, write
     from optel.spool.format import CorruptSpoolFile
     from optel.spool.launch import (
@@ -21,14 +20,15 @@ if TYPE_CHECKING:
         uploader_lock,
         uploader_running,
     )
+    from optel.spool.names import SCHEMA
     from optel.spool.output import deliver
     from optel.spool.policy import delivery_due
     from optel.spool.process import DETACHED_FLAG
-    from optel.spool.writer import MAX_AGE_S, MAX_BYTES
+    from optel.spool.writer import MAX_AGE_S, MAX_BYTES, dumps
 
 # Where each public name lives.
 _WHERE = {
-    "dumps": "encode",
+    "dumps": "writer",
     "MAX_AGE_S": "writer",
     "MAX_BYTES": "writer",
     "Claim": "claims",
@@ -37,7 +37,7 @@ _WHERE = {
     "delete_all": "files",
     "describe": "files",
     "write": "files",
-    "SCHEMA": "encode",
+    "SCHEMA": "names",
     "CorruptSpoolFile": "format",
     "UploaderLock": "launch",
     "drain_leftovers": "launch",

@@ -11,7 +11,7 @@ import stat
 import sys
 
 from optel.spool.disk import log_failure
-from optel.spool.encode import dumps
+from optel.spool.writer import dumps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

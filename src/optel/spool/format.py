@@ -2,7 +2,7 @@
 
 The uploader's side (and `optel status`, `delete_all`): a file is a header line (built by
 `optel.record.header`), one line per record and a trailer `{"t":"end","records":N}` that tells a
-complete file from a torn one (docs/spool-format.md#trailer). Writing it is `spool.encode`'s.
+complete file from a torn one (docs/spool-format.md#trailer). Writing it is `spool.writer`'s.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 
 from optel import _fs
-from optel.spool.encode import SCHEMA
 from optel.spool.names import (
     BACKOFF,
     DROPPED,
     FIRST_VERSION,
+    SCHEMA,
     SUFFIX,
     TALLY,
     created_ns,

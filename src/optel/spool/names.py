@@ -1,4 +1,4 @@
-"""The spool directory's names: what each file is called, and the time and pid a name carries.
+"""The spool's names: its format's schema, what each file is called, and the time and pid a name carries.
 
 The layout is docs/spool-format.md#file-names: `<created ns>-<pid>-<8 hex>.jsonl` a flush waiting,
 `.tmp` one being written, `.claimed.<pid>` one an uploader took, `.dropping.<pid>` one the bounds
@@ -8,6 +8,8 @@ host's writer and init's look (`policy`), and the uploader's claims and `optel s
 
 from __future__ import annotations
 
+# The version of a flush file's format, in its header (docs/spool-format.md#versioning).
+SCHEMA = "optel.spool/1"
 SUFFIX = ".jsonl"
 QUARANTINE_DIR = "quarantine"
 CLAIMED = SUFFIX + ".claimed."

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from optel.spool.disk import log_failure
-from optel.spool.encode import destination
 from optel.spool.policy import due_after_write
-from optel.spool.writer import SpoolWriter
+from optel.spool.writer import SpoolWriter, destination
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
