@@ -28,8 +28,7 @@ from optel.spool.policy import (
     delivery_due,
     delivery_interval,
 )
-from optel.spool.state import BACKOFF_CAP_S
-from optel.spool.writer import destination
+from optel.spool.state import BACKOFF_CAP_S, destination
 
 APP = "policy-test"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="posix_spawn and /proc")

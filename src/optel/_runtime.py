@@ -213,7 +213,8 @@ def _after_earlier_runs(telemetry: Telemetry) -> None:
     try:
         from optel import _paths
 
-        names = os.listdir(_paths.spool_dir(app))
+        spool_dir = _paths.spool_dir(app)
+        names = os.listdir(spool_dir)
     except OSError:
         return  # no spool: the first run, or one with no cache dir
     if not any(_waiting(name) for name in names):
@@ -222,7 +223,7 @@ def _after_earlier_runs(telemetry: Telemetry) -> None:
         if telemetry.sending:
             from optel.spool.policy import leftovers_due
 
-            if not leftovers_due(app, names):
+            if not leftovers_due(spool_dir, names):
                 return
         from optel import _leftovers
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from optel.spool.disk import log_failure
 from optel.spool.policy import due_after_write
-from optel.spool.writer import SpoolWriter, destination
+from optel.spool.writer import SpoolWriter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,12 +54,12 @@ def _spool(app: str, header: Mapping[str, object], records: Sequence[Mapping[str
             log_failure("writing the spool", exc)
     if tally is not None and not due_after_write(tally):
         return
-    # Gated by this flush's own destination: another collector's backoff never delays it.
-    where = destination(header.get("export"))
     # A collector that is down keeps every run due for hours: its backoff, one small read, is
     # checked before the launcher (and its modules) is imported, as start_uploader would.
-    from optel.spool.state import SpoolState
+    from optel.spool.state import SpoolState, destination
 
+    # Gated by this flush's own destination: another collector's backoff never delays it.
+    where = destination(header.get("export"))
     if tally is not None and SpoolState(app, spool.path).backoff_until(where) is not None:
         return
     from optel.spool.launch import start_uploader

@@ -97,11 +97,11 @@ def _due_in(path: str, names: list[str] | None) -> bool:
     return due(oldest, waiting_bytes(os.path.join(path, TALLY), now), now)
 
 
-def leftovers_due(app: str, names: list[str] | None = None) -> bool:
-    """init's look at what earlier runs left (`names`: the spool directory's listing, when the
-    caller has it): whether it is due (`delivery_due`). The caller then checks the spool-wide
-    backoff (`optel._leftovers`), the other gate `start_uploader` applies."""
-    return _due_in(_paths.spool_dir(app), names)
+def leftovers_due(spool_dir: str, names: list[str]) -> bool:
+    """init's look at what earlier runs left in `spool_dir` (`names`: its listing): whether it is
+    due (`delivery_due`). The caller then checks the spool-wide backoff (`optel._leftovers`), the
+    other gate `start_uploader` applies."""
+    return _due_in(spool_dir, names)
 
 
 # -- the tally ------------------------------------------------------------------------------------

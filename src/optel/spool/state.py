@@ -14,7 +14,7 @@ import time
 from optel import _fs
 from optel.spool.disk import pid_alive, unlink, write_atomically
 from optel.spool.names import BACKOFF, DROPPED, FIRST_VERSION, TALLY
-from optel.spool.writer import SpoolWriter
+from optel.spool.writer import SpoolWriter, dumps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,6 +28,17 @@ BACKOFF_BASE_S = 15 * 60.0
 # hosts' runs a failing uploader (~250 ms of CPU) every few hours, not every hour.
 BACKOFF_CAP_S = 4 * 3600.0
 RETRY_AFTER_CAP_S = 24 * 3600.0
+
+
+def destination(export: object) -> str:
+    """A file name part that stands for where a flush goes: its header's `export` section, hashed
+    (the section may hold a token). Files with the same one share ordering and backoff."""
+    # 64-bit FNV-1a: no module to import on the host's exit path (~20 µs for a usual section); a
+    # name, not a secret's protection (the spool files beside it hold the section itself).
+    value = 0xCBF29CE484222325
+    for byte in dumps(export if isinstance(export, dict) else None).encode("ascii"):
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{value:016x}"
 
 
 class SpoolState(SpoolWriter):

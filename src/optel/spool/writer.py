@@ -190,17 +190,6 @@ def encode_fitting(
     return _join_lines(head, lines[start:]), start
 
 
-def destination(export: object) -> str:
-    """A file name part that stands for where a flush goes: its header's `export` section, hashed
-    (the section may hold a token). Files with the same one share ordering and backoff."""
-    # 64-bit FNV-1a: no module to import on the host's exit path (~20 µs for a usual section); a
-    # name, not a secret's protection (the spool files beside it hold the section itself).
-    value = 0xCBF29CE484222325
-    for byte in dumps(export if isinstance(export, dict) else None).encode("ascii"):
-        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return f"{value:016x}"
-
-
 # JSON text for records, written without importing `json` (about 9 ms of the host's exit budget).
 # Deeper values are not records; cutting them off keeps a cycle from becoming a RecursionError.
 _MAX_DEPTH = 32
