@@ -349,3 +349,36 @@ def test_the_guide_states_the_delays_the_policy_gives() -> None:
     assert hours("WORST_CASE_DELAY_S") == WORST_CASE_DELAY_S
     assert hours("BACKOFF_CAP_S") == BACKOFF_CAP_S
     assert f"{DUE_BYTES // 1024} KiB (`DUE_BYTES`)" in section.replace("\n", " ")
+
+
+INIT_THEN_EXIT = """\
+import os, sys, time
+import optel
+optel.init({app!r}, endpoint=sys.argv[1], version="1.0.0")
+# Leave without any flush once init's uploader has claimed what earlier runs left.
+deadline = time.time() + 20
+while time.time() < deadline and not any(".claimed." in n for n in os.listdir({spool!r})):
+    time.sleep(0.01)
+os._exit(0)
+"""
+
+
+@posix_only
+def test_init_delivers_what_earlier_runs_left_once_due_though_the_run_never_flushes(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    # What init's look at the spool is for (issue 19 made it cheaper, not optional): a run that
+    # dies before its exit flush, or a service whose first flush is far off, still sends the data
+    # of the runs before it once that is due.
+    script, probe = tmp_path / "host.py", tmp_path / "init_only.py"
+    script.write_text(HOST.format(app=APP))
+    spool = Spool(APP)
+    probe.write_text(INIT_THEN_EXIT.format(app=APP, spool=spool.path))
+    with receiver_for(APP, isolated_home) as receiver:
+        run_host(script, receiver.url)
+        assert no_uploader_for(0.3) and len(spool.files()) == 1
+        age_spool(DELIVERY_INTERVAL_S + 1)
+        run_host(probe, receiver.url)
+        assert receiver.wait_for(lambda r: len(hellos(r)) == 1, timeout=30), spool.files()
+        settle(spool)
+    assert spool.files() == []
