@@ -81,3 +81,45 @@ def test_bool_and_int_subclasses_use_their_plain_spelling() -> None:
             return "Count!"
 
     assert dumps([True, False, Count(3)]) == "[true,false,3]"
+
+
+def test_strings_are_spelled_as_json_dumps_spells_them_without_loading_json() -> None:
+    # The writer quotes strings itself: `_json` is a shared library a host's exit need not load.
+    import subprocess
+    import sys
+
+    samples = [
+        "",
+        "plain",
+        'a"b',
+        "a\\b",
+        "\n\r\t\b\f",
+        "\x00\x1f\x7f",
+        "é",
+        "😀",
+        "\ud800",
+        "~ \u2028",
+    ]
+    program = (
+        "import sys\nfrom optel.spool import dumps\n"
+        f"sys.stdout.write(dumps({samples!r}))\n"
+        "sys.stdout.write(' ' + str('_json' in sys.modules or 'json' in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    text, loaded = done.stdout.rsplit(" ", 1)
+    assert text == json.dumps(samples, separators=(",", ":"))
+    assert loaded == "False"
+
+
+class _Loud(str):
+    def isascii(self) -> bool:
+        return True
+
+    def __contains__(self, item: object) -> bool:
+        return False
+
+
+def test_a_str_subclass_cannot_change_how_it_is_quoted() -> None:
+    assert dumps(_Loud('a"é')) == json.dumps('a"é')

@@ -14,12 +14,6 @@ import os
 import time
 
 from optel import _fs, _paths
-
-try:
-    from _json import encode_basestring_ascii as _quote
-except ImportError:  # pragma: no cover - interpreters without the C accelerator
-    from json.encoder import py_encode_basestring_ascii as _quote
-
 from optel.spool.disk import ensure_dir, regular_or_missing, remove_odd, write_atomically
 from optel.spool.names import DROPPED, SCHEMA, SUFFIX, TALLY
 from optel.spool.policy import read_tally, read_words, trusted, write_tally
@@ -242,6 +236,40 @@ def _encode(value: object, out: Callable[[str], object], depth: int) -> None:
         out("]")
     else:
         out("null")
+
+
+# JSON's escapes, spelled as `json.dumps` spells them (ensure_ascii): `_json` is a shared library
+# whose loading alone costs a run more than quoting its strings here.
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\b": "\\b",
+    "\f": "\\f",
+}
+
+
+def _quote(text: str) -> str:
+    text = str.__str__(text)  # a str subclass's own methods never decide what is written
+    # Nearly every string is printable ASCII with nothing to escape: checked by C loops.
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return '"' + text + '"'
+    return '"' + "".join([_escape(ch) for ch in text]) + '"'
+
+
+def _escape(ch: str) -> str:
+    escaped = _ESCAPES.get(ch)
+    if escaped is not None:
+        return escaped
+    n = ord(ch)
+    if 0x20 <= n < 0x7F:
+        return ch
+    if n < 0x10000:
+        return f"\\u{n:04x}"
+    n -= 0x10000  # a UTF-16 surrogate pair, as JSON spells characters beyond the BMP
+    return f"\\u{0xD800 | (n >> 10):04x}\\u{0xDC00 | (n & 0x3FF):04x}"
 
 
 def _key(key: object) -> str | None:
