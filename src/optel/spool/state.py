@@ -105,7 +105,7 @@ class SpoolState(SpoolWriter):
     # Per destination (`backoff.<destination>`): a dead or refusing collector holds back only its
     # own files. The spool-wide `backoff` is what the uploader leaves when every file it kept waits
     # for a destination's backoff: nothing is due before then (the launcher's gate for leftovers).
-    # A host reads it only once delivery is due (`policy`, `output`).
+    # A host reads it only once delivery is due (`optel._leftovers`, `optel.spool.deliver`).
 
     def _backoff_name(self, destination: str | None) -> str:
         return BACKOFF if destination is None else f"{BACKOFF}.{destination}"

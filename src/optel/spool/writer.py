@@ -1,7 +1,7 @@
 """The host's side of the spool: a flush encoded as `optel.spool/1` JSON lines, written atomically within the bounds.
 
-All a run with telemetry on and nothing due loads at exit, with `output` and `policy`: the
-uploader's reader (`format`), state (`state`), bounds (`bounds`) and claims are not loaded by it.
+All a run with telemetry on and nothing due loads at exit, with `policy` (`optel.spool.deliver`):
+the uploader's reader (`format`), state (`state`), bounds (`bounds`) and claims are not loaded by it.
 A file is its header, one compact JSON line per record and a trailer
 (docs/spool-format.md#lines-of-a-spool-file), encoded without importing `json` (about 9 ms of the
 host's exit budget). The size and age bounds are applied as the flush is written, looking at every
