@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -123,3 +124,31 @@ class _Loud(str):
 
 def test_a_str_subclass_cannot_change_how_it_is_quoted() -> None:
     assert dumps(_Loud('a"é')) == json.dumps('a"é')
+
+
+@given(st.text())
+def test_the_writers_own_quoting_spells_strings_as_json_dumps(text: str) -> None:
+    # Tested directly: a large flush earlier in this process may have switched `dumps` to `_json`.
+    from optel.spool.writer import _py_quote
+
+    assert _py_quote(text) == json.dumps(text)
+
+
+def test_a_large_flush_is_the_same_bytes_whichever_quoting_writes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Past _C_QUOTE_FROM records a flush loads `_json` to quote its many strings faster.
+    from optel.spool import writer
+
+    header = {"app": "x", "export": {"endpoint": "http://127.0.0.1:1", "headers": {"k": 'v"é'}}}
+    records = [
+        {"t": "span", "name": f's{i} \u00e9\n"q"', "attributes": {"a": i}} for i in range(300)
+    ]
+    monkeypatch.setattr(writer, "_C_QUOTE_FROM", 10**9)
+    monkeypatch.setattr(writer, "_quote", writer._py_quote)
+    in_python = writer.encode_file(header, records)
+    monkeypatch.setattr(writer, "_C_QUOTE_FROM", 128)
+    assert writer.encode_file(header, records) == in_python
+    assert writer._quote is not writer._py_quote
+    lines = in_python.decode("ascii").splitlines()
+    assert [json.loads(line) for line in lines[1:-1]] == records
