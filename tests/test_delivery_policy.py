@@ -20,7 +20,6 @@ import pytest
 
 from host_process import drain, receiver_for, settle
 from optel.spool import Spool
-from optel.spool.format import destination
 from optel.spool.policy import (
     DELIVERY_INTERVAL_S,
     DUE_BYTES,
@@ -29,7 +28,7 @@ from optel.spool.policy import (
     delivery_due,
     delivery_interval,
 )
-from optel.spool.state import BACKOFF_CAP_S
+from optel.spool.state import BACKOFF_CAP_S, destination
 
 APP = "policy-test"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="posix_spawn and /proc")
@@ -242,7 +241,8 @@ def test_a_run_with_nothing_due_writes_its_flush_and_looks_at_nothing_else(
     isolated_home: Path, tmp_path: Path
 ) -> None:
     # Issue 19: the exit path of a run with nothing due is the write alone: no directory scan,
-    # and neither the launcher, the lock, the spawn nor the uploader's claims are imported.
+    # and neither the launcher, the lock, the spawn, the uploader's claims, state and bounds,
+    # nor the reader of flush files are imported.
     script = tmp_path / "host.py"
     script.write_text(EXIT_PROBE.format(app=APP))
     spool = Spool(APP)
@@ -255,8 +255,12 @@ def test_a_run_with_nothing_due_writes_its_flush_and_looks_at_nothing_else(
         loaded, listed = done.stdout.split("\n")[:2]
         assert len(spool.files()) == 2 and no_uploader_for(0.3)
     modules = set(loaded.split())
-    assert "optel.spool.bounds" in modules, "the flush was written"
+    assert "optel.spool.writer" in modules, "the flush was written"
     assert not modules & {
+        "optel.spool.bounds",
+        "optel.spool.format",
+        "optel.spool.look",
+        "optel.spool.state",
         "optel.spool.launch",
         "optel.spool.lock",
         "optel.spool.process",
@@ -345,3 +349,36 @@ def test_the_guide_states_the_delays_the_policy_gives() -> None:
     assert hours("WORST_CASE_DELAY_S") == WORST_CASE_DELAY_S
     assert hours("BACKOFF_CAP_S") == BACKOFF_CAP_S
     assert f"{DUE_BYTES // 1024} KiB (`DUE_BYTES`)" in section.replace("\n", " ")
+
+
+INIT_THEN_EXIT = """\
+import os, sys, time
+import optel
+optel.init({app!r}, endpoint=sys.argv[1], version="1.0.0")
+# Leave without any flush once init's uploader has claimed what earlier runs left.
+deadline = time.time() + 20
+while time.time() < deadline and not any(".claimed." in n for n in os.listdir({spool!r})):
+    time.sleep(0.01)
+os._exit(0)
+"""
+
+
+@posix_only
+def test_init_delivers_what_earlier_runs_left_once_due_though_the_run_never_flushes(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    # What init's look at the spool is for (issue 19 made it cheaper, not optional): a run that
+    # dies before its exit flush, or a service whose first flush is far off, still sends the data
+    # of the runs before it once that is due.
+    script, probe = tmp_path / "host.py", tmp_path / "init_only.py"
+    script.write_text(HOST.format(app=APP))
+    spool = Spool(APP)
+    probe.write_text(INIT_THEN_EXIT.format(app=APP, spool=spool.path))
+    with receiver_for(APP, isolated_home) as receiver:
+        run_host(script, receiver.url)
+        assert no_uploader_for(0.3) and len(spool.files()) == 1
+        age_spool(DELIVERY_INTERVAL_S + 1)
+        run_host(probe, receiver.url)
+        assert receiver.wait_for(lambda r: len(hellos(r)) == 1, timeout=30), spool.files()
+        settle(spool)
+    assert spool.files() == []

@@ -509,7 +509,7 @@ def test_a_signal_during_shutdown_exits_as_python_would_leaves_no_half_file_and_
         assert done.rc == python_would.rc
         matrix.settle()
         matrix.assert_complete_files_only()
-        # No writer was killed mid-file: a SIGTERM waits for optel's exit flush (optel._sigterm).
+        # No writer was killed mid-file: a SIGTERM waits for optel's exit flush (optel._flushes).
         if os.path.isdir(matrix.spool.path):
             assert not [n for n in os.listdir(matrix.spool.path) if n.endswith(".tmp")]
         if (signame, at) == ("INT", "written"):

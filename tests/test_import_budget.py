@@ -241,7 +241,7 @@ def test_a_run_with_telemetry_off_never_loads_the_flush_path():
     env = {**os.environ, "DO_NOT_TRACK": "1"}
     mode, recording, added = _added_modules(env, llm=False)
     assert (mode, recording) == ("off", False)
-    flush_path = ("optel._flushes", "optel._leftovers", "optel._sigterm", "optel.record.flush")
+    flush_path = ("optel._flushes", "optel._leftovers", "optel.record.flush")
     assert _hits(added, (*flush_path, "optel.spool")) == []
 
 
@@ -311,3 +311,61 @@ def test_the_exit_flush_of_an_on_run_loads_the_allow_list_but_not_the_data_dicti
     (failed,) = [r for r in records if r["t"] == "span" and r["name"] == "step"]
     assert [e["name"] for e in failed["events"]] == ["exception"]
     assert {"exception.type", "exception.message"} <= set(failed["events"][0]["attributes"])
+
+
+NOTHING_DUE = r"""
+import sys
+import optel
+optel.init("budget-app", version="1.0")
+
+@optel.command("run")
+def run():
+    return 1
+
+run()
+optel.shutdown()
+sys.stdout.write(repr(sorted(m for m in sys.modules if m.startswith("optel"))))
+"""
+
+# What a run that writes its flush and starts no uploader has no use for: the uploader's reading,
+# claims, state and bounds, the launcher, init's leftover handling, the debug and audit output.
+# ("optel.spool.look" too: the tally a writer trusts spares it the look at every file.)
+READ_SIDE = {
+    "optel._leftovers",
+    "optel._logger",
+    "optel.spool.audit",
+    "optel.spool.bounds",
+    "optel.spool.claims",
+    "optel.spool.files",
+    "optel.spool.format",
+    "optel.spool.launch",
+    "optel.spool.lock",
+    "optel.spool.look",
+    "optel.spool.process",
+    "optel.spool.state",
+}
+
+
+@pytest.mark.slow
+def test_a_run_that_finds_spool_files_not_due_loads_only_the_write_side():
+    """Issue 19: with the delivery policy nearly every run finds earlier runs' flushes waiting and
+    adds one. Its init (are they due?) and its exit (write, is an uploader due?) load the
+    spool's write side only, in a real process, run after a run that left a fresh flush."""
+    spool = _consent_anonymous_without_uploader("budget-app")
+    runs = []
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-c", NOTHING_DUE],
+            env=dict(os.environ),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert result.stderr == ""
+        runs.append(set(eval(result.stdout)))  # our own repr of a list of str
+    assert len([n for n in os.listdir(spool) if n.endswith(".jsonl")]) == 2
+    loaded = runs[1]
+    assert loaded & READ_SIDE == set(), sorted(loaded & READ_SIDE)
+    assert {"optel.spool.writer", "optel.spool.policy"} <= loaded, "the flush was written"

@@ -1,7 +1,7 @@
 """SIGTERM (issue 12 item 5): a host dies of it as fast as without optel, and the exit flush is not lost.
 
 optel keeps SIGTERM's default action while the host runs (a Python handler would wait for a long C
-call to return), and holds it only while the exit flush writes the spool (optel._sigterm). Real
+call to return), and holds it only while the exit flush writes the spool (optel._flushes). Real
 host processes: one busy in a long C call, timed from SIGTERM to death with and without optel; one
 killed while its atexit flush cleans a big buffer, whose records must all reach a real receiver;
 one with a SIGTERM handler of its own, which optel leaves alone.

@@ -144,7 +144,7 @@ def test_a_run_under_an_opt_out_variable_drops_what_is_past_the_age_bound(python
     import time
 
     from optel.spool import Spool
-    from optel.spool.bounds import MAX_AGE_S
+    from optel.spool.writer import MAX_AGE_S
 
     directory = _spool_two_runs()
     old, fresh = sorted(_jsonl(directory))

@@ -15,7 +15,8 @@ import pytest
 from optel import _paths
 from optel.cli.spool_status import format_spool
 from optel.spool import Claim, CorruptSpoolFile, Spool, delete_all, describe, write
-from optel.spool.state import BACKOFF_BASE_S, BACKOFF_CAP_S, TALLY_TRUSTED_S
+from optel.spool.policy import TALLY_TRUSTED_S
+from optel.spool.state import BACKOFF_BASE_S, BACKOFF_CAP_S
 
 APP = "spool-test"
 
@@ -408,3 +409,24 @@ def test_a_damaged_tally_means_a_full_look(isolated_home: Path) -> None:
     Path(old).write_bytes(b'{"schema":"optel.spool/1"}\n{"t":"span"}\n{"t":"end","records":1}\n')
     spool.write(header(), spans(1))
     assert not os.path.exists(old)
+
+
+def test_inits_look_for_flushes_names_them_as_the_spool_format_does() -> None:
+    # optel._runtime spells the rule out to load no optel.spool for a spool without flushes.
+    from optel._runtime import _waiting
+    from optel.spool.names import waiting
+
+    names = [
+        "1796-12-0a1b2c3d.jsonl",
+        "1796-12-0a1b2c3d.jsonl.claimed.77",
+        "1796-12-0a1b2c3d.jsonl.tmp",
+        "1796-12-0a1b2c3d.jsonl.dropping.77",
+        "tally",
+        "dropped",
+        "backoff.0123456789abcdef",
+        "uploader.lock",
+        "quarantine",
+        "first_version",
+    ]
+    assert [_waiting(name) for name in names] == [waiting(name) for name in names]
+    assert [waiting(name) for name in names][:3] == [True, True, False]

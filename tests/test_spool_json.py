@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -81,3 +82,73 @@ def test_bool_and_int_subclasses_use_their_plain_spelling() -> None:
             return "Count!"
 
     assert dumps([True, False, Count(3)]) == "[true,false,3]"
+
+
+def test_strings_are_spelled_as_json_dumps_spells_them_without_loading_json() -> None:
+    # The writer quotes strings itself: `_json` is a shared library a host's exit need not load.
+    import subprocess
+    import sys
+
+    samples = [
+        "",
+        "plain",
+        'a"b',
+        "a\\b",
+        "\n\r\t\b\f",
+        "\x00\x1f\x7f",
+        "é",
+        "😀",
+        "\ud800",
+        "~ \u2028",
+    ]
+    program = (
+        "import sys\nfrom optel.spool import dumps\n"
+        f"sys.stdout.write(dumps({samples!r}))\n"
+        "sys.stdout.write(' ' + str('_json' in sys.modules or 'json' in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    text, loaded = done.stdout.rsplit(" ", 1)
+    assert text == json.dumps(samples, separators=(",", ":"))
+    assert loaded == "False"
+
+
+class _Loud(str):
+    def isascii(self) -> bool:
+        return True
+
+    def __contains__(self, item: object) -> bool:
+        return False
+
+
+def test_a_str_subclass_cannot_change_how_it_is_quoted() -> None:
+    assert dumps(_Loud('a"é')) == json.dumps('a"é')
+
+
+@given(st.text())
+def test_the_writers_own_quoting_spells_strings_as_json_dumps(text: str) -> None:
+    # Tested directly: a large flush earlier in this process may have switched `dumps` to `_json`.
+    from optel.spool.writer import _py_quote
+
+    assert _py_quote(text) == json.dumps(text)
+
+
+def test_a_large_flush_is_the_same_bytes_whichever_quoting_writes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Past _C_QUOTE_FROM records a flush loads `_json` to quote its many strings faster.
+    from optel.spool import writer
+
+    header = {"app": "x", "export": {"endpoint": "http://127.0.0.1:1", "headers": {"k": 'v"é'}}}
+    records = [
+        {"t": "span", "name": f's{i} \u00e9\n"q"', "attributes": {"a": i}} for i in range(300)
+    ]
+    monkeypatch.setattr(writer, "_C_QUOTE_FROM", 10**9)
+    monkeypatch.setattr(writer, "_quote", writer._py_quote)
+    in_python = writer.encode_file(header, records)
+    monkeypatch.setattr(writer, "_C_QUOTE_FROM", 128)
+    assert writer.encode_file(header, records) == in_python
+    assert writer._quote is not writer._py_quote
+    lines = in_python.decode("ascii").splitlines()
+    assert [json.loads(line) for line in lines[1:-1]] == records

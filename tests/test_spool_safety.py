@@ -18,8 +18,8 @@ import pytest
 
 from optel import _paths
 from optel.spool import Spool
-from optel.spool.format import LOCK_NAME
 from optel.spool.launch import uploader_running
+from optel.spool.names import LOCK_NAME
 from otlp_receiver import OTLPReceiver
 
 APP = "safe-tool"

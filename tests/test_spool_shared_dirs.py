@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from optel import _paths
-from optel.spool.format import encode_file
+from optel.spool.writer import encode_file
 from otlp_receiver import OTLPReceiver
 from rotel_process import free_port
 from test_spool_safety import (

@@ -13,8 +13,8 @@ import pytest
 import optel
 from optel import _paths
 from optel.spool import Spool, start_uploader, uploader_lock, write
-from optel.spool.format import LOCK_NAME
 from optel.spool.lock import TOKEN_ENV, read_lock
+from optel.spool.names import LOCK_NAME
 from optel.spool.policy import DELIVERY_INTERVAL_S
 
 APP = "launch-test"

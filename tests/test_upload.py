@@ -398,7 +398,7 @@ def test_the_quarantine_keeps_no_file_recorded_more_than_14_days_ago(
 def test_the_quarantine_stays_within_the_size_bound_dropping_the_oldest_first(
     receiver: OTLPReceiver,
 ) -> None:
-    from optel.spool.bounds import MAX_BYTES
+    from optel.spool.writer import MAX_BYTES
 
     now = time.time_ns()
     names = [
@@ -589,7 +589,7 @@ def test_a_failed_second_chunk_is_the_only_one_sent_again(receiver: OTLPReceiver
 def test_a_file_past_the_age_bound_is_dropped_and_counted_not_sent_late(
     receiver: OTLPReceiver,
 ) -> None:
-    from optel.spool.bounds import MAX_AGE_S
+    from optel.spool.writer import MAX_AGE_S
 
     path = spool_file(receiver.url, spans(2, trace=1))
     spool_file(receiver.url, spans(1, trace=2))

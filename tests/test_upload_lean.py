@@ -11,8 +11,8 @@ import subprocess
 from pathlib import Path
 
 from optel.spool.files import Spool
-from optel.spool.format import destination
 from optel.spool.process import uploader_command
+from optel.spool.state import destination
 from otlp_receiver import OTLPReceiver
 from rotel_process import free_port
 from test_upload import APP, header, invocation, spans

@@ -1,4 +1,4 @@
-"""Flushing a process's records to the spool: on demand, every `flush_interval`, after a long span, and at exit.
+"""Flushing a process's records to the spool: on demand, every `flush_interval`, after a long span, and at exit (SIGTERM held meanwhile).
 
 A flush cleans what was recorded (``optel.record.flush``) and hands it to ``optel.spool.deliver``,
 which writes the spool file and starts the detached uploader when delivery is due: the
@@ -16,6 +16,8 @@ from optel.record import spans as _spans
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from types import FrameType, ModuleType
+
     from optel._runtime import Telemetry
     from optel.record.flush import Record
 
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 # thread of the parent) holds it.
 _flush_lock = _thread.RLock()
 # A host without flush_interval writes what it recorded to the spool in the background once a span
-# ends this long after the last flush: optel catches no SIGTERM (optel._sigterm), and a long run
+# ends this long after the last flush: optel catches no SIGTERM (see "SIGTERM" below), and a long run
 # killed by one loses at most this much. A short run never gets there: its exit flush is its only one.
 DURABLE_AFTER_S = 30.0
 # How long a fork waits for a flush in progress, where optel's threads import what they need
@@ -137,20 +139,96 @@ def hand_over_last_flush(app: str) -> None:
         _log("optel: handing the last flush to the uploader failed: %r", exc)
 
 
-def final_flush(telemetry: Telemetry) -> None:
-    """The exit flush with the cyclic GC paused: the modules it imports and the records it builds
-    would otherwise set off collections of the host's whole heap (~0.5-1 ms a run), all to free
-    memory the interpreter releases a moment later anyway."""
+def final_flush(telemetry: Telemetry, *, hand_over: bool) -> None:
+    """The exit flush, then with `hand_over` the last flush to an uploader: a SIGTERM meanwhile
+    waits for the records to reach the spool, then kills (`hold_sigterm`)."""
+    # The cyclic GC is paused throughout, the imports included (an import here set off a
+    # collection of the young generations, ~0.6 ms, in every run): the modules it imports and the
+    # records it builds would otherwise set off collections of the host's heap, all to free memory
+    # the interpreter releases a moment later anyway.
     import gc
 
     paused = gc.isenabled()
     if paused:
         gc.disable()
     try:
-        flush(telemetry, final=True)
+        held = hold_sigterm()
+        try:
+            # Off first: nothing recorded after the last take() would ever be flushed.
+            _spans.set_recording(False)
+            flush(telemetry, final=True)
+            if hand_over:
+                hand_over_last_flush(telemetry.app)
+        finally:
+            release_sigterm(held)
     finally:
         if paused:
             gc.enable()
+
+
+# -- SIGTERM ---------------------------------------------------------------------------------------
+# SIGTERM keeps its default action: a host dies of it at once, with optel as without.
+#
+# A Python-level handler runs only between bytecodes of the main thread, so a host busy in a long C
+# call (a hash of gigabytes, a C library's blocking wait) would die only when that call returns,
+# minutes later perhaps. optel therefore installs no handler while the host runs: what was recorded
+# and not flushed yet dies with the process (a host that wants it handles SIGTERM itself and exits
+# through ``sys.exit``, so atexit flushes). A run that lasts flushes in the background every
+# ``flush_interval``, or else once a span ends ``DURABLE_AFTER_S`` after the last flush, which
+# bounds what it loses.
+#
+# The one stretch where a handler cannot hold death back for more than optel's own work is the exit
+# flush: the main thread runs optel's code, and the process is about to end anyway. During it,
+# ``hold_sigterm()`` notes a SIGTERM instead of dying of it, and ``release_sigterm()`` restores the
+# default action and sends the signal again once the records are in the spool, so the run is not
+# lost and the parent still sees a death by SIGTERM.
+
+_caught = False
+
+
+def _signal_module() -> ModuleType:
+    # The C module: `signal` itself imports enum (~6 ms) to build its enums.
+    return __import__("_signal")
+
+
+def _note(signum: int, frame: FrameType | None) -> None:
+    global _caught
+    _caught = True
+
+
+def hold_sigterm() -> bool:
+    """Note SIGTERM instead of dying of it, until ``release_sigterm()``; False when left as it was.
+
+    Only the default action is replaced: a host's own handler, or SIGTERM ignored, stays as it is.
+    Outside the main thread Python cannot set a handler, and nothing changes.
+    """
+    global _caught
+    try:
+        _signal = _signal_module()
+        sigterm = getattr(_signal, "SIGTERM", None)
+        if sigterm is None or _signal.getsignal(sigterm) != _signal.SIG_DFL:
+            return False
+        _caught = False
+        _signal.signal(sigterm, _note)
+        return True
+    except (ValueError, OSError, RuntimeError):
+        return False
+
+
+def release_sigterm(held: bool) -> None:
+    """Restore SIGTERM's default action and die of a SIGTERM that came while it was held."""
+    if not held:
+        return
+    _signal = _signal_module()
+    try:
+        if _signal.getsignal(_signal.SIGTERM) is _note:
+            # signal() first runs the handlers of signals already caught: none slips in between.
+            _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
+        if _caught:
+            os.kill(os.getpid(), _signal.SIGTERM)
+    except (ValueError, OSError, RuntimeError):
+        if _caught:
+            os._exit(128 + _signal.SIGTERM)
 
 
 # A thread of the parent does not exist in a forked child; a module it was importing at the fork

@@ -1,25 +1,29 @@
 """What ``init()`` does with the spool files earlier runs left: deliver them when due, delete them after an opt-out, expire them.
 
-``optel._runtime`` imports this module only when its one listdir found spool files: a run with an
-empty spool, the common case, loads none of it. Never raises.
+``optel._runtime`` imports this module only when there is something to do: spool files in a run
+with consent off, or files due for delivery (``optel.spool.policy.leftovers_due``) in a run that
+sends. A run with an empty spool, or whose files are not due yet, loads none of it. Never raises.
 """
 
 from __future__ import annotations
 
 import _thread
 
-from optel._logger import debug as _log
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from types import ModuleType
-
     from optel.consent import Consent
 
 
+def _log(message: str, *args: object) -> None:
+    # optel._logger (and `logging`) only when there is something to say.
+    from optel._logger import debug
+
+    debug(message, *args)
+
+
 def after_decision(app: str, consent: Consent, *, sending: bool, project_dir: str | None) -> None:
-    """Deal with what earlier runs left (the caller saw spool files), now that this run's consent
-    is known."""
+    """Deal with what earlier runs left, now that this run's consent is known: the caller saw
+    spool files, and in a run that sends, found them due (``leftovers_due``)."""
     if consent.mode == "off":
         if consent.source == "user_file":
             _forget_withdrawn(app, project_dir)
@@ -29,16 +33,25 @@ def after_decision(app: str, consent: Consent, *, sending: bool, project_dir: st
         else:
             _expire_leftovers(app)
     elif sending:
-        # optel.spool is imported here, not in the thread: a host that forks while another thread
-        # holds the import lock leaves its child waiting on that lock for ever.
-        try:
-            from optel import spool
-            from optel.spool.policy import leftovers_due
+        _deliver_due(app)
 
-            if leftovers_due(app):
-                _thread.start_new_thread(_drain_leftovers, (spool, app))
-        except Exception as exc:
-            _log("optel: delivering what earlier runs left failed: %r", exc)
+
+def _deliver_due(app: str) -> None:
+    """Start an uploader, on a thread, for what earlier runs left and is due, unless the spool-wide
+    backoff says to wait: during an outage every run is due for hours, and then neither starts
+    the thread nor imports the launcher."""
+    try:
+        from optel.spool.state import SpoolState
+
+        if SpoolState(app).backoff_until() is not None:
+            return
+        # The launcher is imported here, not in the thread: a host that forks while another thread
+        # holds the import lock leaves its child waiting on that lock for ever.
+        from optel.spool.launch import drain_leftovers
+
+        _thread.start_new_thread(drain_leftovers, (app,))
+    except Exception as exc:
+        _log("optel: delivering what earlier runs left failed: %r", exc)
 
 
 def _forget_switched_off(app: str) -> None:
@@ -82,10 +95,3 @@ def _expire_leftovers(app: str) -> None:
         spool.Spool(app).drop_expired()
     except Exception as exc:
         _log("optel: expiring the spool failed: %r", exc)
-
-
-def _drain_leftovers(spool: ModuleType, app: str) -> None:
-    try:
-        spool.drain_leftovers(app)
-    except BaseException:
-        pass

@@ -37,8 +37,8 @@ _state_lock = _thread.RLock()
 _telemetry: Telemetry | None = None
 
 # Modules are imported where they are first needed, not here: a run with telemetry off never loads
-# the flush path (optel._flushes, optel._sigterm), and one with an empty spool never loads
-# optel._leftovers (docs/internals.md#the-import-budget-of-the-host-side).
+# the flush path (optel._flushes), and one whose spool holds nothing due never
+# loads optel._leftovers (docs/internals.md#the-import-budget-of-the-host-side).
 
 
 def _log(message: str, *args: object) -> None:
@@ -197,26 +197,50 @@ def _start(settings: Settings) -> Telemetry:
     except Exception:
         debug, log_file = False, None
     telemetry = Telemetry(settings, consent, debug=debug, log_file=log_file)
-    if (consent.mode == "off" or telemetry.sending) and _spool_has_files(app):
-        from optel import _leftovers
-
-        _leftovers.after_decision(
-            app, consent, sending=telemetry.sending, project_dir=settings.project_dir
-        )
+    if consent.mode == "off" or telemetry.sending:
+        _after_earlier_runs(telemetry)
     if telemetry.recording:
         _start_recording(telemetry)
     return telemetry
 
 
-def _spool_has_files(app: str) -> bool:
-    """Whether earlier runs left spool files (the uploader usually took them all): one listdir."""
+def _after_earlier_runs(telemetry: Telemetry) -> None:
+    # optel._leftovers deals with the spool files earlier runs left, only when there is something
+    # to do: one listdir finds none (the uploader usually took them all), or, in a run that sends,
+    # the delivery policy finds them not due yet (one small read, and only modules its exit flush
+    # loads anyway): the common case, as files wait up to 4 hours (docs/guide.md#where-the-data-goes).
+    app = telemetry.app
     try:
         from optel import _paths
 
-        names = os.listdir(_paths.spool_dir(app))
+        spool_dir = _paths.spool_dir(app)
+        names = os.listdir(spool_dir)
     except OSError:
-        return False
-    return any(name.endswith(".jsonl") or ".jsonl.claimed." in name for name in names)
+        return  # no spool: the first run, or one with no cache dir
+    if not any(_waiting(name) for name in names):
+        return
+    try:
+        if telemetry.sending:
+            from optel.spool.policy import leftovers_due
+
+            if not leftovers_due(spool_dir, names):
+                return
+        from optel import _leftovers
+
+        _leftovers.after_decision(
+            app,
+            telemetry.consent,
+            sending=telemetry.sending,
+            project_dir=telemetry.settings.project_dir,
+        )
+    except Exception as exc:
+        _log("optel: looking at what earlier runs left failed: %r", exc)
+
+
+def _waiting(name: str) -> bool:
+    # optel.spool.names.waiting, spelled out so that a spool holding no flush (only its state
+    # files) loads no optel.spool at init; tests/test_spool_files.py holds the two together.
+    return name.endswith(".jsonl") or ".jsonl.claimed." in name
 
 
 def _start_recording(telemetry: Telemetry) -> None:
@@ -257,18 +281,9 @@ def shutdown() -> None:
             pass
     if not telemetry.recording:
         return
-    from optel import _flushes, _sigterm
+    from optel import _flushes
 
-    # A SIGTERM now waits for the records to reach the spool, then kills (optel._sigterm).
-    held = _sigterm.hold()
-    try:
-        # Off first: nothing recorded after the last take() would ever be flushed.
-        _spans.set_recording(False)
-        _flushes.final_flush(telemetry)
-        if stop is not None and telemetry.sending:
-            _flushes.hand_over_last_flush(telemetry.app)
-    finally:
-        _sigterm.release(held)
+    _flushes.final_flush(telemetry, hand_over=stop is not None and telemetry.sending)
 
 
 class _Token:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 
-from optel.spool.format import SCHEMA
+from optel.spool.names import SCHEMA
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -7,17 +7,11 @@ import os
 import time
 
 from optel import _fs
-from optel.spool.bounds import MAX_BYTES, SpoolBounds
+from optel.spool.bounds import SpoolBounds
 from optel.spool.disk import ensure_dir, pid_alive, unlink
-from optel.spool.format import (
-    CLAIMED,
-    QUARANTINE_DIR,
-    SUFFIX,
-    CorruptSpoolFile,
-    count_records,
-    created_ns,
-    parse_flush,
-)
+from optel.spool.format import CorruptSpoolFile, count_records, parse_flush
+from optel.spool.names import CLAIMED, QUARANTINE_DIR, SUFFIX, created_ns
+from optel.spool.writer import MAX_BYTES
 
 # A claim older than this is taken back even when its pid looks alive: the pid may have been reused.
 CLAIM_STALE_S = 15 * 60.0

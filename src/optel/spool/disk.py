@@ -11,10 +11,6 @@ import os
 
 from optel import _fs
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
 
 def pid_alive(pid: int) -> bool:
     """Whether process `pid` exists (on Windows: assumed, so that only the age rules apply)."""
@@ -107,20 +103,6 @@ def listdir(path: str) -> list[str]:
         return os.listdir(path)
     except OSError:
         return []
-
-
-def sum_counts(paths: Iterable[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for path in paths:
-        try:
-            text = _fs.read_small(path, 1 << 20).decode("ascii", "replace")
-        except OSError:
-            continue
-        for line in text.splitlines():
-            reason, _, n = line.partition(" ")
-            if reason and n.strip().isdigit():
-                counts[reason] = counts.get(reason, 0) + int(n)
-    return counts
 
 
 def log_failure(doing: str, exc: BaseException) -> None:

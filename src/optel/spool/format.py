@@ -1,23 +1,8 @@
-"""The spool's on-disk format: its file names and what they carry, and a flush file,
-`optel.spool/1`, encoded as JSON lines and read back strictly.
+"""Reading the spool back: a flush file, `optel.spool/1`, parsed strictly, and the names its layout produces.
 
-Layout of `_paths.spool_dir(app)` (docs/spool-format.md#file-names):
-
-- `<time_ns>-<pid>-<8 hex>.jsonl`            a flush, ready to send
-- `<name>.tmp`                               a flush being written (never read)
-- `<name>.claimed.<pid>`                     a flush claimed by the uploader process `pid`
-- `<name>.dropping.<pid>`                    a flush being dropped by the bounds (never read)
-- `quarantine/<name>`                        a corrupt flush, kept for a human to look at (within the bounds)
-- `dropped`, `dropped.<pid>.taking`          counts of records dropped, one `reason count` per line
-- `backoff.<destination>`                    `<until epoch s> <failures>`: when a destination may be tried
-- `backoff`                                  the same, spool-wide: nothing waiting is due before then
-- `tally`                                    `<checked ns> <bytes> <oldest ns>`: the spool's size and
-                                             oldest flush as of the last full look, plus writes since
-- `uploader.lock`                            `<pid> <start ns> <token>` of the running uploader
-
-A flush file is a header line (the run's resource, consent and export section, built by
-`optel.record.header`), one line per record, and a trailer `{"t":"end","records":N}` that
-tells a complete file from a torn one (docs/spool-format.md#trailer).
+The uploader's side (and `optel status`, `delete_all`): a file is a header line (built by
+`optel.record.header`), one line per record and a trailer `{"t":"end","records":N}` that tells a
+complete file from a torn one (docs/spool-format.md#trailer). Writing it is `spool.writer`'s.
 """
 
 from __future__ import annotations
@@ -25,63 +10,24 @@ from __future__ import annotations
 import os
 
 from optel import _fs
-
-try:
-    from _json import encode_basestring_ascii as _quote
-except ImportError:  # pragma: no cover - interpreters without the C accelerator
-    from json.encoder import py_encode_basestring_ascii as _quote
+from optel.spool.names import (
+    BACKOFF,
+    DROPPED,
+    FIRST_VERSION,
+    SCHEMA,
+    SUFFIX,
+    TALLY,
+    created_ns,
+    writer_pid,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
     from typing import Any
-
-SCHEMA = "optel.spool/1"
-SUFFIX = ".jsonl"
-QUARANTINE_DIR = "quarantine"
-CLAIMED = SUFFIX + ".claimed."
-DROPPING = SUFFIX + ".dropping."
-TMP = SUFFIX + ".tmp"
-DROPPED = "dropped"
-BACKOFF = "backoff"
-TALLY = "tally"
-# `<install id> <version>`: the first version of the install that uploaded from this spool.
-FIRST_VERSION = "first_version"
-LOCK_NAME = "uploader.lock"
-
-
-def waiting(name: str) -> bool:
-    """Whether `name` is a flush waiting to be sent, claimed or not."""
-    return name.endswith(SUFFIX) or CLAIMED in name
-
-
-def created_ns(name: str) -> int | None:
-    """The creation time a spool file's name carries, or None for a foreign name."""
-    head = name.split("-", 1)[0]
-    return int(head) if head.isdigit() else None
-
-
-def name_pid(name: str, marker: str) -> int:
-    tail = name.rpartition(marker)[2]
-    return int(tail) if tail.isdigit() else 0
-
-
-def lock_leftover_pid(name: str) -> int:
-    # The launcher's private files: `uploader.lock.<pid>.<hex>.tmp` and `uploader.lock.stale.<pid>`.
-    parts = name.split(".")
-    for part in parts[2:4]:
-        if part.isdigit():
-            return int(part)
-    return 0
-
-
-def writer_pid(name: str) -> int:
-    parts = name.split("-")
-    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0
 
 
 def spool_name(name: str, *, quarantined: bool = False) -> bool:
-    """Whether `name` is one the spool format produces (module docstring): all `delete_all` removes."""
+    """Whether `name` is one the spool format produces (docs/spool-format.md#file-names): all `delete_all` removes."""
     base, sep, tail = name.partition(SUFFIX)
     if sep and (created_ns(base) is None or writer_pid(base) == 0):
         return False
@@ -111,58 +57,6 @@ def spool_name(name: str, *, quarantined: bool = False) -> bool:
 
 class CorruptSpoolFile(ValueError):
     """A spool file that is truncated, not JSON lines, or not schema `optel.spool/1`."""
-
-
-def encode_file(header: Mapping[str, object], records: Iterable[Mapping[str, object]]) -> bytes:
-    """The bytes of one spool file: header line, one line per record, then the trailer."""
-    return _join_lines(_header_line(header), [dumps(record) for record in records])
-
-
-def _header_line(header: Mapping[str, object]) -> str:
-    head = dict(header)
-    head["schema"] = SCHEMA
-    return dumps(head)
-
-
-def _join_lines(head: str, lines: list[str]) -> bytes:
-    return "\n".join([head, *lines, f'{{"t":"end","records":{len(lines)}}}', ""]).encode("ascii")
-
-
-def encode_fitting(
-    header: Mapping[str, object], records: Iterable[Mapping[str, object]], max_bytes: int
-) -> tuple[bytes | None, int]:
-    """The bytes of a spool file holding the newest of `records` that fit in `max_bytes` (None when
-    not one does), and how many were left out. The newest come last (a run's command span ends after its children), and
-    are the ones worth keeping: what happened at the end is what explains a run."""
-    head = _header_line(header)
-    lines = [dumps(record) for record in records]
-    data = _join_lines(head, lines)
-    if len(data) <= max_bytes:
-        return data, 0
-    # Header and a trailer counting 0 records; a larger count takes as many more bytes as digits.
-    base = len(_join_lines(head, [])) - 1
-    used = 0
-    start = len(lines)
-    while start > 0:
-        more = used + len(lines[start - 1]) + 1
-        if base + len(str(len(lines) - start + 1)) + more > max_bytes:
-            break
-        start -= 1
-        used = more
-    if start == len(lines):
-        return None, start
-    return _join_lines(head, lines[start:]), start
-
-
-def destination(export: object) -> str:
-    """A file name part that stands for where a flush goes: its header's `export` section, hashed
-    (the section may hold a token). Files with the same one share ordering and backoff."""
-    # 64-bit FNV-1a: no module to import on the host's exit path (~20 µs for a usual section); a
-    # name, not a secret's protection (the spool files beside it hold the section itself).
-    value = 0xCBF29CE484222325
-    for byte in dumps(export if isinstance(export, dict) else None).encode("ascii"):
-        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return f"{value:016x}"
 
 
 def count_records(path: str) -> int:
@@ -271,74 +165,3 @@ def _parse_lines(data: bytes) -> list[object] | None:
     ):  # StopIteration, JSONDecodeError, UnicodeDecodeError, RecursionError: the slow path says
         return None
     return values
-
-
-# JSON text for records, written without importing `json` (about 9 ms of the host's exit budget).
-# Deeper values are not records; cutting them off keeps a cycle from becoming a RecursionError.
-_MAX_DEPTH = 32
-_INF = float("inf")
-
-
-def dumps(value: object) -> str:
-    """Compact JSON for str/int/float/bool/None/list/tuple/dict values; never raises.
-
-    Non-finite floats become ``null`` (JSON has no spelling for them and a string would change the
-    value's type); values of any other type, and anything nested deeper than 32 levels, become
-    ``null`` too, so that an object's ``repr`` can never carry personal data into a file.
-    """
-    parts: list[str] = []
-    _encode(value, parts.append, 0)
-    return "".join(parts)
-
-
-def _encode(value: object, out: Callable[[str], object], depth: int) -> None:
-    if isinstance(value, str):
-        out(_quote(value))
-    elif value is None or value is True or value is False:
-        out("null" if value is None else "true" if value else "false")
-    elif isinstance(value, int):
-        out(int.__repr__(value))
-    elif isinstance(value, float):
-        out(float.__repr__(value) if -_INF < value < _INF else "null")
-    elif depth >= _MAX_DEPTH:
-        out("null")
-    elif isinstance(value, dict):
-        out("{")
-        first = True
-        for key, item in value.items():
-            name = _key(key)
-            if name is None:
-                continue
-            if not first:
-                out(",")
-            first = False
-            out(_quote(name))
-            out(":")
-            _encode(item, out, depth + 1)
-        out("}")
-    elif isinstance(value, (list, tuple)):
-        out("[")
-        for index, item in enumerate(value):
-            if index:
-                out(",")
-            _encode(item, out, depth + 1)
-        out("]")
-    else:
-        out("null")
-
-
-def _key(key: object) -> str | None:
-    # The keys `json` itself accepts, spelled the way it spells them; others are skipped.
-    if isinstance(key, str):
-        return key
-    if key is None or key is True or key is False:
-        return "null" if key is None else "true" if key else "false"
-    if isinstance(key, int):
-        return int.__repr__(key)
-    if isinstance(key, float):
-        if key != key:
-            return "NaN"
-        if key in (_INF, -_INF):
-            return "Infinity" if key > 0 else "-Infinity"
-        return float.__repr__(key)
-    return None

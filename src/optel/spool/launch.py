@@ -14,7 +14,6 @@ import time
 from optel import _paths
 from optel.spool.disk import log_failure
 from optel.spool.files import Spool
-from optel.spool.format import LOCK_NAME, SUFFIX, created_ns, waiting
 from optel.spool.lock import (
     TOKEN_ENV,
     acquire_lock,
@@ -24,6 +23,7 @@ from optel.spool.lock import (
     rewrite_lock,
     take_over_own,
 )
+from optel.spool.names import LOCK_NAME, SUFFIX, created_ns, waiting
 from optel.spool.policy import delivery_due
 from optel.spool.process import spawn, uploader_command
 

@@ -11,7 +11,7 @@ import time
 
 from optel import _fs
 from optel.spool.disk import pid_alive, unlink
-from optel.spool.format import LOCK_NAME
+from optel.spool.names import LOCK_NAME
 
 # An uploader is presumed gone after this long without refreshing the lock (`UploaderLock.refresh`).
 LOCK_STALE_S = 15 * 60.0

@@ -1,7 +1,9 @@
-"""The spool's small state files: the tally of what waits, drop counts, and backoff per destination.
+"""The spool's state files as the uploader keeps them: drop counts taken, backoff per destination, the first version noted.
 
-Each is a few bytes, written whole (a private temporary file and a rename, or one O_APPEND
-write), so that concurrent hosts and uploaders never read a half-written state.
+What a host reads and writes at each flush (the tally, a drop count) is `spool.writer`'s; the
+uploader, `optel status`, and a host once delivery is due use what is here. Each file is a few bytes,
+written whole (a private temporary file and a rename, or one O_APPEND write), so that concurrent
+hosts and uploaders never read a half-written state.
 """
 
 from __future__ import annotations
@@ -9,25 +11,14 @@ from __future__ import annotations
 import os
 import time
 
-from optel import _fs, _paths
-from optel.spool.disk import (
-    ensure_dir,
-    pid_alive,
-    regular_or_missing,
-    remove_odd,
-    sum_counts,
-    unlink,
-    write_atomically,
-)
-from optel.spool.format import BACKOFF, DROPPED, FIRST_VERSION, TALLY
+from optel import _fs
+from optel.spool.disk import pid_alive, unlink, write_atomically
+from optel.spool.names import BACKOFF, DROPPED, FIRST_VERSION, TALLY
+from optel.spool.writer import SpoolWriter, dumps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    # (checked ns, bytes, oldest ns or 0): the spool's size and oldest waiting flush as of a full
-    # look at `checked`, plus the writes since (names.py).
-    Tally = tuple[int, int, int]
+    from collections.abc import Iterable
 
 # A failed attempt costs the user's next runs an uploader each (~0.1-0.3 s of CPU) until the
 # backoff outgrows the gap between runs: from 30 s, a 12-hour outage cost 11 failing uploaders in
@@ -37,67 +28,23 @@ BACKOFF_BASE_S = 15 * 60.0
 # hosts' runs a failing uploader (~250 ms of CPU) every few hours, not every hour.
 BACKOFF_CAP_S = 4 * 3600.0
 RETRY_AFTER_CAP_S = 24 * 3600.0
-# How long a writer trusts the tally instead of looking at every file (a stat each: ~70 ms for
-# 20,000 files, on the host's exit path). Writes since are added to it, the age bound is checked
-# against its oldest stamp and the size bound when a write comes near it, and every uploader that
-# sent files removes it: so it is trusted across the gaps between a CLI's runs (a 10-minute trust
-# made every run of a CLI used every quarter hour look at every file). A missed addition (two
-# writers at once) is corrected at the next full look, at the latest this long after the last:
-# longer than the backoff's cap, so an uploader's look usually comes first.
-TALLY_TRUSTED_S = 6 * 3600.0
-# The tally's fixed size: three numbers of up to 20 digits fit, padded with spaces.
-_TALLY_WIDTH = 64
 
 
-def _clean_reason(reason: str) -> str:
-    kept = "".join(
-        ch for ch in str(reason).lower() if ch.isascii() and (ch.isalnum() or ch in "._-")
-    )
-    return kept[:40] or "other"
+def destination(export: object) -> str:
+    """A file name part that stands for where a flush goes: its header's `export` section, hashed
+    (the section may hold a token). Files with the same one share ordering and backoff."""
+    # 64-bit FNV-1a: no module to import on the host's exit path (~20 µs for a usual section); a
+    # name, not a secret's protection (the spool files beside it hold the section itself).
+    value = 0xCBF29CE484222325
+    for byte in dumps(export if isinstance(export, dict) else None).encode("ascii"):
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{value:016x}"
 
 
-class SpoolState:
-    """One app's spool directory and its state files, as hosts and uploaders share them."""
+class SpoolState(SpoolWriter):
+    """One app's spool directory and its state files, as uploaders (and `optel status`) keep them."""
 
-    __slots__ = ("app", "path")
-
-    def __init__(self, app: str, path: str | None = None) -> None:
-        self.app = app
-        self.path = path if path is not None else _paths.spool_dir(app)
-
-    def __repr__(self) -> str:
-        return f"Spool({self.path!r})"
-
-    def _join(self, *names: str) -> str:
-        return os.path.join(self.path, *names)
-
-    def _names(self) -> list[str]:
-        try:
-            return sorted(os.listdir(self.path))
-        except OSError:
-            return []
-
-    def _ensure_dir(self) -> None:
-        ensure_dir(self.path)
-        if self.app:
-            # Created just now, perhaps: the app's dir above it must be checked again too, and
-            # must not let other users rename the spool dir away (an umask of 000 made it so).
-            _paths.check_spool_dir(self.path)
-            _fs.tighten_dir(os.path.dirname(self.path), 0o022)
-
-    def _read_state(self, name: str) -> list[bytes] | None:
-        """The words of the small state file `name`, or None. Anything there but a regular file
-        (a FIFO, a symlink, a directory) is not what optel wrote: it is removed, so the state
-        starts afresh instead of hanging or misleading every run."""
-        path = self._join(name)
-        try:
-            return _fs.read_small(path, 200).split()
-        except FileNotFoundError:
-            return None
-        except OSError:
-            if not regular_or_missing(path):
-                remove_odd(path)
-            return None
+    __slots__ = ()
 
     def first_version(self, install_id: str) -> str | None:
         """The first version noted for `install_id`, or None (none noted, or another install's)."""
@@ -115,78 +62,11 @@ class SpoolState:
             self._join(FIRST_VERSION), f"{install_id} {version}\n".encode("ascii"), sync=False
         )
 
-    def _read_tally(self) -> Tally | None:
-        words = self._read_state(TALLY)
-        try:
-            checked, total, oldest = (int(part) for part in words or ())
-        except ValueError:
-            return None
-        if min(checked, total, oldest) < 0:
-            return None
-        return checked, total, oldest
-
-    def _write_tally(self, checked_ns: int, total: int, oldest_ns: int) -> None:
-        """Overwrite the tally in place: one fixed-width write, no temporary file and no rename.
-
-        A rename over the old tally (or a truncation) makes ext4 write the file out at once
-        (`auto_da_alloc`): ~0.15 ms of CPU and 1 ms of the host's exit. Two writers at once each
-        write the whole record (a write within one page is not interleaved); a reader that still
-        catches a mixed or empty tally finds it invalid and looks at the files instead.
-        """
-        path = self._join(TALLY)
-        line = f"{checked_ns} {total} {oldest_ns}".ljust(_TALLY_WIDTH - 1) + "\n"
-        try:
-            fd = os.open(path, _fs.WRITE_FLAGS, 0o600)
-        except OSError:
-            if not regular_or_missing(path):
-                remove_odd(path)
-            return
-        try:
-            st = os.fstat(fd)
-            if not _fs.is_regular(st.st_mode):
-                return
-            os.write(fd, line.encode("ascii"))
-            if st.st_size > _TALLY_WIDTH:
-                os.ftruncate(fd, _TALLY_WIDTH)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-
-    def waiting_bytes(self) -> int:
-        """The spool's size as the tally says (0 when it is older than `TALLY_TRUSTED_S`): the
-        delivery policy's size rule, without a `stat` of every file."""
-        tally = self._read_tally()
-        if tally is None or not 0 <= time.time_ns() - tally[0] <= TALLY_TRUSTED_S * 1e9:
-            return 0
-        return tally[1]
-
     def forget_tally(self) -> None:
         """Remove the tally (an uploader sent and deleted files): the next writer takes a full look."""
         unlink(self._join(TALLY))
 
     # -- drop counts ---------------------------------------------------------------------------
-
-    def add_drop_counts(self, counts: Mapping[str, int]) -> None:
-        """Count dropped records by reason; also how an uploader puts back counts it failed to send."""
-        text = "".join(
-            f"{_clean_reason(reason)} {int(n)}\n" for reason, n in counts.items() if n > 0
-        )
-        if not text:
-            return
-        try:
-            self._ensure_dir()
-            # One O_APPEND write per call, so concurrent writers never interleave within a line.
-            path = self._join(DROPPED)
-            if not regular_or_missing(path):
-                remove_odd(path)
-            fd = os.open(path, _fs.WRITE_FLAGS | os.O_APPEND, 0o600)
-            try:
-                os.write(fd, text.encode("ascii"))
-            finally:
-                os.close(fd)
-        except OSError:
-            pass
 
     def drop_counts(self) -> dict[str, int]:
         """Records dropped since the counts were last taken, by reason (read only)."""
@@ -225,6 +105,7 @@ class SpoolState:
     # Per destination (`backoff.<destination>`): a dead or refusing collector holds back only its
     # own files. The spool-wide `backoff` is what the uploader leaves when every file it kept waits
     # for a destination's backoff: nothing is due before then (the launcher's gate for leftovers).
+    # A host reads it only once delivery is due (`optel._leftovers`, `optel.spool.deliver`).
 
     def _backoff_name(self, destination: str | None) -> str:
         return BACKOFF if destination is None else f"{BACKOFF}.{destination}"
@@ -304,3 +185,17 @@ class SpoolState:
         for name in self._names():
             if name == BACKOFF or name.startswith(BACKOFF + "."):
                 unlink(self._join(name))
+
+
+def sum_counts(paths: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for path in paths:
+        try:
+            text = _fs.read_small(path, 1 << 20).decode("ascii", "replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            reason, _, n = line.partition(" ")
+            if reason and n.strip().isdigit():
+                counts[reason] = counts.get(reason, 0) + int(n)
+    return counts

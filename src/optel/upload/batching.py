@@ -43,7 +43,7 @@ class SpoolFile:
     __slots__ = ("claim", "destination", "export", "header", "metrics", "spans")
 
     def __init__(self, claim: Claim, header: dict[str, Any], records: list[dict[str, Any]]) -> None:
-        from optel.spool.format import destination
+        from optel.spool.state import destination
 
         self.claim = claim
         self.header = header
@@ -64,7 +64,7 @@ class SpoolFile:
         self.claim.records = len(records)
         if rewrite:
             from optel.spool.disk import write_atomically
-            from optel.spool.format import encode_file
+            from optel.spool.writer import encode_file
 
             try:
                 write_atomically(self.claim.path, encode_file(self.header, records))

@@ -1,4 +1,8 @@
-"""Records leaving the host at shutdown: debug output, the audit log, and the spool plus its uploader."""
+"""The records a user asked to see: each flush as JSON lines on stderr (debug) or appended to the audit log.
+
+Loaded only by a run with `<APP>_TELEMETRY_DEBUG`/`OPTEL_DEBUG` or an audit log
+(docs/guide.md, `log_file=`); the spool's own path is `optel.spool.deliver`.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,8 @@ import os
 import stat
 import sys
 
-from optel.spool.bounds import SpoolBounds
 from optel.spool.disk import log_failure
-from optel.spool.format import destination, dumps
-from optel.spool.policy import due_after_write
+from optel.spool.writer import dumps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -18,62 +20,22 @@ if TYPE_CHECKING:
 _BINARY = getattr(os, "O_BINARY", 0)
 
 
-def deliver(
-    app: str,
+def show(
     header: Mapping[str, object],
     records: Sequence[Mapping[str, object]],
     *,
-    send: bool,
     debug: bool,
     log_file: str | None,
 ) -> None:
-    """Hand one flush of records to its destinations. Never raises; prints only debug output.
-
-    - `debug`: each record (after the header) as one JSON line on stderr; nothing is spooled.
-    - `log_file`: every record appended as one JSON line, whether or not sending is on.
-    - `send` (and not `debug`): the spool file is written and the uploader started.
-    """
-    try:
-        if debug or log_file:
-            lines = [dumps(public_header(header))]
-            lines.extend(dumps(record) for record in records)
-            text = "\n".join(lines) + "\n"
-            if debug:
-                _print_debug(text)
-            if log_file:
-                append_audit(log_file, text)
-        if send and not debug:
-            _spool(app, header, records)
-    except BaseException as exc:
-        # Also KeyboardInterrupt and SystemExit: this runs at exit, where a traceback is noise.
-        log_failure("delivering telemetry", exc)
-
-
-def _spool(app: str, header: Mapping[str, object], records: Sequence[Mapping[str, object]]) -> None:
-    """Write the flush, then start an uploader if one is due (docs/guide.md#where-the-data-goes,
-    "How late the data is").
-
-    The tally the write leaves says whether anything is due: a run with nothing due makes no
-    other system call, and does not import the launcher; nor does a due run in a backoff.
-    """
-    spool = SpoolBounds(app)
-    tally = None
-    if records:
-        try:
-            tally = spool.write_tallied(header, records)[1]
-        except Exception as exc:
-            log_failure("writing the spool", exc)
-    if tally is not None and not due_after_write(tally):
-        return
-    # Gated by this flush's own destination: another collector's backoff never delays it.
-    where = destination(header.get("export"))
-    # A collector that is down keeps every run due for hours: its backoff, one small read, is
-    # checked before the launcher (and its modules) is imported, as start_uploader would.
-    if tally is not None and spool.backoff_until(where) is not None:
-        return
-    from optel.spool.launch import start_uploader
-
-    start_uploader(app, destination=where, when_due=True)
+    """The header (its secrets masked) and each record as one JSON line: on stderr with `debug`,
+    appended to `log_file` when given."""
+    lines = [dumps(public_header(header))]
+    lines.extend(dumps(record) for record in records)
+    text = "\n".join(lines) + "\n"
+    if debug:
+        _print_debug(text)
+    if log_file:
+        append_audit(log_file, text)
 
 
 def public_header(header: Mapping[str, object]) -> dict[str, object]:
