@@ -65,10 +65,15 @@ def _export_section(settings: Settings) -> dict[str, object]:
     """Where this run's data goes: the app's endpoint and headers, and the endpoints (only) that
     this run's OTEL_EXPORTER_OTLP_* variables name, signal by signal, so that an `optel upload`
     from another shell sends them where this run meant (optel/_endpoints.py)."""
-    from optel import _endpoints
-
     export = settings.export()
-    mine = _endpoints.recorded(os.environ)
-    if mine:
-        export[_endpoints.RECORDED_KEY] = mine
+    # `_endpoints.recorded` records nothing unless an OTEL_EXPORTER_OTLP_[<SIGNAL>_]ENDPOINT is
+    # set: a run whose environment names none (nearly every run) does not load its 20 KB of code.
+    if any(
+        name.startswith("OTEL_EXPORTER_OTLP_") and name.endswith("ENDPOINT") for name in os.environ
+    ):
+        from optel import _endpoints
+
+        mine = _endpoints.recorded(os.environ)
+        if mine:
+            export[_endpoints.RECORDED_KEY] = mine
     return export
