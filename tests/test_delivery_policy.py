@@ -28,7 +28,8 @@ from optel.spool.policy import (
     delivery_due,
     delivery_interval,
 )
-from optel.spool.state import BACKOFF_CAP_S, destination
+from optel.spool.state import BACKOFF_CAP_S
+from optel.spool.writer import destination
 
 APP = "policy-test"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="posix_spawn and /proc")
@@ -312,7 +313,8 @@ def test_a_due_run_during_a_backoff_imports_no_launcher(
     isolated_home: Path, tmp_path: Path
 ) -> None:
     # Issue 19: while the collector is down, every run is due for hours; the backoff's small read
-    # decides, at init and at exit, before the launcher and its modules are imported.
+    # decides, at init and at exit, before the launcher, the uploader's spool state or init's
+    # leftover handling is imported.
     script = tmp_path / "host.py"
     script.write_text(EXIT_PROBE.format(app=APP))
     spool = Spool(APP)
@@ -328,6 +330,7 @@ def test_a_due_run_during_a_backoff_imports_no_launcher(
         modules, _ = run_probe(script, receiver.url)
         assert no_uploader_for(0.3) and receiver.spans() == []
     assert len(spool.files()) == 2 and not modules & LAUNCHER, modules
+    assert not modules & {"optel.spool.state", "optel._leftovers"}, modules
 
 
 def test_the_guide_states_the_delays_the_policy_gives() -> None:

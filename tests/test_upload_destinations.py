@@ -21,7 +21,7 @@ import pytest
 from optel import _paths
 from optel.spool.files import Spool
 from optel.spool.launch import uploader_running
-from optel.spool.state import destination
+from optel.spool.writer import destination
 from optel.upload import upload
 from optel.upload.uploader import MISCONFIGURED_HINT
 from otlp_receiver import OTLPReceiver

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from optel.spool.files import Spool
 from optel.spool.process import uploader_command
-from optel.spool.state import destination
+from optel.spool.writer import destination
 from otlp_receiver import OTLPReceiver
 from rotel_process import free_port
 from test_upload import APP, header, invocation, spans

@@ -8,7 +8,7 @@ import subprocess
 from typing import Any
 
 from optel.spool.files import Spool
-from optel.spool.state import destination
+from optel.spool.writer import destination
 from otlp_receiver import OTLPReceiver
 from rotel_process import free_port
 from test_upload import APP, header, invocation, spans

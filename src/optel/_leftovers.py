@@ -37,14 +37,9 @@ def after_decision(app: str, consent: Consent, *, sending: bool, project_dir: st
 
 
 def _deliver_due(app: str) -> None:
-    """Start an uploader, on a thread, for what earlier runs left and is due, unless the spool-wide
-    backoff says to wait: during an outage every run is due for hours, and then neither starts
-    the thread nor imports the launcher."""
+    """Start an uploader, on a thread, for what earlier runs left: the caller found it due and
+    the spool-wide backoff elapsed (`policy.leftovers_due`)."""
     try:
-        from optel.spool.state import SpoolState
-
-        if SpoolState(app).backoff_until() is not None:
-            return
         # The launcher is imported here, not in the thread: a host that forks while another thread
         # holds the import lock leaves its child waiting on that lock for ever.
         from optel.spool.launch import drain_leftovers

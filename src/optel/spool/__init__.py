@@ -123,7 +123,7 @@ def _spool(app: str, header: Mapping[str, object], records: Sequence[Mapping[str
     The tally the write leaves says whether anything is due: a run with nothing due makes no
     other system call, and does not import the launcher; nor does a due run in a backoff.
     """
-    from optel.spool.policy import due_after_write
+    from optel.spool.policy import due_after_write, in_backoff
     from optel.spool.writer import SpoolWriter
 
     spool = SpoolWriter(app)
@@ -139,11 +139,11 @@ def _spool(app: str, header: Mapping[str, object], records: Sequence[Mapping[str
         return
     # A collector that is down keeps every run due for hours: its backoff, one small read, is
     # checked before the launcher (and its modules) is imported, as start_uploader would.
-    from optel.spool.state import SpoolState, destination
+    from optel.spool.writer import destination
 
     # Gated by this flush's own destination: another collector's backoff never delays it.
     where = destination(header.get("export"))
-    if tally is not None and SpoolState(app, spool.path).backoff_until(where) is not None:
+    if tally is not None and in_backoff(spool.path, where):
         return
     from optel.spool.launch import start_uploader
 

@@ -13,7 +13,7 @@ import os
 import time
 
 from optel import _fs, _paths
-from optel.spool.names import TALLY, created_ns, waiting
+from optel.spool.names import BACKOFF, TALLY, created_ns, waiting
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -99,9 +99,45 @@ def _due_in(path: str, names: list[str] | None) -> bool:
 
 def leftovers_due(spool_dir: str, names: list[str]) -> bool:
     """init's look at what earlier runs left in `spool_dir` (`names`: its listing): whether it is
-    due (`delivery_due`). The caller then checks the spool-wide backoff (`optel._leftovers`), the
-    other gate `start_uploader` applies."""
-    return _due_in(spool_dir, names)
+    due (`delivery_due`) and the spool-wide backoff has elapsed, the gates `start_uploader`
+    applies. During an outage every run is due for hours: the backoff's one small read then
+    spares it `optel._leftovers`, the spool's state and the launcher."""
+    return _due_in(spool_dir, names) and not in_backoff(spool_dir)
+
+
+# -- the backoff (written by the uploader: spool/state.py) -----------------------------------------
+
+# The longest backoff optel sets: a server's Retry-After is obeyed up to a day.
+RETRY_AFTER_CAP_S = 24 * 3600.0
+
+
+def backoff_name(destination: str | None) -> str:
+    """The backoff file of `destination` (`writer.destination`; None: the spool-wide one)."""
+    return BACKOFF if destination is None else f"{BACKOFF}.{destination}"
+
+
+def in_backoff(spool_dir: str, destination: str | None = None) -> bool:
+    """Whether `destination`'s backoff (None: the spool-wide one) says to wait: one small read,
+    nothing repaired (an uploader's `SpoolState` removes a backoff that cannot be right)."""
+    backoff = backoff_of(read_words(os.path.join(spool_dir, backoff_name(destination))))
+    return backoff is not None and sane_backoff(backoff) and backoff[0] > time.time()
+
+
+def backoff_of(words: list[bytes] | None) -> tuple[float, int] | None:
+    """(until, failures) from a backoff file's words, or None when there are none or they are not
+    two numbers."""
+    try:
+        return float(words[0]), int(words[1])  # type: ignore[index]
+    except (TypeError, IndexError, ValueError):
+        return None
+
+
+def sane_backoff(backoff: tuple[float, int]) -> bool:
+    """Whether a backoff can be right. Never longer than the longest delay optel sets, so `nan`,
+    `inf`, or an `until` further ahead (the clock was set back since it was written) is state to
+    repair, not to obey: it would stop uploads for ever, or for as long as the jump."""
+    until, failures = backoff
+    return until == until and until - time.time() <= RETRY_AFTER_CAP_S + 60.0 and failures >= 0
 
 
 # -- the tally ------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import time
 from optel import _fs
 from optel.spool.disk import pid_alive, unlink, write_atomically
 from optel.spool.names import BACKOFF, DROPPED, FIRST_VERSION, TALLY
-from optel.spool.writer import SpoolWriter, dumps
+from optel.spool.policy import RETRY_AFTER_CAP_S, backoff_name, backoff_of, sane_backoff
+from optel.spool.writer import SpoolWriter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,18 +28,6 @@ BACKOFF_BASE_S = 15 * 60.0
 # As long as the delivery interval (policy.DELIVERY_INTERVAL_S): a collector down all day costs the
 # hosts' runs a failing uploader (~250 ms of CPU) every few hours, not every hour.
 BACKOFF_CAP_S = 4 * 3600.0
-RETRY_AFTER_CAP_S = 24 * 3600.0
-
-
-def destination(export: object) -> str:
-    """A file name part that stands for where a flush goes: its header's `export` section, hashed
-    (the section may hold a token). Files with the same one share ordering and backoff."""
-    # 64-bit FNV-1a: no module to import on the host's exit path (~20 µs for a usual section); a
-    # name, not a secret's protection (the spool files beside it hold the section itself).
-    value = 0xCBF29CE484222325
-    for byte in dumps(export if isinstance(export, dict) else None).encode("ascii"):
-        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return f"{value:016x}"
 
 
 class SpoolState(SpoolWriter):
@@ -108,29 +97,21 @@ class SpoolState(SpoolWriter):
     # A host reads it only once delivery is due (`optel._leftovers`, `optel.spool.deliver`).
 
     def _backoff_name(self, destination: str | None) -> str:
-        return BACKOFF if destination is None else f"{BACKOFF}.{destination}"
+        return backoff_name(destination)
 
     def _backoff_path(self, destination: str | None) -> str:
         return self._join(self._backoff_name(destination))
 
     def _read_backoff(self, destination: str | None = None) -> tuple[float, int] | None:
-        """(until, failures), or None when there is no backoff or it cannot be right.
-
-        A backoff is never longer than the longest delay optel sets (a day, a server's Retry-After),
-        so `nan`, `inf`, or an `until` further ahead (the clock was set back since it was written)
-        is state to repair, not to obey: it would stop uploads for ever, or for as long as the jump.
-        """
-        words = self._read_state(self._backoff_name(destination))
-        try:
-            until, failures = float(words[0]), int(words[1])  # type: ignore[index]
-        except (TypeError, IndexError, ValueError):
+        """(until, failures), or None when there is no backoff; one that cannot be right
+        (`policy.sane_backoff`) is removed, so that the next failure starts afresh."""
+        backoff = backoff_of(self._read_state(self._backoff_name(destination)))
+        if backoff is None:
             return None
-        if not (
-            until == until and until - time.time() <= RETRY_AFTER_CAP_S + 60.0 and failures >= 0
-        ):
+        if not sane_backoff(backoff):
             unlink(self._backoff_path(destination))
             return None
-        return until, min(failures, 64)
+        return backoff[0], min(backoff[1], 64)
 
     def backoff_until(self, destination: str | None = None) -> float | None:
         """When (epoch seconds) `destination` may be tried again (None: when anything in the

@@ -43,7 +43,7 @@ class SpoolFile:
     __slots__ = ("claim", "destination", "export", "header", "metrics", "spans")
 
     def __init__(self, claim: Claim, header: dict[str, Any], records: list[dict[str, Any]]) -> None:
-        from optel.spool.state import destination
+        from optel.spool.writer import destination
 
         self.claim = claim
         self.header = header
