@@ -1,6 +1,6 @@
 """The detached uploader a host starts imports only what its run needs: no argparse (its command
 line is parsed by upload/detached.py), no logging or typing while nothing is logged, no protobuf
-while nothing can be sent. Run as the host runs it (spool/process.py's exact command), in a real
+at all (upload/wire.py writes the requests). Run as the host runs it (spool/process.py's exact command), in a real
 process whose imports are written down at exit."""
 
 from __future__ import annotations
@@ -71,11 +71,12 @@ def test_an_online_detached_run_sends_without_the_cli_parser(tmp_path: Path) -> 
     assert imported(modules, ("argparse", "optel.cli")) == []
 
 
-def test_an_online_run_sends_the_sdk_encoders_bytes_without_protobuf_or_logging(
+def test_an_online_run_sends_the_sdk_encoders_bytes_without_protobuf_logging_or_typing(
     tmp_path: Path,
 ) -> None:
     # The request is written by upload/wire.py: the collector gets byte for byte what the SDK's
-    # encoder makes of the same spans, and the run never imports protobuf, opentelemetry or logging.
+    # encoder makes of the same spans, and the run never imports protobuf, opentelemetry, logging
+    # or typing.
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
     from opentelemetry.sdk.resources import Resource
 
@@ -96,7 +97,7 @@ def test_an_online_run_sends_the_sdk_encoders_bytes_without_protobuf_or_logging(
         got = receiver.spans()
         [point] = receiver.metrics()
     assert spool.files() == []
-    assert imported(modules, ("google.protobuf", "opentelemetry", "logging")) == []
+    assert imported(modules, ("google.protobuf", "opentelemetry", "logging", "typing")) == []
     resource = Resource(got[0]["resource"])
     assert (
         traces.body == encode_spans([naive_span(r, resource) for r in records]).SerializeToString()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from optel.record.names import RENAMED
 from optel.upload.attributes import InvalidRecord, clean_attributes, ns, renamed
 from optel.upload.wire import field, fixed32, fixed64, key_values, text, varint
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["InvalidRecord", "span_from_record"]
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from optel import _logger
 from optel.record.names import RENAMED
 from optel.upload.attributes import InvalidRecord, already_clean, clean_attributes, ns
 from optel.upload.wire import double, field, fixed64, key_values, sfixed64, text
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # The SDK's default explicit bucket boundaries, for histograms the dictionary does not describe.
 DEFAULT_BOUNDARIES: tuple[float, ...] = (
