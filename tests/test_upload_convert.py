@@ -5,16 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from opentelemetry.proto.metrics.v1.metrics_pb2 import AGGREGATION_TEMPORALITY_DELTA
+from opentelemetry.proto.metrics.v1.metrics_pb2 import AGGREGATION_TEMPORALITY_DELTA, Metric
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from optel.consent import Consent
 from optel.record import dictionary
+from optel.upload import convert, metrics
 from optel.upload.attributes import InvalidRecord, clean_attributes, resource_for
 from optel.upload.consent import file_consent, sending
-from optel.upload.convert import span_from_record
-from optel.upload.metrics import inferred_spec, metrics_from_records, spec_for
+from optel.upload.metrics import inferred_spec, spec_for
 from optel.upload.otlp import decode_attributes
+
+
+def span_from_record(record: dict[str, Any]) -> Span:
+    """The encoded span (upload/convert.py), read back with opentelemetry-proto."""
+    return Span.FromString(convert.span_from_record(record))
+
+
+def metrics_from_records(records: list[dict[str, Any]]) -> list[Metric]:
+    return [Metric.FromString(m) for m in metrics.metrics_from_records(records)]
+
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 ROOT = "b7ad6b7169203331"

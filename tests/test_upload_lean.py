@@ -1,6 +1,6 @@
 """The detached uploader a host starts imports only what its run needs: no argparse (its command
 line is parsed by upload/detached.py), no logging or typing while nothing is logged, no protobuf
-while nothing can be sent. Run as the host runs it (spool/process.py's exact command), in a real
+at all (upload/wire.py writes the requests). Run as the host runs it (spool/process.py's exact command), in a real
 process whose imports are written down at exit."""
 
 from __future__ import annotations
@@ -69,6 +69,43 @@ def test_an_online_detached_run_sends_without_the_cli_parser(tmp_path: Path) -> 
         assert len(receiver.accepted("/v1/traces")) == 1
     assert spool.files() == []
     assert imported(modules, ("argparse", "optel.cli")) == []
+
+
+def test_an_online_run_sends_the_sdk_encoders_bytes_without_protobuf_logging_or_typing(
+    tmp_path: Path,
+) -> None:
+    # The request is written by upload/wire.py: the collector gets byte for byte what the SDK's
+    # encoder makes of the same spans, and the run never imports protobuf, opentelemetry, logging
+    # or typing.
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.resources import Resource
+
+    from test_upload_speed import naive_span
+
+    rich = {
+        **spans(3)[2], "kind": "client", "status": "error", "status_message": "ValueError: é",
+        "attributes": {"step.name": "ß", "n": -5, "ok": False, "ratio": -0.0, "tags": ["a", "é"], "big": 2**63 - 1},
+        "events": [{"name": "exception", "time_ns": 7, "attributes": {"exception.type": "ValueError"}}],
+    }  # fmt: skip
+    records = [*spans(2), rich]
+    with OTLPReceiver() as receiver:
+        spool = Spool(APP)
+        assert spool.write(header(receiver.url), [*records, invocation()]) is not None
+        done, modules = run_detached(tmp_path)
+        assert done.returncode == 0
+        [traces] = receiver.accepted("/v1/traces")
+        got = receiver.spans()
+        [point] = receiver.metrics()
+    assert spool.files() == []
+    assert imported(modules, ("google.protobuf", "opentelemetry", "logging", "typing")) == []
+    resource = Resource(got[0]["resource"])
+    assert (
+        traces.body == encode_spans([naive_span(r, resource) for r in records]).SerializeToString()
+    )
+    assert resource.attributes["service.name"] == APP
+    assert (point["name"], point["type"], point["value"], point["attributes"]) == (
+        "optel.cli.command.invocations", "sum", 1, {"command.name": "go", "outcome": "success"},
+    )  # fmt: skip
 
 
 def test_a_command_line_it_does_not_know_goes_to_the_full_cli(tmp_path: Path) -> None:

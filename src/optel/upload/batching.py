@@ -169,18 +169,13 @@ def send(
                 return outcome, spans, 0, _rests(files, through)
             spans += request.count
         through = end
-    groups = _batch_metrics(files, resources, allowed, invalid)
+    points = [0]
+    groups = _batch_metrics(files, resources, allowed, invalid, points)
     if groups:
         outcome = exporters.export_metrics(groups, export, budget(deadline))
         if outcome.kind != SENT:
             return outcome, spans, 0, _rests(files, through)
-    points = sum(_points(metric) for _, metrics in groups for metric in metrics)
-    return Outcome(SENT), spans, points, [None] * len(files)
-
-
-def _points(metric: Any) -> int:
-    which = metric.WhichOneof("data")
-    return len(getattr(metric, which).data_points) if which else 0
+    return Outcome(SENT), spans, points[0], [None] * len(files)
 
 
 def _span_chunks(
@@ -226,8 +221,10 @@ def _batch_metrics(
     resources: list[FileResource],
     allowed: list[bool],
     invalid: list[int] | None = None,
-) -> list[tuple[FileResource, list[Any]]]:
-    """The batch's measurements as `Metric`s per resource.
+    points: list[int] | None = None,
+) -> list[tuple[FileResource, list[bytes]]]:
+    """The batch's measurements as encoded `Metric`s per resource (their data points counted in
+    ``points[0]``).
 
     Files of the same resource aggregate together: their delta points add up, as they would
     have over one longer flush interval.
@@ -242,7 +239,7 @@ def _batch_metrics(
 
     groups = []
     for resource, records in by_resource.values():
-        metrics = metrics_from_records(records, skipped=invalid)
+        metrics = metrics_from_records(records, skipped=invalid, points=points)
         if metrics:
             groups.append((resource, metrics))
     return groups

@@ -20,25 +20,39 @@ import http.client
 import os
 import ssl
 from collections.abc import Mapping
-from typing import NamedTuple, Optional, Tuple
 from urllib.parse import unquote, urlsplit
 
 from optel.upload.reach import proxy_for
 
-# CA bundle, client certificate, client key (typing's forms: evaluated at import on Python 3.9)
-Tls = Tuple[Optional[str], Optional[str], Optional[str]]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `typing` is not imported by an upload run (tests/test_upload_lean.py)
+    from typing import Optional, Tuple
+
+    # CA bundle, client certificate, client key
+    Tls = Tuple[Optional[str], Optional[str], Optional[str]]
 _PORTS = {"http": 80, "https": 443}
 
 
-class Route(NamedTuple):
+class Route:
     """How a request to one URL is made: the connection's key, and the request line's target."""
 
-    scheme: str  # the collector's
-    host: str
-    port: int
-    target: str  # the path and query, or through a proxy for http the absolute URL
-    headers: dict[str, str]  # (Proxy-)Authorization from credentials in the URLs, if any
-    proxy: tuple[str, str, int, dict[str, str]] | None  # (scheme, host, port, its auth header)
+    __slots__ = ("headers", "host", "port", "proxy", "scheme", "target")
+
+    def __init__(
+        self,
+        scheme: str,
+        host: str,
+        port: int,
+        target: str,
+        headers: dict[str, str],
+        proxy: tuple[str, str, int, dict[str, str]] | None,
+    ) -> None:
+        self.scheme = scheme  # the collector's
+        self.host = host
+        self.port = port
+        self.target = target  # the path and query, or through a proxy for http the absolute URL
+        self.headers = headers  # (Proxy-)Authorization from credentials in the URLs, if any
+        self.proxy = proxy  # (scheme, host, port, its auth header)
 
 
 def route(url: str, environ: Mapping[str, str] | None = None) -> Route:

@@ -72,8 +72,8 @@ def quiet_sdk() -> Iterator[None]:
 def silence_sdk_loggers() -> None:
     """Detached mode: nothing of the `opentelemetry` and `grpc` loggers goes anywhere.
 
-    Applied when the run first makes a target (the part that imports what logs through them), so
-    that a run with nothing to send, or an offline one, never imports `logging`.
+    Applied when the run first makes a gRPC target (the one part that imports what logs through
+    them), so that an HTTP run, one with nothing to send, or an offline one never imports `logging`.
     """
     global _silence_sdk
     _silence_sdk = True
@@ -106,9 +106,9 @@ class _HttpTarget:
         if self._json:
             from optel.upload.otlp_json import encode
 
-            body = encode(request)
+            body = encode(request.message())
         else:
-            body = request.SerializeToString()
+            body = request.data  # the protobuf body as upload/wire.py wrote it: no protobuf import
         if self._compression == "gzip":
             import gzip
 
@@ -206,7 +206,7 @@ class Exporters:
             return Outcome(SENT)  # OTEL_TRACES_EXPORTER=none at the user's endpoint: sent nowhere
         keeps = destination.keeps if destination.ratio < 1.0 else None
         message = request.finish(destination.resource, keeps)
-        if not message.resource_spans:
+        if not message.data:
             return Outcome(SENT)  # the user's sampler kept none of these traces
         failed = self.check("traces", export, budget)
         if failed is not None:
@@ -216,7 +216,7 @@ class Exporters:
     def export_metrics(
         self, groups: Groups, export: Mapping[str, Any] | None, budget: float
     ) -> Outcome:
-        """Send metrics (`Metric` messages per `FileResource`) in one request; at most `budget` seconds."""
+        """Send metrics (encoded `Metric`s per `FileResource`) in one request; at most `budget` seconds."""
         until = time.monotonic() + max(budget, MIN_TIMEOUT)
         destination = self.destination("metrics", export)
         if not destination.exporting:
@@ -253,9 +253,9 @@ class Exporters:
         target = self._targets.get(key)
         if target is not None:
             return target
-        if _silence_sdk:
-            _silence_now()
         if destination.protocol == GRPC:
+            if _silence_sdk:
+                _silence_now()  # only grpc logs through them: an HTTP run never imports `logging`
             from optel.upload.grpc_call import GrpcTarget
 
             try:

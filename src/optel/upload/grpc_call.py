@@ -1,6 +1,6 @@
 """OTLP over gRPC (the `optel[grpc]` extra): one `Export` call per request on a channel of the run, its status read.
 
-The request is the pb2 message the uploader built (upload/otlp.py), sent with the generated stub
+The request is the uploader's encoded request (upload/otlp.py) parsed into its pb2 message, sent with the generated stub
 of `opentelemetry-proto`: the destination's metadata, TLS settings and compression, and a
 deadline of the time left (a gRPC deadline bounds the whole call). No retry inside the call: the
 next run retries, after the backoff the spool remembers. Its TLS credentials are built from the
@@ -66,7 +66,8 @@ class GrpcTarget:
 
     def send(self, request: Any, budget: float, destination: Destination | None = None) -> Outcome:
         try:
-            self._stub.Export(request, timeout=max(budget, 0.01), metadata=self._metadata)
+            message = request.message()  # the message parsed from the wire bytes (upload/otlp.py)
+            self._stub.Export(message, timeout=max(budget, 0.01), metadata=self._metadata)
         except self._grpc.RpcError as error:
             code = getattr(error, "code", None)
             name = getattr(code() if callable(code) else None, "name", None)

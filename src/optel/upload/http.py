@@ -23,10 +23,15 @@ import socket
 import ssl
 import threading
 import time
-from typing import Any, NoReturn
 
 from optel._endpoints import DEFAULT_TIMEOUT, HTTP_JSON, Destination
-from optel.upload.connections import Pool, Route, Tls, route
+from optel.upload.connections import Pool, Route, route
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+    from optel.upload.connections import Tls
 
 
 class Stop(Exception):

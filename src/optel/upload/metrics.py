@@ -1,28 +1,19 @@
-"""Spool measurements -> delta OTLP `Metric` messages: one point per series, aggregated as the data dictionary says."""
+"""Spool measurements -> encoded delta OTLP `Metric`s: one point per series, aggregated as the data dictionary says."""
 
 from __future__ import annotations
 
 import bisect
-import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
-from opentelemetry.proto.metrics.v1.metrics_pb2 import (
-    AGGREGATION_TEMPORALITY_DELTA,
-    Gauge,
-    Histogram,
-    HistogramDataPoint,
-    Metric,
-    NumberDataPoint,
-    Sum,
-)
-
+from optel import _logger
 from optel.record.names import RENAMED
 from optel.upload.attributes import InvalidRecord, already_clean, clean_attributes, ns
-from optel.upload.otlp import encode_attributes
+from optel.upload.wire import double, field, fixed64, key_values, sfixed64, text
 
-_log = logging.getLogger("optel")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # The SDK's default explicit bucket boundaries, for histograms the dictionary does not describe.
 DEFAULT_BOUNDARIES: tuple[float, ...] = (
@@ -83,7 +74,7 @@ def spec_for(name: str, values: Sequence[float]) -> InstrumentSpec:
     try:
         spec = declared_spec(name)
     except Exception:  # a dictionary bug must not cost the data
-        _log.debug("optel: data dictionary lookup failed for %s", name, exc_info=True)
+        _logger.debug("optel: data dictionary lookup failed for %s", name, exc_info=True)
         spec = None
     return spec if spec is not None else inferred_spec(name, values)
 
@@ -141,7 +132,7 @@ def _series(
         try:
             name, value, attrs, time_ns = _parts(record)
         except InvalidRecord as error:
-            _log.debug("optel: skipping a metric record: %s", error)
+            _logger.debug("optel: skipping a metric record: %s", error)
             if skipped is not None:
                 skipped[0] += 1
             continue
@@ -168,72 +159,91 @@ def _series(
 
 
 def metrics_from_records(
-    records: Iterable[Mapping[str, Any]], skipped: list[int] | None = None
-) -> list[Metric]:
-    """Measurements aggregated into delta `Metric`s (empty when there are none).
+    records: Iterable[Mapping[str, Any]],
+    skipped: list[int] | None = None,
+    points: list[int] | None = None,
+) -> list[bytes]:
+    """Measurements aggregated into encoded delta `Metric`s (empty when there are none).
 
     Invalid measurements are skipped, and counted in ``skipped[0]`` when given. One data point
-    per (metric, attribute set): counters sum, histograms keep count, sum, min, max and the
-    dictionary's buckets; each point spans its first to its last measurement.
+    per (metric, attribute set), counted in ``points[0]`` when given: counters sum, histograms
+    keep count, sum, min, max and the dictionary's buckets; each point spans its first to its
+    last measurement.
     """
+    series = _series(records, skipped)
+    if points is not None:
+        points[0] += sum(len(by_attrs) for by_attrs in series.values())
     return [
-        _metric(RENAMED.get(name, name), list(by_attrs.values()))
-        for name, by_attrs in _series(records, skipped).items()
+        metric(RENAMED.get(name, name), list(by_attrs.values()))
+        for name, by_attrs in series.items()
     ]
 
 
-def _number(
-    attributes: dict[str, Any], start: int | None, end: int, value: float
-) -> NumberDataPoint:
-    point = NumberDataPoint(attributes=encode_attributes(attributes), time_unix_nano=end)
-    if start is not None:  # a gauge point has no start, as the SDK writes it
-        point.start_time_unix_nano = start
-    if isinstance(value, int):
-        point.as_int = value
-    else:
-        point.as_double = value
-    return point
+# Metric: name 1, description 2, unit 3, gauge 5, sum 7, histogram 9. Sum: data_points 1,
+# aggregation_temporality 2 (DELTA 1), is_monotonic 3. Gauge: data_points 1. Histogram:
+# data_points 1, aggregation_temporality 2. A zero time is a default: not written.
+_DELTA = b"\x10\x01"
+_MONOTONIC = b"\x18\x01"
 
 
-def _histogram_point(s: _Series, bounds: tuple[float, ...]) -> HistogramDataPoint:
-    counts = [0] * (len(bounds) + 1)
-    for v in s.values:
-        counts[bisect.bisect_left(bounds, v)] += 1  # explicit buckets are upper-inclusive
-    return HistogramDataPoint(
-        attributes=encode_attributes(s.attributes),
-        start_time_unix_nano=s.start,
-        time_unix_nano=s.end,
-        count=len(s.values),
-        sum=_total(s.values),
-        bucket_counts=counts,
-        explicit_bounds=bounds,
-        min=min(s.values),
-        max=max(s.values),
+def _number(attributes: dict[str, Any], start: int | None, end: int, value: float) -> bytes:
+    """A `NumberDataPoint` (start 2, time 3, as_double 4, as_int 6, attributes 7) as `data_points`."""
+    return field(
+        b"\x0a",
+        (
+            b"\x11" + fixed64(start) if start else b""
+        )  # a gauge point has no start, as the SDK writes it
+        + (b"\x19" + fixed64(end) if end else b"")
+        + (b"\x31" + sfixed64(value) if isinstance(value, int) else b"\x21" + double(value))
+        + key_values(b"\x3a", attributes),
     )
 
 
-def _metric(name: str, all_series: list[_Series]) -> Metric:
-    spec = spec_for(name, [v for s in all_series for v in s.values])
-    metric = Metric(name=name, description=spec.description, unit=spec.unit)
+def _histogram_point(s: _Series, bounds: tuple[float, ...]) -> bytes:
+    """A `HistogramDataPoint` (start 2, time 3, count 4, sum 5, bucket_counts 6, explicit_bounds 7,
+    attributes 9, min 11, max 12; the arrays packed) as `data_points`."""
+    counts = [0] * (len(bounds) + 1)
+    for v in s.values:
+        counts[bisect.bisect_left(bounds, v)] += 1  # explicit buckets are upper-inclusive
+    return field(
+        b"\x0a",
+        (b"\x11" + fixed64(s.start) if s.start else b"")
+        + (b"\x19" + fixed64(s.end) if s.end else b"")
+        + b"\x21" + fixed64(len(s.values))
+        + b"\x29" + double(_total(s.values))
+        + field(b"\x32", b"".join([fixed64(n) for n in counts]))
+        + (field(b"\x3a", b"".join([double(b) for b in bounds])) if bounds else b"")
+        + key_values(b"\x4a", s.attributes)
+        + b"\x59" + double(min(s.values))
+        + b"\x61" + double(max(s.values)),
+    )  # fmt: skip
+
+
+def _head(name: str, unit: str, description: str) -> bytes:
+    return b"".join(
+        field(key, text(value)) for key, value in ((b"\x0a", name), (b"\x12", description), (b"\x1a", unit)) if value
+    )  # fmt: skip
+
+
+def metric(name: str, all_series: list[_Series], spec: InstrumentSpec | None = None) -> bytes:
+    """One encoded `Metric` of `all_series`, aggregated as `spec` (default: `spec_for(name)`) says."""
+    if spec is None:
+        spec = spec_for(name, [v for s in all_series for v in s.values])
+    head = _head(name, spec.unit, spec.description)
     if spec.kind in ("counter", "updowncounter", "sum"):
-        metric.sum.CopyFrom(
-            Sum(
-                data_points=[_number(s.attributes, s.start, s.end, _total(s.values)) for s in all_series],
-                aggregation_temporality=AGGREGATION_TEMPORALITY_DELTA,
-                is_monotonic=spec.kind != "updowncounter",
-            )
-        )  # fmt: skip
-    elif spec.kind == "gauge":
-        points = [_number(s.attributes, None, s.end, s.values[-1]) for s in all_series]
-        metric.gauge.CopyFrom(Gauge(data_points=points))
-    else:
-        metric.histogram.CopyFrom(
-            Histogram(
-                data_points=[_histogram_point(s, spec.boundaries) for s in all_series],
-                aggregation_temporality=AGGREGATION_TEMPORALITY_DELTA,
-            )
+        points = b"".join(
+            [_number(s.attributes, s.start, s.end, _total(s.values)) for s in all_series]
         )
-    return metric
+        return head + field(
+            b"\x3a", points + _DELTA + (_MONOTONIC if spec.kind != "updowncounter" else b"")
+        )
+    if spec.kind == "gauge":
+        return head + field(
+            b"\x2a",
+            b"".join([_number(s.attributes, None, s.end, s.values[-1]) for s in all_series]),
+        )
+    points = b"".join([_histogram_point(s, spec.boundaries) for s in all_series])
+    return head + field(b"\x4a", points + _DELTA)  # fmt: skip
 
 
 def _total(values: list[float]) -> float:
@@ -249,15 +259,7 @@ def counter_metric(
     end_ns: int,
     unit: str = "",
     description: str = "",
-) -> Metric:
-    """A delta monotonic counter from (attributes, value) pairs over one window (for optel's own counts)."""
-    return Metric(
-        name=name,
-        description=description,
-        unit=unit,
-        sum=Sum(
-            data_points=[_number(attrs, start_ns, end_ns, value) for attrs, value in points],
-            aggregation_temporality=AGGREGATION_TEMPORALITY_DELTA,
-            is_monotonic=True,
-        ),
-    )
+) -> bytes:
+    """An encoded delta monotonic counter from (attributes, value) pairs over one window (for optel's own counts)."""
+    data = b"".join([_number(attrs, start_ns, end_ns, value) for attrs, value in points])
+    return _head(name, unit, description) + field(b"\x3a", data + _DELTA + _MONOTONIC)

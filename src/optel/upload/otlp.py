@@ -1,174 +1,115 @@
-"""OTLP protobuf messages built straight from plain values: attributes, resources, and the export requests.
+"""OTLP export requests as protobuf wire bytes: resources, the scope, `ExportTraceServiceRequest` and `ExportMetricsServiceRequest`.
 
-The uploader builds `ExportTraceServiceRequest` and `ExportMetricsServiceRequest` itself, with the
-generated pb2 classes of `opentelemetry-proto`, as the SDK's encoder would from its span and metric
-objects: the same messages, field for field (`tests/test_upload_speed.py` compares them), without
-building those objects first, and without importing the SDK (docs/internals.md, the process split).
+The uploader writes the requests itself (upload/wire.py), field for field what the SDK's encoder
+writes for the same spans and metrics (`tests/test_upload_wire.py` compares the bytes), without
+the SDK and without protobuf: the OTLP/HTTP protobuf path posts these bytes as they are. The gRPC
+and OTLP/JSON paths parse them into opentelemetry-proto's messages (`Encoded.message`): one
+encoding, no second converter (docs/internals.md, "Upload").
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest,
-)
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import (
-    AnyValue,
-    ArrayValue,
-    InstrumentationScope,
-    KeyValue,
-)
-from opentelemetry.proto.metrics.v1.metrics_pb2 import ResourceMetrics, ScopeMetrics
-from opentelemetry.proto.resource.v1.resource_pb2 import Resource
-
 from optel._version import __version__
 from optel.upload.attributes import FileResource
+from optel.upload.wire import field, key_values, text
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
 __all__ = [
-    "SCOPE", "ExportMetricsServiceRequest", "ExportTraceServiceRequest", "FileResource", "SpanRequest",
-    "decode_attributes", "encode_attributes", "metrics_request", "trace_request",
+    "SCOPE", "Encoded", "FileResource", "SpanRequest", "decode_attributes", "metrics_request",
+    "trace_request",
 ]  # fmt: skip
 
-SCOPE = InstrumentationScope(name="optel", version=__version__)
-
-# Encoded (key, value) pairs, reused: a CLI's spans repeat the same few attribute values, and a
-# message built once is copied by protobuf faster than it is built again.
-_PAIRS: dict[tuple[str, type, Any], KeyValue] = {}
-_MAX_PAIRS = 50_000
-
-
-def _value(value: Any) -> AnyValue:
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, str):
-        return AnyValue(string_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    if isinstance(value, (list, tuple)):
-        return AnyValue(array_value=ArrayValue(values=[_value(v) for v in value]))
-    return AnyValue()
+# InstrumentationScope: name 1, version 2; as field 1 of `ScopeSpans` and `ScopeMetrics`.
+SCOPE = field(b"\x0a", text("optel")) + field(b"\x12", text(__version__))
+_SCOPE = field(b"\x0a", SCOPE)
+_MESSAGES = {
+    "traces": ("opentelemetry.proto.collector.trace.v1.trace_service_pb2", "ExportTraceServiceRequest"),
+    "metrics": ("opentelemetry.proto.collector.metrics.v1.metrics_service_pb2", "ExportMetricsServiceRequest"),
+}  # fmt: skip
 
 
-def encode_attributes(attributes: Mapping[str, Any]) -> list[KeyValue]:
-    """Clean attributes (`convert.clean_attributes`) as OTLP `KeyValue`s, in their order."""
-    out = []
-    pairs = _PAIRS
-    for key, value in attributes.items():
-        kind = type(value)
-        if kind is list:
-            out.append(KeyValue(key=key, value=_value(value)))
-            continue
-        cached = pairs.get((key, kind, value))
-        if cached is None:
-            cached = KeyValue(key=key, value=_value(value))
-            if len(pairs) < _MAX_PAIRS:
-                pairs[(key, kind, value)] = cached
-        out.append(cached)
-    return out
+class Encoded:
+    """One export request of `signal` ("traces" or "metrics"): its wire bytes, `data`."""
+
+    __slots__ = ("data", "signal")
+
+    def __init__(self, signal: str, data: bytes) -> None:
+        self.signal = signal
+        self.data = data
+
+    def message(self) -> Any:
+        """The request as an opentelemetry-proto message, parsed from `data` (gRPC, OTLP/JSON)."""
+        import importlib
+
+        module, name = _MESSAGES[self.signal]
+        return getattr(importlib.import_module(module), name).FromString(self.data)
+
+    def __repr__(self) -> str:
+        return f"Encoded({self.signal!r}, {len(self.data)} bytes)"
 
 
-_SPAN_PAIRS: dict[tuple[str, type, Any], bytes] = {}
-
-
-def span_attributes(attributes: Mapping[str, Any]) -> bytes:
-    """Clean attributes as the wire bytes of a `Span` holding only them, to merge into a span.
-
-    Merging bytes (`MergeFromString`) costs a fifth of copying `KeyValue` messages into a span,
-    and a span's wire form is its fields in any order: the result is the same message. Each
-    (key, value) pair is serialised once a run.
-    """
-    from opentelemetry.proto.trace.v1.trace_pb2 import Span
-
-    parts = []
-    pairs = _SPAN_PAIRS
-    for key, value in attributes.items():
-        kind = type(value)
-        if kind is list:
-            parts.append(
-                Span(attributes=[KeyValue(key=key, value=_value(value))]).SerializeToString()
-            )
-            continue
-        cached = pairs.get((key, kind, value))
-        if cached is None:
-            cached = Span(attributes=[KeyValue(key=key, value=_value(value))]).SerializeToString()
-            if len(pairs) < _MAX_PAIRS:
-                pairs[(key, kind, value)] = cached
-        parts.append(cached)
-    return b"".join(parts)
-
-
-def decode_attributes(pairs: Any) -> dict[str, Any]:
-    """`KeyValue`s back to plain values (for keys of running totals and for tests)."""
-    return {pair.key: _plain(pair.value) for pair in pairs}
-
-
-def _plain(value: AnyValue) -> Any:
-    which = value.WhichOneof("value")
-    if which == "array_value":
-        return [_plain(v) for v in value.array_value.values]
-    return getattr(value, which) if which else None
-
-
-def _resource(resource: FileResource, extra: Mapping[str, str] | None) -> Resource:
+def _resource(resource: FileResource, extra: Mapping[str, str] | None) -> bytes:
+    """Field 1 (`resource`) of a `ResourceSpans`/`ResourceMetrics`: `Resource.attributes` is its field 1."""
     attributes = {**extra, **resource.attributes} if extra else resource.attributes
-    return Resource(attributes=encode_attributes(attributes))
+    return field(b"\x0a", key_values(b"\x0a", attributes))
+
+
+def _requests(groups: list[tuple[bytes, bytes]]) -> bytes:
+    """`resource_spans`/`resource_metrics` (field 1 of the request) of (resource field, items) pairs:
+    each a resource and one scope (field 2) holding the items (its field 2, after the scope)."""
+    return b"".join(
+        field(b"\x0a", resource + field(b"\x12", _SCOPE + items)) for resource, items in groups
+    )
+
+
+def _items(bodies: list[bytes]) -> bytes:
+    return b"".join([field(b"\x12", body) for body in bodies])
 
 
 class SpanRequest:
-    """An `ExportTraceServiceRequest` filled in place: each span is built inside its resource's
-    `ScopeSpans` (`convert.span_from_record(record, into=...)`); building spans apart and putting
-    them in a request afterwards copies each, a quarter of the cost of converting it."""
+    """The spans of one `ExportTraceServiceRequest`, gathered per resource (`convert.span_from_record(record,
+    into=request.spans(resource))`), encoded into one request by `finish`."""
 
-    __slots__ = ("_spans", "count", "message", "resources")
+    __slots__ = ("_spans", "count", "resources")
 
     def __init__(self) -> None:
-        self.message = ExportTraceServiceRequest()
         self.resources: list[FileResource] = []  # one per `ResourceSpans`, in order
-        self._spans: dict[int, Any] = {}
+        self._spans: dict[int, list[bytes]] = {}
         self.count = 0  # spans added
 
-    def spans(self, resource: FileResource) -> Any:
-        """The repeated `spans` field of `resource`'s `ScopeSpans`, made on first use."""
+    def spans(self, resource: FileResource) -> list[bytes]:
+        """The encoded `Span`s of `resource`, made on first use."""
         found = self._spans.get(id(resource))
         if found is None:
-            scope = self.message.resource_spans.add().scope_spans.add()
-            scope.scope.CopyFrom(SCOPE)
-            found = self._spans[id(resource)] = scope.spans
+            found = self._spans[id(resource)] = []
             self.resources.append(resource)
         return found
 
     def finish(
-        self, extra: Mapping[str, str] | None = None, keeps: Any = None
-    ) -> ExportTraceServiceRequest:
+        self, extra: Mapping[str, str] | None = None, keeps: Callable[[int], bool] | None = None
+    ) -> Encoded:
         """The request, each resource filled in (`extra`: the user's own resource attributes, added
-        under each file's own, for the user's endpoint only); `keeps(trace_id)`: the user's sampler."""
-        message = self.message
-        if keeps is not None:
-            message = ExportTraceServiceRequest()
-            message.CopyFrom(self.message)
-            for group in message.resource_spans:
-                spans = group.scope_spans[0].spans
-                kept = [s for s in spans if keeps(int.from_bytes(s.trace_id, "big"))]
-                del spans[:]
-                spans.extend(kept)
-        for group, resource in zip(message.resource_spans, self.resources):
-            group.resource.CopyFrom(_resource(resource, extra))
-        if keeps is not None:
-            empty = [i for i, g in enumerate(message.resource_spans) if not g.scope_spans[0].spans]
-            for i in reversed(empty):
-                del message.resource_spans[i]
-        return message
+        under each file's own, for the user's endpoint only); `keeps(trace_id)`: the user's sampler.
+        A resource left without spans is left out (no spans at all: empty `data`)."""
+        groups = []
+        for resource in self.resources:
+            spans = self._spans[id(resource)]
+            if keeps is not None:
+                # A span's wire form starts with its trace id: key 0x0a, length 16, the 16 bytes.
+                spans = [s for s in spans if keeps(int.from_bytes(s[2:18], "big"))]
+            if spans:
+                groups.append((_resource(resource, extra), _items(spans)))
+        return Encoded("traces", _requests(groups))
 
 
 def trace_request(
-    groups: list[tuple[FileResource, list[Any]]], extra: Mapping[str, str] | None = None
-) -> ExportTraceServiceRequest:
-    """One request of the given `Span`s, one `ResourceSpans` per resource (copies them: for tests)."""
+    groups: list[tuple[FileResource, list[bytes]]], extra: Mapping[str, str] | None = None
+) -> Encoded:
+    """One request of encoded `Span`s, one `ResourceSpans` per resource (for tests)."""
     request = SpanRequest()
     for resource, spans in groups:
         request.spans(resource).extend(spans)
@@ -176,15 +117,22 @@ def trace_request(
 
 
 def metrics_request(
-    groups: list[tuple[FileResource, list[Any]]], extra: Mapping[str, str] | None = None
-) -> ExportMetricsServiceRequest:
-    """One request of `Metric`s, one `ResourceMetrics` per group (already aggregated per resource)."""
-    return ExportMetricsServiceRequest(
-        resource_metrics=[
-            ResourceMetrics(
-                resource=_resource(resource, extra),
-                scope_metrics=[ScopeMetrics(scope=SCOPE, metrics=metrics)],
-            )
-            for resource, metrics in groups
-        ]
+    groups: list[tuple[FileResource, list[bytes]]], extra: Mapping[str, str] | None = None
+) -> Encoded:
+    """One request of encoded `Metric`s, one `ResourceMetrics` per group (already aggregated per resource)."""
+    return Encoded(
+        "metrics",
+        _requests([(_resource(resource, extra), _items(metrics)) for resource, metrics in groups]),
     )
+
+
+def decode_attributes(pairs: Any) -> dict[str, Any]:
+    """opentelemetry-proto `KeyValue`s back to plain values (for keys of running totals and for tests)."""
+    return {pair.key: _plain(pair.value) for pair in pairs}
+
+
+def _plain(value: Any) -> Any:
+    which = value.WhichOneof("value")
+    if which == "array_value":
+        return [_plain(v) for v in value.array_value.values]
+    return getattr(value, which) if which else None

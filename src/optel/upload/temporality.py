@@ -27,7 +27,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
     NumberDataPoint,
 )
 
-from optel.upload.otlp import ExportMetricsServiceRequest, decode_attributes
+from optel.upload.otlp import Encoded, decode_attributes
 
 _log = logging.getLogger("optel")
 
@@ -52,22 +52,21 @@ class Totals:
         self._totals: dict[str, Total] = _load(path)
         self._pending: dict[str, Total] = {}
 
-    def cumulative(self, data: ExportMetricsServiceRequest) -> ExportMetricsServiceRequest:
-        """A copy of `data` with every delta sum and histogram as the running total of its series."""
+    def cumulative(self, data: Encoded) -> Encoded:
+        """`data` with every delta sum and histogram as the running total of its series."""
         pending: dict[str, Total] = {}
 
         def total(key: str) -> Total | None:
             return pending.get(key) or self._totals.get(key)
 
-        out = ExportMetricsServiceRequest()
-        out.CopyFrom(data)
+        out = data.message()  # parsed from the wire bytes: a user's endpoint that asks for it only
         for rm in out.resource_metrics:
             resource = _canonical(decode_attributes(rm.resource.attributes))
             for sm in rm.scope_metrics:
                 for metric in sm.metrics:
                     _metric(metric, f"{resource}|{sm.scope.name}", total, pending)
         self._pending = pending
-        return out
+        return Encoded(data.signal, out.SerializeToString())
 
     def commit(self) -> None:
         """The collector took the last converted request: its totals are the series' totals now."""
