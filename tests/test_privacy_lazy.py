@@ -276,6 +276,8 @@ print(identity._system_account(), identity.watch_words(), "pwd" in sys.modules, 
 """
 
 
+# Runs this Python as another user: CI runs it on the default Python only (tests/conftest.py).
+@pytest.mark.as_nobody
 def test_an_account_the_password_file_does_not_list_is_asked_of_the_name_service(
     python: str,
 ) -> None:
