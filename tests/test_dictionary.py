@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import subprocess
 import sys
@@ -139,3 +140,18 @@ def test_a_stale_allow_list_is_found_and_rewritten(tmp_path):
     subprocess.run([*run, str(stale)], check=True)
     assert stale.read_text(encoding="utf-8") == text
     assert allowlist.allow_list_block() in text
+
+
+def test_python_m_takes_no_option_for_a_file_name_and_checks_with_check(tmp_path):
+    """`--help` (or any option) was once written to as a file; `--check` says whether PATH is current."""
+    run = [sys.executable, "-m", "optel.record.dictionary"]
+    for option in (["--help"], ["-h"], ["--check"], ["a.md", "b.md"]):
+        done = subprocess.run([*run, *option], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 2 and "usage:" in done.stderr, option
+    assert sorted(os.listdir(tmp_path)) == []
+    out = tmp_path / "data.md"
+    assert subprocess.run([*run, "--check", str(out)], capture_output=True).returncode == 1
+    subprocess.run([*run, str(out)], check=True)
+    assert subprocess.run([*run, "--check", str(out)], capture_output=True).returncode == 0
+    out.write_text(out.read_text(encoding="utf-8") + "edited\n", encoding="utf-8")
+    assert subprocess.run([*run, "--check", str(out)], capture_output=True).returncode == 1

@@ -375,15 +375,11 @@ def _number(value: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m optel.record.dictionary [PATH]``: write the Markdown to PATH, or print it."""
-    args = sys.argv[1:] if argv is None else argv
-    text = render()
-    if not args:
-        sys.stdout.write(text)
-        return 0
-    with open(args[0], "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-    return 0
+    """``python -m optel.record.dictionary [--check] [PATH]``: write the Markdown to PATH (or print
+    it); ``--check``: exit 1 when PATH differs."""
+    from optel.privacy.generated import write_or_check
+
+    return write_or_check(argv, "optel.record.dictionary", render)
 
 
 if __name__ == "__main__":
