@@ -220,3 +220,17 @@ def test_metrics_of_every_kind_encode_as_protobuf_serializes_them(
     counter.sum.CopyFrom(pb.Sum(data_points=[pb.NumberDataPoint(attributes=pb_attributes({"reason": "full"}), start_time_unix_nano=5, time_unix_nano=9, as_int=3)], aggregation_temporality=pb.AGGREGATION_TEMPORALITY_DELTA, is_monotonic=True))  # fmt: skip
     scope.metrics.extend([expected, counter])
     assert request.data == whole.SerializeToString()
+
+
+def test_a_counter_whose_total_passes_floats_range_is_encoded_as_infinity():
+    """fsum raises OverflowError on totals past float's range (found by Hypothesis on 3.9):
+    the total is inf, as plain addition gives it, and the file's metrics are still encoded."""
+    big = [0, 0, 8.98846567431158e307, 8.988465674311579e307]
+    assert metrics._total(big) == math.inf
+    assert metrics._total([1.5, 2.5]) == 4.0 and metrics._total([1, 2]) == 3
+    records = [{"name": "n", "value": v, "time_ns": 1, "attributes": {}} for v in big]
+    [series] = metrics._series(records, None).values()
+    spec = metrics.InstrumentSpec("counter", "", "", None)
+    encoded = metrics.metric("n", list(series.values()), spec)
+    [point] = pb.Metric.FromString(encoded).sum.data_points
+    assert point.as_double == math.inf

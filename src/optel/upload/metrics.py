@@ -249,7 +249,12 @@ def metric(name: str, all_series: list[_Series], spec: InstrumentSpec | None = N
 def _total(values: list[float]) -> float:
     if all(isinstance(v, int) for v in values):
         return sum(values)
-    return math.fsum(values)
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        # fsum's exact partial sums went past float's range: plain addition rounds as it goes and
+        # gives inf (or a finite total) instead of losing the file's metrics to an exception.
+        return sum(values)
 
 
 def counter_metric(
