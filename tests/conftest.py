@@ -24,6 +24,13 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 # unless told to use the copy it ships.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+# The gRPC tests run their collector (grpcio) in this process. Where subprocess forks instead of
+# vforking (3.9), gRPC's fork handlers then run in the child between fork and exec, and now and then
+# write an epoll error line to the child's stderr, which the test reads as the host's. Without fork
+# support gRPC installs no handlers. (optel itself starts the uploader with posix_spawn, which runs
+# none, and its fallback gives the child /dev/null for stderr.)
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
+
 # The variables that tell optel it runs in CI or under a coding agent come from the module that
 # reads them, so that a marker added there is cleared here too (one list, not a copy).
 _CLEARED_PREFIXES = ("OTEL_", "OPTEL_", "XDG_", "ROTEL_", *(prefix for prefix, _ in AGENT_PREFIXES))
