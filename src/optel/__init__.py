@@ -1,15 +1,25 @@
 """optel: consent-first usage telemetry for command-line tools and LLM apps, on OpenTelemetry.
 
-The public API is imported lazily: ``import optel`` loads nothing but this file, and each name
+The public API is imported lazily: ``import optel`` loads nothing but this file and its loader
+(``optel._loader``, through which optel's other modules load), and each name
 loads its own module on first use, so a host pays only for what it calls (docs/internals.md#the-import-budget-of-the-host-side).
 """
 
 from __future__ import annotations
 
+import sys
+
+from optel import _loader
+
+# The release number (hatch reads it from here: pyproject.toml, [tool.hatch.version]).
+__version__ = "0.1.0"
+
+# optel's own modules load through optel._loader from here on.
+_loader.install(sys.modules[__name__])
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from optel._runtime import Telemetry, init, shutdown
-    from optel._version import __version__
     from optel.consent import Consent
     from optel.consent.declared import OffSwitch
     from optel.instrumentation import instrument, uninstrument
@@ -35,7 +45,6 @@ __all__ = [
 ]
 
 _HOMES = {
-    "__version__": "optel._version",
     "init": "optel._runtime",
     "shutdown": "optel._runtime",
     "Telemetry": "optel._runtime",

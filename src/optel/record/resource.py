@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
+from optel import __version__
 from optel._fs import read_small
-from optel._version import __version__
 from optel.record import names as n
 
 TYPE_CHECKING = False

@@ -103,7 +103,7 @@ def _shut(connection: Any) -> None:
 
 
 def _protocol_headers() -> dict[str, str]:
-    from optel._version import __version__
+    from optel import __version__
 
     return {"content-type": "application/x-protobuf", "user-agent": f"optel/{__version__}"}
 

@@ -9,7 +9,7 @@ encoding, no second converter (docs/internals.md, "Upload").
 
 from __future__ import annotations
 
-from optel._version import __version__
+from optel import __version__
 from optel.upload.attributes import FileResource
 from optel.upload.wire import field, key_values, text
 
