@@ -108,6 +108,30 @@ def test_a_same_size_edit_with_a_new_mtime_is_loaded(package: Path) -> None:
     assert _run(package)["marker"] == "two"
 
 
+def test_a_reloaded_module_is_read_again_from_its_edited_source(package: Path) -> None:
+    _run(package)
+    path = package / "optel" / "_env.py"
+    code = (
+        "import importlib, json, os, sys, optel._env as env\n"
+        "path = sys.argv[1]\n"
+        "status = os.stat(path)\n"
+        "with open(path, 'a') as f: f.write('\\nMARKER = 7\\n')\n"
+        "os.utime(path, (status.st_atime, status.st_mtime + 3))\n"
+        "importlib.reload(env)\n"
+        "print(json.dumps({'marker': env.MARKER}))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    environment["PYTHONPATH"] = str(package)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr, done.stdout) == (0, "", '{"marker": 7}\n')
+
+
 def test_a_truncated_cache_falls_back_to_the_source(package: Path) -> None:
     first = _run(package)
     cache = Path(first["cached"])

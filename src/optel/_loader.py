@@ -128,6 +128,9 @@ def install(package: ModuleType) -> None:
     """Give `package`'s directories (optel's top package: its subpackages follow) the finder."""
     if _TAG is None or sys.implementation.name != "cpython" or sys.platform == "win32":
         return
+    from os.path import isdir
+
     for directory in getattr(package, "__path__", ()):
-        if isinstance(directory, str):
+        # A directory on disk: not a zip file's path, nor a bundler's (its own importer loads it).
+        if isinstance(directory, str) and isdir(directory):
             _install(directory)

@@ -4,7 +4,7 @@ Host-side (docs/internals.md#the-import-budget-of-the-host-side): this package i
 standard library's cheapest modules, and each name is imported on first use (PEP 562), so that a
 host's run loads only the modules its path needs: writing a flush does not load the uploader's
 claims or the spawn. `deliver`, where a host's flush leaves it, is defined here: every import is
-a module's fixed cost (~90 us) before its code, and every flush imports this package anyway. The
+a module's fixed cost (~35 µs through optel._loader) before its code, and every flush imports this package anyway. The
 uploader process uses `Spool`, its claims and `uploader_lock`.
 """
 
