@@ -156,13 +156,11 @@ def test_a_decorated_command_records_the_status_the_process_exits_with(python, t
 
 
 def test_a_click_usage_error_inside_a_decorated_command_records_exit_2(python, tmp_path):
-    # click's standalone main turns the UsageError into exit 2; the host's span, which the run
-    # joined, says so too (not 1, as for any other exception).
-    code, commands = run_tool(python, tmp_path, "decorated-click", "click_usage", spans=2)
+    # click's standalone main turns the UsageError into exit 2, and the run's span says so (not 1,
+    # as for any other exception). The host's decorated callback is that command: one span.
+    code, command = run_tool(python, tmp_path, "decorated-click", "click_usage")
     assert code == 2
-    # click's run span and, inside it, the host's own command span.
-    for span in commands:
-        attributes = exit_attributes(span)
-        assert attributes["process.exit.code"] == 2
-        assert attributes["error.type"] == "2"
-        assert attributes["exception events"] == ["click.exceptions.UsageError"]
+    attributes = exit_attributes(command)
+    assert attributes["process.exit.code"] == 2
+    assert attributes["error.type"] == "2"
+    assert attributes["exception events"] == ["click.exceptions.UsageError"]

@@ -503,3 +503,78 @@ def test_an_argparse_main_returning_its_status_is_recorded_with_it_once(
     (span,) = spans  # one command span per run, decorated or not
     assert span["attributes"]["process.exit.code"] == code
     assert span["attributes"].get("error.type") == (str(code) if code else None)
+
+
+# --- a command also decorated with @optel.command is the run's command span, not a second one ---
+
+
+def make_decorated_click(order):
+    """A click command whose callback is also an @optel.command, the decorator above or below."""
+
+    def main(fail):
+        if fail:
+            raise click.ClickException("failed")
+
+    option = click.option("--fail", is_flag=True)
+    if order == "optel-above":
+        return optel.command()(click.command()(option(main)))
+    return click.command()(option(optel.command()(main)))
+
+
+@pytest.mark.parametrize("order", ["optel-above", "optel-below"])
+@pytest.mark.parametrize(("argv", "code"), [([], 0), (["--fail"], 1)])
+def test_a_click_command_also_decorated_is_one_command_span(app_tool, order, argv, code):
+    main = make_decorated_click(order)
+    assert isinstance(main, click.Command)  # still click's: CliRunner, --help and groups work
+    result = CliRunner().invoke(main, argv, prog_name="x")
+    assert result.exit_code == code, result.output
+    (span,) = app_tool()
+    assert span["name"] == span["attributes"]["command.name"] == "tool"
+    assert span["attributes"].get("error.type") == (str(code) if code else None)
+
+
+def test_a_decorated_click_subcommand_and_typer_command_are_one_span_each(app_tool):
+    group = make_click_cli()
+
+    @group.command("deploy")
+    @optel.command()
+    def deploy():
+        pass
+
+    assert CliRunner().invoke(group, ["deploy"]).exit_code == 0
+    app = typer.Typer()
+
+    @app.command()
+    @optel.command()
+    def run(force: bool = False):
+        pass
+
+    @app.command()
+    def other():
+        pass
+
+    assert TyperRunner().invoke(app, ["run", "--force"]).exit_code == 0
+    names = [s["attributes"]["command.name"] for s in app_tool()]
+    assert names == ["tool deploy", "tool run"]
+
+
+def test_optel_command_over_a_click_group_leaves_the_group_as_it_is(app_tool):
+    group = optel.command()(make_click_cli())
+    assert isinstance(group, click.Group)
+    assert CliRunner().invoke(group, ["db", "migrate"]).exit_code == 0
+    assert [s["attributes"]["command.name"] for s in app_tool()] == ["tool db migrate"]
+
+
+def test_without_the_click_instrumentor_a_decorated_click_command_records_its_callback():
+    from optel import _runtime
+
+    _runtime.reset()
+    optel.init("tool", session_flag=False)
+    try:
+        with optel.testing.capture() as records:
+            main = make_decorated_click("optel-above")
+            assert CliRunner().invoke(main, []).exit_code == 0
+        names = [r["attributes"]["command.name"] for r in records if r["t"] == "span"]
+        assert names == ["main"]
+    finally:
+        _runtime.reset()

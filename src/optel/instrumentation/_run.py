@@ -63,6 +63,17 @@ def is_open() -> bool:
     return _run is not None and not _run.handle.ended
 
 
+def is_current() -> bool:
+    """Whether the current span is the run's own command span, opened by the framework: a
+    command the host decorated and that runs right inside it (a click callback) *is* that
+    command, and records no span of its own (``optel.record.wrappers.CommandCall``)."""
+    if _run is None or _run.joined or _run.handle.ended:
+        return False
+    from optel.record import spans
+
+    return spans.current() is _run.handle
+
+
 def begin(path: str, options: list[str] | None = None) -> bool:
     """Open the run's command span, or name the open one by ``path`` and add ``options``.
 

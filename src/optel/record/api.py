@@ -36,8 +36,7 @@ def _command(name: Any = None, *, exit_code: bool = False) -> Any:
     def build(fn: Any) -> Any:
         path = name if isinstance(name, str) and name else getattr(fn, "__name__", None)
         path = path if isinstance(path, str) else display_name(fn)
-        kind = CommandCall if exit_code else Call
-        return wrap(fn, kind(path, "internal", {_n.COMMAND_NAME: path}))
+        return wrap(fn, CommandCall(path, "internal", {_n.COMMAND_NAME: path}, exit_code))
 
     if is_target(name):
         fn, name = name, None

@@ -22,6 +22,8 @@ parameters (whose calls pack anyway) keep the ``*args, **kwargs`` wrapper.
 
 from __future__ import annotations
 
+import sys
+
 from optel.record import spans as _spans
 
 TYPE_CHECKING = False
@@ -106,6 +108,15 @@ def is_target(value: Any) -> bool:
     )
 
 
+def _is_click_command(target: Any) -> bool:
+    # By shape, without importing click: a Command has a callback, its params and invoke().
+    return (
+        hasattr(target, "callback")
+        and isinstance(getattr(target, "params", None), list)
+        and callable(getattr(target, "invoke", None))
+    )
+
+
 def _rebuilt_descriptor(target: Any, build: Callable[[Any], Any]) -> Any:
     """A property or cached_property whose getter is decorated; None for anything else.
 
@@ -135,6 +146,15 @@ def apply(target: Any, build: Callable[[Any], Any]) -> Any:
         descriptor = _rebuilt_descriptor(target, build)
         if descriptor is not None:
             return descriptor
+        if _is_click_command(target):
+            # A click (or typer) command object stays one: its callback is what is decorated. A
+            # group is left as it is: its callback runs on the way to a subcommand, whose run
+            # optel.instrument("click") records.
+            if callable(target.callback) and not hasattr(target, "commands"):
+                target.callback = build(target.callback)
+            else:
+                log_debug("optel: a click group is recorded by optel.instrument('click')")
+            return target
         if isinstance(target, type) or not callable(target):
             # A class or a non-callable is returned as is: wrapping it would change what it is.
             return target
@@ -178,12 +198,28 @@ class Call:
 
 
 class CommandCall(Call):
-    """A command declared with ``exit_code=True``: the int it returns is its exit code."""
+    """A command. With ``exit_code=True``, the int it returns is its exit code. One command span
+    per run (docs/guide.md): a command run right inside the span a click or typer run opened (its
+    callback) *is* that command, and opens none of its own: the framework's span records it."""
 
-    __slots__ = ()
+    __slots__ = ("exit_code",)
+
+    def __init__(
+        self, name: str, kind: str, attributes: dict[str, object], exit_code: bool
+    ) -> None:
+        super().__init__(name, kind, attributes)
+        self.exit_code = exit_code
+
+    def open(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], activate: bool
+    ) -> SpanHandle | None:
+        run = sys.modules.get("optel.instrumentation._run")  # loaded once a framework records
+        if run is not None and run.is_current():
+            return None
+        return super().open(args, kwargs, activate)
 
     def finish(self, handle: SpanHandle, result: Any) -> None:
-        if type(result) is int:
+        if self.exit_code and type(result) is int:
             from optel.record.exits import record_exit
 
             record_exit(handle, result)
