@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import textwrap
 
@@ -95,12 +96,10 @@ def run_tool(python, tmp_path, framework, outcome, spans=1):
     records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
     commands = [r for r in records if r.get("t") == "span" and "command.name" in r["attributes"]]
     assert len(commands) == spans, done.stderr
-    status = done.returncode
-    if "\nKeyboardInterrupt\n" in done.stderr:
-        # An uncaught Ctrl-C: Python means to exit with 130 (by SIGINT), but CPython forgets that
-        # when code is exec'd at exit (the exit flush imports modules that do), and exits 1.
-        status = 130
-    return status, commands[0] if spans == 1 else commands
+    # An uncaught Ctrl-C kills the process by SIGINT (-2 here, 130 in a shell): optel's exit flush
+    # must not turn it into exit 1 (CPython does when anything runs exec() or eval() on a string
+    # after it, as the scrubber's pre-filter once did at import).
+    return done.returncode, commands[0] if spans == 1 else commands
 
 
 def exit_attributes(span):
@@ -164,3 +163,28 @@ def test_a_click_usage_error_inside_a_decorated_command_records_exit_2(python, t
     assert attributes["process.exit.code"] == 2
     assert attributes["error.type"] == "2"
     assert attributes["exception events"] == ["click.exceptions.UsageError"]
+
+
+def test_an_uncaught_ctrl_c_still_ends_the_process_by_sigint_with_its_data_spooled(python):
+    # Telemetry on, so the real exit runs after the KeyboardInterrupt: the flush's imports, the
+    # scrubber, the spool write. The shell must still see 130 (death by SIGINT), not 1.
+    from optel import _paths
+    from optel.spool.files import Spool
+
+    app = "ctrl-c-tool"
+    user_file = _paths.user_config_file(app)
+    os.makedirs(os.path.dirname(user_file), exist_ok=True)
+    with open(user_file, "w") as f:
+        f.write('mode = "anonymous"\ninstall_id = "3f1d0c9e-0000-4000-8000-00000000c7c7"\n')
+    host = (
+        "import optel\n"
+        f"optel.init({app!r}, endpoint='http://127.0.0.1:9')\n"
+        "@optel.command()\n"
+        "def main():\n"
+        "    raise KeyboardInterrupt\n"
+        "main()\n"
+    )
+    done = subprocess.run([python, "-c", host], capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGINT, done.stderr
+    assert done.stderr.rstrip().endswith("KeyboardInterrupt")
+    assert len(Spool(app).files()) == 1
