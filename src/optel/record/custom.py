@@ -73,7 +73,7 @@ def metric(
     return Metric(name)
 
 
-def declared_attributes(name: str) -> tuple[str, ...] | None:
-    """The attributes a measurement of the host metric ``name`` may carry; None when undeclared."""
-    found = _declared.get(name)
-    return None if found is None else found[3]
+def declaration(name: str) -> tuple[str, str, str, tuple[str, ...]] | None:
+    """The host metric ``name`` as declared: its kind, unit, description and the attributes a
+    measurement may carry; None when undeclared."""
+    return _declared.get(name)

@@ -249,17 +249,25 @@ def span_dict(handle: SpanHandle, host: Collection[str], scrub: Scrubber) -> Rec
 def measurement_dict(record: Measurement, host: Collection[str], scrub: Scrubber) -> Record | None:
     """The spool dict of a measurement; None for an undeclared metric or a non-numeric value."""
     allowed = METRIC_ATTRIBUTES.get(record.name)
+    declared = None
     if allowed is None:  # a metric the host declared (optel.metric), loaded only then
-        from optel.record.custom import declared_attributes
+        from optel.record.custom import declaration
 
-        allowed = declared_attributes(record.name)
+        declared = declaration(record.name)
+        allowed = None if declared is None else declared[3]
     value = record.value
     if allowed is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if not finite(float(value)):
         return None
     attrs = clean_attributes(record.attributes, allowed, (), scrub)
-    return metric(record.name, value, attrs, record.time_ns)
+    out = metric(record.name, value, attrs, record.time_ns)
+    if declared is not None:
+        # What the uploader aggregates it as, and names it by (docs/spool-format.md#metric-records):
+        # the dictionary tells it for optel's own metrics, the host's declaration for the host's.
+        kind, unit, description = declared[:3]
+        out["declared"] = {"kind": kind, "unit": cut(unit), "description": cut(description)}
+    return out
 
 
 def to_dicts(

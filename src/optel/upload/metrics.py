@@ -69,13 +69,26 @@ def inferred_spec(name: str, values: Iterable[float]) -> InstrumentSpec:
     return InstrumentSpec("histogram")
 
 
-def spec_for(name: str, values: Sequence[float]) -> InstrumentSpec:
-    """The dictionary's spec for `name`, else an inferred one."""
+def host_spec(declared: object) -> InstrumentSpec | None:
+    """The kind, unit and description a host's ``optel.metric(...)`` declared, as its measurements
+    carry them (docs/spool-format.md#metric-records); None when there is no usable declaration."""
+    if not isinstance(declared, dict):
+        return None
+    kind, unit, description = (declared.get(k, "") for k in ("kind", "unit", "description"))
+    if kind not in ("counter", "histogram") or not isinstance(unit, str):
+        return None
+    return InstrumentSpec(kind, unit, description if isinstance(description, str) else "")
+
+
+def spec_for(name: str, values: Sequence[float], declared: object = None) -> InstrumentSpec:
+    """The dictionary's spec for `name`, else the host's declaration, else an inferred one."""
     try:
         spec = declared_spec(name)
     except Exception:  # a dictionary bug must not cost the data
         _logger.debug("optel: data dictionary lookup failed for %s", name, exc_info=True)
         spec = None
+    if spec is None:
+        spec = host_spec(declared)
     return spec if spec is not None else inferred_spec(name, values)
 
 
@@ -125,7 +138,9 @@ def _parts(record: Mapping[str, Any]) -> tuple[Any, Any, Any, Any]:
 
 
 def _series(
-    records: Iterable[Mapping[str, Any]], skipped: list[int] | None
+    records: Iterable[Mapping[str, Any]],
+    skipped: list[int] | None,
+    declared: dict[str, object] | None = None,
 ) -> dict[str, dict[tuple[Any, ...], _Series]]:
     series: dict[str, dict[tuple[Any, ...], _Series]] = {}
     for record in records:
@@ -139,6 +154,8 @@ def _series(
         by_attrs = series.get(name)
         if by_attrs is None:
             by_attrs = series[name] = {}
+            if declared is not None and "declared" in record:  # how optel.metric(...) declared it
+                declared[name] = record["declared"]
         try:
             # Keys are distinct strings, so sorting never compares values; scalars hash as they are.
             key: tuple[Any, ...] = tuple(sorted(attrs.items()))
@@ -170,13 +187,18 @@ def metrics_from_records(
     keep count, sum, min, max and the dictionary's buckets; each point spans its first to its
     last measurement.
     """
-    series = _series(records, skipped)
+    declared: dict[str, object] = {}
+    series = _series(records, skipped, declared)
     if points is not None:
         points[0] += sum(len(by_attrs) for by_attrs in series.values())
-    return [
-        metric(RENAMED.get(name, name), list(by_attrs.values()))
-        for name, by_attrs in series.items()
-    ]
+    out = []
+    for name, by_attrs in series.items():
+        all_series = list(by_attrs.values())
+        spec = None
+        if name in declared:
+            spec = spec_for(name, [v for s in all_series for v in s.values], declared[name])
+        out.append(metric(RENAMED.get(name, name), all_series, spec))
+    return out
 
 
 # Metric: name 1, description 2, unit 3, gauge 5, sum 7, histogram 9. Sum: data_points 1,
