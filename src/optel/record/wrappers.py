@@ -216,7 +216,7 @@ class CommandCall(Call):
         run = sys.modules.get("optel.instrumentation._run")  # loaded once a framework records
         if run is not None and run.is_current():
             return None
-        return super().open(args, kwargs, activate)
+        return (_spans.start if activate else _spans.begin)(self.name, self.kind, self.attributes)
 
     def finish(self, handle: SpanHandle, result: Any) -> None:
         if self.exit_code and type(result) is int:
