@@ -22,7 +22,6 @@ so and exits 0.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_host_run as host_run
+from bench_instructions import callgrind_instructions
 
 BARE = "def fetch():\n    return 1\ndef render(x):\n    return x + 1\ndef main():\n    render(fetch())\nmain()\n"
 # The modules an "on" run's exit flush imports (optel._flushes.flush): imported ahead, then cut.
@@ -48,23 +48,7 @@ CUTS = {
 
 
 def instructions(script: Path, env: dict[str, str]) -> int:
-    out = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            str(script),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found = re.search(r"Collected : (\d+)", out.stderr)
-    if found is None:
-        raise RuntimeError(f"callgrind printed no total: {out.stderr[-500:]}")
-    return int(found.group(1))
+    return callgrind_instructions([sys.executable, str(script)], env)
 
 
 def main() -> int:

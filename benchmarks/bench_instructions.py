@@ -86,17 +86,11 @@ CASES = {
 }
 
 
-def instructions(script: str, case: str, n: int) -> int:
+def callgrind_instructions(argv: list[str], env: dict[str, str] | None = None) -> int:
+    """The instructions `argv` executes under callgrind (also bench_host_instructions.py's count)."""
     out = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            script,
-            case,
-            str(n),
-        ],
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        env=env,
         capture_output=True,
         text=True,
         check=True,
@@ -105,6 +99,10 @@ def instructions(script: str, case: str, n: int) -> int:
     if found is None:
         raise RuntimeError(f"callgrind printed no total: {out.stderr[-500:]}")
     return int(found.group(1))
+
+
+def instructions(script: str, case: str, n: int) -> int:
+    return callgrind_instructions([sys.executable, script, case, str(n)])
 
 
 def main(calls: int = 3000) -> int:
