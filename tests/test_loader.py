@@ -47,19 +47,22 @@ def package(tmp_path: Path) -> Path:
     return root
 
 
+def _python(
+    import_root: Path, *argv: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A fresh `python ARGV` that imports optel from `import_root` (no other PYTHON* variable)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    environment.update(env or {})
+    environment["PYTHONPATH"] = str(import_root)
+    return subprocess.run(
+        [sys.executable, *argv], env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
 def _run(root: Path, *flags: str, env: dict[str, str] | None = None, code: str = SHOW) -> dict:
     import json
 
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    environment.update(env or {})
-    environment["PYTHONPATH"] = str(root)
-    done = subprocess.run(
-        [sys.executable, *flags, "-c", code],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _python(root, *flags, "-c", code, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     return json.loads(done.stdout)  # type: ignore[no-any-return]
@@ -120,15 +123,7 @@ def test_a_reloaded_module_is_read_again_from_its_edited_source(package: Path) -
         "importlib.reload(env)\n"
         "print(json.dumps({'marker': env.MARKER}))\n"
     )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    environment["PYTHONPATH"] = str(package)
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(path)],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _python(package, "-c", code, str(path))
     assert (done.returncode, done.stderr, done.stdout) == (0, "", '{"marker": 7}\n')
 
 
@@ -191,11 +186,7 @@ def test_a_zip_install_keeps_zipimport(package: Path, tmp_path: Path) -> None:
         "import sys, optel, optel._env, optel.record.names\n"
         "print(type(sys.modules['optel.record.names'].__loader__).__name__)\n"
     )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    environment["PYTHONPATH"] = str(archive)
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=60
-    )
+    done = _python(archive, "-c", code)
     assert (done.returncode, done.stderr, done.stdout) == (0, "", "zipimporter\n")
 
 
@@ -209,16 +200,8 @@ def test_the_hosts_own_imports_never_pass_through_it(package: Path, tmp_path: Pa
         "kinds = {k: type(v).__name__ for k, v in sys.path_importer_cache.items()}\n"
         "print(json.dumps({'loader': type(hostpkg.mod.__loader__).__name__, 'kinds': kinds}))\n"
     )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    environment["PYTHONPATH"] = str(package)
     for _ in range(2):
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(tmp_path)],
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = _python(package, "-c", code, str(tmp_path))
         assert done.returncode == 0, done.stderr
     import json
 
