@@ -86,11 +86,13 @@ def closed_port() -> int:
 
 
 def user_file(config_home: Path, mode: str, app: str = APP) -> None:
-    """A stored choice for `app` (bench_day.py uses it for its own app)."""
+    """A stored choice for `app`, with the install's id, salt and first-seen date as optel's store
+    writes them: a real install's run hashes its project id with that salt at every flush."""
     directory = config_home / app
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "telemetry.toml").write_text(
         f'mode = "{mode}"\ninstall_id = "5b0e2c1e-6a43-4c38-9d2e-bench0000001"\n'
+        'salt = "8d0f4a7c2b9e6d1f3a5c7e9b0d2f4a6c"\nfirst_seen = "2026-11-23T18:00:00Z"\n'
         'decided_at = "2026-11-23T18:00:00Z"\nconsent_version = 1\n'
     )
 

@@ -23,6 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_exit import user_file
+
 APP = "bench-run"
 HOST = """\
 import optel
@@ -99,10 +102,7 @@ def env_for(root: Path, mode: str) -> dict[str, str]:
     home, config, cache = root / "home", root / "config", root / "cache"
     for directory in (home, config / APP, cache):
         directory.mkdir(parents=True, exist_ok=True)
-    (config / APP / "telemetry.toml").write_text(
-        f'mode = "{mode}"\ninstall_id = "5b0e2c1e-6a43-4c38-9d2e-bench0000001"\n'
-        'decided_at = "2026-11-23T18:00:00Z"\nconsent_version = 1\n'
-    )
+    user_file(config, mode, APP)
     env = {
         k: v
         for k, v in os.environ.items()

@@ -157,28 +157,64 @@ def _listed_in_passwd_file(uid: int) -> bool:
         return False
 
 
-def test_a_plain_run_scrubs_its_records_without_the_rule_table(python: str, tmp_path: Path) -> None:
+def _run_host(python: str, tmp_path: Path, script: str, app: str) -> tuple[set[str], list[dict]]:
     # Anonymous consent, and a held spool lock: the detached uploader does not start.
-    spool = _consent_anonymous_without_uploader("lazy-app")
+    spool = _consent_anonymous_without_uploader(app)
     modules_file = tmp_path / "modules.json"
     subprocess.run(
-        [python, "-c", HOST_RUN],
+        [python, "-c", script],
         env={**os.environ, "MODULES_FILE": str(modules_file)},
         stdin=subprocess.DEVNULL,
         check=True,
         timeout=60,
     )
     loaded = set(modules_file.read_text(encoding="utf-8").split("\n"))
-    # It did scrub: the flush ran the scrubber and its fast path over every record.
-    assert {"optel.privacy.scrubber", "optel.privacy.fastpath", "optel.record.flush"} <= loaded
     [name] = [n for n in os.listdir(spool) if n.endswith(".jsonl")]
     with open(os.path.join(spool, name), encoding="utf-8") as f:
-        records = [json.loads(line) for line in f]
+        return loaded, [json.loads(line) for line in f]
+
+
+# What scrubbing loads: a run whose strings are all declared names or optel's own facts needs none.
+SCRUBBER = (
+    "optel.privacy.scrubber",
+    "optel.privacy.fastpath",
+    "optel.privacy.identity",
+    "optel.privacy.keys",
+)
+
+
+def test_a_plain_run_flushes_without_loading_the_scrubber(python: str, tmp_path: Path) -> None:
+    loaded, records = _run_host(python, tmp_path, HOST_RUN, "lazy-app")
+    assert "optel.record.flush" in loaded
     assert {"main", "fetch", "render"} <= {r.get("name") for r in records}
-    assert sorted(loaded.intersection(NOT_LOADED)) == []
+    # The declared name and version, as written.
+    assert records[0]["resource"]["service.name"] == "lazy-app"
+    assert records[0]["resource"]["service.version"] == "1.0.0"
+    assert sorted(loaded.intersection(NOT_LOADED + SCRUBBER)) == []
     if _listed_in_passwd_file(os.getuid()):
         # The login is read from /etc/passwd; the name service is asked only for other accounts.
         assert "pwd" not in loaded
+
+
+HOST_STRING_RUN = HOST_RUN.replace(
+    'optel.init("lazy-app", version="1.0.0")',
+    'optel.init("lazy-app-strings", version="1.0.0", attributes=["my_tool.input"])',
+).replace(
+    "    render(fetch())",
+    '    render(fetch())\n    optel.event("opened", **{"my_tool.input": "/home/alice/notes/plan.txt"})',
+)
+
+
+def test_the_first_string_value_loads_the_scrubber_and_is_scrubbed(
+    python: str, tmp_path: Path
+) -> None:
+    loaded, records = _run_host(python, tmp_path, HOST_STRING_RUN, "lazy-app-strings")
+    assert set(SCRUBBER[:3]) <= loaded
+    [opened] = [
+        e for r in records if r.get("t") == "span" for e in r["events"] if e["name"] == "opened"
+    ]
+    assert opened["attributes"] == {"my_tool.input": "<path>"}
+    assert "alice" not in json.dumps(records)
 
 
 # -- the sensitive-key pre-filter never skips a key the rules would match ---------------------------

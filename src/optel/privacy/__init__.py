@@ -2,18 +2,22 @@
 (docs/privacy.md#nothing-personal-leaves-at-all).
 
 Every string attribute, event attribute, exception message and resource value passes
-``scrub_text`` once, when records are flushed. The built-in rules replace home directories and
-other paths with ``<path>``, URLs with ``<url>``, e-mail addresses with ``<email>``, IPv4/IPv6
-addresses with ``<ip>``, host names with ``<host>`` (``hosts``), keys and tokens with ``<secret>``
-(their shapes in one table, ``table``), card, phone and social security numbers with ``<number>``
-and MAC addresses with ``<mac>`` (``numbers``), and the user's login name with ``<user>``; the
-values of credential-like keys are replaced whole (``optel.privacy.keys``).
+``scrub_text`` once, when records are flushed, but the names the maintainer declares and the
+facts optel makes itself (docs/privacy.md#names-the-maintainer-declares). The built-in rules
+replace home directories and other paths with ``<path>``, URLs with ``<url>``, e-mail addresses
+with ``<email>``, IPv4/IPv6 addresses with ``<ip>``, host names with ``<host>`` (``hosts``), keys
+and tokens with ``<secret>`` (their shapes in one table, ``table``), card, phone and social
+security numbers with ``<number>`` and MAC addresses with ``<mac>`` (``numbers``), and the user's
+login name with ``<user>``; the values of credential-like keys are replaced whole
+(``optel.privacy.keys``).
 
-Importing this package loads neither ``re`` nor the rules, nor their table: strings made only of
-plain name characters are recognised without any regex (``optel.privacy.fastpath``, whose
-pre-filter is generated from the table), the first other string loads the chain (``rules``), whose
-patterns compile on first need, the first model name loads the model lists (``models``), the first
-exception its description (``exceptions``) and host rules their parser (``hostrules``).
+Importing this package loads nothing but this file: each public name loads its module on first
+use (PEP 562). The scrubber (``optel.privacy.scrubber``) loads with the first string that needs
+it; strings made only of plain name characters are recognised without any regex
+(``optel.privacy.fastpath``, whose pre-filter is generated from the table), the first other string
+loads the chain (``rules``), whose patterns compile on first need, the first model name loads the
+model lists (``models``), the first exception its description (``exceptions``) and host rules
+their parser (``hostrules``).
 
 ``optel.init(..., scrub=[...], attributes=[...])`` calls ``configure``; the built-in rules stay on
 unless ``disable_builtin_rules=True`` is passed explicitly (see ``Scrubber``).
@@ -21,16 +25,22 @@ unless ``disable_builtin_rules=True`` is passed explicitly (see ``Scrubber``).
 
 from __future__ import annotations
 
-from optel.privacy.keys import is_sensitive_key
-from optel.privacy.markers import CUSTOM, EMAIL, IP, MARKERS, PATH, REDACTED, SECRET, URL, USER
-from optel.privacy.modes import FORBIDDEN_KEYS, apply_mode
-from optel.privacy.scrubber import Scrubber
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
-
-    from optel.privacy.hostrules import HostRule, PatternRule
+    from optel.privacy.hostrules import PatternRule
+    from optel.privacy.keys import is_sensitive_key
+    from optel.privacy.markers import CUSTOM, EMAIL, IP, MARKERS, PATH, REDACTED, SECRET, URL, USER
+    from optel.privacy.models import public_model_name
+    from optel.privacy.modes import FORBIDDEN_KEYS, apply_mode
+    from optel.privacy.scrubber import (
+        Scrubber,
+        configure,
+        default_scrubber,
+        describe_exception,
+        scrub_attributes,
+        scrub_text,
+        scrub_value,
+    )
 
 __all__ = [
     "CUSTOM",
@@ -56,64 +66,46 @@ __all__ = [
     "scrub_value",
 ]
 
-_default = Scrubber()
-
-
-def configure(
-    rules: Iterable[HostRule] | HostRule | None = None,
-    *,
-    attributes: Iterable[str] | None = None,
-    disable_builtin_rules: bool = False,
-) -> Scrubber:
-    """Make a new default scrubber with the host's rules and allow-listed attribute names.
-
-    Called by ``optel.init(scrub=..., attributes=...)``; ``configure()`` restores the built-ins
-    alone. Raises TypeError for a rule that is neither a callable nor a ``(pattern, marker)`` pair.
-    """
-    global _default
-    _default = Scrubber(rules, attributes=attributes, disable_builtin_rules=disable_builtin_rules)
-    return _default
-
-
-def default_scrubber() -> Scrubber:
-    """The scrubber the module-level functions use."""
-    return _default
-
-
-def scrub_text(text: str) -> str:
-    """`text` with paths, URLs, e-mails, IPs, secrets and the login name replaced by markers."""
-    return _default.scrub_text(text)
-
-
-def scrub_value(key: str, value: object) -> object:
-    """`value` as it may be exported under attribute `key` (see ``Scrubber.scrub_value``)."""
-    return _default.scrub_value(key, value)
-
-
-def scrub_attributes(attributes: Mapping[str, object] | None) -> dict[str, object]:
-    """A new dict of scrubbed attribute values."""
-    return _default.scrub_attributes(attributes)
+# Where each public name lives. A flush whose strings are all declared names or optel's own facts
+# (nearly every CLI run's) loads only `modes`, for `apply_mode`: not the scrubber, its fast path,
+# the login names or the key rule (docs/internals.md#the-import-budget-of-the-host-side).
+_WHERE = {
+    "is_sensitive_key": "keys",
+    "FORBIDDEN_KEYS": "modes",
+    "apply_mode": "modes",
+    "Scrubber": "scrubber",
+    "configure": "scrubber",
+    "default_scrubber": "scrubber",
+    "describe_exception": "scrubber",
+    "scrub_attributes": "scrubber",
+    "scrub_text": "scrubber",
+    "scrub_value": "scrubber",
+    "public_model_name": "models",
+    "PatternRule": "hostrules",
+    "CUSTOM": "markers",
+    "EMAIL": "markers",
+    "IP": "markers",
+    "MARKERS": "markers",
+    "PATH": "markers",
+    "REDACTED": "markers",
+    "SECRET": "markers",
+    "URL": "markers",
+    "USER": "markers",
+}
 
 
 def __getattr__(name: str) -> object:
-    # PatternRule is public, but only a host that gives ``(pattern, marker)`` rules needs its module.
-    if name == "PatternRule":
-        from optel.privacy.hostrules import PatternRule
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import sys
 
-        return PatternRule
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def public_model_name(model: str | None, provider: str | None = None) -> str | None:
-    """`model` when it is a public model name, else ``custom`` (see ``optel.privacy.models``)."""
-    # Imported on the first call: only a run that records an LLM call needs the model lists.
-    from optel.privacy.models import public_model_name as public
-
-    return public(model, provider)
+    # __import__, not importlib: importing importlib would cost the host ~0.4 ms.
+    __import__(f"optel.privacy.{module}")
+    value = getattr(sys.modules[f"optel.privacy.{module}"], name)
+    globals()[name] = value
+    return value
 
 
-def describe_exception(
-    exc: BaseException, host_package: str | None = None, *, max_message: int = 512
-) -> dict[str, str]:
-    """``{"error.type", "exception.message", "exception.stacktrace"}`` for `exc`; no locals ever."""
-    return _default.describe_exception(exc, host_package, max_message=max_message)
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -203,3 +203,51 @@ class Scrubber:
             except Exception:
                 kind = "Exception"
             return {"error.type": kind, "exception.message": "", "exception.stacktrace": ""}
+
+
+# -- the default scrubber: what ``optel.privacy.scrub_text`` and its siblings apply ----------------
+
+_default = Scrubber()
+
+
+def configure(
+    rules: Iterable[HostRule] | HostRule | None = None,
+    *,
+    attributes: Iterable[str] | None = None,
+    disable_builtin_rules: bool = False,
+) -> Scrubber:
+    """Make a new default scrubber with the host's rules and allow-listed attribute names.
+
+    Called by ``optel.init(scrub=..., attributes=...)``; ``configure()`` restores the built-ins
+    alone. Raises TypeError for a rule that is neither a callable nor a ``(pattern, marker)`` pair.
+    """
+    global _default
+    _default = Scrubber(rules, attributes=attributes, disable_builtin_rules=disable_builtin_rules)
+    return _default
+
+
+def default_scrubber() -> Scrubber:
+    """The scrubber the module-level functions use."""
+    return _default
+
+
+def scrub_text(text: str) -> str:
+    """`text` with paths, URLs, e-mails, IPs, secrets and the login name replaced by markers."""
+    return _default.scrub_text(text)
+
+
+def scrub_value(key: str, value: object) -> object:
+    """`value` as it may be exported under attribute `key` (see ``Scrubber.scrub_value``)."""
+    return _default.scrub_value(key, value)
+
+
+def scrub_attributes(attributes: Mapping[str, object] | None) -> dict[str, object]:
+    """A new dict of scrubbed attribute values."""
+    return _default.scrub_attributes(attributes)
+
+
+def describe_exception(
+    exc: BaseException, host_package: str | None = None, *, max_message: int = 512
+) -> dict[str, str]:
+    """``{"error.type", "exception.message", "exception.stacktrace"}`` for `exc`; no locals ever."""
+    return _default.describe_exception(exc, host_package, max_message=max_message)

@@ -34,6 +34,8 @@ def _tuple(names: tuple[str, ...]) -> str:
 
 def _names(target: str, names: list[str]) -> list[str]:
     """``TARGET = frozenset((...))`` with the names packed into lines of at most _WIDTH."""
+    if not names:
+        return [f"{target}: frozenset[str] = frozenset()"]
     lines, line = [f"{target} = frozenset(("], "   "
     for name in names:
         item = f" {_q(name)},"
@@ -52,6 +54,12 @@ def _declared_names() -> list[str]:
         for s in d.SPANS
         if s.name[:1] == "{" and s.name.count("{") == 1 and " " not in s.name
     ]
+
+
+def _sensitive_names() -> list[str]:
+    from optel.privacy.keys import is_sensitive_key
+
+    return [name for name in d.ATTRIBUTES if is_sensitive_key(name)]
 
 
 def allow_list_block() -> str:
@@ -73,6 +81,9 @@ def allow_list_block() -> str:
         "}",
         *_names("DECLARED_NAMES", _declared_names()),
         *_names("KINDS", list(d.SPAN_KINDS)),
+        "# The declared attributes whose every value the key rule replaces (optel.privacy.keys): a",
+        "# number or boolean under any other declared attribute never needs the scrubber.",
+        *_names("SENSITIVE_NAMES", _sensitive_names()),
         "# fmt: on",
         END,
     ]

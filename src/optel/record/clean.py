@@ -125,6 +125,9 @@ DECLARED_NAMES = frozenset((
 KINDS = frozenset((
     "internal", "client", "server",
 ))
+# The declared attributes whose every value the key rule replaces (optel.privacy.keys): a
+# number or boolean under any other declared attribute never needs the scrubber.
+SENSITIVE_NAMES: frozenset[str] = frozenset()
 # fmt: on
 # END generated
 
@@ -161,10 +164,27 @@ class Scrubber:
 
 
 def scrubber() -> Scrubber:
-    """optel.privacy's current scrubber (the host's rules from ``init(scrub=...)`` included)."""
+    """optel.privacy's current scrubber (the host's rules from ``init(scrub=...)`` included),
+    loaded by the first value that needs it."""
+    return Scrubber(_scrub_text, _public_model_name, _scrub_attributes)
+
+
+def _scrub_text(text: str) -> str:
     from optel import privacy
 
-    return Scrubber(privacy.scrub_text, privacy.public_model_name, privacy.scrub_attributes)
+    return privacy.scrub_text(text)
+
+
+def _public_model_name(model: str, provider: str | None) -> str | None:
+    from optel import privacy
+
+    return privacy.public_model_name(model, provider)
+
+
+def _scrub_attributes(attributes: Mapping[str, object]) -> dict[str, object]:
+    from optel import privacy
+
+    return privacy.scrub_attributes(attributes)
 
 
 def cut(text: str) -> str:
@@ -259,7 +279,20 @@ def clean_attributes(
     if "exception.message" in out:
         out["exception.message"] = scrub.message(str(out["exception.message"]))
     names = {key: out.pop(key) for key in DECLARED_NAMES if key in out}
-    return {**scrub.attributes(out), **names}
+    if _needs_scrubbing(out):
+        out = scrub.attributes(out)
+    return {**out, **names}
+
+
+def _needs_scrubbing(attributes: Mapping[str, object]) -> bool:
+    # A number or a boolean under a declared, non-sensitive name is what the scrubber would return
+    # unchanged: a record holding only those (a usual run's) does not load it. Strings, lists and
+    # the host's own names always pass it.
+    for key, value in attributes.items():
+        kind = type(value)
+        if kind is str or kind is list or key not in TYPES or key in SENSITIVE_NAMES:
+            return True
+    return False
 
 
 def declared_host_only(raw: Mapping[str, object], attrs: dict[str, object]) -> dict[str, object]:

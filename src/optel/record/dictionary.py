@@ -286,9 +286,10 @@ def _intro() -> list[str]:
         "",
         "This is the complete list. An attribute that is not in it is dropped before anything is",
         "written or sent, except attribute names the host app declares itself with",
-        "`optel.init(attributes=[...])`. Every string value passes the scrubber first (paths, URLs,",
-        "e-mail and IP addresses, keys and tokens are replaced), prompt and response text is never",
-        "recorded, and model names that are not in the list of public models become `custom`.",
+        "`optel.init(attributes=[...])`. Every string value but the names the maintainer declares",
+        "passes the scrubber first (paths, URLs, e-mail and IP addresses, keys and tokens are",
+        "replaced), prompt and response text is never recorded, and model names that are not in the",
+        "list of public models become `custom`.",
         "Nothing is recorded at all unless consent was given (or a local debug/audit log was asked for).",
         "",
     ]

@@ -5,7 +5,7 @@ for; the session summary is made here too.
 
 This is the one place records are cleaned (docs/internals.md#records): every attribute not declared
 in the data dictionary (nor by the host) is dropped, model names pass the public-name check, every
-string passes the scrubber once, and the metrics that follow from a span are derived from the span
+string but a declared name passes the scrubber once, and the metrics that follow from a span are derived from the span
 after it was cleaned, so a span and its metrics always agree.
 """
 

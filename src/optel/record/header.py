@@ -37,6 +37,7 @@ def spool_header(settings: Settings, consent: Consent) -> dict[str, object]:
 def _resource(settings: Settings, consent: Consent) -> dict[str, object]:
     from optel import privacy
     from optel.record import resource
+    from optel.record.clean import cut
 
     project_dir = settings.project_dir
     if project_dir is None:
@@ -50,11 +51,15 @@ def _resource(settings: Settings, consent: Consent) -> dict[str, object]:
     facts.pop("user.id", None)
     # Facts optel makes itself (random ids, the salted hash, values read from the OS's own files,
     # fixed vocabularies) carry nothing of the user's; the scrubber would only mistake the hashes
-    # for secrets. The host's strings (name, versions) are scrubbed like any other.
-    scrubbed = privacy.scrub_attributes(
-        {k: v for k, v in facts.items() if k not in resource.GENERATED}
-    )
-    facts = {k: v if k in resource.GENERATED else scrubbed[k] for k, v in facts.items()}
+    # for secrets. The maintainer's declared name and version are kept as written. Any other
+    # string is scrubbed (the scrubber loads for it: a usual run has none).
+    others = {
+        k: v for k, v in facts.items() if k not in resource.GENERATED and k not in resource.DECLARED
+    }
+    if others:
+        facts.update(privacy.scrub_attributes(others))
+    for key in resource.DECLARED & facts.keys():
+        facts[key] = cut(str(facts[key]))
     # apply_mode comes after scrubbing: the id a user typed for identified mode is theirs to send.
     # A debug or audit log with consent off shows what anonymous mode would send.
     mode = consent.mode if consent.mode != "off" else "anonymous"

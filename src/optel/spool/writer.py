@@ -204,45 +204,43 @@ def dumps(value: object) -> str:
     value's type); values of any other type, and anything nested deeper than 32 levels, become
     ``null`` too, so that an object's ``repr`` can never carry personal data into a file.
     """
-    parts: list[str] = []
-    _encode(value, parts.append, 0)
-    return "".join(parts)
+    return _encode(value, 0)
 
 
-def _encode(value: object, out: Callable[[str], object], depth: int) -> None:
+def _encode(value: object, depth: int) -> str:
+    # The types records are made of first, by identity: a flush encodes every value of every record.
+    kind = type(value)
+    if kind is str:
+        return _quote(value)  # type: ignore[arg-type]
+    if kind is int:
+        return int.__repr__(value)
+    if kind is dict:
+        return _object(value, depth) if depth < _MAX_DEPTH else "null"  # type: ignore[arg-type]
+    if value is None or value is True or value is False:
+        return "null" if value is None else "true" if value else "false"
     if isinstance(value, str):
-        out(_quote(value))
-    elif value is None or value is True or value is False:
-        out("null" if value is None else "true" if value else "false")
-    elif isinstance(value, int):
-        out(int.__repr__(value))
-    elif isinstance(value, float):
-        out(float.__repr__(value) if -_INF < value < _INF else "null")
-    elif depth >= _MAX_DEPTH:
-        out("null")
-    elif isinstance(value, dict):
-        out("{")
-        first = True
-        for key, item in value.items():
-            name = _key(key)
-            if name is None:
-                continue
-            if not first:
-                out(",")
-            first = False
-            out(_quote(name))
-            out(":")
-            _encode(item, out, depth + 1)
-        out("}")
-    elif isinstance(value, (list, tuple)):
-        out("[")
-        for index, item in enumerate(value):
-            if index:
-                out(",")
-            _encode(item, out, depth + 1)
-        out("]")
-    else:
-        out("null")
+        return _quote(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return float.__repr__(value) if -_INF < value < _INF else "null"
+    if depth >= _MAX_DEPTH:
+        return "null"
+    if isinstance(value, dict):
+        return _object(value, depth)
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join([_encode(item, depth + 1) for item in value]) + "]"
+    return "null"
+
+
+def _object(value: dict[object, object], depth: int) -> str:
+    parts = []
+    for key, item in value.items():
+        name = key if type(key) is str else _key(key)
+        if name is not None:
+            text = _quote(item) if type(item) is str else _encode(item, depth + 1)
+            parts.append(_quote(name) + ":" + text)
+    return "{" + ",".join(parts) + "}"
 
 
 # JSON's escapes, spelled as `json.dumps` spells them (ensure_ascii): `_json` is a shared library
@@ -273,7 +271,8 @@ def _load_c_quote() -> None:
 
 
 def _py_quote(text: str) -> str:
-    text = str.__str__(text)  # a str subclass's own methods never decide what is written
+    if type(text) is not str:
+        text = str.__str__(text)  # a str subclass's own methods never decide what is written
     # Nearly every string is printable ASCII with nothing to escape: checked by C loops.
     if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
         return '"' + text + '"'
