@@ -289,11 +289,17 @@ HOST_WITH_A_FAILING_SCRUB_RULE = """
     def broken_rule(text):
         raise RuntimeError("rule broke")
 
-    optel.init("tool", scrub=[broken_rule], log_file=sys.argv[0] + ".audit.jsonl")
+    optel.init(
+        "tool",
+        scrub=[broken_rule],
+        attributes=["tool.input"],
+        log_file=sys.argv[0] + ".audit.jsonl",
+    )
 
     @optel.command("hello")
     def hello():
-        pass
+        # A string value: the scrubber (and so the host's rule) runs for it.
+        optel.event("read", **{"tool.input": "notes.txt"})
 
     hello()
     """
