@@ -5,7 +5,7 @@ The allow-list, declared types, bounds, public model names and the scrubber (doc
 
 from __future__ import annotations
 
-from optel.privacy.modes import FORBIDDEN_KEYS, USER_ID
+from optel.privacy import FORBIDDEN_KEYS, USER_ID
 from optel.record import names as _n
 
 TYPE_CHECKING = False

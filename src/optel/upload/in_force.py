@@ -49,7 +49,7 @@ def bring_down(
     mode = consent.get("mode") if isinstance(consent, Mapping) else None
     if mode not in _RANK or _RANK[mode] <= _RANK[in_force]:
         return header, records
-    from optel.privacy.modes import apply_mode
+    from optel.privacy import apply_mode
 
     lowered = in_force  # "off" too: the sampler then drops the file
     resource = header.get("resource")
@@ -61,7 +61,7 @@ def bring_down(
 
 
 def _record_down(record: dict[str, Any], mode: str) -> dict[str, Any]:
-    from optel.privacy.modes import apply_mode
+    from optel.privacy import apply_mode
 
     out = dict(record)
     attributes = record.get("attributes")
