@@ -58,6 +58,20 @@ def test_ids_are_random_unique_and_never_zero():
     assert all(HEX16.match(i) and i != "0" * 16 for i in ids)
 
 
+def test_a_pool_starts_small_and_grows_to_256_ids_a_refill(monkeypatch):
+    # A command-line run records a handful of spans: its first refill must not hex kilobytes.
+    monkeypatch.setattr(id_pools, "_next_count", {8: 16, 16: 16})
+    drawn: list[int] = []
+    urandom = id_pools.os.urandom
+    monkeypatch.setattr(id_pools.os, "urandom", lambda n: drawn.append(n) or urandom(n))
+    pool: list[str] = []
+    ids = [id_pools.new_id(pool) for _ in range(16 + 64 + 256 + 1)]
+    assert drawn == [16 * 8, 64 * 8, 256 * 8, 256 * 8]
+    assert len(set(ids)) == len(ids) and all(HEX16.match(i) for i in ids)
+    traces: list[str] = []
+    assert HEX32.match(id_pools.new_trace_id(traces)) and len(traces) == 15
+
+
 def test_children_share_the_trace_and_name_their_parent():
     with capture() as records:
         root = spans.start("top", attributes={"command.name": "top"})

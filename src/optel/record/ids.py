@@ -1,6 +1,7 @@
 """Span and trace ids, drawn from pools of random hex strings.
 
-``os.urandom`` fills a pool with one system call per 256 span ids, or 256 trace ids.
+``os.urandom`` fills a pool with one system call: 16 ids the first time (a command-line run
+records a handful of spans), four times as many each next time, up to 256.
 ``optel.record.spans`` keeps its own pools (popped inline for every span) and loads this module
 to fill them, with its first span: a run that records nothing never loads it.
 """
@@ -20,9 +21,15 @@ span_ids: list[str] = []
 trace_ids: list[str] = []
 
 
+# How many ids the next refill of each pool makes, by id size in bytes.
+_next_count = {8: 16, 16: 16}
+
+
 def _refill(pool: list[str], nbytes: int, keep: Callable[[str], bool]) -> None:
-    # hex() with a separator every `nbytes` bytes, then split(): 256 ids made in C, a few µs in all.
-    text = os.urandom(256 * nbytes).hex(" ", nbytes)
+    # hex() with a separator every `nbytes` bytes, then split(): the ids made in C, a few µs in all.
+    count = _next_count[nbytes]
+    _next_count[nbytes] = min(count * 4, 256)
+    text = os.urandom(count * nbytes).hex(" ", nbytes)
     fresh = text.split(" ")
     if _ZERO_ID in text:  # one search of the text, instead of one per id
         fresh = [i for i in fresh if keep(i)]
