@@ -41,16 +41,25 @@ def _zombie(pid: int) -> bool:
     return state in (b"Z", b"X")
 
 
-def ensure_dir(path: str) -> None:
-    """Create the spool dir (and its parents) with mode 0700, tightening an existing one.
+def ensure_dir(path: str) -> bool:
+    """Create the spool dir (and its parents) with mode 0700, tightening an existing one; returns
+    whether it was created just now.
 
     Raises UnsafeDirectory (an OSError) when `path` is a symlink or another user's directory.
     """
-    os.makedirs(path, 0o700, exist_ok=True)
+    try:
+        os.mkdir(path, 0o700)  # one system call where the directory is there (nearly always)
+        created = True
+    except FileExistsError:
+        created = False
+    except FileNotFoundError:
+        os.makedirs(path, 0o700, exist_ok=True)
+        created = True
     problem = _fs.dir_problem(path)
     if problem is not None:
         raise _fs.UnsafeDirectory(f"refusing {path}: it {problem}")
     _fs.tighten_dir(path, 0o077)
+    return created
 
 
 def write_atomically(path: str, data: bytes, *, sync: bool = True) -> None:

@@ -38,10 +38,12 @@ def _clean_reason(reason: str) -> str:
 class SpoolWriter:
     """One app's spool directory as a host writes to it: the flush, the tally, drop counts."""
 
-    __slots__ = ("app", "path")
+    __slots__ = ("_checked", "app", "path")
 
     def __init__(self, app: str, path: str | None = None) -> None:
         self.app = app
+        # `spool_dir` checks the spool dir and the app's dir above it (`check_spool_dir`).
+        self._checked = path is None
         self.path = path if path is not None else _paths.spool_dir(app)
 
     def __repr__(self) -> str:
@@ -57,11 +59,14 @@ class SpoolWriter:
             return []
 
     def _ensure_dir(self) -> None:
-        ensure_dir(self.path)
+        created = ensure_dir(self.path)
         if self.app:
-            # Created just now, perhaps: the app's dir above it must be checked again too, and
-            # must not let other users rename the spool dir away (an umask of 000 made it so).
-            _paths.check_spool_dir(self.path)
+            if created or not self._checked:
+                # Created just now (or never checked): the app's dir above it must be checked
+                # again too.
+                _paths.check_spool_dir(self.path)
+            # The app's dir must not let other users rename the spool dir away (an umask of 000
+            # made it so, or another program that made it).
             _fs.tighten_dir(os.path.dirname(self.path), 0o022)
 
     def _read_state(self, name: str) -> list[bytes] | None:
