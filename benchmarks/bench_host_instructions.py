@@ -36,7 +36,7 @@ BARE = "def fetch():\n    return 1\ndef render(x):\n    return x + 1\ndef main()
 # The modules an "on" run's exit flush imports (optel._flushes.flush): imported ahead, then cut.
 EXIT_IMPORTS = (
     "import os, gc\ngc.disable()\n"
-    "import optel.record.flush, optel.record.header, optel.record.resource, optel.spool.writer\n"
+    "import optel.record.flush, optel.record.resource, optel.record.project, optel.spool.writer\n"
     "os._exit(0)\n"
 )
 CUTS = {

@@ -73,7 +73,7 @@ summary = flush.Summary()
 records = flush.to_dicts(spans.take(), host_attributes=telemetry.settings.attributes, summary=summary)
 records += flush.session_records(summary, telemetry._started_ns, time_ns())
 marks.append(now())
-from optel.record.header import spool_header
+from optel.record.resource import spool_header
 header = spool_header(telemetry.settings, telemetry.consent)
 marks.append(now())
 spool.deliver(telemetry.app, header, records, send=telemetry.sending, debug=False, log_file=None)

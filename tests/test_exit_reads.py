@@ -15,7 +15,7 @@ import sys
 import time
 
 from optel import _paths
-from optel.record import resource
+from optel.record import project, resource
 from optel.spool.lock import acquire_lock
 
 APP = "reads-app"
@@ -77,7 +77,7 @@ def test_the_exit_takes_the_salt_and_first_seen_from_what_init_read(tmp_path):
     opened, facts = _run(tmp_path, dict(os.environ))
     after = resource.age_days(FIRST_SEEN, time.time())
     assert opened == []  # init read the file; the exit did not read it again
-    assert facts["optel.project.id"] == resource.project_id(str(tmp_path), SALT)
+    assert facts["optel.project.id"] == project.project_id(str(tmp_path), SALT)
     assert facts["optel.install.age_days"] in (before, after)
     assert facts["app.installation.id"] == "0b7f3c52-7d36-4c5e-9d2a-6f1f7f0f7a10"
 
@@ -90,6 +90,6 @@ def test_an_install_id_made_during_the_run_is_read_back_from_the_file(tmp_path):
         stored = dict(line.split(" = ", 1) for line in f.read().splitlines())
     salt = stored["salt"].strip('"')
     assert facts["app.installation.id"] == stored["install_id"].strip('"')
-    assert facts["optel.project.id"] == resource.project_id(str(tmp_path), salt)
+    assert facts["optel.project.id"] == project.project_id(str(tmp_path), salt)
     assert facts["optel.install.age_days"] == 0
     assert len(opened) == 1  # the file init created, read once for its salt

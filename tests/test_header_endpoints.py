@@ -17,7 +17,7 @@ import json, sys
 import optel
 optel.init("header-app", endpoint="http://127.0.0.1:9/", version="1.0")
 from optel import _runtime
-from optel.record.header import spool_header
+from optel.record.resource import spool_header
 telemetry = _runtime.current()
 header = spool_header(telemetry.settings, telemetry.consent)
 sys.stdout.write(json.dumps([header["export"].get("user_endpoints"), "optel._endpoints" in sys.modules]))

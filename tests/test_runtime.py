@@ -14,7 +14,7 @@ import pytest
 
 import optel
 from optel import _paths, _runtime
-from optel.record import resource, spans
+from optel.record import project, resource, spans
 
 USER_FILE = """mode = "anonymous"
 install_id = "0b7f3c52-7d36-4c5e-9d2a-6f1f7f0f7a10"
@@ -196,7 +196,7 @@ def test_shutdown_writes_one_spool_file_with_header_records_and_trailer(tmp_path
     assert res["optel.consent.mode"] == "anonymous"
     assert res["optel.install.first_version"] == "0.9"
     assert res["optel.install.age_days"] >= 0
-    assert res["optel.project.id"] == resource.project_id(
+    assert res["optel.project.id"] == project.project_id(
         str(tmp_path), "00112233445566778899aabbccddeeff"
     )
     assert res["process.runtime.version"] == ".".join(map(str, sys.version_info[:3]))
@@ -414,7 +414,7 @@ def test_a_host_sigterm_handler_is_left_alone():
     ],
 )
 def test_every_spelling_of_a_remote_gives_the_same_project_key(url):
-    assert resource.normalise_remote(url) == "github.com/Acme/Widget"
+    assert project.normalise_remote(url) == "github.com/Acme/Widget"
 
 
 def test_project_id_hashes_the_origin_remote_of_the_nearest_git_dir(tmp_path):
@@ -426,16 +426,16 @@ def test_project_id_hashes_the_origin_remote_of_the_nearest_git_dir(tmp_path):
     )
     sub = repo / "src" / "pkg"
     sub.mkdir(parents=True)
-    assert resource.project_key(str(sub)) == "remote:github.com/me/x"
-    pid = resource.project_id(str(sub), "salt-a")
+    assert project.project_key(str(sub)) == "remote:github.com/me/x"
+    pid = project.project_id(str(sub), "salt-a")
     assert len(pid) == 32 and int(pid, 16) >= 0
-    assert pid == resource.project_id(str(repo), "salt-a")
-    assert pid != resource.project_id(str(repo), "salt-b")
+    assert pid == project.project_id(str(repo), "salt-a")
+    assert pid != project.project_id(str(repo), "salt-b")
     assert "github" not in pid
 
 
 def test_project_id_falls_back_to_the_path_without_a_remote(tmp_path):
-    assert resource.project_key(str(tmp_path)) == "path:" + str(tmp_path)
+    assert project.project_key(str(tmp_path)) == "path:" + str(tmp_path)
 
 
 def test_machine_facts_never_name_the_host_or_the_user():

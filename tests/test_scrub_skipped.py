@@ -1,5 +1,5 @@
 """A flush leaves a value unscrubbed only where the scrubber would return it unchanged, or where it
-is a name the maintainer declares (record/clean.py, record/header.py;
+is a name the maintainer declares (record/clean.py, record/resource.py;
 docs/privacy.md#names-the-maintainer-declares)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from optel import privacy
 from optel._settings import Settings
 from optel.consent import Consent
 from optel.record.clean import DECLARED_NAMES, TYPES, Scrubber, clean_attributes
-from optel.record.header import spool_header
+from optel.record.resource import spool_header
 
 HOST = ("my_tool.count", "my_tool.api_key", "my_tool.path")
 VALUES = st.one_of(

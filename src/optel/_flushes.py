@@ -111,7 +111,7 @@ def flush(telemetry: Telemetry, *, final: bool) -> int:
                 # With every flush that carries something, so that a server's uptime is known while it runs.
                 records.append(uptime_record(telemetry._started_ns, time_ns()))
             from optel import spool
-            from optel.record.header import spool_header
+            from optel.record.resource import spool_header
 
             spool.deliver(
                 telemetry.app,

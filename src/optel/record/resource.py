@@ -1,23 +1,29 @@
-"""The resource facts sent with each flush: program, OS, machine size, install and project ids.
+"""The header of a spool file (docs/spool-format.md#header): the run's resource facts (program,
+OS, machine size, install and project ids), scrubbed, its consent and its export section.
 
-Computed at flush, never at import or init, from the standard library and a few small files
-(``/etc/os-release``, the project's ``.git/config``, the user file): no subprocess, no
-``platform`` module. Never collected: host name, user name, IP address, paths.
+One header per flush; the uploader turns it into the OpenTelemetry `Resource` and sends the file
+where its export section says. The facts are computed at flush, never at import or init, from the
+standard library and a few small files (``/etc/os-release``, the project's ``.git/config``, the
+user file): no subprocess, no ``platform`` module. Never collected: host name, user name, IP
+address, paths. The project id is ``optel.record.project``'s.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 
 from optel import __version__
-from optel._fs import read_small
+from optel._fs import read_text
 from optel.record import names as n
+from optel.spool.names import SCHEMA
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from optel._settings import Settings
     from optel.consent import Consent
 
 _ARCH = {
@@ -91,7 +97,7 @@ def os_type() -> str:
 def _os_release() -> str | None:
     for path in ("/etc/os-release", "/usr/lib/os-release"):
         try:
-            text = _read_text(path, 16384)
+            text = read_text(path, 16384)
         except OSError:
             continue
         fields: dict[str, str] = {}
@@ -108,7 +114,7 @@ def _os_release() -> str | None:
 
 def _macos_version() -> str | None:
     try:
-        text = _read_text("/System/Library/CoreServices/SystemVersion.plist", 16384)
+        text = read_text("/System/Library/CoreServices/SystemVersion.plist", 16384)
     except OSError:
         return None
     at = text.find("<key>ProductVersion</key>")
@@ -170,129 +176,6 @@ def machine_facts() -> dict[str, object]:
         facts[n.PROCESS_RUNTIME_VERSION] = ".".join(str(part) for part in sys.version_info[:3])
         _machine = facts
     return dict(_machine)
-
-
-# --- the project id ---------------------------------------------------------------------------
-
-
-def _git_dir(start: str) -> str | None:
-    here = os.path.abspath(start)
-    while True:
-        candidate = os.path.join(here, ".git")
-        if os.path.isdir(candidate):
-            return candidate
-        if os.path.isfile(candidate):
-            # A worktree or submodule: ".git" is a file saying "gitdir: <path>".
-            try:
-                line = _first_line(candidate)
-            except OSError:
-                return None
-            if line.startswith("gitdir:"):
-                target = line[len("gitdir:") :].strip()
-                return os.path.normpath(os.path.join(here, target))
-            return None
-        parent = os.path.dirname(here)
-        if parent == here:
-            return None
-        here = parent
-
-
-def _read_text(path: str, limit: int) -> str:
-    # A repository is anyone's: its `.git/config` (or the file a `gitdir:` names) may be a FIFO
-    # or a device, which a plain open() would wait on for ever, at the host's exit.
-    return read_small(path, limit, follow=True).decode("utf-8", "replace")
-
-
-def _first_line(path: str) -> str:
-    return _read_text(path, 4096).partition("\n")[0].strip()
-
-
-def _config_path(git_dir: str) -> str:
-    # A worktree keeps its shared config in the common dir named by "commondir".
-    try:
-        common = _first_line(os.path.join(git_dir, "commondir"))
-    except OSError:
-        return os.path.join(git_dir, "config")
-    return os.path.join(os.path.normpath(os.path.join(git_dir, common)), "config")
-
-
-def remote_url(config_text: str) -> str | None:
-    """The URL of remote ``origin`` in a git config, else of the first remote."""
-    section: str | None = None
-    urls: dict[str, str] = {}
-    order: list[str] = []
-    for raw in config_text.splitlines():
-        line = raw.strip()
-        if not line or line[0] in "#;":
-            continue
-        if line.startswith("["):
-            header = line.strip("[]").strip()
-            kind, _, name = header.partition(" ")
-            section = name.strip().strip('"') if kind.lower() == "remote" else None
-            continue
-        if section is None:
-            continue
-        key, sep, value = line.partition("=")
-        if sep and key.strip().lower() == "url" and section not in urls:
-            urls[section] = value.strip().strip('"')
-            order.append(section)
-    if "origin" in urls:
-        return urls["origin"]
-    return urls[order[0]] if order else None
-
-
-def normalise_remote(url: str) -> str:
-    """One spelling per repository: no scheme, credentials, ``.git`` or case in the host.
-
-    ``git@github.com:Org/Repo.git`` and ``https://user:token@github.com/Org/Repo`` both become
-    ``github.com/Org/Repo``, so every clone of a project gets the same id.
-    """
-    text = url.strip()
-    _, sep, rest = text.partition("://")
-    if sep:
-        text = rest
-    elif ":" in text and "/" not in text.split(":", 1)[0]:
-        # scp-like syntax: [user@]host:path
-        host, _, path = text.partition(":")
-        text = host + "/" + path.lstrip("/")
-    host, _, path = text.partition("/")
-    host = host.rpartition("@")[2].lower()
-    path = path.rstrip("/")
-    if path.endswith(".git"):
-        path = path[:-4]
-    return f"{host}/{path}" if path else host
-
-
-def project_key(project_dir: str) -> str:
-    """What the project id hashes: the normalised git remote URL, else the absolute path."""
-    git_dir = _git_dir(project_dir)
-    if git_dir is not None:
-        try:
-            url = remote_url(_read_text(_config_path(git_dir), 1 << 20))
-        except OSError:
-            url = None
-        if url:
-            return "remote:" + normalise_remote(url)
-    return "path:" + os.path.abspath(project_dir)
-
-
-def _sha256_hex(data: bytes) -> str:
-    # _sha256 (_sha2 from 3.12) costs a third of hashlib's import. Only the one this Python has is
-    # tried: a failed import searches every directory on sys.path first (~0.1 ms at each exit).
-    try:
-        if sys.version_info >= (3, 12):
-            from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]
-        else:
-            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
-    except ImportError:
-        from hashlib import sha256
-    digest: str = sha256(data).hexdigest()
-    return digest
-
-
-def project_id(project_dir: str, salt: str) -> str:
-    """32 hex digits of SHA-256(salt, project key): stable per install and project, not guessable."""
-    return _sha256_hex(f"{salt}\n{project_key(project_dir)}".encode())[:32]
 
 
 # --- install facts from the user file --------------------------------------------------------
@@ -378,8 +261,10 @@ def collect(
         facts[n.USER_ID] = consent.user_id
     salt = table.get("salt")
     if isinstance(salt, str) and salt and project_dir:
+        from optel.record.project import project_id
+
         try:
-            facts[n.OPTEL_PROJECT_ID] = project_id(project_dir, salt)
+            facts[n.OPTEL_PROJECT_ID] = project_id(project_dir, salt, app)
         except (OSError, ValueError):
             pass
     if consent.mode != "off":
@@ -388,3 +273,70 @@ def collect(
         if consent.agent_name:
             facts[n.OPTEL_AGENT_NAME] = consent.agent_name
     return facts
+
+
+# --- the header ---------------------------------------------------------------------------------
+
+
+def spool_header(settings: Settings, consent: Consent) -> dict[str, object]:
+    """The spool file header for a flush of this run, its resource scrubbed."""
+    return {
+        "schema": SCHEMA,
+        "app": settings.app,
+        "created_ns": time.time_ns(),
+        "resource": _resource(settings, consent),
+        "consent": {
+            "mode": consent.mode,
+            "source": consent.source,
+            "install_id": consent.install_id,
+        },
+        "export": _export_section(settings),
+        "settings": settings.header_settings(),
+    }
+
+
+def _resource(settings: Settings, consent: Consent) -> dict[str, object]:
+    from optel import privacy
+    from optel.record.clean import cut
+
+    project_dir = settings.project_dir
+    if project_dir is None:
+        try:
+            project_dir = os.getcwd()
+        except OSError:
+            project_dir = None
+    facts = collect(
+        settings.app, settings.version, consent, project_dir=project_dir, now_s=time.time()
+    )
+    facts.pop("user.id", None)
+    # Facts optel makes itself (random ids, the salted hash, values read from the OS's own files,
+    # fixed vocabularies) carry nothing of the user's; the scrubber would only mistake the hashes
+    # for secrets. The maintainer's declared name and version are kept as written. Any other
+    # string is scrubbed (the scrubber loads for it: a usual run has none).
+    others = {k: v for k, v in facts.items() if k not in GENERATED and k not in DECLARED}
+    if others:
+        facts.update(privacy.scrub_attributes(others))
+    for key in DECLARED & facts.keys():
+        facts[key] = cut(str(facts[key]))
+    # apply_mode comes after scrubbing: the id a user typed for identified mode is theirs to send.
+    # A debug or audit log with consent off shows what anonymous mode would send.
+    mode = consent.mode if consent.mode != "off" else "anonymous"
+    return privacy.apply_mode(facts, mode, consent.user_id)
+
+
+def _export_section(settings: Settings) -> dict[str, object]:
+    """Where this run's data goes: the app's endpoint and headers, and the endpoints (only) that
+    this run's OTEL_EXPORTER_OTLP_* variables name, signal by signal, so that an `optel upload`
+    from another shell sends them where this run meant (optel/_endpoints.py)."""
+    export = settings.export()
+    # `_endpoints.recorded` records nothing unless an OTEL_EXPORTER_OTLP_[<SIGNAL>_]ENDPOINT is
+    # set: a run whose environment names none (nearly every run) does not load its 20 KB of code.
+    if any(
+        name.startswith("OTEL_EXPORTER_OTLP_") and name.endswith("ENDPOINT") for name in os.environ
+    ):
+        from optel import _endpoints
+
+        mine = _endpoints.recorded(os.environ)
+        if mine:
+            export[_endpoints.RECORDED_KEY] = mine
+    return export

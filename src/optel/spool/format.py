@@ -1,7 +1,7 @@
 """Reading the spool back: a flush file, `optel.spool/1`, parsed strictly, and the names its layout produces.
 
 The uploader's side (and `optel status`, `delete_all`): a file is a header line (built by
-`optel.record.header`), one line per record and a trailer `{"t":"end","records":N}` that tells a
+`optel.record.resource`), one line per record and a trailer `{"t":"end","records":N}` that tells a
 complete file from a torn one (docs/spool-format.md#trailer). Writing it is `spool.writer`'s.
 """
 
@@ -14,6 +14,7 @@ from optel.spool.names import (
     BACKOFF,
     DROPPED,
     FIRST_VERSION,
+    PROJECTS,
     SCHEMA,
     SUFFIX,
     TALLY,
@@ -33,7 +34,15 @@ def spool_name(name: str, *, quarantined: bool = False) -> bool:
         return False
     if quarantined:
         return bool(sep)
-    if name in (DROPPED, BACKOFF, BACKOFF + ".tmp", TALLY, FIRST_VERSION, FIRST_VERSION + ".tmp"):
+    if name in (
+        DROPPED,
+        BACKOFF,
+        BACKOFF + ".tmp",
+        TALLY,
+        FIRST_VERSION,
+        FIRST_VERSION + ".tmp",
+        PROJECTS,
+    ):
         return True
     if name.startswith(BACKOFF + "."):
         # A destination's backoff: `backoff.<16 hex digits>` (destination()), or its temporary file.

@@ -21,6 +21,8 @@ TALLY = "tally"
 # `<install id> <version>`: the first version of the install that uploaded from this spool.
 FIRST_VERSION = "first_version"
 LOCK_NAME = "uploader.lock"
+# `<16 hex> <32 hex>` lines: project ids by fingerprint, remembered by hosts (optel.record.project).
+PROJECTS = "projects"
 
 
 def waiting(name: str) -> bool:

@@ -320,9 +320,5 @@ def _key(key: object) -> str | None:
 def destination(export: object) -> str:
     """A file name part that stands for where a flush goes: its header's `export` section, hashed
     (the section may hold a token). Files with the same one share ordering and backoff."""
-    # 64-bit FNV-1a: no module to import on the host's exit path (~20 µs for a usual section); a
-    # name, not a secret's protection (the spool files beside it hold the section itself).
-    value = 0xCBF29CE484222325
-    for byte in dumps(export if isinstance(export, dict) else None).encode("ascii"):
-        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return f"{value:016x}"
+    # A name, not a secret's protection (the spool files beside it hold the section itself).
+    return _fs.fnv1a_64(dumps(export if isinstance(export, dict) else None).encode("ascii"))
