@@ -35,6 +35,13 @@ run()
 """
 
 
+def _host(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", HOST], env={**os.environ, **env}, cwd=cwd,
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+
+
 def _install(remote: str | None, checkout: Path) -> str:
     path = _paths.user_config_file(APP)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -58,10 +65,7 @@ def _run(tmp_path: Path, cwd: Path) -> tuple[list[str], str]:
     report = tmp_path / "modules.json"
     spool = _paths.spool_dir(APP)
     before = set(os.listdir(spool))
-    subprocess.run(
-        [sys.executable, "-c", HOST], env={**os.environ, "MODULES_REPORT": str(report)}, cwd=cwd,
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+    _host(cwd, MODULES_REPORT=str(report))
     (name,) = [n for n in set(os.listdir(spool)) - before if n.endswith(".jsonl")]
     with open(os.path.join(spool, name), encoding="utf-8") as f:
         resource = json.loads(f.readline())["resource"]
@@ -118,9 +122,27 @@ def test_a_garbled_or_foreign_projects_file_never_gives_a_wrong_id(tmp_path: Pat
 def test_the_file_stays_small_and_goes_with_the_spool(tmp_path: Path) -> None:
     spool = Path(_install(REMOTE, tmp_path / "p"))
     for i in range(200):
-        project.project_id(str(tmp_path / f"dir{i}"), SALT, APP)
+        project.project_id(str(tmp_path / f"dir{i}"), SALT, APP, remember=True)
     size = (spool / PROJECTS).stat().st_size
     assert 0 < size <= project._MAX_REMEMBERED_BYTES + 50
     assert oct((spool / PROJECTS).stat().st_mode & 0o777) == "0o600"
     delete_all(APP)  # opt-out or reset
     assert not (spool / PROJECTS).exists()
+
+
+def test_a_run_that_spools_nothing_remembers_nothing(tmp_path: Path) -> None:
+    # Debug output and an audit log alone write nothing to the spool: not even this.
+    checkout = tmp_path / "p"
+    spool = Path(_install(REMOTE, checkout))
+    report = str(tmp_path / "modules.json")
+    debug = _host(checkout, MODULES_REPORT=report, PROJECTS_APP_TELEMETRY_DEBUG="1")
+    assert project.project_id(str(checkout), SALT) in debug.stderr
+    audit = tmp_path / "audit.jsonl"
+    _host(
+        checkout,
+        MODULES_REPORT=report,
+        PROJECTS_APP_TELEMETRY="off",
+        PROJECTS_APP_TELEMETRY_LOG=str(audit),
+    )
+    assert project.project_id(str(checkout), SALT) in audit.read_text()
+    assert sorted(os.listdir(spool)) == ["uploader.lock"]

@@ -115,7 +115,11 @@ def flush(telemetry: Telemetry, *, final: bool) -> int:
 
             spool.deliver(
                 telemetry.app,
-                spool_header(telemetry.settings, telemetry.consent),
+                spool_header(
+                    telemetry.settings,
+                    telemetry.consent,
+                    spooled=telemetry.sending and not telemetry.debug,
+                ),
                 records,
                 send=telemetry.sending,
                 debug=telemetry.debug,

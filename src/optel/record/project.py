@@ -131,9 +131,13 @@ def _sha256_hex(data: bytes) -> str:
     return digest
 
 
-def project_id(project_dir: str, salt: str, app: str | None = None) -> str:
+def project_id(
+    project_dir: str, salt: str, app: str | None = None, *, remember: bool = False
+) -> str:
     """The id of the project at `project_dir` for the install with `salt`; with `app`, taken from
-    that app's spool, or computed and remembered there for the next run in the same project."""
+    that app's spool when a run remembered it there, and with `remember` (a flush that goes to the
+    spool: never debug output or an audit log alone, never with consent off) remembered there for
+    the next run in the same project."""
     data = f"{salt}\n{project_key(project_dir)}".encode()
     path = _projects_file(app) if app else None
     if path is None:
@@ -142,7 +146,8 @@ def project_id(project_dir: str, salt: str, app: str | None = None) -> str:
     known = _remembered(path, fingerprint)
     if known is None:
         known = _sha256_hex(data)[:32]
-        _remember(path, fingerprint, known)
+        if remember:
+            _remember(path, fingerprint, known)
     return known
 
 

@@ -230,8 +230,10 @@ def collect(
     project_dir: str | None,
     now_s: float,
     table: Mapping[str, object] | None = None,
+    remember: bool = False,
 ) -> dict[str, object]:
-    """All resource attributes for one flush (unscrubbed; the caller scrubs)."""
+    """All resource attributes for one flush (unscrubbed; the caller scrubs). With `remember`
+    (a flush that goes to the spool), a project id computed here is remembered there."""
     facts: dict[str, object] = {
         n.SERVICE_NAME: app,
         # The CLI conventions' executable name: the app's name, never argv[0] (a path).
@@ -264,7 +266,7 @@ def collect(
         from optel.record.project import project_id
 
         try:
-            facts[n.OPTEL_PROJECT_ID] = project_id(project_dir, salt, app)
+            facts[n.OPTEL_PROJECT_ID] = project_id(project_dir, salt, app, remember=remember)
         except (OSError, ValueError):
             pass
     if consent.mode != "off":
@@ -278,13 +280,17 @@ def collect(
 # --- the header ---------------------------------------------------------------------------------
 
 
-def spool_header(settings: Settings, consent: Consent) -> dict[str, object]:
-    """The spool file header for a flush of this run, its resource scrubbed."""
+def spool_header(
+    settings: Settings, consent: Consent, *, spooled: bool = False
+) -> dict[str, object]:
+    """The spool file header for a flush of this run, its resource scrubbed. `spooled`: the flush
+    goes to the spool (not only to debug output or an audit log), where the project id may be
+    remembered; nothing else writes there."""
     return {
         "schema": SCHEMA,
         "app": settings.app,
         "created_ns": time.time_ns(),
-        "resource": _resource(settings, consent),
+        "resource": _resource(settings, consent, spooled),
         "consent": {
             "mode": consent.mode,
             "source": consent.source,
@@ -295,7 +301,7 @@ def spool_header(settings: Settings, consent: Consent) -> dict[str, object]:
     }
 
 
-def _resource(settings: Settings, consent: Consent) -> dict[str, object]:
+def _resource(settings: Settings, consent: Consent, spooled: bool) -> dict[str, object]:
     from optel import privacy
     from optel.record.clean import cut
 
@@ -306,7 +312,12 @@ def _resource(settings: Settings, consent: Consent) -> dict[str, object]:
         except OSError:
             project_dir = None
     facts = collect(
-        settings.app, settings.version, consent, project_dir=project_dir, now_s=time.time()
+        settings.app,
+        settings.version,
+        consent,
+        project_dir=project_dir,
+        now_s=time.time(),
+        remember=spooled,
     )
     facts.pop("user.id", None)
     # Facts optel makes itself (random ids, the salted hash, values read from the OS's own files,
