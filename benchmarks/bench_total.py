@@ -23,7 +23,10 @@ reaped here with its rusage. Disk writes are the processes' `ru_oublock` (512-by
 
 Prints per variant: host CPU, uploaders and their CPU, CPU per run amortised over the day (host +
 uploaders) and above bare, peak RSS of the host and of an uploader, disk writes per run, and
-the data: how much arrived, and its age at arrival (simulated). Linux only (prctl, wait4).
+the data: how much arrived, and its age at arrival (simulated). The host bar (+3 ms over telemetry
+off) is for a run with no uploader due: it is taken over the runs that started none (a run that
+starts one also pays for the spawn); the figure over all runs is printed beside it. Linux only
+(prctl, wait4).
 """
 
 from __future__ import annotations
@@ -233,6 +236,9 @@ class Variant:
         self.phase_cpu: dict[str, float] = {}
         self.phase_runs: dict[str, int] = {}
         self.phase_host: dict[str, list[float]] = {}
+        # Host CPU of the runs that started no uploader: issue 19's host bar is for a run with
+        # no uploader due (a run that starts one also pays for the spawn).
+        self.host_no_uploader: list[float] = []
         self.windows: list[tuple[int, int, float]] = []  # (start ns, end ns, simulated s) per run
         self.arrived: dict[int, float] = {}  # run index -> simulated arrival time
         self.spool_written: list[int] = []
@@ -249,6 +255,8 @@ class Variant:
         self.windows.append((start, time.time_ns(), now_s))
         self.spool_written.append(max(0, spool_bytes(self.spool) - before))
         self.count(phase, done)
+        if all(host for host, *_ in done):
+            self.host_no_uploader.extend(cpu for _, cpu, *_ in done)
 
     def count(self, phase: str, done: list[list[Any]]) -> None:
         for host, cpu, rss, written in done:
@@ -412,10 +420,15 @@ def report(
             line += f"; age at arrival (simulated) median {statistics.median(ages):.1f} h, max {max(ages):.1f} h"
         print(line)
     amortised = on.per_run_ms() - base
-    host = statistics.median(on.host.cpu) * 1000 - off_med
+    quiet = on.host_no_uploader
+    host = statistics.median(quiet) * 1000 - off_med
+    print(
+        f"  {on.label}: {len(quiet)} of {len(on.host.cpu)} runs started no uploader; their host"
+        f" CPU median over off's: {host:+.1f} ms (all runs: {statistics.median(on.host.cpu) * 1000 - off_med:+.1f})"
+    )
     print(
         f"  bars: optel per run over bare {amortised:+.1f} ms (<= 15): {'PASS' if amortised <= 15 else 'FAIL'};"
-        f" host over off {host:+.1f} ms (<= 3): {'PASS' if host <= 3 else 'FAIL'}"
+        f" host over off, no uploader started {host:+.1f} ms (<= 3): {'PASS' if host <= 3 else 'FAIL'}"
     )
     return len(on.arrived) == len(on.windows)
 
