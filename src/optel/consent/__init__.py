@@ -8,6 +8,8 @@ a stored choice never loads the writer, the prompt or the opt-out notice.
 
 from __future__ import annotations
 
+from optel import _loader
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from optel.consent.decision import resolve
@@ -79,12 +81,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'optel.consent' has no attribute {name!r}")
-    value = getattr(__import__(f"optel.consent.{home}", fromlist=[name]), name)
-    globals()[name] = value
-    return value
+    return _loader.lazy_attribute(__name__, globals(), _HOMES, name)
 
 
 def __dir__() -> list[str]:

@@ -27,6 +27,8 @@ unless ``disable_builtin_rules=True`` is passed explicitly (see ``Scrubber``).
 
 from __future__ import annotations
 
+from optel import _loader
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -160,16 +162,7 @@ _WHERE = {
 
 
 def __getattr__(name: str) -> object:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import sys
-
-    # __import__, not importlib: importing importlib would cost the host ~0.4 ms.
-    __import__(f"optel.privacy.{module}")
-    value = getattr(sys.modules[f"optel.privacy.{module}"], name)
-    globals()[name] = value
-    return value
+    return _loader.lazy_attribute(__name__, globals(), _WHERE, name)
 
 
 def __dir__() -> list[str]:

@@ -10,6 +10,8 @@ uploader process uses `Spool`, its claims and `uploader_lock`.
 
 from __future__ import annotations
 
+from optel import _loader
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -75,16 +77,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'optel.spool' has no attribute {name!r}")
-    import sys
-
-    # __import__, not importlib: importing importlib would cost the host ~0.4 ms.
-    __import__(f"optel.spool.{module}")
-    value = getattr(sys.modules[f"optel.spool.{module}"], name)
-    globals()[name] = value
-    return value
+    return _loader.lazy_attribute(__name__, globals(), _WHERE, name)
 
 
 def deliver(

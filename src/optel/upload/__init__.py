@@ -11,6 +11,8 @@ Everything heavy (protobuf, grpc; HTTP is the standard library's) is imported la
 
 from __future__ import annotations
 
+from optel import _loader
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from optel.upload.batching import CHUNK_SPANS
@@ -21,10 +23,13 @@ if TYPE_CHECKING:
 __all__ = ["CHUNK_SPANS", "DROPPED_METRIC", "UploadSummary", "upload"]
 
 
-def __getattr__(name: str) -> object:
-    if name in __all__:
-        import importlib
+_WHERE = {
+    "CHUNK_SPANS": "batching",
+    "DROPPED_METRIC": "drops",
+    "UploadSummary": "summary",
+    "upload": "uploader",
+}
 
-        home = {"CHUNK_SPANS": "batching", "DROPPED_METRIC": "drops", "UploadSummary": "summary"}
-        return getattr(importlib.import_module(f"optel.upload.{home.get(name, 'uploader')}"), name)
-    raise AttributeError(f"module 'optel.upload' has no attribute {name!r}")
+
+def __getattr__(name: str) -> object:
+    return _loader.lazy_attribute(__name__, globals(), _WHERE, name)
