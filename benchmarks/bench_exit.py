@@ -39,7 +39,7 @@ hello()
 SPOOL_ONLY_HOST = """\
 import atexit, os, time
 from optel import _env
-from optel.spool import deliver
+from optel._flushes import deliver
 start = time.time_ns()
 header = {{"schema": "optel.spool/1", "app": {app!r}, "created_ns": start, "resource": {{"service.name": {app!r}}},
           "consent": {{"mode": "anonymous", "source": "user_file", "install_id": "bench"}},

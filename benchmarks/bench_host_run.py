@@ -65,7 +65,7 @@ def main():
 
 main()
 marks.append(now())
-from optel import _runtime, spool
+from optel import _flushes, _runtime
 from optel.record import flush, spans
 marks.append(now())
 telemetry = _runtime.current()
@@ -76,7 +76,7 @@ marks.append(now())
 from optel.record.resource import spool_header
 header = spool_header(telemetry.settings, telemetry.consent)
 marks.append(now())
-spool.deliver(telemetry.app, header, records, send=telemetry.sending, debug=False, log_file=None)
+_flushes.deliver(telemetry.app, header, records, send=telemetry.sending, debug=False, log_file=None)
 marks.append(now())
 spans.set_recording(False)
 sys.stderr.write(" ".join(str(b - a) for a, b in zip(marks, marks[1:])) + "\\n")

@@ -10,8 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from optel._flushes import deliver
 from optel.cli.report import report
-from optel.spool import deliver, describe
+from optel.spool import describe
 
 APP = "audit-test"
 HEADER = {
@@ -97,7 +98,7 @@ def test_the_audit_log_and_the_spool_both_get_the_records_when_sending(isolated_
     log = isolated_home / "audit.jsonl"
     # No interpreter to start: the uploader is not spawned, the spool keeps the file.
     code = (
-        "import sys\nsys.executable = ''\nfrom optel.spool import deliver\n"
+        "import sys\nsys.executable = ''\nfrom optel._flushes import deliver\n"
         f"deliver({APP!r}, {HEADER!r}, {command_records()!r}, send=True, debug=False, log_file={str(log)!r})\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
@@ -176,7 +177,7 @@ def test_report_of_an_empty_log(isolated_home: Path) -> None:
 # a torn line: a crash or a full disk mid-write ----------------------------------------------------
 
 DELIVER = (
-    "import sys\nfrom optel.spool import deliver\n"
+    "import sys\nfrom optel._flushes import deliver\n"
     "records = {records!r}\n"
     "deliver({app!r}, {header!r}, records, send=False, debug=False, log_file=sys.argv[1])\n"
 )
@@ -216,7 +217,7 @@ def test_a_writer_after_a_torn_line_starts_on_a_new_line_and_the_reader_skips_on
 
 KILLED_MID_WRITE = (
     "import resource, signal, sys\n"
-    "from optel.spool import deliver\n"
+    "from optel._flushes import deliver\n"
     "# The kernel kills the process (SIGXFSZ) when a write goes past the limit, after a short write.\n"
     "signal.signal(signal.SIGXFSZ, signal.SIG_DFL)\n"
     "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))\n"
@@ -297,7 +298,7 @@ def test_a_fifo_named_as_the_audit_log_never_hangs_the_host(isolated_home: Path)
     fifo = isolated_home / "audit.fifo"
     os.mkfifo(fifo)
     code = (
-        "from optel.spool import deliver\n"
+        "from optel._flushes import deliver\n"
         "records = [{'t': 'span', 'name': 'x' * 200}] * 1000\n"
         f"deliver({APP!r}, {HEADER!r}, records, send=False, debug=False, log_file={str(fifo)!r})\n"
         "print('done')\n"

@@ -15,7 +15,7 @@ APP = "debug-test"
 HOST = f"""\
 import sys
 sys.executable = ""
-from optel.spool import deliver
+from optel._flushes import deliver
 header = {{"schema": "optel.spool/1", "app": {APP!r}, "export": {{"endpoint": "http://127.0.0.1:9",
           "headers": {{"authorization": "Bearer sk-secret"}}}}}}
 records = [{{"t": "span", "name": "run", "attributes": {{"n": 1.5}}}},

@@ -369,3 +369,43 @@ def test_a_run_that_finds_spool_files_not_due_loads_only_the_write_side():
     loaded = runs[1]
     assert loaded & READ_SIDE == set(), sorted(loaded & READ_SIDE)
     assert {"optel.spool.writer", "optel.spool.policy"} <= loaded, "the flush was written"
+    # Every module costs a run ~0.1 ms, whatever its size (docs/internals.md#the-import-budget-of-the-host-side):
+    # a new one on this path is a cost to weigh, not a detail.
+    assert sorted(loaded) == ON_RUN_MODULES
+
+
+# What a usual run with telemetry on loads of optel (a stored choice, a command, earlier runs'
+# flushes waiting and none due): the decision, the recorder, and at exit the flush's cleaning,
+# the header and the spool's write side. Nothing more.
+ON_RUN_MODULES = [
+    "optel",
+    "optel._env",
+    "optel._flushes",
+    "optel._fs",
+    "optel._loader",
+    "optel._paths",
+    "optel._runtime",
+    "optel._settings",
+    "optel._terminal",
+    "optel.consent",
+    "optel.consent.decision",
+    "optel.consent.detect",
+    "optel.consent.facts",
+    "optel.consent.files",
+    "optel.consent.rowkit",
+    "optel.consent.rows",
+    "optel.consent.value",
+    "optel.record",
+    "optel.record.api",
+    "optel.record.clean",
+    "optel.record.flush",
+    "optel.record.ids",
+    "optel.record.names",
+    "optel.record.project",
+    "optel.record.resource",
+    "optel.record.spans",
+    "optel.record.wrappers",
+    "optel.spool",
+    "optel.spool.policy",
+    "optel.spool.writer",
+]

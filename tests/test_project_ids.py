@@ -12,9 +12,8 @@ from pathlib import Path
 
 from optel import _paths
 from optel.record import project
-from optel.spool import delete_all
+from optel.spool import PROJECTS, delete_all
 from optel.spool.lock import acquire_lock
-from optel.spool.names import PROJECTS
 
 APP = "projects-app"
 SALT = "8d0f4a7c2b9e6d1f3a5c7e9b0d2f4a6c"

@@ -25,7 +25,7 @@ posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and mo
 HOST = """\
 import atexit, os, sys
 sys.executable = ""
-from optel.spool import deliver
+from optel._flushes import deliver
 header = {{"app": {app!r}, "created_ns": 1}}
 records = [{{"t": "span", "name": "r%d" % i, "attributes": {{"pad": "x" * {pad}}}}} for i in range({n})]
 atexit.register(deliver, {app!r}, header, records, send=True, debug=False, log_file={log!r})
@@ -225,7 +225,7 @@ def test_a_forked_child_delivering_does_not_touch_the_parents_file(python: str) 
         f"""\
         import os, sys
         sys.executable = ""
-        from optel.spool import deliver
+        from optel._flushes import deliver
         header = {{"app": {APP!r}}}
         pid = os.fork()
         records = [{{"t": "span", "name": "child" if pid == 0 else "parent"}}]

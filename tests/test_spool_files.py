@@ -414,7 +414,7 @@ def test_a_damaged_tally_means_a_full_look(isolated_home: Path) -> None:
 def test_inits_look_for_flushes_names_them_as_the_spool_format_does() -> None:
     # optel._runtime spells the rule out to load no optel.spool for a spool without flushes.
     from optel._runtime import _waiting
-    from optel.spool.names import waiting
+    from optel.spool import waiting
 
     names = [
         "1796-12-0a1b2c3d.jsonl",

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 from optel import _paths
-from optel.spool import Spool
+from optel.spool import LOCK_NAME, Spool
 from optel.spool.launch import uploader_running
-from optel.spool.names import LOCK_NAME
 from otlp_receiver import OTLPReceiver
 
 APP = "safe-tool"

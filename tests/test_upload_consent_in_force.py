@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from optel import _paths
-from optel.privacy import FORBIDDEN_KEYS
+from optel.record.clean import FORBIDDEN_KEYS
 from optel.spool import Spool
 from optel.spool.launch import uploader_running
 from optel.upload.in_force import bring_down

@@ -1,7 +1,8 @@
 """Flushing a process's records to the spool: on demand, every `flush_interval`, after a long span, and at exit (SIGTERM held meanwhile).
 
-A flush cleans what was recorded (``optel.record.flush``) and hands it to ``optel.spool.deliver``,
-which writes the spool file and starts the detached uploader when delivery is due: the
+A flush cleans what was recorded (``optel.record.flush``) and ``deliver`` hands it to its
+destinations: debug output, the audit log, or the spool file (``optel.spool.writer``), after which
+the detached uploader starts when delivery is due (``optel.spool.policy``): the
 OpenTelemetry SDK never loads in the host, however long it runs (docs/internals.md#the-import-budget-of-the-host-side). Flushes run
 one at a time under ``_flush_lock``, which a fork waits for (see ``_before_fork``). Never raises.
 """
@@ -16,6 +17,7 @@ from optel.record import spans as _spans
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from types import FrameType, ModuleType
 
     from optel._runtime import Telemetry
@@ -110,10 +112,9 @@ def flush(telemetry: Telemetry, *, final: bool) -> int:
             if telemetry._summary is not None:
                 # With every flush that carries something, so that a server's uptime is known while it runs.
                 records.append(uptime_record(telemetry._started_ns, time_ns()))
-            from optel import spool
             from optel.record.resource import spool_header
 
-            spool.deliver(
+            deliver(
                 telemetry.app,
                 spool_header(
                     telemetry.settings,
@@ -129,6 +130,67 @@ def flush(telemetry: Telemetry, *, final: bool) -> int:
     except Exception as exc:
         _log("optel: flushing telemetry failed: %r", exc)
         return 0
+
+
+def deliver(
+    app: str,
+    header: Mapping[str, object],
+    records: Sequence[Mapping[str, object]],
+    *,
+    send: bool,
+    debug: bool,
+    log_file: str | None,
+) -> None:
+    """Hand one flush of records to its destinations. Never raises; prints only debug output.
+
+    - `debug`: each record (after the header) as one JSON line on stderr; nothing is spooled.
+    - `log_file`: every record appended as one JSON line, whether or not sending is on.
+    - `send` (and not `debug`): the spool file is written and the uploader started.
+    """
+    try:
+        if debug or log_file:
+            from optel.spool.audit import show
+
+            show(header, records, debug=debug, log_file=log_file)
+        if send and not debug:
+            _spool(app, header, records)
+    except BaseException as exc:
+        # Also KeyboardInterrupt and SystemExit: this runs at exit, where a traceback is noise.
+        from optel.spool.disk import log_failure
+
+        log_failure("delivering telemetry", exc)
+
+
+def _spool(app: str, header: Mapping[str, object], records: Sequence[Mapping[str, object]]) -> None:
+    """Write the flush, then start an uploader if one is due (docs/guide.md#where-the-data-goes,
+    "How late the data is").
+
+    The tally the write leaves says whether anything is due: a run with nothing due makes no
+    other system call, and does not import the launcher; nor does a due run in a backoff.
+    """
+    from optel.spool.policy import due_after_write, in_backoff
+    from optel.spool.writer import SpoolWriter, destination
+
+    spool = SpoolWriter(app)
+    tally = None
+    if records:
+        try:
+            tally = spool.write_tallied(header, records)[1]
+        except Exception as exc:
+            from optel.spool.disk import log_failure
+
+            log_failure("writing the spool", exc)
+    if tally is not None and not due_after_write(tally):
+        return
+    # A collector that is down keeps every run due for hours: its backoff, one small read, is
+    # checked before the launcher (and its modules) is imported, as start_uploader would.
+    # Gated by this flush's own destination: another collector's backoff never delays it.
+    where = destination(header.get("export"))
+    if tally is not None and in_backoff(spool.path, where):
+        return
+    from optel.spool.launch import start_uploader
+
+    start_uploader(app, destination=where, when_due=True)
 
 
 def hand_over_last_flush(app: str) -> None:

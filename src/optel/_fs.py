@@ -1,5 +1,6 @@
-"""Touching the file system safely: small state files read without blocking, and directories checked
-before optel writes, chmods or deletes in them.
+"""Touching the file system safely: small state files read without blocking, directories checked
+before optel writes, chmods or deletes in them, and optel's own directories and files written
+(created 0700 and 0600, atomically, never through a planted link).
 
 Host-side: the standard library's `os` and `stat` constants only (no `stat` import: ~1 ms).
 """
@@ -84,12 +85,16 @@ def read_fd(fd: int, limit: int) -> bytes:
     """Up to `limit` bytes from `fd`, from where it stands."""
     chunks: list[bytes] = []
     left = limit
+    # os.read allocates the whole size it is asked for: a first read of 64 KiB takes a small file
+    # (nearly every one optel reads) without mapping a megabyte for it.
+    size = 1 << 16
     while left > 0:
-        chunk = os.read(fd, min(left, 1 << 20))
+        chunk = os.read(fd, min(left, size))
         if not chunk:
             break
         chunks.append(chunk)
         left -= len(chunk)
+        size = 1 << 20
     return b"".join(chunks)
 
 
@@ -179,3 +184,72 @@ def check_dirs(base: str, *owned: str) -> None:
         problem = dir_problem(path)
         if problem is not None:
             raise UnsafeDirectory(f"refusing {path}: it {problem}")
+
+
+# -- what optel writes: its own directories and files, never through a planted link ----------------
+
+
+def ensure_dir(path: str) -> bool:
+    """Create an optel dir such as the spool dir (and its parents) with mode 0700, tightening an existing one; returns
+    whether it was created just now.
+
+    Raises UnsafeDirectory (an OSError) when `path` is a symlink or another user's directory.
+    """
+    try:
+        os.mkdir(path, 0o700)  # one system call where the directory is there (nearly always)
+        created = True
+    except FileExistsError:
+        created = False
+    except FileNotFoundError:
+        os.makedirs(path, 0o700, exist_ok=True)
+        created = True
+    problem = dir_problem(path)
+    if problem is not None:
+        raise UnsafeDirectory(f"refusing {path}: it {problem}")
+    tighten_dir(path, 0o077)
+    return created
+
+
+def write_atomically(path: str, data: bytes, *, sync: bool = True) -> None:
+    """Write `path` through `path.tmp` (mode 0600, fsynced) and a rename: readers see all or nothing."""
+    tmp = path + ".tmp"
+    try:
+        fd = os.open(tmp, WRITE_FLAGS | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if sync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        # Also on KeyboardInterrupt: a half-written file must not outlive the attempt.
+        unlink(tmp)
+        raise
+
+
+def unlink(path: str) -> bool:
+    try:
+        os.unlink(path)
+    except OSError:
+        return False
+    return True
+
+
+def regular_or_missing(path: str) -> bool:
+    try:
+        return is_regular(os.lstat(path).st_mode)
+    except OSError:
+        return True
+
+
+def remove_odd(path: str) -> None:
+    # Only ever inside one of the user's own optel dirs (checked): a FIFO, symlink or empty directory
+    # standing where a state file belongs.
+    if not unlink(path):
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass

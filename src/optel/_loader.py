@@ -128,15 +128,16 @@ if _TAG is not None:
 def lazy_attribute(
     package: str, namespace: dict[str, object], where: Mapping[str, str], name: str
 ) -> object:
-    """A package's ``__getattr__`` (PEP 562): `name` from its submodule ``where[name]``, imported
-    on first use and kept in the package's `namespace`, so that a host loads only the modules its
-    path needs (docs/internals.md#the-import-budget-of-the-host-side). ``__import__``, not
-    importlib: importing importlib would cost the host ~0.4 ms. Raises AttributeError for a name
-    the package does not have."""
+    """A package's ``__getattr__`` (PEP 562): `name` from its submodule ``where[name]`` (or the
+    module a dotted ``optel.`` name gives), imported on first use and kept in the package's
+    `namespace`, so that a host loads only the modules its path needs
+    (docs/internals.md#the-import-budget-of-the-host-side). ``__import__``, not importlib:
+    importing importlib would cost the host ~0.4 ms. Raises AttributeError for a name the package
+    does not have."""
     module = where.get(name)
     if module is None:
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
-    qualified = f"{package}.{module}"
+    qualified = module if module.startswith("optel.") else f"{package}.{module}"
     __import__(qualified)
     value = getattr(sys.modules[qualified], name)
     namespace[name] = value

@@ -1,7 +1,7 @@
 """One process's telemetry: ``init()`` decides consent and starts recording, ``shutdown()`` flushes.
 
 The path, as in STYLE.md: decide (``optel.consent.resolve``) -> record (``optel.record``) ->
-clean (``optel.record.flush``: allow-list, scrub, derived metrics) -> ``optel.spool.deliver``
+clean (``optel.record.flush``: allow-list, scrub, derived metrics) -> ``optel._flushes.deliver``
 (spool file and detached uploader, debug output, audit log). Recording is on only when consent
 says send, or the user asked to see the records (debug) or to keep them (audit log); nothing
 is recorded before that decision. Apart from the checks of ``init()``'s arguments, nothing here
@@ -238,7 +238,7 @@ def _after_earlier_runs(telemetry: Telemetry) -> None:
 
 
 def _waiting(name: str) -> bool:
-    # optel.spool.names.waiting, spelled out so that a spool holding no flush (only its state
+    # optel.spool.waiting, spelled out so that a spool holding no flush (only its state
     # files) loads no optel.spool at init; tests/test_spool_files.py holds the two together.
     return name.endswith(".jsonl") or ".jsonl.claimed." in name
 

@@ -11,10 +11,11 @@ security numbers with ``<number>`` and MAC addresses with ``<mac>`` (``numbers``
 login name with ``<user>``; the values of credential-like keys are replaced whole
 (``optel.privacy.keys``).
 
-Importing this package loads nothing but this file, which holds what each consent mode allows in
-the identity attributes (``apply_mode``, ``FORBIDDEN_KEYS``: never a host, user name or address;
-``user.id`` only when identified), as every flush applies it. Each other public name loads its
-module on first use (PEP 562). The scrubber (``optel.privacy.scrubber``) loads with the first string that needs
+Importing this package loads nothing but this file; each public name loads its module on first
+use (PEP 562). What each consent mode allows in the identity attributes (``apply_mode``,
+``FORBIDDEN_KEYS``: never a host, user name or address; ``user.id`` only when identified) is
+defined in ``optel.record.clean``, which every flush loads: a flush with no string to scrub
+loads nothing of this package. The scrubber (``optel.privacy.scrubber``) loads with the first string that needs
 it; strings made only of plain name characters are recognised without any regex
 (``optel.privacy.fastpath``, whose pre-filter is generated from the table), the first other string
 loads the chain (``rules``), whose patterns compile on first need, the first model name loads the
@@ -31,8 +32,6 @@ from optel import _loader
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from optel.privacy.hostrules import PatternRule
     from optel.privacy.keys import is_sensitive_key
     from optel.privacy.markers import CUSTOM, EMAIL, IP, MARKERS, PATH, REDACTED, SECRET, URL, USER
@@ -46,6 +45,7 @@ if TYPE_CHECKING:
         scrub_text,
         scrub_value,
     )
+    from optel.record.clean import FORBIDDEN_KEYS, USER_ID, apply_mode
 
 __all__ = [
     "CUSTOM",
@@ -72,73 +72,13 @@ __all__ = [
     "scrub_value",
 ]
 
-# -- what each consent mode allows in the identity attributes: every flush applies it --------------
-
-USER_ID = "user.id"
-# OpenTelemetry attribute names that carry a machine's or a person's identity or address. None of
-# them is ever sent, whatever the mode (docs/contract.md#what-is-collected: no host name, user name
-# or IP).
-FORBIDDEN_KEYS = frozenset(
-    (
-        "host.name",
-        "host.id",
-        "host.ip",
-        "host.mac",
-        "host.hostname",
-        "host.image.id",
-        "user.name",
-        "user.full_name",
-        "user.email",
-        "user.hash",
-        "user.roles",
-        "enduser.id",
-        "enduser.role",
-        "enduser.scope",
-        "client.address",
-        "client.port",
-        "source.address",
-        "destination.address",
-        "server.address",
-        "network.peer.address",
-        "network.local.address",
-        "net.peer.ip",
-        "net.peer.name",
-        "net.host.ip",
-        "net.host.name",
-        "net.sock.peer.addr",
-        "net.sock.host.addr",
-        "http.client_ip",
-        "process.owner",
-        "process.command_args",
-        "process.command_line",
-        "process.executable.path",
-        "process.working_directory",
-    )
-)
-
-
-def apply_mode(
-    attributes: Mapping[str, object], mode: str, user_id: str | None = None
-) -> dict[str, object]:
-    """The attributes `mode` allows, as a new dict.
-
-    ``off`` allows nothing; ``anonymous`` drops every identity key and any ``user.id``;
-    ``identified`` does the same and then sets ``user.id`` to the id the user gave (if any), and
-    only that. Call it after ``scrub_attributes``: the id the user typed for identified mode is
-    theirs to send, and the scrubber would otherwise turn an e-mail id into ``<email>``.
-    """
-    if mode not in ("anonymous", "identified"):
-        return {}
-    kept = {k: v for k, v in attributes.items() if k not in FORBIDDEN_KEYS and k != USER_ID}
-    if mode == "identified" and isinstance(user_id, str) and user_id.strip():
-        kept[USER_ID] = user_id.strip()
-    return kept
-
-
-# Where each other public name lives. A flush whose strings are all declared names or optel's own
-# facts (nearly every CLI run's) needs only `apply_mode`, here: not the scrubber, its fast path,
-# the login names or the key rule (docs/internals.md#the-import-budget-of-the-host-side).
+# Where each public name lives. A flush whose strings are all declared names or optel's own facts
+# (nearly every CLI run's) needs none of them: not the scrubber, its fast path, the login names or
+# the key rule (docs/internals.md#the-import-budget-of-the-host-side).
 _WHERE = {
+    "apply_mode": "optel.record.clean",
+    "FORBIDDEN_KEYS": "optel.record.clean",
+    "USER_ID": "optel.record.clean",
     "is_sensitive_key": "keys",
     "Scrubber": "scrubber",
     "configure": "scrubber",

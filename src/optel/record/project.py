@@ -153,7 +153,7 @@ def project_id(
 
 def _projects_file(app: str) -> str | None:
     from optel import _paths
-    from optel.spool.names import PROJECTS
+    from optel.spool import PROJECTS
 
     try:
         return os.path.join(_paths.spool_dir(app), PROJECTS)

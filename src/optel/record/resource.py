@@ -17,7 +17,7 @@ import time
 from optel import __version__
 from optel._fs import read_text
 from optel.record import names as n
-from optel.spool.names import SCHEMA
+from optel.spool import SCHEMA
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -302,8 +302,7 @@ def spool_header(
 
 
 def _resource(settings: Settings, consent: Consent, spooled: bool) -> dict[str, object]:
-    from optel import privacy
-    from optel.record.clean import cut
+    from optel.record.clean import apply_mode, cut
 
     project_dir = settings.project_dir
     if project_dir is None:
@@ -326,13 +325,15 @@ def _resource(settings: Settings, consent: Consent, spooled: bool) -> dict[str, 
     # string is scrubbed (the scrubber loads for it: a usual run has none).
     others = {k: v for k, v in facts.items() if k not in GENERATED and k not in DECLARED}
     if others:
+        from optel import privacy
+
         facts.update(privacy.scrub_attributes(others))
     for key in DECLARED & facts.keys():
         facts[key] = cut(str(facts[key]))
     # apply_mode comes after scrubbing: the id a user typed for identified mode is theirs to send.
     # A debug or audit log with consent off shows what anonymous mode would send.
     mode = consent.mode if consent.mode != "off" else "anonymous"
-    return privacy.apply_mode(facts, mode, consent.user_id)
+    return apply_mode(facts, mode, consent.user_id)
 
 
 def _export_section(settings: Settings) -> dict[str, object]:

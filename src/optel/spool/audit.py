@@ -1,7 +1,7 @@
 """The records a user asked to see: each flush as JSON lines on stderr (debug) or appended to the audit log.
 
 Loaded only by a run with `<APP>_TELEMETRY_DEBUG`/`OPTEL_DEBUG` or an audit log
-(docs/guide.md, `log_file=`); the spool's own path is `optel.spool.deliver`.
+(docs/guide.md, `log_file=`); the spool's own path is `optel._flushes.deliver`.
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import time
 
-from optel.spool.disk import listdir, unlink
+from optel._fs import unlink
+from optel.spool import QUARANTINE_DIR, created_ns
+from optel.spool.disk import listdir
 from optel.spool.look import look
-from optel.spool.names import QUARANTINE_DIR, created_ns
 from optel.spool.policy import trusted
 from optel.spool.state import SpoolState
 from optel.spool.writer import MAX_AGE_S, MAX_BYTES

@@ -7,10 +7,11 @@ import os
 import time
 
 from optel import _fs
+from optel._fs import ensure_dir, unlink
+from optel.spool import CLAIMED, QUARANTINE_DIR, SUFFIX, created_ns
 from optel.spool.bounds import SpoolBounds
-from optel.spool.disk import ensure_dir, pid_alive, unlink
+from optel.spool.disk import pid_alive
 from optel.spool.format import CorruptSpoolFile, count_records, parse_flush
-from optel.spool.names import CLAIMED, QUARANTINE_DIR, SUFFIX, created_ns
 from optel.spool.writer import MAX_BYTES
 
 # A claim older than this is taken back even when its pid looks alive: the pid may have been reused.

@@ -1,15 +1,13 @@
-"""The file operations the spool is built on: its safe directory, atomic writes, who is alive, and
-the report of their failures (to the `optel` logger, never to the host's terminal).
+"""What the spool's readers need beside ``optel._fs`` (its safe directory and atomic writes): who is
+alive, a listing, and the report of their failures (to the `optel` logger, never to the host's
+terminal).
 
-Every writer and reader of the spool runs as the user, in the user's own 0700 directory; these
-helpers never follow what another user could have planted there.
+Every writer and reader of the spool runs as the user, in the user's own 0700 directory.
 """
 
 from __future__ import annotations
 
 import os
-
-from optel import _fs
 
 
 def pid_alive(pid: int) -> bool:
@@ -39,72 +37,6 @@ def _zombie(pid: int) -> bool:
         return False
     state = stat.rpartition(b")")[2][1:2]
     return state in (b"Z", b"X")
-
-
-def ensure_dir(path: str) -> bool:
-    """Create the spool dir (and its parents) with mode 0700, tightening an existing one; returns
-    whether it was created just now.
-
-    Raises UnsafeDirectory (an OSError) when `path` is a symlink or another user's directory.
-    """
-    try:
-        os.mkdir(path, 0o700)  # one system call where the directory is there (nearly always)
-        created = True
-    except FileExistsError:
-        created = False
-    except FileNotFoundError:
-        os.makedirs(path, 0o700, exist_ok=True)
-        created = True
-    problem = _fs.dir_problem(path)
-    if problem is not None:
-        raise _fs.UnsafeDirectory(f"refusing {path}: it {problem}")
-    _fs.tighten_dir(path, 0o077)
-    return created
-
-
-def write_atomically(path: str, data: bytes, *, sync: bool = True) -> None:
-    """Write `path` through `path.tmp` (mode 0600, fsynced) and a rename: readers see all or nothing."""
-    tmp = path + ".tmp"
-    try:
-        fd = os.open(tmp, _fs.WRITE_FLAGS | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if sync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        # Also on KeyboardInterrupt: a half-written file must not outlive the attempt.
-        unlink(tmp)
-        raise
-
-
-def unlink(path: str) -> bool:
-    try:
-        os.unlink(path)
-    except OSError:
-        return False
-    return True
-
-
-def regular_or_missing(path: str) -> bool:
-    try:
-        return _fs.is_regular(os.lstat(path).st_mode)
-    except OSError:
-        return True
-
-
-def remove_odd(path: str) -> None:
-    # Only ever inside the user's own spool dir (checked): a FIFO, symlink or empty directory
-    # standing where a state file belongs.
-    if not unlink(path):
-        try:
-            os.rmdir(path)
-        except OSError:
-            pass
 
 
 def listdir(path: str) -> list[str]:

@@ -11,11 +11,12 @@ import os
 import time
 
 from optel import _fs
+from optel._fs import unlink
+from optel.spool import CLAIMED, QUARANTINE_DIR, SUFFIX, created_ns
 from optel.spool.claims import SpoolClaims
-from optel.spool.disk import listdir, log_failure, unlink
+from optel.spool.disk import listdir, log_failure
 from optel.spool.format import spool_name
 from optel.spool.lock import read_lock
-from optel.spool.names import CLAIMED, QUARANTINE_DIR, SUFFIX, created_ns
 from optel.spool.writer import MAX_AGE_S, MAX_BYTES
 
 TYPE_CHECKING = False

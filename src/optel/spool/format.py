@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from optel import _fs
-from optel.spool.names import (
+from optel.spool import (
     BACKOFF,
     DROPPED,
     FIRST_VERSION,

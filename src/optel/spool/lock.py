@@ -10,8 +10,9 @@ import os
 import time
 
 from optel import _fs
-from optel.spool.disk import pid_alive, unlink
-from optel.spool.names import LOCK_NAME
+from optel._fs import unlink
+from optel.spool import LOCK_NAME
+from optel.spool.disk import pid_alive
 
 # An uploader is presumed gone after this long without refreshing the lock (`UploaderLock.refresh`).
 LOCK_STALE_S = 15 * 60.0

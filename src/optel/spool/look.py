@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 
-from optel.spool.disk import pid_alive, unlink
-from optel.spool.format import count_records
-from optel.spool.names import (
+from optel._fs import unlink
+from optel.spool import (
     CLAIMED,
     DROPPING,
     SUFFIX,
@@ -21,6 +20,8 @@ from optel.spool.names import (
     name_pid,
     writer_pid,
 )
+from optel.spool.disk import pid_alive
+from optel.spool.format import count_records
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import os
 import time
 
 from optel import _fs, _paths
-from optel.spool.names import BACKOFF, TALLY, created_ns, waiting
+from optel.spool import BACKOFF, TALLY, created_ns, waiting
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -168,10 +168,8 @@ def read_words(path: str) -> list[bytes] | None:
 
 
 def _remove_odd(path: str) -> None:
-    from optel.spool.disk import regular_or_missing, remove_odd
-
-    if not regular_or_missing(path):
-        remove_odd(path)
+    if not _fs.regular_or_missing(path):
+        _fs.remove_odd(path)
 
 
 def read_tally(path: str) -> Tally | None:

@@ -12,8 +12,9 @@ import os
 import time
 
 from optel import _fs
-from optel.spool.disk import pid_alive, unlink, write_atomically
-from optel.spool.names import BACKOFF, DROPPED, FIRST_VERSION, TALLY
+from optel._fs import unlink, write_atomically
+from optel.spool import BACKOFF, DROPPED, FIRST_VERSION, TALLY
+from optel.spool.disk import pid_alive
 from optel.spool.policy import RETRY_AFTER_CAP_S, backoff_name, backoff_of, sane_backoff
 from optel.spool.writer import SpoolWriter
 
@@ -94,7 +95,7 @@ class SpoolState(SpoolWriter):
     # Per destination (`backoff.<destination>`): a dead or refusing collector holds back only its
     # own files. The spool-wide `backoff` is what the uploader leaves when every file it kept waits
     # for a destination's backoff: nothing is due before then (the launcher's gate for leftovers).
-    # A host reads it only once delivery is due (`optel._leftovers`, `optel.spool.deliver`).
+    # A host reads it only once delivery is due (`optel._leftovers`, `optel._flushes.deliver`).
 
     def _backoff_name(self, destination: str | None) -> str:
         return backoff_name(destination)

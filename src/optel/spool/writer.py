@@ -1,8 +1,8 @@
 """The host's side of the spool: a flush encoded as `optel.spool/1` JSON lines, written atomically within the bounds.
 
-All a run with telemetry on and nothing due loads at exit, with `policy` (`optel.spool.deliver`):
-the uploader's reader (`format`), state (`state`), bounds (`bounds`) and claims are not loaded by it.
-A file is its header, one compact JSON line per record and a trailer
+All a run with telemetry on and nothing due loads at exit, with `policy` (`optel._flushes.deliver`):
+the uploader's reader (`format`), state (`state`), bounds
+(`bounds`) and claims are not loaded by it. A file is its header, one compact JSON line per record and a trailer
 (docs/spool-format.md#lines-of-a-spool-file), encoded without importing `json` (about 9 ms of the
 host's exit budget). The size and age bounds are applied as the flush is written, looking at every
 file (`look`) only when the tally cannot vouch for them (`policy.TALLY_TRUSTED_S`).
@@ -14,8 +14,7 @@ import os
 import time
 
 from optel import _fs, _paths
-from optel.spool.disk import ensure_dir, regular_or_missing, remove_odd, write_atomically
-from optel.spool.names import DROPPED, SCHEMA, SUFFIX, TALLY
+from optel.spool import DROPPED, SCHEMA, SUFFIX, TALLY
 from optel.spool.policy import read_tally, read_words, trusted, write_tally
 
 TYPE_CHECKING = False
@@ -59,7 +58,7 @@ class SpoolWriter:
             return []
 
     def _ensure_dir(self) -> None:
-        created = ensure_dir(self.path)
+        created = _fs.ensure_dir(self.path)
         if self.app:
             if created or not self._checked:
                 # Created just now (or never checked): the app's dir above it must be checked
@@ -110,7 +109,7 @@ class SpoolWriter:
             _, total, oldest = look(self, len(data), max_bytes, max_age, now)
             tally = (now, total, oldest)
         final = self._join(f"{now}-{os.getpid()}-{os.urandom(4).hex()}{SUFFIX}")
-        write_atomically(final, data)
+        _fs.write_atomically(final, data)
         tally = (tally[0], tally[1] + len(data), tally[2] or now)
         self._write_tally(*tally)
         return final, tally
@@ -134,8 +133,8 @@ class SpoolWriter:
             self._ensure_dir()
             # One O_APPEND write per call, so concurrent writers never interleave within a line.
             path = self._join(DROPPED)
-            if not regular_or_missing(path):
-                remove_odd(path)
+            if not _fs.regular_or_missing(path):
+                _fs.remove_odd(path)
             fd = os.open(path, _fs.WRITE_FLAGS | os.O_APPEND, 0o600)
             try:
                 os.write(fd, text.encode("ascii"))

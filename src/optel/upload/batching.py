@@ -63,7 +63,7 @@ class SpoolFile:
         self.metrics = [r for r in records if r.get("t") == "metric"]
         self.claim.records = len(records)
         if rewrite:
-            from optel.spool.disk import write_atomically
+            from optel._fs import write_atomically
             from optel.spool.writer import encode_file
 
             try:

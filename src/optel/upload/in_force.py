@@ -42,14 +42,14 @@ def bring_down(
 
     A file recorded while identified, sent after a downgrade to anonymous, loses what identified
     adds (`user.id`) and any other identity key, on its resource and every record, by the same
-    rule the host applies (`optel.privacy.apply_mode`); its resource and header then say
+    rule the host applies (`optel.record.clean.apply_mode`); its resource and header then say
     anonymous. A file recorded under off stays off (the sampler drops it).
     """
     consent = header.get("consent")
     mode = consent.get("mode") if isinstance(consent, Mapping) else None
     if mode not in _RANK or _RANK[mode] <= _RANK[in_force]:
         return header, records
-    from optel.privacy import apply_mode
+    from optel.record.clean import apply_mode
 
     lowered = in_force  # "off" too: the sampler then drops the file
     resource = header.get("resource")
@@ -61,7 +61,7 @@ def bring_down(
 
 
 def _record_down(record: dict[str, Any], mode: str) -> dict[str, Any]:
-    from optel.privacy import apply_mode
+    from optel.record.clean import apply_mode
 
     out = dict(record)
     attributes = record.get("attributes")
