@@ -153,9 +153,10 @@ NOT_FOR_A_STORED_CHOICE = (
     "optel._endpoints",
     "optel._logger",
 )
-# With telemetry off, plain decorated functions load no more than their wrappers: the id pools
-# fill at the first span, the coroutine and generator wrappers with the first such function.
-NOT_WHEN_OFF = ("optel.record.ids", "optel.record.shapes")
+# With telemetry off, plain decorated functions load no more than their wrappers: the coroutine
+# and generator wrappers load with the first such function (and the id pools, in optel.record,
+# fill at the first span).
+NOT_WHEN_OFF = ("optel.record.shapes",)
 
 
 def _run_host(stored: str, **env: str) -> tuple[str, str, str, list[str]]:

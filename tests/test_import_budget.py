@@ -399,7 +399,6 @@ ON_RUN_MODULES = [
     "optel.record.api",
     "optel.record.clean",
     "optel.record.flush",
-    "optel.record.ids",
     "optel.record.names",
     "optel.record.project",
     "optel.record.resource",

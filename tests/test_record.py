@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import optel
+import optel.record as id_pools
 from optel.record import genai_spans, spans
-from optel.record import ids as id_pools
 from optel.record.flush import Summary, session_records, to_dicts
 from optel.testing import capture
 

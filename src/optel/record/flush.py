@@ -317,7 +317,7 @@ def session_records(
     summary: Summary, start_ns: int, end_ns: int, scrub: Scrubber | None = None
 ) -> list[Record]:
     """The ``optel.cli.session`` summary span and ``optel.cli.session.duration``, once per process."""
-    from optel.record.ids import new_id
+    from optel.record import new_id
 
     scrub = scrubber() if scrub is None else scrub
     attrs = clean_attributes(summary.attributes(), SPAN_NAMES, (), scrub)

@@ -43,7 +43,7 @@ _flush_when_due: Callable[[], None] | None = None
 # keep frames from it only.
 host_package: str | None = None
 _current: ContextVar[SpanHandle | None] = ContextVar("optel_current_span", default=None)
-# Span and trace ids, popped inline for every span; optel.record.ids (loaded then) refills them.
+# Span and trace ids, popped inline for every span; optel.record's `new_id` and `new_trace_id` refill them.
 _ids: list[str] = []
 _trace_ids: list[str] = []
 _open_commands: list[SpanHandle] = []
@@ -151,13 +151,13 @@ class SpanHandle:
             try:
                 self.trace_id = _trace_ids.pop()
             except IndexError:
-                from optel.record.ids import new_trace_id
+                from optel.record import new_trace_id
 
                 self.trace_id = new_trace_id(_trace_ids)
         try:
             self.span_id: str = _ids.pop()
         except IndexError:
-            from optel.record.ids import new_id
+            from optel.record import new_id
 
             self.span_id = new_id(_ids)
         self.events: list[tuple[str, int, dict[str, object] | None]] | None = None
