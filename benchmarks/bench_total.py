@@ -51,7 +51,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "src"))
 from bench_exit import clean_env  # noqa: E402
 from bench_exit import user_file as _stored_choice  # noqa: E402
 
-from optel.spool.policy import DELIVERY_INTERVAL_S  # noqa: E402
+from optel.spool import DELIVERY_INTERVAL_S  # noqa: E402
 from otlp_receiver import OTLPReceiver  # noqa: E402
 
 APP = "bench-total"

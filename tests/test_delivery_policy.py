@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 from host_process import drain, receiver_for, settle
-from optel.spool import Spool
-from optel.spool.policy import (
+from optel.spool import (
     DELIVERY_INTERVAL_S,
     DUE_BYTES,
     INTERVAL_ENV,
     WORST_CASE_DELAY_S,
+    Spool,
     delivery_due,
     delivery_interval,
 )

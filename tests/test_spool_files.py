@@ -14,8 +14,7 @@ import pytest
 
 from optel import _paths
 from optel.cli.spool_status import format_spool
-from optel.spool import Claim, CorruptSpoolFile, Spool, delete_all, describe, write
-from optel.spool.policy import TALLY_TRUSTED_S
+from optel.spool import TALLY_TRUSTED_S, Claim, CorruptSpoolFile, Spool, delete_all, describe, write
 from optel.spool.state import BACKOFF_BASE_S, BACKOFF_CAP_S
 
 APP = "spool-test"

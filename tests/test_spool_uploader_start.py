@@ -12,9 +12,8 @@ import pytest
 
 import optel
 from optel import _paths
-from optel.spool import LOCK_NAME, Spool, start_uploader, uploader_lock, write
+from optel.spool import DELIVERY_INTERVAL_S, LOCK_NAME, Spool, start_uploader, uploader_lock, write
 from optel.spool.lock import TOKEN_ENV, read_lock
-from optel.spool.policy import DELIVERY_INTERVAL_S
 
 APP = "launch-test"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="posix_spawn and /proc")

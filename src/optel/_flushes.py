@@ -2,7 +2,7 @@
 
 A flush cleans what was recorded (``optel.record.flush``) and ``deliver`` hands it to its
 destinations: debug output, the audit log, or the spool file (``optel.spool.writer``), after which
-the detached uploader starts when delivery is due (``optel.spool.policy``): the
+the detached uploader starts when delivery is due (``optel.spool``): the
 OpenTelemetry SDK never loads in the host, however long it runs (docs/internals.md#the-import-budget-of-the-host-side). Flushes run
 one at a time under ``_flush_lock``, which a fork waits for (see ``_before_fork``). Never raises.
 """
@@ -168,7 +168,7 @@ def _spool(app: str, header: Mapping[str, object], records: Sequence[Mapping[str
     The tally the write leaves says whether anything is due: a run with nothing due makes no
     other system call, and does not import the launcher; nor does a due run in a backoff.
     """
-    from optel.spool.policy import due_after_write, in_backoff
+    from optel.spool import due_after_write, in_backoff
     from optel.spool.writer import SpoolWriter, destination
 
     spool = SpoolWriter(app)

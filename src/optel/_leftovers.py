@@ -1,7 +1,7 @@
 """What ``init()`` does with the spool files earlier runs left: deliver them when due, delete them after an opt-out, expire them.
 
 ``optel._runtime`` imports this module only when there is something to do: spool files in a run
-with consent off, or files due for delivery (``optel.spool.policy.leftovers_due``) in a run that
+with consent off, or files due for delivery (``optel.spool.leftovers_due``) in a run that
 sends. A run with an empty spool, or whose files are not due yet, loads none of it. Never raises.
 """
 

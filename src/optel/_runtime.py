@@ -221,7 +221,7 @@ def _after_earlier_runs(telemetry: Telemetry) -> None:
         return
     try:
         if telemetry.sending:
-            from optel.spool.policy import leftovers_due
+            from optel.spool import leftovers_due
 
             if not leftovers_due(spool_dir, names):
                 return

@@ -11,10 +11,9 @@ import os
 import time
 
 from optel._fs import unlink
-from optel.spool import QUARANTINE_DIR, created_ns
+from optel.spool import QUARANTINE_DIR, created_ns, trusted
 from optel.spool.disk import listdir
 from optel.spool.look import look
-from optel.spool.policy import trusted
 from optel.spool.state import SpoolState
 from optel.spool.writer import MAX_AGE_S, MAX_BYTES
 

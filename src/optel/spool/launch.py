@@ -12,7 +12,7 @@ import sys
 import time
 
 from optel import _paths
-from optel.spool import LOCK_NAME, SUFFIX, created_ns, waiting
+from optel.spool import LOCK_NAME, SUFFIX, created_ns, delivery_due, waiting
 from optel.spool.disk import log_failure
 from optel.spool.files import Spool
 from optel.spool.lock import (
@@ -24,7 +24,6 @@ from optel.spool.lock import (
     rewrite_lock,
     take_over_own,
 )
-from optel.spool.policy import delivery_due
 from optel.spool.process import spawn, uploader_command
 
 TYPE_CHECKING = False

@@ -13,9 +13,17 @@ import time
 
 from optel import _fs
 from optel._fs import unlink, write_atomically
-from optel.spool import BACKOFF, DROPPED, FIRST_VERSION, TALLY
+from optel.spool import (
+    BACKOFF,
+    DROPPED,
+    FIRST_VERSION,
+    RETRY_AFTER_CAP_S,
+    TALLY,
+    backoff_name,
+    backoff_of,
+    sane_backoff,
+)
 from optel.spool.disk import pid_alive
-from optel.spool.policy import RETRY_AFTER_CAP_S, backoff_name, backoff_of, sane_backoff
 from optel.spool.writer import SpoolWriter
 
 TYPE_CHECKING = False

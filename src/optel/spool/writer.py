@@ -1,6 +1,6 @@
 """The host's side of the spool: a flush encoded as `optel.spool/1` JSON lines, written atomically within the bounds.
 
-All a run with telemetry on and nothing due loads at exit, with `policy` (`optel._flushes.deliver`):
+All a run with telemetry on and nothing due loads at exit, with the package (`optel._flushes.deliver`):
 the uploader's reader (`format`), state (`state`), bounds
 (`bounds`) and claims are not loaded by it. A file is its header, one compact JSON line per record and a trailer
 (docs/spool-format.md#lines-of-a-spool-file), encoded without importing `json` (about 9 ms of the
@@ -14,14 +14,13 @@ import os
 import time
 
 from optel import _fs, _paths
-from optel.spool import DROPPED, SCHEMA, SUFFIX, TALLY
-from optel.spool.policy import read_tally, read_words, trusted, write_tally
+from optel.spool import DROPPED, SCHEMA, SUFFIX, TALLY, read_tally, read_words, trusted, write_tally
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
-    from optel.spool.policy import Tally
+    from optel.spool import Tally
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_AGE_S = 14 * 24 * 3600.0
