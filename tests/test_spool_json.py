@@ -152,3 +152,15 @@ def test_a_large_flush_is_the_same_bytes_whichever_quoting_writes_it(
     assert writer._quote is not writer._py_quote
     lines = in_python.decode("ascii").splitlines()
     assert [json.loads(line) for line in lines[1:-1]] == records
+
+
+def test_keys_are_spelled_the_same_once_kept_and_the_kept_ones_stay_bounded() -> None:
+    from optel.spool import writer
+
+    many = {f'k"{i}\\é': i for i in range(3 * writer._MAX_QUOTED_KEYS)}
+    for _ in range(2):  # the second time, from the kept spellings
+        assert dumps(many) == json.dumps(many, separators=(",", ":"))
+    assert len(writer._quoted_keys) <= writer._MAX_QUOTED_KEYS
+    # A str subclass key is spelled as its plain value and never kept.
+    assert dumps({_Loud("q"): 1}) == '{"q":1}'
+    assert all(type(key) is str for key in writer._quoted_keys)

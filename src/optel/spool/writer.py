@@ -239,11 +239,25 @@ def _encode(value: object, depth: int) -> str:
 def _object(value: dict[object, object], depth: int) -> str:
     parts = []
     for key, item in value.items():
-        name = key if type(key) is str else _key(key)
-        if name is not None:
-            text = _quote(item) if type(item) is str else _encode(item, depth + 1)
-            parts.append(_quote(name) + ":" + text)
+        if type(key) is str:
+            head = _quoted_keys.get(key)
+            if head is None:
+                head = _quote(key) + ":"
+                if len(_quoted_keys) < _MAX_QUOTED_KEYS:
+                    _quoted_keys[key] = head
+        else:
+            name = _key(key)
+            if name is None:
+                continue
+            head = _quote(name) + ":"
+        parts.append(head + (_quote(item) if type(item) is str else _encode(item, depth + 1)))
     return "{" + ",".join(parts) + "}"
+
+
+# Keys as they are written, kept: a flush's records share their field and attribute names, which
+# are the few optel and the host declare (the bound keeps a flood of others from growing it).
+_quoted_keys: dict[str, str] = {}
+_MAX_QUOTED_KEYS = 1024
 
 
 # JSON's escapes, spelled as `json.dumps` spells them (ensure_ascii): `_json` is a shared library
