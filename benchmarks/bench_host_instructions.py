@@ -12,9 +12,9 @@ then split by running the host cut short with ``os._exit``:
 - the flush's own work: ``optel.shutdown()``, then cut;
 - interpreter teardown: what is left.
 
-Each module optel loads costs ~190 K instructions before its code, and its code ~35 K a KB: the
-split says which part a change moves. Needs valgrind (Debian's package); without it the script says
-so and exits 0.
+Each module optel loads costs ~190 K instructions before its code, then its code objects and names
+(unmarshalled, interned) and its body: the split says which part a change moves. Needs valgrind
+(Debian's package); without it the script says so and exits 0.
 
     python benchmarks/bench_host_instructions.py
 """

@@ -517,3 +517,14 @@ def test_configure_replaces_the_default_scrubber() -> None:
     assert scrub_text("zzz") == "<z>"
     configure()
     assert scrub_text("zzz") == "zzz"
+
+
+def test_the_identity_rules_have_one_home_that_every_flush_loads() -> None:
+    # optel.privacy names them, loaded on first use from optel.record.clean, where a flush that
+    # has nothing to scrub finds them without loading this package (docs/internals.md).
+    import optel.record.clean as clean
+
+    assert privacy.apply_mode is clean.apply_mode
+    assert privacy.FORBIDDEN_KEYS is clean.FORBIDDEN_KEYS
+    assert privacy.USER_ID == clean.USER_ID == "user.id"
+    assert {"apply_mode", "FORBIDDEN_KEYS", "USER_ID"} <= set(dir(privacy))
