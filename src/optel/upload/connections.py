@@ -1,8 +1,10 @@
 """The HTTP connections of an upload run: direct or through a proxy, TLS with the destination's certificates, one kept per route.
 
-Standard library only (`http.client`, `ssl`): an uploader run sends a few small requests, and
-importing an HTTP client library would cost it more CPU than everything else it does
-(docs/internals.md, delivery). What it keeps of what `requests` did:
+Standard library only: an uploader run sends a few small requests, and importing an HTTP client
+library would cost it more CPU than everything else it does (docs/internals.md, delivery). A route
+with no TLS anywhere (an http collector, directly or through an http proxy) is a
+`plain.PlainConnection`; one with TLS is `http.client`'s, imported with `ssl` only then. What it
+keeps of what `requests` did:
 
 - the proxy of `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` unless `NO_PROXY` exempts the host
   (`reach.proxy_for`, the same decision the reachability check makes): an http URL is asked of the
@@ -16,17 +18,20 @@ importing an HTTP client library would cost it more CPU than everything else it 
 from __future__ import annotations
 
 import base64
-import http.client
 import os
-import ssl
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
+from optel.upload.plain import PlainConnection
 from optel.upload.reach import proxy_for
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # `typing` is not imported by an upload run (tests/test_upload_lean.py)
-    from typing import Optional, Tuple
+    import http.client
+    import ssl
+    from typing import Optional, Tuple, Union
+
+    Connection = Union[PlainConnection, http.client.HTTPConnection]
 
     # CA bundle, client certificate, client key
     Tls = Tuple[Optional[str], Optional[str], Optional[str]]
@@ -92,6 +97,8 @@ def _basic(name: str, user: str | None, password: str | None) -> dict[str, str]:
 
 def context(tls: Tls, environ: Mapping[str, str] | None = None) -> ssl.SSLContext:
     """A verifying TLS context: the CA bundle given (else the default one), the client certificate."""
+    import ssl
+
     cafile, certificate, key = tls
     ctx = ssl.create_default_context(cafile=cafile or _default_bundle(environ or os.environ))
     if certificate:
@@ -116,10 +123,10 @@ class Pool:
     """The open connections of one run, by route and TLS settings; requests go one at a time."""
 
     def __init__(self) -> None:
-        self._open: dict[tuple[object, ...], http.client.HTTPConnection] = {}
+        self._open: dict[tuple[object, ...], Connection] = {}
         self._contexts: dict[Tls, ssl.SSLContext] = {}
 
-    def get(self, way: Route, tls: Tls, timeout: float) -> http.client.HTTPConnection:
+    def get(self, way: Route, tls: Tls, timeout: float) -> Connection:
         """The route's connection (opened on its first request), its socket timeout set to `timeout`."""
         key = (way.scheme, way.host, way.port, way.proxy[:3] if way.proxy else None, tls)
         connection = self._open.get(key)
@@ -130,22 +137,29 @@ class Pool:
             connection.sock.settimeout(timeout)
         return connection
 
-    def _new(self, way: Route, tls: Tls, timeout: float) -> http.client.HTTPConnection:
-        ctx = self._context(tls) if way.scheme == "https" else None
+    def _new(self, way: Route, tls: Tls, timeout: float) -> Connection:
+        if way.proxy is None and way.scheme == "http":
+            return PlainConnection(way.host, way.port, timeout)  # no TLS: no http.client, no ssl
         if way.proxy is None:
-            if ctx is not None:
-                return http.client.HTTPSConnection(way.host, way.port, timeout=timeout, context=ctx)
-            return http.client.HTTPConnection(way.host, way.port, timeout=timeout)
+            import http.client
+
+            ctx = self._context(tls)
+            return http.client.HTTPSConnection(way.host, way.port, timeout=timeout, context=ctx)
         kind, host, port, headers = way.proxy
-        if ctx is not None:  # https through an http proxy: a CONNECT tunnel, TLS to the collector
-            tunnel = http.client.HTTPSConnection(host, port, timeout=timeout, context=ctx)
+        if kind == "http" and way.scheme == "http":  # the proxy reads the request: no TLS either
+            return PlainConnection(host, port, timeout)
+        import http.client
+
+        if way.scheme == "https":  # through an http proxy: a CONNECT tunnel, TLS to the collector
+            tunnel = http.client.HTTPSConnection(
+                host, port, timeout=timeout, context=self._context(tls)
+            )
             tunnel.set_tunnel(way.host, way.port, headers=headers)
             return tunnel
-        if kind == "https":  # http through an https proxy: TLS to the proxy, verified by default
-            return http.client.HTTPSConnection(
-                host, port, timeout=timeout, context=self._context((None, None, None))
-            )
-        return http.client.HTTPConnection(host, port, timeout=timeout)
+        # http through an https proxy: TLS to the proxy, verified by default.
+        return http.client.HTTPSConnection(
+            host, port, timeout=timeout, context=self._context((None, None, None))
+        )
 
     def _context(self, tls: Tls) -> ssl.SSLContext:
         found = self._contexts.get(tls)
@@ -153,7 +167,7 @@ class Pool:
             found = self._contexts[tls] = context(tls)
         return found
 
-    def drop(self, connection: http.client.HTTPConnection) -> None:
+    def drop(self, connection: Connection) -> None:
         """Close a connection after an error: the route's next request opens a new one."""
         connection.close()
 

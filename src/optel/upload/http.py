@@ -8,8 +8,8 @@ caller's immediate reconnect for a stale kept-alive connection).
 
 It also decides what goes on the wire: the headers, CA bundle and client certificate of the
 `Destination` being sent to, nothing else (optel/_endpoints.py). The connections themselves
-(proxies, TLS, keep-alive) are upload/connections.py's: the standard library's `http.client`,
-which costs a run a fraction of what importing an HTTP client library would.
+(proxies, TLS, keep-alive) are upload/connections.py's: upload/plain.py's where no TLS is used,
+the standard library's `http.client` where it is.
 
 And it keeps a total deadline. A socket timeout bounds each read, so a collector that drips a
 byte a second would hold a request for as long as it likes: a watchdog thread shuts the
@@ -18,9 +18,8 @@ request's socket down when the export's time is up, which ends the blocked read 
 
 from __future__ import annotations
 
-import http.client
 import socket
-import ssl
+import sys
 import threading
 import time
 
@@ -182,7 +181,12 @@ class ObservingSession:
             self.error = TimeoutError(f"timed out after {timeout:.1f} s")
             raise Stop(f"timed out after {timeout:.1f} s") from error
         self.error = error
-        connection_error = isinstance(error, (OSError, http.client.HTTPException))
+        client = sys.modules.get(
+            "http.client"
+        )  # loaded by a TLS route only (upload/connections.py)
+        connection_error = isinstance(error, OSError) or (
+            client is not None and isinstance(error, client.HTTPException)
+        )
         if connection_error and self.attempts == 1 and not _certificate(error):
             raise Reconnect(str(error)) from error  # a kept-alive connection may have gone stale
         raise Stop(str(error)) from error
@@ -194,6 +198,9 @@ class ObservingSession:
 
 def _certificate(error: Exception) -> bool:
     """A certificate the other side does not accept, or ours it refused: no use trying again."""
+    ssl = sys.modules.get("ssl")  # loaded by a TLS route only: no TLS, no certificate error
+    if ssl is None:
+        return False
     return isinstance(error, ssl.SSLCertVerificationError) or (
         isinstance(error, ssl.SSLError) and "CERTIFICATE" in str(error).upper()
     )
