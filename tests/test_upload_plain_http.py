@@ -228,6 +228,24 @@ def test_a_header_that_would_break_the_request_is_refused_before_anything_is_sen
     assert server.requests == []
 
 
+@pytest.mark.parametrize(
+    "target", ["/v1/traces HTTP/1.1\r\nX-Injected: 1\r\n\r\nGET /", "/a b", "/nul\0", ""]
+)
+def test_a_url_that_would_break_the_request_line_is_refused_before_anything_is_sent(
+    target: str,
+) -> None:
+    server = ScriptedServer([OK])
+    connection = PlainConnection("127.0.0.1", server.port, 5)
+    try:
+        with pytest.raises(ValueError):
+            connection.request("POST", target, b"x", {})
+        assert connection.sock is None
+    finally:
+        connection.close()
+        server.close()
+    assert server.requests == []
+
+
 def test_the_host_header_names_the_collector_through_a_proxy_and_brackets_ipv6() -> None:
     proxy = PlainConnection("127.0.0.1", 3128, 1)
     assert (

@@ -12,7 +12,8 @@ It reads no more than it must: a status line and headers of at most 64 KiB and 1
 of at most 1 MiB (an OTLP answer is a few bytes; past that the rest is left unread and the
 connection is not reused), delimited by ``Content-Length``, chunked encoding or the connection's
 close. Interim answers (``100 Continue``) are skipped. A header a request would carry with a line
-break, or a name that is not a token, is refused before anything is sent.
+break, a name that is not a token, or a URL with a space or a control character is refused before
+anything is sent.
 """
 
 from __future__ import annotations
@@ -66,7 +67,10 @@ class PlainConnection:
         self._reusable = False
 
     def request(self, method: str, target: str, body: bytes, headers: Mapping[str, str]) -> None:
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {self._host_header(target)}"]
+        host = self._host_header(target)
+        if _unsafe_in_line(target) or _unsafe_in_line(host):
+            raise ValueError(f"invalid URL for a request line: {target[:80]!r}")
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
         lines.append(f"Content-Length: {len(body)}")
         lines.append("Accept-Encoding: identity")
         for name, value in headers.items():
@@ -189,6 +193,11 @@ class PlainConnection:
             parts.append(self._exactly(size))
             total += size
             self._line(MAX_HEAD)  # the CRLF after the chunk
+
+
+def _unsafe_in_line(text: str) -> bool:
+    # Controls and spaces would end the request line or a header early (as http.client refuses).
+    return not text or any(ch <= " " or ch == "\x7f" for ch in text)
 
 
 def _status_line(line: str) -> tuple[str, int, str]:
