@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import socket
 
+from optel.upload.reach import connect
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -82,7 +84,7 @@ class PlainConnection:
         data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         if self.sock is None or not self._reusable:
             self.close()
-            self.sock = socket.create_connection((self.host, self.port), self.timeout)
+            self.sock = connect(self.host, self.port, self.timeout)
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._reusable = False  # until this request's answer says otherwise
         self.sock.sendall(data)

@@ -41,16 +41,21 @@ def proxy_for(url: str, environ: Mapping[str, str] | None = None) -> str | None:
     return _proxy(scheme, host, port, os.environ if environ is None else environ)
 
 
+def connect(host: str, port: int, timeout: float | None) -> socket.socket:
+    """A TCP connection to `host`:`port` (``socket.create_connection``). An ASCII name goes as
+    bytes (getaddrinfo takes them; typeshed says str): a str one is passed through the idna codec,
+    ~1 ms of imports for nothing."""
+    address = (host.encode() if host.isascii() else host, port)
+    return socket.create_connection(address, timeout=timeout)  # type: ignore[arg-type]
+
+
 def unreachable(hop: tuple[str, int] | None, timeout: float) -> OSError | None:
     """The error of a TCP connect to `hop` (from `first_hop`), or None when it connects."""
     if hop is None:
         return None
     host, port = hop
-    # An ASCII name goes as bytes (getaddrinfo takes them; typeshed says str): a str one is passed
-    # through the idna codec, ~1 ms of imports for nothing.
-    address = (host.encode() if host.isascii() else host, port)
     try:
-        socket.create_connection(address, timeout=max(timeout, 0.05)).close()  # type: ignore[arg-type]
+        connect(host, port, max(timeout, 0.05)).close()
     except OSError as error:
         return error
     except Exception:  # an odd host string: let the real request say it
