@@ -229,7 +229,8 @@ def test_a_header_that_would_break_the_request_is_refused_before_anything_is_sen
 
 
 @pytest.mark.parametrize(
-    "target", ["/v1/traces HTTP/1.1\r\nX-Injected: 1\r\n\r\nGET /", "/a b", "/nul\0", ""]
+    "target",
+    ["/v1/traces HTTP/1.1\r\nX-Injected: 1\r\n\r\nGET /", "/a b", "/nul\0", "", "/?key=s3cr3t x"],
 )
 def test_a_url_that_would_break_the_request_line_is_refused_before_anything_is_sent(
     target: str,
@@ -237,9 +238,12 @@ def test_a_url_that_would_break_the_request_line_is_refused_before_anything_is_s
     server = ScriptedServer([OK])
     connection = PlainConnection("127.0.0.1", server.port, 5)
     try:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError) as refused:
             connection.request("POST", target, b"x", {})
         assert connection.sock is None
+        assert "s3cr3t" not in str(refused.value), (
+            "the error (logged, shown by optel upload) names no token"
+        )
     finally:
         connection.close()
         server.close()
