@@ -55,7 +55,9 @@ def start_flush_loop(telemetry: Telemetry, interval: float) -> None:
     stop = _thread.allocate_lock()
     stop.acquire()
     telemetry._stop = stop
-    _thread.start_new_thread(_flush_loop, (telemetry, interval, stop))
+    from optel import _threads
+
+    _threads.start(_flush_loop, telemetry, interval, stop)
 
 
 def _flush_loop(telemetry: Telemetry, interval: float, stop: _thread.LockType) -> None:
@@ -76,7 +78,9 @@ def _start_durable_flush(telemetry: Telemetry) -> None:
     # Called by the span that ended past the due time, in the host's thread: the flush runs on a
     # thread of its own, as flush_interval's do.
     if not telemetry._closed:
-        _thread.start_new_thread(_durable_flush, (telemetry,))
+        from optel import _threads
+
+        _threads.start(_durable_flush, telemetry)
 
 
 def _durable_flush(telemetry: Telemetry) -> None:

@@ -7,8 +7,6 @@ sends. A run with an empty spool, or whose files are not due yet, loads none of 
 
 from __future__ import annotations
 
-import _thread
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from optel.consent import Consent
@@ -42,9 +40,10 @@ def _deliver_due(app: str) -> None:
     try:
         # The launcher is imported here, not in the thread: a host that forks while another thread
         # holds the import lock leaves its child waiting on that lock for ever.
+        from optel import _threads
         from optel.spool.launch import drain_leftovers
 
-        _thread.start_new_thread(drain_leftovers, (app,))
+        _threads.start(drain_leftovers, app)
     except Exception as exc:
         _log("optel: delivering what earlier runs left failed: %r", exc)
 

@@ -6,11 +6,10 @@ path); the child gets a new session and /dev/null for stdio, and is reaped by a 
 
 from __future__ import annotations
 
-import _thread
 import os
 import sys
 
-from optel import _paths
+from optel import _paths, _threads
 from optel.spool.lock import TOKEN_ENV
 
 DETACHED_FLAG = "--detached"
@@ -97,7 +96,7 @@ def _reap_later(pid: int) -> None:
             pass
 
     try:
-        _thread.start_new_thread(reap, ())
+        _threads.start(reap)
     except RuntimeError:
         pass
 
@@ -127,7 +126,7 @@ def _spawn_with_subprocess(argv: list[str], env: dict[str, str]) -> int | None:
     except (OSError, ValueError):
         return None
     try:
-        _thread.start_new_thread(proc.wait, ())
+        _threads.start(proc.wait)
     except RuntimeError:
         pass
     pid: int = proc.pid
