@@ -233,6 +233,32 @@ def test_ctrl_c_at_the_prompt_interrupts_the_host_and_stores_no_choice():
     assert "mode" not in stored()
 
 
+def test_nothing_is_imported_while_the_question_waits_for_an_answer(python):
+    # A Ctrl-C that lands inside an import can be swallowed by CPython ("Exception ignored in
+    # _get_module_lock"): the person who pressed it then waited out the timeout (seen in CI).
+    # So every module the reading needs is loaded before the question is shown.
+    child = (
+        "import io, os, sys\n"
+        "from optel.consent.prompt import ask\n"
+        "class Screen(io.StringIO):\n"
+        "    loaded = None\n"
+        "    def write(self, text):\n"
+        "        if Screen.loaded is None and 'Send usage telemetry?' in text:\n"
+        "            Screen.loaded = set(sys.modules)\n"
+        "        return super().write(text)\n"
+        "r, w = os.pipe()\n"
+        "os.write(w, b'identified\\nsomeone\\n')\n"
+        "screen = Screen()\n"
+        "answer = ask('pty-app', ('off', 'anonymous', 'identified'), timeout=5,\n"
+        "             stdin=os.fdopen(r), stdout=screen)\n"
+        "print(answer.mode, sorted(set(sys.modules) - Screen.loaded))\n"
+    )
+    out = subprocess.run(
+        [python, "-c", child], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert out.strip() == "identified []"
+
+
 def test_prompt_times_out_to_off():
     start = time.monotonic()
     result, screen = run_on_terminal([], timeout=0.5)

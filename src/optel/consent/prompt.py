@@ -12,6 +12,13 @@ import time
 
 from optel.consent.howto import off_variable, recorded_usage, telemetry_command
 
+# Imported with this module, before the question is shown: a Ctrl-C that lands while a module is
+# being imported can be swallowed (CPython reports it as "Exception ignored" in the import lock's
+# callback), and the person who pressed it would wait out the timeout.
+if sys.platform != "win32":
+    import select
+    import termios
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -200,8 +207,6 @@ def discard_typeahead(stdin: TextIO) -> None:
         return
     if not os.isatty(fd):
         return
-    import termios
-
     try:
         termios.tcflush(fd, termios.TCIFLUSH)
     except (OSError, termios.error):
@@ -245,8 +250,6 @@ def read_line(stdin: TextIO, deadline: float) -> tuple[str, str]:
         return ("line", line.rstrip("\r\n")) if line else ("eof", "")
     if sys.platform == "win32":
         return _read_line_windows(deadline)
-    import select
-
     buf = bytearray()
     while True:
         remaining = deadline - time.monotonic()
