@@ -236,6 +236,7 @@ class Variant:
         self.phase_cpu: dict[str, float] = {}
         self.phase_runs: dict[str, int] = {}
         self.phase_host: dict[str, list[float]] = {}
+        self.phase_uploaders: dict[str, list[float]] = {}
         # Host CPU of the runs that started no uploader: issue 19's host bar is for a run with
         # no uploader due (a run that starts one also pays for the spawn).
         self.host_no_uploader: list[float] = []
@@ -261,8 +262,7 @@ class Variant:
     def count(self, phase: str, done: list[list[Any]]) -> None:
         for host, cpu, rss, written in done:
             (self.host if host else self.uploaders).add(cpu, rss, written)
-            if host:
-                self.phase_host.setdefault(phase, []).append(cpu)
+            (self.phase_host if host else self.phase_uploaders).setdefault(phase, []).append(cpu)
             self.phase_cpu[phase] = self.phase_cpu.get(phase, 0.0) + cpu
         self.phase_runs[phase] = self.phase_runs.get(phase, 0) + sum(1 for d in done if d[0])
 
@@ -412,6 +412,11 @@ def report(
             if phase in off.phase_host
         )
         print(f"    {v.label:26} {parts}")
+    parts = ", ".join(
+        f"{phase} {len(cpus)} x {statistics.mean(cpus) * 1000:.0f} ({min(cpus) * 1000:.0f}-{max(cpus) * 1000:.0f})"
+        for phase, cpus in on.phase_uploaders.items()
+    )
+    print(f"  uploaders of {on.label} per phase, count x mean CPU ms (min-max): {parts or 'none'}")
     print(f"  optel spool bytes written per run: {statistics.mean(on.spool_written):.0f}")
     for v in (on, sdk):
         ages = v.ages_h()
