@@ -17,25 +17,24 @@ keeps of what `requests` did:
 
 from __future__ import annotations
 
-import base64
 import os
-from collections.abc import Mapping
-from urllib.parse import unquote, urlsplit
+from binascii import b2a_base64
 
 from optel.upload.plain import PlainConnection
 from optel.upload.reach import proxy_for
+from optel.upload.urls import PORTS, split, unquote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # `typing` is not imported by an upload run (tests/test_upload_lean.py)
     import http.client
     import ssl
+    from collections.abc import Mapping
     from typing import Optional, Tuple, Union
 
     Connection = Union[PlainConnection, http.client.HTTPConnection]
 
     # CA bundle, client certificate, client key
     Tls = Tuple[Optional[str], Optional[str], Optional[str]]
-_PORTS = {"http": 80, "https": 443}
 
 
 class Route:
@@ -62,37 +61,40 @@ class Route:
 
 def route(url: str, environ: Mapping[str, str] | None = None) -> Route:
     """The route of a request to `url`; ValueError for a URL or proxy this module cannot use."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in _PORTS or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {parts.scheme}://{parts.hostname or ''}")
-    port = parts.port or _PORTS[scheme]
+    parts = split(url)  # ValueError for what upload/urls.py does not take
+    scheme = parts.scheme
+    if scheme not in PORTS:
+        raise ValueError(f"not an http(s) URL: {scheme}://{parts.host}")
+    port = parts.connect_port()
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     auth = _basic("Authorization", parts.username, parts.password)
     proxy_url = proxy_for(url, os.environ if environ is None else environ)
     if proxy_url is None:
-        return Route(scheme, parts.hostname, port, target, auth, None)
-    proxy = urlsplit(proxy_url)
-    kind = proxy.scheme.lower()
-    if kind not in _PORTS or not proxy.hostname:
-        raise ValueError(f"unsupported proxy {kind}://{proxy.hostname or ''} (http or https only)")
+        return Route(scheme, parts.host, port, target, auth, None)
+    try:
+        proxy = split(proxy_url)
+    except ValueError as exc:
+        raise ValueError(f"unsupported proxy: {exc}") from None
+    kind = proxy.scheme
+    if kind not in PORTS:
+        raise ValueError(f"unsupported proxy {kind}://{proxy.host} (http or https only)")
     if kind == "https" and scheme == "https":
         raise ValueError(
             "an https proxy for an https collector is not supported: use an http proxy"
         )
     headers = _basic("Proxy-Authorization", proxy.username, proxy.password)
     if scheme == "http":  # the proxy reads the request itself; a tunnel carries its own headers
-        target = f"http://{parts.netloc.rpartition('@')[2]}{target}"
+        target = f"http://{parts.address}{target}"
         auth = {**auth, **headers}
-    hop = (kind, proxy.hostname, proxy.port or _PORTS[kind], headers)
-    return Route(scheme, parts.hostname, port, target, auth, hop)
+    hop = (kind, proxy.host, proxy.connect_port(), headers)
+    return Route(scheme, parts.host, port, target, auth, hop)
 
 
 def _basic(name: str, user: str | None, password: str | None) -> dict[str, str]:
     if not user and not password:
         return {}
     pair = f"{unquote(user or '')}:{unquote(password or '')}".encode("latin-1", "replace")
-    return {name: "Basic " + base64.b64encode(pair).decode("ascii")}
+    return {name: "Basic " + b2a_base64(pair, newline=False).decode("ascii")}
 
 
 def context(tls: Tls, environ: Mapping[str, str] | None = None) -> ssl.SSLContext:

@@ -4,7 +4,8 @@ An offline laptop runs the detached uploader as often as an online one. Importin
 HTTP client costs most of a run's CPU and memory, and all of it is wasted when the first connect
 fails. So the run first opens (and closes) one TCP connection to where its first request would go:
 the collector, or the proxy that `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` names for it unless
-`NO_PROXY` exempts its host, as `requests` and grpc choose. Only the standard library's `socket`.
+`NO_PROXY` exempts its host, as `requests` and grpc choose. Only the standard library's `_socket`,
+and the URL read as the request reads it (upload/urls.py).
 A failure is what the request itself would have come to (a connection error: the files are kept
 and the destination backs off, exactly as before); a success costs one connect (docs/internals.md,
 delivery).
@@ -12,22 +13,25 @@ delivery).
 
 from __future__ import annotations
 
+import _socket  # the C module: `socket` costs an uploader run ~30 M instructions (its enums)
 import os
-import socket
-from collections.abc import Mapping
 
-_PORTS = {"http": 80, "https": 443}
+from optel.upload.urls import split
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 def first_hop(url: str, environ: Mapping[str, str] | None = None) -> tuple[str, int] | None:
     """(host, port) that a request to `url` connects to first: its proxy's, or its own; None if unclear."""
-    host, port, _ = _split(url)
-    if not host:
+    where = _where(url)
+    if where is None:
         return None  # nothing to check: the request will say what is wrong
     proxy = proxy_for(url, environ)
     if proxy is not None:
-        host, port, _ = _split(proxy)
-    return (host, port) if host else None
+        where = _where(proxy)
+    return where[:2] if where is not None else None
 
 
 def proxy_for(url: str, environ: Mapping[str, str] | None = None) -> str | None:
@@ -35,18 +39,30 @@ def proxy_for(url: str, environ: Mapping[str, str] | None = None) -> str | None:
 
     The one place that decides it, for the check above and for the request itself (upload/connections.py).
     """
-    host, port, scheme = _split(url)
-    if not host:
+    where = _where(url)
+    if where is None:
         return None
+    host, port, scheme = where
     return _proxy(scheme, host, port, os.environ if environ is None else environ)
 
 
-def connect(host: str, port: int, timeout: float | None) -> socket.socket:
-    """A TCP connection to `host`:`port` (``socket.create_connection``). An ASCII name goes as
-    bytes (getaddrinfo takes them; typeshed says str): a str one is passed through the idna codec,
-    ~1 ms of imports for nothing."""
-    address = (host.encode() if host.isascii() else host, port)
-    return socket.create_connection(address, timeout=timeout)  # type: ignore[arg-type]
+def connect(host: str, port: int, timeout: float | None) -> _socket.socket:
+    """A TCP connection to `host`:`port`: each address the name resolves to in turn, as
+    ``socket.create_connection`` tries them. An ASCII name goes as bytes (getaddrinfo takes them;
+    typeshed says str): a str one is passed through the idna codec, ~1 ms of imports for nothing."""
+    name = host.encode() if host.isascii() else host
+    error: OSError | None = None
+    for family, kind, proto, _, address in _socket.getaddrinfo(name, port, 0, _socket.SOCK_STREAM):
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        return sock
+    raise error if error is not None else OSError(f"no address found for {host!r}")
 
 
 def unreachable(hop: tuple[str, int] | None, timeout: float) -> OSError | None:
@@ -63,26 +79,17 @@ def unreachable(hop: tuple[str, int] | None, timeout: float) -> OSError | None:
     return None
 
 
-def _split(url: str) -> tuple[str, int, str]:
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "https", url  # a gRPC endpoint without a scheme: TLS
-    scheme = scheme.lower()
-    authority = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
-    if authority.startswith("["):  # [v6]:port
-        host, _, tail = authority[1:].partition("]")
-        port_text = tail[1:] if tail.startswith(":") else ""
-    else:
-        host, _, port_text = authority.partition(":")
+def _where(url: str) -> tuple[str, int, str] | None:
+    """(host, port, scheme) of `url` (a gRPC target without a scheme is TLS), None when it does not split."""
     try:
-        port = int(port_text) if port_text else _PORTS.get(scheme, 443)
+        parts = split(url if "://" in url else f"https://{url}")
     except ValueError:
-        return "", 0, scheme
-    return host, port, scheme
+        return None
+    return parts.host, parts.connect_port(), parts.scheme
 
 
 def _env(environ: Mapping[str, str], name: str) -> str:
-    return environ.get(name.lower()) or environ.get(name.upper()) or ""
+    return (environ.get(name.lower()) or environ.get(name.upper()) or "").strip()
 
 
 def _proxy(scheme: str, host: str, port: int, environ: Mapping[str, str]) -> str | None:
