@@ -96,6 +96,22 @@ def test_the_fast_line_parser_accepts_only_what_json_loads_reads_the_same_way(da
         assert fast == line_by_line(data)
 
 
+def test_the_fast_line_parser_reads_json_s_constants_and_big_numbers_as_json_loads() -> None:
+    # Its scanner is made without `json` (spool/format.py): the same defaults, checked by value.
+    lines = [
+        b"NaN",
+        b"-Infinity",
+        b"Infinity",
+        b"1e400",
+        b"-0.0",
+        b"12345678901234567890123",
+        b'"\\ud800"',
+    ]
+    fast = _parse_lines(b"\n".join(lines) + b"\n")
+    assert fast is not None
+    assert [repr(value) for value in fast] == [repr(json.loads(line)) for line in lines]
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -150,13 +150,9 @@ def _parse_lines(data: bytes) -> list[object] | None:
     `json.loads` reads the same way; anything else (whitespace around a value, a value spanning
     lines, a BOM, bad JSON) returns None and the caller parses line by line, for the exact error.
     """
-    import json
-
-    # The decoder's scanner (the C one): what json.loads calls after decoding and skipping whitespace.
-    decoder: Any = json.JSONDecoder()
     try:
         text = data.decode("utf-8", "surrogatepass")
-        scan = decoder.scan_once
+        scan = _scanner()
         find = text.find
         values: list[object] = []
         append = values.append
@@ -174,3 +170,31 @@ def _parse_lines(data: bytes) -> list[object] | None:
     ):  # StopIteration, JSONDecodeError, UnicodeDecodeError, RecursionError: the slow path says
         return None
     return values
+
+
+class _Decoding:
+    """What the C scanner reads of a `json.JSONDecoder` (its defaults: strict, no hooks, JSON's
+    three constants), so that a run that reads valid files does not import `json`, whose regular
+    expressions bring `re` and `enum`: ~30 M instructions, a fifth of an uploader run."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {
+        "-Infinity": float("-inf"),
+        "Infinity": float("inf"),
+        "NaN": float("nan"),
+    }.__getitem__
+
+
+def _scanner() -> Any:
+    """The scanner `json.JSONDecoder().scan_once` is: the C one, made without `json`."""
+    try:
+        from _json import make_scanner
+    except ImportError:  # pragma: no cover - a Python without the accelerator (PyPy)
+        import json
+
+        return json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+    return make_scanner(_Decoding())  # type: ignore[arg-type]

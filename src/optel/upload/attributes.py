@@ -7,7 +7,7 @@ be sent, and an offline run must not pay for the encoder's imports (upload/reach
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from _collections_abc import Mapping  # collections.abc's, without importing collections
 
 from optel.record.names import APP_INSTALLATION_ID, OPTEL_INSTALL_ID, RENAMED
 

@@ -10,13 +10,13 @@ that a file whose spans went out is rewritten to hold only what did not.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from _collections_abc import Mapping  # collections.abc's, without importing collections
 
 from optel import _logger
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections import deque
+    from collections.abc import Iterator
     from typing import Any
 
     from optel.spool.claims import Claim
@@ -95,7 +95,7 @@ def read_file(run: Run, claim: Claim) -> SpoolFile | None:
     )
 
 
-def gather(run: Run, pending: deque[Claim], carry: list[SpoolFile]) -> list[SpoolFile]:
+def gather(run: Run, pending: list[Claim], carry: list[SpoolFile]) -> list[SpoolFile]:
     """The next batch: files for one endpoint, up to `CHUNK_SPANS` spans and `BATCH_RECORDS` records.
 
     A file that does not fit is left in `carry` for the next batch; a file bigger than a batch
@@ -107,7 +107,7 @@ def gather(run: Run, pending: deque[Claim], carry: list[SpoolFile]) -> list[Spoo
         if carry:
             file = carry.pop()
         elif pending:
-            read = read_file(run, pending.popleft())
+            read = read_file(run, pending.pop())
             if read is None:
                 continue
             if run.holds(read.destination):

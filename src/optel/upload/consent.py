@@ -11,7 +11,7 @@ encoded: there is no per-span decision to make, every record of a file shares it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from _collections_abc import Mapping  # collections.abc's, without importing collections
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from _collections_abc import Mapping  # collections.abc's, without importing collections
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

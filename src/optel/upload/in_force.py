@@ -7,7 +7,7 @@ thread asks it before it knows whether there is anything to send, without loadin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from _collections_abc import Mapping  # collections.abc's, without importing collections
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Mapping, Sequence
 
 from optel import _logger
 from optel.record.names import RENAMED
@@ -13,6 +12,7 @@ from optel.upload.wire import double, field, fixed64, key_values, sfixed64, text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
     from typing import Any
 
 # The SDK's default explicit bucket boundaries, for histograms the dictionary does not describe.

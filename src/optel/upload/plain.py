@@ -18,12 +18,13 @@ anything is sent.
 
 from __future__ import annotations
 
-import socket
+from _socket import IPPROTO_TCP, TCP_NODELAY
 
 from optel.upload.reach import connect
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from _socket import socket
     from collections.abc import Mapping
 
 MAX_HEAD = 64 * 1024
@@ -64,7 +65,7 @@ class PlainConnection:
         self.host = host
         self.port = port
         self.timeout = timeout
-        self.sock: socket.socket | None = None
+        self.sock: socket | None = None
         self._buffer = b""
         self._reusable = False
 
@@ -86,7 +87,7 @@ class PlainConnection:
         if self.sock is None or not self._reusable:
             self.close()
             self.sock = connect(self.host, self.port, self.timeout)
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.sock.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1)
         self._reusable = False  # until this request's answer says otherwise
         self.sock.sendall(data)
 

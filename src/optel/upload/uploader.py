@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
 
 from optel import _logger
 from optel.upload.batching import BATCH_RECORDS, CHUNK_SPANS, SpoolFile, budget, gather
@@ -24,7 +23,7 @@ from optel.upload.summary import UploadSummary
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from collections import deque
+    from collections.abc import Mapping
     from typing import Any
 
     from optel.spool.claims import Claim
@@ -331,11 +330,11 @@ class Run:
 
 
 def _drain(run: Run, claims: list[Claim], refresh: Any) -> None:
-    from collections import deque
-
     from optel.spool.files import delete_all
 
-    pending = deque(claims)
+    # The claims in reverse, so that `pop()` takes the oldest first (no `collections.deque`:
+    # `collections` costs an uploader run ~7 M instructions).
+    pending = claims[::-1]
     run.claimed.update(claim.name for claim in claims)
     carry: list[SpoolFile] = []
     try:
@@ -366,7 +365,7 @@ def _drain(run: Run, claims: list[Claim], refresh: Any) -> None:
         run.exporters.close()
 
 
-def _keep_the_rest(run: Run, pending: deque[Claim], carry: list[SpoolFile]) -> None:
+def _keep_the_rest(run: Run, pending: list[Claim], carry: list[SpoolFile]) -> None:
     """Give back what the run did not get to (out of time, or an error): it is due now."""
     run.keep(carry)
     carry.clear()
