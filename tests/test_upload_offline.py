@@ -21,7 +21,7 @@ summary = upload(sys.argv[1], respect_backoff=sys.argv[2] == "1")
 heavy = sorted(m for m in ("google.protobuf", "requests", "urllib3", "grpc", "opentelemetry.sdk")
                if m in sys.modules)
 print(json.dumps({"sent": summary.files_sent, "kept": summary.files_kept, "error": summary.error,
-                  "heavy": heavy}))
+                  "quarantined": summary.files_quarantined, "heavy": heavy}))
 """
 
 
@@ -83,5 +83,31 @@ def test_the_check_goes_to_the_proxy_the_request_would_use(python: str) -> None:
         # The request is made with the standard library and encoded by upload/wire.py: no HTTP
         # client library, no protobuf.
         assert result["heavy"] == []
+        assert len(receiver.spans()) == 3
+    assert spool.files() == []
+
+
+def test_an_offline_run_reads_one_file_and_keeps_the_others_unread(python: str) -> None:
+    # Its first file's collector is down: the run gives back the rest after reading their
+    # headers only. Their bodies here are broken, so a run that read them would quarantine them.
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    spool = spool_one(endpoint)
+    for _ in range(10):
+        path = spool.write(header(endpoint), [*spans(3), invocation()])
+        assert path is not None
+        with open(path, "rb") as f:
+            lines = f.read().split(b"\n")
+        lines[1] = b'{"t": "span", broken'
+        with open(path, "wb") as f:
+            f.write(b"\n".join(lines))
+    result = run_uploader(python, clean_env())
+    assert (result["sent"], result["kept"], result["quarantined"]) == (0, 11, 0)
+    assert "ConnectionError" in result["error"]
+    assert len(spool.files()) == 11
+    # Once the collector is there, each file is read: the good one sent, the broken ones set aside.
+    with OTLPReceiver(port=port) as receiver:
+        result = run_uploader(python, clean_env(), respect_backoff=False)
+        assert (result["sent"], result["kept"], result["quarantined"]) == (1, 0, 10)
         assert len(receiver.spans()) == 3
     assert spool.files() == []

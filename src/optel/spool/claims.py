@@ -11,7 +11,7 @@ from optel._fs import ensure_dir, unlink
 from optel.spool import CLAIMED, QUARANTINE_DIR, SUFFIX, created_ns
 from optel.spool.bounds import SpoolBounds
 from optel.spool.disk import pid_alive
-from optel.spool.format import CorruptSpoolFile, count_records, parse_flush
+from optel.spool.format import CorruptSpoolFile, count_records, parse_flush, parse_header
 from optel.spool.writer import MAX_BYTES
 
 # A claim older than this is taken back even when its pid looks alive: the pid may have been reused.
@@ -34,6 +34,11 @@ class Claim:
     @property
     def created_ns(self) -> int | None:
         return created_ns(self.name)
+
+    def peek_export(self) -> object:
+        """The header's `export` section (where the file goes), its records left unread;
+        CorruptSpoolFile or OSError as `read`."""
+        return parse_header(_read_own(self.path, self.name), self.name).get("export")
 
     def read(self) -> tuple[dict[str, object], list[dict[str, object]]]:
         """(header, records); CorruptSpoolFile when truncated, invalid or not this user's, OSError when gone."""

@@ -113,6 +113,18 @@ def parse_flush(data: bytes, name: str) -> tuple[dict[str, object], list[dict[st
     return header, records
 
 
+def parse_header(data: bytes, name: str) -> dict[str, object]:
+    """The header of a file's bytes, its first line alone; CorruptSpoolFile when that is not a
+    valid `optel.spool/1` header. The records are not read: what an uploader needs to know where
+    a file goes (`Claim.peek_export`)."""
+    line = data.partition(b"\n")[0]
+    values = _parse_lines(line + b"\n")
+    header = values[0] if values else None
+    if not isinstance(header, dict) or header.get("schema") != SCHEMA:
+        raise CorruptSpoolFile(f"{name}: not a {SCHEMA} file")
+    return header
+
+
 def _parse_lines_one_by_one(data: bytes, name: str) -> list[object]:
     import json
 

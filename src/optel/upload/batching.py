@@ -101,18 +101,29 @@ def gather(run: Run, pending: list[Claim], carry: list[SpoolFile]) -> list[Spool
     A file that does not fit is left in `carry` for the next batch; a file bigger than a batch
     makes a batch alone (its spans go in several requests).
     """
+    from optel.upload.outcome import RETRY, UNAVAILABLE
+
     batch: list[SpoolFile] = []
     spans = records = 0
     while len(batch) < BATCH_FILES:
         if carry:
             file = carry.pop()
         elif pending:
-            read = read_file(run, pending.pop())
+            claim = pending.pop()
+            if run.failed and _failed_already(run, claim):
+                continue
+            read = read_file(run, claim)
             if read is None:
                 continue
             if run.holds(read.destination):
                 run.keep([read], due=False)  # after its destination's older files, in a later run
                 continue
+            if not batch:
+                # Its destination is checked before more files are read: an offline run reads one.
+                failed = unreachable([read], run.exporters, budget(run.deadline))
+                if failed is not None and failed.kind in (RETRY, UNAVAILABLE):
+                    run.fail([read], failed)
+                    continue
             file = read
         else:
             break
@@ -127,6 +138,22 @@ def gather(run: Run, pending: list[Claim], carry: list[SpoolFile]) -> list[Spool
         spans += len(file.spans)
         records += file.size
     return batch
+
+
+def _failed_already(run: Run, claim: Claim) -> bool:
+    """Whether `claim` goes where this run failed to send already; then it is given back unread
+    (its header alone read): an offline run does not parse the spool it keeps."""
+    from optel.spool.format import CorruptSpoolFile
+    from optel.spool.writer import destination
+
+    try:
+        export = claim.peek_export()
+    except (CorruptSpoolFile, OSError):
+        return False  # read in full, which says what is wrong with it
+    if destination(export if isinstance(export, Mapping) else None) not in run.failed:
+        return False
+    run.keep_claims([claim], due=False)
+    return True
 
 
 def budget(deadline: float | None) -> float:
@@ -154,12 +181,9 @@ def send(
 
     export = files[0].export
     allowed = [sending(file_consent(file.header)) for file in files]
-    # Before anything heavy is imported: a collector that is not there costs a connect.
-    for signal, has in (("traces", "spans"), ("metrics", "metrics")):
-        if any(getattr(f, has) for f, ok in zip(files, allowed) if ok):
-            failed = exporters.check(signal, export, budget(deadline))
-            if failed is not None:
-                return failed, 0, 0, [None] * len(files)
+    failed = unreachable(files, exporters, budget(deadline), allowed)
+    if failed is not None:
+        return failed, 0, 0, [None] * len(files)
     spans = 0
     through = 0  # span records (counted over the batch) that went out or needed no request
     for request, end in _span_chunks(files, resources, allowed, invalid):
@@ -176,6 +200,26 @@ def send(
         if outcome.kind != SENT:
             return outcome, spans, 0, _rests(files, through)
     return Outcome(SENT), spans, points[0], [None] * len(files)
+
+
+def unreachable(
+    files: list[SpoolFile],
+    exporters: Exporters,
+    seconds: float,
+    allowed: list[bool] | None = None,
+) -> Outcome | None:
+    """Why the files' destination cannot take what they may send now (`Exporters.check`: a
+    connect, before anything heavy is imported), or None. `allowed`: which files may send."""
+    if allowed is None:
+        from optel.upload.consent import file_consent, sending
+
+        allowed = [sending(file_consent(file.header)) for file in files]
+    for signal, has in (("traces", "spans"), ("metrics", "metrics")):
+        if any(getattr(f, has) for f, ok in zip(files, allowed) if ok):
+            failed = exporters.check(signal, files[0].export, seconds)
+            if failed is not None:
+                return failed
+    return None
 
 
 def _span_chunks(

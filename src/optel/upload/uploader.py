@@ -292,10 +292,14 @@ class Run:
 
     def keep(self, files: list[SpoolFile], *, due: bool = True) -> None:
         """Give the files back for a later run; `due` when nothing but this run's end holds them."""
-        for file in files:
-            self.spool.release(file.claim)
+        self.keep_claims([file.claim for file in files], due=due)
+
+    def keep_claims(self, claims: list[Claim], *, due: bool = True) -> None:
+        """`keep`, for files not read."""
+        for claim in claims:
+            self.spool.release(claim)
             self.summary.files_kept += 1
-        self.due = self.due or (due and bool(files))
+        self.due = self.due or (due and bool(claims))
 
     def settle(self) -> None:
         """Leave each destination's backoff, and the spool-wide one when every kept file waits for one.
