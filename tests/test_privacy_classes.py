@@ -280,6 +280,10 @@ def test_random_query_values_never_survive_endpoint_redaction() -> None:
         ("paid with 4623 0123 8360 773 1.2.3", "paid with <number> 1.2.3"),
         ("card 3782 822463 10005 7 days", "card <number> 7 days"),
         ("+49 30 1234567 123-45-6789", "<number> <number>"),
+        # A card window must not take the first group of a dashed number after it (or before it).
+        ("4831 0744 3503 8908 942-312-2387", "<number> <number>"),
+        ("555-123-4567 4111 1111 1111 1111", "<number> <number>"),
+        ("4111 1111 1111 1111 123-45-6789", "<number> <number>"),
         ("call (555) 123-4567 or 555.123.4567", "call <number> or <number>"),
         ("mac 00-1A-2B-3C-4D-5E: down", "mac <mac>: down"),
     ],

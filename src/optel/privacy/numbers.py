@@ -79,6 +79,8 @@ def _card_match(match: re.Match[str]) -> str:
     covered = [False] * len(groups)
     for start in range(len(groups)):
         for end in range(start + 1, min(len(groups), start + 19) + 1):
+            if _dash_bound(separators, start, end, len(groups)):
+                continue
             if _is_card(groups[start:end], separators[start : end - 1]):
                 covered[start:end] = [True] * (end - start)
     out: list[str] = []
@@ -89,6 +91,17 @@ def _card_match(match: re.Match[str]) -> str:
             out.append(separators[index - 1])
         out.append(NUMBER if covered[index] else group)
     return "".join(out)
+
+
+def _dash_bound(separators: list[str], start: int, end: int, count: int) -> bool:
+    """Whether the groups [start:end], written with spaces, have a group joined by a dash at an
+    edge: a dash binds groups into one number ("4831 0744 3503 8908 942-312-2387" ends with a phone
+    number), so the window would take that number's first group and leave the rest unscrubbed."""
+    if end - start < 2 or "-" in separators[start : end - 1]:
+        return False
+    return (start > 0 and separators[start - 1] == "-") or (
+        end < count and separators[end - 1] == "-"
+    )
 
 
 def _is_card(groups: list[str], separators: list[str]) -> bool:
