@@ -93,7 +93,8 @@ def spool_bytes(draw: st.DrawFn) -> bytes:
 def test_the_fast_line_parser_accepts_only_what_json_loads_reads_the_same_way(data: bytes) -> None:
     fast = _parse_lines(data)
     if fast is not None:
-        assert fast == line_by_line(data)
+        # By repr: a NaN is not equal to itself, and the fast path's NaN is not `json`'s object.
+        assert repr(fast) == repr(line_by_line(data))
 
 
 def test_the_fast_line_parser_reads_json_s_constants_and_big_numbers_as_json_loads() -> None:
