@@ -159,3 +159,22 @@ def test_unquote_reads_escapes_as_urllib_does(text: str) -> None:
 @pytest.mark.parametrize("text", ["%C3%A9t%C3%A9", "%zz%4", "%FF%fe", "a%2", "é%20x", "%"])
 def test_unquote_of_odd_escapes_and_non_ascii(text: str) -> None:
     assert unquote(text) == standard_unquote(text)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        # The request connects to `a`: a message that named `b` sent the reader to the wrong host.
+        ("http://u:p@a#@b:9/v1/traces", "http://a"),
+        ("https://user:s3cr3t@collector.example:4318/v1/traces?key=abc", "https://collector.example:4318/v1/traces"),
+        ("collector:4317", "collector:4317"),
+        ("http://[::1]:4318/v1/traces#k", "http://[::1]:4318/v1/traces"),
+        ("http://[::1", "a URL that cannot be read"),
+    ],
+)  # fmt: skip
+def test_an_upload_error_names_the_host_the_request_went_to_and_no_key(
+    url: str, shown: str
+) -> None:
+    from optel.upload.uploader import _shown
+
+    assert _shown(url) == shown

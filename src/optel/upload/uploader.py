@@ -381,11 +381,13 @@ def _keep_the_rest(run: Run, pending: list[Claim], carry: list[SpoolFile]) -> No
 
 
 def _shown(url: str) -> str:
-    """A collector's URL for a message: without credentials or a query (it may carry a key)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "", url
-    host, slash, path = rest.partition("/")
-    host = host.rpartition("@")[2]
-    path = path.partition("?")[0].partition("#")[0]
-    return f"{scheme}{sep}{host}{slash}{path}"
+    """A collector's URL for a message, read as the request reads it (upload/urls.py): without
+    credentials, a query or a fragment (they may carry a key)."""
+    from optel.upload.urls import split
+
+    bare = "://" not in url  # a gRPC target without a scheme
+    try:
+        parts = split(f"https://{url}" if bare else url)
+    except ValueError:
+        return "a URL that cannot be read"
+    return f"{'' if bare else parts.scheme + '://'}{parts.address}{parts.path}"
