@@ -35,27 +35,6 @@ def hello():
 hello()
 """
 
-# Until the recorder lands: the records one command makes, handed to the spool at exit as shutdown() would.
-SPOOL_ONLY_HOST = """\
-import atexit, os, time
-from optel import _env
-from optel._flushes import deliver
-start = time.time_ns()
-header = {{"schema": "optel.spool/1", "app": {app!r}, "created_ns": start, "resource": {{"service.name": {app!r}}},
-          "consent": {{"mode": "anonymous", "source": "user_file", "install_id": "bench"}},
-          "export": {{"endpoint": {endpoint!r}, "headers": None}},
-          "settings": {{"policy": "opt-in", "sample_percent": 100.0, "consent_version": 1, "version_module": None}}}}
-records = [
-    {{"t": "span", "trace_id": os.urandom(16).hex(), "span_id": os.urandom(8).hex(), "parent_span_id": None,
-      "name": "hello", "kind": "internal", "start_ns": start, "end_ns": start + 1000, "attributes": {{"command.name": "hello"}},
-      "status": "ok", "status_message": None, "events": []}},
-    {{"t": "metric", "name": "optel.cli.command.invocations", "value": 1, "attributes": {{"command.name": "hello", "outcome": "success"}}, "time_ns": start}},
-    {{"t": "metric", "name": "optel.cli.command.duration", "value": 1e-6, "attributes": {{"command.name": "hello"}}, "time_ns": start}},
-]
-on = open(os.path.join(os.environ["XDG_CONFIG_HOME"], {app!r}, "telemetry.toml")).read().find('"off"') < 0
-atexit.register(deliver, {app!r}, header, records, send=on, debug=_env.debug_enabled({app!r}), log_file=None)
-"""
-
 SDK_HOST = """\
 from opentelemetry import metrics, trace
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -161,7 +140,6 @@ def main() -> int:
     )
     options = parser.parse_args()
 
-    recorder = importlib.util.find_spec("optel._runtime") is not None
     port = closed_port()
     endpoint = f"http://127.0.0.1:{port}"
     tmp = Path(tempfile.mkdtemp(prefix="optel-bench-exit-"))
@@ -177,9 +155,7 @@ def main() -> int:
             user_file(tmp / f"config-{name}", mode)
         scripts = {
             "bare": "pass\n",
-            "optel": (OPTEL_HOST if recorder else SPOOL_ONLY_HOST).format(
-                app=APP, endpoint=endpoint
-            ),
+            "optel": OPTEL_HOST.format(app=APP, endpoint=endpoint),
             "sdk": SDK_HOST.format(app=APP, endpoint=endpoint),
         }
         paths = {}
@@ -210,7 +186,7 @@ def main() -> int:
 
         print(
             f"Exit with the collector unreachable ({endpoint}), medians of {options.runs} runs"
-            f" ({options.sdk_runs} for the SDK); recorder: {'optel.init + @optel.command' if recorder else 'MISSING, spool delivery only'}"
+            f" ({options.sdk_runs} for the SDK); the host: optel.init + @optel.command"
         )
         print(
             f"  {'variant':34} {'median ms':>10} {'min ms':>8} {'x bare':>8} {'x (b)':>8}  printed"
