@@ -4,11 +4,13 @@ and a header that would smuggle a line break."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -67,6 +69,20 @@ class ScriptedServer:
         self._listener.close()
 
 
+@contextlib.contextmanager
+def talking_to(
+    answers: list[bytes | None], timeout: float
+) -> Iterator[tuple[ScriptedServer, PlainConnection]]:
+    """A scripted server and a connection to it, both closed at the end."""
+    server = ScriptedServer(answers)
+    connection = PlainConnection("127.0.0.1", server.port, timeout)
+    try:
+        yield server, connection
+    finally:
+        connection.close()
+        server.close()
+
+
 def _ends_the_connection(answer: bytes) -> bool:
     text = answer.lower()
     if b"connection: close" in text:
@@ -91,15 +107,10 @@ def test_a_kept_alive_connection_carries_requests_with_lengths_and_chunks() -> N
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         b"3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: x\r\n\r\n"
     )
-    server = ScriptedServer([OK, chunked, OK])
-    connection = PlainConnection("127.0.0.1", server.port, 5)
-    try:
+    with talking_to([OK, chunked, OK], 5) as (server, connection):
         assert _post(connection, b"one") == (200, b"ok")
         assert _post(connection, b"two") == (200, b"abcde")
         assert _post(connection, b"three") == (200, b"ok")
-    finally:
-        connection.close()
-        server.close()
     assert [(n, body) for n, _, body in server.requests] == [
         (1, b"one"),
         (1, b"two"),
@@ -114,15 +125,10 @@ def test_a_kept_alive_connection_carries_requests_with_lengths_and_chunks() -> N
 def test_an_answer_that_closes_or_has_no_length_is_not_reused() -> None:
     no_length = b"HTTP/1.1 200 OK\r\n\r\nuntil the end"
     closing = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
-    server = ScriptedServer([no_length, closing, OK])
-    connection = PlainConnection("127.0.0.1", server.port, 5)
-    try:
+    with talking_to([no_length, closing, OK], 5) as (server, connection):
         assert _post(connection) == (200, b"until the end")
         assert _post(connection) == (200, b"ok")
         assert _post(connection) == (200, b"ok")
-    finally:
-        connection.close()
-        server.close()
     assert [n for n, _, _ in server.requests] == [1, 2, 3]
 
 
@@ -131,14 +137,9 @@ def test_interim_answers_are_skipped_and_headers_read_in_any_case() -> None:
         b"HTTP/1.1 100 Continue\r\n\r\n"
         b"HTTP/1.1 429 Too Many Requests\r\nRETRY-AFTER: 7\r\nContent-Length: 0\r\n\r\n"
     )
-    server = ScriptedServer([answer])
-    connection = PlainConnection("127.0.0.1", server.port, 5)
-    try:
+    with talking_to([answer], 5) as (_server, connection):
         connection.request("POST", "/v1/metrics", b"x", {})
         got = connection.getresponse()
-    finally:
-        connection.close()
-        server.close()
     assert (got.status, got.reason, got.getheader("Retry-After"), got.read()) == (
         429,
         "Too Many Requests",
@@ -148,14 +149,9 @@ def test_interim_answers_are_skipped_and_headers_read_in_any_case() -> None:
 
 
 def test_a_204_has_no_body_to_wait_for() -> None:
-    server = ScriptedServer([b"HTTP/1.1 204 No Content\r\n\r\n", OK])
-    connection = PlainConnection("127.0.0.1", server.port, 2)
-    try:
+    with talking_to([b"HTTP/1.1 204 No Content\r\n\r\n", OK], 2) as (server, connection):
         assert _post(connection) == (204, b"")
         assert _post(connection) == (200, b"ok")
-    finally:
-        connection.close()
-        server.close()
     assert [n for n, _, _ in server.requests] == [1, 1]
 
 
@@ -174,15 +170,10 @@ def test_a_204_has_no_body_to_wait_for() -> None:
     ids=["not-http", "status", "length", "short", "chunk", "headers", "line", "closed"],
 )
 def test_a_broken_answer_is_a_connection_error_not_a_hang(answer: bytes | None) -> None:
-    server = ScriptedServer([answer])
-    connection = PlainConnection("127.0.0.1", server.port, 5)
-    try:
+    with talking_to([answer], 5) as (_server, connection):
         connection.request("POST", "/v1/traces", b"x", {})
         with pytest.raises(ProtocolError) as raised:
             connection.getresponse()
-    finally:
-        connection.close()
-        server.close()
     # upload/http.py reconnects once on an OSError, then keeps the data: this is one.
     assert isinstance(raised.value, OSError)
 
@@ -191,15 +182,10 @@ def test_a_body_over_the_bound_is_cut_and_the_connection_dropped() -> None:
     big = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (MAX_BODY + 10) + b"b" * (
         MAX_BODY + 10
     )
-    server = ScriptedServer([big, OK])
-    connection = PlainConnection("127.0.0.1", server.port, 5)
-    try:
+    with talking_to([big, OK], 5) as (server, connection):
         status, body = _post(connection)
         assert (status, len(body)) == (200, MAX_BODY)
         assert _post(connection) == (200, b"ok")
-    finally:
-        connection.close()
-        server.close()
     assert [n for n, _, _ in server.requests] == [1, 2]
 
 
@@ -216,15 +202,10 @@ def test_a_body_over_the_bound_is_cut_and_the_connection_dropped() -> None:
 def test_a_header_that_would_break_the_request_is_refused_before_anything_is_sent(
     headers: dict[str, str],
 ) -> None:
-    server = ScriptedServer([OK])
-    connection = PlainConnection("127.0.0.1", server.port, 5)
-    try:
+    with talking_to([OK], 5) as (server, connection):
         with pytest.raises(ValueError):
             connection.request("POST", "/v1/traces", b"x", headers)
         assert connection.sock is None, "nothing was connected, let alone sent"
-    finally:
-        connection.close()
-        server.close()
     assert server.requests == []
 
 
@@ -235,18 +216,13 @@ def test_a_header_that_would_break_the_request_is_refused_before_anything_is_sen
 def test_a_url_that_would_break_the_request_line_is_refused_before_anything_is_sent(
     target: str,
 ) -> None:
-    server = ScriptedServer([OK])
-    connection = PlainConnection("127.0.0.1", server.port, 5)
-    try:
+    with talking_to([OK], 5) as (server, connection):
         with pytest.raises(ValueError) as refused:
             connection.request("POST", target, b"x", {})
         assert connection.sock is None
         assert "s3cr3t" not in str(refused.value), (
             "the error (logged, shown by optel upload) names no token"
         )
-    finally:
-        connection.close()
-        server.close()
     assert server.requests == []
 
 

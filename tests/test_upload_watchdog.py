@@ -26,6 +26,13 @@ def pair():
     b.close()
 
 
+@pytest.fixture
+def watchdog():
+    watchdog = Watchdog()
+    yield watchdog
+    watchdog.close()
+
+
 def wait_for(condition, seconds: float = 5.0) -> bool:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -35,54 +42,42 @@ def wait_for(condition, seconds: float = 5.0) -> bool:
     return condition()
 
 
-def test_a_request_past_its_deadline_has_its_socket_shut_down(pair) -> None:
+def test_a_request_past_its_deadline_has_its_socket_shut_down(pair, watchdog) -> None:
     ours, _ = pair
-    watchdog = Watchdog()
-    try:
-        start = time.monotonic()
-        watchdog.arm(start + 0.3, Connection(ours))
-        ours.settimeout(10)
-        assert ours.recv(10) == b""  # the shutdown ends the blocked read
-        took = time.monotonic() - start
-        assert 0.25 <= took < 5
-        assert watchdog.fired
-    finally:
-        watchdog.close()
+    start = time.monotonic()
+    watchdog.arm(start + 0.3, Connection(ours))
+    ours.settimeout(10)
+    assert ours.recv(10) == b""  # the shutdown ends the blocked read
+    took = time.monotonic() - start
+    assert 0.25 <= took < 5
+    assert watchdog.fired
 
 
-def test_a_disarmed_request_is_left_alone_and_a_new_one_is_watched(pair) -> None:
+def test_a_disarmed_request_is_left_alone_and_a_new_one_is_watched(pair, watchdog) -> None:
     ours, theirs = pair
-    watchdog = Watchdog()
-    try:
-        watchdog.arm(time.monotonic() + 0.2, Connection(ours))
-        watchdog.disarm()
-        time.sleep(0.5)
-        assert not watchdog.fired
-        theirs.sendall(b"x")
-        assert ours.recv(10) == b"x"  # still open
-        watchdog.arm(time.monotonic() + 0.2, Connection(ours))
-        assert wait_for(lambda: watchdog.fired)
-        ours.settimeout(5)
-        assert ours.recv(10) == b""
-    finally:
-        watchdog.close()
+    watchdog.arm(time.monotonic() + 0.2, Connection(ours))
+    watchdog.disarm()
+    time.sleep(0.5)
+    assert not watchdog.fired
+    theirs.sendall(b"x")
+    assert ours.recv(10) == b"x"  # still open
+    watchdog.arm(time.monotonic() + 0.2, Connection(ours))
+    assert wait_for(lambda: watchdog.fired)
+    ours.settimeout(5)
+    assert ours.recv(10) == b""
 
 
-def test_a_later_deadline_replaces_an_earlier_one(pair) -> None:
+def test_a_later_deadline_replaces_an_earlier_one(pair, watchdog) -> None:
     ours, _ = pair
-    watchdog = Watchdog()
-    try:
-        watchdog.arm(time.monotonic() + 0.2, Connection(ours))
-        later = time.monotonic() + 3.0
-        watchdog.arm(later, Connection(ours))
-        time.sleep(0.5)
-        # Past the first deadline: it did not fire, unless the second has passed too (a loaded
-        # machine). Read in this order, a fire seen is one that happened after `later`.
-        fired = watchdog.fired
-        assert not fired or time.monotonic() >= later
-        assert wait_for(lambda: watchdog.fired, 10)
-    finally:
-        watchdog.close()
+    watchdog.arm(time.monotonic() + 0.2, Connection(ours))
+    later = time.monotonic() + 3.0
+    watchdog.arm(later, Connection(ours))
+    time.sleep(0.5)
+    # Past the first deadline: it did not fire, unless the second has passed too (a loaded
+    # machine). Read in this order, a fire seen is one that happened after `later`.
+    fired = watchdog.fired
+    assert not fired or time.monotonic() >= later
+    assert wait_for(lambda: watchdog.fired, 10)
 
 
 def test_closing_the_session_ends_the_watchdog_thread(pair) -> None:
