@@ -111,3 +111,18 @@ def test_an_offline_run_reads_one_file_and_keeps_the_others_unread(python: str) 
         assert (result["sent"], result["kept"], result["quarantined"]) == (1, 0, 10)
         assert len(receiver.spans()) == 3
     assert spool.files() == []
+
+
+def test_the_check_connects_to_the_host_the_request_goes_to(python: str) -> None:
+    # `#@` after the port: the request goes to 127.0.0.1 (the rest is a fragment), and the check
+    # must go there too. It used to read the host after the `@`, and kept the file as offline.
+    with OTLPReceiver() as receiver:
+        port = receiver.url.rsplit(":", 1)[1]
+        spool = spool_one(f"http://127.0.0.1:{port}#@unreachable.invalid")
+        result = run_uploader(python, clean_env(), respect_backoff=False)
+        assert receiver.connections >= 1
+    # The request reached the collector (at "/": the path went with the fragment), which
+    # refused it: the file is kept, and the message names the host the request went to.
+    assert result["error"].startswith(f"HTTP 404 from http://127.0.0.1:{port}:")
+    assert "unreachable.invalid" not in result["error"]
+    assert (result["sent"], result["kept"], len(spool.files())) == (0, 1, 1)
