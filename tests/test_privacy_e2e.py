@@ -406,6 +406,19 @@ def test_one_of_each_kind_is_scrubbed_everywhere(pipeline: Pipeline) -> None:
     _check(pipeline.run(sample, debug=True), sample)
 
 
+def test_a_card_beside_a_dashed_phone_number_leaves_nothing_of_either(pipeline: Pipeline) -> None:
+    # The card's window once took the phone number's first group and left "-312-2387" (found by
+    # CI's hypothesis run of test_privacy_classes.py).
+    adjacent = [
+        Injection("4831 0744 3503 8908 942-312-2387", (NUMBER,), ["312-2387", "4831 0744"]),
+        Injection("555-123-4567 4111 1111 1111 1111", (NUMBER,), ["555-123", "4111 1111"]),
+    ]
+    text = f"failed {adjacent[0].text} and {adjacent[1].text} while calling"
+    texts = {k: (text, adjacent) for k in ("argument", "attribute", "message")}
+    sample = Planted("qzlogin8", "qzbox43", **texts, **DECLARED_NAMES)
+    _check(pipeline.run(sample), sample)
+
+
 def test_one_of_each_new_kind_is_scrubbed_everywhere(pipeline: Pipeline) -> None:
     login, machine = "qzlogin7", "qzbox42"
     values = {
