@@ -62,6 +62,13 @@ def test_the_fitted_file_never_exceeds_the_bound_and_keeps_as_much_as_it_can(
         ("https://:4318/", "must name a host"),
         ("http://collector example.com", "without spaces or control characters"),
         ("", "without spaces or control characters"),
+        # Read as the uploader reads it (optel/_urls.py): a URL it could never send to.
+        ("http://[::1:4318", "a bracketed host that is not closed"),
+        ("http://collector.example.com:99999", "a port that is not a number from 0 to 65535"),
+        ("http://collector.example.com:43x8/", "a port that is not a number from 0 to 65535"),
+        ("http://[collector]:4318", "a bracketed host that is not an IPv6 address"),
+        ("http://x[::1]:4318", "text before a bracketed host"),
+        ("http://\uff43ollector\uff0fexample.com", "turn into delimiters under NFKC"),
     ],
 )
 def test_an_endpoint_without_http_scheme_or_host_is_refused_at_init(
@@ -73,7 +80,14 @@ def test_an_endpoint_without_http_scheme_or_host_is_refused_at_init(
 
 
 @pytest.mark.parametrize(
-    "endpoint", ["http://127.0.0.1:4318", "HTTPS://collector.example.com/otlp", "http://[::1]:4318"]
+    "endpoint",
+    [
+        "http://127.0.0.1:4318",
+        "HTTPS://collector.example.com/otlp",
+        "http://[::1]:4318",
+        "https://user:p%40ss@collector.example.com:443/v1?x=1",
+        "http://[fe80::1%25eth0]:4318",
+    ],
 )
 def test_endpoints_init_accepts(endpoint: str) -> None:
     assert optel.init("fit-tool", endpoint=endpoint, session_flag=False) is not None

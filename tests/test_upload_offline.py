@@ -126,3 +126,17 @@ def test_the_check_connects_to_the_host_the_request_goes_to(python: str) -> None
     assert result["error"].startswith(f"HTTP 404 from http://127.0.0.1:{port}:")
     assert "unreachable.invalid" not in result["error"]
     assert (result["sent"], result["kept"], len(spool.files())) == (0, 1, 1)
+
+
+def test_a_file_whose_endpoint_cannot_be_read_is_set_aside_not_kept_for_weeks(python: str) -> None:
+    # An older optel let init take such an endpoint; every uploader run then kept the file and
+    # backed off, for 14 days. It is the same rule as init's now (optel/_urls.py): the file is
+    # quarantined at once, and the good file beside it is sent.
+    with OTLPReceiver() as receiver:
+        spool = spool_one(receiver.url)
+        assert spool.write(header("http://127.0.0.1:99999"), spans(2)) is not None
+        result = run_uploader(python, clean_env(), respect_backoff=False)
+        assert (result["sent"], result["kept"], result["quarantined"]) == (1, 0, 1)
+        assert len(receiver.spans()) == 3
+    assert spool.files() == []
+    assert len(os.listdir(os.path.join(spool.path, "quarantine"))) == 1

@@ -1,4 +1,4 @@
-"""The uploader's one URL reader (upload/urls.py): urlsplit's reading for every URL it takes, a
+"""The uploader's one URL reader (optel/_urls.py): urlsplit's reading for every URL it takes, a
 refusal for the rest, and the reachability check and the request reading a URL the same way."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from optel._urls import split, unquote
 from optel.upload.connections import route
 from optel.upload.reach import first_hop
-from optel.upload.urls import split, unquote
 
 # What makes URLs tricky: every delimiter, brackets, escapes, a backslash, and lookalikes that
 # NFKC turns into delimiters (fullwidth `#`, `/`, `@`, `:`) or digits.

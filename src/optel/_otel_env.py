@@ -79,7 +79,7 @@ def temporality(environ: Mapping[str, str], notes: list[str]) -> str:
 def _unquote(text: str) -> str:
     if "%" not in text:
         return text
-    from optel.upload.urls import unquote
+    from optel._urls import unquote
 
     return unquote(text)
 

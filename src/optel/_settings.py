@@ -32,9 +32,11 @@ def app_name_problem(app: str) -> str | None:
 def endpoint_problem(endpoint: object, *, scheme_required: bool = True) -> str | None:
     """What is wrong with ``endpoint`` as a collector URL (to follow "endpoint "), or None.
 
-    ``init()`` requires ``http://`` or ``https://`` and a host: a scheme-less value would be read
-    by the exporters as a path or a gRPC target, and fail only later, silently. The uploader checks
-    spool headers with the same rule, loosened for the scheme-less gRPC targets
+    ``init()`` requires ``http://`` or ``https://``, a host, and a URL the uploader reads as it
+    sends (``optel._urls``: a port from 0 to 65535, a bracketed host that is an IPv6 address): a
+    scheme-less value would be read by the exporters as a path or a gRPC target, and a malformed
+    one would fail only later, in the uploader, where the host's maintainer does not look. The
+    uploader checks spool headers with the same rule, loosened for the scheme-less gRPC targets
     (``collector:4317``) an ``OTEL_EXPORTER_OTLP_ENDPOINT`` may hold.
     """
     if not isinstance(endpoint, str):
@@ -49,6 +51,12 @@ def endpoint_problem(endpoint: object, *, scheme_required: bool = True) -> str |
     host = rest.partition("/")[0].rpartition("@")[2]
     if not host or host.startswith(":"):
         return f"must name a host after {scheme}://, not {endpoint!r}"
+    from optel._urls import split
+
+    try:
+        split(endpoint)
+    except ValueError as exc:
+        return f"must be a URL optel can send to ({exc}), not {endpoint!r}"
     return None
 
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 import os
 from binascii import b2a_base64
 
+from optel._urls import PORTS, split, unquote
 from optel.upload.plain import PlainConnection
 from optel.upload.reach import proxy_for
-from optel.upload.urls import PORTS, split, unquote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # `typing` is not imported by an upload run (tests/test_upload_lean.py)
@@ -61,7 +61,7 @@ class Route:
 
 def route(url: str, environ: Mapping[str, str] | None = None) -> Route:
     """The route of a request to `url`; ValueError for a URL or proxy this module cannot use."""
-    parts = split(url)  # ValueError for what upload/urls.py does not take
+    parts = split(url)  # ValueError for what optel/_urls.py does not take
     scheme = parts.scheme
     if scheme not in PORTS:
         raise ValueError(f"not an http(s) URL: {scheme}://{parts.host}")

@@ -5,7 +5,7 @@ HTTP client costs most of a run's CPU and memory, and all of it is wasted when t
 fails. So the run first opens (and closes) one TCP connection to where its first request would go:
 the collector, or the proxy that `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` names for it unless
 `NO_PROXY` exempts its host, as `requests` and grpc choose. Only the standard library's `_socket`,
-and the URL read as the request reads it (upload/urls.py).
+and the URL read as the request reads it (optel/_urls.py).
 A failure is what the request itself would have come to (a connection error: the files are kept
 and the destination backs off, exactly as before); a success costs one connect (docs/internals.md,
 delivery).
@@ -16,7 +16,7 @@ from __future__ import annotations
 import _socket  # the C module: `socket` costs an uploader run ~30 M instructions (its enums)
 import os
 
-from optel.upload.urls import split
+from optel._urls import split
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

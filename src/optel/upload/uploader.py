@@ -381,9 +381,9 @@ def _keep_the_rest(run: Run, pending: list[Claim], carry: list[SpoolFile]) -> No
 
 
 def _shown(url: str) -> str:
-    """A collector's URL for a message, read as the request reads it (upload/urls.py): without
+    """A collector's URL for a message, read as the request reads it (optel/_urls.py): without
     credentials, a query or a fragment (they may carry a key)."""
-    from optel.upload.urls import split
+    from optel._urls import split
 
     bare = "://" not in url  # a gRPC target without a scheme
     try:

@@ -1,5 +1,7 @@
-"""The uploader's one reading of a URL: a collector's, a proxy's. The reachability check's first hop,
-the proxy decision and the request's route all split it here, so they cannot disagree on its host.
+"""optel's one reading of a URL: a collector's, a proxy's. ``init()`` checks its endpoint with it
+(``_settings.endpoint_problem``), and in the uploader the reachability check's first hop, the proxy
+decision and the request's route all split it here, so that none of them can disagree on its host,
+and a URL init takes is one the uploader can send to.
 
 Not `urllib.parse`: it imports `re` and `ipaddress`, ~36 M instructions, a fifth of an uploader
 run. The split is `urllib.parse.urlsplit`'s for every URL it takes (tests/test_upload_urls.py
