@@ -175,12 +175,17 @@ def test_otlp_json_and_cumulative_metrics_to_the_users_endpoint_need_nothing_mor
 
 
 @pytest.mark.usefixtures("consented")
-def test_optel_status_answers_there(core_python: str) -> None:
-    done = subprocess.run(
-        [core_python, "-m", "optel", "--app", APP, "status"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert (done.returncode, done.stderr) == (0, "")
-    assert "anonymous" in done.stdout
+def test_the_cli_stores_a_choice_and_reports_it_there(core_python: str) -> None:
+    def optel(*args: str) -> str:
+        done = subprocess.run(
+            [core_python, "-m", "optel", "--app", APP, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (done.returncode, done.stderr) == (0, "")
+        return done.stdout
+
+    assert "anonymous" in optel("status")
+    optel("disable")  # written with tomli-w; read back with tomllib or tomli
+    assert "mode: off" in optel("status")
