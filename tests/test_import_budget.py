@@ -316,7 +316,7 @@ def test_the_exit_flush_of_an_on_run_loads_the_allow_list_but_not_the_data_dicti
 NOTHING_DUE = r"""
 import sys
 import optel
-optel.init("budget-app", version="1.0")
+optel.init("budget-app", version="1.0", endpoint="http://127.0.0.1:4318")
 
 @optel.command("run")
 def run():
@@ -374,9 +374,9 @@ def test_a_run_that_finds_spool_files_not_due_loads_only_the_write_side():
     assert sorted(loaded) == ON_RUN_MODULES
 
 
-# What a usual run with telemetry on loads of optel (a stored choice, a command, earlier runs'
-# flushes waiting and none due): the decision, the recorder, and at exit the flush's cleaning,
-# the header and the spool's write side. Nothing more.
+# What a usual run with telemetry on loads of optel (an endpoint, a stored choice, a command,
+# earlier runs' flushes waiting and none due): the endpoint's check, the decision, the recorder,
+# and at exit the flush's cleaning, the header and the spool's write side. Nothing more.
 ON_RUN_MODULES = [
     "optel",
     "optel._env",
@@ -387,6 +387,7 @@ ON_RUN_MODULES = [
     "optel._runtime",
     "optel._settings",
     "optel._terminal",
+    "optel._urls",
     "optel.consent",
     "optel.consent.decision",
     "optel.consent.detect",
