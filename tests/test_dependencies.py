@@ -189,3 +189,12 @@ def test_the_cli_stores_a_choice_and_reports_it_there(core_python: str) -> None:
     assert "anonymous" in optel("status")
     optel("disable")  # written with tomli-w; read back with tomllib or tomli
     assert "mode: off" in optel("status")
+
+
+def test_optel_demo_runs_there_end_to_end(core_python: str, isolated_home: Path) -> None:
+    # The README's first command: an example tool, its uploader and a receiver, all offline.
+    done = subprocess.run(
+        [core_python, "-m", "optel", "demo"], capture_output=True, text=True, timeout=120
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "from 3 files; kept 0; dropped 0" in done.stdout
