@@ -80,6 +80,34 @@ def test_an_endpoint_without_http_scheme_or_host_is_refused_at_init(
 
 
 @pytest.mark.parametrize(
+    ("headers", "says"),
+    [
+        ({"x-token": "abc\r\nx-injected: 1"}, "invalid value for header 'x-token': a line break"),
+        ({"x-token": "abc\nx"}, "a line break or NUL"),
+        ({"x-token": "abc\0"}, "a line break or NUL"),
+        ({"bad name": "abc"}, "invalid header name 'bad name'"),
+        ({"x:y": "abc"}, "invalid header name 'x:y'"),
+        ({"": "abc"}, "invalid header name ''"),
+        ({"x-token": "\u20ac5"}, "characters outside Latin-1"),
+    ],
+)
+def test_headers_the_uploader_would_refuse_to_send_are_refused_at_init(
+    headers: dict[str, str], says: str
+) -> None:
+    # The uploader's own rule (optel/_urls.py); the value, maybe a token, is never quoted.
+    with pytest.raises(ValueError, match="headers") as raised:
+        optel.init("fit-tool", endpoint="http://127.0.0.1:4318", headers=headers)
+    assert says in str(raised.value)
+    assert "abc" not in str(raised.value) and "\u20ac" not in str(raised.value)
+
+
+def test_headers_init_accepts() -> None:
+    headers = {"authorization": "Bearer t0k3n", "x-name": "caf\u00e9", "X-Api-Key": "a b;c=d"}
+    telemetry = optel.init("fit-tool", endpoint="http://127.0.0.1:4318", headers=headers)
+    assert telemetry.settings.headers == headers
+
+
+@pytest.mark.parametrize(
     "endpoint",
     [
         "http://127.0.0.1:4318",

@@ -7,6 +7,8 @@ import os
 import subprocess
 from typing import Any
 
+import pytest
+
 from optel.spool.files import Spool
 from optel.spool.writer import destination
 from otlp_receiver import OTLPReceiver
@@ -128,15 +130,27 @@ def test_the_check_connects_to_the_host_the_request_goes_to(python: str) -> None
     assert (result["sent"], result["kept"], len(spool.files())) == (0, 1, 1)
 
 
-def test_a_file_whose_endpoint_cannot_be_read_is_set_aside_not_kept_for_weeks(python: str) -> None:
-    # An older optel let init take such an endpoint; every uploader run then kept the file and
-    # backed off, for 14 days. It is the same rule as init's now (optel/_urls.py): the file is
-    # quarantined at once, and the good file beside it is sent.
+@pytest.mark.parametrize(
+    ("endpoint", "headers"),
+    [
+        ("http://127.0.0.1:99999", None),
+        (None, {"x-token": "abc\r\nx-injected: 1"}),
+        (None, {"bad name": "abc"}),
+    ],
+)
+def test_a_file_that_could_never_be_sent_is_set_aside_not_kept_for_weeks(
+    python: str, endpoint: str | None, headers: dict[str, str] | None
+) -> None:
+    # An older optel let init take such an endpoint or headers; every uploader run then failed
+    # the request, kept the file and backed off, for 14 days. It is the same rule as init's now
+    # (optel/_urls.py): the file is quarantined at once, and the good file beside it is sent.
     with OTLPReceiver() as receiver:
         spool = spool_one(receiver.url)
-        assert spool.write(header("http://127.0.0.1:99999"), spans(2)) is not None
+        bad = spool.write(header(endpoint or receiver.url, headers), spans(2))
+        assert bad is not None
         result = run_uploader(python, clean_env(), respect_backoff=False)
         assert (result["sent"], result["kept"], result["quarantined"]) == (1, 0, 1)
         assert len(receiver.spans()) == 3
+        assert all("x-injected" not in r.headers for r in receiver.requests)
     assert spool.files() == []
     assert len(os.listdir(os.path.join(spool.path, "quarantine"))) == 1

@@ -116,6 +116,15 @@ def _headers(value: object) -> dict[str, str] | None:
         if not isinstance(key, str) or not isinstance(item, str):
             raise TypeError("optel.init(): headers must map str to str")
         headers[key] = item
+    if headers:
+        # The uploader's own rule (optel/_urls.py): a header it would refuse to send fails here,
+        # on the maintainer's first run, not in every upload for 14 days.
+        from optel._urls import header_problem
+
+        for key, item in headers.items():
+            problem = header_problem(key, item)
+            if problem is not None:
+                raise ValueError(f"optel.init(): headers: {problem}")
     return headers
 
 

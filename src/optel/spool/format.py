@@ -138,11 +138,22 @@ def _parse_lines_one_by_one(data: bytes, name: str) -> list[object]:
 
 
 def _check_export(name: str, export: object) -> None:
-    """The header's endpoint must be one `optel.init()` would accept (the one rule, in _settings)."""
+    """The header's endpoint and headers must be ones `optel.init()` would accept (the one rule,
+    in _settings and optel/_urls.py): a file that could never be sent is set aside at once."""
     if export is None:
         return
     if not isinstance(export, dict):
         raise CorruptSpoolFile(f"{name}: the export section is not an object")
+    headers = export.get("headers")
+    if headers is not None:
+        from optel._urls import header_problem
+
+        if not isinstance(headers, dict):
+            raise CorruptSpoolFile(f"{name}: the export headers are not an object")
+        for key, value in headers.items():
+            problem = header_problem(key, value) if isinstance(value, str) else "not a string"
+            if problem is not None:
+                raise CorruptSpoolFile(f"{name}: the export headers: {problem}")
     endpoint = export.get("endpoint")
     if endpoint is None:
         return

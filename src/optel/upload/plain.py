@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from _socket import IPPROTO_TCP, TCP_NODELAY
 
+from optel._urls import header_problem
 from optel.upload.reach import connect
 
 TYPE_CHECKING = False
@@ -31,8 +32,6 @@ MAX_HEAD = 64 * 1024
 MAX_HEADERS = 100
 MAX_BODY = 1 << 20
 _RECV = 64 * 1024
-# Characters a header name may not hold (RFC 9110 token); a value may hold none of the last three.
-_NOT_IN_NAME = frozenset(' \t:"(),/;<=>?@[\\]{}\r\n\0')
 
 
 class ProtocolError(ConnectionError):
@@ -78,10 +77,9 @@ class PlainConnection:
         lines.append(f"Content-Length: {len(body)}")
         lines.append("Accept-Encoding: identity")
         for name, value in headers.items():
-            if not name or not _NOT_IN_NAME.isdisjoint(name) or not name.isprintable():
-                raise ValueError(f"invalid header name {name!r}")
-            if "\r" in value or "\n" in value or "\0" in value:
-                raise ValueError(f"invalid value for header {name!r}")
+            problem = header_problem(name, value)
+            if problem is not None:
+                raise ValueError(problem)
             lines.append(f"{name}: {value}")
         data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         if self.sock is None or not self._reusable:
