@@ -59,3 +59,21 @@ def test_each_endpoint_variable_is_recorded(anonymous, variable: str, signals: s
     recorded, loaded = _header(**{variable: "http://127.0.0.1:4318/v1/x"})
     assert loaded
     assert isinstance(recorded, dict) and set(recorded) == signals
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "written"),
+    [
+        ("http://user:s3cret@127.0.0.1:4318/v1/traces", "http://127.0.0.1:4318/v1/traces"),
+        # An `@` after the authority is not userinfo: the host stays the one the request goes to
+        # (it used to be cut at the first `/` only, and this was written as http://b).
+        ("http://127.0.0.1:4318?token=a@b", "http://127.0.0.1:4318?token=a@b"),
+        ("http://user:s3cret@127.0.0.1:4318#x@b", "http://127.0.0.1:4318#x@b"),
+    ],
+)
+def test_the_recorded_endpoint_loses_its_credentials_and_keeps_its_host(
+    anonymous, endpoint: str, written: str
+):
+    recorded, _ = _header(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=endpoint)
+    assert isinstance(recorded, dict)
+    assert recorded["traces"]["endpoint"] == written

@@ -80,6 +80,23 @@ def test_an_endpoint_without_http_scheme_or_host_is_refused_at_init(
 
 
 @pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://user:s3cret@collector.example.com:99999",
+        "ftp://user:s3cret@collector.example.com",
+        "https://user:s3cret@:4318/",
+        "https://user:s3cret@collector example.com",
+    ],
+)
+def test_a_refused_endpoint_is_quoted_without_its_credentials(endpoint: str) -> None:
+    # The message may reach a host's crash report or log: the password never does.
+    with pytest.raises(ValueError, match="endpoint") as raised:
+        optel.init("fit-tool", endpoint=endpoint)
+    assert "s3cret" not in str(raised.value) and "user" not in str(raised.value)
+    assert "collector" in str(raised.value) or ":4318" in str(raised.value)
+
+
+@pytest.mark.parametrize(
     ("headers", "says"),
     [
         ({"x-token": "abc\r\nx-injected: 1"}, "invalid value for header 'x-token': a line break"),

@@ -107,6 +107,8 @@ def recorded(environ: Mapping[str, str]) -> dict[str, dict[str, Any]] | None:
         found = user_endpoint(environ, signal)
         if found is None:
             continue
+        from optel._urls import without_userinfo
+
         mark: dict[str, Any] = {"endpoint": without_userinfo(found[0]), "protocol": found[1]}
         chosen = _choices(Destination(signal, found[0], found[1], USER), environ, [])
         if not chosen.exporting:
@@ -117,18 +119,6 @@ def recorded(environ: Mapping[str, str]) -> dict[str, dict[str, Any]] | None:
             mark["temporality"] = chosen.temporality
         out[signal] = mark
     return out or None
-
-
-def without_userinfo(url: str) -> str:
-    """The URL without a `user:password@` part (a credential, which is not written to disk)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "", url
-    authority, slash, path = rest.partition("/")
-    if "@" not in authority:
-        return url
-    host = authority.rpartition("@")[2]
-    return f"{scheme}{sep}{host}{slash}{path}"
 
 
 class Destination:

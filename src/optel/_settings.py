@@ -41,22 +41,23 @@ def endpoint_problem(endpoint: object, *, scheme_required: bool = True) -> str |
     """
     if not isinstance(endpoint, str):
         return f"must be a string, not {type(endpoint).__name__}"
+    from optel._urls import NO_HOST, split, without_userinfo
+
+    # Quoted without its `user:password@`: a message may end up in a host's crash report or log.
+    shown = repr(without_userinfo(endpoint))
     if not endpoint or any(ch.isspace() or not ch.isprintable() for ch in endpoint):
-        return f"must be a URL without spaces or control characters, not {endpoint!r}"
-    scheme, sep, rest = endpoint.partition("://")
+        return f"must be a URL without spaces or control characters, not {shown}"
+    scheme, sep, _ = endpoint.partition("://")
     if not sep and not scheme_required and "/" not in endpoint:
         return None
     if not sep or scheme.lower() not in ("http", "https"):
-        return f"must be an http:// or https:// URL (such as https://collector.example.com:4318), not {endpoint!r}"
-    host = rest.partition("/")[0].rpartition("@")[2]
-    if not host or host.startswith(":"):
-        return f"must name a host after {scheme}://, not {endpoint!r}"
-    from optel._urls import split
-
+        return f"must be an http:// or https:// URL (such as https://collector.example.com:4318), not {shown}"
     try:
         split(endpoint)
     except ValueError as exc:
-        return f"must be a URL optel can send to ({exc}), not {endpoint!r}"
+        if str(exc) == NO_HOST:
+            return f"must name a host after {scheme}://, not {shown}"
+        return f"must be a URL optel can send to ({exc}), not {shown}"
     return None
 
 

@@ -19,6 +19,8 @@ PORTS = {"http": 80, "https": 443}
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.")
 _DIGITS = frozenset("0123456789")
 _HEX = "0123456789abcdefABCDEF"
+# What `split` says of a URL that names no host (init words it its own way).
+NO_HOST = "a URL without a host"
 # Characters a header name may not hold (RFC 9110 token); a value may hold none of the last three.
 _NOT_IN_NAME = frozenset(' \t:"(),/;<=>?@[\\]{}\r\n\0')
 
@@ -39,7 +41,7 @@ class URL:
         ):
             raise ValueError("not a URL with a scheme and an authority")
         self.scheme = scheme.lower()
-        end = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+        end = _authority_end(rest)
         authority, rest = rest[:end], rest[end:]
         _check_normalised(authority)
         rest = rest.partition("#")[0]
@@ -59,6 +61,25 @@ class URL:
         return self.port or PORTS.get(self.scheme, 443)
 
 
+def _authority_end(rest: str) -> int:
+    """Where the authority of `rest` (a URL after its `://`) ends: at its first `/`, `?` or `#`."""
+    return min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+
+
+def without_userinfo(url: str) -> str:
+    """`url` without the `user:password@` of its authority (a credential: never written to disk
+    nor shown), the authority found as `split` finds it. Any string is taken (a scheme-less gRPC
+    target, a URL `split` refuses): what it would read as userinfo goes."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    end = _authority_end(rest)
+    at = rest.rfind("@", 0, end)
+    if at < 0:
+        return url
+    return f"{scheme}{sep}{rest[at + 1 :]}"
+
+
 def split(url: str) -> URL:
     """`url` split (`URL`); ValueError for what is not a URL optel can send to as it reads it."""
     return URL(url)
@@ -76,7 +97,7 @@ def _host_and_port(address: str) -> tuple[str, int | None]:
     else:
         host, _, port_text = address.partition(":")
     if not host:
-        raise ValueError("a URL without a host")
+        raise ValueError(NO_HOST)
     if port_text and not (_DIGITS.issuperset(port_text) and int(port_text) <= 65535):
         raise ValueError("a port that is not a number from 0 to 65535")
     # An IPv6 zone is a name the system gave an interface: kept as written, as urlsplit does.
