@@ -160,6 +160,9 @@ def header_problem(name: str, value: str) -> str | None:
         return f"invalid header name {name!r}"
     if "\r" in value or "\n" in value or "\0" in value:
         return f"invalid value for header {name!r}: a line break or NUL"
-    if not all(ch <= "\xff" for ch in value):
-        return f"invalid value for header {name!r}: characters outside Latin-1"
+    if not value.isascii():  # nearly every value: one C check, not a loop per character
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            return f"invalid value for header {name!r}: characters outside Latin-1"
     return None
