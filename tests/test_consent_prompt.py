@@ -217,19 +217,24 @@ def test_input_typed_before_the_question_appeared_is_not_an_answer():
     assert stored()["mode"] == "off"
 
 
-def test_ctrl_c_at_the_prompt_interrupts_the_host_and_stores_no_choice():
+def test_ctrl_c_at_the_prompt_interrupts_the_host_and_stores_no_choice(tmp_path):
+    # The host says what it caught in a file, not on the terminal: a terminal discards the output
+    # still queued when Ctrl-C is typed (ISIG without NOFLSH), and that raced with the host's
+    # print (seen in CI, ~1 run in 300 with plain Python and no optel).
+    said = tmp_path / "host-said"
     host = (
         "import optel\n"
+        "def say(what):\n"
+        f"    with open({str(said)!r}, 'w') as f: f.write(what)\n"
         "try:\n"
         f"    optel.init({APP!r})\n"
         "except KeyboardInterrupt:\n"
-        "    print('HOST GOT KeyboardInterrupt', flush=True)\n"
+        "    say('KeyboardInterrupt')\n"
         "    raise\n"
-        "print('RESULT not interrupted', flush=True)\n"
+        "say('not interrupted')\n"
     )
-    _, screen = run_on_terminal([b"\x03"], code=host, expect_exit=-2)
-    assert "HOST GOT KeyboardInterrupt" in screen
-    assert "RESULT" not in screen
+    run_on_terminal([b"\x03"], code=host, expect_exit=-2)
+    assert said.read_text() == "KeyboardInterrupt"
     assert "mode" not in stored()
 
 
